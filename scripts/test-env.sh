@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Starts the stand-ins for real hardware that the live tests need, on a headless machine:
+#   - Xvfb, a virtual X display (the window),
+#   - a PulseAudio daemon with a paced null sink (the sound card); its monitor is recorded.
+# Source it:  source scripts/test-env.sh start   ...   test_env_stop
+# It exports DISPLAY, XDG_RUNTIME_DIR, PULSE_SERVER and SOMNIA_LIVE=1, and test_env_stop
+# stops everything it started. Nothing here touches the user's own audio or display.
+
+test_env_start() {
+  SOMNIA_ENV_DIR=$(mktemp -d /tmp/somnia-test-env.XXXXXX)
+  chmod 700 "$SOMNIA_ENV_DIR"
+  export SOMNIA_ENV_DIR
+
+  # A free display number: the first without a lock file.
+  local n=99
+  while [ -e "/tmp/.X${n}-lock" ]; do n=$((n + 1)); done
+  Xvfb ":$n" -screen 0 1280x720x24 -nolisten tcp >"$SOMNIA_ENV_DIR/xvfb.log" 2>&1 &
+  SOMNIA_XVFB_PID=$!
+  export DISPLAY=":$n"
+
+  export XDG_RUNTIME_DIR="$SOMNIA_ENV_DIR/run"
+  mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+  export PULSE_SERVER="unix:$XDG_RUNTIME_DIR/pulse/native"
+  # norewinds=1 matters: without it later streams stall for seconds.
+  pulseaudio --daemonize=no -n --exit-idle-time=-1 --disallow-exit --use-pid-file=no \
+    --system=false --disable-shm=true \
+    --load=module-native-protocol-unix \
+    --load="module-null-sink sink_name=nullsink rate=48000 norewinds=1" \
+    --load="module-always-sink" >"$SOMNIA_ENV_DIR/pulse.log" 2>&1 &
+  SOMNIA_PULSE_PID=$!
+  export SOMNIA_XVFB_PID SOMNIA_PULSE_PID
+
+  local ok=""
+  for _ in $(seq 1 100); do
+    if xdpyinfo >/dev/null 2>&1 && pactl info >/dev/null 2>&1; then ok=1; break; fi
+    sleep 0.1
+  done
+  if [ -z "$ok" ]; then
+    echo "test-env: Xvfb or PulseAudio did not start; logs in $SOMNIA_ENV_DIR" >&2
+    tail -n 20 "$SOMNIA_ENV_DIR"/*.log >&2
+    return 1
+  fi
+  pactl set-default-sink nullsink >/dev/null
+  export SOMNIA_LIVE=1
+  echo "test-env: Xvfb on $DISPLAY, PulseAudio null sink at $PULSE_SERVER"
+}
+
+test_env_stop() {
+  [ -n "${SOMNIA_PULSE_PID:-}" ] && kill "$SOMNIA_PULSE_PID" 2>/dev/null
+  [ -n "${SOMNIA_XVFB_PID:-}" ] && kill "$SOMNIA_XVFB_PID" 2>/dev/null
+  wait "${SOMNIA_PULSE_PID:-}" "${SOMNIA_XVFB_PID:-}" 2>/dev/null
+  [ -n "${SOMNIA_ENV_DIR:-}" ] && rm -rf "$SOMNIA_ENV_DIR"
+  unset SOMNIA_PULSE_PID SOMNIA_XVFB_PID SOMNIA_ENV_DIR SOMNIA_LIVE
+}
+
+if [ "${1:-}" = "start" ]; then test_env_start; fi

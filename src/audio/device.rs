@@ -1,0 +1,209 @@
+//! Our one wrapper around cpal: choose an output device and format, and run
+//! [`Engine::process`] from its callback. Device loss is reported, not fatal; restarting the
+//! stream (the supervisor) comes with issue 3.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+
+use super::engine::Engine;
+use crate::bridge::Transport;
+
+/// The largest block the engine renders at once; longer device buffers are split.
+const MAX_BLOCK_FRAMES: usize = 1024;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AudioError {
+    #[error("no audio output device{0}")]
+    NoDevice(String),
+    #[error("the audio device `{device}` cannot play: {reason}")]
+    Stream { device: String, reason: String },
+}
+
+/// An output device with the format chosen for it, before the engine exists (the engine
+/// needs the sample rate).
+pub struct PreparedOutput {
+    device: cpal::Device,
+    config: cpal::StreamConfig,
+    format: cpal::SampleFormat,
+    pub name: String,
+}
+
+impl PreparedOutput {
+    pub fn sample_rate_hz(&self) -> u32 {
+        self.config.sample_rate
+    }
+
+    pub fn buffer_frames(&self) -> Option<u32> {
+        match self.config.buffer_size {
+            cpal::BufferSize::Fixed(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+fn device_name(d: &cpal::Device) -> String {
+    d.description()
+        .map(|desc| desc.to_string())
+        .unwrap_or_else(|_| "(unnamed device)".into())
+}
+
+/// Names of the output devices of the default host.
+pub fn output_device_names() -> Result<Vec<String>, String> {
+    let host = cpal::default_host();
+    let devices = host.output_devices().map_err(|e| e.to_string())?;
+    Ok(devices.map(|d| device_name(&d)).collect())
+}
+
+/// Picks the named device (or the default) and a format: 48 kHz stereo f32 when offered,
+/// else the device's default format.
+pub fn prepare_output(
+    name: Option<&str>,
+    buffer_frames: Option<u32>,
+) -> Result<PreparedOutput, AudioError> {
+    let host = cpal::default_host();
+    let device = match name {
+        None => host.default_output_device().ok_or_else(|| {
+            AudioError::NoDevice(format!(
+                " (the {} audio system reports none)",
+                host.id().name()
+            ))
+        })?,
+        Some(want) => host
+            .output_devices()
+            .map_err(|e| AudioError::NoDevice(format!(": {e}")))?
+            .find(|d| device_name(d).contains(want))
+            .ok_or_else(|| {
+                AudioError::NoDevice(format!(
+                    " matching `{want}`; `somnia list audio` shows the devices"
+                ))
+            })?,
+    };
+    let name = device_name(&device);
+    let stream_err = |reason: String| AudioError::Stream {
+        device: name.clone(),
+        reason,
+    };
+    let wanted = device
+        .supported_output_configs()
+        .map_err(|e| stream_err(e.to_string()))?
+        .filter(|c| c.channels() >= 2)
+        .find(|c| {
+            c.sample_format() == cpal::SampleFormat::F32
+                && c.min_sample_rate() <= crate::SAMPLE_RATE_HZ
+                && c.max_sample_rate() >= crate::SAMPLE_RATE_HZ
+        })
+        .map(|c| c.with_sample_rate(crate::SAMPLE_RATE_HZ));
+    let supported = match wanted {
+        Some(c) => c,
+        None => device
+            .default_output_config()
+            .map_err(|e| stream_err(e.to_string()))?,
+    };
+    let mut config = supported.config();
+    if let Some(n) = buffer_frames {
+        config.buffer_size = cpal::BufferSize::Fixed(n);
+    }
+    Ok(PreparedOutput {
+        device,
+        config,
+        format: supported.sample_format(),
+        name,
+    })
+}
+
+/// A running output stream. Dropping it stops the sound.
+pub struct AudioOutput {
+    _stream: cpal::Stream,
+    failed: Arc<AtomicBool>,
+    pub name: String,
+}
+
+impl AudioOutput {
+    /// Moves `engine` into the device callback and starts playing.
+    pub fn start(
+        prepared: PreparedOutput,
+        engine: Engine,
+        transport: Arc<Transport>,
+    ) -> Result<Self, AudioError> {
+        let failed = Arc::new(AtomicBool::new(false));
+        let name = prepared.name.clone();
+        let stream = match prepared.format {
+            cpal::SampleFormat::F32 => build::<f32>(&prepared, engine, transport, failed.clone()),
+            cpal::SampleFormat::I16 => build::<i16>(&prepared, engine, transport, failed.clone()),
+            cpal::SampleFormat::I32 => build::<i32>(&prepared, engine, transport, failed.clone()),
+            cpal::SampleFormat::U16 => build::<u16>(&prepared, engine, transport, failed.clone()),
+            other => Err(AudioError::Stream {
+                device: name.clone(),
+                reason: format!("sample format {other} is not supported"),
+            }),
+        }?;
+        stream.play().map_err(|e| AudioError::Stream {
+            device: name.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            _stream: stream,
+            failed,
+            name,
+        })
+    }
+
+    /// True once the device reported an error (unplugged, server gone).
+    pub fn has_failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+}
+
+fn build<T>(
+    prepared: &PreparedOutput,
+    mut engine: Engine,
+    transport: Arc<Transport>,
+    failed: Arc<AtomicBool>,
+) -> Result<cpal::Stream, AudioError>
+where
+    T: cpal::SizedSample + cpal::FromSample<f32>,
+{
+    let channels = usize::from(prepared.config.channels).max(1);
+    // Allocated here, once, before the stream starts: the callback only reuses it.
+    let mut scratch = vec![0.0f32; 2 * MAX_BLOCK_FRAMES];
+    let callback = move |data: &mut [T], _: &cpal::OutputCallbackInfo| {
+        let start = engine.position_samples();
+        let paused = transport.is_pause_requested();
+        for out in data.chunks_mut(MAX_BLOCK_FRAMES * channels) {
+            let frames = out.len() / channels;
+            let block = &mut scratch[..2 * frames];
+            engine.process(block, paused);
+            for (frame, src) in out.chunks_mut(channels).zip(block.chunks(2)) {
+                for (c, s) in frame.iter_mut().enumerate() {
+                    let v = match c {
+                        0 => src[0],
+                        1 => src[1],
+                        _ => 0.0,
+                    };
+                    *s = T::from_sample(v);
+                }
+            }
+        }
+        transport.publish_analysis(engine.analysis());
+        transport.count_late_events(engine.take_late_events());
+        transport.publish_position(start, Instant::now());
+    };
+    let err_name = prepared.name.clone();
+    let on_error = move |e: cpal::Error| {
+        // Runs on cpal's stream thread, not inside the audio callback: printing is fine here.
+        if !failed.swap(true, Ordering::Relaxed) {
+            eprintln!("somnia: audio device `{err_name}` failed: {e}");
+        }
+    };
+    prepared
+        .device
+        .build_output_stream::<T, _, _>(prepared.config.clone(), callback, on_error, None)
+        .map_err(|e| AudioError::Stream {
+            device: prepared.name.clone(),
+            reason: e.to_string(),
+        })
+}

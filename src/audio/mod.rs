@@ -1,0 +1,12 @@
+//! The real-time side. [`Engine::process`] is the one function that makes sound: the cpal
+//! callback ([`device`]) calls it live and a plain loop ([`offline`]) calls it for renders,
+//! so both paths run the same code. Inside `process` nothing allocates, locks, logs or
+//! does I/O.
+
+pub mod device;
+pub mod engine;
+pub mod limiter;
+pub mod offline;
+pub mod synth;
+
+pub use engine::Engine;

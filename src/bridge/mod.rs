@@ -1,0 +1,14 @@
+//! Every type that crosses between threads lives here, and nothing else crosses.
+//!
+//! Two channel kinds only:
+//! - discrete events (notes, parameter targets, patch swaps) travel a bounded, wait-free
+//!   FIFO ([`events`]) with a sample timestamp; when it is full the sender keeps the event
+//!   and retries, or drops and counts it, but never blocks the audio thread;
+//! - continuous state (the clock position, transport requests, the analysis snapshot) is
+//!   latest-value-wins in atomics ([`transport`]).
+
+pub mod events;
+pub mod transport;
+
+pub use events::{AudioParam, Event, EventKind, EventQueue, event_queue};
+pub use transport::{Analysis, Transport};

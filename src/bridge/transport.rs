@@ -1,0 +1,156 @@
+//! Latest-value-wins state shared by every thread: the master clock position the audio
+//! thread publishes, transport requests from the control side, and the analysis snapshot
+//! the render thread reads. All plain atomics: no thread ever waits on another.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Per-block measurements of the output, for audio-reactive visuals.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Analysis {
+    pub rms: f32,
+    pub peak: f32,
+}
+
+/// Shared transport and clock state. Create one per playback and share it in an `Arc`.
+#[derive(Debug)]
+pub struct Transport {
+    sample_rate_hz: u32,
+    /// Sample position of the start of the next block the engine will render.
+    position_samples: AtomicU64,
+    /// Nanoseconds since `epoch` when `position_samples` was last published.
+    published_ns: AtomicU64,
+    epoch: Instant,
+    pause_requested: AtomicBool,
+    rms_bits: AtomicU32,
+    peak_bits: AtomicU32,
+    /// Events that could not be queued in time and were dropped (counted, never blocked on).
+    dropped_events: AtomicU64,
+    /// Events that arrived after their sample had passed and were applied at once.
+    late_events: AtomicU64,
+}
+
+impl Transport {
+    pub fn new(sample_rate_hz: u32) -> Self {
+        Self {
+            sample_rate_hz,
+            position_samples: AtomicU64::new(0),
+            published_ns: AtomicU64::new(0),
+            epoch: Instant::now(),
+            pause_requested: AtomicBool::new(false),
+            rms_bits: AtomicU32::new(0),
+            peak_bits: AtomicU32::new(0),
+            dropped_events: AtomicU64::new(0),
+            late_events: AtomicU64::new(0),
+        }
+    }
+
+    pub fn sample_rate_hz(&self) -> u32 {
+        self.sample_rate_hz
+    }
+
+    /// Called by the audio side after each block. `now` is read by the device wrapper,
+    /// not the engine, so the engine stays a pure function of its inputs.
+    pub fn publish_position(&self, position_samples: u64, now: Instant) {
+        let ns = now.saturating_duration_since(self.epoch).as_nanos() as u64;
+        self.published_ns.store(ns, Ordering::Relaxed);
+        self.position_samples
+            .store(position_samples, Ordering::Release);
+    }
+
+    pub fn position_samples(&self) -> u64 {
+        self.position_samples.load(Ordering::Acquire)
+    }
+
+    /// The clock as the render thread should see it: the last published position plus the
+    /// wall time since, capped at `max_extrapolation_s` so a stalled audio device freezes
+    /// the picture's clock instead of running away from the sound.
+    pub fn estimated_time_s(&self, now: Instant, max_extrapolation_s: f64) -> f64 {
+        let pos = self.position_samples();
+        let base_s = pos as f64 / f64::from(self.sample_rate_hz);
+        if self.is_pause_requested() {
+            return base_s;
+        }
+        let now_ns = now.saturating_duration_since(self.epoch).as_nanos() as u64;
+        let since_s =
+            now_ns.saturating_sub(self.published_ns.load(Ordering::Relaxed)) as f64 * 1e-9;
+        base_s + since_s.min(max_extrapolation_s)
+    }
+
+    pub fn request_pause(&self, paused: bool) {
+        self.pause_requested.store(paused, Ordering::Relaxed);
+    }
+
+    /// Flips pause and returns the new state.
+    pub fn toggle_pause(&self) -> bool {
+        !self.pause_requested.fetch_xor(true, Ordering::Relaxed)
+    }
+
+    pub fn is_pause_requested(&self) -> bool {
+        self.pause_requested.load(Ordering::Relaxed)
+    }
+
+    pub fn publish_analysis(&self, a: Analysis) {
+        self.rms_bits.store(a.rms.to_bits(), Ordering::Relaxed);
+        self.peak_bits.store(a.peak.to_bits(), Ordering::Relaxed);
+    }
+
+    pub fn analysis(&self) -> Analysis {
+        Analysis {
+            rms: f32::from_bits(self.rms_bits.load(Ordering::Relaxed)),
+            peak: f32::from_bits(self.peak_bits.load(Ordering::Relaxed)),
+        }
+    }
+
+    pub fn count_dropped_event(&self) {
+        self.dropped_events.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn dropped_events(&self) -> u64 {
+        self.dropped_events.load(Ordering::Relaxed)
+    }
+
+    pub fn count_late_events(&self, n: u64) {
+        if n > 0 {
+            self.late_events.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    pub fn late_events(&self) -> u64 {
+        self.late_events.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn estimated_time_extrapolates_but_never_past_the_cap() {
+        let t = Transport::new(48_000);
+        let t0 = Instant::now();
+        t.publish_position(48_000, t0);
+        let later = t0 + Duration::from_millis(5);
+        let est = t.estimated_time_s(later, 0.02);
+        assert!(est > 1.0 && est < 1.02, "{est}");
+        let much_later = t0 + Duration::from_secs(3);
+        assert!((t.estimated_time_s(much_later, 0.02) - 1.02).abs() < 1e-6);
+    }
+
+    #[test]
+    fn paused_clock_does_not_extrapolate() {
+        let t = Transport::new(48_000);
+        let t0 = Instant::now();
+        t.publish_position(96_000, t0);
+        t.request_pause(true);
+        assert_eq!(t.estimated_time_s(t0 + Duration::from_secs(1), 0.5), 2.0);
+    }
+
+    #[test]
+    fn toggle_pause_returns_the_new_state() {
+        let t = Transport::new(48_000);
+        assert!(t.toggle_pause());
+        assert!(!t.toggle_pause());
+    }
+}

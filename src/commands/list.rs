@@ -1,0 +1,35 @@
+use clap::ValueEnum;
+
+use super::EXIT_MISSING;
+use crate::show::project::Project;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum What {
+    Presets,
+    Performances,
+    Audio,
+    Midi,
+}
+
+/// `somnia list presets|performances|audio|midi`.
+pub fn run(what: What) -> i32 {
+    let project = Project::new(".");
+    let items = match what {
+        What::Presets => Ok(project.preset_names()),
+        What::Performances => Ok(project.performance_names()),
+        What::Audio => crate::audio::device::output_device_names(),
+        What::Midi => crate::control::midi::input_port_names(),
+    };
+    match items {
+        Ok(items) => {
+            for i in items {
+                println!("{i}");
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("somnia list: {e}");
+            EXIT_MISSING
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The user-facing commands behind the CLI. Each returns the process exit code and prints
+//! its own messages; none of them panics on bad input.
+
+pub mod check;
+pub mod list;
+pub mod play;
+pub mod render;
+
+/// Exit code for bad input files or arguments.
+pub const EXIT_BAD_INPUT: i32 = 1;
+/// Exit code when the machine lacks something needed (display, audio device, GPU).
+pub const EXIT_MISSING: i32 = 2;
+
+/// Prints diagnostics to stderr, one per line (plus hints).
+pub fn print_diagnostics(diags: &[crate::show::Diagnostic]) {
+    for d in diags {
+        eprintln!("{d}");
+    }
+}

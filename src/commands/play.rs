@@ -1,0 +1,116 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::{EXIT_BAD_INPUT, EXIT_MISSING, print_diagnostics};
+use crate::audio::Engine;
+use crate::audio::device::{AudioOutput, prepare_output};
+use crate::bridge::{Transport, event_queue};
+use crate::render::window::{self, WindowError, WindowOptions};
+use crate::show::scheduler::Scheduler;
+use crate::show::timeline::load_timeline;
+
+pub struct PlayArgs {
+    pub performance: PathBuf,
+    pub audio_device: Option<String>,
+    pub buffer_frames: Option<u32>,
+    pub window: WindowOptions,
+}
+
+/// How far ahead of the clock the scheduler queues events. Generous, because events carry
+/// their sample and wait in the engine's queue until it arrives.
+const LOOKAHEAD_S: f64 = 0.2;
+const SCHEDULER_TICK: Duration = Duration::from_millis(5);
+
+fn headless_hint(args: &PlayArgs) -> String {
+    format!(
+        "to render without a screen or sound card, run: somnia render {} --out out/",
+        args.performance.display()
+    )
+}
+
+fn display_available() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+}
+
+/// `somnia play PERFORMANCE`: a window and live sound, on one clock.
+pub fn run(args: &PlayArgs) -> i32 {
+    let timeline = match load_timeline(&args.performance) {
+        Ok(t) => Arc::new(t),
+        Err(d) => {
+            print_diagnostics(&d);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if !display_available() {
+        eprintln!(
+            "somnia play: no display (DISPLAY and WAYLAND_DISPLAY are not set); {}",
+            headless_hint(args)
+        );
+        return EXIT_MISSING;
+    }
+    let prepared = match prepare_output(args.audio_device.as_deref(), args.buffer_frames) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("somnia play: {e}; {}", headless_hint(args));
+            return EXIT_MISSING;
+        }
+    };
+    let rate = prepared.sample_rate_hz();
+    let transport = Arc::new(Transport::new(rate));
+    let (mut tx, rx) = event_queue(4096);
+    let mut scheduler = Scheduler::new(&timeline, rate);
+    // Queue what is due at the very start before the first callback can run.
+    let lookahead = crate::clock::seconds_to_samples(LOOKAHEAD_S, rate)
+        .max(4 * u64::from(prepared.buffer_frames().unwrap_or(0)));
+    scheduler.feed(lookahead, &mut tx);
+    let engine = Engine::new(rate, timeline.initial_patch, rx);
+    let output = match AudioOutput::start(prepared, engine, transport.clone()) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("somnia play: {e}; {}", headless_hint(args));
+            return EXIT_MISSING;
+        }
+    };
+    eprintln!(
+        "somnia play: `{}` on audio device `{}` at {rate} Hz",
+        timeline.title, output.name
+    );
+
+    // The control thread: keeps the event queue filled a little ahead of the audio clock.
+    let stop = Arc::new(AtomicBool::new(false));
+    let control = {
+        let (stop, transport) = (stop.clone(), transport.clone());
+        std::thread::Builder::new()
+            .name("somnia-control".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    scheduler.feed(transport.position_samples() + lookahead, &mut tx);
+                    std::thread::sleep(SCHEDULER_TICK);
+                }
+            })
+            .expect("spawning the control thread")
+    };
+
+    let result = window::run(timeline, transport.clone(), args.window.clone());
+    stop.store(true, Ordering::Relaxed);
+    let _ = control.join();
+    drop(output);
+    match result {
+        Ok(()) => 0,
+        Err(WindowError::NoDisplay(e)) => {
+            eprintln!("somnia play: no display ({e}); {}", headless_hint(args));
+            EXIT_MISSING
+        }
+        Err(e) => {
+            eprintln!("somnia play: {e}");
+            EXIT_MISSING
+        }
+    }
+}

@@ -1,0 +1,212 @@
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::sync_channel;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{EXIT_BAD_INPUT, EXIT_MISSING, print_diagnostics};
+use crate::audio::offline::render_wav;
+use crate::render::capture::{CaptureError, VideoSettings, frame_count, render_frames};
+use crate::render::offscreen::write_png;
+use crate::show::timeline::load_timeline;
+
+pub struct RenderArgs {
+    pub performance: PathBuf,
+    pub out: PathBuf,
+    pub seconds: Option<f64>,
+    pub video: VideoSettings,
+    /// Skip the MP4 even when ffmpeg is available.
+    pub no_mp4: bool,
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>6} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    pb.set_prefix(what.to_string());
+    pb
+}
+
+/// `somnia render PERFORMANCE --out DIR`.
+pub fn run(args: &RenderArgs) -> i32 {
+    let timeline = match load_timeline(&args.performance) {
+        Ok(t) => t,
+        Err(d) => {
+            print_diagnostics(&d);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let seconds = args.seconds.unwrap_or(timeline.duration_s);
+    if !(seconds > 0.0 && seconds.is_finite()) {
+        eprintln!("somnia render: --seconds must be more than zero");
+        return EXIT_BAD_INPUT;
+    }
+    let name = args
+        .performance
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("performance")
+        .to_string();
+    let frames_dir = args.out.join("frames");
+    if let Err(e) = prepare_frames_dir(&frames_dir) {
+        eprintln!("somnia render: cannot prepare {}: {e}", args.out.display());
+        return EXIT_BAD_INPUT;
+    }
+
+    let wav_path = args.out.join(format!("{name}.wav"));
+    let total_samples = crate::clock::seconds_to_samples(seconds, crate::SAMPLE_RATE_HZ);
+    let pb = bar(total_samples, "audio");
+    let track = match render_wav(&timeline, seconds, &wav_path, |done| pb.set_position(done)) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("somnia render: cannot write {}: {e}", wav_path.display());
+            return EXIT_BAD_INPUT;
+        }
+    };
+    pb.finish();
+
+    let video = args.video;
+    let n_frames = frame_count(seconds, video.fps);
+    let mp4_path = args.out.join(format!("{name}.mp4"));
+    let ffmpeg = if args.no_mp4 {
+        None
+    } else {
+        start_ffmpeg(video, &wav_path, &mp4_path)
+    };
+    let pb = bar(n_frames, "frames");
+
+    // PNG encoding and the ffmpeg pipe run on their own thread while the GPU draws the next frame.
+    let (tx, rx) = sync_channel::<(u64, Vec<u8>)>(3);
+    let writer_dir = frames_dir.clone();
+    let writer = std::thread::spawn(move || -> std::io::Result<Option<Child>> {
+        let mut ffmpeg = ffmpeg;
+        for (i, rgba) in rx {
+            write_png(
+                &writer_dir.join(format!("{i:06}.png")),
+                video.width,
+                video.height,
+                &rgba,
+            )?;
+            if let Some(stdin) = ffmpeg.as_mut().and_then(|c| c.stdin.as_mut()) {
+                if stdin.write_all(&rgba).is_err() {
+                    eprintln!(
+                        "somnia render: ffmpeg stopped early; the PNG frames are still written"
+                    );
+                    ffmpeg = None;
+                }
+            }
+        }
+        Ok(ffmpeg)
+    });
+    let result = render_frames(&timeline, &track, video, seconds, |i, rgba| {
+        pb.set_position(i + 1);
+        tx.send((i, rgba))
+            .map_err(|_| std::io::Error::other("the frame writer stopped"))
+    });
+    drop(tx);
+    pb.finish();
+    let ffmpeg = match writer.join() {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => {
+            eprintln!(
+                "somnia render: cannot write frames into {}: {e}",
+                frames_dir.display()
+            );
+            return EXIT_BAD_INPUT;
+        }
+        Err(_) => {
+            eprintln!("somnia render: the frame writer crashed");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("somnia render: {e}");
+        return match e {
+            CaptureError::Shaders(_) => EXIT_BAD_INPUT,
+            _ => EXIT_MISSING,
+        };
+    }
+    let mut made = vec![
+        wav_path.display().to_string(),
+        format!("{} ({} frames)", frames_dir.display(), n_frames),
+    ];
+    if let Some(mut child) = ffmpeg {
+        drop(child.stdin.take());
+        match child.wait() {
+            Ok(s) if s.success() => made.push(mp4_path.display().to_string()),
+            _ => eprintln!("somnia render: ffmpeg failed; the WAV and PNG frames are complete"),
+        }
+    }
+    println!("somnia render: wrote {}", made.join(", "));
+    0
+}
+
+fn prepare_frames_dir(frames: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(frames)?;
+    // Frames of an earlier, longer render would otherwise linger after ours.
+    for e in std::fs::read_dir(frames)?.flatten() {
+        let p = e.path();
+        if p.extension().and_then(|x| x.to_str()) == Some("png") {
+            std::fs::remove_file(p)?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts ffmpeg reading raw RGBA frames from stdin and the WAV from disk, if ffmpeg exists.
+fn start_ffmpeg(video: VideoSettings, wav: &Path, mp4: &Path) -> Option<Child> {
+    let size = format!("{}x{}", video.width, video.height);
+    let fps = video.fps.to_string();
+    let child = Command::new("ffmpeg")
+        .args([
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgba",
+            "-s",
+            &size,
+            "-framerate",
+            &fps,
+            "-i",
+            "-",
+        ])
+        .arg("-i")
+        .arg(wav)
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "20",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "192k",
+            "-shortest",
+        ])
+        .arg(mp4)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn();
+    match child {
+        Ok(c) => Some(c),
+        Err(_) => {
+            eprintln!(
+                "somnia render: ffmpeg is not on PATH; skipping the MP4 (WAV and PNG frames are written)"
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The `somnia` command line. Parsing only: every command lives in the library.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use somnia::commands;
+use somnia::render::capture::VideoSettings;
+use somnia::render::window::WindowOptions;
+
+#[derive(Parser)]
+#[command(
+    name = "somnia",
+    version,
+    about = "A real-time audio-visual performance engine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Play a performance live: a window and sound. Esc quits, space pauses.
+    Play {
+        performance: PathBuf,
+        /// Borderless fullscreen on the primary monitor, cursor hidden.
+        #[arg(long)]
+        fullscreen: bool,
+        /// Output device (a part of its name, as `somnia list audio` prints it).
+        #[arg(long)]
+        audio_device: Option<String>,
+        /// Audio buffer size in frames (the device's default if not given).
+        #[arg(long)]
+        buffer: Option<u32>,
+        /// Window size, WIDTHxHEIGHT.
+        #[arg(long, value_parser = parse_size)]
+        size: Option<(u32, u32)>,
+        /// Quit when the performance ends instead of holding the last look.
+        #[arg(long)]
+        exit_at_end: bool,
+    },
+    /// Render a performance offline: DIR/NAME.wav, DIR/frames/*.png and, with ffmpeg, DIR/NAME.mp4.
+    Render {
+        performance: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Length to render (default: the performance's duration).
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Frame size, WIDTHxHEIGHT.
+        #[arg(long, value_parser = parse_size, default_value = "1280x720")]
+        size: (u32, u32),
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=240))]
+        fps: u32,
+        /// Do not make the MP4 even if ffmpeg is installed.
+        #[arg(long)]
+        no_mp4: bool,
+    },
+    /// Validate presets, performances and shaders; errors as file:line:col. Exit 1 on any error.
+    Check { files: Vec<PathBuf> },
+    /// List presets, performances (of the current folder), audio devices or MIDI ports.
+    List {
+        #[arg(value_enum)]
+        what: commands::list::What,
+    },
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("`{s}` is not a size; write WIDTHxHEIGHT, e.g. 1280x720"))?;
+    let dim = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (16..=8192).contains(n))
+    };
+    match (dim(w), dim(h)) {
+        (Some(w), Some(h)) => Ok((w, h)),
+        _ => Err(format!(
+            "`{s}`: width and height must be whole numbers from 16 to 8192"
+        )),
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Play {
+            performance,
+            fullscreen,
+            audio_device,
+            buffer,
+            size,
+            exit_at_end,
+        } => commands::play::run(&commands::play::PlayArgs {
+            performance,
+            audio_device,
+            buffer_frames: buffer,
+            window: WindowOptions {
+                fullscreen,
+                exit_at_end,
+                size,
+            },
+        }),
+        Command::Render {
+            performance,
+            out,
+            seconds,
+            size,
+            fps,
+            no_mp4,
+        } => commands::render::run(&commands::render::RenderArgs {
+            performance,
+            out,
+            seconds,
+            video: VideoSettings {
+                width: size.0,
+                height: size.1,
+                fps,
+            },
+            no_mp4,
+        }),
+        Command::Check { files } => commands::check::run(&files),
+        Command::List { what } => commands::list::run(what),
+    };
+    std::process::exit(code);
+}

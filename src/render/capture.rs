@@ -1,0 +1,96 @@
+//! Offline frame capture: frame i shows time i / fps, drawn from the timeline and the audio
+//! analysis of that moment. Shared by `somnia render`, the tests and the benchmarks.
+
+use super::gpu::{Gpu, RenderError};
+use super::offscreen::Offscreen;
+use super::renderer::{FrameInputs, Renderer};
+use crate::audio::offline::AnalysisTrack;
+use crate::show::{Diagnostic, Timeline};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VideoSettings {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+}
+
+/// How many frames `seconds` of video has at `fps`: frame i covers [i/fps, (i+1)/fps).
+pub fn frame_count(seconds: f64, fps: u32) -> u64 {
+    (seconds * f64::from(fps) - 1e-9).ceil().max(0.0) as u64
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaptureError {
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Shaders(Vec<Diagnostic>),
+    #[error("writing frames failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Everything needed to draw offline frames of one timeline.
+pub struct FrameRenderer {
+    pub gpu: Gpu,
+    renderer: Renderer,
+    target: Offscreen,
+}
+
+impl FrameRenderer {
+    pub fn new(timeline: &Timeline, width: u32, height: u32) -> Result<Self, CaptureError> {
+        let gpu = Gpu::headless()?;
+        let renderer = Renderer::new(&gpu, Offscreen::FORMAT, &timeline.presets)
+            .map_err(CaptureError::Shaders)?;
+        let target = Offscreen::new(&gpu, width, height);
+        Ok(Self {
+            gpu,
+            renderer,
+            target,
+        })
+    }
+
+    /// The frame at `time_s`, as RGBA8.
+    pub fn frame_at(
+        &self,
+        timeline: &Timeline,
+        track: &AnalysisTrack,
+        time_s: f64,
+    ) -> Result<Vec<u8>, RenderError> {
+        let inputs = FrameInputs {
+            time_s,
+            tempo: timeline.tempo,
+            analysis: track.at(time_s),
+            visual: timeline.visual_state_at(time_s),
+        };
+        self.target.render(&self.gpu, &self.renderer, &inputs)
+    }
+}
+
+/// Renders every frame of `seconds` and hands each (index, RGBA8) to `sink`.
+pub fn render_frames(
+    timeline: &Timeline,
+    track: &AnalysisTrack,
+    video: VideoSettings,
+    seconds: f64,
+    mut sink: impl FnMut(u64, Vec<u8>) -> std::io::Result<()>,
+) -> Result<(), CaptureError> {
+    let fr = FrameRenderer::new(timeline, video.width, video.height)?;
+    for i in 0..frame_count(seconds, video.fps) {
+        let t = i as f64 / f64::from(video.fps);
+        sink(i, fr.frame_at(timeline, track, t)?)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_count_covers_the_duration_without_an_extra_frame() {
+        assert_eq!(frame_count(2.0, 30), 60);
+        assert_eq!(frame_count(2.01, 30), 61);
+        assert_eq!(frame_count(0.0, 30), 0);
+    }
+}

@@ -1,0 +1,14 @@
+//! The render thread's side: the wgpu device ([`gpu`]), layer pipelines built from presets
+//! ([`renderer`]), offscreen capture shared by `somnia render` and tests ([`offscreen`]),
+//! and the live window ([`window`]). The render thread reads the clock and the analysis
+//! snapshot; it never waits on the audio thread.
+
+pub mod capture;
+pub mod gpu;
+pub mod offscreen;
+pub mod renderer;
+pub mod shader;
+pub mod window;
+
+pub use gpu::{Gpu, RenderError};
+pub use renderer::{FrameInputs, Renderer};

@@ -1,0 +1,253 @@
+//! Draws a frame: the active preset's layer shader over the whole target, fed the standard
+//! uniforms (clock, tempo, analysis) and the layer's named parameters.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::gpu::Gpu;
+use super::shader;
+use crate::bridge::Analysis;
+use crate::clock::Tempo;
+use crate::show::Diagnostic;
+use crate::show::preset::{MAX_LAYER_PARAMS, Preset};
+use crate::show::timeline::VisualState;
+
+/// The `Somnia` struct of `common.wgsl`, byte for byte.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct SomniaUniforms {
+    pub resolution: [f32; 2],
+    pub time_s: f32,
+    pub beat: f32,
+    pub bar: f32,
+    pub tempo_bpm: f32,
+    pub rms: f32,
+    pub peak: f32,
+}
+
+/// Everything a frame depends on. A frame is a pure function of this, which is what makes
+/// offline frames reproducible.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameInputs {
+    pub time_s: f64,
+    pub tempo: Tempo,
+    pub analysis: Analysis,
+    pub visual: VisualState,
+}
+
+struct Layer {
+    pipeline: wgpu::RenderPipeline,
+    bind_group: wgpu::BindGroup,
+    params_buf: wgpu::Buffer,
+    param_count: usize,
+}
+
+pub struct Renderer {
+    format: wgpu::TextureFormat,
+    somnia_buf: wgpu::Buffer,
+    layers: Vec<Layer>,
+}
+
+impl Renderer {
+    /// Builds one pipeline per preset, drawing into targets of `format`. Every shader is
+    /// validated first; all the failures are returned together.
+    pub fn new(
+        gpu: &Gpu,
+        format: wgpu::TextureFormat,
+        presets: &[Preset],
+    ) -> Result<Self, Vec<Diagnostic>> {
+        let device = &gpu.device;
+        let bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("layer uniforms"),
+            entries: &[
+                uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT),
+                uniform_entry(1, wgpu::ShaderStages::FRAGMENT),
+            ],
+        });
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("layer"),
+            bind_group_layouts: &[Some(&bgl)],
+            immediate_size: 0,
+        });
+        let somnia_buf = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("somnia uniforms"),
+            size: std::mem::size_of::<SomniaUniforms>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut layers = Vec::new();
+        let mut diags = Vec::new();
+        for preset in presets {
+            let params = &preset.layer.params;
+            let assembled = match shader::load_and_validate(&preset.layer.shader_path, params) {
+                Ok(a) => a,
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            };
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&preset.name),
+                source: wgpu::ShaderSource::Wgsl(assembled.source.into()),
+            });
+            let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some(&preset.name),
+                layout: Some(&layout),
+                vertex: wgpu::VertexState {
+                    module: &module,
+                    entry_point: Some("vs_main"),
+                    compilation_options: Default::default(),
+                    buffers: &[],
+                },
+                primitive: wgpu::PrimitiveState::default(),
+                depth_stencil: None,
+                multisample: wgpu::MultisampleState::default(),
+                fragment: Some(wgpu::FragmentState {
+                    module: &module,
+                    entry_point: Some("fs_main"),
+                    compilation_options: Default::default(),
+                    targets: &[Some(wgpu::ColorTargetState {
+                        format,
+                        blend: None,
+                        write_mask: wgpu::ColorWrites::ALL,
+                    })],
+                }),
+                multiview_mask: None,
+                cache: None,
+            });
+            let params_buf = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("layer params"),
+                size: (4 * params.len().max(1)) as u64,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("layer uniforms"),
+                layout: &bgl,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: somnia_buf.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: params_buf.as_entire_binding(),
+                    },
+                ],
+            });
+            layers.push(Layer {
+                pipeline,
+                bind_group,
+                params_buf,
+                param_count: params.len(),
+            });
+        }
+        if diags.is_empty() {
+            Ok(Self {
+                format,
+                somnia_buf,
+                layers,
+            })
+        } else {
+            Err(diags)
+        }
+    }
+
+    pub fn format(&self) -> wgpu::TextureFormat {
+        self.format
+    }
+
+    /// Records the drawing of one frame into `view` (of `size` pixels). The uniform
+    /// uploads are queued on `queue` and land before the encoder's commands run.
+    pub fn encode(
+        &self,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &wgpu::TextureView,
+        size: (u32, u32),
+        inputs: &FrameInputs,
+    ) {
+        let t = inputs.time_s;
+        let u = SomniaUniforms {
+            resolution: [size.0 as f32, size.1 as f32],
+            time_s: t as f32,
+            beat: inputs.tempo.beats_at(t) as f32,
+            bar: inputs.tempo.bars_at(t) as f32,
+            tempo_bpm: inputs.tempo.bpm as f32,
+            rms: inputs.analysis.rms,
+            peak: inputs.analysis.peak,
+        };
+        queue.write_buffer(&self.somnia_buf, 0, bytemuck::bytes_of(&u));
+        let layer = self.layers.get(inputs.visual.preset);
+        if let Some(layer) = layer {
+            let n = layer.param_count.clamp(1, MAX_LAYER_PARAMS);
+            queue.write_buffer(
+                &layer.params_buf,
+                0,
+                bytemuck::cast_slice(&inputs.visual.params[..n]),
+            );
+        }
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("layer"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            depth_stencil_attachment: None,
+            timestamp_writes: None,
+            occlusion_query_set: None,
+            multiview_mask: None,
+        });
+        if let Some(layer) = layer {
+            pass.set_pipeline(&layer.pipeline);
+            pass.set_bind_group(0, &layer.bind_group, &[]);
+            pass.draw(0..3, 0..1);
+        }
+    }
+}
+
+fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wgpu::naga;
+
+    #[test]
+    fn rust_uniforms_match_the_wgsl_struct_layout() {
+        let module = naga::front::wgsl::parse_str(shader::COMMON_WGSL).unwrap();
+        let mut layouter = naga::proc::Layouter::default();
+        layouter.update(module.to_ctx()).unwrap();
+        let (handle, ty) = module
+            .types
+            .iter()
+            .find(|(_, t)| t.name.as_deref() == Some("Somnia"))
+            .unwrap();
+        let naga::TypeInner::Struct { members, span } = &ty.inner else {
+            panic!("Somnia is not a struct")
+        };
+        assert_eq!(*span as usize, std::mem::size_of::<SomniaUniforms>());
+        assert_eq!(
+            layouter[handle].size as usize,
+            std::mem::size_of::<SomniaUniforms>()
+        );
+        let offsets: Vec<u32> = members.iter().map(|m| m.offset).collect();
+        assert_eq!(offsets, [0, 8, 12, 16, 20, 24, 28]);
+        assert_eq!(std::mem::offset_of!(SomniaUniforms, peak), 28);
+    }
+}

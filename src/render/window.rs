@@ -1,0 +1,236 @@
+//! The live window: winit's event loop on the main thread, drawing each frame for the time
+//! the audio clock reports. Esc quits, space pauses and resumes.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use winit::application::ApplicationHandler;
+use winit::event::{ElementState, KeyEvent, WindowEvent};
+use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
+use winit::keyboard::{Key, NamedKey};
+use winit::window::{Fullscreen, Window, WindowId};
+
+use super::gpu::Gpu;
+use super::renderer::{FrameInputs, Renderer};
+use crate::bridge::Transport;
+use crate::show::Timeline;
+
+#[derive(Clone, Debug, Default)]
+pub struct WindowOptions {
+    pub fullscreen: bool,
+    /// Close the window once the performance has ended (for scripted runs).
+    pub exit_at_end: bool,
+    pub size: Option<(u32, u32)>,
+}
+
+struct Live {
+    window: Arc<Window>,
+    surface: wgpu::Surface<'static>,
+    config: wgpu::SurfaceConfiguration,
+    gpu: Gpu,
+    renderer: Renderer,
+}
+
+struct App {
+    timeline: Arc<Timeline>,
+    transport: Arc<Transport>,
+    options: WindowOptions,
+    live: Option<Live>,
+    /// A failure that ended the loop, reported by [`run`].
+    error: Option<String>,
+    /// How far past the end of a performance to keep drawing with `exit_at_end`.
+    tail_s: f64,
+}
+
+/// Why the window could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WindowError {
+    #[error("no display: {0}")]
+    NoDisplay(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Opens the window and runs until Esc, the window is closed, or (with `exit_at_end`) the
+/// performance ends. Must be called on the main thread.
+pub fn run(
+    timeline: Arc<Timeline>,
+    transport: Arc<Transport>,
+    options: WindowOptions,
+) -> Result<(), WindowError> {
+    let event_loop = EventLoop::new().map_err(|e| WindowError::NoDisplay(e.to_string()))?;
+    event_loop.set_control_flow(ControlFlow::Poll);
+    let mut app = App {
+        timeline,
+        transport,
+        options,
+        live: None,
+        error: None,
+        tail_s: 0.5,
+    };
+    event_loop
+        .run_app(&mut app)
+        .map_err(|e| WindowError::Failed(e.to_string()))?;
+    match app.error {
+        Some(e) => Err(WindowError::Failed(e)),
+        None => Ok(()),
+    }
+}
+
+impl App {
+    fn start(&mut self, event_loop: &ActiveEventLoop) -> Result<Live, String> {
+        let (w, h) = self.options.size.unwrap_or((1280, 720));
+        let mut attrs = Window::default_attributes()
+            .with_title(format!("Somnia — {}", self.timeline.title))
+            .with_inner_size(winit::dpi::PhysicalSize::new(w, h));
+        if self.options.fullscreen {
+            attrs = attrs.with_fullscreen(Some(Fullscreen::Borderless(None)));
+        }
+        let window = Arc::new(
+            event_loop
+                .create_window(attrs)
+                .map_err(|e| format!("cannot open a window: {e}"))?,
+        );
+        if self.options.fullscreen {
+            window.set_cursor_visible(false);
+        }
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(
+                Box::new(event_loop.owned_display_handle()),
+            ));
+        let surface = instance
+            .create_surface(window.clone())
+            .map_err(|e| format!("cannot draw into the window: {e}"))?;
+        let gpu = Gpu::with_instance(instance, Some(&surface)).map_err(|e| e.to_string())?;
+        let caps = surface.get_capabilities(&gpu.adapter);
+        // Prefer a non-sRGB format so the window shows the same bytes as `somnia render`.
+        let format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| !f.is_srgb())
+            .or(caps.formats.first().copied())
+            .ok_or("the window surface offers no formats")?;
+        let size = window.inner_size();
+        let mut config = surface
+            .get_default_config(&gpu.adapter, size.width.max(1), size.height.max(1))
+            .ok_or("the window surface is not supported by this adapter")?;
+        config.format = format;
+        config.present_mode = wgpu::PresentMode::AutoVsync;
+        surface.configure(&gpu.device, &config);
+        let renderer = Renderer::new(&gpu, format, &self.timeline.presets).map_err(|diags| {
+            diags
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
+        eprintln!("somnia: rendering on {}", gpu.describe());
+        Ok(Live {
+            window,
+            surface,
+            config,
+            gpu,
+            renderer,
+        })
+    }
+
+    fn draw(&mut self, event_loop: &ActiveEventLoop) {
+        let Some(live) = &mut self.live else { return };
+        let time_s = self.transport.estimated_time_s(Instant::now(), 0.05);
+        if self.options.exit_at_end && time_s > self.timeline.duration_s + self.tail_s {
+            event_loop.exit();
+            return;
+        }
+        let frame = match live.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(f)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
+            wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
+                live.surface.configure(&live.gpu.device, &live.config);
+                return;
+            }
+            _ => return,
+        };
+        let view = frame
+            .texture
+            .create_view(&wgpu::TextureViewDescriptor::default());
+        let inputs = FrameInputs {
+            time_s,
+            tempo: self.timeline.tempo,
+            analysis: self.transport.analysis(),
+            visual: self.timeline.visual_state_at(time_s),
+        };
+        let mut encoder = live
+            .gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("frame"),
+            });
+        live.renderer.encode(
+            &live.gpu.queue,
+            &mut encoder,
+            &view,
+            (live.config.width, live.config.height),
+            &inputs,
+        );
+        live.gpu.queue.submit([encoder.finish()]);
+        live.window.pre_present_notify();
+        live.gpu.queue.present(frame);
+    }
+}
+
+impl ApplicationHandler for App {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.live.is_some() {
+            return;
+        }
+        match self.start(event_loop) {
+            Ok(live) => {
+                live.window.request_redraw();
+                self.live = Some(live);
+            }
+            Err(e) => {
+                self.error = Some(e);
+                event_loop.exit();
+            }
+        }
+    }
+
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
+        match event {
+            WindowEvent::CloseRequested => event_loop.exit(),
+            WindowEvent::Resized(size) => {
+                if let Some(live) = &mut self.live {
+                    live.config.width = size.width.max(1);
+                    live.config.height = size.height.max(1);
+                    live.surface.configure(&live.gpu.device, &live.config);
+                }
+            }
+            WindowEvent::KeyboardInput {
+                event:
+                    KeyEvent {
+                        logical_key,
+                        state: ElementState::Pressed,
+                        repeat: false,
+                        ..
+                    },
+                ..
+            } => match logical_key {
+                Key::Named(NamedKey::Escape) => event_loop.exit(),
+                Key::Named(NamedKey::Space) => {
+                    let paused = self.transport.toggle_pause();
+                    eprintln!("somnia: {}", if paused { "paused" } else { "playing" });
+                }
+                _ => {}
+            },
+            WindowEvent::RedrawRequested => {
+                self.draw(event_loop);
+                if let Some(live) = &self.live {
+                    live.window.request_redraw();
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The show side (control thread): presets, performances (cue files), their compilation to a
+//! timeline on the sample clock, the scheduler that feeds that timeline to the audio thread,
+//! and `somnia check`. Everything here may allocate and block; nothing here runs in the
+//! audio callback.
+
+pub mod check;
+pub mod diag;
+pub mod performance;
+pub mod preset;
+pub mod project;
+pub mod scheduler;
+pub mod time;
+pub mod timeline;
+
+pub use diag::Diagnostic;
+pub use timeline::{Timeline, VisualState};

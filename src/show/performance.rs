@@ -1,0 +1,168 @@
+//! Performance (cue) files: a title, a tempo, a length, an opening preset and a list of
+//! timed cues. Parsing keeps every position so `somnia check` can point at the exact spot.
+//!
+//! ```toml
+//! title = "First Light"
+//! tempo_bpm = 96
+//! duration = "0:32"
+//! preset = "aurora"
+//!
+//! [[cue]]
+//! at = "0:08"
+//! preset = "canopy"
+//! notes = ["C3", "G3", "E4"]
+//! length_s = 4
+//! set = { glow = 0.8 }
+//! ramp = { param = "cutoff_hz", to = 4000, over_s = 6 }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::diag::Diagnostic;
+use super::preset::toml_error;
+use super::time::TimeSpec;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceFile {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub tempo_bpm: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub beats_per_bar: Option<Spanned<i64>>,
+    pub duration: Spanned<TimeSpec>,
+    /// The preset showing when the performance starts.
+    pub preset: Spanned<String>,
+    #[serde(default, rename = "cue")]
+    pub cues: Vec<CueFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CueFile {
+    pub at: Spanned<TimeSpec>,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Cut to this preset.
+    #[serde(default)]
+    pub preset: Option<Spanned<String>>,
+    /// Notes to play, as MIDI numbers (60) or names ("C4", "F#3", "Bb2").
+    #[serde(default)]
+    pub notes: Option<Vec<Spanned<NoteSpec>>>,
+    /// 0..1, default 0.8.
+    #[serde(default)]
+    pub velocity: Option<Spanned<f64>>,
+    /// How long the notes hold before release, default 1 s.
+    #[serde(default)]
+    pub length_s: Option<Spanned<f64>>,
+    /// Jump parameters (layer or audio) to values.
+    #[serde(default)]
+    pub set: Option<BTreeMap<String, Spanned<f64>>>,
+    /// Move one parameter to a value over time.
+    #[serde(default)]
+    pub ramp: Option<Spanned<RampFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RampFile {
+    pub param: Spanned<String>,
+    pub to: f64,
+    pub over_s: f64,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum NoteSpec {
+    Number(i64),
+    Name(String),
+}
+
+impl NoteSpec {
+    /// The MIDI note number, or a message saying what is wrong.
+    pub fn to_midi(&self) -> Result<u8, String> {
+        match self {
+            NoteSpec::Number(n) if (0..=127).contains(n) => Ok(*n as u8),
+            NoteSpec::Number(n) => Err(format!("note {n} is outside MIDI's 0..=127")),
+            NoteSpec::Name(s) => parse_note_name(s),
+        }
+    }
+}
+
+/// Parses scientific pitch notation: `C4` = 60, `A4` = 69, `F#3`, `Bb2`, `C-1` = 0.
+pub fn parse_note_name(s: &str) -> Result<u8, String> {
+    let bad =
+        || format!("`{s}` is not a note; write a MIDI number (60) or a name like C4, F#3, Bb2");
+    let mut chars = s.trim().chars().peekable();
+    let base = match chars.next().map(|c| c.to_ascii_uppercase()) {
+        Some('C') => 0,
+        Some('D') => 2,
+        Some('E') => 4,
+        Some('F') => 5,
+        Some('G') => 7,
+        Some('A') => 9,
+        Some('B') => 11,
+        _ => return Err(bad()),
+    };
+    let accidental = match chars.peek() {
+        Some('#') => {
+            chars.next();
+            1
+        }
+        Some('b') => {
+            chars.next();
+            -1
+        }
+        _ => 0,
+    };
+    let octave: i32 = chars.collect::<String>().parse().map_err(|_| bad())?;
+    let midi = (octave + 1) * 12 + base + accidental;
+    u8::try_from(midi)
+        .ok()
+        .filter(|m| *m <= 127)
+        .ok_or_else(|| format!("`{s}` is outside MIDI's range C-1..G9"))
+}
+
+/// Parses the text of a performance file.
+pub fn parse_performance(path: &Path, src: &str) -> Result<PerformanceFile, Vec<Diagnostic>> {
+    toml::from_str(src).map_err(|e| vec![toml_error(path, src, &e)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn note_names_follow_scientific_pitch() {
+        assert_eq!(parse_note_name("C4").unwrap(), 60);
+        assert_eq!(parse_note_name("A4").unwrap(), 69);
+        assert_eq!(parse_note_name("F#3").unwrap(), 54);
+        assert_eq!(parse_note_name("Bb2").unwrap(), 46);
+        assert_eq!(parse_note_name("C-1").unwrap(), 0);
+        assert!(parse_note_name("H2").is_err());
+        assert!(parse_note_name("C").is_err());
+        assert!(parse_note_name("G10").is_err());
+    }
+
+    #[test]
+    fn a_misspelt_cue_field_points_at_its_line() {
+        let src = "duration = 10\npreset = \"a\"\n[[cue]]\nat = 1\nnotse = [60]\n";
+        let errs = parse_performance(Path::new("p.toml"), src).unwrap_err();
+        assert_eq!((errs[0].line, errs[0].col), (5, 1), "{}", errs[0]);
+        assert_eq!(errs[0].hint.as_deref(), Some("did you mean `notes`?"));
+    }
+
+    #[test]
+    fn times_may_be_numbers_or_clock_text() {
+        let src =
+            "duration = \"1:00\"\npreset = \"a\"\n[[cue]]\nat = 2.5\n[[cue]]\nat = \"0:30\"\n";
+        let f = parse_performance(Path::new("p.toml"), src).unwrap();
+        assert_eq!(f.duration.get_ref().to_seconds().unwrap(), 60.0);
+        assert_eq!(f.cues[1].at.get_ref().to_seconds().unwrap(), 30.0);
+    }
+}

@@ -1,0 +1,374 @@
+//! Presets: one TOML file per preset with a visual layer (a WGSL shader and its named
+//! parameters) and an optional audio patch.
+//!
+//! ```toml
+//! description = "Green curtains of light over the sleeping square"
+//! [layer]
+//! shader = "aurora.wgsl"
+//! [layer.params]
+//! hue = { default = 0.45, min = 0.0, max = 1.0 }
+//! [audio]
+//! waveform = "saw"
+//! cutoff_hz = 1800
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::diag::{Diagnostic, did_you_mean};
+use super::project::Project;
+use crate::audio::synth::{MAX_VOICES, Patch, Waveform};
+use crate::bridge::AudioParam;
+
+/// Most named parameters one layer may declare (they share one small uniform buffer).
+pub const MAX_LAYER_PARAMS: usize = 16;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamDef {
+    pub name: String,
+    pub min: f32,
+    pub max: f32,
+    pub default: f32,
+}
+
+impl ParamDef {
+    pub fn clamp(&self, v: f32) -> f32 {
+        if v.is_finite() {
+            v.clamp(self.min, self.max)
+        } else {
+            self.default
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerDef {
+    pub shader_path: PathBuf,
+    /// Sorted by name; the order of the generated WGSL `Params` struct.
+    pub params: Vec<ParamDef>,
+}
+
+impl LayerDef {
+    pub fn param_index(&self, name: &str) -> Option<usize> {
+        self.params.iter().position(|p| p.name == name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Preset {
+    pub name: String,
+    pub path: PathBuf,
+    pub description: String,
+    pub layer: LayerDef,
+    /// `None` keeps whatever patch was playing when this preset is switched to.
+    pub patch: Option<Patch>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresetFile {
+    #[serde(default)]
+    description: String,
+    layer: LayerFile,
+    audio: Option<Spanned<AudioFile>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayerFile {
+    shader: Spanned<String>,
+    #[serde(default)]
+    params: BTreeMap<String, Spanned<ParamFile>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParamFile {
+    default: f64,
+    #[serde(default)]
+    min: Option<f64>,
+    #[serde(default)]
+    max: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AudioFile {
+    waveform: Option<Spanned<String>>,
+    voices: Option<Spanned<i64>>,
+    detune_cents: Option<Spanned<f64>>,
+    cutoff_hz: Option<Spanned<f64>>,
+    resonance: Option<Spanned<f64>>,
+    attack_s: Option<Spanned<f64>>,
+    decay_s: Option<Spanned<f64>>,
+    sustain: Option<Spanned<f64>>,
+    release_s: Option<Spanned<f64>>,
+    gain_db: Option<Spanned<f64>>,
+}
+
+/// Turns a serde/toml error into a diagnostic, adding a "did you mean" for unknown fields.
+pub(crate) fn toml_error(path: &Path, src: &str, err: &toml::de::Error) -> Diagnostic {
+    let span = err.span().unwrap_or(0..0);
+    let msg = err.message().trim().to_string();
+    let mut d = Diagnostic::at(path, src, span.clone(), msg.clone());
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        let word = rest.split('`').next().unwrap_or("");
+        let expected: Vec<&str> = msg
+            .split("expected ")
+            .nth(1)
+            .unwrap_or("")
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .collect();
+        if let Some(s) = did_you_mean(word, expected.iter().copied()) {
+            d = d.with_hint(format!("did you mean `{s}`?"));
+        } else if !expected.is_empty() {
+            d = d.with_hint(format!("known fields: {}", expected.join(", ")));
+        }
+    }
+    d
+}
+
+/// Loads and validates the preset file at `path`. Every problem found is returned.
+pub fn load_preset(project: &Project, path: &Path) -> Result<Preset, Vec<Diagnostic>> {
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| vec![Diagnostic::file(path, format!("cannot read preset: {e}"))])?;
+    parse_preset(project, path, &src)
+}
+
+pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset, Vec<Diagnostic>> {
+    let file: PresetFile = toml::from_str(src).map_err(|e| vec![toml_error(path, src, &e)])?;
+    let mut diags = Vec::new();
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("preset")
+        .to_string();
+
+    let shader_path = match project.shader_path(file.layer.shader.get_ref()) {
+        Ok(p) => {
+            if !p.exists() {
+                diags.push(
+                    Diagnostic::at(
+                        path,
+                        src,
+                        file.layer.shader.span(),
+                        format!("shader `{}` not found", p.display()),
+                    )
+                    .with_hint(format!(
+                        "shaders are looked up in {}",
+                        project.shaders_dir().display()
+                    )),
+                );
+            }
+            p
+        }
+        Err(e) => {
+            diags.push(Diagnostic::at(path, src, file.layer.shader.span(), e));
+            PathBuf::new()
+        }
+    };
+
+    if file.layer.params.len() > MAX_LAYER_PARAMS {
+        diags.push(Diagnostic::file(
+            path,
+            format!("a layer may declare at most {MAX_LAYER_PARAMS} parameters"),
+        ));
+    }
+    let mut params = Vec::new();
+    for (pname, spec) in &file.layer.params {
+        let span = spec.span();
+        let spec = spec.get_ref();
+        let (min, max) = (spec.min.unwrap_or(0.0), spec.max.unwrap_or(1.0));
+        if !is_wgsl_ident(pname) {
+            diags.push(
+                Diagnostic::at(
+                    path,
+                    src,
+                    span.clone(),
+                    format!("parameter name `{pname}` is not usable in WGSL"),
+                )
+                .with_hint("use lower_snake_case letters, digits and `_`, starting with a letter"),
+            );
+        }
+        if AudioParam::from_name(pname).is_some() {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                span.clone(),
+                format!(
+                    "`{pname}` is an audio parameter name; give the layer parameter another name"
+                ),
+            ));
+        }
+        if !(min < max) || !min.is_finite() || !max.is_finite() {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                span.clone(),
+                format!("parameter `{pname}`: min ({min}) must be below max ({max})"),
+            ));
+        } else if !(min..=max).contains(&spec.default) {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                span.clone(),
+                format!(
+                    "parameter `{pname}`: default {} is outside {min}..{max}",
+                    spec.default
+                ),
+            ));
+        }
+        params.push(ParamDef {
+            name: pname.clone(),
+            min: min as f32,
+            max: max as f32,
+            default: spec.default as f32,
+        });
+    }
+
+    let patch = file
+        .audio
+        .as_ref()
+        .map(|a| parse_patch(path, src, a.get_ref(), &mut diags));
+
+    if diags.is_empty() {
+        Ok(Preset {
+            name,
+            path: path.to_path_buf(),
+            description: file.description,
+            layer: LayerDef {
+                shader_path,
+                params,
+            },
+            patch,
+        })
+    } else {
+        Err(diags)
+    }
+}
+
+fn parse_patch(path: &Path, src: &str, a: &AudioFile, diags: &mut Vec<Diagnostic>) -> Patch {
+    let mut p = Patch::default();
+    if let Some(w) = &a.waveform {
+        match Waveform::from_name(w.get_ref()) {
+            Some(wf) => p.waveform = wf,
+            None => {
+                let mut d = Diagnostic::at(
+                    path,
+                    src,
+                    w.span(),
+                    format!("unknown waveform `{}`", w.get_ref()),
+                );
+                d = d.with_hint(match did_you_mean(w.get_ref(), Waveform::NAMES) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("one of: {}", Waveform::NAMES.join(", ")),
+                });
+                diags.push(d);
+            }
+        }
+    }
+    if let Some(v) = &a.voices {
+        let n = *v.get_ref();
+        if (1..=MAX_VOICES as i64).contains(&n) {
+            p.voices = n as u8;
+        } else {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                v.span(),
+                format!("voices must be 1..={MAX_VOICES}, not {n}"),
+            ));
+        }
+    }
+    let mut field = |v: &Option<Spanned<f64>>, name: &str, lo: f64, hi: f64, dst: &mut f32| {
+        if let Some(v) = v {
+            let x = *v.get_ref();
+            if x.is_finite() && (lo..=hi).contains(&x) {
+                *dst = x as f32;
+            } else {
+                diags.push(Diagnostic::at(
+                    path,
+                    src,
+                    v.span(),
+                    format!("{name} must be within {lo}..{hi}, not {x}"),
+                ));
+            }
+        }
+    };
+    field(
+        &a.detune_cents,
+        "detune_cents",
+        0.0,
+        100.0,
+        &mut p.detune_cents,
+    );
+    field(&a.cutoff_hz, "cutoff_hz", 20.0, 20_000.0, &mut p.cutoff_hz);
+    field(&a.resonance, "resonance", 0.0, 1.0, &mut p.resonance);
+    field(&a.attack_s, "attack_s", 0.0, 30.0, &mut p.attack_s);
+    field(&a.decay_s, "decay_s", 0.0, 30.0, &mut p.decay_s);
+    field(&a.sustain, "sustain", 0.0, 1.0, &mut p.sustain);
+    field(&a.release_s, "release_s", 0.0, 30.0, &mut p.release_s);
+    field(&a.gain_db, "gain_db", -60.0, 6.0, &mut p.gain_db);
+    p
+}
+
+fn is_wgsl_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project_with_shader() -> (tempfile::TempDir, Project) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("shaders")).unwrap();
+        std::fs::write(dir.path().join("shaders/a.wgsl"), "").unwrap();
+        let p = Project::new(dir.path());
+        (dir, p)
+    }
+
+    #[test]
+    fn a_good_preset_parses_with_sorted_params_and_a_patch() {
+        let (_d, project) = project_with_shader();
+        let src = "[layer]\nshader = \"a.wgsl\"\n[layer.params]\nzeta = { default = 0.5 }\nalpha = { default = 2, min = 0, max = 4 }\n[audio]\nwaveform = \"square\"\ncutoff_hz = 900\n";
+        let p = parse_preset(&project, Path::new("presets/x.toml"), src).unwrap();
+        assert_eq!(p.name, "x");
+        assert_eq!(
+            p.layer
+                .params
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>(),
+            ["alpha", "zeta"]
+        );
+        let patch = p.patch.unwrap();
+        assert_eq!(patch.waveform, Waveform::Square);
+        assert_eq!(patch.cutoff_hz, 900.0);
+    }
+
+    #[test]
+    fn a_misspelt_field_is_reported_on_its_line_with_a_suggestion() {
+        let (_d, project) = project_with_shader();
+        let src = "[layer]\nshader = \"a.wgsl\"\n[audio]\ncutof_hz = 900\n";
+        let errs = parse_preset(&project, Path::new("x.toml"), src).unwrap_err();
+        assert_eq!(errs[0].line, 4, "{}", errs[0]);
+        assert_eq!(errs[0].hint.as_deref(), Some("did you mean `cutoff_hz`?"));
+    }
+
+    #[test]
+    fn every_semantic_error_is_reported_not_just_the_first() {
+        let (_d, project) = project_with_shader();
+        let src = "[layer]\nshader = \"missing.wgsl\"\n[layer.params]\nhue = { default = 5 }\n[audio]\nwaveform = \"sawtooth\"\nvoices = 900\n";
+        let errs = parse_preset(&project, Path::new("x.toml"), src).unwrap_err();
+        let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 4, 6, 7], "{errs:#?}");
+    }
+}

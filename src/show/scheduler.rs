@@ -1,0 +1,112 @@
+//! Feeds a timeline to the audio thread. The timeline's actions are stamped with samples
+//! and pushed into the bounded event FIFO a little ahead of the clock; the engine applies each
+//! at its exact sample. Live, a control thread calls [`Scheduler::feed`] every few
+//! milliseconds; offline, the render loop calls it before each block. Same code either way.
+
+use super::timeline::{AudioAction, Timeline};
+use crate::bridge::{Event, EventKind};
+use crate::clock::seconds_to_samples;
+
+pub struct Scheduler {
+    events: Vec<Event>,
+    next: usize,
+}
+
+impl Scheduler {
+    pub fn new(timeline: &Timeline, sample_rate_hz: u32) -> Self {
+        let events = timeline
+            .audio
+            .iter()
+            .map(|c| Event {
+                at_sample: seconds_to_samples(c.time_s, sample_rate_hz),
+                kind: match c.action {
+                    AudioAction::NoteOn { note, velocity } => EventKind::NoteOn { note, velocity },
+                    AudioAction::NoteOff { note } => EventKind::NoteOff { note },
+                    AudioAction::Param {
+                        param,
+                        value,
+                        ramp_s,
+                    } => EventKind::SetParam {
+                        param,
+                        value,
+                        ramp_samples: seconds_to_samples(ramp_s, sample_rate_hz)
+                            .min(u32::MAX as u64) as u32,
+                    },
+                    AudioAction::Patch(p) => EventKind::SetPatch(p),
+                    AudioAction::AllNotesOff => EventKind::AllNotesOff,
+                },
+            })
+            .collect();
+        Self { events, next: 0 }
+    }
+
+    /// Pushes every pending event stamped before `until_sample`, as far as the queue has room.
+    /// Events that do not fit stay pending for the next call. Returns how many were pushed.
+    pub fn feed(&mut self, until_sample: u64, tx: &mut rtrb::Producer<Event>) -> usize {
+        let start = self.next;
+        while let Some(ev) = self.events.get(self.next) {
+            if ev.at_sample >= until_sample || tx.push(*ev).is_err() {
+                break;
+            }
+            self.next += 1;
+        }
+        self.next - start
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.next >= self.events.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bridge::event_queue;
+    use crate::clock::Tempo;
+    use crate::show::timeline::AudioCue;
+
+    fn timeline(times: &[f64]) -> Timeline {
+        Timeline {
+            title: "t".into(),
+            tempo: Tempo::default(),
+            duration_s: 10.0,
+            presets: vec![],
+            initial_patch: Default::default(),
+            audio: times
+                .iter()
+                .map(|t| AudioCue {
+                    time_s: *t,
+                    action: AudioAction::NoteOn {
+                        note: 60,
+                        velocity: 1.0,
+                    },
+                })
+                .collect(),
+            switches: vec![],
+            changes: vec![],
+        }
+    }
+
+    #[test]
+    fn only_events_before_the_horizon_are_sent() {
+        let mut s = Scheduler::new(&timeline(&[0.0, 0.5, 1.0]), 48_000);
+        let (mut tx, mut rx) = event_queue(16);
+        assert_eq!(s.feed(24_001, &mut tx), 2);
+        assert_eq!(rx.pop().unwrap().at_sample, 0);
+        assert_eq!(rx.pop().unwrap().at_sample, 24_000);
+        assert!(!s.is_done());
+        assert_eq!(s.feed(u64::MAX, &mut tx), 1);
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn a_full_queue_keeps_events_pending_instead_of_losing_them() {
+        let mut s = Scheduler::new(&timeline(&[0.0, 0.1, 0.2, 0.3]), 48_000);
+        let (mut tx, mut rx) = event_queue(2);
+        assert_eq!(s.feed(u64::MAX, &mut tx), 2);
+        rx.pop().unwrap();
+        rx.pop().unwrap();
+        assert_eq!(s.feed(u64::MAX, &mut tx), 2);
+        assert!(s.is_done());
+    }
+}

@@ -1,0 +1,547 @@
+//! Compilation of a performance into a timeline: every cue becomes audio actions with a time
+//! (the scheduler turns them into sample-stamped events) and visual changes that the render
+//! thread evaluates as a pure function of time. Evaluating rather than replaying is what makes
+//! an offline frame at time t identical to the live frame at t.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::diag::{Diagnostic, did_you_mean};
+use super::performance::{PerformanceFile, parse_performance};
+use super::preset::{MAX_LAYER_PARAMS, Preset, load_preset};
+use super::project::Project;
+use crate::audio::synth::Patch;
+use crate::bridge::AudioParam;
+use crate::clock::Tempo;
+
+/// Something the audio thread must do at a time, before conversion to samples.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AudioAction {
+    NoteOn {
+        note: u8,
+        velocity: f32,
+    },
+    NoteOff {
+        note: u8,
+    },
+    Param {
+        param: AudioParam,
+        value: f32,
+        ramp_s: f64,
+    },
+    Patch(Patch),
+    AllNotesOff,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AudioCue {
+    pub time_s: f64,
+    pub action: AudioAction,
+}
+
+/// A change to one layer parameter of one preset: jump (`over_s == 0`) or ramp.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VisualChange {
+    pub time_s: f64,
+    pub preset: usize,
+    pub param: usize,
+    pub to: f32,
+    pub over_s: f64,
+}
+
+/// What the picture should show at one instant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VisualState {
+    pub preset: usize,
+    pub params: [f32; MAX_LAYER_PARAMS],
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timeline {
+    pub title: String,
+    pub tempo: Tempo,
+    pub duration_s: f64,
+    /// Every preset the performance uses; indices into this are preset ids.
+    pub presets: Vec<Preset>,
+    pub initial_patch: Patch,
+    /// Sorted by time; at equal times note-offs come first so repeated notes retrigger.
+    pub audio: Vec<AudioCue>,
+    /// (time, preset) cuts, sorted, the first at 0.
+    pub switches: Vec<(f64, usize)>,
+    /// Sorted by time.
+    pub changes: Vec<VisualChange>,
+}
+
+impl Timeline {
+    /// The visual state at `time_s`: the preset showing, and its parameters with every set
+    /// and ramp up to that time applied.
+    pub fn visual_state_at(&self, time_s: f64) -> VisualState {
+        let idx = self
+            .switches
+            .partition_point(|(t, _)| *t <= time_s)
+            .saturating_sub(1);
+        let (since, preset) = self.switches.get(idx).copied().unwrap_or((0.0, 0));
+        let mut params = [0.0f32; MAX_LAYER_PARAMS];
+        let defs = &self.presets[preset].layer.params;
+        for (i, d) in defs.iter().enumerate() {
+            params[i] = d.default;
+        }
+        // Per param: (value at ramp start, target, start time, duration).
+        let mut ramps: [Option<(f32, f32, f64, f64)>; MAX_LAYER_PARAMS] = [None; MAX_LAYER_PARAMS];
+        let eval = |r: &Option<(f32, f32, f64, f64)>, base: f32, t: f64| match r {
+            None => base,
+            Some((from, to, start, over)) => {
+                if *over <= 0.0 || t >= start + over {
+                    *to
+                } else {
+                    from + (to - from) * (((t - start) / over) as f32).clamp(0.0, 1.0)
+                }
+            }
+        };
+        for c in self
+            .changes
+            .iter()
+            .filter(|c| c.preset == preset && c.time_s >= since && c.time_s <= time_s)
+        {
+            let current = eval(&ramps[c.param], params[c.param], c.time_s);
+            ramps[c.param] = Some((current, c.to, c.time_s, c.over_s));
+        }
+        for (i, d) in defs.iter().enumerate() {
+            params[i] = d.clamp(eval(&ramps[i], params[i], time_s));
+        }
+        VisualState { preset, params }
+    }
+
+    /// The index of a preset by name.
+    pub fn preset_index(&self, name: &str) -> Option<usize> {
+        self.presets.iter().position(|p| p.name == name)
+    }
+}
+
+/// Loads a performance file and every preset it uses, and compiles it. Returns every problem
+/// found in the performance and in its presets.
+pub fn load_timeline(path: &Path) -> Result<Timeline, Vec<Diagnostic>> {
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        vec![Diagnostic::file(
+            path,
+            format!("cannot read performance: {e}"),
+        )]
+    })?;
+    let file = parse_performance(path, &src)?;
+    compile(&Project::of_file(path), path, &src, &file)
+}
+
+/// Compiles a parsed performance file. `src` is its text, for error positions.
+pub fn compile(
+    project: &Project,
+    path: &Path,
+    src: &str,
+    file: &PerformanceFile,
+) -> Result<Timeline, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut presets: Vec<Preset> = Vec::new();
+    let mut by_name: HashMap<String, Option<usize>> = HashMap::new();
+    let available = project.preset_names();
+
+    // Resolves a preset name to an index, loading it once; errors are reported at `span`.
+    let mut resolve = |name: &toml::Spanned<String>,
+                       diags: &mut Vec<Diagnostic>,
+                       presets: &mut Vec<Preset>|
+     -> Option<usize> {
+        if let Some(found) = by_name.get(name.get_ref()) {
+            return *found;
+        }
+        let result = match project.preset_path(name.get_ref()) {
+            Err(e) => {
+                diags.push(Diagnostic::at(path, src, name.span(), e));
+                None
+            }
+            Ok(p) if !p.exists() => {
+                let mut d = Diagnostic::at(
+                    path,
+                    src,
+                    name.span(),
+                    format!("no preset named `{}`", name.get_ref()),
+                );
+                d = d.with_hint(
+                    match did_you_mean(name.get_ref(), available.iter().map(String::as_str)) {
+                        Some(s) => format!(
+                            "did you mean `{s}`? (presets live in {})",
+                            project.presets_dir().display()
+                        ),
+                        None => format!(
+                            "presets live in {}: {}",
+                            project.presets_dir().display(),
+                            available.join(", ")
+                        ),
+                    },
+                );
+                diags.push(d);
+                None
+            }
+            Ok(p) => match load_preset(project, &p) {
+                Ok(preset) => {
+                    presets.push(preset);
+                    Some(presets.len() - 1)
+                }
+                Err(errs) => {
+                    diags.extend(errs);
+                    None
+                }
+            },
+        };
+        by_name.insert(name.get_ref().clone(), result);
+        result
+    };
+
+    let time =
+        |spec: &toml::Spanned<super::time::TimeSpec>, diags: &mut Vec<Diagnostic>| -> Option<f64> {
+            spec.get_ref()
+                .to_seconds()
+                .map_err(|e| diags.push(Diagnostic::at(path, src, spec.span(), e)))
+                .ok()
+        };
+
+    let duration_s = time(&file.duration, &mut diags).unwrap_or(0.0);
+    if duration_s <= 0.0 && diags.is_empty() {
+        diags.push(Diagnostic::at(
+            path,
+            src,
+            file.duration.span(),
+            "duration must be more than zero",
+        ));
+    }
+    let mut tempo = Tempo::default();
+    if let Some(bpm) = &file.tempo_bpm {
+        if (10.0..=400.0).contains(bpm.get_ref()) {
+            tempo.bpm = *bpm.get_ref();
+        } else {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                bpm.span(),
+                format!("tempo_bpm must be within 10..400, not {}", bpm.get_ref()),
+            ));
+        }
+    }
+    if let Some(bpb) = &file.beats_per_bar {
+        if (1..=32).contains(bpb.get_ref()) {
+            tempo.beats_per_bar = *bpb.get_ref() as u32;
+        } else {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                bpb.span(),
+                "beats_per_bar must be within 1..=32",
+            ));
+        }
+    }
+
+    let mut audio = Vec::new();
+    let mut switches = Vec::new();
+    let mut changes = Vec::new();
+    let mut initial_patch = Patch::default();
+    let mut active = resolve(&file.preset, &mut diags, &mut presets);
+    if let Some(i) = active {
+        switches.push((0.0, i));
+        if let Some(p) = presets[i].patch {
+            initial_patch = p;
+        }
+    }
+
+    let mut last_time = 0.0f64;
+    for cue in &file.cues {
+        let Some(t) = time(&cue.at, &mut diags) else {
+            continue;
+        };
+        if t < last_time {
+            diags.push(
+                Diagnostic::at(
+                    path,
+                    src,
+                    cue.at.span(),
+                    format!("cue at {t} s comes before the previous cue at {last_time} s"),
+                )
+                .with_hint("keep cues in time order"),
+            );
+        }
+        last_time = last_time.max(t);
+        if t > duration_s {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                cue.at.span(),
+                format!("cue at {t} s is after the end of the performance ({duration_s} s)"),
+            ));
+        }
+
+        if let Some(name) = &cue.preset {
+            if let Some(i) = resolve(name, &mut diags, &mut presets) {
+                switches.push((t, i));
+                active = Some(i);
+                if let Some(p) = presets[i].patch {
+                    audio.push(AudioCue {
+                        time_s: t,
+                        action: AudioAction::Patch(p),
+                    });
+                }
+            } else {
+                active = None;
+            }
+        }
+
+        if let Some(notes) = &cue.notes {
+            let velocity = match &cue.velocity {
+                Some(v) if (0.0..=1.0).contains(v.get_ref()) => *v.get_ref() as f32,
+                Some(v) => {
+                    diags.push(Diagnostic::at(
+                        path,
+                        src,
+                        v.span(),
+                        "velocity must be within 0..1",
+                    ));
+                    0.8
+                }
+                None => 0.8,
+            };
+            let length_s = match &cue.length_s {
+                Some(l) if *l.get_ref() > 0.0 && l.get_ref().is_finite() => *l.get_ref(),
+                Some(l) => {
+                    diags.push(Diagnostic::at(
+                        path,
+                        src,
+                        l.span(),
+                        "length_s must be more than zero",
+                    ));
+                    1.0
+                }
+                None => 1.0,
+            };
+            for n in notes {
+                match n.get_ref().to_midi() {
+                    Ok(note) => {
+                        audio.push(AudioCue {
+                            time_s: t,
+                            action: AudioAction::NoteOn { note, velocity },
+                        });
+                        audio.push(AudioCue {
+                            time_s: t + length_s,
+                            action: AudioAction::NoteOff { note },
+                        });
+                    }
+                    Err(e) => diags.push(Diagnostic::at(path, src, n.span(), e)),
+                }
+            }
+        }
+
+        let mut param_change = |name: &str,
+                                span: std::ops::Range<usize>,
+                                to: f64,
+                                over_s: f64,
+                                diags: &mut Vec<Diagnostic>| {
+            if let Some(ap) = AudioParam::from_name(name) {
+                audio.push(AudioCue {
+                    time_s: t,
+                    action: AudioAction::Param {
+                        param: ap,
+                        value: to as f32,
+                        ramp_s: over_s,
+                    },
+                });
+                return;
+            }
+            let Some(pi) = active else { return };
+            let layer = &presets[pi].layer;
+            match layer.param_index(name) {
+                Some(param) => changes.push(VisualChange {
+                    time_s: t,
+                    preset: pi,
+                    param,
+                    to: to as f32,
+                    over_s,
+                }),
+                None => {
+                    let known: Vec<&str> = layer
+                        .params
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .chain(AudioParam::ALL.iter().map(|p| p.name()))
+                        .collect();
+                    let mut d = Diagnostic::at(
+                        path,
+                        src,
+                        span,
+                        format!("preset `{}` has no parameter `{name}`", presets[pi].name),
+                    );
+                    d = d.with_hint(match did_you_mean(name, known.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("parameters here: {}", known.join(", ")),
+                    });
+                    diags.push(d);
+                }
+            }
+        };
+        if let Some(set) = &cue.set {
+            for (name, v) in set {
+                param_change(name, v.span(), *v.get_ref(), 0.0, &mut diags);
+            }
+        }
+        if let Some(r) = &cue.ramp {
+            let rf = r.get_ref();
+            if rf.over_s < 0.0 || !rf.over_s.is_finite() {
+                diags.push(Diagnostic::at(
+                    path,
+                    src,
+                    r.span(),
+                    "over_s must be zero or more",
+                ));
+            } else {
+                param_change(
+                    rf.param.get_ref(),
+                    rf.param.span(),
+                    rf.to,
+                    rf.over_s,
+                    &mut diags,
+                );
+            }
+        }
+    }
+
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    audio.push(AudioCue {
+        time_s: duration_s,
+        action: AudioAction::AllNotesOff,
+    });
+    audio.sort_by(|a, b| {
+        let rank = |c: &AudioCue| u8::from(!matches!(c.action, AudioAction::NoteOff { .. }));
+        a.time_s.total_cmp(&b.time_s).then(rank(a).cmp(&rank(b)))
+    });
+    changes.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+    Ok(Timeline {
+        title: file.title.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("untitled")
+                .to_string()
+        }),
+        tempo,
+        duration_s,
+        presets,
+        initial_patch,
+        audio,
+        switches,
+        changes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    /// A throwaway project with presets `a` (param `glow`) and `b` (param `hue`).
+    fn project() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["presets", "performances", "shaders"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(root.join("shaders/s.wgsl"), "").unwrap();
+        std::fs::write(
+            root.join("presets/a.toml"),
+            "[layer]\nshader = \"s.wgsl\"\n[layer.params]\nglow = { default = 0.5 }\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("presets/b.toml"),
+            "[layer]\nshader = \"s.wgsl\"\n[layer.params]\nhue = { default = 0.1 }\n[audio]\ncutoff_hz = 500\n",
+        )
+        .unwrap();
+        let perf = root.join("performances/p.toml");
+        (dir, perf)
+    }
+
+    fn compile_text(perf: &Path, text: &str) -> Result<Timeline, Vec<Diagnostic>> {
+        std::fs::write(perf, text).unwrap();
+        load_timeline(perf)
+    }
+
+    #[test]
+    fn presets_switch_at_their_cue_times() {
+        let (_d, perf) = project();
+        let tl = compile_text(
+            &perf,
+            "duration = 10\npreset = \"a\"\n[[cue]]\nat = 4\npreset = \"b\"\n",
+        )
+        .unwrap();
+        assert_eq!(tl.visual_state_at(3.99).preset, 0);
+        assert_eq!(tl.visual_state_at(4.0).preset, 1);
+        assert!(tl.audio.iter().any(|c| c.time_s == 4.0
+            && matches!(c.action, AudioAction::Patch(p) if p.cutoff_hz == 500.0)));
+    }
+
+    #[test]
+    fn ramps_interpolate_and_sets_jump() {
+        let (_d, perf) = project();
+        let tl = compile_text(
+            &perf,
+            "duration = 10\npreset = \"a\"\n[[cue]]\nat = 2\nramp = { param = \"glow\", to = 1.0, over_s = 2 }\n[[cue]]\nat = 6\nset = { glow = 0.0 }\n",
+        )
+        .unwrap();
+        assert_eq!(tl.visual_state_at(1.0).params[0], 0.5);
+        assert!((tl.visual_state_at(3.0).params[0] - 0.75).abs() < 1e-6);
+        assert_eq!(tl.visual_state_at(5.0).params[0], 1.0);
+        assert_eq!(tl.visual_state_at(6.0).params[0], 0.0);
+    }
+
+    #[test]
+    fn notes_compile_to_on_and_off_pairs() {
+        let (_d, perf) = project();
+        let tl = compile_text(
+            &perf,
+            "duration = 10\npreset = \"a\"\n[[cue]]\nat = 1\nnotes = [\"A4\", 64]\nlength_s = 2\n",
+        )
+        .unwrap();
+        let ons: Vec<_> = tl
+            .audio
+            .iter()
+            .filter(|c| matches!(c.action, AudioAction::NoteOn { .. }))
+            .collect();
+        let offs: Vec<_> = tl
+            .audio
+            .iter()
+            .filter(|c| matches!(c.action, AudioAction::NoteOff { .. }))
+            .collect();
+        assert_eq!(ons.len(), 2);
+        assert!(offs.iter().all(|c| c.time_s == 3.0));
+    }
+
+    #[test]
+    fn a_missing_preset_is_reported_at_its_name_with_a_suggestion() {
+        let (_d, perf) = project();
+        let errs = compile_text(
+            &perf,
+            "duration = 10\npreset = \"a\"\n[[cue]]\nat = 1\npreset = \"bb\"\n",
+        )
+        .unwrap_err();
+        assert_eq!((errs[0].line, errs[0].col), (5, 10), "{}", errs[0]);
+        assert!(
+            errs[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("did you mean `b`?")
+        );
+    }
+
+    #[test]
+    fn all_errors_in_a_file_are_reported_together() {
+        let (_d, perf) = project();
+        let text = "duration = 10\npreset = \"a\"\n[[cue]]\nat = 5\nset = { glw = 1 }\n[[cue]]\nat = 3\nnotes = [\"Q4\"]\n[[cue]]\nat = 20\n";
+        let errs = compile_text(&perf, text).unwrap_err();
+        let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [5, 7, 8, 10], "{errs:#?}");
+    }
+}
