@@ -201,7 +201,7 @@ where
     };
     prepared
         .device
-        .build_output_stream::<T, _, _>(prepared.config.clone(), callback, on_error, None)
+        .build_output_stream::<T, _, _>(prepared.config, callback, on_error, None)
         .map_err(|e| AudioError::Stream {
             device: prepared.name.clone(),
             reason: e.to_string(),

@@ -41,17 +41,39 @@ impl Ramp {
         self.step = (target - self.value) / self.remaining as f32;
     }
 
-    /// Advances `n` samples and returns the new value.
+    /// Advances `n` samples and returns the new value. The value is derived from the integer
+    /// count of samples left, so advancing 10 then 22 gives exactly what advancing 32 gives:
+    /// the output cannot depend on how the device splits blocks.
     fn advance(&mut self, n: u32) -> f32 {
         if self.remaining > n {
             self.remaining -= n;
-            self.value += self.step * n as f32;
-        } else if self.remaining > 0 {
+            self.value = self.target - self.step * self.remaining as f32;
+        } else {
             self.remaining = 0;
             self.value = self.target;
         }
         self.value
     }
+
+    /// The value `n` samples from now, without advancing.
+    fn value_after(&self, n: u32) -> f32 {
+        if self.remaining > n {
+            self.target - self.step * (self.remaining - n) as f32
+        } else {
+            self.target
+        }
+    }
+}
+
+/// Control values held for one control segment: from an aligned chunk boundary or an event
+/// to the next aligned boundary. A block boundary inside a segment does not start a new one.
+#[derive(Clone, Copy, Debug, Default)]
+struct Segment {
+    start: u64,
+    len: u32,
+    coefs: SvfCoefs,
+    gain_start: f32,
+    gain_end: f32,
 }
 
 /// The real-time synth engine. Build it on a control thread, move it into the audio
@@ -71,6 +93,9 @@ pub struct Engine {
     halted: bool,
     analysis: Analysis,
     late_events: u64,
+    segment: Segment,
+    /// An event took effect at the current position: control values must be recomputed.
+    control_dirty: bool,
 }
 
 impl Engine {
@@ -94,6 +119,8 @@ impl Engine {
             halted: false,
             analysis: Analysis::default(),
             late_events: 0,
+            segment: Segment::default(),
+            control_dirty: true,
         }
     }
 
@@ -178,6 +205,7 @@ impl Engine {
                 self.late_events += 1;
             }
             self.apply(ev.kind);
+            self.control_dirty = true;
         }
     }
 
@@ -256,14 +284,29 @@ impl Engine {
     /// Renders `n <= CHUNK` frames into `out` (interleaved). Returns (sum of squares, peak).
     fn render_chunk(&mut self, out: &mut [f32], n: usize, paused: bool) -> (f32, f32) {
         let sr = self.sample_rate_hz as f32;
-        let cutoff = self.params[AudioParam::CutoffHz.index()].value;
-        let resonance = self.params[AudioParam::Resonance.index()].value;
-        let coefs = SvfCoefs::lowpass(cutoff, resonance, sr);
-        let gain_start = db_to_gain(self.params[AudioParam::GainDb.index()].value);
+        let offset = (self.position % CHUNK as u64) as u32;
+        if offset == 0 || self.control_dirty {
+            let len = CHUNK as u32 - offset;
+            let gain = &self.params[AudioParam::GainDb.index()];
+            self.segment = Segment {
+                start: self.position,
+                len,
+                coefs: SvfCoefs::lowpass(
+                    self.params[AudioParam::CutoffHz.index()].value,
+                    self.params[AudioParam::Resonance.index()].value,
+                    sr,
+                ),
+                gain_start: db_to_gain(gain.value),
+                gain_end: db_to_gain(gain.value_after(len)),
+            };
+            self.control_dirty = false;
+        }
+        let seg = self.segment;
+        let coefs = seg.coefs;
+        let seg_offset = (self.position - seg.start) as f32;
         for p in AudioParam::ALL {
             self.params[p.index()].advance(n as u32);
         }
-        let gain_end = db_to_gain(self.params[AudioParam::GainDb.index()].value);
 
         let (left, right) = (&mut self.left[..n], &mut self.right[..n]);
         left.fill(0.0);
@@ -277,7 +320,8 @@ impl Engine {
         let mut sum_sq = 0.0;
         let mut peak = 0.0f32;
         for k in 0..n {
-            let g = gain_start + (gain_end - gain_start) * (k as f32 / n as f32);
+            let g = seg.gain_start
+                + (seg.gain_end - seg.gain_start) * ((seg_offset + k as f32) / seg.len as f32);
             if self.transport_gain < target {
                 self.transport_gain = (self.transport_gain + fade_step).min(1.0);
             } else if self.transport_gain > target {
@@ -393,7 +437,7 @@ mod tests {
                 .zip(&b)
                 .map(|(x, y)| (x - y).abs())
                 .fold(0.0, f32::max);
-            assert!(max_diff < 1e-6, "block {block} differs by {max_diff}");
+            assert_eq!(max_diff, 0.0, "block {block} differs by {max_diff}");
         }
     }
 

@@ -58,7 +58,11 @@ pub fn run(args: &PlayArgs) -> i32 {
     let prepared = match prepare_output(args.audio_device.as_deref(), args.buffer_frames) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("somnia play: {e}; {}", headless_hint(args));
+            eprintln!(
+                "somnia play: {}. {}",
+                e.to_string().trim_end_matches('.'),
+                headless_hint(args)
+            );
             return EXIT_MISSING;
         }
     };
@@ -74,7 +78,11 @@ pub fn run(args: &PlayArgs) -> i32 {
     let output = match AudioOutput::start(prepared, engine, transport.clone()) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("somnia play: {e}; {}", headless_hint(args));
+            eprintln!(
+                "somnia play: {}. {}",
+                e.to_string().trim_end_matches('.'),
+                headless_hint(args)
+            );
             return EXIT_MISSING;
         }
     };
@@ -105,7 +113,7 @@ pub fn run(args: &PlayArgs) -> i32 {
     match result {
         Ok(()) => 0,
         Err(WindowError::NoDisplay(e)) => {
-            eprintln!("somnia play: no display ({e}); {}", headless_hint(args));
+            eprintln!("somnia play: no display ({e}). {}", headless_hint(args));
             EXIT_MISSING
         }
         Err(e) => {

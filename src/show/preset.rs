@@ -124,10 +124,9 @@ pub(crate) fn toml_error(path: &Path, src: &str, err: &toml::de::Error) -> Diagn
             .skip(1)
             .step_by(2)
             .collect();
+        // The message already lists the known fields; add a suggestion when one is close.
         if let Some(s) = did_you_mean(word, expected.iter().copied()) {
             d = d.with_hint(format!("did you mean `{s}`?"));
-        } else if !expected.is_empty() {
-            d = d.with_hint(format!("known fields: {}", expected.join(", ")));
         }
     }
     d
@@ -205,7 +204,7 @@ pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset,
                 ),
             ));
         }
-        if !(min < max) || !min.is_finite() || !max.is_finite() {
+        if min >= max || !min.is_finite() || !max.is_finite() {
             diags.push(Diagnostic::at(
                 path,
                 src,

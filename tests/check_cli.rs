@@ -1,0 +1,111 @@
+//! `somnia check` through the real binary: each kind of mistake is reported at the right
+//! file:line:col, the exit code is 1, and nothing panics.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// A throwaway project with one good preset (`glow`, param `hue`) and its shader.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["presets", "performances", "shaders"] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+    }
+    std::fs::copy(
+        fixture("shaders/tint.wgsl"),
+        dir.path().join("shaders/tint.wgsl"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("presets/warm.toml"),
+        dir.path().join("presets/glow.toml"),
+    )
+    .unwrap();
+    dir
+}
+
+fn check(file: &Path) -> (i32, String) {
+    let o = somnia().arg("check").arg(file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (o.status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn good_files_pass_with_exit_zero() {
+    let dir = project();
+    let (code, err) = check(&dir.path().join("presets/glow.toml"));
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = check(&repo().join("performances/first-light.toml"));
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_wgsl_syntax_error_is_reported_at_its_line_and_column() {
+    let dir = project();
+    let shader = dir.path().join("shaders/tint.wgsl");
+    // Line 4, column 26: the stray `*` after `+`.
+    std::fs::write(
+        &shader,
+        "// broken on purpose\n@fragment\nfn fs_main(in: VsOut) -> @location(0) vec4<f32> {\n    let x = params.r + * 2.0;\n    return vec4<f32>(x);\n}\n",
+    )
+    .unwrap();
+    let (code, err) = check(&shader);
+    assert_eq!(code, 1, "{err}");
+    let want = format!("{}:4:", shader.display());
+    assert!(err.contains(&want), "expected `{want}` in:\n{err}");
+    // The preset using the shader reports the same place.
+    let (code, err2) = check(&dir.path().join("presets/glow.toml"));
+    assert_eq!(code, 1);
+    assert!(err2.contains(&want), "{err2}");
+}
+
+#[test]
+fn a_misspelt_cue_field_is_reported_on_its_line_with_a_suggestion() {
+    let dir = project();
+    let perf = dir.path().join("performances/typo.toml");
+    std::fs::write(
+        &perf,
+        "duration = 10\npreset = \"glow\"\n\n[[cue]]\nat = 1\nnotse = [\"A4\"]\n",
+    )
+    .unwrap();
+    let (code, err) = check(&perf);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("{}:6:1: unknown field `notse`", perf.display())),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `notes`?"), "{err}");
+}
+
+#[test]
+fn a_cue_naming_a_missing_preset_is_reported_at_the_name() {
+    let dir = project();
+    let perf = dir.path().join("performances/missing.toml");
+    std::fs::write(
+        &perf,
+        "duration = 10\npreset = \"glow\"\n\n[[cue]]\nat = 2\npreset = \"glw\"\n",
+    )
+    .unwrap();
+    let (code, err) = check(&perf);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("{}:6:10: no preset named `glw`", perf.display())),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `glow`?"), "{err}");
+}
+
+#[test]
+fn unreadable_and_unknown_files_are_errors_not_crashes() {
+    let dir = project();
+    let (code, err) = check(&dir.path().join("performances/nope.toml"));
+    assert_eq!(code, 1, "{err}");
+    let junk = dir.path().join("junk.toml");
+    std::fs::write(&junk, "this is = = not toml").unwrap();
+    let (code, err) = check(&junk);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("junk.toml:1:"), "{err}");
+}

@@ -1,0 +1,166 @@
+//! Helpers shared by the integration tests: running the binary, reading what it wrote,
+//! and measuring sound and pictures.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use realfft::RealFftPlanner;
+
+pub fn somnia() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_somnia"))
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    repo().join("tests/fixtures").join(rel)
+}
+
+/// True when scripts/test-env.sh has started Xvfb and PulseAudio for us. Without it the live
+/// tests say they were skipped; `scripts/test.sh` (and so CI) always provides it.
+pub fn live_env() -> bool {
+    let on = std::env::var("SOMNIA_LIVE").is_ok_and(|v| v == "1");
+    if !on {
+        eprintln!("skipped: needs Xvfb and PulseAudio; run scripts/test.sh (it starts them)");
+    }
+    on
+}
+
+pub struct Wav {
+    pub sample_rate_hz: u32,
+    pub channels: u16,
+    /// Interleaved, scaled to -1..1.
+    pub samples: Vec<f32>,
+}
+
+impl Wav {
+    pub fn frames(&self) -> usize {
+        self.samples.len() / usize::from(self.channels)
+    }
+
+    /// The left channel (or the only one).
+    pub fn mono(&self) -> Vec<f32> {
+        self.samples
+            .iter()
+            .step_by(usize::from(self.channels))
+            .copied()
+            .collect()
+    }
+}
+
+pub fn read_wav(path: &Path) -> Wav {
+    let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let spec = r.spec();
+    let samples: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => r.samples::<f32>().map(Result::unwrap).collect(),
+        hound::SampleFormat::Int => {
+            let scale = (1u64 << (spec.bits_per_sample - 1)) as f32;
+            r.samples::<i32>()
+                .map(|s| s.unwrap() as f32 / scale)
+                .collect()
+        }
+    };
+    Wav {
+        sample_rate_hz: spec.sample_rate,
+        channels: spec.channels,
+        samples,
+    }
+}
+
+pub fn rms(x: &[f32]) -> f32 {
+    (x.iter().map(|s| s * s).sum::<f32>() / x.len().max(1) as f32).sqrt()
+}
+
+/// Magnitude spectrum of `x` (Hann-windowed); bin k is k * sample_rate / x.len() Hz.
+pub fn spectrum(x: &[f32]) -> Vec<f32> {
+    let n = x.len();
+    let mut input: Vec<f32> = x
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s * (0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / n as f32).cos()))
+        .collect();
+    let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
+    let mut out = fft.make_output_vec();
+    fft.process(&mut input, &mut out).unwrap();
+    out.iter().map(|c| c.norm()).collect()
+}
+
+/// The strongest magnitude within ±1.5% of `hz` (a quarter of a semitone).
+pub fn level_near(spec: &[f32], n: usize, sample_rate_hz: u32, hz: f32) -> f32 {
+    let bin = |f: f32| (f * n as f32 / sample_rate_hz as f32).round() as usize;
+    let (lo, hi) = (bin(hz * 0.985), bin(hz * 1.015).min(spec.len() - 1));
+    spec[lo..=hi].iter().copied().fold(0.0, f32::max)
+}
+
+pub fn note_hz(midi: u8) -> f32 {
+    440.0 * 2f32.powf((f32::from(midi) - 69.0) / 12.0)
+}
+
+pub struct Image {
+    pub width: u32,
+    pub height: u32,
+    /// RGB8, row-major.
+    pub rgb: Vec<u8>,
+}
+
+impl Image {
+    /// Mean of each channel, 0..255.
+    pub fn mean_rgb(&self) -> [f64; 3] {
+        let mut sum = [0.0f64; 3];
+        for px in self.rgb.chunks(3) {
+            for c in 0..3 {
+                sum[c] += f64::from(px[c]);
+            }
+        }
+        let n = (self.rgb.len() / 3).max(1) as f64;
+        sum.map(|s| s / n)
+    }
+
+    /// Rec. 709 luma of every pixel, 0..255.
+    pub fn luma(&self) -> Vec<f64> {
+        self.rgb
+            .chunks(3)
+            .map(|p| 0.2126 * f64::from(p[0]) + 0.7152 * f64::from(p[1]) + 0.0722 * f64::from(p[2]))
+            .collect()
+    }
+}
+
+pub fn read_png(path: &Path) -> Image {
+    let mut dec = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    ));
+    dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = dec.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let bytes = &buf[..info.buffer_size()];
+    let rgb = match info.color_type {
+        png::ColorType::Rgba => bytes.chunks(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
+        png::ColorType::Rgb => bytes.to_vec(),
+        png::ColorType::Grayscale => bytes.iter().flat_map(|g| [*g, *g, *g]).collect(),
+        png::ColorType::GrayscaleAlpha => {
+            bytes.chunks(2).flat_map(|p| [p[0], p[0], p[0]]).collect()
+        }
+        other => panic!("unexpected PNG colour type {other:?}"),
+    };
+    Image {
+        width: info.width,
+        height: info.height,
+        rgb,
+    }
+}
+
+pub fn std_dev(v: &[f64]) -> f64 {
+    let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+    (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len().max(1) as f64).sqrt()
+}
+
+pub fn on_path(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}

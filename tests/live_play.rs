@@ -1,0 +1,150 @@
+//! `somnia play` through real components: a window on Xvfb drawn by wgpu, sound through cpal
+//! into a PulseAudio null sink, recorded from the sink's monitor with `parec` and measured.
+//! scripts/test.sh starts Xvfb and PulseAudio (scripts/test-env.sh) and sets SOMNIA_LIVE=1.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn stop_with_sigint(child: &mut std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+#[test]
+fn play_sounds_the_cue_files_notes_in_order_and_shows_a_picture() {
+    if !live_env() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec.wav");
+    let shot = dir.path().join("shot.png");
+    let mut parec = Command::new("parec")
+        .args([
+            "-d",
+            "nullsink.monitor",
+            "--file-format=wav",
+            "--rate=48000",
+            "--channels=2",
+            "--format=s16le",
+        ])
+        .arg(&rec)
+        .spawn()
+        .expect("parec (pulseaudio-utils) must be installed");
+    std::thread::sleep(Duration::from_millis(400));
+
+    let mut play = somnia()
+        .args(["play", "--exit-at-end", "--size", "640x360"])
+        .arg(fixture("performances/live.toml"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let shot_ok = Command::new("import")
+        .args(["-window", "root"])
+        .arg(&shot)
+        .status()
+        .unwrap()
+        .success();
+    let status = play.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(play.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    stop_with_sigint(&mut parec);
+    assert!(status.success(), "play failed: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // The sound: A4 then E5, each clearly present while the other is not.
+    let wav = read_wav(&rec);
+    let mono = wav.mono();
+    assert!(
+        mono.len() > 48_000 * 3,
+        "recorded only {} samples",
+        mono.len()
+    );
+    let hop = 4_800;
+    let (a4, e5) = (note_hz(69), note_hz(76));
+    let mut a4_best = (0.0f32, 0usize);
+    let mut e5_best = (0.0f32, 0usize);
+    for (i, w) in mono.windows(9_600).step_by(hop).enumerate() {
+        let spec = spectrum(w);
+        let (la, le) = (
+            level_near(&spec, w.len(), 48_000, a4),
+            level_near(&spec, w.len(), 48_000, e5),
+        );
+        if la > a4_best.0 {
+            a4_best = (la, i);
+        }
+        if le > e5_best.0 {
+            e5_best = (le, i);
+        }
+    }
+    let whole = spectrum(&mono[..mono.len() / 2 * 2]);
+    let absent = level_near(&whole, mono.len() / 2 * 2, 48_000, note_hz(63));
+    let (pa, pe) = (
+        level_near(&whole, mono.len() / 2 * 2, 48_000, a4),
+        level_near(&whole, mono.len() / 2 * 2, 48_000, e5),
+    );
+    assert!(
+        pa > 20.0 * absent && pe > 20.0 * absent,
+        "A4 {pa}, E5 {pe}, Eb4 (not played) {absent}"
+    );
+    let gap_s = (e5_best.1 as f64 - a4_best.1 as f64) * hop as f64 / 48_000.0;
+    assert!(
+        (1.0..=2.4).contains(&gap_s),
+        "E5 should peak about 1.7 s after A4, got {gap_s:.2} s"
+    );
+
+    // The picture: the window (640x360 of the 1280x720 screen) is drawn, not black.
+    assert!(shot_ok, "screenshot failed");
+    let img = read_png(&shot);
+    let lit =
+        img.luma().iter().filter(|l| **l > 20.0).count() as f64 / (img.width * img.height) as f64;
+    assert!(lit > 0.15, "only {:.1}% of the screen is lit", lit * 100.0);
+}
+
+#[test]
+fn play_without_a_display_prints_one_clear_line_and_exits_nonzero() {
+    let o = somnia()
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .arg("play")
+        .arg(fixture("performances/live.toml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no display") && stderr.contains("somnia render"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn play_without_an_audio_device_says_so_and_exits_nonzero() {
+    if !live_env() {
+        return;
+    }
+    // A display exists, but the sound server the default device plays into does not.
+    let o = somnia()
+        .env("PULSE_SERVER", "unix:/nonexistent/pulse")
+        .arg("play")
+        .arg(fixture("performances/live.toml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let ours: Vec<&str> = stderr.lines().filter(|l| l.starts_with("somnia")).collect();
+    assert_eq!(ours.len(), 1, "{stderr}");
+    assert!(
+        ours[0].contains("audio") && ours[0].contains("somnia render"),
+        "{stderr}"
+    );
+}

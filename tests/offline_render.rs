@@ -1,0 +1,165 @@
+//! `somnia render` through the real binary: WAV via hound, frames via wgpu (lavapipe on a
+//! machine without a GPU), MP4 via ffmpeg. Measured, not just run.
+
+mod common;
+
+use common::*;
+use somnia::show::timeline::{AudioAction, load_timeline};
+
+fn render(perf: &std::path::Path, out: &std::path::Path, extra: &[&str]) {
+    let o = somnia()
+        .arg("render")
+        .arg(perf)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "render failed: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn render_writes_a_wav_of_the_requested_length_with_the_cue_files_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let perf = fixture("performances/switch.toml");
+    render(
+        &perf,
+        dir.path(),
+        &["--seconds", "3", "--size", "160x90", "--fps", "20"],
+    );
+
+    let wav = read_wav(&dir.path().join("switch.wav"));
+    assert_eq!((wav.sample_rate_hz, wav.channels), (48_000, 2));
+    assert_eq!(wav.frames(), 3 * 48_000, "duration");
+    let mono = wav.mono();
+    assert!(rms(&mono) > 0.01, "silent: rms {}", rms(&mono));
+
+    // Every note of the cue file shows as a spectral peak at its fundamental while it sounds,
+    // standing well above a frequency nobody played (a tritone away).
+    let timeline = load_timeline(&perf).unwrap();
+    let notes: Vec<(f64, u8)> = timeline
+        .audio
+        .iter()
+        .filter_map(|c| match c.action {
+            AudioAction::NoteOn { note, .. } => Some((c.time_s, note)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes.len(), 2);
+    for (t, note) in notes {
+        let start = ((t + 0.1) * 48_000.0) as usize;
+        let window = &mono[start..start + 24_000];
+        let spec = spectrum(window);
+        let f = note_hz(note);
+        let played = level_near(&spec, window.len(), 48_000, f);
+        let absent = level_near(&spec, window.len(), 48_000, f * 2f32.powf(6.0 / 12.0));
+        assert!(
+            played > 20.0 * absent,
+            "note {note} ({f:.1} Hz) at {t}s: level {played} vs {absent} a tritone away"
+        );
+    }
+
+    let frames = std::fs::read_dir(dir.path().join("frames"))
+        .unwrap()
+        .count();
+    assert_eq!(frames, 60, "3 s at 20 fps");
+    if on_path("ffmpeg") {
+        let mp4 = std::fs::metadata(dir.path().join("switch.mp4"))
+            .expect("ffmpeg is on PATH, so an MP4 must be made");
+        assert!(mp4.len() > 1000);
+    }
+}
+
+#[test]
+fn two_renders_of_the_same_performance_give_identical_wav_bytes() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let perf = repo().join("performances/first-light.toml");
+    for d in [&a, &b] {
+        render(
+            &perf,
+            d.path(),
+            &[
+                "--seconds",
+                "6",
+                "--size",
+                "64x36",
+                "--fps",
+                "2",
+                "--no-mp4",
+            ],
+        );
+    }
+    let wa = std::fs::read(a.path().join("first-light.wav")).unwrap();
+    let wb = std::fs::read(b.path().join("first-light.wav")).unwrap();
+    assert_eq!(wa.len(), wb.len());
+    assert!(wa == wb, "WAV bytes differ between two renders");
+}
+
+#[test]
+fn a_preset_switch_shows_in_the_frame_that_starts_at_its_time() {
+    let dir = tempfile::tempdir().unwrap();
+    render(
+        &fixture("performances/switch.toml"),
+        dir.path(),
+        &[
+            "--seconds",
+            "2",
+            "--size",
+            "64x36",
+            "--fps",
+            "20",
+            "--no-mp4",
+        ],
+    );
+    // The cut to `cool` is at 1.5 s = frame 30 at 20 fps; frame 29 (1.45 s) is still `warm`.
+    let before = read_png(&dir.path().join("frames/000029.png")).mean_rgb();
+    let at = read_png(&dir.path().join("frames/000030.png")).mean_rgb();
+    assert!(
+        before[0] > 2.0 * before[2],
+        "frame 29 should be warm (red): {before:?}"
+    );
+    assert!(
+        at[2] > 2.0 * at[0],
+        "frame 30 should be cool (blue): {at:?}"
+    );
+}
+
+#[test]
+fn frames_of_a_shipped_performance_are_varied_and_change_over_time() {
+    let dir = tempfile::tempdir().unwrap();
+    render(
+        &repo().join("performances/first-light.toml"),
+        dir.path(),
+        &[
+            "--seconds",
+            "3",
+            "--size",
+            "160x90",
+            "--fps",
+            "5",
+            "--no-mp4",
+        ],
+    );
+    let frames: Vec<Image> = (0..15)
+        .map(|i| read_png(&dir.path().join(format!("frames/{i:06}.png"))))
+        .collect();
+    for (i, f) in frames.iter().enumerate() {
+        assert_eq!((f.width, f.height), (160, 90));
+        let sd = std_dev(&f.luma());
+        assert!(
+            sd > 5.0,
+            "frame {i} is nearly uniform (luma std dev {sd:.2})"
+        );
+    }
+    for (i, pair) in frames.windows(2).enumerate() {
+        let (a, b) = (pair[0].luma(), pair[1].luma());
+        let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64;
+        assert!(
+            diff > 0.3,
+            "frames {i} and {} are the same (mean |Δluma| {diff:.3})",
+            i + 1
+        );
+    }
+}
