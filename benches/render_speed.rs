@@ -1,1 +1,71 @@
-fn main() {}
+//! Offline render speed in × real time, on whatever machine runs it (CPU-only lavapipe here).
+//! `cargo bench --bench render_speed` prints a table:
+//!   - audio alone: the engine rendering the shipped performance to a WAV file;
+//!   - audio + video: the whole `somnia render` path at 1280×720, 30 fps (GPU draw, readback,
+//!     PNG encoding on a second thread), without and with the ffmpeg MP4.
+//! Speed targets live here, never in tests.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use somnia::audio::offline::render_wav;
+use somnia::commands::render::{RenderArgs, run};
+use somnia::render::capture::VideoSettings;
+use somnia::show::timeline::load_timeline;
+
+fn main() {
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        // SAFETY: single-threaded here. Same reason as in src/main.rs: quiet Mesa's layer.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
+    let perf = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("performances/first-light.toml");
+    let timeline = load_timeline(&perf).expect("shipped performance loads");
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows: Vec<(String, f64, f64)> = Vec::new();
+
+    // Audio alone: best of three full renders.
+    let secs = timeline.duration_s;
+    let best = (0..3)
+        .map(|_| {
+            let t0 = Instant::now();
+            render_wav(&timeline, secs, &dir.path().join("a.wav"), |_| {}).unwrap();
+            t0.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min);
+    rows.push(("audio only (WAV)".into(), secs, best));
+
+    // Audio + 1280x720 video at 30 fps through the real command path.
+    let video_s = 4.0;
+    for (label, no_mp4) in [
+        ("audio + 1280x720@30 PNG frames", true),
+        ("audio + 1280x720@30 PNG + MP4", false),
+    ] {
+        let args = RenderArgs {
+            performance: perf.clone(),
+            out: dir.path().join("v"),
+            seconds: Some(video_s),
+            video: VideoSettings {
+                width: 1280,
+                height: 720,
+                fps: 30,
+            },
+            no_mp4,
+        };
+        let t0 = Instant::now();
+        assert_eq!(run(&args), 0, "render failed");
+        rows.push((label.into(), video_s, t0.elapsed().as_secs_f64()));
+    }
+
+    println!();
+    println!(
+        "| {:<34} | {:>10} | {:>8} | {:>12} |",
+        "offline render", "media s", "wall s", "× real time"
+    );
+    println!("|{:-<36}|{:->12}|{:->10}|{:->14}|", "", "", "", "");
+    for (label, media, wall) in rows {
+        println!(
+            "| {label:<34} | {media:>10.1} | {wall:>8.2} | {:>11.1}× |",
+            media / wall
+        );
+    }
+}

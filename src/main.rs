@@ -84,6 +84,12 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 }
 
 fn main() {
+    // Mesa's device-select Vulkan layer only reorders GPUs (wgpu picks its own adapter), and on
+    // a headless machine it prints Wayland connection errors. Off unless the user set it.
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        // SAFETY: nothing else runs yet; no other thread can read the environment concurrently.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Play {
