@@ -3,6 +3,7 @@
 //!   - audio alone: the engine rendering the shipped performance to a WAV file;
 //!   - audio + video: the whole `somnia render` path at 1280×720, 30 fps (GPU draw, readback,
 //!     PNG encoding on a second thread), without and with the ffmpeg MP4.
+//!
 //! Speed targets live here, never in tests.
 
 use std::path::PathBuf;

@@ -23,7 +23,7 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
     // Canopy: layered leaves near the top, catching the light.
     let leaves = fbm(p * 2.5 + vec2<f32>(0.0, t * 0.04), 5);
     let canopy = smoothstep(0.38, 0.75, leaves) * smoothstep(-0.4, 0.9, p.y);
-    col = col + palette(leaves + params.hue, vec3<f32>(0.2, 0.4, 0.4), vec3<f32>(0.3, 0.4, 0.3), vec3<f32>(1.0, 1.0, 1.0), vec3<f32>(0.1, 0.3, 0.5)) * canopy * (0.9 + somnia.rms * 2.5);
+    col = col + palette(leaves + params.hue, vec3<f32>(0.05, 0.25, 0.22), vec3<f32>(0.1, 0.3, 0.25), vec3<f32>(1.0, 1.0, 1.0), vec3<f32>(0.0, 0.15, 0.3)) * canopy * (0.9 + somnia.rms * 2.5);
 
     // Spores: one per cell, rising slowly, pulsing with the beat.
     let q = (p + vec2<f32>(0.0, -t * 0.08 * params.drift)) * 7.0;

@@ -141,10 +141,13 @@ fn play_without_an_audio_device_says_so_and_exits_nonzero() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    let ours: Vec<&str> = stderr.lines().filter(|l| l.starts_with("somnia")).collect();
+    // ALSA's own multi-line complaints are kept out: exactly one line, ours.
+    let ours: Vec<&str> = stderr.trim().lines().collect();
     assert_eq!(ours.len(), 1, "{stderr}");
     assert!(
-        ours[0].contains("audio") && ours[0].contains("somnia render"),
+        ours[0].starts_with("somnia play:")
+            && ours[0].contains("audio")
+            && ours[0].contains("somnia render"),
         "{stderr}"
     );
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
@@ -58,9 +58,60 @@ pub fn output_device_names() -> Result<Vec<String>, String> {
     Ok(devices.map(|d| device_name(&d)).collect())
 }
 
+/// Runs `f` with the process's stderr sent to /dev/null. ALSA's library prints several lines
+/// of its own to stderr when no card or sound server is reachable; cpal hands us the error as a
+/// value, and we print one clear line instead. `SOMNIA_AUDIO_DEBUG=1` keeps ALSA's output.
+#[cfg(target_os = "linux")]
+fn quiet_alsa<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore(i32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            // SAFETY: `self.0` is a descriptor we duplicated from stderr and still own.
+            unsafe {
+                libc::dup2(self.0, 2);
+                libc::close(self.0);
+            }
+        }
+    }
+    if std::env::var_os("SOMNIA_AUDIO_DEBUG").is_some() {
+        return f();
+    }
+    // SAFETY: plain descriptor calls; every descriptor opened here is closed or handed to
+    // `Restore`, which puts stderr back even if `f` panics.
+    let _restore = unsafe {
+        let saved = libc::dup(2);
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if saved < 0 || null < 0 {
+            if saved >= 0 {
+                libc::close(saved);
+            }
+            if null >= 0 {
+                libc::close(null);
+            }
+            return f();
+        }
+        libc::dup2(null, 2);
+        libc::close(null);
+        Restore(saved)
+    };
+    f()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn quiet_alsa<T>(f: impl FnOnce() -> T) -> T {
+    f()
+}
+
 /// Picks the named device (or the default) and a format: 48 kHz stereo f32 when offered,
 /// else the device's default format.
 pub fn prepare_output(
+    name: Option<&str>,
+    buffer_frames: Option<u32>,
+) -> Result<PreparedOutput, AudioError> {
+    quiet_alsa(|| prepare_output_inner(name, buffer_frames))
+}
+
+fn prepare_output_inner(
     name: Option<&str>,
     buffer_frames: Option<u32>,
 ) -> Result<PreparedOutput, AudioError> {
@@ -131,7 +182,7 @@ impl AudioOutput {
     ) -> Result<Self, AudioError> {
         let failed = Arc::new(AtomicBool::new(false));
         let name = prepared.name.clone();
-        let stream = match prepared.format {
+        let stream = quiet_alsa(|| match prepared.format {
             cpal::SampleFormat::F32 => build::<f32>(&prepared, engine, transport, failed.clone()),
             cpal::SampleFormat::I16 => build::<i16>(&prepared, engine, transport, failed.clone()),
             cpal::SampleFormat::I32 => build::<i32>(&prepared, engine, transport, failed.clone()),
@@ -140,8 +191,8 @@ impl AudioOutput {
                 device: name.clone(),
                 reason: format!("sample format {other} is not supported"),
             }),
-        }?;
-        stream.play().map_err(|e| AudioError::Stream {
+        })?;
+        quiet_alsa(|| stream.play()).map_err(|e| AudioError::Stream {
             device: name.clone(),
             reason: e.to_string(),
         })?;
@@ -170,7 +221,7 @@ where
     let channels = usize::from(prepared.config.channels).max(1);
     // Allocated here, once, before the stream starts: the callback only reuses it.
     let mut scratch = vec![0.0f32; 2 * MAX_BLOCK_FRAMES];
-    let callback = move |data: &mut [T], _: &cpal::OutputCallbackInfo| {
+    let callback = move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
         let start = engine.position_samples();
         let paused = transport.is_pause_requested();
         for out in data.chunks_mut(MAX_BLOCK_FRAMES * channels) {
@@ -190,7 +241,15 @@ where
         }
         transport.publish_analysis(engine.analysis());
         transport.count_late_events(engine.take_late_events());
-        transport.publish_position(start, Instant::now());
+        // The block just rendered starts sounding after the device's output latency; publish
+        // that moment so the picture shows what is heard, not what is being computed.
+        let ts = info.timestamp();
+        let latency = ts
+            .playback
+            .saturating_duration_since(ts.callback)
+            .min(Duration::from_millis(500));
+        let frames = (data.len() / channels) as u32;
+        transport.publish_position(start, frames, Instant::now() + latency);
     };
     let err_name = prepared.name.clone();
     let on_error = move |e: cpal::Error| {

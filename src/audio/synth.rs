@@ -258,7 +258,7 @@ impl Voice {
     #[inline]
     pub fn render_add(&mut self, left: &mut [f32], right: &mut [f32], coefs: SvfCoefs) {
         let wf = self.patch.waveform;
-        let amp = self.velocity * 0.25;
+        let amp = self.velocity * 0.5;
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let osc = 0.5
                 * (oscillator(wf, self.phase_a, self.dt_a)

@@ -18,8 +18,10 @@ pub struct Transport {
     sample_rate_hz: u32,
     /// Sample position of the start of the next block the engine will render.
     position_samples: AtomicU64,
-    /// Nanoseconds since `epoch` when `position_samples` was last published.
+    /// Nanoseconds since `epoch` at which the sample at `position_samples` is (or was) heard.
     published_ns: AtomicU64,
+    /// Length of the last published block, to bound how far the render side extrapolates.
+    block_frames: AtomicU32,
     epoch: Instant,
     pause_requested: AtomicBool,
     rms_bits: AtomicU32,
@@ -36,6 +38,7 @@ impl Transport {
             sample_rate_hz,
             position_samples: AtomicU64::new(0),
             published_ns: AtomicU64::new(0),
+            block_frames: AtomicU32::new(0),
             epoch: Instant::now(),
             pause_requested: AtomicBool::new(false),
             rms_bits: AtomicU32::new(0),
@@ -49,11 +52,14 @@ impl Transport {
         self.sample_rate_hz
     }
 
-    /// Called by the audio side after each block. `now` is read by the device wrapper,
-    /// not the engine, so the engine stays a pure function of its inputs.
-    pub fn publish_position(&self, position_samples: u64, now: Instant) {
-        let ns = now.saturating_duration_since(self.epoch).as_nanos() as u64;
+    /// Called by the audio side after each block of `block_frames` starting at
+    /// `position_samples`, with the instant that block's first sample will be heard. The
+    /// device wrapper reads the clock, not the engine, so the engine stays a pure function of
+    /// its inputs.
+    pub fn publish_position(&self, position_samples: u64, block_frames: u32, heard_at: Instant) {
+        let ns = heard_at.saturating_duration_since(self.epoch).as_nanos() as u64;
         self.published_ns.store(ns, Ordering::Relaxed);
+        self.block_frames.store(block_frames, Ordering::Relaxed);
         self.position_samples
             .store(position_samples, Ordering::Release);
     }
@@ -63,8 +69,9 @@ impl Transport {
     }
 
     /// The clock as the render thread should see it: the last published position plus the
-    /// wall time since, capped at `max_extrapolation_s` so a stalled audio device freezes
-    /// the picture's clock instead of running away from the sound.
+    /// wall time since it started sounding, capped at `max_extrapolation_s` (or two blocks,
+    /// if longer) so a stalled audio device freezes the picture's clock instead of running
+    /// away from the sound.
     pub fn estimated_time_s(&self, now: Instant, max_extrapolation_s: f64) -> f64 {
         let pos = self.position_samples();
         let base_s = pos as f64 / f64::from(self.sample_rate_hz);
@@ -74,7 +81,9 @@ impl Transport {
         let now_ns = now.saturating_duration_since(self.epoch).as_nanos() as u64;
         let since_s =
             now_ns.saturating_sub(self.published_ns.load(Ordering::Relaxed)) as f64 * 1e-9;
-        base_s + since_s.min(max_extrapolation_s)
+        let two_blocks_s = 2.0 * f64::from(self.block_frames.load(Ordering::Relaxed))
+            / f64::from(self.sample_rate_hz);
+        base_s + since_s.min(max_extrapolation_s.max(two_blocks_s))
     }
 
     pub fn request_pause(&self, paused: bool) {
@@ -130,7 +139,7 @@ mod tests {
     fn estimated_time_extrapolates_but_never_past_the_cap() {
         let t = Transport::new(48_000);
         let t0 = Instant::now();
-        t.publish_position(48_000, t0);
+        t.publish_position(48_000, 256, t0);
         let later = t0 + Duration::from_millis(5);
         let est = t.estimated_time_s(later, 0.02);
         assert!(est > 1.0 && est < 1.02, "{est}");
@@ -139,10 +148,27 @@ mod tests {
     }
 
     #[test]
+    fn a_block_not_yet_heard_holds_the_clock_at_its_start() {
+        let t = Transport::new(48_000);
+        let now = Instant::now();
+        t.publish_position(48_000, 1024, now + Duration::from_millis(30));
+        assert_eq!(t.estimated_time_s(now, 0.05), 1.0);
+    }
+
+    #[test]
+    fn long_blocks_allow_longer_extrapolation() {
+        let t = Transport::new(48_000);
+        let t0 = Instant::now();
+        t.publish_position(0, 4800, t0);
+        let est = t.estimated_time_s(t0 + Duration::from_millis(150), 0.05);
+        assert!((est - 0.15).abs() < 1e-6, "{est}");
+    }
+
+    #[test]
     fn paused_clock_does_not_extrapolate() {
         let t = Transport::new(48_000);
         let t0 = Instant::now();
-        t.publish_position(96_000, t0);
+        t.publish_position(96_000, 256, t0);
         t.request_pause(true);
         assert_eq!(t.estimated_time_s(t0 + Duration::from_secs(1), 0.5), 2.0);
     }

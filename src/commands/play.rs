@@ -25,7 +25,7 @@ const SCHEDULER_TICK: Duration = Duration::from_millis(5);
 
 fn headless_hint(args: &PlayArgs) -> String {
     format!(
-        "to render without a screen or sound card, run: somnia render {} --out out/",
+        "To render without a screen or sound card, run: somnia render {} --out out/",
         args.performance.display()
     )
 }
@@ -50,7 +50,7 @@ pub fn run(args: &PlayArgs) -> i32 {
     };
     if !display_available() {
         eprintln!(
-            "somnia play: no display (DISPLAY and WAYLAND_DISPLAY are not set); {}",
+            "somnia play: no display (DISPLAY and WAYLAND_DISPLAY are not set). {}",
             headless_hint(args)
         );
         return EXIT_MISSING;
