@@ -30,6 +30,17 @@ fn headless_hint(args: &PlayArgs) -> String {
     )
 }
 
+/// Reports an audio device that cannot be used, in one line, and gives the exit code.
+fn audio_missing(args: &PlayArgs, e: &crate::audio::device::AudioError) -> i32 {
+    let what = e.to_string();
+    eprintln!(
+        "somnia play: {}. {}",
+        what.trim_end_matches('.'),
+        headless_hint(args)
+    );
+    EXIT_MISSING
+}
+
 fn display_available() -> bool {
     if !cfg!(target_os = "linux") {
         return true;
@@ -57,14 +68,7 @@ pub fn run(args: &PlayArgs) -> i32 {
     }
     let prepared = match prepare_output(args.audio_device.as_deref(), args.buffer_frames) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!(
-                "somnia play: {}. {}",
-                e.to_string().trim_end_matches('.'),
-                headless_hint(args)
-            );
-            return EXIT_MISSING;
-        }
+        Err(e) => return audio_missing(args, &e),
     };
     let rate = prepared.sample_rate_hz();
     let transport = Arc::new(Transport::new(rate));
@@ -77,14 +81,7 @@ pub fn run(args: &PlayArgs) -> i32 {
     let engine = Engine::new(rate, timeline.initial_patch, rx);
     let output = match AudioOutput::start(prepared, engine, transport.clone()) {
         Ok(o) => o,
-        Err(e) => {
-            eprintln!(
-                "somnia play: {}. {}",
-                e.to_string().trim_end_matches('.'),
-                headless_hint(args)
-            );
-            return EXIT_MISSING;
-        }
+        Err(e) => return audio_missing(args, &e),
     };
     eprintln!(
         "somnia play: `{}` on audio device `{}` at {rate} Hz",

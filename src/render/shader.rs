@@ -109,30 +109,8 @@ impl AssembledShader {
 
     /// Parses and validates the combined source, checking that the layer defines `fs_main`.
     pub fn validate(&self) -> Result<naga::Module, Diagnostic> {
-        let module = naga::front::wgsl::parse_str(&self.source).map_err(|e| {
-            let offset = e.location(&self.source).map(|l| l.offset as usize);
-            let mut msg = e.message().to_string();
-            if let Some((_, label)) = e.labels().next() {
-                if !label.is_empty() && label != msg {
-                    msg = format!("{msg}: {label}");
-                }
-            }
-            self.diagnostic_at(offset, msg)
-        })?;
-        let mut validator = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::default(),
-        );
-        validator.validate(&module).map_err(|e| {
-            let offset = e.location(&self.source).map(|l| l.offset as usize);
-            let mut msg = e.as_inner().to_string();
-            let mut src: &dyn std::error::Error = e.as_inner();
-            while let Some(next) = src.source() {
-                msg = format!("{msg}: {next}");
-                src = next;
-            }
-            self.diagnostic_at(offset, msg)
-        })?;
+        let module = parse_and_validate(&self.source)
+            .map_err(|(offset, msg)| self.diagnostic_at(offset, msg))?;
         let has_fs_main = module
             .entry_points
             .iter()
@@ -149,24 +127,43 @@ impl AssembledShader {
     }
 }
 
-/// Validates a `common.wgsl` on its own (it is the prelude, not a layer: no `fs_main`).
-/// The engine always uses its built-in copy; this catches edits to the file in the repository.
-pub fn validate_common(path: &Path) -> Result<(), Diagnostic> {
-    let src = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::file(path, format!("cannot read shader: {e}")))?;
-    let module = naga::front::wgsl::parse_str(&src).map_err(|e| {
-        let offset = e.location(&src).map_or(0, |l| l.offset as usize);
-        Diagnostic::at(path, &src, offset..offset, e.message().to_string())
+/// Parses and validates WGSL with naga. On failure: the byte offset (if naga knows it) and a
+/// message that includes naga's label and the chain of causes.
+fn parse_and_validate(src: &str) -> Result<naga::Module, (Option<usize>, String)> {
+    let module = naga::front::wgsl::parse_str(src).map_err(|e| {
+        let mut msg = e.message().to_string();
+        if let Some((_, label)) = e.labels().next() {
+            if !label.is_empty() && label != msg {
+                msg = format!("{msg}: {label}");
+            }
+        }
+        (e.location(src).map(|l| l.offset as usize), msg)
     })?;
     let mut validator = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
         naga::valid::Capabilities::default(),
     );
     validator.validate(&module).map_err(|e| {
-        let offset = e.location(&src).map_or(0, |l| l.offset as usize);
-        Diagnostic::at(path, &src, offset..offset, e.as_inner().to_string())
+        let mut msg = e.as_inner().to_string();
+        let mut cause: &dyn std::error::Error = e.as_inner();
+        while let Some(next) = cause.source() {
+            msg = format!("{msg}: {next}");
+            cause = next;
+        }
+        (e.location(src).map(|l| l.offset as usize), msg)
     })?;
-    Ok(())
+    Ok(module)
+}
+
+/// Validates a `common.wgsl` on its own (it is the prelude, not a layer: no `fs_main`).
+/// The engine always uses its built-in copy; this catches edits to the file in the repository.
+pub fn validate_common(path: &Path) -> Result<(), Diagnostic> {
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::file(path, format!("cannot read shader: {e}")))?;
+    parse_and_validate(&src).map(drop).map_err(|(offset, msg)| {
+        let at = offset.unwrap_or(0);
+        Diagnostic::at(path, &src, at..at, msg)
+    })
 }
 
 /// Reads and validates the shader of a layer.
