@@ -9,9 +9,10 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use somnia::audio::offline::AnalysisTrack;
 use somnia::audio::offline::render_wav;
 use somnia::commands::render::{RenderArgs, run};
-use somnia::render::capture::VideoSettings;
+use somnia::render::capture::{FrameRenderer, VideoSettings};
 use somnia::show::timeline::load_timeline;
 
 fn main() {
@@ -34,6 +35,25 @@ fn main() {
         })
         .fold(f64::INFINITY, f64::min);
     rows.push(("audio only (WAV)".into(), secs, best));
+
+    // Frames alone: GPU draw + readback at 1280x720, no encoding (first frame, which compiles
+    // the pipeline, excluded).
+    let fr = FrameRenderer::new(&timeline, 1280, 720).expect("renderer");
+    let track = AnalysisTrack::default();
+    fr.frame_at(&timeline, &track, 0.0).unwrap();
+    let n = 60;
+    let t0 = Instant::now();
+    for i in 0..n {
+        fr.frame_at(&timeline, &track, 16.0 + f64::from(i) / 30.0)
+            .unwrap();
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    rows.push((
+        "1280x720 draw + readback only".into(),
+        f64::from(n) / 30.0,
+        wall,
+    ));
+    drop(fr);
 
     // Audio + 1280x720 video at 30 fps through the real command path.
     let video_s = 4.0;
