@@ -21,3 +21,39 @@ fn the_readme_layer_shader_example_validates() {
         .validate()
         .unwrap_or_else(|d| panic!("{d}"));
 }
+
+/// The `n`th ```toml block of the README.
+fn toml_block(n: usize) -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let block = readme
+        .split("```toml\n")
+        .nth(n + 1)
+        .expect("README has the toml example");
+    block[..block.find("```").unwrap()].to_string()
+}
+
+#[test]
+fn the_readme_preset_example_is_a_valid_preset_for_the_shipped_shader() {
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["presets", "shaders"] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(
+        repo.join("shaders/aurora.wgsl"),
+        dir.path().join("shaders/aurora.wgsl"),
+    )
+    .unwrap();
+    let preset = dir.path().join("presets/example.toml");
+    std::fs::write(&preset, toml_block(0)).unwrap();
+    let errors = somnia::show::check::check_file(&preset);
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn the_readme_performance_example_parses() {
+    let src = toml_block(1);
+    somnia::show::performance::parse_performance(Path::new("README.md"), &src)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+}

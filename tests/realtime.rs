@@ -1,7 +1,8 @@
 //! The audio callback's contract: `Engine::process` never allocates or frees. This test
 //! binary installs an allocator that aborts the process if anything allocates inside
-//! `assert_no_alloc`, then drives the engine through note storms beyond the voice limit,
-//! patch swaps and parameter sweeps.
+//! `assert_no_alloc`, then drives the engine through note storms far beyond the 128-voice
+//! pool, sustain-pedal churn, patch swaps (unison, FM, noise) and sweeps of every parameter,
+//! the glitch effects included.
 
 use assert_no_alloc::{AllocDisabler, assert_no_alloc};
 use somnia::audio::Engine;
@@ -10,6 +11,33 @@ use somnia::bridge::{AudioParam, Event, EventKind, event_queue};
 
 #[global_allocator]
 static ALLOCATOR: AllocDisabler = AllocDisabler;
+
+fn event_for(block: u64, k: u64) -> EventKind {
+    let note = ((block * 7 + k * 5) % 88 + 21) as u8;
+    match k % 5 {
+        0 | 1 => EventKind::NoteOn {
+            note,
+            velocity: 0.9,
+        },
+        2 => EventKind::NoteOff {
+            note: note.wrapping_sub(10),
+        },
+        3 => EventKind::Sustain {
+            down: block % 3 == 0,
+        },
+        _ => {
+            let n = AudioParam::ALL.len() as u64;
+            let param = AudioParam::ALL[((block + k) % n) as usize];
+            let (lo, hi) = param.range();
+            let value = lo + (hi - lo) * ((block as f32 * 0.37).sin() * 0.5 + 0.5);
+            EventKind::SetParam {
+                param,
+                value,
+                ramp_samples: 300,
+            }
+        }
+    }
+}
 
 #[test]
 fn process_never_allocates_under_note_storms_patch_swaps_and_sweeps() {
@@ -22,37 +50,24 @@ fn process_never_allocates_under_note_storms_patch_swaps_and_sweeps() {
         Waveform::Square,
         Waveform::Triangle,
         Waveform::Sine,
+        Waveform::Noise,
     ];
     for block in 0..400u64 {
         // Events are made outside the real-time section, as the control thread would.
-        for k in 0..12u64 {
-            let at = sample + k * 20;
-            let note = ((block * 7 + k * 5) % 88 + 21) as u8;
-            let kind = match k % 4 {
-                0 | 1 => EventKind::NoteOn {
-                    note,
-                    velocity: 0.9,
-                },
-                2 => EventKind::NoteOff {
-                    note: note.wrapping_sub(10),
-                },
-                _ => EventKind::SetParam {
-                    param: AudioParam::ALL[(block % 4) as usize],
-                    value: (block as f32 * 37.0) % 5000.0,
-                    ramp_samples: 300,
-                },
-            };
+        for k in 0..40u64 {
             let _ = tx.push(Event {
-                at_sample: at,
-                kind,
+                at_sample: sample + k * 6,
+                kind: event_for(block, k),
             });
         }
         if block % 50 == 0 {
-            let patch = Patch {
-                waveform: waveforms[(block / 50 % 4) as usize],
+            let mut patch = Patch {
                 voices: MAX_VOICES as u8,
                 ..Patch::default()
             };
+            patch.osc[0].waveform = waveforms[(block / 50) as usize % waveforms.len()];
+            patch.osc[0].unison = 7;
+            patch.osc[1].waveform = Waveform::Fm;
             let _ = tx.push(Event {
                 at_sample: sample + 100,
                 kind: EventKind::SetPatch(patch),

@@ -221,6 +221,10 @@ where
     let channels = usize::from(prepared.config.channels).max(1);
     // Allocated here, once, before the stream starts: the callback only reuses it.
     let mut scratch = vec![0.0f32; 2 * MAX_BLOCK_FRAMES];
+    // The limiter's lookahead delays the output a little behind the engine's clock.
+    let engine_latency = Duration::from_secs_f64(
+        engine.latency_samples() as f64 / f64::from(engine.sample_rate_hz()),
+    );
     let callback = move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
         let start = engine.position_samples();
         let paused = transport.is_pause_requested();
@@ -247,7 +251,8 @@ where
         let latency = ts
             .playback
             .saturating_duration_since(ts.callback)
-            .min(Duration::from_millis(500));
+            .min(Duration::from_millis(500))
+            + engine_latency;
         let frames = (data.len() / channels) as u32;
         transport.publish_position(start, frames, Instant::now() + latency);
     };

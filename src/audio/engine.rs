@@ -1,13 +1,15 @@
 //! The audio engine: one `process` call renders one block. Events are applied at their exact
-//! sample; between events the block is rendered in short chunks aligned to absolute sample
-//! positions, so the output does not depend on the block size the device asks for.
+//! sample. Between events the block is rendered in short control segments that start at
+//! absolute multiples of [`CHUNK`] samples (or at an event) so the output never depends on the
+//! block size the device asks for.
 
-use super::limiter::{Limiter, db_to_gain};
-use super::synth::{MAX_VOICES, Patch, SvfCoefs, Voice};
+use super::fx::glitch::GlitchControls;
+use super::fx::{Delay, Glitch, Limiter, Reverb, db_to_gain};
+use super::synth::{MAX_VOICES, Patch, Voice, VoiceControls};
 use crate::bridge::{Analysis, AudioParam, Event, EventKind};
 
-/// Control-rate chunk length. Filter coefficients and parameter ramps update at chunk
-/// boundaries, which sit on absolute multiples of this many samples.
+/// Control-rate segment length. Voice pitch and filter coefficients update at segment starts;
+/// mixes and gains are interpolated per sample across each segment.
 pub const CHUNK: usize = 32;
 
 /// The shortest ramp any parameter change gets, so a jump never clicks.
@@ -15,6 +17,8 @@ const MIN_RAMP_S: f32 = 0.01;
 
 /// Fade applied when the transport pauses or resumes, so pausing never clicks.
 const TRANSPORT_FADE_S: f32 = 0.01;
+
+const N_PARAMS: usize = AudioParam::ALL.len();
 
 /// A linearly ramped parameter value.
 #[derive(Clone, Copy, Debug, Default)]
@@ -41,10 +45,10 @@ impl Ramp {
         self.step = (target - self.value) / self.remaining as f32;
     }
 
-    /// Advances `n` samples and returns the new value. The value is derived from the integer
-    /// count of samples left, so advancing 10 then 22 gives exactly what advancing 32 gives:
-    /// the output cannot depend on how the device splits blocks.
-    fn advance(&mut self, n: u32) -> f32 {
+    /// Advances `n` samples. The value is derived from the integer count of samples left, so
+    /// advancing 10 then 22 gives exactly what advancing 32 gives: the output cannot depend on
+    /// how the device splits blocks.
+    fn advance(&mut self, n: u32) {
         if self.remaining > n {
             self.remaining -= n;
             self.value = self.target - self.step * self.remaining as f32;
@@ -52,7 +56,6 @@ impl Ramp {
             self.remaining = 0;
             self.value = self.target;
         }
-        self.value
     }
 
     /// The value `n` samples from now, without advancing.
@@ -65,15 +68,22 @@ impl Ramp {
     }
 }
 
-/// Control values held for one control segment: from an aligned chunk boundary or an event
-/// to the next aligned boundary. A block boundary inside a segment does not start a new one.
+/// Parameter values at both ends of one control segment (from an aligned boundary or an event
+/// to the next aligned boundary). A block boundary inside a segment does not start a new one.
 #[derive(Clone, Copy, Debug, Default)]
 struct Segment {
     start: u64,
     len: u32,
-    coefs: SvfCoefs,
-    gain_start: f32,
-    gain_end: f32,
+    from: [f32; N_PARAMS],
+    to: [f32; N_PARAMS],
+}
+
+impl Segment {
+    #[inline]
+    fn at(&self, p: AudioParam, t: f32) -> f32 {
+        let i = p.index();
+        self.from[i] + (self.to[i] - self.from[i]) * t
+    }
 }
 
 /// The real-time synth engine. Build it on a control thread, move it into the audio
@@ -81,11 +91,15 @@ struct Segment {
 pub struct Engine {
     sample_rate_hz: u32,
     position: u64,
-    voices: [Voice; MAX_VOICES],
+    voices: Box<[Voice; MAX_VOICES]>,
     patch: Patch,
     note_order: u64,
-    params: [Ramp; AudioParam::ALL.len()],
+    sustain_down: bool,
+    params: [Ramp; N_PARAMS],
     events: rtrb::Consumer<Event>,
+    delay: Delay,
+    reverb: Reverb,
+    glitch: Glitch,
     limiter: Limiter,
     left: [f32; CHUNK],
     right: [f32; CHUNK],
@@ -100,18 +114,19 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(sample_rate_hz: u32, patch: Patch, events: rtrb::Consumer<Event>) -> Self {
-        let mut params = [Ramp::default(); AudioParam::ALL.len()];
-        for p in AudioParam::ALL {
-            params[p.index()] = Ramp::new(patch_value(&patch, p));
-        }
+        let params = AudioParam::ALL.map(|p| Ramp::new(p.default_value(&patch)));
         Self {
             sample_rate_hz,
             position: 0,
-            voices: [Voice::default(); MAX_VOICES],
+            voices: Box::new([Voice::default(); MAX_VOICES]),
             patch,
             note_order: 0,
+            sustain_down: false,
             params,
             events,
+            delay: Delay::new(sample_rate_hz),
+            reverb: Reverb::new(sample_rate_hz),
+            glitch: Glitch::new(sample_rate_hz),
             limiter: Limiter::new(Limiter::DEFAULT_CEILING_DB, 0.08, sample_rate_hz),
             left: [0.0; CHUNK],
             right: [0.0; CHUNK],
@@ -127,6 +142,11 @@ impl Engine {
     /// Turns the safety limiter off. Only for measurement; performances keep it on.
     pub fn disable_limiter(&mut self) {
         self.limiter.set_enabled(false);
+    }
+
+    /// How many samples the output trails the engine's clock (the limiter's lookahead).
+    pub fn latency_samples(&self) -> usize {
+        self.limiter.latency_samples()
     }
 
     /// The sample position of the next block: the master clock.
@@ -150,6 +170,14 @@ impl Engine {
 
     pub fn active_voices(&self) -> usize {
         self.voices.iter().filter(|v| v.is_active()).count()
+    }
+
+    /// Notes of the voices sounding (not released), for tests and displays.
+    pub fn sounding_notes(&self) -> impl Iterator<Item = u8> + '_ {
+        self.voices
+            .iter()
+            .filter(|v| v.is_active() && !v.is_released())
+            .map(|v| v.note)
     }
 
     /// Renders `out.len() / 2` interleaved stereo frames. With `paused` set the output fades
@@ -220,9 +248,9 @@ impl Engine {
                 }
                 let slot = self.pick_voice();
                 self.note_order += 1;
-                let mut patch = self.patch;
-                patch.detune_cents = self.params[AudioParam::DetuneCents.index()].target;
-                self.voices[slot].start(note.min(127), velocity, &patch, self.note_order, sr);
+                let patch = self.patch;
+                let v = &mut self.voices[slot];
+                v.start(note.min(127), velocity, &patch, self.note_order, sr);
             }
             EventKind::NoteOff { note } => self.release_note(note),
             EventKind::SetParam {
@@ -234,18 +262,29 @@ impl Engine {
                 let v = if value.is_finite() {
                     value.clamp(lo, hi)
                 } else {
-                    lo
+                    param.default_value(&self.patch)
                 };
                 self.params[param.index()].set(v, ramp_samples.max(min_ramp));
             }
             EventKind::SetPatch(patch) => {
                 self.patch = patch;
-                for p in AudioParam::ALL {
-                    self.params[p.index()].set(patch_value(&patch, p), min_ramp);
+                for p in AudioParam::ALL.into_iter().filter(|p| p.follows_patch()) {
+                    self.params[p.index()].set(p.default_value(&patch), min_ramp);
+                }
+            }
+            EventKind::Sustain { down } => {
+                self.sustain_down = down;
+                if !down {
+                    for v in self.voices.iter_mut().filter(|v| v.held_by_pedal) {
+                        v.held_by_pedal = false;
+                        v.release();
+                    }
                 }
             }
             EventKind::AllNotesOff => {
+                self.sustain_down = false;
                 for v in self.voices.iter_mut() {
+                    v.held_by_pedal = false;
                     v.release();
                 }
             }
@@ -253,32 +292,48 @@ impl Engine {
     }
 
     fn release_note(&mut self, note: u8) {
+        let pedal = self.sustain_down;
         for v in self.voices.iter_mut() {
             if v.note == note && v.is_active() && !v.is_released() {
-                v.release();
+                if pedal {
+                    v.held_by_pedal = true;
+                } else {
+                    v.release();
+                }
             }
         }
     }
 
-    /// Chooses a voice for a new note: an idle one while under the patch's polyphony,
-    /// else steal the oldest released voice, else the oldest voice.
-    fn pick_voice(&self) -> usize {
+    /// Chooses a voice for a new note: an idle one while under the patch's polyphony; past it,
+    /// steal the oldest released voice, else the quietest (oldest on a tie).
+    fn pick_voice(&mut self) -> usize {
         let limit = usize::from(self.patch.voices).clamp(1, MAX_VOICES);
-        let active = self.active_voices();
-        if active < limit {
+        if self.active_voices() < limit {
             if let Some(i) = self.voices.iter().position(|v| !v.is_active()) {
                 return i;
             }
         }
-        let oldest = |released: bool| {
+        let released = self
+            .voices
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_active() && v.is_released())
+            .min_by_key(|(_, v)| v.started)
+            .map(|(i, _)| i);
+        let slot = released.unwrap_or_else(|| {
             self.voices
                 .iter()
                 .enumerate()
-                .filter(|(_, v)| v.is_active() && (!released || v.is_released()))
-                .min_by_key(|(_, v)| v.started)
-                .map(|(i, _)| i)
-        };
-        oldest(true).or_else(|| oldest(false)).unwrap_or(0)
+                .filter(|(_, v)| v.is_active())
+                .min_by(|(_, a), (_, b)| {
+                    a.level()
+                        .total_cmp(&b.level())
+                        .then(a.started.cmp(&b.started))
+                })
+                .map_or(0, |(i, _)| i)
+        });
+        // The stolen voice restarts from its current level (no click) with the new note.
+        slot
     }
 
     /// Renders `n <= CHUNK` frames into `out` (interleaved). Returns (sum of squares, peak).
@@ -287,32 +342,41 @@ impl Engine {
         let offset = (self.position % CHUNK as u64) as u32;
         if offset == 0 || self.control_dirty {
             let len = CHUNK as u32 - offset;
-            let gain = &self.params[AudioParam::GainDb.index()];
-            self.segment = Segment {
+            let mut seg = Segment {
                 start: self.position,
                 len,
-                coefs: SvfCoefs::lowpass(
-                    self.params[AudioParam::CutoffHz.index()].value,
-                    self.params[AudioParam::Resonance.index()].value,
-                    sr,
-                ),
-                gain_start: db_to_gain(gain.value),
-                gain_end: db_to_gain(gain.value_after(len)),
+                ..Segment::default()
             };
+            for p in AudioParam::ALL {
+                seg.from[p.index()] = self.params[p.index()].value;
+                seg.to[p.index()] = self.params[p.index()].value_after(len);
+            }
+            self.segment = seg;
             self.control_dirty = false;
+            let controls = VoiceControls {
+                sample_rate_hz: sr,
+                cutoff_scale: seg.at(AudioParam::CutoffHz, 0.0)
+                    / self.patch.filter.cutoff_hz.max(1.0),
+                resonance: seg.at(AudioParam::Resonance, 0.0) - self.patch.filter.resonance,
+                bend: seg.at(AudioParam::PitchBend, 0.0),
+                detune_cents: seg.at(AudioParam::DetuneCents, 0.0),
+            };
+            for v in self.voices.iter_mut().filter(|v| v.is_active()) {
+                v.update_controls(&controls);
+            }
         }
         let seg = self.segment;
-        let coefs = seg.coefs;
         let seg_offset = (self.position - seg.start) as f32;
         for p in AudioParam::ALL {
             self.params[p.index()].advance(n as u32);
         }
+        self.reverb.set_decay(seg.at(AudioParam::ReverbDecayS, 0.0));
 
         let (left, right) = (&mut self.left[..n], &mut self.right[..n]);
         left.fill(0.0);
         right.fill(0.0);
         for v in self.voices.iter_mut().filter(|v| v.is_active()) {
-            v.render_add(left, right, coefs);
+            v.render_add(left, right);
         }
 
         let fade_step = 1.0 / (TRANSPORT_FADE_S * sr);
@@ -320,15 +384,37 @@ impl Engine {
         let mut sum_sq = 0.0;
         let mut peak = 0.0f32;
         for k in 0..n {
-            let g = seg.gain_start
-                + (seg.gain_end - seg.gain_start) * ((seg_offset + k as f32) / seg.len as f32);
+            let t = (seg_offset + k as f32) / seg.len as f32;
+            let g = db_to_gain(seg.at(AudioParam::GainDb, t));
+            let (mut l, mut r) = (left[k] * g, right[k] * g);
+            let beat_samples = 60.0 / seg.at(AudioParam::TempoBpm, t) * sr;
+            (l, r) = self.delay.process(
+                l,
+                r,
+                seg.at(AudioParam::DelayBeats, t) * beat_samples,
+                seg.at(AudioParam::DelayFeedback, t),
+                seg.at(AudioParam::DelayMix, t),
+            );
+            let reverb_mix = seg.at(AudioParam::ReverbMix, t);
+            let (wl, wr) = self
+                .reverb
+                .process(l, r, seg.at(AudioParam::ReverbDamping, t));
+            l += wl * reverb_mix;
+            r += wr * reverb_mix;
+            let glitch = GlitchControls {
+                crush: seg.at(AudioParam::Crush, t),
+                stutter: seg.at(AudioParam::Stutter, t),
+                tape_speed: seg.at(AudioParam::TapeSpeed, t),
+                beat_samples,
+            };
+            (l, r) = self.glitch.process(l, r, &glitch);
             if self.transport_gain < target {
                 self.transport_gain = (self.transport_gain + fade_step).min(1.0);
             } else if self.transport_gain > target {
                 self.transport_gain = (self.transport_gain - fade_step).max(0.0);
             }
-            let mut l = left[k] * g * self.transport_gain;
-            let mut r = right[k] * g * self.transport_gain;
+            l *= self.transport_gain;
+            r *= self.transport_gain;
             self.limiter.process(&mut l, &mut r);
             out[2 * k] = l;
             out[2 * k + 1] = r;
@@ -339,15 +425,6 @@ impl Engine {
             self.halted = true;
         }
         (sum_sq, peak)
-    }
-}
-
-fn patch_value(patch: &Patch, p: AudioParam) -> f32 {
-    match p {
-        AudioParam::CutoffHz => patch.cutoff_hz,
-        AudioParam::Resonance => patch.resonance,
-        AudioParam::GainDb => patch.gain_db,
-        AudioParam::DetuneCents => patch.detune_cents,
     }
 }
 
@@ -364,40 +441,49 @@ mod tests {
         Engine::new(48_000, Patch::default(), rx)
     }
 
+    fn run(e: &mut Engine, block: usize, frames: usize) -> Vec<f32> {
+        let mut all = Vec::new();
+        let mut buf = vec![0.0; block * 2];
+        while all.len() < 2 * frames {
+            e.process(&mut buf, false);
+            all.extend_from_slice(&buf);
+        }
+        all.truncate(2 * frames);
+        all
+    }
+
     fn first_nonzero_frame(out: &[f32]) -> Option<usize> {
         out.chunks(2).position(|f| f[0] != 0.0 || f[1] != 0.0)
+    }
+
+    fn note_on(at: u64, note: u8) -> Event {
+        Event {
+            at_sample: at,
+            kind: EventKind::NoteOn {
+                note,
+                velocity: 1.0,
+            },
+        }
     }
 
     #[test]
     fn a_note_starts_at_its_exact_sample_whatever_the_block_size() {
         for block in [64usize, 256, 1000] {
-            let mut e = engine_with(&[Event {
-                at_sample: 12_345,
-                kind: EventKind::NoteOn {
-                    note: 60,
-                    velocity: 1.0,
-                },
-            }]);
-            let mut all = Vec::new();
-            let mut buf = vec![0.0; block * 2];
-            while all.len() < 2 * 20_000 {
-                e.process(&mut buf, false);
-                all.extend_from_slice(&buf);
-            }
-            assert_eq!(first_nonzero_frame(&all), Some(12_345), "block {block}");
+            let mut e = engine_with(&[note_on(12_345, 60)]);
+            let latency = e.latency_samples();
+            let all = run(&mut e, block, 20_000);
+            assert_eq!(
+                first_nonzero_frame(&all),
+                Some(12_345 + latency),
+                "block {block}"
+            );
         }
     }
 
     #[test]
     fn output_is_identical_for_any_block_size() {
         let events = [
-            Event {
-                at_sample: 100,
-                kind: EventKind::NoteOn {
-                    note: 57,
-                    velocity: 0.9,
-                },
-            },
+            note_on(100, 57),
             Event {
                 at_sample: 5_000,
                 kind: EventKind::SetParam {
@@ -407,31 +493,30 @@ mod tests {
                 },
             },
             Event {
-                at_sample: 7_777,
-                kind: EventKind::NoteOn {
-                    note: 64,
-                    velocity: 0.7,
+                at_sample: 6_000,
+                kind: EventKind::SetParam {
+                    param: AudioParam::DelayMix,
+                    value: 0.5,
+                    ramp_samples: 2_000,
                 },
             },
+            note_on(7_777, 64),
             Event {
                 at_sample: 15_000,
                 kind: EventKind::NoteOff { note: 57 },
             },
+            Event {
+                at_sample: 16_000,
+                kind: EventKind::SetParam {
+                    param: AudioParam::Stutter,
+                    value: 0.5,
+                    ramp_samples: 0,
+                },
+            },
         ];
-        let render = |block: usize| {
-            let mut e = engine_with(&events);
-            let mut all = Vec::new();
-            let mut buf = vec![0.0; block * 2];
-            while all.len() < 2 * 24_000 {
-                e.process(&mut buf, false);
-                all.extend_from_slice(&buf);
-            }
-            all.truncate(2 * 24_000);
-            all
-        };
-        let a = render(64);
+        let a = run(&mut engine_with(&events), 64, 24_000);
         for block in [256, 1000] {
-            let b = render(block);
+            let b = run(&mut engine_with(&events), block, 24_000);
             let max_diff = a
                 .iter()
                 .zip(&b)
@@ -443,13 +528,7 @@ mod tests {
 
     #[test]
     fn pausing_fades_out_and_stops_the_clock() {
-        let mut e = engine_with(&[Event {
-            at_sample: 0,
-            kind: EventKind::NoteOn {
-                note: 60,
-                velocity: 1.0,
-            },
-        }]);
+        let mut e = engine_with(&[note_on(0, 60)]);
         let mut buf = vec![0.0; 2 * 4_800];
         e.process(&mut buf, false);
         e.process(&mut buf, true);
@@ -463,48 +542,128 @@ mod tests {
     fn late_events_apply_at_once_and_are_counted() {
         let (mut tx, rx) = event_queue(8);
         let mut e = Engine::new(48_000, Patch::default(), rx);
+        e.disable_limiter();
         let mut buf = vec![0.0; 2 * 512];
         e.process(&mut buf, false);
+        tx.push(note_on(10, 60)).unwrap();
+        e.process(&mut buf, false);
+        assert_eq!(e.take_late_events(), 1);
+        assert!(e.active_voices() == 1);
+    }
+
+    #[test]
+    fn a_128_voice_patch_plays_128_notes_at_once() {
+        let patch = Patch {
+            voices: 128,
+            ..Patch::default()
+        };
+        let (mut tx, rx) = event_queue(256);
+        let mut e = Engine::new(48_000, patch, rx);
+        for n in 0..128u8 {
+            tx.push(note_on(0, n)).unwrap();
+        }
+        let mut buf = vec![0.0; 2 * 64];
+        e.process(&mut buf, false);
+        assert_eq!(e.active_voices(), 128);
+    }
+
+    #[test]
+    fn past_the_limit_the_oldest_released_voice_is_stolen_first() {
+        let patch = Patch {
+            voices: 3,
+            ..Patch::default()
+        };
+        let (mut tx, rx) = event_queue(16);
+        let mut e = Engine::new(48_000, patch, rx);
+        for (i, n) in [60u8, 62, 64].into_iter().enumerate() {
+            tx.push(note_on(i as u64, n)).unwrap();
+        }
         tx.push(Event {
             at_sample: 10,
+            kind: EventKind::NoteOff { note: 62 },
+        })
+        .unwrap();
+        tx.push(note_on(20, 67)).unwrap();
+        let mut buf = vec![0.0; 2 * 64];
+        e.process(&mut buf, false);
+        let mut notes: Vec<u8> = e.sounding_notes().collect();
+        notes.sort_unstable();
+        assert_eq!(
+            notes,
+            [60, 64, 67],
+            "the released 62 should have been taken"
+        );
+    }
+
+    #[test]
+    fn with_nothing_released_the_quietest_voice_is_stolen() {
+        let patch = Patch {
+            voices: 3,
+            ..Patch::default()
+        };
+        let (mut tx, rx) = event_queue(16);
+        let mut e = Engine::new(48_000, patch, rx);
+        tx.push(Event {
+            at_sample: 0,
             kind: EventKind::NoteOn {
                 note: 60,
                 velocity: 1.0,
             },
         })
         .unwrap();
+        tx.push(Event {
+            at_sample: 1,
+            kind: EventKind::NoteOn {
+                note: 62,
+                velocity: 0.1,
+            },
+        })
+        .unwrap();
+        tx.push(Event {
+            at_sample: 2,
+            kind: EventKind::NoteOn {
+                note: 64,
+                velocity: 1.0,
+            },
+        })
+        .unwrap();
+        tx.push(note_on(4_000, 67)).unwrap();
+        let mut buf = vec![0.0; 2 * 4_800];
         e.process(&mut buf, false);
-        assert_eq!(e.take_late_events(), 1);
-        assert_eq!(first_nonzero_frame(&buf), Some(0));
+        let mut notes: Vec<u8> = e.sounding_notes().collect();
+        notes.sort_unstable();
+        assert_eq!(notes, [60, 64, 67], "the quiet 62 should have been taken");
     }
 
     #[test]
-    fn voice_limit_steals_the_oldest_voice() {
-        let patch = Patch {
-            voices: 2,
-            ..Patch::default()
-        };
-        let (mut tx, rx) = event_queue(8);
-        let mut e = Engine::new(48_000, patch, rx);
-        for (i, n) in [60u8, 64, 67].into_iter().enumerate() {
-            tx.push(Event {
-                at_sample: i as u64,
-                kind: EventKind::NoteOn {
-                    note: n,
-                    velocity: 1.0,
-                },
-            })
-            .unwrap();
-        }
-        let mut buf = vec![0.0; 2 * 64];
+    fn the_sustain_pedal_holds_released_notes_until_it_lifts() {
+        let (mut tx, rx) = event_queue(16);
+        let mut e = Engine::new(48_000, Patch::default(), rx);
+        tx.push(Event {
+            at_sample: 0,
+            kind: EventKind::Sustain { down: true },
+        })
+        .unwrap();
+        tx.push(note_on(0, 60)).unwrap();
+        tx.push(Event {
+            at_sample: 100,
+            kind: EventKind::NoteOff { note: 60 },
+        })
+        .unwrap();
+        tx.push(Event {
+            at_sample: 2_000,
+            kind: EventKind::Sustain { down: false },
+        })
+        .unwrap();
+        let mut buf = vec![0.0; 2 * 1_000];
         e.process(&mut buf, false);
-        assert_eq!(e.active_voices(), 2);
-        let notes: Vec<u8> = e
-            .voices
-            .iter()
-            .filter(|v| v.is_active())
-            .map(|v| v.note)
-            .collect();
-        assert!(notes.contains(&64) && notes.contains(&67), "{notes:?}");
+        assert_eq!(e.sounding_notes().count(), 1, "held by the pedal");
+        e.process(&mut buf, false);
+        e.process(&mut buf, false);
+        assert_eq!(
+            e.sounding_notes().count(),
+            0,
+            "released when the pedal lifted"
+        );
     }
 }

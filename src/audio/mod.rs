@@ -5,7 +5,7 @@
 
 pub mod device;
 pub mod engine;
-pub mod limiter;
+pub mod fx;
 pub mod offline;
 pub mod synth;
 

@@ -1,10 +1,11 @@
-//! A simple polyphonic subtractive voice: two detuned band-limited oscillators into a
-//! state-variable low-pass filter, shaped by an ADSR envelope and panned by note.
-//! Deliberately small: the walking skeleton's instrument, deepened in issue 3.
+//! The neuro-symphony voice: two oscillators (band-limited saw, square and triangle, sine, FM,
+//! noise; each with detune and unison), a resonant state-variable filter with its own envelope
+//! and key tracking, amp and filter ADSRs, velocity and pan. Everything a patch says is `Copy`,
+//! so a whole patch can travel the event queue to the audio thread without allocating.
 
 use std::f32::consts::PI;
 
-/// The oscillator shape of a patch.
+/// The oscillator shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Waveform {
     #[default]
@@ -12,10 +13,14 @@ pub enum Waveform {
     Square,
     Triangle,
     Sine,
+    /// A sine carrier phase-modulated by a sine at `fm_ratio` times its frequency.
+    Fm,
+    /// White noise (deterministic: seeded per note).
+    Noise,
 }
 
 impl Waveform {
-    pub const NAMES: [&'static str; 4] = ["saw", "square", "triangle", "sine"];
+    pub const NAMES: [&'static str; 6] = ["saw", "square", "triangle", "sine", "fm", "noise"];
 
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
@@ -23,55 +28,171 @@ impl Waveform {
             "square" => Some(Self::Square),
             "triangle" => Some(Self::Triangle),
             "sine" => Some(Self::Sine),
+            "fm" => Some(Self::Fm),
+            "noise" => Some(Self::Noise),
             _ => None,
         }
     }
 }
 
-/// Everything a voice needs to know about its sound. `Copy`, so it can travel the event
-/// queue to the audio thread without allocation.
+/// One oscillator of a patch.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Patch {
+pub struct OscSpec {
     pub waveform: Waveform,
-    /// Maximum simultaneous voices for this patch (at most [`MAX_VOICES`]).
-    pub voices: u8,
+    /// Mix level, 0..1.
+    pub level: f32,
+    /// Transposition in semitones.
+    pub semitones: f32,
     pub detune_cents: f32,
+    /// Stacked copies, 1..=MAX_UNISON, spread evenly over `unison_cents`.
+    pub unison: u8,
+    pub unison_cents: f32,
+    pub fm_ratio: f32,
+    pub fm_index: f32,
+}
+
+impl Default for OscSpec {
+    fn default() -> Self {
+        Self {
+            waveform: Waveform::Saw,
+            level: 0.7,
+            semitones: 0.0,
+            detune_cents: 0.0,
+            unison: 1,
+            unison_cents: 0.0,
+            fm_ratio: 2.0,
+            fm_index: 1.0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FilterMode {
+    #[default]
+    Lowpass,
+    Bandpass,
+    Highpass,
+}
+
+impl FilterMode {
+    pub const NAMES: [&'static str; 3] = ["lowpass", "bandpass", "highpass"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "lowpass" => Some(Self::Lowpass),
+            "bandpass" => Some(Self::Bandpass),
+            "highpass" => Some(Self::Highpass),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FilterSpec {
+    pub mode: FilterMode,
     pub cutoff_hz: f32,
+    /// 0 (none) to 1 (edge of self-oscillation).
     pub resonance: f32,
+    /// How far the filter envelope moves the cutoff, in octaves (may be negative).
+    pub env_octaves: f32,
+    /// 0: cutoff ignores the note; 1: cutoff follows the note's pitch exactly (from C4).
+    pub key_track: f32,
+    /// Extra octaves of cutoff at full velocity.
+    pub velocity_octaves: f32,
+}
+
+impl Default for FilterSpec {
+    fn default() -> Self {
+        Self {
+            mode: FilterMode::Lowpass,
+            cutoff_hz: 2_400.0,
+            resonance: 0.2,
+            env_octaves: 1.5,
+            key_track: 0.5,
+            velocity_octaves: 1.0,
+        }
+    }
+}
+
+/// Attack, decay and release times and the sustain level of an envelope.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EnvSpec {
     pub attack_s: f32,
     pub decay_s: f32,
     pub sustain: f32,
     pub release_s: f32,
+}
+
+impl Default for EnvSpec {
+    fn default() -> Self {
+        Self {
+            attack_s: 0.01,
+            decay_s: 0.3,
+            sustain: 0.7,
+            release_s: 0.6,
+        }
+    }
+}
+
+/// Everything a voice needs to know about its sound.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Patch {
+    /// Maximum simultaneous voices for this patch (1..=MAX_VOICES).
+    pub voices: u8,
+    pub osc: [OscSpec; 2],
+    pub filter: FilterSpec,
+    pub amp_env: EnvSpec,
+    pub filter_env: EnvSpec,
+    /// 0: every note at full level; 1: level follows velocity fully.
+    pub velocity_amount: f32,
+    /// -1 (left) .. 1 (right).
+    pub pan: f32,
+    /// How far notes spread across the stereo field by pitch, 0..1.
+    pub spread: f32,
+    /// Pitch bend range in semitones (each way).
+    pub bend_semitones: f32,
     pub gain_db: f32,
 }
 
 impl Default for Patch {
     fn default() -> Self {
-        Self {
-            waveform: Waveform::Saw,
-            voices: 8,
+        let osc2 = OscSpec {
             detune_cents: 7.0,
-            cutoff_hz: 2_400.0,
-            resonance: 0.2,
-            attack_s: 0.01,
-            decay_s: 0.3,
-            sustain: 0.7,
-            release_s: 0.6,
+            ..OscSpec::default()
+        };
+        Self {
+            voices: 16,
+            osc: [OscSpec::default(), osc2],
+            filter: FilterSpec::default(),
+            amp_env: EnvSpec::default(),
+            filter_env: EnvSpec {
+                attack_s: 0.005,
+                decay_s: 0.4,
+                sustain: 0.3,
+                release_s: 0.6,
+            },
+            velocity_amount: 0.7,
+            pan: 0.0,
+            spread: 0.5,
+            bend_semitones: 2.0,
             gain_db: -12.0,
         }
     }
 }
 
-/// The engine's fixed voice pool size. Fixed so the pool is allocated once, up front.
-pub const MAX_VOICES: usize = 32;
+/// The engine's fixed voice pool size: allocated once, up front.
+pub const MAX_VOICES: usize = 128;
+/// Most unison copies per oscillator.
+pub const MAX_UNISON: usize = 7;
 
 /// Converts a MIDI note number to Hz (A4 = 69 = 440 Hz).
 pub fn note_to_hz(note: f32) -> f32 {
     440.0 * 2f32.powf((note - 69.0) / 12.0)
 }
 
-/// PolyBLEP residual: subtracts the aliasing of a hard edge at phase 0 for phase `t` in
+/// PolyBLEP residual: removes most of the aliasing of a hard edge at phase 0 for phase `t` in
 /// [0, 1) advancing by `dt` per sample.
+#[inline]
 fn poly_blep(t: f32, dt: f32) -> f32 {
     if t < dt {
         let x = t / dt;
@@ -84,7 +205,9 @@ fn poly_blep(t: f32, dt: f32) -> f32 {
     }
 }
 
-/// One band-limited oscillator sample at `phase` in [0, 1).
+/// One band-limited oscillator sample at `phase` in [0, 1). Noise and FM are handled by the
+/// voice, which holds their extra state.
+#[inline]
 fn oscillator(waveform: Waveform, phase: f32, dt: f32) -> f32 {
     match waveform {
         Waveform::Saw => 2.0 * phase - 1.0 - poly_blep(phase, dt),
@@ -97,7 +220,7 @@ fn oscillator(waveform: Waveform, phase: f32, dt: f32) -> f32 {
             naive + poly_blep(phase, dt) - poly_blep(half, dt)
         }
         Waveform::Triangle => 1.0 - 4.0 * (phase - 0.5).abs(),
-        Waveform::Sine => (2.0 * PI * phase).sin(),
+        Waveform::Sine | Waveform::Fm | Waveform::Noise => (2.0 * PI * phase).sin(),
     }
 }
 
@@ -111,39 +234,52 @@ enum Stage {
     Release,
 }
 
-/// A linear-segment ADSR. Rates are per sample, computed at note-on from the voice's patch.
+/// A linear-segment ADSR; rates per sample, set at note-on.
 #[derive(Clone, Copy, Debug, Default)]
-struct Adsr {
+pub struct Adsr {
     stage: Stage,
     level: f32,
     attack_step: f32,
     decay_step: f32,
     sustain: f32,
+    release_s: f32,
     release_step: f32,
+    sample_rate_hz: f32,
 }
 
 impl Adsr {
-    fn start(&mut self, p: &Patch, sample_rate_hz: f32) {
-        let per = |s: f32| 1.0 / (s.max(0.001) * sample_rate_hz);
-        self.attack_step = per(p.attack_s);
-        self.decay_step = per(p.decay_s) * (1.0 - p.sustain).max(0.0);
-        self.sustain = p.sustain.clamp(0.0, 1.0);
-        self.release_step = per(p.release_s);
+    fn start(&mut self, e: &EnvSpec, sample_rate_hz: f32) {
+        let per = |s: f32| 1.0 / (s.max(0.0005) * sample_rate_hz);
+        self.sustain = e.sustain.clamp(0.0, 1.0);
+        self.attack_step = per(e.attack_s);
+        self.decay_step = per(e.decay_s) * (1.0 - self.sustain).max(0.0);
+        self.release_s = e.release_s;
+        self.sample_rate_hz = sample_rate_hz;
+        // Retriggering a sounding voice starts from its current level: no click.
         self.stage = Stage::Attack;
     }
 
     fn release(&mut self) {
+        if self.stage != Stage::Idle && self.stage != Stage::Release {
+            self.stage = Stage::Release;
+            // From wherever the level is, to zero over the release time.
+            self.release_step =
+                self.level.max(1e-4) / (self.release_s.max(0.0005) * self.sample_rate_hz);
+        }
+    }
+
+    /// Forces a fast fade (for stolen voices): 2 ms to silence.
+    fn kill(&mut self) {
         if self.stage != Stage::Idle {
             self.stage = Stage::Release;
-            // Release from wherever the level is, over the patch's release time.
-            self.release_step *= self.level.max(1e-3);
+            self.release_step = self.level.max(1e-4) / (0.002 * self.sample_rate_hz);
         }
     }
 
     #[inline]
     fn next(&mut self) -> f32 {
         match self.stage {
-            Stage::Idle => {}
+            Stage::Idle | Stage::Sustain => {}
             Stage::Attack => {
                 self.level += self.attack_step;
                 if self.level >= 1.0 {
@@ -158,7 +294,6 @@ impl Adsr {
                     self.stage = Stage::Sustain;
                 }
             }
-            Stage::Sustain => {}
             Stage::Release => {
                 self.level -= self.release_step;
                 if self.level <= 0.0 {
@@ -171,52 +306,85 @@ impl Adsr {
     }
 }
 
-/// Coefficients of a Cytomic (Simper) state-variable filter, recomputed per control chunk.
+/// Coefficients of a Cytomic (Simper) state-variable filter.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SvfCoefs {
     a1: f32,
     a2: f32,
     a3: f32,
+    k: f32,
 }
 
 impl SvfCoefs {
-    pub fn lowpass(cutoff_hz: f32, resonance: f32, sample_rate_hz: f32) -> Self {
-        let fc = cutoff_hz.clamp(20.0, 0.45 * sample_rate_hz);
+    pub fn new(cutoff_hz: f32, resonance: f32, sample_rate_hz: f32) -> Self {
+        let fc = cutoff_hz.clamp(16.0, 0.45 * sample_rate_hz);
         let g = (PI * fc / sample_rate_hz).tan();
         let k = 2.0 - 1.95 * resonance.clamp(0.0, 1.0);
         let a1 = 1.0 / (1.0 + g * (g + k));
         let a2 = g * a1;
         let a3 = g * a2;
-        Self { a1, a2, a3 }
+        Self { a1, a2, a3, k }
     }
 }
 
-/// One sounding (or idle) voice in the pool.
+/// Per-oscillator running state of a voice.
+#[derive(Clone, Copy, Debug, Default)]
+struct OscState {
+    phases: [f32; MAX_UNISON],
+    mod_phase: f32,
+    dts: [f32; MAX_UNISON],
+    /// Frequency ratios of each unison copy to the oscillator's base pitch.
+    ratios: [f32; MAX_UNISON],
+    count: usize,
+    gain: f32,
+}
+
+/// Per-block values the engine hands every voice: the live (smoothed) controls.
+#[derive(Clone, Copy, Debug)]
+pub struct VoiceControls {
+    pub sample_rate_hz: f32,
+    /// Global cutoff multiplier from the `cutoff_hz` control (1 = the patch's own cutoff).
+    pub cutoff_scale: f32,
+    pub resonance: f32,
+    /// Pitch bend, -1..1, times the patch's bend range.
+    pub bend: f32,
+    /// Extra detune of oscillator 2 from the `detune_cents` control.
+    pub detune_cents: f32,
+}
+
+/// One voice of the pool.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Voice {
     pub note: u8,
     velocity: f32,
-    patch: Patch,
-    phase_a: f32,
-    phase_b: f32,
-    dt_a: f32,
-    dt_b: f32,
-    env: Adsr,
+    patch: Option<Patch>,
+    osc: [OscState; 2],
+    amp_env: Adsr,
+    filter_env: Adsr,
+    coefs: SvfCoefs,
     ic1: f32,
     ic2: f32,
     pan_l: f32,
     pan_r: f32,
+    noise: u32,
     /// Note-on order, for stealing the oldest.
     pub started: u64,
+    /// Released by note-off while the sustain pedal was down: release when it comes up.
+    pub held_by_pedal: bool,
 }
 
 impl Voice {
     pub fn is_active(&self) -> bool {
-        self.env.stage != Stage::Idle
+        self.amp_env.stage != Stage::Idle
     }
 
     pub fn is_released(&self) -> bool {
-        self.env.stage == Stage::Release
+        self.amp_env.stage == Stage::Release
+    }
+
+    /// The voice's current loudness, for stealing the quietest.
+    pub fn level(&self) -> f32 {
+        self.amp_env.level * self.velocity
     }
 
     pub fn start(
@@ -227,58 +395,151 @@ impl Voice {
         order: u64,
         sample_rate_hz: f32,
     ) {
-        let hz = note_to_hz(f32::from(note));
-        let detune = 2f32.powf(patch.detune_cents / 1200.0);
+        let restart = self.is_active();
         self.note = note;
         self.velocity = velocity.clamp(0.0, 1.0);
-        self.patch = *patch;
-        self.dt_a = (hz / detune / sample_rate_hz).min(0.49);
-        self.dt_b = (hz * detune / sample_rate_hz).min(0.49);
-        // Start phases from the note number so renders are deterministic but voices of a
-        // chord do not start in lockstep.
-        self.phase_a = (f32::from(note) * 0.137).fract();
-        self.phase_b = (f32::from(note) * 0.291).fract();
-        self.env = Adsr::default();
-        self.env.start(patch, sample_rate_hz);
-        self.ic1 = 0.0;
-        self.ic2 = 0.0;
-        // Equal-power pan: low notes a little left, high notes a little right.
-        let pan = ((f32::from(note) - 60.0) / 48.0).clamp(-0.5, 0.5);
+        self.patch = Some(*patch);
+        for (i, spec) in patch.osc.iter().enumerate() {
+            let st = &mut self.osc[i];
+            st.count = usize::from(spec.unison).clamp(1, MAX_UNISON);
+            st.gain = spec.level.clamp(0.0, 1.0) / (st.count as f32).sqrt();
+            for u in 0..st.count {
+                let spread = if st.count > 1 {
+                    (u as f32 / (st.count - 1) as f32) * 2.0 - 1.0
+                } else {
+                    0.0
+                };
+                let cents = spec.detune_cents + spread * spec.unison_cents * 0.5;
+                st.ratios[u] = 2f32.powf(spec.semitones / 12.0 + cents / 1200.0);
+                if !restart {
+                    // Deterministic, note-dependent start phases: repeatable renders, but the
+                    // copies and the voices of a chord do not start in lockstep.
+                    st.phases[u] = ((f32::from(note) * 0.137 + u as f32 * 0.311 + i as f32 * 0.5)
+                        * 1.618)
+                        .fract();
+                }
+            }
+        }
+        self.noise =
+            0x9E37_79B9 ^ (u32::from(note) << 8) ^ (order as u32).wrapping_mul(2_654_435_761);
+        if self.noise == 0 {
+            self.noise = 1;
+        }
+        self.amp_env.start(&patch.amp_env, sample_rate_hz);
+        self.filter_env.start(&patch.filter_env, sample_rate_hz);
+        if !restart {
+            self.amp_env.level = 0.0;
+            self.filter_env.level = 0.0;
+            self.ic1 = 0.0;
+            self.ic2 = 0.0;
+        }
+        let pan = (patch.pan + patch.spread * ((f32::from(note) - 60.0) / 36.0)).clamp(-1.0, 1.0);
         let angle = (pan + 1.0) * PI / 4.0;
         self.pan_l = angle.cos();
         self.pan_r = angle.sin();
         self.started = order;
+        self.held_by_pedal = false;
     }
 
     pub fn release(&mut self) {
-        self.env.release();
+        self.amp_env.release();
+        self.filter_env.release();
+    }
+
+    /// A fast fade, for a voice about to be reused.
+    pub fn kill(&mut self) {
+        self.amp_env.kill();
+    }
+
+    /// Recomputes pitch and filter for the next control segment.
+    pub fn update_controls(&mut self, c: &VoiceControls) {
+        let Some(p) = self.patch else { return };
+        let base_hz = note_to_hz(f32::from(self.note) + c.bend * p.bend_semitones);
+        for (i, st) in self.osc.iter_mut().enumerate() {
+            let extra = if i == 1 {
+                2f32.powf(c.detune_cents / 1200.0)
+            } else {
+                1.0
+            };
+            for u in 0..st.count {
+                st.dts[u] = (base_hz * st.ratios[u] * extra / c.sample_rate_hz).min(0.49);
+            }
+        }
+        let f = &p.filter;
+        let octaves = self.filter_env.level * f.env_octaves
+            + f.key_track * (f32::from(self.note) - 60.0) / 12.0
+            + f.velocity_octaves * (self.velocity - 0.5);
+        let cutoff = f.cutoff_hz * c.cutoff_scale * 2f32.powf(octaves);
+        self.coefs = SvfCoefs::new(
+            cutoff,
+            (f.resonance + c.resonance).clamp(0.0, 1.0),
+            c.sample_rate_hz,
+        );
+    }
+
+    #[inline]
+    fn next_noise(&mut self) -> f32 {
+        // xorshift32: cheap, deterministic, allocation-free.
+        let mut x = self.noise;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.noise = x;
+        (x as f32 / u32::MAX as f32) * 2.0 - 1.0
     }
 
     /// Adds this voice's next `left.len()` samples into `left`/`right`.
-    #[inline]
-    pub fn render_add(&mut self, left: &mut [f32], right: &mut [f32], coefs: SvfCoefs) {
-        let wf = self.patch.waveform;
-        let amp = self.velocity * 0.5;
+    pub fn render_add(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let Some(p) = self.patch else { return };
+        let amp_scale = 0.5 * (1.0 - p.velocity_amount + p.velocity_amount * self.velocity);
+        let coefs = self.coefs;
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            let osc = 0.5
-                * (oscillator(wf, self.phase_a, self.dt_a)
-                    + oscillator(wf, self.phase_b, self.dt_b));
-            self.phase_a += self.dt_a;
-            if self.phase_a >= 1.0 {
-                self.phase_a -= 1.0;
+            let mut osc_sum = 0.0;
+            for (i, spec) in p.osc.iter().enumerate() {
+                if spec.level <= 0.0 {
+                    continue;
+                }
+                let mut s = 0.0;
+                if spec.waveform == Waveform::Noise {
+                    s = self.next_noise();
+                } else {
+                    let st = &mut self.osc[i];
+                    let fm = if spec.waveform == Waveform::Fm {
+                        st.mod_phase += st.dts[0] * spec.fm_ratio;
+                        st.mod_phase -= st.mod_phase.floor();
+                        spec.fm_index * (2.0 * PI * st.mod_phase).sin() / (2.0 * PI)
+                    } else {
+                        0.0
+                    };
+                    for u in 0..st.count {
+                        let mut ph = st.phases[u] + fm;
+                        ph -= ph.floor();
+                        s += oscillator(spec.waveform, ph, st.dts[u]);
+                        st.phases[u] += st.dts[u];
+                        if st.phases[u] >= 1.0 {
+                            st.phases[u] -= 1.0;
+                        }
+                    }
+                }
+                osc_sum += s * self.osc[i].gain;
             }
-            self.phase_b += self.dt_b;
-            if self.phase_b >= 1.0 {
-                self.phase_b -= 1.0;
-            }
-            let v3 = osc - self.ic2;
+            self.filter_env.next();
+            let v3 = osc_sum - self.ic2;
             let v1 = coefs.a1 * self.ic1 + coefs.a2 * v3;
             let v2 = self.ic2 + coefs.a2 * self.ic1 + coefs.a3 * v3;
             self.ic1 = 2.0 * v1 - self.ic1;
             self.ic2 = 2.0 * v2 - self.ic2;
-            let s = v2 * self.env.next() * amp;
+            let filtered = match p.filter.mode {
+                FilterMode::Lowpass => v2,
+                FilterMode::Bandpass => v1,
+                FilterMode::Highpass => osc_sum - coefs.k * v1 - v2,
+            };
+            let s = filtered * self.amp_env.next() * amp_scale;
             *l += s * self.pan_l;
             *r += s * self.pan_r;
+        }
+        if !self.is_active() {
+            self.patch = None;
         }
     }
 }
@@ -286,6 +547,25 @@ impl Voice {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn controls() -> VoiceControls {
+        VoiceControls {
+            sample_rate_hz: 48_000.0,
+            cutoff_scale: 1.0,
+            resonance: 0.0,
+            bend: 0.0,
+            detune_cents: 0.0,
+        }
+    }
+
+    fn render(v: &mut Voice, n: usize) -> Vec<f32> {
+        let (mut l, mut r) = (vec![0.0; n], vec![0.0; n]);
+        for (lc, rc) in l.chunks_mut(32).zip(r.chunks_mut(32)) {
+            v.update_controls(&controls());
+            v.render_add(lc, rc);
+        }
+        l
+    }
 
     #[test]
     fn a4_is_440_hz() {
@@ -313,15 +593,14 @@ mod tests {
 
     #[test]
     fn envelope_rises_sustains_and_releases_to_idle() {
-        let patch = Patch {
+        let e = EnvSpec {
             attack_s: 0.001,
             decay_s: 0.001,
             sustain: 0.5,
             release_s: 0.001,
-            ..Patch::default()
         };
         let mut env = Adsr::default();
-        env.start(&patch, 48_000.0);
+        env.start(&e, 48_000.0);
         for _ in 0..200 {
             env.next();
         }
@@ -332,5 +611,59 @@ mod tests {
             env.next();
         }
         assert_eq!(env.stage, Stage::Idle);
+    }
+
+    #[test]
+    fn every_waveform_with_unison_and_fm_sounds_and_stays_finite() {
+        for wf in [
+            Waveform::Saw,
+            Waveform::Square,
+            Waveform::Triangle,
+            Waveform::Sine,
+            Waveform::Fm,
+            Waveform::Noise,
+        ] {
+            let osc = OscSpec {
+                waveform: wf,
+                unison: 5,
+                unison_cents: 30.0,
+                fm_index: 3.0,
+                ..OscSpec::default()
+            };
+            let patch = Patch {
+                osc: [osc, OscSpec { level: 0.0, ..osc }],
+                ..Patch::default()
+            };
+            let mut v = Voice::default();
+            v.start(57, 1.0, &patch, 1, 48_000.0);
+            let out = render(&mut v, 4_800);
+            let energy: f32 = out.iter().map(|s| s * s).sum();
+            assert!(energy > 1.0, "{wf:?} is silent");
+            assert!(
+                out.iter().all(|s| s.is_finite() && s.abs() < 4.0),
+                "{wf:?} blew up"
+            );
+        }
+    }
+
+    #[test]
+    fn key_tracking_opens_the_filter_for_higher_notes() {
+        let patch = Patch {
+            filter: FilterSpec {
+                key_track: 1.0,
+                env_octaves: 0.0,
+                velocity_octaves: 0.0,
+                ..FilterSpec::default()
+            },
+            ..Patch::default()
+        };
+        let mut lo = Voice::default();
+        lo.start(48, 1.0, &patch, 1, 48_000.0);
+        lo.update_controls(&controls());
+        let mut hi = Voice::default();
+        hi.start(72, 1.0, &patch, 2, 48_000.0);
+        hi.update_controls(&controls());
+        // g = tan(pi fc / fs) grows with the cutoff; a2 = g * a1 is monotonic in g here.
+        assert!(hi.coefs.a2 > lo.coefs.a2);
     }
 }

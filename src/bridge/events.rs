@@ -4,25 +4,54 @@
 
 use crate::audio::synth::Patch;
 
-/// A continuous synth parameter that a cue or controller can set or ramp.
+/// A continuous engine parameter that a cue or controller can set or ramp. Every one is
+/// smoothed on the audio side: a jump is spread over at least 10 ms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AudioParam {
-    /// Filter cutoff in Hz.
+    /// Filter cutoff in Hz (the patch's own cutoff when it is switched to).
     CutoffHz,
-    /// Filter resonance, 0 (none) to 1 (edge of self-oscillation).
+    /// Filter resonance, 0..1 (the patch's own when it is switched to).
     Resonance,
-    /// Master gain in dB.
+    /// Master gain in dB (the patch's own when it is switched to).
     GainDb,
-    /// Detune between the two oscillators, in cents.
+    /// Extra detune of oscillator 2, in cents.
     DetuneCents,
+    /// Pitch bend, -1..1 of the patch's bend range.
+    PitchBend,
+    DelayMix,
+    DelayFeedback,
+    /// Delay time in beats of the current tempo.
+    DelayBeats,
+    ReverbMix,
+    ReverbDecayS,
+    /// High-frequency loss in the reverb, 0..0.95.
+    ReverbDamping,
+    /// Bitcrush amount, 0..1.
+    Crush,
+    /// Beat repeat: 0 off, else 1/4, 1/8, 1/16 beat as it rises.
+    Stutter,
+    /// Tape speed: 1 normal, 0 stopped.
+    TapeSpeed,
+    TempoBpm,
 }
 
 impl AudioParam {
-    pub const ALL: [AudioParam; 4] = [
+    pub const ALL: [AudioParam; 15] = [
         AudioParam::CutoffHz,
         AudioParam::Resonance,
         AudioParam::GainDb,
         AudioParam::DetuneCents,
+        AudioParam::PitchBend,
+        AudioParam::DelayMix,
+        AudioParam::DelayFeedback,
+        AudioParam::DelayBeats,
+        AudioParam::ReverbMix,
+        AudioParam::ReverbDecayS,
+        AudioParam::ReverbDamping,
+        AudioParam::Crush,
+        AudioParam::Stutter,
+        AudioParam::TapeSpeed,
+        AudioParam::TempoBpm,
     ];
 
     /// The name used in cue files and (later) OSC addresses.
@@ -32,6 +61,17 @@ impl AudioParam {
             AudioParam::Resonance => "resonance",
             AudioParam::GainDb => "gain_db",
             AudioParam::DetuneCents => "detune_cents",
+            AudioParam::PitchBend => "pitch_bend",
+            AudioParam::DelayMix => "delay_mix",
+            AudioParam::DelayFeedback => "delay_feedback",
+            AudioParam::DelayBeats => "delay_beats",
+            AudioParam::ReverbMix => "reverb_mix",
+            AudioParam::ReverbDecayS => "reverb_decay_s",
+            AudioParam::ReverbDamping => "reverb_damping",
+            AudioParam::Crush => "crush",
+            AudioParam::Stutter => "stutter",
+            AudioParam::TapeSpeed => "tape_speed",
+            AudioParam::TempoBpm => "tempo_bpm",
         }
     }
 
@@ -45,8 +85,44 @@ impl AudioParam {
             AudioParam::CutoffHz => (20.0, 20_000.0),
             AudioParam::Resonance => (0.0, 1.0),
             AudioParam::GainDb => (-60.0, 6.0),
-            AudioParam::DetuneCents => (0.0, 100.0),
+            AudioParam::DetuneCents => (-100.0, 100.0),
+            AudioParam::PitchBend => (-1.0, 1.0),
+            AudioParam::DelayMix
+            | AudioParam::ReverbMix
+            | AudioParam::Crush
+            | AudioParam::Stutter
+            | AudioParam::TapeSpeed => (0.0, 1.0),
+            AudioParam::DelayFeedback | AudioParam::ReverbDamping => (0.0, 0.95),
+            AudioParam::DelayBeats => (0.0625, 4.0),
+            AudioParam::ReverbDecayS => (0.1, 30.0),
+            AudioParam::TempoBpm => (10.0, 400.0),
         }
+    }
+
+    /// The value before anything sets it; the patch-derived ones follow patch swaps.
+    pub fn default_value(self, patch: &Patch) -> f32 {
+        match self {
+            AudioParam::CutoffHz => patch.filter.cutoff_hz,
+            AudioParam::Resonance => patch.filter.resonance,
+            AudioParam::GainDb => patch.gain_db,
+            AudioParam::DetuneCents | AudioParam::PitchBend | AudioParam::DelayMix => 0.0,
+            AudioParam::DelayFeedback => 0.4,
+            AudioParam::DelayBeats => 0.75,
+            AudioParam::ReverbMix => 0.2,
+            AudioParam::ReverbDecayS => 2.5,
+            AudioParam::ReverbDamping => 0.4,
+            AudioParam::Crush | AudioParam::Stutter => 0.0,
+            AudioParam::TapeSpeed => 1.0,
+            AudioParam::TempoBpm => 120.0,
+        }
+    }
+
+    /// Parameters a patch swap moves to the new patch's values.
+    pub fn follows_patch(self) -> bool {
+        matches!(
+            self,
+            AudioParam::CutoffHz | AudioParam::Resonance | AudioParam::GainDb
+        )
     }
 
     pub fn index(self) -> usize {
@@ -73,6 +149,10 @@ pub enum EventKind {
     },
     /// Replace the patch used by new notes; sounding voices keep theirs until released.
     SetPatch(Patch),
+    /// The sustain pedal: while down, note-offs hold their voices until it comes up.
+    Sustain {
+        down: bool,
+    },
     /// Release every voice (end of show, stop).
     AllNotesOff,
 }

@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod diag;
+pub mod patch;
 pub mod performance;
 pub mod preset;
 pub mod project;

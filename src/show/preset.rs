@@ -19,8 +19,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::diag::{Diagnostic, did_you_mean};
+use super::patch::{AudioFile, parse_patch};
 use super::project::Project;
-use crate::audio::synth::{MAX_VOICES, Patch, Waveform};
+use crate::audio::synth::Patch;
 use crate::bridge::AudioParam;
 
 /// Most named parameters one layer may declare (they share one small uniform buffer).
@@ -92,21 +93,6 @@ struct ParamFile {
     min: Option<f64>,
     #[serde(default)]
     max: Option<f64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AudioFile {
-    waveform: Option<Spanned<String>>,
-    voices: Option<Spanned<i64>>,
-    detune_cents: Option<Spanned<f64>>,
-    cutoff_hz: Option<Spanned<f64>>,
-    resonance: Option<Spanned<f64>>,
-    attack_s: Option<Spanned<f64>>,
-    decay_s: Option<Spanned<f64>>,
-    sustain: Option<Spanned<f64>>,
-    release_s: Option<Spanned<f64>>,
-    gain_db: Option<Spanned<f64>>,
 }
 
 /// Turns a serde/toml error into a diagnostic, adding a "did you mean" for unknown fields.
@@ -251,71 +237,6 @@ pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset,
     }
 }
 
-fn parse_patch(path: &Path, src: &str, a: &AudioFile, diags: &mut Vec<Diagnostic>) -> Patch {
-    let mut p = Patch::default();
-    if let Some(w) = &a.waveform {
-        match Waveform::from_name(w.get_ref()) {
-            Some(wf) => p.waveform = wf,
-            None => {
-                let mut d = Diagnostic::at(
-                    path,
-                    src,
-                    w.span(),
-                    format!("unknown waveform `{}`", w.get_ref()),
-                );
-                d = d.with_hint(match did_you_mean(w.get_ref(), Waveform::NAMES) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("one of: {}", Waveform::NAMES.join(", ")),
-                });
-                diags.push(d);
-            }
-        }
-    }
-    if let Some(v) = &a.voices {
-        let n = *v.get_ref();
-        if (1..=MAX_VOICES as i64).contains(&n) {
-            p.voices = n as u8;
-        } else {
-            diags.push(Diagnostic::at(
-                path,
-                src,
-                v.span(),
-                format!("voices must be 1..={MAX_VOICES}, not {n}"),
-            ));
-        }
-    }
-    let mut field = |v: &Option<Spanned<f64>>, name: &str, lo: f64, hi: f64, dst: &mut f32| {
-        if let Some(v) = v {
-            let x = *v.get_ref();
-            if x.is_finite() && (lo..=hi).contains(&x) {
-                *dst = x as f32;
-            } else {
-                diags.push(Diagnostic::at(
-                    path,
-                    src,
-                    v.span(),
-                    format!("{name} must be within {lo}..{hi}, not {x}"),
-                ));
-            }
-        }
-    };
-    field(
-        &a.detune_cents,
-        "detune_cents",
-        0.0,
-        100.0,
-        &mut p.detune_cents,
-    );
-    field(&a.cutoff_hz, "cutoff_hz", 20.0, 20_000.0, &mut p.cutoff_hz);
-    field(&a.resonance, "resonance", 0.0, 1.0, &mut p.resonance);
-    field(&a.attack_s, "attack_s", 0.0, 30.0, &mut p.attack_s);
-    field(&a.decay_s, "decay_s", 0.0, 30.0, &mut p.decay_s);
-    field(&a.sustain, "sustain", 0.0, 1.0, &mut p.sustain);
-    field(&a.release_s, "release_s", 0.0, 30.0, &mut p.release_s);
-    field(&a.gain_db, "gain_db", -60.0, 6.0, &mut p.gain_db);
-    p
-}
-
 fn is_wgsl_ident(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -325,6 +246,7 @@ fn is_wgsl_ident(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audio::synth::{FilterMode, Waveform};
 
     fn project_with_shader() -> (tempfile::TempDir, Project) {
         let dir = tempfile::tempdir().unwrap();
@@ -337,7 +259,7 @@ mod tests {
     #[test]
     fn a_good_preset_parses_with_sorted_params_and_a_patch() {
         let (_d, project) = project_with_shader();
-        let src = "[layer]\nshader = \"a.wgsl\"\n[layer.params]\nzeta = { default = 0.5 }\nalpha = { default = 2, min = 0, max = 4 }\n[audio]\nwaveform = \"square\"\ncutoff_hz = 900\n";
+        let src = "[layer]\nshader = \"a.wgsl\"\n[layer.params]\nzeta = { default = 0.5 }\nalpha = { default = 2, min = 0, max = 4 }\n[audio]\nvoices = 64\n[audio.osc1]\nwaveform = \"square\"\nunison = 3\n[audio.filter]\ncutoff_hz = 900\nmode = \"highpass\"\n";
         let p = parse_preset(&project, Path::new("presets/x.toml"), src).unwrap();
         assert_eq!(p.name, "x");
         assert_eq!(
@@ -349,14 +271,17 @@ mod tests {
             ["alpha", "zeta"]
         );
         let patch = p.patch.unwrap();
-        assert_eq!(patch.waveform, Waveform::Square);
-        assert_eq!(patch.cutoff_hz, 900.0);
+        assert_eq!(patch.voices, 64);
+        assert_eq!(patch.osc[0].waveform, Waveform::Square);
+        assert_eq!(patch.osc[0].unison, 3);
+        assert_eq!(patch.filter.cutoff_hz, 900.0);
+        assert_eq!(patch.filter.mode, FilterMode::Highpass);
     }
 
     #[test]
     fn a_misspelt_field_is_reported_on_its_line_with_a_suggestion() {
         let (_d, project) = project_with_shader();
-        let src = "[layer]\nshader = \"a.wgsl\"\n[audio]\ncutof_hz = 900\n";
+        let src = "[layer]\nshader = \"a.wgsl\"\n[audio.filter]\ncutof_hz = 900\n";
         let errs = parse_preset(&project, Path::new("x.toml"), src).unwrap_err();
         assert_eq!(errs[0].line, 4, "{}", errs[0]);
         assert_eq!(errs[0].hint.as_deref(), Some("did you mean `cutoff_hz`?"));
@@ -365,9 +290,9 @@ mod tests {
     #[test]
     fn every_semantic_error_is_reported_not_just_the_first() {
         let (_d, project) = project_with_shader();
-        let src = "[layer]\nshader = \"missing.wgsl\"\n[layer.params]\nhue = { default = 5 }\n[audio]\nwaveform = \"sawtooth\"\nvoices = 900\n";
+        let src = "[layer]\nshader = \"missing.wgsl\"\n[layer.params]\nhue = { default = 5 }\n[audio]\nvoices = 900\n[audio.osc2]\nwaveform = \"sawtooth\"\n";
         let errs = parse_preset(&project, Path::new("x.toml"), src).unwrap_err();
         let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
-        assert_eq!(lines, [2, 4, 6, 7], "{errs:#?}");
+        assert_eq!(lines, [2, 4, 6, 8], "{errs:#?}");
     }
 }

@@ -237,7 +237,15 @@ pub fn compile(
         }
     }
 
-    let mut audio = Vec::new();
+    // The engine's tempo (for synced delays and stutters) starts at the performance's.
+    let mut audio = vec![AudioCue {
+        time_s: 0.0,
+        action: AudioAction::Param {
+            param: AudioParam::TempoBpm,
+            value: tempo.bpm as f32,
+            ramp_s: 0.0,
+        },
+    }];
     let mut switches = Vec::new();
     let mut changes = Vec::new();
     let mut initial_patch = Patch::default();
@@ -456,7 +464,7 @@ mod tests {
         .unwrap();
         std::fs::write(
             root.join("presets/b.toml"),
-            "[layer]\nshader = \"s.wgsl\"\n[layer.params]\nhue = { default = 0.1 }\n[audio]\ncutoff_hz = 500\n",
+            "[layer]\nshader = \"s.wgsl\"\n[layer.params]\nhue = { default = 0.1 }\n[audio.filter]\ncutoff_hz = 500\n",
         )
         .unwrap();
         let perf = root.join("performances/p.toml");
@@ -479,7 +487,7 @@ mod tests {
         assert_eq!(tl.visual_state_at(3.99).preset, 0);
         assert_eq!(tl.visual_state_at(4.0).preset, 1);
         assert!(tl.audio.iter().any(|c| c.time_s == 4.0
-            && matches!(c.action, AudioAction::Patch(p) if p.cutoff_hz == 500.0)));
+            && matches!(c.action, AudioAction::Patch(p) if p.filter.cutoff_hz == 500.0)));
     }
 
     #[test]
