@@ -18,7 +18,7 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
     col = col + vec3<f32>(step(0.996, s) * twinkle * (1.0 - in.uv.y));
 
     // Three curtains at different depths.
-    let lift = 0.4 + params.glow * (0.6 + 3.0 * somnia.rms);
+    let lift = 0.4 + params.glow * (0.6 + 3.0 * somnia.rms + 0.6 * band(1));
     for (var i = 0; i < 3; i = i + 1) {
         let fi = f32(i);
         let x = p.x * (0.8 + 0.3 * fi) + t * (0.25 + 0.1 * fi) + fi * 1.7;

@@ -8,7 +8,7 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
     let t = somnia.time_s;
     var col = vec3<f32>(0.0, 0.012, 0.02);
     let glow_col = hsv2rgb(params.hue, 0.7, 1.0);
-    let beat_flash = exp(-fract(somnia.beat) * 5.0) * params.pulse;
+    let beat_flash = max(exp(-fract(somnia.beat) * 5.0), onset_pulse(6.0)) * params.pulse;
 
     // Trunks: bent vertical lines of light, brighter near the ground.
     for (var i = 0; i < 6; i = i + 1) {

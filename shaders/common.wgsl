@@ -12,6 +12,11 @@ struct Somnia {
     tempo_bpm: f32,
     rms: f32,              // output loudness of the latest audio block, 0..1
     peak: f32,             // output peak of the latest audio block, 0..1
+    bands: array<vec4<f32>, 2>, // 8 spectrum bands, 40 Hz..16 kHz log-spaced; use band(i)
+    onset_age_s: f32,      // seconds since the latest detected onset (large if none yet)
+    onsets: f32,           // how many onsets so far
+    detected_bpm: f32,     // tempo heard in the sound (0 until known)
+    _pad: f32,
 };
 @group(0) @binding(0) var<uniform> somnia: Somnia;
 
@@ -29,6 +34,17 @@ fn vs_main(@builtin(vertex_index) i: u32) -> VsOut {
     out.position = vec4<f32>(x * 2.0 - 1.0, 1.0 - y * 2.0, 0.0, 1.0);
     out.uv = vec2<f32>(x, y);
     return out;
+}
+
+// Spectrum band i (0 = lowest, 7 = highest), 0..~1.
+fn band(i: i32) -> f32 {
+    let j = clamp(i, 0, 7);
+    return somnia.bands[j / 4][j % 4];
+}
+
+// A flash on every onset: 1 at the onset, decaying by `rate` per second.
+fn onset_pulse(rate: f32) -> f32 {
+    return exp(-somnia.onset_age_s * rate);
 }
 
 // Centred coordinates with the aspect ratio kept: y runs -1..1, x scales with the width.

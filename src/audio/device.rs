@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
 use super::engine::Engine;
-use crate::bridge::Transport;
+use crate::bridge::{AnalysisWriter, Transport};
 
 /// The largest block the engine renders at once; longer device buffers are split.
 const MAX_BLOCK_FRAMES: usize = 1024;
@@ -179,14 +179,23 @@ impl AudioOutput {
         prepared: PreparedOutput,
         engine: Engine,
         transport: Arc<Transport>,
+        analysis: AnalysisWriter,
     ) -> Result<Self, AudioError> {
         let failed = Arc::new(AtomicBool::new(false));
         let name = prepared.name.clone();
         let stream = quiet_alsa(|| match prepared.format {
-            cpal::SampleFormat::F32 => build::<f32>(&prepared, engine, transport, failed.clone()),
-            cpal::SampleFormat::I16 => build::<i16>(&prepared, engine, transport, failed.clone()),
-            cpal::SampleFormat::I32 => build::<i32>(&prepared, engine, transport, failed.clone()),
-            cpal::SampleFormat::U16 => build::<u16>(&prepared, engine, transport, failed.clone()),
+            cpal::SampleFormat::F32 => {
+                build::<f32>(&prepared, engine, transport, analysis, failed.clone())
+            }
+            cpal::SampleFormat::I16 => {
+                build::<i16>(&prepared, engine, transport, analysis, failed.clone())
+            }
+            cpal::SampleFormat::I32 => {
+                build::<i32>(&prepared, engine, transport, analysis, failed.clone())
+            }
+            cpal::SampleFormat::U16 => {
+                build::<u16>(&prepared, engine, transport, analysis, failed.clone())
+            }
             other => Err(AudioError::Stream {
                 device: name.clone(),
                 reason: format!("sample format {other} is not supported"),
@@ -213,6 +222,7 @@ fn build<T>(
     prepared: &PreparedOutput,
     mut engine: Engine,
     transport: Arc<Transport>,
+    mut analysis: AnalysisWriter,
     failed: Arc<AtomicBool>,
 ) -> Result<cpal::Stream, AudioError>
 where
@@ -243,7 +253,7 @@ where
                 }
             }
         }
-        transport.publish_analysis(engine.analysis());
+        analysis.publish(engine.analysis());
         transport.count_late_events(engine.take_late_events());
         // The block just rendered starts sounding after the device's output latency; publish
         // that moment so the picture shows what is heard, not what is being computed.

@@ -3,6 +3,7 @@
 //! absolute multiples of [`CHUNK`] samples (or at an event) so the output never depends on the
 //! block size the device asks for.
 
+use super::analysis::Analyzer;
 use super::fx::glitch::GlitchControls;
 use super::fx::{Delay, Glitch, Limiter, Reverb, db_to_gain};
 use super::synth::{MAX_VOICES, Patch, Voice, VoiceControls};
@@ -105,7 +106,7 @@ pub struct Engine {
     right: [f32; CHUNK],
     transport_gain: f32,
     halted: bool,
-    analysis: Analysis,
+    analyzer: Analyzer,
     late_events: u64,
     segment: Segment,
     /// An event took effect at the current position: control values must be recomputed.
@@ -132,7 +133,7 @@ impl Engine {
             right: [0.0; CHUNK],
             transport_gain: 1.0,
             halted: false,
-            analysis: Analysis::default(),
+            analyzer: Analyzer::new(sample_rate_hz),
             late_events: 0,
             segment: Segment::default(),
             control_dirty: true,
@@ -158,9 +159,10 @@ impl Engine {
         self.sample_rate_hz
     }
 
-    /// RMS and peak of the last block rendered.
+    /// The analysis of the output so far (level, bands, onsets, tempo), timed on the clock of
+    /// what is heard: the engine clock less the limiter's latency.
     pub fn analysis(&self) -> Analysis {
-        self.analysis
+        self.analyzer.analysis()
     }
 
     /// Events that arrived after their sample had passed (applied at once), since the last call.
@@ -186,8 +188,7 @@ impl Engine {
     /// Real-time safe: no allocation, no locks, no I/O.
     pub fn process(&mut self, out: &mut [f32], paused: bool) {
         let frames = out.len() / 2;
-        let mut sum_sq = 0.0f32;
-        let mut peak = 0.0f32;
+        let start = self.position;
         if !paused {
             self.halted = false;
         }
@@ -205,21 +206,15 @@ impl Engine {
                 n = n.min(until.max(1));
             }
             let chunk = &mut out[2 * i..2 * (i + n)];
-            let (s, p) = self.render_chunk(chunk, n, paused);
-            sum_sq += s;
-            peak = peak.max(p);
+            self.render_chunk(chunk, n, paused);
             self.position += n as u64;
             i += n;
         }
         if let Some(tail) = out.get_mut(2 * frames..) {
             tail.fill(0.0);
         }
-        let rms = if frames > 0 {
-            (sum_sq / (2 * frames) as f32).sqrt()
-        } else {
-            0.0
-        };
-        self.analysis = Analysis { rms, peak };
+        let heard_from = start as i64 - self.latency_samples() as i64;
+        self.analyzer.push(&out[..2 * frames], heard_from);
     }
 
     fn apply_due_events(&mut self) {
@@ -336,8 +331,8 @@ impl Engine {
         slot
     }
 
-    /// Renders `n <= CHUNK` frames into `out` (interleaved). Returns (sum of squares, peak).
-    fn render_chunk(&mut self, out: &mut [f32], n: usize, paused: bool) -> (f32, f32) {
+    /// Renders `n <= CHUNK` frames into `out` (interleaved).
+    fn render_chunk(&mut self, out: &mut [f32], n: usize, paused: bool) {
         let sr = self.sample_rate_hz as f32;
         let offset = (self.position % CHUNK as u64) as u32;
         if offset == 0 || self.control_dirty {
@@ -381,8 +376,6 @@ impl Engine {
 
         let fade_step = 1.0 / (TRANSPORT_FADE_S * sr);
         let target = if paused { 0.0 } else { 1.0 };
-        let mut sum_sq = 0.0;
-        let mut peak = 0.0f32;
         for k in 0..n {
             let t = (seg_offset + k as f32) / seg.len as f32;
             let g = db_to_gain(seg.at(AudioParam::GainDb, t));
@@ -418,13 +411,10 @@ impl Engine {
             self.limiter.process(&mut l, &mut r);
             out[2 * k] = l;
             out[2 * k + 1] = r;
-            sum_sq += l * l + r * r;
-            peak = peak.max(l.abs()).max(r.abs());
         }
         if paused && self.transport_gain <= 0.0 {
             self.halted = true;
         }
-        (sum_sq, peak)
     }
 }
 

@@ -3,6 +3,7 @@
 //! so both paths run the same code. Inside `process` nothing allocates, locks, logs or
 //! does I/O.
 
+pub mod analysis;
 pub mod device;
 pub mod engine;
 pub mod fx;

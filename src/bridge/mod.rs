@@ -4,11 +4,13 @@
 //! - discrete events (notes, parameter targets, patch swaps) travel a bounded, wait-free
 //!   FIFO ([`events`]) with a sample timestamp; when it is full the sender keeps the event
 //!   and retries, or drops and counts it, but never blocks the audio thread;
-//! - continuous state (the clock position, transport requests, the analysis snapshot) is
-//!   latest-value-wins in atomics ([`transport`]).
+//! - continuous state is latest-value-wins: the clock position and transport requests in
+//!   atomics ([`transport`]), the analysis snapshot in a triple buffer ([`analysis`]).
 
+pub mod analysis;
 pub mod events;
 pub mod transport;
 
+pub use analysis::{Analysis, AnalysisReader, AnalysisWriter, BANDS, analysis_channel};
 pub use events::{AudioParam, Event, EventKind, EventQueue, event_queue};
-pub use transport::{Analysis, Transport};
+pub use transport::Transport;

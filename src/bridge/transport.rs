@@ -1,16 +1,9 @@
 //! Latest-value-wins state shared by every thread: the master clock position the audio
-//! thread publishes, transport requests from the control side, and the analysis snapshot
-//! the render thread reads. All plain atomics: no thread ever waits on another.
+//! thread publishes and transport requests from the control side. All plain atomics: no
+//! thread ever waits on another.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
-
-/// Per-block measurements of the output, for audio-reactive visuals.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Analysis {
-    pub rms: f32,
-    pub peak: f32,
-}
 
 /// Shared transport and clock state. Create one per playback and share it in an `Arc`.
 #[derive(Debug)]
@@ -24,8 +17,6 @@ pub struct Transport {
     block_frames: AtomicU32,
     epoch: Instant,
     pause_requested: AtomicBool,
-    rms_bits: AtomicU32,
-    peak_bits: AtomicU32,
     /// Events that could not be queued in time and were dropped (counted, never blocked on).
     dropped_events: AtomicU64,
     /// Events that arrived after their sample had passed and were applied at once.
@@ -41,8 +32,6 @@ impl Transport {
             block_frames: AtomicU32::new(0),
             epoch: Instant::now(),
             pause_requested: AtomicBool::new(false),
-            rms_bits: AtomicU32::new(0),
-            peak_bits: AtomicU32::new(0),
             dropped_events: AtomicU64::new(0),
             late_events: AtomicU64::new(0),
         }
@@ -97,18 +86,6 @@ impl Transport {
 
     pub fn is_pause_requested(&self) -> bool {
         self.pause_requested.load(Ordering::Relaxed)
-    }
-
-    pub fn publish_analysis(&self, a: Analysis) {
-        self.rms_bits.store(a.rms.to_bits(), Ordering::Relaxed);
-        self.peak_bits.store(a.peak.to_bits(), Ordering::Relaxed);
-    }
-
-    pub fn analysis(&self) -> Analysis {
-        Analysis {
-            rms: f32::from_bits(self.rms_bits.load(Ordering::Relaxed)),
-            peak: f32::from_bits(self.peak_bits.load(Ordering::Relaxed)),
-        }
     }
 
     pub fn count_dropped_event(&self) {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::{EXIT_BAD_INPUT, EXIT_MISSING, print_diagnostics};
 use crate::audio::Engine;
 use crate::audio::device::{AudioOutput, prepare_output};
-use crate::bridge::{Transport, event_queue};
+use crate::bridge::{Transport, analysis_channel, event_queue};
 use crate::render::window::{self, WindowError, WindowOptions};
 use crate::show::scheduler::Scheduler;
 use crate::show::timeline::load_timeline;
@@ -79,7 +79,8 @@ pub fn run(args: &PlayArgs) -> i32 {
         .max(4 * u64::from(prepared.buffer_frames().unwrap_or(0)));
     scheduler.feed(lookahead, &mut tx);
     let engine = Engine::new(rate, timeline.initial_patch, rx);
-    let output = match AudioOutput::start(prepared, engine, transport.clone()) {
+    let (analysis_writer, analysis_reader) = analysis_channel();
+    let output = match AudioOutput::start(prepared, engine, transport.clone(), analysis_writer) {
         Ok(o) => o,
         Err(e) => return audio_missing(args, &e),
     };
@@ -103,7 +104,12 @@ pub fn run(args: &PlayArgs) -> i32 {
             .expect("spawning the control thread")
     };
 
-    let result = window::run(timeline, transport.clone(), args.window.clone());
+    let result = window::run(
+        timeline,
+        transport.clone(),
+        analysis_reader,
+        args.window.clone(),
+    );
     stop.store(true, Ordering::Relaxed);
     let _ = control.join();
     drop(output);

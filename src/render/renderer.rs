@@ -22,6 +22,11 @@ pub struct SomniaUniforms {
     pub tempo_bpm: f32,
     pub rms: f32,
     pub peak: f32,
+    pub bands: [f32; 8],
+    pub onset_age_s: f32,
+    pub onsets: f32,
+    pub detected_bpm: f32,
+    pub _pad: f32,
 }
 
 /// Everything a frame depends on. A frame is a pure function of this, which is what makes
@@ -175,6 +180,15 @@ impl Renderer {
             tempo_bpm: inputs.tempo.bpm as f32,
             rms: inputs.analysis.rms,
             peak: inputs.analysis.peak,
+            bands: inputs.analysis.bands,
+            onset_age_s: if inputs.analysis.onsets == 0 {
+                1e6
+            } else {
+                (t - inputs.analysis.last_onset_s).max(0.0) as f32
+            },
+            onsets: inputs.analysis.onsets as f32,
+            detected_bpm: inputs.analysis.bpm,
+            _pad: 0.0,
         };
         queue.write_buffer(&self.somnia_buf, 0, bytemuck::bytes_of(&u));
         let layer = self.layers.get(inputs.visual.preset);
@@ -247,7 +261,9 @@ mod tests {
             std::mem::size_of::<SomniaUniforms>()
         );
         let offsets: Vec<u32> = members.iter().map(|m| m.offset).collect();
-        assert_eq!(offsets, [0, 8, 12, 16, 20, 24, 28]);
+        assert_eq!(offsets, [0, 8, 12, 16, 20, 24, 28, 32, 64, 68, 72, 76]);
         assert_eq!(std::mem::offset_of!(SomniaUniforms, peak), 28);
+        assert_eq!(std::mem::offset_of!(SomniaUniforms, bands), 32);
+        assert_eq!(std::mem::offset_of!(SomniaUniforms, detected_bpm), 72);
     }
 }

@@ -12,7 +12,7 @@ use winit::window::{Fullscreen, Window, WindowId};
 
 use super::gpu::Gpu;
 use super::renderer::{FrameInputs, Renderer};
-use crate::bridge::Transport;
+use crate::bridge::{AnalysisReader, Transport};
 use crate::show::Timeline;
 
 #[derive(Clone, Debug, Default)]
@@ -34,6 +34,7 @@ struct Live {
 struct App {
     timeline: Arc<Timeline>,
     transport: Arc<Transport>,
+    analysis: AnalysisReader,
     options: WindowOptions,
     live: Option<Live>,
     /// A failure that ended the loop, reported by [`run`].
@@ -57,6 +58,7 @@ pub enum WindowError {
 pub fn run(
     timeline: Arc<Timeline>,
     transport: Arc<Transport>,
+    analysis: AnalysisReader,
     options: WindowOptions,
 ) -> Result<(), WindowError> {
     let event_loop = EventLoop::new().map_err(|e| WindowError::NoDisplay(e.to_string()))?;
@@ -64,6 +66,7 @@ pub fn run(
     let mut app = App {
         timeline,
         transport,
+        analysis,
         options,
         live: None,
         error: None,
@@ -158,7 +161,7 @@ impl App {
         let inputs = FrameInputs {
             time_s,
             tempo: self.timeline.tempo,
-            analysis: self.transport.analysis(),
+            analysis: self.analysis.latest(),
             visual: self.timeline.visual_state_at(time_s),
         };
         let mut encoder = live
