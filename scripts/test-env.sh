@@ -21,12 +21,7 @@ test_env_start() {
   export XDG_RUNTIME_DIR="$SOMNIA_ENV_DIR/run"
   mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
   export PULSE_SERVER="unix:$XDG_RUNTIME_DIR/pulse/native"
-  # norewinds=1 matters: without it later streams stall for seconds.
-  pulseaudio --daemonize=no -n --exit-idle-time=-1 --disallow-exit --use-pid-file=no \
-    --system=false --disable-shm=true \
-    --load=module-native-protocol-unix \
-    --load="module-null-sink sink_name=nullsink rate=48000 norewinds=1" \
-    --load="module-always-sink" >"$SOMNIA_ENV_DIR/pulse.log" 2>&1 &
+  bash "$(dirname "${BASH_SOURCE[0]}")/start-pulse.sh" >"$SOMNIA_ENV_DIR/pulse.log" 2>&1 &
   SOMNIA_PULSE_PID=$!
   export SOMNIA_XVFB_PID SOMNIA_PULSE_PID
 
@@ -46,10 +41,15 @@ test_env_start() {
 }
 
 test_env_stop() {
-  [ -n "${SOMNIA_PULSE_PID:-}" ] && kill "$SOMNIA_PULSE_PID" 2>/dev/null
-  [ -n "${SOMNIA_XVFB_PID:-}" ] && kill "$SOMNIA_XVFB_PID" 2>/dev/null
-  wait "${SOMNIA_PULSE_PID:-}" "${SOMNIA_XVFB_PID:-}" 2>/dev/null
-  [ -n "${SOMNIA_ENV_DIR:-}" ] && rm -rf "$SOMNIA_ENV_DIR"
+  # Tolerant of things already gone (a test may have killed and restarted the sound server),
+  # and safe under `set -e`: stopping must never fail the run.
+  if [ -n "${SOMNIA_PULSE_PID:-}" ]; then kill "$SOMNIA_PULSE_PID" 2>/dev/null || true; fi
+  if [ -f "${XDG_RUNTIME_DIR:-}/somnia-pulse.pids" ]; then
+    while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$XDG_RUNTIME_DIR/somnia-pulse.pids"
+  fi
+  if [ -n "${SOMNIA_XVFB_PID:-}" ]; then kill "$SOMNIA_XVFB_PID" 2>/dev/null || true; fi
+  wait ${SOMNIA_PULSE_PID:-} ${SOMNIA_XVFB_PID:-} 2>/dev/null || true
+  if [ -n "${SOMNIA_ENV_DIR:-}" ]; then rm -rf "$SOMNIA_ENV_DIR" || true; fi
   unset SOMNIA_PULSE_PID SOMNIA_XVFB_PID SOMNIA_ENV_DIR SOMNIA_LIVE
 }
 

@@ -1,9 +1,10 @@
 //! Our one wrapper around cpal: choose an output device and format, and run
-//! [`Engine::process`] from its callback. Device loss is reported, not fatal; restarting the
-//! stream (the supervisor) comes with issue 3.
+//! [`Engine::process`] from its callback. The supervisor (`supervisor.rs`) decides what to do
+//! when a device goes away.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
@@ -166,82 +167,26 @@ fn prepare_output_inner(
     })
 }
 
-/// A running output stream. Dropping it stops the sound.
-pub struct AudioOutput {
-    _stream: cpal::Stream,
-    failed: Arc<AtomicBool>,
-    pub name: String,
+/// Everything the audio callback owns. It travels in a `Box` so it can move between a device
+/// stream and the supervisor's stand-in clock without being rebuilt.
+pub struct Core {
+    pub engine: Engine,
+    pub analysis: AnalysisWriter,
 }
 
-impl AudioOutput {
-    /// Moves `engine` into the device callback and starts playing.
-    pub fn start(
-        prepared: PreparedOutput,
-        engine: Engine,
-        transport: Arc<Transport>,
-        analysis: AnalysisWriter,
-    ) -> Result<Self, AudioError> {
-        let failed = Arc::new(AtomicBool::new(false));
-        let name = prepared.name.clone();
-        let stream = quiet_alsa(|| match prepared.format {
-            cpal::SampleFormat::F32 => {
-                build::<f32>(&prepared, engine, transport, analysis, failed.clone())
-            }
-            cpal::SampleFormat::I16 => {
-                build::<i16>(&prepared, engine, transport, analysis, failed.clone())
-            }
-            cpal::SampleFormat::I32 => {
-                build::<i32>(&prepared, engine, transport, analysis, failed.clone())
-            }
-            cpal::SampleFormat::U16 => {
-                build::<u16>(&prepared, engine, transport, analysis, failed.clone())
-            }
-            other => Err(AudioError::Stream {
-                device: name.clone(),
-                reason: format!("sample format {other} is not supported"),
-            }),
-        })?;
-        quiet_alsa(|| stream.play()).map_err(|e| AudioError::Stream {
-            device: name.clone(),
-            reason: e.to_string(),
-        })?;
-        Ok(Self {
-            _stream: stream,
-            failed,
-            name,
-        })
-    }
-
-    /// True once the device reported an error (unplugged, server gone).
-    pub fn has_failed(&self) -> bool {
-        self.failed.load(Ordering::Relaxed)
-    }
-}
-
-fn build<T>(
-    prepared: &PreparedOutput,
-    mut engine: Engine,
-    transport: Arc<Transport>,
-    mut analysis: AnalysisWriter,
-    failed: Arc<AtomicBool>,
-) -> Result<cpal::Stream, AudioError>
-where
-    T: cpal::SizedSample + cpal::FromSample<f32>,
-{
-    let channels = usize::from(prepared.config.channels).max(1);
-    // Allocated here, once, before the stream starts: the callback only reuses it.
-    let mut scratch = vec![0.0f32; 2 * MAX_BLOCK_FRAMES];
-    // The limiter's lookahead delays the output a little behind the engine's clock.
-    let engine_latency = Duration::from_secs_f64(
-        engine.latency_samples() as f64 / f64::from(engine.sample_rate_hz()),
-    );
-    let callback = move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
-        let start = engine.position_samples();
-        let paused = transport.is_pause_requested();
+impl Core {
+    /// Renders one block for a device buffer `data` of `channels`-channel frames.
+    fn render<T: cpal::Sample + cpal::FromSample<f32>>(
+        &mut self,
+        data: &mut [T],
+        channels: usize,
+        scratch: &mut [f32],
+        paused: bool,
+    ) {
         for out in data.chunks_mut(MAX_BLOCK_FRAMES * channels) {
             let frames = out.len() / channels;
             let block = &mut scratch[..2 * frames];
-            engine.process(block, paused);
+            self.engine.process(block, paused);
             for (frame, src) in out.chunks_mut(channels).zip(block.chunks(2)) {
                 for (c, s) in frame.iter_mut().enumerate() {
                     let v = match c {
@@ -253,8 +198,107 @@ where
                 }
             }
         }
-        analysis.publish(engine.analysis());
-        transport.count_late_events(engine.take_late_events());
+        self.analysis.publish(self.engine.analysis());
+    }
+
+    /// Renders `frames` and throws them away: the supervisor's silent stand-in for a device.
+    pub fn render_silently(&mut self, frames: usize, scratch: &mut [f32], paused: bool) {
+        let mut left = frames;
+        while left > 0 {
+            let n = left.min(MAX_BLOCK_FRAMES);
+            self.engine.process(&mut scratch[..2 * n], paused);
+            left -= n;
+        }
+        self.analysis.publish(self.engine.analysis());
+    }
+
+    /// The output's delay behind the engine clock (the limiter's lookahead).
+    pub fn latency(&self) -> Duration {
+        Duration::from_secs_f64(
+            self.engine.latency_samples() as f64 / f64::from(self.engine.sample_rate_hz()),
+        )
+    }
+}
+
+/// A scratch buffer big enough for [`Core::render_silently`] and the device callback.
+pub fn scratch_buffer() -> Vec<f32> {
+    vec![0.0f32; 2 * MAX_BLOCK_FRAMES]
+}
+
+/// Owns the `Core` inside a stream's callback and sends it home when the callback is dropped
+/// (the stream closed, or failed to build), so a lost device never loses the engine.
+struct Holder {
+    core: Option<Box<Core>>,
+    home: Sender<Box<Core>>,
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        if let Some(core) = self.core.take() {
+            let _ = self.home.send(core);
+        }
+    }
+}
+
+/// Whether a stream error means the stream is dead (as opposed to a glitch it survives).
+fn is_fatal(e: &cpal::Error) -> bool {
+    !matches!(
+        e.kind(),
+        cpal::ErrorKind::Xrun | cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied
+    )
+}
+
+/// Opens and starts a stream on `prepared` that runs `core`. On failure the core is sent back
+/// through `home` (the callback holding it is dropped by cpal) and the error is returned.
+pub fn open_stream(
+    prepared: &PreparedOutput,
+    core: Box<Core>,
+    transport: Arc<Transport>,
+    failed: Arc<AtomicBool>,
+    home: Sender<Box<Core>>,
+) -> Result<cpal::Stream, AudioError> {
+    let holder = Holder {
+        core: Some(core),
+        home,
+    };
+    let stream = quiet_alsa(|| match prepared.format {
+        cpal::SampleFormat::F32 => build::<f32>(prepared, holder, transport, failed),
+        cpal::SampleFormat::I16 => build::<i16>(prepared, holder, transport, failed),
+        cpal::SampleFormat::I32 => build::<i32>(prepared, holder, transport, failed),
+        cpal::SampleFormat::U16 => build::<u16>(prepared, holder, transport, failed),
+        other => Err(AudioError::Stream {
+            device: prepared.name.clone(),
+            reason: format!("sample format {other} is not supported"),
+        }),
+    })?;
+    quiet_alsa(|| stream.play()).map_err(|e| AudioError::Stream {
+        device: prepared.name.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(stream)
+}
+
+fn build<T>(
+    prepared: &PreparedOutput,
+    mut holder: Holder,
+    transport: Arc<Transport>,
+    failed: Arc<AtomicBool>,
+) -> Result<cpal::Stream, AudioError>
+where
+    T: cpal::SizedSample + cpal::FromSample<f32>,
+{
+    let channels = usize::from(prepared.config.channels).max(1);
+    // Allocated here, once, before the stream starts: the callback only reuses it.
+    let mut scratch = scratch_buffer();
+    let callback = move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
+        let Some(core) = holder.core.as_mut() else {
+            data.fill(T::EQUILIBRIUM);
+            return;
+        };
+        let start = core.engine.position_samples();
+        let now = Instant::now();
+        core.render(data, channels, &mut scratch, transport.is_pause_requested());
+        transport.count_late_events(core.engine.take_late_events());
         // The block just rendered starts sounding after the device's output latency; publish
         // that moment so the picture shows what is heard, not what is being computed.
         let ts = info.timestamp();
@@ -262,14 +306,14 @@ where
             .playback
             .saturating_duration_since(ts.callback)
             .min(Duration::from_millis(500))
-            + engine_latency;
-        let frames = (data.len() / channels) as u32;
-        transport.publish_position(start, frames, Instant::now() + latency);
+            + core.latency();
+        transport.publish_position(start, (data.len() / channels) as u32, now + latency);
+        transport.mark_callback(now);
     };
     let err_name = prepared.name.clone();
     let on_error = move |e: cpal::Error| {
         // Runs on cpal's stream thread, not inside the audio callback: printing is fine here.
-        if !failed.swap(true, Ordering::Relaxed) {
+        if is_fatal(&e) && !failed.swap(true, Ordering::Relaxed) {
             eprintln!("somnia: audio device `{err_name}` failed: {e}");
         }
     };

@@ -8,6 +8,7 @@ pub mod device;
 pub mod engine;
 pub mod fx;
 pub mod offline;
+pub mod supervisor;
 pub mod synth;
 
 pub use engine::Engine;

@@ -15,6 +15,8 @@ pub struct Transport {
     published_ns: AtomicU64,
     /// Length of the last published block, to bound how far the render side extrapolates.
     block_frames: AtomicU32,
+    /// Nanoseconds since `epoch` of the last device callback (for the stall watchdog).
+    callback_ns: AtomicU64,
     epoch: Instant,
     pause_requested: AtomicBool,
     /// Events that could not be queued in time and were dropped (counted, never blocked on).
@@ -30,6 +32,7 @@ impl Transport {
             position_samples: AtomicU64::new(0),
             published_ns: AtomicU64::new(0),
             block_frames: AtomicU32::new(0),
+            callback_ns: AtomicU64::new(0),
             epoch: Instant::now(),
             pause_requested: AtomicBool::new(false),
             dropped_events: AtomicU64::new(0),
@@ -51,6 +54,18 @@ impl Transport {
         self.block_frames.store(block_frames, Ordering::Relaxed);
         self.position_samples
             .store(position_samples, Ordering::Release);
+    }
+
+    /// Records that the device called back at `now`.
+    pub fn mark_callback(&self, now: Instant) {
+        let ns = now.saturating_duration_since(self.epoch).as_nanos() as u64;
+        self.callback_ns.store(ns, Ordering::Relaxed);
+    }
+
+    /// Seconds since the device last called back.
+    pub fn seconds_since_callback(&self, now: Instant) -> f64 {
+        let now_ns = now.saturating_duration_since(self.epoch).as_nanos() as u64;
+        now_ns.saturating_sub(self.callback_ns.load(Ordering::Relaxed)) as f64 * 1e-9
     }
 
     pub fn position_samples(&self) -> u64 {

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::{EXIT_BAD_INPUT, EXIT_MISSING, print_diagnostics};
 use crate::audio::Engine;
-use crate::audio::device::{AudioOutput, prepare_output};
+use crate::audio::device::prepare_output;
+use crate::audio::supervisor::{AudioOutput, DeviceChoice};
 use crate::bridge::{Transport, analysis_channel, event_queue};
 use crate::render::window::{self, WindowError, WindowOptions};
 use crate::show::scheduler::Scheduler;
@@ -80,7 +81,16 @@ pub fn run(args: &PlayArgs) -> i32 {
     scheduler.feed(lookahead, &mut tx);
     let engine = Engine::new(rate, timeline.initial_patch, rx);
     let (analysis_writer, analysis_reader) = analysis_channel();
-    let output = match AudioOutput::start(prepared, engine, transport.clone(), analysis_writer) {
+    let output = match AudioOutput::start(
+        prepared,
+        DeviceChoice {
+            name: args.audio_device.clone(),
+            buffer_frames: args.buffer_frames,
+        },
+        engine,
+        transport.clone(),
+        analysis_writer,
+    ) {
         Ok(o) => o,
         Err(e) => return audio_missing(args, &e),
     };
