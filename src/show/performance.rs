@@ -38,8 +38,63 @@ pub struct PerformanceFile {
     pub duration: Spanned<TimeSpec>,
     /// The preset showing when the performance starts.
     pub preset: Spanned<String>,
+    /// The generative composer, if the performance uses it.
+    #[serde(default)]
+    pub symphony: Option<Spanned<SymphonyFile>>,
     #[serde(default, rename = "cue")]
     pub cues: Vec<CueFile>,
+}
+
+/// The `[symphony]` table: the neuro-symphony composer's seed, span and starting macros.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SymphonyFile {
+    #[serde(default)]
+    pub seed: Option<Spanned<i64>>,
+    /// When the composer starts (default 0) and stops (default: the end).
+    #[serde(default)]
+    pub start: Option<Spanned<TimeSpec>>,
+    #[serde(default)]
+    pub stop: Option<Spanned<TimeSpec>>,
+    #[serde(default)]
+    pub key: Option<Spanned<String>>,
+    #[serde(default)]
+    pub mode: Option<Spanned<String>>,
+    #[serde(default)]
+    pub tension: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub density: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub unity: Option<Spanned<f64>>,
+}
+
+impl SymphonyFile {
+    /// The macro fields, as a cue's change would give them.
+    pub fn macros(&self) -> MacrosFile {
+        MacrosFile {
+            key: self.key.clone(),
+            mode: self.mode.clone(),
+            tension: self.tension.clone(),
+            density: self.density.clone(),
+            unity: self.unity.clone(),
+        }
+    }
+}
+
+/// Composer macros; in a cue, only those given change.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MacrosFile {
+    #[serde(default)]
+    pub key: Option<Spanned<String>>,
+    #[serde(default)]
+    pub mode: Option<Spanned<String>>,
+    #[serde(default)]
+    pub tension: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub density: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub unity: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +121,9 @@ pub struct CueFile {
     /// Move one parameter to a value over time.
     #[serde(default)]
     pub ramp: Option<Spanned<RampFile>>,
+    /// Change the composer's macros from the next bar.
+    #[serde(default)]
+    pub symphony: Option<MacrosFile>,
 }
 
 #[derive(Debug, Deserialize)]

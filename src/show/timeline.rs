@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::diag::{Diagnostic, did_you_mean};
-use super::performance::{PerformanceFile, parse_performance};
+use super::performance::{MacrosFile, PerformanceFile, parse_performance};
 use super::preset::{MAX_LAYER_PARAMS, Preset, load_preset};
 use super::project::Project;
+use super::symphony::{Macros, Mode, SymphonySpec, compose, key_from_name};
 use crate::audio::synth::Patch;
 use crate::bridge::AudioParam;
 use crate::clock::Tempo;
@@ -257,6 +258,13 @@ pub fn compile(
         }
     }
 
+    // The composer: its starting macros, then the cues' changes, composed after the loop.
+    let mut macros = Macros::default();
+    let mut macro_changes = Vec::new();
+    if let Some(sym) = &file.symphony {
+        apply_macros(&mut macros, &sym.get_ref().macros(), path, src, &mut diags);
+    }
+
     let mut last_time = 0.0f64;
     for cue in &file.cues {
         let Some(t) = time(&cue.at, &mut diags) else {
@@ -394,6 +402,16 @@ pub fn compile(
                 param_change(name, v.span(), *v.get_ref(), 0.0, &mut diags);
             }
         }
+        if let Some(change) = &cue.symphony {
+            if file.symphony.is_none() {
+                diags.push(
+                    Diagnostic::at(path, src, cue.at.span(), "this cue changes the symphony, but the performance has no [symphony] table")
+                        .with_hint("add a [symphony] table with a key, mode and macros"),
+                );
+            }
+            apply_macros(&mut macros, change, path, src, &mut diags);
+            macro_changes.push((t, macros));
+        }
         if let Some(r) = &cue.ramp {
             let rf = r.get_ref();
             if rf.over_s < 0.0 || !rf.over_s.is_finite() {
@@ -413,6 +431,31 @@ pub fn compile(
                 );
             }
         }
+    }
+
+    if let Some(sym) = &file.symphony {
+        let sym = sym.get_ref();
+        let start_s = sym
+            .start
+            .as_ref()
+            .and_then(|t| time(t, &mut diags))
+            .unwrap_or(0.0);
+        let end_s = sym
+            .stop
+            .as_ref()
+            .and_then(|t| time(t, &mut diags))
+            .unwrap_or(duration_s)
+            .min(duration_s);
+        let mut base = Macros::default();
+        apply_macros(&mut base, &sym.macros(), path, src, &mut Vec::new());
+        let spec = SymphonySpec {
+            seed: sym.seed.as_ref().map_or(1, |s| *s.get_ref() as u64),
+            start_s,
+            end_s,
+            base,
+            changes: macro_changes,
+        };
+        audio.extend(compose(&spec, tempo));
     }
 
     if !diags.is_empty() {
@@ -442,6 +485,68 @@ pub fn compile(
         switches,
         changes,
     })
+}
+
+/// Applies the macros given in `f` onto `m`, reporting bad values.
+fn apply_macros(
+    m: &mut Macros,
+    f: &MacrosFile,
+    path: &Path,
+    src: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if let Some(k) = &f.key {
+        match key_from_name(k.get_ref()) {
+            Some(pc) => m.key = pc,
+            None => diags.push(
+                Diagnostic::at(
+                    path,
+                    src,
+                    k.span(),
+                    format!("`{}` is not a key", k.get_ref()),
+                )
+                .with_hint("write a note name: C, F#, Bb"),
+            ),
+        }
+    }
+    if let Some(md) = &f.mode {
+        match Mode::from_name(md.get_ref()) {
+            Some(mode) => m.mode = mode,
+            None => {
+                let hint = match did_you_mean(md.get_ref(), Mode::NAMES) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("one of: {}", Mode::NAMES.join(", ")),
+                };
+                diags.push(
+                    Diagnostic::at(
+                        path,
+                        src,
+                        md.span(),
+                        format!("unknown mode `{}`", md.get_ref()),
+                    )
+                    .with_hint(hint),
+                );
+            }
+        }
+    }
+    for (v, name, dst) in [
+        (&f.tension, "tension", &mut m.tension),
+        (&f.density, "density", &mut m.density),
+        (&f.unity, "unity", &mut m.unity),
+    ] {
+        if let Some(v) = v {
+            if (0.0..=1.0).contains(v.get_ref()) {
+                *dst = *v.get_ref() as f32;
+            } else {
+                diags.push(Diagnostic::at(
+                    path,
+                    src,
+                    v.span(),
+                    format!("{name} must be within 0..1, not {}", v.get_ref()),
+                ));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
