@@ -36,6 +36,8 @@ test_env_start() {
     return 1
   fi
   pactl set-default-sink nullsink >/dev/null
+  # The default input hears what plays into the sink: line-in tests play into it.
+  pactl set-default-source nullsink.monitor >/dev/null
   export SOMNIA_LIVE=1
   echo "test-env: Xvfb on $DISPLAY, PulseAudio null sink at $PULSE_SERVER"
 }

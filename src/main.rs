@@ -38,6 +38,10 @@ enum Command {
         /// Quit when the performance ends instead of holding the last look.
         #[arg(long)]
         exit_at_end: bool,
+        /// Make the visuals follow an audio input (line in) instead of Somnia's own sound;
+        /// optionally name the device (a part of its name).
+        #[arg(long, num_args = 0..=1, default_missing_value = "")]
+        input: Option<String>,
     },
     /// Render a performance offline: DIR/NAME.wav, DIR/frames/*.png and, with ffmpeg, DIR/NAME.mp4.
     Render {
@@ -58,6 +62,15 @@ enum Command {
     },
     /// Validate presets, performances and shaders; errors as file:line:col. Exit 1 on any error.
     Check { files: Vec<PathBuf> },
+    /// Soundcheck an audio input: prints its level, bands, onsets and tempo as the visuals see them.
+    Meter {
+        /// Input device (a part of its name); the default input if not given.
+        #[arg(long)]
+        input: Option<String>,
+        /// How long to listen.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
     /// List presets, performances (of the current folder), audio devices or MIDI ports.
     List {
         #[arg(value_enum)]
@@ -99,9 +112,11 @@ fn main() {
             buffer,
             size,
             exit_at_end,
+            input,
         } => commands::play::run(&commands::play::PlayArgs {
             performance,
             audio_device,
+            input,
             buffer_frames: buffer,
             window: WindowOptions {
                 fullscreen,
@@ -128,6 +143,7 @@ fn main() {
             no_mp4,
         }),
         Command::Check { files } => commands::check::run(&files),
+        Command::Meter { input, seconds } => commands::meter::run(input.as_deref(), seconds),
         Command::List { what } => commands::list::run(what),
     };
     std::process::exit(code);

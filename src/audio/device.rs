@@ -46,7 +46,7 @@ impl PreparedOutput {
     }
 }
 
-fn device_name(d: &cpal::Device) -> String {
+pub(crate) fn device_name(d: &cpal::Device) -> String {
     d.description()
         .map(|desc| desc.to_string())
         .unwrap_or_else(|_| "(unnamed device)".into())
@@ -63,7 +63,7 @@ pub fn output_device_names() -> Result<Vec<String>, String> {
 /// of its own to stderr when no card or sound server is reachable; cpal hands us the error as a
 /// value, and we print one clear line instead. `SOMNIA_AUDIO_DEBUG=1` keeps ALSA's output.
 #[cfg(target_os = "linux")]
-fn quiet_alsa<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn quiet_alsa<T>(f: impl FnOnce() -> T) -> T {
     struct Restore(i32);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -99,7 +99,7 @@ fn quiet_alsa<T>(f: impl FnOnce() -> T) -> T {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn quiet_alsa<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn quiet_alsa<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 

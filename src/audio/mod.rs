@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod device;
 pub mod engine;
 pub mod fx;
+pub mod input;
 pub mod offline;
 pub mod supervisor;
 pub mod synth;

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod list;
+pub mod meter;
 pub mod play;
 pub mod render;
 

@@ -15,6 +15,8 @@ use crate::show::timeline::load_timeline;
 pub struct PlayArgs {
     pub performance: PathBuf,
     pub audio_device: Option<String>,
+    /// Visuals follow this input (empty: the default input) instead of Somnia's own sound.
+    pub input: Option<String>,
     pub buffer_frames: Option<u32>,
     pub window: WindowOptions,
 }
@@ -80,7 +82,7 @@ pub fn run(args: &PlayArgs) -> i32 {
         .max(4 * u64::from(prepared.buffer_frames().unwrap_or(0)));
     scheduler.feed(lookahead, &mut tx);
     let engine = Engine::new(rate, timeline.initial_patch, rx);
-    let (analysis_writer, analysis_reader) = analysis_channel();
+    let (analysis_writer, mut analysis_reader) = analysis_channel();
     let output = match AudioOutput::start(
         prepared,
         DeviceChoice {
@@ -98,6 +100,23 @@ pub fn run(args: &PlayArgs) -> i32 {
         "somnia play: `{}` on audio device `{}` at {rate} Hz",
         timeline.title, output.name
     );
+
+    // With --input, the picture follows the line in; the engine's own analysis is unused.
+    let mut _input = None;
+    if let Some(name) = &args.input {
+        let (writer, reader) = analysis_channel();
+        match crate::audio::input::AudioInput::start(
+            Some(name.as_str()).filter(|n| !n.is_empty()),
+            writer,
+        ) {
+            Ok(i) => {
+                eprintln!("somnia play: visuals follow the input `{}`", i.name);
+                analysis_reader = reader;
+                _input = Some(i);
+            }
+            Err(e) => eprintln!("somnia play: {e}; the visuals follow Somnia's own sound instead"),
+        }
+    }
 
     // The control thread: keeps the event queue filled a little ahead of the audio clock.
     let stop = Arc::new(AtomicBool::new(false));
