@@ -71,6 +71,7 @@ fn main() {
                 fps: 30,
             },
             no_mp4,
+            limiter: Default::default(),
         };
         let t0 = Instant::now();
         assert_eq!(run(&args), 0, "render failed");

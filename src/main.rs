@@ -42,6 +42,12 @@ enum Command {
         /// optionally name the device (a part of its name).
         #[arg(long, num_args = 0..=1, default_missing_value = "")]
         input: Option<String>,
+        /// The safety limiter's true-peak ceiling in dBFS (default -1, or the performance's).
+        #[arg(long, allow_negative_numbers = true, value_parser = parse_ceiling)]
+        limiter_ceiling: Option<f32>,
+        /// Turn the hearing-safety limiter off. Only for measurement or an external limiter.
+        #[arg(long)]
+        no_limiter: bool,
     },
     /// Render a performance offline: DIR/NAME.wav, DIR/frames/*.png and, with ffmpeg, DIR/NAME.mp4.
     Render {
@@ -59,6 +65,12 @@ enum Command {
         /// Do not make the MP4 even if ffmpeg is installed.
         #[arg(long)]
         no_mp4: bool,
+        /// The safety limiter's true-peak ceiling in dBFS (default -1, or the performance's).
+        #[arg(long, allow_negative_numbers = true, value_parser = parse_ceiling)]
+        limiter_ceiling: Option<f32>,
+        /// Turn the hearing-safety limiter off. Only for measurement or an external limiter.
+        #[arg(long)]
+        no_limiter: bool,
     },
     /// Validate presets, performances and shaders; errors as file:line:col. Exit 1 on any error.
     Check { files: Vec<PathBuf> },
@@ -76,6 +88,13 @@ enum Command {
         #[arg(value_enum)]
         what: commands::list::What,
     },
+}
+
+fn parse_ceiling(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if (-24.0..=0.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}`: the ceiling is in dBFS, from -24 to 0")),
+    }
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -113,11 +132,17 @@ fn main() {
             size,
             exit_at_end,
             input,
+            limiter_ceiling,
+            no_limiter,
         } => commands::play::run(&commands::play::PlayArgs {
             performance,
             audio_device,
             input,
             buffer_frames: buffer,
+            limiter: commands::LimiterArgs {
+                ceiling_db: limiter_ceiling,
+                off: no_limiter,
+            },
             window: WindowOptions {
                 fullscreen,
                 exit_at_end,
@@ -131,6 +156,8 @@ fn main() {
             size,
             fps,
             no_mp4,
+            limiter_ceiling,
+            no_limiter,
         } => commands::render::run(&commands::render::RenderArgs {
             performance,
             out,
@@ -141,6 +168,10 @@ fn main() {
                 fps,
             },
             no_mp4,
+            limiter: commands::LimiterArgs {
+                ceiling_db: limiter_ceiling,
+                off: no_limiter,
+            },
         }),
         Command::Check { files } => commands::check::run(&files),
         Command::Meter { input, seconds } => commands::meter::run(input.as_deref(), seconds),

@@ -163,3 +163,70 @@ fn frames_of_a_shipped_performance_are_varied_and_change_over_time() {
         );
     }
 }
+
+#[test]
+fn the_limiter_holds_its_ceiling_and_is_off_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["presets", "performances", "shaders"] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+    }
+    std::fs::copy(
+        fixture("shaders/tint.wgsl"),
+        dir.path().join("shaders/tint.wgsl"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("presets/blast.toml"),
+        "[layer]\nshader = \"tint.wgsl\"\n[layer.params]\nr = { default = 1 }\ng = { default = 0 }\nb = { default = 0 }\n\
+         [audio]\nvoices = 32\ngain_db = 6\nvelocity_amount = 0\n[audio.osc1]\nunison = 5\nlevel = 1\n[audio.osc2]\nlevel = 1\n\
+         [audio.filter]\ncutoff_hz = 12000\n",
+    )
+    .unwrap();
+    let perf = dir.path().join("performances/loud.toml");
+    std::fs::write(&perf, "duration = 1.5\npreset = \"blast\"\n[[cue]]\nat = 0\nnotes = [36, 40, 43, 48, 52, 55, 60, 64]\nlength_s = 1.4\n").unwrap();
+    let peak_of = |extra: &[&str]| -> (f32, String) {
+        let out = dir.path().join(format!("out{}", extra.len()));
+        let o = somnia()
+            .arg("render")
+            .arg(&perf)
+            .arg("--out")
+            .arg(&out)
+            .args(["--size", "32x18", "--fps", "2", "--no-mp4"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{stderr}");
+        let wav = read_wav(&out.join("loud.wav"));
+        (
+            wav.samples.iter().fold(0.0f32, |m, s| m.max(s.abs())),
+            stderr,
+        )
+    };
+    let db = |x: f32| 20.0 * x.log10();
+    let (default_peak, _) = peak_of(&[]);
+    assert!(
+        default_peak <= 10f32.powf(-1.0 / 20.0) + 1e-4,
+        "default ceiling -1 dBFS, got {:.2} dBFS",
+        db(default_peak)
+    );
+    let (low_peak, _) = peak_of(&["--limiter-ceiling", "-6"]);
+    assert!(
+        low_peak <= 10f32.powf(-6.0 / 20.0) + 1e-4,
+        "ceiling -6 dBFS, got {:.2} dBFS",
+        db(low_peak)
+    );
+    let (raw_peak, stderr) = peak_of(&[
+        "--no-limiter",
+        "--limiter-ceiling",
+        "-1",
+        "--seconds",
+        "1.5",
+    ]);
+    assert!(
+        raw_peak > 1.0,
+        "without the limiter this chord clips: peak {:.2} dBFS",
+        db(raw_peak)
+    );
+    assert!(stderr.contains("limiter is OFF"), "{stderr}");
+}

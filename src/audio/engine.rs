@@ -9,6 +9,24 @@ use super::fx::{Delay, Glitch, Limiter, Reverb, db_to_gain};
 use super::synth::{MAX_VOICES, Patch, Voice, VoiceControls};
 use crate::bridge::{Analysis, AudioParam, Event, EventKind};
 
+/// Master-bus settings a show or the command line may choose.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MasterSettings {
+    /// The safety limiter's true-peak ceiling, dBFS.
+    pub limiter_ceiling_db: f32,
+    /// Off only when explicitly asked for (`--no-limiter`).
+    pub limiter_enabled: bool,
+}
+
+impl Default for MasterSettings {
+    fn default() -> Self {
+        Self {
+            limiter_ceiling_db: Limiter::DEFAULT_CEILING_DB,
+            limiter_enabled: true,
+        }
+    }
+}
+
 /// Control-rate segment length. Voice pitch and filter coefficients update at segment starts;
 /// mixes and gains are interpolated per sample across each segment.
 pub const CHUNK: usize = 32;
@@ -143,6 +161,13 @@ impl Engine {
     /// Turns the safety limiter off. Only for measurement; performances keep it on.
     pub fn disable_limiter(&mut self) {
         self.limiter.set_enabled(false);
+    }
+
+    /// Applies a show's master settings: the limiter's ceiling, and whether it runs at all.
+    /// Call before the first block (the limiter starts afresh).
+    pub fn apply_master(&mut self, m: &MasterSettings) {
+        self.limiter = Limiter::new(m.limiter_ceiling_db, 0.08, self.sample_rate_hz);
+        self.limiter.set_enabled(m.limiter_enabled);
     }
 
     /// How many samples the output trails the engine's clock (the limiter's lookahead).

@@ -12,4 +12,4 @@ pub mod offline;
 pub mod supervisor;
 pub mod synth;
 
-pub use engine::Engine;
+pub use engine::{Engine, MasterSettings};

@@ -46,6 +46,7 @@ pub fn render_blocks(
     let (mut tx, rx) = event_queue(1024);
     let mut scheduler = Scheduler::new(timeline, sample_rate_hz);
     let mut engine = Engine::new(sample_rate_hz, timeline.initial_patch, rx);
+    engine.apply_master(&timeline.master);
     // The limiter looks ahead, so the output trails the clock by a few samples. Offline we can
     // remove that: skip the first `latency` output frames and render as many more at the end,
     // so a note cued at sample n starts at sample n of the file.

@@ -18,3 +18,25 @@ pub fn print_diagnostics(diags: &[crate::show::Diagnostic]) {
         eprintln!("{d}");
     }
 }
+
+/// The command line's say over the safety limiter, applied over the performance file's.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LimiterArgs {
+    pub ceiling_db: Option<f32>,
+    /// `--no-limiter`: the only way to turn it off.
+    pub off: bool,
+}
+
+impl LimiterArgs {
+    pub fn apply(&self, master: &mut crate::audio::MasterSettings) {
+        if let Some(c) = self.ceiling_db {
+            master.limiter_ceiling_db = c;
+        }
+        if self.off {
+            master.limiter_enabled = false;
+            eprintln!(
+                "somnia: warning: the hearing-safety limiter is OFF (--no-limiter); mind the levels"
+            );
+        }
+    }
+}

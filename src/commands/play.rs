@@ -18,6 +18,7 @@ pub struct PlayArgs {
     /// Visuals follow this input (empty: the default input) instead of Somnia's own sound.
     pub input: Option<String>,
     pub buffer_frames: Option<u32>,
+    pub limiter: super::LimiterArgs,
     pub window: WindowOptions,
 }
 
@@ -56,7 +57,10 @@ fn display_available() -> bool {
 /// `somnia play PERFORMANCE`: a window and live sound, on one clock.
 pub fn run(args: &PlayArgs) -> i32 {
     let timeline = match load_timeline(&args.performance) {
-        Ok(t) => Arc::new(t),
+        Ok(mut t) => {
+            args.limiter.apply(&mut t.master);
+            Arc::new(t)
+        }
         Err(d) => {
             print_diagnostics(&d);
             return EXIT_BAD_INPUT;
@@ -81,7 +85,8 @@ pub fn run(args: &PlayArgs) -> i32 {
     let lookahead = crate::clock::seconds_to_samples(LOOKAHEAD_S, rate)
         .max(4 * u64::from(prepared.buffer_frames().unwrap_or(0)));
     scheduler.feed(lookahead, &mut tx);
-    let engine = Engine::new(rate, timeline.initial_patch, rx);
+    let mut engine = Engine::new(rate, timeline.initial_patch, rx);
+    engine.apply_master(&timeline.master);
     let (analysis_writer, mut analysis_reader) = analysis_channel();
     let output = match AudioOutput::start(
         prepared,

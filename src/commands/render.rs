@@ -18,6 +18,7 @@ pub struct RenderArgs {
     pub video: VideoSettings,
     /// Skip the MP4 even when ffmpeg is available.
     pub no_mp4: bool,
+    pub limiter: super::LimiterArgs,
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -35,13 +36,14 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 
 /// `somnia render PERFORMANCE --out DIR`.
 pub fn run(args: &RenderArgs) -> i32 {
-    let timeline = match load_timeline(&args.performance) {
+    let mut timeline = match load_timeline(&args.performance) {
         Ok(t) => t,
         Err(d) => {
             print_diagnostics(&d);
             return EXIT_BAD_INPUT;
         }
     };
+    args.limiter.apply(&mut timeline.master);
     let seconds = args.seconds.unwrap_or(timeline.duration_s);
     if !(seconds > 0.0 && seconds.is_finite()) {
         eprintln!("somnia render: --seconds must be more than zero");

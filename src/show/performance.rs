@@ -38,6 +38,9 @@ pub struct PerformanceFile {
     pub duration: Spanned<TimeSpec>,
     /// The preset showing when the performance starts.
     pub preset: Spanned<String>,
+    /// The safety limiter's true-peak ceiling in dBFS (default -1).
+    #[serde(default)]
+    pub limiter_ceiling_db: Option<Spanned<f64>>,
     /// The generative composer, if the performance uses it.
     #[serde(default)]
     pub symphony: Option<Spanned<SymphonyFile>>,

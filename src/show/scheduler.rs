@@ -72,6 +72,7 @@ mod tests {
             duration_s: 10.0,
             presets: vec![],
             initial_patch: Default::default(),
+            master: Default::default(),
             audio: times
                 .iter()
                 .map(|t| AudioCue {

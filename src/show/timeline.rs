@@ -11,6 +11,7 @@ use super::performance::{MacrosFile, PerformanceFile, parse_performance};
 use super::preset::{MAX_LAYER_PARAMS, Preset, load_preset};
 use super::project::Project;
 use super::symphony::{Macros, Mode, SymphonySpec, compose, key_from_name};
+use crate::audio::MasterSettings;
 use crate::audio::synth::Patch;
 use crate::bridge::AudioParam;
 use crate::clock::Tempo;
@@ -65,6 +66,8 @@ pub struct Timeline {
     /// Every preset the performance uses; indices into this are preset ids.
     pub presets: Vec<Preset>,
     pub initial_patch: Patch,
+    /// Limiter ceiling and on/off; the command line may override the file.
+    pub master: MasterSettings,
     /// Sorted by time; at equal times note-offs come first so repeated notes retrigger.
     pub audio: Vec<AudioCue>,
     /// (time, preset) cuts, sorted, the first at 0.
@@ -211,6 +214,22 @@ pub fn compile(
             file.duration.span(),
             "duration must be more than zero",
         ));
+    }
+    let mut master = MasterSettings::default();
+    if let Some(c) = &file.limiter_ceiling_db {
+        if (-24.0..=0.0).contains(c.get_ref()) {
+            master.limiter_ceiling_db = *c.get_ref() as f32;
+        } else {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                c.span(),
+                format!(
+                    "limiter_ceiling_db must be within -24..0 dBFS, not {}",
+                    c.get_ref()
+                ),
+            ));
+        }
     }
     let mut tempo = Tempo::default();
     if let Some(bpm) = &file.tempo_bpm {
@@ -481,6 +500,7 @@ pub fn compile(
         duration_s,
         presets,
         initial_patch,
+        master,
         audio,
         switches,
         changes,
