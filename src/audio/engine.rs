@@ -270,7 +270,14 @@ impl Engine {
                 self.note_order += 1;
                 let patch = self.patch;
                 let v = &mut self.voices[slot];
-                v.start(note.min(127), velocity, &patch, self.note_order, sr);
+                v.start(
+                    note.min(127),
+                    velocity,
+                    &patch,
+                    self.note_order,
+                    sr,
+                    self.position,
+                );
             }
             EventKind::NoteOff { note } => self.release_note(note),
             EventKind::SetParam {
@@ -293,32 +300,34 @@ impl Engine {
                 }
             }
             EventKind::Sustain { down } => {
+                let now = self.position;
                 self.sustain_down = down;
                 if !down {
                     for v in self.voices.iter_mut().filter(|v| v.held_by_pedal) {
                         v.held_by_pedal = false;
-                        v.release();
+                        v.release(now);
                     }
                 }
             }
             EventKind::AllNotesOff => {
+                let now = self.position;
                 self.sustain_down = false;
                 for v in self.voices.iter_mut() {
                     v.held_by_pedal = false;
-                    v.release();
+                    v.release(now);
                 }
             }
         }
     }
 
     fn release_note(&mut self, note: u8) {
-        let pedal = self.sustain_down;
+        let (pedal, now) = (self.sustain_down, self.position);
         for v in self.voices.iter_mut() {
             if v.note == note && v.is_active() && !v.is_released() {
                 if pedal {
                     v.held_by_pedal = true;
                 } else {
-                    v.release();
+                    v.release(now);
                 }
             }
         }
@@ -380,6 +389,7 @@ impl Engine {
                 resonance: seg.at(AudioParam::Resonance, 0.0) - self.patch.filter.resonance,
                 bend: seg.at(AudioParam::PitchBend, 0.0),
                 detune_cents: seg.at(AudioParam::DetuneCents, 0.0),
+                now: self.position,
             };
             for v in self.voices.iter_mut().filter(|v| v.is_active()) {
                 v.update_controls(&controls);

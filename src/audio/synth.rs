@@ -276,6 +276,35 @@ impl Adsr {
         }
     }
 
+    /// Advances `n` samples at once: exactly what `n` calls of [`Adsr::next`] would do (each
+    /// stage is a straight line), for envelopes that are only read once per control segment.
+    fn advance(&mut self, mut n: u32) {
+        while n > 0 {
+            let (step, limit, rising) = match self.stage {
+                Stage::Idle | Stage::Sustain => return,
+                Stage::Attack => (self.attack_step, 1.0, true),
+                Stage::Decay => (self.decay_step, self.sustain, false),
+                Stage::Release => (self.release_step, 0.0, false),
+            };
+            // Samples until this stage's end is reached, as `next` would count them.
+            let left = ((limit - self.level).abs() / step.max(1e-12))
+                .ceil()
+                .max(1.0);
+            if (left as u32) > n || left > u32::MAX as f32 {
+                let moved = step * n as f32;
+                self.level += if rising { moved } else { -moved };
+                return;
+            }
+            for _ in 0..left as u32 {
+                self.next();
+                n -= 1;
+                if n == 0 || !matches!(self.stage, Stage::Attack | Stage::Decay | Stage::Release) {
+                    break;
+                }
+            }
+        }
+    }
+
     #[inline(always)]
     fn next(&mut self) -> f32 {
         match self.stage {
@@ -350,6 +379,8 @@ pub struct VoiceControls {
     pub bend: f32,
     /// Extra detune of oscillator 2 from the `detune_cents` control.
     pub detune_cents: f32,
+    /// The engine clock at this control point.
+    pub now: u64,
 }
 
 /// One voice of the pool.
@@ -373,6 +404,9 @@ pub struct Voice {
     pub held_by_pedal: bool,
     /// The (bend, detune) the oscillator increments were last computed for; NaN forces it.
     pitch_for: (f32, f32),
+    /// The sample the filter envelope has been advanced to. It is read only once per control
+    /// segment, so it advances there (by whole segments: the same steps at any block size).
+    env_clock: u64,
 }
 
 impl Voice {
@@ -396,8 +430,10 @@ impl Voice {
         patch: &Patch,
         order: u64,
         sample_rate_hz: f32,
+        now: u64,
     ) {
         let restart = self.is_active();
+        self.env_clock = now;
         self.note = note;
         self.velocity = velocity.clamp(0.0, 1.0);
         self.patch = Some(*patch);
@@ -444,18 +480,28 @@ impl Voice {
         self.pitch_for = (f32::NAN, f32::NAN);
     }
 
-    pub fn release(&mut self) {
+    /// Brings the filter envelope (advanced only at control points) up to sample `now`.
+    fn sync(&mut self, now: u64) {
+        let n = now.saturating_sub(self.env_clock);
+        self.filter_env.advance(n.min(u64::from(u32::MAX)) as u32);
+        self.env_clock = now;
+    }
+
+    pub fn release(&mut self, now: u64) {
+        self.sync(now);
         self.amp_env.release();
         self.filter_env.release();
     }
 
     /// A fast fade, for a voice about to be reused.
-    pub fn kill(&mut self) {
+    pub fn kill(&mut self, now: u64) {
+        self.sync(now);
         self.amp_env.kill();
     }
 
     /// Recomputes pitch and filter for the next control segment.
     pub fn update_controls(&mut self, c: &VoiceControls) {
+        self.sync(c.now);
         let Voice {
             patch,
             osc,
@@ -531,8 +577,13 @@ impl Voice {
             Waveform::Sine => 3,
             Waveform::Fm | Waveform::Noise => FUSE_NONE,
         };
+        // ...and oscillator 2 with it, when it is the same plain waveform (two detuned saws, say).
+        let fuse_both = fused != FUSE_NONE
+            && p.osc[1].level > 0.0
+            && osc[1].count == 1
+            && p.osc[1].waveform == p.osc[0].waveform;
         for (i, spec) in p.osc.iter().enumerate() {
-            if spec.level <= 0.0 || (i == 0 && fused != FUSE_NONE) {
+            if spec.level <= 0.0 || (i == 0 && fused != FUSE_NONE) || (i == 1 && fuse_both) {
                 continue;
             }
             let st = &mut osc[i];
@@ -576,12 +627,16 @@ impl Voice {
         let mix = &mix_buf[..n];
         macro_rules! run {
             ($m:literal) => {
-                match fused {
-                    0 => self.filter_env_pan::<$m, 0>(mix, left, right, amp_scale),
-                    1 => self.filter_env_pan::<$m, 1>(mix, left, right, amp_scale),
-                    2 => self.filter_env_pan::<$m, 2>(mix, left, right, amp_scale),
-                    3 => self.filter_env_pan::<$m, 3>(mix, left, right, amp_scale),
-                    _ => self.filter_env_pan::<$m, FUSE_NONE>(mix, left, right, amp_scale),
+                match (fused, fuse_both) {
+                    (0, false) => self.filter_env_pan::<$m, 0, false>(mix, left, right, amp_scale),
+                    (1, false) => self.filter_env_pan::<$m, 1, false>(mix, left, right, amp_scale),
+                    (2, false) => self.filter_env_pan::<$m, 2, false>(mix, left, right, amp_scale),
+                    (3, false) => self.filter_env_pan::<$m, 3, false>(mix, left, right, amp_scale),
+                    (0, true) => self.filter_env_pan::<$m, 0, true>(mix, left, right, amp_scale),
+                    (1, true) => self.filter_env_pan::<$m, 1, true>(mix, left, right, amp_scale),
+                    (2, true) => self.filter_env_pan::<$m, 2, true>(mix, left, right, amp_scale),
+                    (3, true) => self.filter_env_pan::<$m, 3, true>(mix, left, right, amp_scale),
+                    _ => self.filter_env_pan::<$m, FUSE_NONE, false>(mix, left, right, amp_scale),
                 }
             };
         }
@@ -592,10 +647,10 @@ impl Voice {
         }
     }
 
-    /// Oscillator 1 when fused (`WF` as in [`osc_sample`], or `FUSE_NONE`), then filter
-    /// (`MODE`: 0 low-pass, 1 band-pass, 2 high-pass), envelopes and pan.
+    /// Oscillator 1 when fused (`WF` as in [`osc_sample`], or `FUSE_NONE`), oscillator 2 too
+    /// when `TWO`, then filter (`MODE`: 0 low-pass, 1 band-pass, 2 high-pass), envelopes and pan.
     #[inline(always)]
-    fn filter_env_pan<const MODE: u8, const WF: u8>(
+    fn filter_env_pan<const MODE: u8, const WF: u8, const TWO: bool>(
         &mut self,
         mix: &[f32],
         left: &mut [f32],
@@ -605,6 +660,7 @@ impl Voice {
         let c = self.coefs;
         let (mut ic1, mut ic2) = (self.ic1, self.ic2);
         let (mut ph, dt, gain) = (self.osc[0].phases[0], self.osc[0].dts[0], self.osc[0].gain);
+        let (mut ph2, dt2, gain2) = (self.osc[1].phases[0], self.osc[1].dts[0], self.osc[1].gain);
         for ((m, l), r) in mix.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
             let mut x = *m;
             if WF != FUSE_NONE {
@@ -612,6 +668,13 @@ impl Voice {
                 ph += dt;
                 if ph >= 1.0 {
                     ph -= 1.0;
+                }
+                if TWO {
+                    x += gain2 * osc_sample::<WF>(ph2, dt2);
+                    ph2 += dt2;
+                    if ph2 >= 1.0 {
+                        ph2 -= 1.0;
+                    }
                 }
             }
             let v3 = x - ic2;
@@ -624,7 +687,6 @@ impl Voice {
                 1 => v1,
                 _ => x - c.k * v1 - v2,
             };
-            self.filter_env.next();
             let s = y * self.amp_env.next() * amp_scale;
             *l += s * self.pan_l;
             *r += s * self.pan_r;
@@ -633,6 +695,9 @@ impl Voice {
         self.ic2 = ic2;
         if WF != FUSE_NONE {
             self.osc[0].phases[0] = ph;
+            if TWO {
+                self.osc[1].phases[0] = ph2;
+            }
         }
     }
 }
@@ -700,13 +765,17 @@ mod tests {
             resonance: 0.0,
             bend: 0.0,
             detune_cents: 0.0,
+            now: 0,
         }
     }
 
     fn render(v: &mut Voice, n: usize) -> Vec<f32> {
         let (mut l, mut r) = (vec![0.0; n], vec![0.0; n]);
-        for (lc, rc) in l.chunks_mut(32).zip(r.chunks_mut(32)) {
-            v.update_controls(&controls());
+        for (i, (lc, rc)) in l.chunks_mut(32).zip(r.chunks_mut(32)).enumerate() {
+            v.update_controls(&VoiceControls {
+                now: 32 * i as u64,
+                ..controls()
+            });
             v.render_add(lc, rc);
         }
         l
@@ -759,6 +828,36 @@ mod tests {
     }
 
     #[test]
+    fn advancing_an_envelope_in_jumps_follows_the_same_path_as_stepping() {
+        let e = EnvSpec {
+            attack_s: 0.003,
+            decay_s: 0.01,
+            sustain: 0.4,
+            release_s: 0.005,
+        };
+        let (mut stepped, mut jumped) = (Adsr::default(), Adsr::default());
+        stepped.start(&e, 48_000.0);
+        jumped.start(&e, 48_000.0);
+        for round in 0..40 {
+            if round == 25 {
+                stepped.release();
+                jumped.release();
+            }
+            for _ in 0..32 {
+                stepped.next();
+            }
+            jumped.advance(32);
+            assert!(
+                (stepped.level - jumped.level).abs() < 1e-4,
+                "round {round}: {} vs {}",
+                stepped.level,
+                jumped.level
+            );
+            assert_eq!(stepped.stage, jumped.stage, "round {round}");
+        }
+    }
+
+    #[test]
     fn every_waveform_with_unison_and_fm_sounds_and_stays_finite() {
         for wf in [
             Waveform::Saw,
@@ -780,7 +879,7 @@ mod tests {
                 ..Patch::default()
             };
             let mut v = Voice::default();
-            v.start(57, 1.0, &patch, 1, 48_000.0);
+            v.start(57, 1.0, &patch, 1, 48_000.0, 0);
             let out = render(&mut v, 4_800);
             let energy: f32 = out.iter().map(|s| s * s).sum();
             assert!(energy > 1.0, "{wf:?} is silent");
@@ -839,10 +938,10 @@ mod tests {
             ..Patch::default()
         };
         let mut lo = Voice::default();
-        lo.start(48, 1.0, &patch, 1, 48_000.0);
+        lo.start(48, 1.0, &patch, 1, 48_000.0, 0);
         lo.update_controls(&controls());
         let mut hi = Voice::default();
-        hi.start(72, 1.0, &patch, 2, 48_000.0);
+        hi.start(72, 1.0, &patch, 2, 48_000.0, 0);
         hi.update_controls(&controls());
         // g = tan(pi fc / fs) grows with the cutoff; a2 = g * a1 is monotonic in g here.
         assert!(hi.coefs.a2 > lo.coefs.a2);
