@@ -7,23 +7,9 @@ use std::path::Path;
 
 use common::*;
 
-/// A throwaway project with one good preset (`glow`, param `hue`) and its shader.
+/// A throwaway project with one good preset (`glow`, from the fixture `warm`) and its shader.
 fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for d in ["presets", "performances", "shaders"] {
-        std::fs::create_dir_all(dir.path().join(d)).unwrap();
-    }
-    std::fs::copy(
-        fixture("shaders/tint.wgsl"),
-        dir.path().join("shaders/tint.wgsl"),
-    )
-    .unwrap();
-    std::fs::copy(
-        fixture("presets/warm.toml"),
-        dir.path().join("presets/glow.toml"),
-    )
-    .unwrap();
-    dir
+    temp_project(&[("warm", "glow")])
 }
 
 fn check(file: &Path) -> (i32, String) {

@@ -68,23 +68,9 @@ fn sound_resumes_after_the_audio_server_is_killed_and_restarted() {
     // somnia retries every half second.
     std::thread::sleep(Duration::from_millis(2000));
     let rec = dir.path().join("after.wav");
-    let mut parec = Command::new("parec")
-        .args([
-            "-d",
-            "nullsink.monitor",
-            "--file-format=wav",
-            "--rate=48000",
-            "--channels=2",
-            "--format=s16le",
-        ])
-        .arg(&rec)
-        .spawn()
-        .unwrap();
+    let mut parec = start_recording(&rec);
     std::thread::sleep(Duration::from_millis(3000));
-    let _ = Command::new("kill")
-        .args(["-INT", &parec.id().to_string()])
-        .status();
-    let _ = parec.wait();
+    stop_with_sigint(&mut parec);
     let _ = Command::new("kill")
         .args(["-TERM", &play.id().to_string()])
         .status();

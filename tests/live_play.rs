@@ -9,13 +9,6 @@ use std::time::Duration;
 
 use common::*;
 
-fn stop_with_sigint(child: &mut std::process::Child) {
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
-}
-
 #[test]
 fn play_sounds_the_cue_files_notes_in_order_and_shows_a_picture() {
     if !live_env() {
@@ -24,18 +17,7 @@ fn play_sounds_the_cue_files_notes_in_order_and_shows_a_picture() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("rec.wav");
     let shot = dir.path().join("shot.png");
-    let mut parec = Command::new("parec")
-        .args([
-            "-d",
-            "nullsink.monitor",
-            "--file-format=wav",
-            "--rate=48000",
-            "--channels=2",
-            "--format=s16le",
-        ])
-        .arg(&rec)
-        .spawn()
-        .expect("parec (pulseaudio-utils) must be installed");
+    let mut parec = start_recording(&rec);
     std::thread::sleep(Duration::from_millis(400));
 
     let mut play = somnia()

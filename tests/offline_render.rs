@@ -166,15 +166,7 @@ fn frames_of_a_shipped_performance_are_varied_and_change_over_time() {
 
 #[test]
 fn the_limiter_holds_its_ceiling_and_is_off_only_when_asked() {
-    let dir = tempfile::tempdir().unwrap();
-    for d in ["presets", "performances", "shaders"] {
-        std::fs::create_dir_all(dir.path().join(d)).unwrap();
-    }
-    std::fs::copy(
-        fixture("shaders/tint.wgsl"),
-        dir.path().join("shaders/tint.wgsl"),
-    )
-    .unwrap();
+    let dir = temp_project(&[]);
     std::fs::write(
         dir.path().join("presets/blast.toml"),
         "[layer]\nshader = \"tint.wgsl\"\n[layer.params]\nr = { default = 1 }\ng = { default = 0 }\nb = { default = 0 }\n\

@@ -85,21 +85,7 @@ fn mean(v: impl Iterator<Item = f64>) -> f64 {
 }
 
 fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for d in ["presets", "performances", "shaders"] {
-        std::fs::create_dir_all(dir.path().join(d)).unwrap();
-    }
-    std::fs::copy(
-        fixture("shaders/tint.wgsl"),
-        dir.path().join("shaders/tint.wgsl"),
-    )
-    .unwrap();
-    std::fs::copy(
-        fixture("presets/cool.toml"),
-        dir.path().join("presets/cool.toml"),
-    )
-    .unwrap();
-    dir
+    temp_project(&[("cool", "cool")])
 }
 
 #[test]

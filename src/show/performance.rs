@@ -49,6 +49,8 @@ pub struct PerformanceFile {
 }
 
 /// The `[symphony]` table: the neuro-symphony composer's seed, span and starting macros.
+/// The macro fields repeat [`MacrosFile`]'s because serde cannot `flatten` a struct into one
+/// that denies unknown fields, and a misspelt field must be an error.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SymphonyFile {

@@ -164,3 +164,50 @@ pub fn on_path(tool: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+/// Starts recording what plays into the PulseAudio null sink (its monitor) to `path`, as a
+/// 48 kHz stereo 16-bit WAV. Stop it with [`stop_with_sigint`] so parec finishes the file.
+pub fn start_recording(path: &Path) -> std::process::Child {
+    Command::new("parec")
+        .args([
+            "-d",
+            "nullsink.monitor",
+            "--file-format=wav",
+            "--rate=48000",
+            "--channels=2",
+            "--format=s16le",
+        ])
+        .arg(path)
+        .spawn()
+        .expect("parec (pulseaudio-utils) must be installed")
+}
+
+/// Asks a child to finish as Ctrl-C would, and waits for it.
+pub fn stop_with_sigint(child: &mut std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+/// A throwaway project (presets/, performances/, shaders/) with the fixture shader `tint.wgsl`
+/// and the fixture presets given as (fixture name, name in the project).
+pub fn temp_project(presets: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["presets", "performances", "shaders"] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+    }
+    std::fs::copy(
+        fixture("shaders/tint.wgsl"),
+        dir.path().join("shaders/tint.wgsl"),
+    )
+    .unwrap();
+    for (from, to) in presets {
+        std::fs::copy(
+            fixture(&format!("presets/{from}.toml")),
+            dir.path().join(format!("presets/{to}.toml")),
+        )
+        .unwrap();
+    }
+    dir
+}
