@@ -62,7 +62,7 @@ fn main() {
         ("audio + 1280x720@30 PNG + MP4", false),
     ] {
         let args = RenderArgs {
-            performance: perf.clone(),
+            source: somnia::commands::Source::Performance(perf.clone()),
             out: dir.path().join("v"),
             seconds: Some(video_s),
             video: VideoSettings {

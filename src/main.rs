@@ -22,7 +22,11 @@ struct Cli {
 enum Command {
     /// Play a performance live: a window and sound. Esc quits, space pauses.
     Play {
-        performance: PathBuf,
+        #[arg(required_unless_present = "preset")]
+        performance: Option<PathBuf>,
+        /// Play one preset of the current folder's project instead of a performance.
+        #[arg(long, conflicts_with = "performance")]
+        preset: Option<String>,
         /// Borderless fullscreen on the primary monitor, cursor hidden.
         #[arg(long)]
         fullscreen: bool,
@@ -51,7 +55,11 @@ enum Command {
     },
     /// Render a performance offline: DIR/NAME.wav, DIR/frames/*.png and, with ffmpeg, DIR/NAME.mp4.
     Render {
-        performance: PathBuf,
+        #[arg(required_unless_present = "preset")]
+        performance: Option<PathBuf>,
+        /// Render one preset of the current folder's project instead of a performance.
+        #[arg(long, conflicts_with = "performance")]
+        preset: Option<String>,
         #[arg(long)]
         out: PathBuf,
         /// Length to render (default: the performance's duration).
@@ -90,6 +98,16 @@ enum Command {
     },
 }
 
+/// The performance file, or else the preset (clap guarantees one of them).
+fn source(performance: Option<PathBuf>, preset: Option<String>) -> commands::Source {
+    match (performance, preset) {
+        (Some(p), _) => commands::Source::Performance(p),
+        (None, Some(name)) => commands::Source::Preset(name),
+        // clap requires one of them; should it not, loading reports "no preset named ``".
+        (None, None) => commands::Source::Preset(String::new()),
+    }
+}
+
 fn parse_ceiling(s: &str) -> Result<f32, String> {
     match s.parse::<f32>() {
         Ok(v) if (-24.0..=0.0).contains(&v) => Ok(v),
@@ -126,6 +144,7 @@ fn main() {
     let code = match cli.command {
         Command::Play {
             performance,
+            preset,
             fullscreen,
             audio_device,
             buffer,
@@ -135,7 +154,7 @@ fn main() {
             limiter_ceiling,
             no_limiter,
         } => commands::play::run(&commands::play::PlayArgs {
-            performance,
+            source: source(performance, preset),
             audio_device,
             input,
             buffer_frames: buffer,
@@ -151,6 +170,7 @@ fn main() {
         }),
         Command::Render {
             performance,
+            preset,
             out,
             seconds,
             size,
@@ -159,7 +179,7 @@ fn main() {
             limiter_ceiling,
             no_limiter,
         } => commands::render::run(&commands::render::RenderArgs {
-            performance,
+            source: source(performance, preset),
             out,
             seconds,
             video: VideoSettings {

@@ -40,3 +40,44 @@ impl LimiterArgs {
         }
     }
 }
+
+/// What to play or render: a performance file, or a single preset of the current project.
+#[derive(Clone, Debug)]
+pub enum Source {
+    Performance(std::path::PathBuf),
+    Preset(String),
+}
+
+impl Source {
+    /// How long a lone preset runs when no length is given.
+    pub const PRESET_SECONDS: f64 = 30.0;
+
+    /// Loads the timeline, and the name outputs are called by.
+    pub fn load(&self) -> Result<(crate::show::Timeline, String), Vec<crate::show::Diagnostic>> {
+        match self {
+            Source::Performance(path) => {
+                let name = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("performance")
+                    .to_string();
+                Ok((crate::show::timeline::load_timeline(path)?, name))
+            }
+            Source::Preset(name) => {
+                let project = crate::show::project::Project::new(".");
+                Ok((
+                    crate::show::timeline::preset_timeline(&project, name, Self::PRESET_SECONDS)?,
+                    name.clone(),
+                ))
+            }
+        }
+    }
+
+    /// How to ask for this again, for hints.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Performance(p) => p.display().to_string(),
+            Source::Preset(n) => format!("--preset {n}"),
+        }
+    }
+}

@@ -1,4 +1,3 @@
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -10,10 +9,9 @@ use crate::audio::supervisor::{AudioOutput, DeviceChoice};
 use crate::bridge::{Transport, analysis_channel, event_queue};
 use crate::render::window::{self, WindowError, WindowOptions};
 use crate::show::scheduler::Scheduler;
-use crate::show::timeline::load_timeline;
 
 pub struct PlayArgs {
-    pub performance: PathBuf,
+    pub source: super::Source,
     pub audio_device: Option<String>,
     /// Visuals follow this input (empty: the default input) instead of Somnia's own sound.
     pub input: Option<String>,
@@ -30,7 +28,7 @@ const SCHEDULER_TICK: Duration = Duration::from_millis(5);
 fn headless_hint(args: &PlayArgs) -> String {
     format!(
         "To render without a screen or sound card, run: somnia render {} --out out/",
-        args.performance.display()
+        args.source.describe()
     )
 }
 
@@ -56,8 +54,8 @@ fn display_available() -> bool {
 
 /// `somnia play PERFORMANCE`: a window and live sound, on one clock.
 pub fn run(args: &PlayArgs) -> i32 {
-    let timeline = match load_timeline(&args.performance) {
-        Ok(mut t) => {
+    let timeline = match args.source.load() {
+        Ok((mut t, _)) => {
             args.limiter.apply(&mut t.master);
             Arc::new(t)
         }

@@ -9,10 +9,9 @@ use super::{EXIT_BAD_INPUT, EXIT_MISSING, print_diagnostics};
 use crate::audio::offline::render_wav;
 use crate::render::capture::{CaptureError, VideoSettings, frame_count, render_frames};
 use crate::render::offscreen::write_png;
-use crate::show::timeline::load_timeline;
 
 pub struct RenderArgs {
-    pub performance: PathBuf,
+    pub source: super::Source,
     pub out: PathBuf,
     pub seconds: Option<f64>,
     pub video: VideoSettings,
@@ -36,7 +35,7 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 
 /// `somnia render PERFORMANCE --out DIR`.
 pub fn run(args: &RenderArgs) -> i32 {
-    let mut timeline = match load_timeline(&args.performance) {
+    let (mut timeline, name) = match args.source.load() {
         Ok(t) => t,
         Err(d) => {
             print_diagnostics(&d);
@@ -49,12 +48,6 @@ pub fn run(args: &RenderArgs) -> i32 {
         eprintln!("somnia render: --seconds must be more than zero");
         return EXIT_BAD_INPUT;
     }
-    let name = args
-        .performance
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("performance")
-        .to_string();
     let frames_dir = args.out.join("frames");
     if let Err(e) = prepare_frames_dir(&frames_dir) {
         eprintln!("somnia render: cannot prepare {}: {e}", args.out.display());

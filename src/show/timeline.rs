@@ -122,6 +122,41 @@ impl Timeline {
     }
 }
 
+/// A timeline that just shows preset `name` of `project` (and plays nothing) for
+/// `duration_s`: for previewing a preset and for testing it.
+pub fn preset_timeline(
+    project: &Project,
+    name: &str,
+    duration_s: f64,
+) -> Result<Timeline, Vec<Diagnostic>> {
+    let path = project
+        .preset_path(name)
+        .map_err(|e| vec![Diagnostic::file(&project.presets_dir(), e)])?;
+    if !path.exists() {
+        let available = project.preset_names();
+        let mut d = Diagnostic::file(&path, format!("no preset named `{name}`"));
+        if let Some(s) = did_you_mean(name, available.iter().map(String::as_str)) {
+            d = d.with_hint(format!("did you mean `{s}`?"));
+        }
+        return Err(vec![d]);
+    }
+    let preset = load_preset(project, &path)?;
+    Ok(Timeline {
+        title: preset.name.clone(),
+        tempo: Tempo::default(),
+        duration_s,
+        initial_patch: preset.patch.unwrap_or_default(),
+        master: MasterSettings::default(),
+        presets: vec![preset],
+        audio: vec![AudioCue {
+            time_s: duration_s,
+            action: AudioAction::AllNotesOff,
+        }],
+        switches: vec![(0.0, 0)],
+        changes: vec![],
+    })
+}
+
 /// Loads a performance file and every preset it uses, and compiles it. Returns every problem
 /// found in the performance and in its presets.
 pub fn load_timeline(path: &Path) -> Result<Timeline, Vec<Diagnostic>> {
