@@ -38,7 +38,7 @@ fn main() {
 
     // Frames alone: GPU draw + readback at 1280x720, no encoding (first frame, which compiles
     // the pipeline, excluded).
-    let fr = FrameRenderer::new(&timeline, 1280, 720).expect("renderer");
+    let mut fr = FrameRenderer::new(&timeline, 1280, 720).expect("renderer");
     let track = AnalysisTrack::default();
     fr.frame_at(&timeline, &track, 0.0).unwrap();
     let n = 60;

@@ -94,7 +94,7 @@ fn every_shipped_preset_matches_its_reference_image() {
     for name in &names {
         let timeline =
             preset_timeline(&project, name, 10.0).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        let fr =
+        let mut fr =
             FrameRenderer::new(&timeline, SIZE.0, SIZE.1).unwrap_or_else(|e| panic!("{name}: {e}"));
         let rgba = fr.frame_at(&timeline, &track, AT_S).unwrap();
         let path = golden.join(format!("{name}.png"));

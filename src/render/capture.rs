@@ -52,7 +52,7 @@ impl FrameRenderer {
 
     /// The frame at `time_s`, as RGBA8.
     pub fn frame_at(
-        &self,
+        &mut self,
         timeline: &Timeline,
         track: &AnalysisTrack,
         time_s: f64,
@@ -63,7 +63,7 @@ impl FrameRenderer {
             analysis: track.at(time_s),
             visual: timeline.visual_state_at(time_s),
         };
-        self.target.render(&self.gpu, &self.renderer, &inputs)
+        self.target.render(&self.gpu, &mut self.renderer, &inputs)
     }
 }
 
@@ -75,7 +75,7 @@ pub fn render_frames(
     seconds: f64,
     mut sink: impl FnMut(u64, Vec<u8>) -> std::io::Result<()>,
 ) -> Result<(), CaptureError> {
-    let fr = FrameRenderer::new(timeline, video.width, video.height)?;
+    let mut fr = FrameRenderer::new(timeline, video.width, video.height)?;
     for i in 0..frame_count(seconds, video.fps) {
         let t = i as f64 / f64::from(video.fps);
         sink(i, fr.frame_at(timeline, track, t)?)?;

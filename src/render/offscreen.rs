@@ -57,7 +57,7 @@ impl Offscreen {
     pub fn render(
         &self,
         gpu: &Gpu,
-        renderer: &Renderer,
+        renderer: &mut Renderer,
         inputs: &FrameInputs,
     ) -> Result<Vec<u8>, RenderError> {
         let (w, h) = self.size;
@@ -66,7 +66,7 @@ impl Offscreen {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("frame"),
             });
-        renderer.encode(&gpu.queue, &mut encoder, &self.view, self.size, inputs);
+        renderer.encode(gpu, &mut encoder, &self.view, self.size, inputs);
         encoder.copy_texture_to_buffer(
             wgpu::TexelCopyTextureInfo {
                 texture: &self.texture,

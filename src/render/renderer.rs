@@ -50,6 +50,8 @@ pub struct Renderer {
     format: wgpu::TextureFormat,
     somnia_buf: wgpu::Buffer,
     layers: Vec<Layer>,
+    blend: BlendPass,
+    fade: Option<FadeTargets>,
 }
 
 impl Renderer {
@@ -147,10 +149,13 @@ impl Renderer {
             });
         }
         if diags.is_empty() {
+            let blend = BlendPass::new(device, format);
             Ok(Self {
                 format,
                 somnia_buf,
                 layers,
+                blend,
+                fade: None,
             })
         } else {
             Err(diags)
@@ -162,10 +167,12 @@ impl Renderer {
     }
 
     /// Records the drawing of one frame into `view` (of `size` pixels). The uniform
-    /// uploads are queued on `queue` and land before the encoder's commands run.
+    /// uploads are queued on the queue and land before the encoder's commands run. During a
+    /// crossfade both presets are drawn into textures and blended into `view`; otherwise the
+    /// one preset draws straight into `view`.
     pub fn encode(
-        &self,
-        queue: &wgpu::Queue,
+        &mut self,
+        gpu: &Gpu,
         encoder: &mut wgpu::CommandEncoder,
         view: &wgpu::TextureView,
         size: (u32, u32),
@@ -190,36 +197,235 @@ impl Renderer {
             detected_bpm: inputs.analysis.bpm,
             _pad: 0.0,
         };
-        queue.write_buffer(&self.somnia_buf, 0, bytemuck::bytes_of(&u));
-        let layer = self.layers.get(inputs.visual.preset);
-        if let Some(layer) = layer {
+        gpu.queue
+            .write_buffer(&self.somnia_buf, 0, bytemuck::bytes_of(&u));
+        let v = &inputs.visual;
+        self.write_params(gpu, v.preset, &v.params);
+        let Some(fade) = v.fade else {
+            self.draw_layer(encoder, view, v.preset);
+            return;
+        };
+        self.write_params(gpu, fade.preset, &fade.params);
+        let targets = self.fade_targets(gpu, size);
+        let (old_view, new_view) = (
+            targets.old.create_view(&Default::default()),
+            targets.new.create_view(&Default::default()),
+        );
+        self.draw_layer(encoder, &old_view, fade.preset);
+        self.draw_layer(encoder, &new_view, v.preset);
+        gpu.queue.write_buffer(
+            &self.blend.weight_buf,
+            0,
+            bytemuck::cast_slice(&[fade.weight_new, 0.0, 0.0, 0.0]),
+        );
+        let bind_group = self
+            .fade
+            .as_ref()
+            .map(|t| &t.bind_group)
+            .expect("fade targets were just made");
+        let mut pass = begin_pass(encoder, view, "crossfade");
+        pass.set_pipeline(&self.blend.pipeline);
+        pass.set_bind_group(0, bind_group, &[]);
+        pass.draw(0..3, 0..1);
+    }
+
+    fn write_params(&self, gpu: &Gpu, preset: usize, params: &[f32; MAX_LAYER_PARAMS]) {
+        if let Some(layer) = self.layers.get(preset) {
             let n = layer.param_count.clamp(1, MAX_LAYER_PARAMS);
-            queue.write_buffer(
-                &layer.params_buf,
-                0,
-                bytemuck::cast_slice(&inputs.visual.params[..n]),
-            );
+            gpu.queue
+                .write_buffer(&layer.params_buf, 0, bytemuck::cast_slice(&params[..n]));
         }
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("layer"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
-        if let Some(layer) = layer {
+    }
+
+    fn draw_layer(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &wgpu::TextureView,
+        preset: usize,
+    ) {
+        let mut pass = begin_pass(encoder, view, "layer");
+        if let Some(layer) = self.layers.get(preset) {
             pass.set_pipeline(&layer.pipeline);
             pass.set_bind_group(0, &layer.bind_group, &[]);
             pass.draw(0..3, 0..1);
+        }
+    }
+
+    /// The two textures a crossfade draws into, (re)made for `size`.
+    fn fade_targets(&mut self, gpu: &Gpu, size: (u32, u32)) -> &FadeTargets {
+        if self.fade.as_ref().is_none_or(|t| t.size != size) {
+            let make = |label| {
+                gpu.device.create_texture(&wgpu::TextureDescriptor {
+                    label: Some(label),
+                    size: wgpu::Extent3d {
+                        width: size.0.max(1),
+                        height: size.1.max(1),
+                        depth_or_array_layers: 1,
+                    },
+                    mip_level_count: 1,
+                    sample_count: 1,
+                    dimension: wgpu::TextureDimension::D2,
+                    format: self.format,
+                    usage: wgpu::TextureUsages::RENDER_ATTACHMENT
+                        | wgpu::TextureUsages::TEXTURE_BINDING,
+                    view_formats: &[],
+                })
+            };
+            let (old, new) = (make("fade old"), make("fade new"));
+            let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("crossfade"),
+                layout: &self.blend.bgl,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: wgpu::BindingResource::TextureView(
+                            &old.create_view(&Default::default()),
+                        ),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: wgpu::BindingResource::TextureView(
+                            &new.create_view(&Default::default()),
+                        ),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: self.blend.weight_buf.as_entire_binding(),
+                    },
+                ],
+            });
+            self.fade = Some(FadeTargets {
+                size,
+                old,
+                new,
+                bind_group,
+            });
+        }
+        self.fade.as_ref().expect("just made")
+    }
+}
+
+fn begin_pass<'e>(
+    encoder: &'e mut wgpu::CommandEncoder,
+    view: &wgpu::TextureView,
+    label: &str,
+) -> wgpu::RenderPass<'e> {
+    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+        label: Some(label),
+        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+            view,
+            depth_slice: None,
+            resolve_target: None,
+            ops: wgpu::Operations {
+                load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                store: wgpu::StoreOp::Store,
+            },
+        })],
+        depth_stencil_attachment: None,
+        timestamp_writes: None,
+        occlusion_query_set: None,
+        multiview_mask: None,
+    })
+}
+
+/// Textures a crossfade draws the two presets into.
+struct FadeTargets {
+    size: (u32, u32),
+    old: wgpu::Texture,
+    new: wgpu::Texture,
+    bind_group: wgpu::BindGroup,
+}
+
+/// The pass that blends two drawn layers: out = mix(old, new, weight).
+struct BlendPass {
+    pipeline: wgpu::RenderPipeline,
+    bgl: wgpu::BindGroupLayout,
+    weight_buf: wgpu::Buffer,
+}
+
+const BLEND_WGSL: &str = r#"
+@group(0) @binding(0) var old_tex: texture_2d<f32>;
+@group(0) @binding(1) var new_tex: texture_2d<f32>;
+@group(0) @binding(2) var<uniform> weight: vec4<f32>;
+
+@vertex
+fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
+    let x = f32((i << 1u) & 2u);
+    let y = f32(i & 2u);
+    return vec4<f32>(x * 2.0 - 1.0, 1.0 - y * 2.0, 0.0, 1.0);
+}
+
+@fragment
+fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let p = vec2<i32>(pos.xy);
+    return mix(textureLoad(old_tex, p, 0), textureLoad(new_tex, p, 0), weight.x);
+}
+"#;
+
+impl BlendPass {
+    fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
+        let tex = |binding| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::FRAGMENT,
+            ty: wgpu::BindingType::Texture {
+                sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                view_dimension: wgpu::TextureViewDimension::D2,
+                multisampled: false,
+            },
+            count: None,
+        };
+        let bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("crossfade"),
+            entries: &[
+                tex(0),
+                tex(1),
+                uniform_entry(2, wgpu::ShaderStages::FRAGMENT),
+            ],
+        });
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("crossfade"),
+            bind_group_layouts: &[Some(&bgl)],
+            immediate_size: 0,
+        });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("crossfade"),
+            source: wgpu::ShaderSource::Wgsl(BLEND_WGSL.into()),
+        });
+        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("crossfade"),
+            layout: Some(&layout),
+            vertex: wgpu::VertexState {
+                module: &module,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[],
+            },
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: None,
+            multisample: wgpu::MultisampleState::default(),
+            fragment: Some(wgpu::FragmentState {
+                module: &module,
+                entry_point: Some("fs_main"),
+                compilation_options: Default::default(),
+                targets: &[Some(wgpu::ColorTargetState {
+                    format,
+                    blend: None,
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
+            }),
+            multiview_mask: None,
+            cache: None,
+        });
+        let weight_buf = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("crossfade weight"),
+            size: 16,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Self {
+            pipeline,
+            bgl,
+            weight_buf,
         }
     }
 }

@@ -171,7 +171,7 @@ impl App {
                 label: Some("frame"),
             });
         live.renderer.encode(
-            &live.gpu.queue,
+            &live.gpu,
             &mut encoder,
             &view,
             (live.config.width, live.config.height),

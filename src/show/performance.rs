@@ -108,9 +108,12 @@ pub struct CueFile {
     pub at: Spanned<TimeSpec>,
     #[serde(default)]
     pub label: Option<String>,
-    /// Cut to this preset.
+    /// Change to this preset: a cut, or a crossfade over `fade_s`.
     #[serde(default)]
     pub preset: Option<Spanned<String>>,
+    /// Crossfade time for `preset`, seconds (0 or absent: a cut).
+    #[serde(default)]
+    pub fade_s: Option<Spanned<f64>>,
     /// Notes to play, as MIDI numbers (60) or names ("C4", "F#3", "Bb2").
     #[serde(default)]
     pub notes: Option<Vec<Spanned<NoteSpec>>>,

@@ -56,6 +56,25 @@ pub struct VisualChange {
 pub struct VisualState {
     pub preset: usize,
     pub params: [f32; MAX_LAYER_PARAMS],
+    /// During a crossfade: the outgoing preset, still running, and how far the new one is in.
+    pub fade: Option<Fade>,
+}
+
+/// The outgoing side of a crossfade.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fade {
+    pub preset: usize,
+    pub params: [f32; MAX_LAYER_PARAMS],
+    /// Weight of the incoming preset, 0..1 (an S-curve over the fade's time).
+    pub weight_new: f32,
+}
+
+/// A change of preset: a cut when `fade_s` is 0, else a crossfade over `fade_s`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Switch {
+    pub time_s: f64,
+    pub preset: usize,
+    pub fade_s: f64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -70,8 +89,8 @@ pub struct Timeline {
     pub master: MasterSettings,
     /// Sorted by time; at equal times note-offs come first so repeated notes retrigger.
     pub audio: Vec<AudioCue>,
-    /// (time, preset) cuts, sorted, the first at 0.
-    pub switches: Vec<(f64, usize)>,
+    /// Preset changes, sorted, the first at 0.
+    pub switches: Vec<Switch>,
     /// Sorted by time.
     pub changes: Vec<VisualChange>,
 }
@@ -82,11 +101,40 @@ impl Timeline {
     pub fn visual_state_at(&self, time_s: f64) -> VisualState {
         let idx = self
             .switches
-            .partition_point(|(t, _)| *t <= time_s)
+            .partition_point(|s| s.time_s <= time_s)
             .saturating_sub(1);
-        let (since, preset) = self.switches.get(idx).copied().unwrap_or((0.0, 0));
+        let (preset, params) = self.layer_state(idx, time_s);
+        let fade = match (self.switches.get(idx), idx.checked_sub(1)) {
+            (Some(sw), Some(prev)) if sw.fade_s > 0.0 && time_s < sw.time_s + sw.fade_s => {
+                let (from, from_params) = self.layer_state(prev, time_s);
+                let x = (((time_s - sw.time_s) / sw.fade_s) as f32).clamp(0.0, 1.0);
+                (from != preset).then_some(Fade {
+                    preset: from,
+                    params: from_params,
+                    weight_new: x * x * (3.0 - 2.0 * x),
+                })
+            }
+            _ => None,
+        };
+        VisualState {
+            preset,
+            params,
+            fade,
+        }
+    }
+
+    /// The preset of switch `idx` and its parameters at `time_s`: defaults, then every set and
+    /// ramp since that switch.
+    fn layer_state(&self, idx: usize, time_s: f64) -> (usize, [f32; MAX_LAYER_PARAMS]) {
+        let (since, preset) = self
+            .switches
+            .get(idx)
+            .map_or((0.0, 0), |s| (s.time_s, s.preset));
         let mut params = [0.0f32; MAX_LAYER_PARAMS];
-        let defs = &self.presets[preset].layer.params;
+        let Some(p) = self.presets.get(preset) else {
+            return (preset, params);
+        };
+        let defs = &p.layer.params;
         for (i, d) in defs.iter().enumerate() {
             params[i] = d.default;
         }
@@ -113,7 +161,7 @@ impl Timeline {
         for (i, d) in defs.iter().enumerate() {
             params[i] = d.clamp(eval(&ramps[i], params[i], time_s));
         }
-        VisualState { preset, params }
+        (preset, params)
     }
 
     /// The index of a preset by name.
@@ -152,7 +200,11 @@ pub fn preset_timeline(
             time_s: duration_s,
             action: AudioAction::AllNotesOff,
         }],
-        switches: vec![(0.0, 0)],
+        switches: vec![Switch {
+            time_s: 0.0,
+            preset: 0,
+            fade_s: 0.0,
+        }],
         changes: vec![],
     })
 }
@@ -306,7 +358,11 @@ pub fn compile(
     let mut initial_patch = Patch::default();
     let mut active = resolve(&file.preset, &mut diags, &mut presets);
     if let Some(i) = active {
-        switches.push((0.0, i));
+        switches.push(Switch {
+            time_s: 0.0,
+            preset: i,
+            fade_s: 0.0,
+        });
         if let Some(p) = presets[i].patch {
             initial_patch = p;
         }
@@ -347,7 +403,24 @@ pub fn compile(
 
         if let Some(name) = &cue.preset {
             if let Some(i) = resolve(name, &mut diags, &mut presets) {
-                switches.push((t, i));
+                let fade_s = match &cue.fade_s {
+                    Some(f) if *f.get_ref() >= 0.0 && f.get_ref().is_finite() => *f.get_ref(),
+                    Some(f) => {
+                        diags.push(Diagnostic::at(
+                            path,
+                            src,
+                            f.span(),
+                            "fade_s must be zero or more",
+                        ));
+                        0.0
+                    }
+                    None => 0.0,
+                };
+                switches.push(Switch {
+                    time_s: t,
+                    preset: i,
+                    fade_s,
+                });
                 active = Some(i);
                 if let Some(p) = presets[i].patch {
                     audio.push(AudioCue {
@@ -648,6 +721,27 @@ mod tests {
         assert_eq!(tl.visual_state_at(4.0).preset, 1);
         assert!(tl.audio.iter().any(|c| c.time_s == 4.0
             && matches!(c.action, AudioAction::Patch(p) if p.filter.cutoff_hz == 500.0)));
+    }
+
+    #[test]
+    fn a_crossfade_runs_both_presets_with_an_s_curve_weight() {
+        let (_d, perf) = project();
+        let tl = compile_text(
+            &perf,
+            "duration = 10\npreset = \"a\"\n[[cue]]\nat = 2\npreset = \"b\"\nfade_s = 4\n",
+        )
+        .unwrap();
+        assert_eq!(tl.visual_state_at(1.9).fade, None);
+        let start = tl.visual_state_at(2.0);
+        assert_eq!(
+            (start.preset, start.fade.map(|f| (f.preset, f.weight_new))),
+            (1, Some((0, 0.0)))
+        );
+        let mid = tl.visual_state_at(4.0).fade.unwrap();
+        assert!((mid.weight_new - 0.5).abs() < 1e-6);
+        let early = tl.visual_state_at(2.4).fade.unwrap().weight_new;
+        assert!(early < 0.1, "an S-curve starts gently: {early}");
+        assert_eq!(tl.visual_state_at(6.0).fade, None);
     }
 
     #[test]
