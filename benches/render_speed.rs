@@ -66,6 +66,7 @@ fn main() {
             out: dir.path().join("v"),
             seconds: Some(video_s),
             video: VideoSettings {
+                flash_guard: true,
                 width: 1280,
                 height: 720,
                 fps: 30,

@@ -52,6 +52,9 @@ enum Command {
         /// Turn the hearing-safety limiter off. Only for measurement or an external limiter.
         #[arg(long)]
         no_limiter: bool,
+        /// Turn the photosensitive flash guard off. Only for measurement.
+        #[arg(long)]
+        no_flash_guard: bool,
     },
     /// Render a performance offline: DIR/NAME.wav, DIR/frames/*.png and, with ffmpeg, DIR/NAME.mp4.
     Render {
@@ -79,6 +82,9 @@ enum Command {
         /// Turn the hearing-safety limiter off. Only for measurement or an external limiter.
         #[arg(long)]
         no_limiter: bool,
+        /// Turn the photosensitive flash guard off. Only for measurement.
+        #[arg(long)]
+        no_flash_guard: bool,
     },
     /// Validate presets, performances and shaders; errors as file:line:col. Exit 1 on any error.
     Check { files: Vec<PathBuf> },
@@ -96,6 +102,14 @@ enum Command {
         #[arg(value_enum)]
         what: commands::list::What,
     },
+}
+
+/// Whether the flash guard runs: always, unless `--no-flash-guard` (which is said aloud).
+fn flash_guard(no_flash_guard: bool) -> bool {
+    if no_flash_guard {
+        eprintln!("somnia: warning: the photosensitive flash guard is OFF (--no-flash-guard)");
+    }
+    !no_flash_guard
 }
 
 /// The performance file, or else the preset (clap guarantees one of them).
@@ -153,6 +167,7 @@ fn main() {
             input,
             limiter_ceiling,
             no_limiter,
+            no_flash_guard,
         } => commands::play::run(&commands::play::PlayArgs {
             source: source(performance, preset),
             audio_device,
@@ -163,6 +178,7 @@ fn main() {
                 off: no_limiter,
             },
             window: WindowOptions {
+                flash_guard: flash_guard(no_flash_guard),
                 fullscreen,
                 exit_at_end,
                 size,
@@ -178,11 +194,13 @@ fn main() {
             no_mp4,
             limiter_ceiling,
             no_limiter,
+            no_flash_guard,
         } => commands::render::run(&commands::render::RenderArgs {
             source: source(performance, preset),
             out,
             seconds,
             video: VideoSettings {
+                flash_guard: flash_guard(no_flash_guard),
                 width: size.0,
                 height: size.1,
                 fps,

@@ -12,6 +12,8 @@ pub struct VideoSettings {
     pub width: u32,
     pub height: u32,
     pub fps: u32,
+    /// The photosensitive flash guard; on unless explicitly turned off.
+    pub flash_guard: bool,
 }
 
 /// How many frames `seconds` of video has at `fps`: frame i covers [i/fps, (i+1)/fps).
@@ -35,6 +37,7 @@ pub struct FrameRenderer {
     pub gpu: Gpu,
     renderer: Renderer,
     target: Offscreen,
+    frame_interval_s: f32,
 }
 
 impl FrameRenderer {
@@ -47,7 +50,17 @@ impl FrameRenderer {
             gpu,
             renderer,
             target,
+            frame_interval_s: 1.0 / 30.0,
         })
+    }
+
+    /// The time between frames (1 / fps): the flash guard's step. Default 1/30 s.
+    pub fn set_frame_interval(&mut self, seconds: f32) {
+        self.frame_interval_s = seconds;
+    }
+
+    pub fn set_flash_guard(&mut self, on: bool) {
+        self.renderer.set_flash_guard(&self.gpu.device, on);
     }
 
     /// The frame at `time_s`, as RGBA8.
@@ -59,6 +72,7 @@ impl FrameRenderer {
     ) -> Result<Vec<u8>, RenderError> {
         let inputs = FrameInputs {
             time_s,
+            dt_s: self.frame_interval_s,
             tempo: timeline.tempo,
             analysis: track.at(time_s),
             visual: timeline.visual_state_at(time_s),
@@ -76,6 +90,8 @@ pub fn render_frames(
     mut sink: impl FnMut(u64, Vec<u8>) -> std::io::Result<()>,
 ) -> Result<(), CaptureError> {
     let mut fr = FrameRenderer::new(timeline, video.width, video.height)?;
+    fr.set_frame_interval(1.0 / video.fps.max(1) as f32);
+    fr.set_flash_guard(video.flash_guard);
     for i in 0..frame_count(seconds, video.fps) {
         let t = i as f64 / f64::from(video.fps);
         sink(i, fr.frame_at(timeline, track, t)?)?;

@@ -4,6 +4,7 @@
 //! snapshot; it never waits on the audio thread.
 
 pub mod capture;
+pub mod flash_guard;
 pub mod gpu;
 pub mod offscreen;
 pub mod renderer;

@@ -3,6 +3,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
+use super::flash_guard::FlashGuard;
 use super::gpu::Gpu;
 use super::shader;
 use crate::bridge::Analysis;
@@ -34,6 +35,9 @@ pub struct SomniaUniforms {
 #[derive(Clone, Copy, Debug)]
 pub struct FrameInputs {
     pub time_s: f64,
+    /// How long this frame stands for (1 / fps offline, the frame interval live): the flash
+    /// guard's time step.
+    pub dt_s: f32,
     pub tempo: Tempo,
     pub analysis: Analysis,
     pub visual: VisualState,
@@ -52,6 +56,8 @@ pub struct Renderer {
     layers: Vec<Layer>,
     blend: BlendPass,
     fade: Option<FadeTargets>,
+    /// On by default; off only when explicitly asked for.
+    guard: Option<FlashGuard>,
 }
 
 impl Renderer {
@@ -150,12 +156,14 @@ impl Renderer {
         }
         if diags.is_empty() {
             let blend = BlendPass::new(device, format);
+            let guard = Some(FlashGuard::new(device, format));
             Ok(Self {
                 format,
                 somnia_buf,
                 layers,
                 blend,
                 fade: None,
+                guard,
             })
         } else {
             Err(diags)
@@ -171,6 +179,39 @@ impl Renderer {
     /// crossfade both presets are drawn into textures and blended into `view`; otherwise the
     /// one preset draws straight into `view`.
     pub fn encode(
+        &mut self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &wgpu::TextureView,
+        size: (u32, u32),
+        inputs: &FrameInputs,
+    ) {
+        match self.guard.as_mut() {
+            Some(guard) => {
+                let scene = guard.scene_view(&gpu.device, &gpu.queue, size).clone();
+                self.draw_scene(gpu, encoder, &scene, size, inputs);
+                if let Some(guard) = self.guard.as_mut() {
+                    guard.apply(&gpu.queue, encoder, view, inputs.dt_s);
+                }
+            }
+            None => self.draw_scene(gpu, encoder, view, size, inputs),
+        }
+    }
+
+    /// Turns the flash guard on or off (it is on unless this turns it off).
+    pub fn set_flash_guard(&mut self, device: &wgpu::Device, on: bool) {
+        self.guard = on.then(|| FlashGuard::new(device, self.format));
+    }
+
+    /// Forgets the flash guard's history (after a seek): the next frame shows as it is.
+    pub fn reset_flash_guard(&mut self, queue: &wgpu::Queue) {
+        if let Some(g) = self.guard.as_mut() {
+            g.reset(queue);
+        }
+    }
+
+    /// Draws the presets (one, or two in a crossfade) into `view`.
+    fn draw_scene(
         &mut self,
         gpu: &Gpu,
         encoder: &mut wgpu::CommandEncoder,

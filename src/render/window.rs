@@ -15,12 +15,26 @@ use super::renderer::{FrameInputs, Renderer};
 use crate::bridge::{AnalysisReader, Transport};
 use crate::show::Timeline;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct WindowOptions {
     pub fullscreen: bool,
+    /// The photosensitive flash guard (on unless explicitly turned off).
+    pub flash_guard: bool,
     /// Close the window once the performance has ended (for scripted runs).
     pub exit_at_end: bool,
     pub size: Option<(u32, u32)>,
+}
+
+impl Default for WindowOptions {
+    /// Safe by default: the flash guard is on.
+    fn default() -> Self {
+        Self {
+            fullscreen: false,
+            flash_guard: true,
+            exit_at_end: false,
+            size: None,
+        }
+    }
 }
 
 struct Live {
@@ -41,6 +55,7 @@ struct App {
     error: Option<String>,
     /// How far past the end of a performance to keep drawing with `exit_at_end`.
     tail_s: f64,
+    last_frame: Option<Instant>,
 }
 
 /// Why the window could not run.
@@ -71,6 +86,7 @@ pub fn run(
         live: None,
         error: None,
         tail_s: 0.5,
+        last_frame: None,
     };
     event_loop
         .run_app(&mut app)
@@ -129,6 +145,10 @@ impl App {
                 .collect::<Vec<_>>()
                 .join("\n")
         })?;
+        let mut renderer = renderer;
+        if !self.options.flash_guard {
+            renderer.set_flash_guard(&gpu.device, false);
+        }
         eprintln!("somnia: rendering on {}", gpu.describe());
         Ok(Live {
             window,
@@ -158,8 +178,16 @@ impl App {
         let view = frame
             .texture
             .create_view(&wgpu::TextureViewDescriptor::default());
+        // The flash guard's step is the real time between frames (bounded: a stall is not a
+        // licence for a sudden jump, the guard clamps it too).
+        let now = Instant::now();
+        let dt_s = self
+            .last_frame
+            .map_or(1.0 / 60.0, |t| now.duration_since(t).as_secs_f32());
+        self.last_frame = Some(now);
         let inputs = FrameInputs {
             time_s,
+            dt_s,
             tempo: self.timeline.tempo,
             analysis: self.analysis.latest(),
             visual: self.timeline.visual_state_at(time_s),

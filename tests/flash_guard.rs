@@ -1,0 +1,116 @@
+//! The photosensitive flash guard against a deliberate 10 Hz full-screen strobe, rendered
+//! offscreen at 60 fps for 3 s.
+//!
+//! Flash definition (after WCAG 2.3.1's general flash threshold): per frame, the mean relative
+//! luminance L (sRGB linearised, Rec. 709 weights). A transition is a change of L by at least
+//! 0.1 from the last turning point, in the opposite direction to the previous transition. A
+//! flash is a pair of opposing transitions whose darker state is below 0.8. WCAG allows at most
+//! three flashes in any one second.
+
+mod common;
+
+use common::*;
+use somnia::audio::offline::AnalysisTrack;
+use somnia::render::capture::FrameRenderer;
+use somnia::show::project::Project;
+use somnia::show::timeline::preset_timeline;
+
+const FPS: f64 = 60.0;
+
+fn relative_luminance(rgba: &[u8]) -> f64 {
+    let lin = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let n = rgba.len() / 4;
+    rgba.chunks(4)
+        .map(|p| 0.2126 * lin(p[0]) + 0.7152 * lin(p[1]) + 0.0722 * lin(p[2]))
+        .sum::<f64>()
+        / n as f64
+}
+
+/// Frame indices at which each flash completes.
+fn flashes(lum: &[f64]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut turning = lum[0];
+    let mut last_dir = 0i8;
+    let mut pending: Option<f64> = None; // the darker level of a first transition
+    for (i, &l) in lum.iter().enumerate() {
+        let d = l - turning;
+        let dir = if d >= 0.1 {
+            1
+        } else if d <= -0.1 {
+            -1
+        } else {
+            0
+        };
+        if dir != 0 && dir != last_dir {
+            let darker = turning.min(l);
+            match pending {
+                Some(dark) if dark.min(darker) < 0.8 => {
+                    out.push(i);
+                    pending = None;
+                }
+                _ => pending = Some(darker),
+            }
+            last_dir = dir;
+            turning = l;
+        } else if (dir == last_dir && dir != 0)
+            || (last_dir == 1 && l > turning)
+            || (last_dir == -1 && l < turning)
+        {
+            turning = l; // keep following the extreme in the current direction
+        }
+    }
+    out
+}
+
+fn most_in_any_second(flash_frames: &[usize]) -> usize {
+    let window = FPS as usize;
+    flash_frames
+        .iter()
+        .map(|&start| {
+            flash_frames
+                .iter()
+                .filter(|&&f| f >= start && f < start + window)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn strobe_luminance(guard: bool) -> Vec<f64> {
+    let timeline = preset_timeline(&Project::new(fixture("")), "strobe", 10.0).unwrap();
+    let mut fr = FrameRenderer::new(&timeline, 64, 36).unwrap();
+    fr.set_frame_interval((1.0 / FPS) as f32);
+    fr.set_flash_guard(guard);
+    let track = AnalysisTrack::default();
+    (0..(3.0 * FPS) as usize)
+        .map(|i| relative_luminance(&fr.frame_at(&timeline, &track, i as f64 / FPS).unwrap()))
+        .collect()
+}
+
+#[test]
+fn without_the_guard_the_strobe_flashes_ten_times_a_second() {
+    // Proves the measurement: the raw strobe must count as the hazard it is.
+    let raw = most_in_any_second(&flashes(&strobe_luminance(false)));
+    assert!(
+        raw >= 9,
+        "the raw 10 Hz strobe counted only {raw} flashes in a second"
+    );
+}
+
+#[test]
+fn the_flash_guard_keeps_a_10_hz_strobe_to_at_most_3_flashes_a_second() {
+    let lum = strobe_luminance(true);
+    let guarded = most_in_any_second(&flashes(&lum));
+    assert!(
+        guarded <= 3,
+        "{guarded} flashes in one second with the guard on; luminance: {:?}",
+        &lum[..30]
+    );
+}
