@@ -63,6 +63,16 @@ impl FrameRenderer {
         self.renderer.set_flash_guard(&self.gpu.device, on);
     }
 
+    /// Rebuilds the layers that use shader `path` (see [`Renderer::reload_shader`]).
+    pub fn reload_shader(
+        &mut self,
+        timeline: &Timeline,
+        path: &std::path::Path,
+    ) -> Vec<Result<String, Diagnostic>> {
+        self.renderer
+            .reload_shader(&self.gpu, path, &timeline.presets)
+    }
+
     /// The frame at `time_s`, as RGBA8.
     pub fn frame_at(
         &mut self,

@@ -48,6 +48,7 @@ struct Layer {
     bind_group: wgpu::BindGroup,
     params_buf: wgpu::Buffer,
     param_count: usize,
+    shader_path: std::path::PathBuf,
 }
 
 pub struct Renderer {
@@ -58,6 +59,8 @@ pub struct Renderer {
     fade: Option<FadeTargets>,
     /// On by default; off only when explicitly asked for.
     guard: Option<FlashGuard>,
+    layer_bgl: wgpu::BindGroupLayout,
+    layer_layout: wgpu::PipelineLayout,
 }
 
 impl Renderer {
@@ -87,87 +90,134 @@ impl Renderer {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut layers = Vec::new();
+        let blend = BlendPass::new(device, format);
+        let guard = Some(FlashGuard::new(device, format));
+        let mut r = Self {
+            format,
+            somnia_buf,
+            layers: Vec::new(),
+            blend,
+            fade: None,
+            guard,
+            layer_bgl: bgl,
+            layer_layout: layout,
+        };
         let mut diags = Vec::new();
         for preset in presets {
-            let params = &preset.layer.params;
-            let assembled = match shader::load_and_validate(&preset.layer.shader_path, params) {
-                Ok(a) => a,
-                Err(d) => {
-                    diags.push(d);
-                    continue;
-                }
-            };
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&preset.name),
-                source: wgpu::ShaderSource::Wgsl(assembled.source.into()),
-            });
-            let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some(&preset.name),
-                layout: Some(&layout),
-                vertex: wgpu::VertexState {
-                    module: &module,
-                    entry_point: Some("vs_main"),
-                    compilation_options: Default::default(),
-                    buffers: &[],
+            match r.build_layer(gpu, preset) {
+                Ok(layer) => r.layers.push(layer),
+                Err(d) => diags.push(d),
+            }
+        }
+        if diags.is_empty() { Ok(r) } else { Err(diags) }
+    }
+
+    /// Validates a preset's shader and builds its pipeline. Errors are diagnostics, never a
+    /// panic: naga checks the source first, and an error scope catches what the driver rejects.
+    fn build_layer(&self, gpu: &Gpu, preset: &Preset) -> Result<Layer, Diagnostic> {
+        let device = &gpu.device;
+        let params = &preset.layer.params;
+        let assembled = shader::load_and_validate(&preset.layer.shader_path, params)?;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(&preset.name),
+            source: wgpu::ShaderSource::Wgsl(assembled.source.into()),
+        });
+        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some(&preset.name),
+            layout: Some(&self.layer_layout),
+            vertex: wgpu::VertexState {
+                module: &module,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[],
+            },
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: None,
+            multisample: wgpu::MultisampleState::default(),
+            fragment: Some(wgpu::FragmentState {
+                module: &module,
+                entry_point: Some("fs_main"),
+                compilation_options: Default::default(),
+                targets: &[Some(wgpu::ColorTargetState {
+                    format: self.format,
+                    blend: None,
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
+            }),
+            multiview_mask: None,
+            cache: None,
+        });
+        if let Some(err) = pollster::block_on(scope.pop()) {
+            return Err(Diagnostic::file(
+                &preset.layer.shader_path,
+                format!("the graphics driver rejected the shader: {err}"),
+            ));
+        }
+        let params_buf = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("layer params"),
+            size: (4 * params.len().max(1)) as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("layer uniforms"),
+            layout: &self.layer_bgl,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: self.somnia_buf.as_entire_binding(),
                 },
-                primitive: wgpu::PrimitiveState::default(),
-                depth_stencil: None,
-                multisample: wgpu::MultisampleState::default(),
-                fragment: Some(wgpu::FragmentState {
-                    module: &module,
-                    entry_point: Some("fs_main"),
-                    compilation_options: Default::default(),
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format,
-                        blend: None,
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                }),
-                multiview_mask: None,
-                cache: None,
-            });
-            let params_buf = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("layer params"),
-                size: (4 * params.len().max(1)) as u64,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("layer uniforms"),
-                layout: &bgl,
-                entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: somnia_buf.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: params_buf.as_entire_binding(),
-                    },
-                ],
-            });
-            layers.push(Layer {
-                pipeline,
-                bind_group,
-                params_buf,
-                param_count: params.len(),
-            });
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: params_buf.as_entire_binding(),
+                },
+            ],
+        });
+        Ok(Layer {
+            pipeline,
+            bind_group,
+            params_buf,
+            param_count: params.len(),
+            shader_path: preset.layer.shader_path.clone(),
+        })
+    }
+
+    /// Rebuilds every layer whose shader is `path`, after the file changed. A layer whose new
+    /// shader fails keeps its last good pipeline: the picture never goes down. Returns, per
+    /// affected layer, the preset's name or the error (with file:line:col).
+    pub fn reload_shader(
+        &mut self,
+        gpu: &Gpu,
+        path: &std::path::Path,
+        presets: &[Preset],
+    ) -> Vec<Result<String, Diagnostic>> {
+        let same = |a: &std::path::Path| {
+            a == path
+                || (a
+                    .canonicalize()
+                    .ok()
+                    .is_some_and(|c| Some(c) == path.canonicalize().ok()))
+        };
+        let mut results = Vec::new();
+        for (i, preset) in presets.iter().enumerate() {
+            if i >= self.layers.len() || !same(&self.layers[i].shader_path) {
+                continue;
+            }
+            match self.build_layer(gpu, preset) {
+                Ok(layer) => {
+                    self.layers[i] = layer;
+                    results.push(Ok(preset.name.clone()));
+                }
+                Err(d) => results.push(Err(d)),
+            }
         }
-        if diags.is_empty() {
-            let blend = BlendPass::new(device, format);
-            let guard = Some(FlashGuard::new(device, format));
-            Ok(Self {
-                format,
-                somnia_buf,
-                layers,
-                blend,
-                fade: None,
-                guard,
-            })
-        } else {
-            Err(diags)
-        }
+        results
+    }
+
+    /// The shader files the layers were built from.
+    pub fn shader_paths(&self) -> Vec<std::path::PathBuf> {
+        self.layers.iter().map(|l| l.shader_path.clone()).collect()
     }
 
     pub fn format(&self) -> wgpu::TextureFormat {

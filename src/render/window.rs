@@ -14,6 +14,7 @@ use super::gpu::Gpu;
 use super::renderer::{FrameInputs, Renderer};
 use crate::bridge::{AnalysisReader, Transport};
 use crate::show::Timeline;
+use crate::show::watch::{FileWatcher, parent_dirs};
 
 #[derive(Clone, Debug)]
 pub struct WindowOptions {
@@ -38,6 +39,8 @@ impl Default for WindowOptions {
 }
 
 struct Live {
+    /// Shader edits, reloaded live; `None` if the folders cannot be watched.
+    watcher: Option<FileWatcher>,
     window: Arc<Window>,
     surface: wgpu::Surface<'static>,
     config: wgpu::SurfaceConfiguration,
@@ -150,7 +153,15 @@ impl App {
             renderer.set_flash_guard(&gpu.device, false);
         }
         eprintln!("somnia: rendering on {}", gpu.describe());
+        let watcher = match FileWatcher::new(&parent_dirs(&renderer.shader_paths())) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                eprintln!("somnia: {e}; shaders will not reload while playing");
+                None
+            }
+        };
         Ok(Live {
+            watcher,
             window,
             surface,
             config,
@@ -161,6 +172,26 @@ impl App {
 
     fn draw(&mut self, event_loop: &ActiveEventLoop) {
         let Some(live) = &mut self.live else { return };
+        // Live shader editing: a saved shader is rebuilt; a broken one keeps the last good look.
+        for path in live
+            .watcher
+            .as_ref()
+            .map(FileWatcher::changed)
+            .unwrap_or_default()
+        {
+            if path.extension().and_then(|e| e.to_str()) != Some("wgsl") {
+                continue;
+            }
+            for result in live
+                .renderer
+                .reload_shader(&live.gpu, &path, &self.timeline.presets)
+            {
+                match result {
+                    Ok(name) => eprintln!("somnia: reloaded `{name}` from {}", path.display()),
+                    Err(d) => eprintln!("somnia: shader error, keeping the last good look:\n{d}"),
+                }
+            }
+        }
         let time_s = self.transport.estimated_time_s(Instant::now(), 0.05);
         if self.options.exit_at_end && time_s > self.timeline.duration_s + self.tail_s {
             event_loop.exit();

@@ -13,6 +13,7 @@ pub mod scheduler;
 pub mod symphony;
 pub mod time;
 pub mod timeline;
+pub mod watch;
 
 pub use diag::Diagnostic;
 pub use timeline::{Timeline, VisualState};
