@@ -27,9 +27,15 @@ enum Command {
         /// Play one preset of the current folder's project instead of a performance.
         #[arg(long, conflicts_with = "performance")]
         preset: Option<String>,
-        /// Borderless fullscreen on the primary monitor, cursor hidden.
+        /// Borderless fullscreen, cursor hidden (on the primary monitor unless --monitor).
         #[arg(long)]
         fullscreen: bool,
+        /// The monitor for --fullscreen, as `somnia list monitors` numbers them.
+        #[arg(long)]
+        monitor: Option<usize>,
+        /// Do not wait for the display's refresh: lower latency, possible tearing.
+        #[arg(long)]
+        no_vsync: bool,
         /// Output device (a part of its name, as `somnia list audio` prints it).
         #[arg(long)]
         audio_device: Option<String>,
@@ -97,7 +103,7 @@ enum Command {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
-    /// List presets, performances (of the current folder), audio devices or MIDI ports.
+    /// List presets, performances (of the current folder), audio devices, MIDI ports or monitors.
     List {
         #[arg(value_enum)]
         what: commands::list::What,
@@ -160,6 +166,8 @@ fn main() {
             performance,
             preset,
             fullscreen,
+            monitor,
+            no_vsync,
             audio_device,
             buffer,
             size,
@@ -178,6 +186,8 @@ fn main() {
                 off: no_limiter,
             },
             window: WindowOptions {
+                monitor,
+                vsync: !no_vsync,
                 flash_guard: flash_guard(no_flash_guard),
                 fullscreen,
                 exit_at_end,

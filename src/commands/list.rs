@@ -9,6 +9,7 @@ pub enum What {
     Performances,
     Audio,
     Midi,
+    Monitors,
 }
 
 /// `somnia list presets|performances|audio|midi`.
@@ -19,6 +20,7 @@ pub fn run(what: What) -> i32 {
         What::Performances => Ok(project.performance_names()),
         What::Audio => crate::audio::device::output_device_names(),
         What::Midi => crate::control::midi::input_port_names(),
+        What::Monitors => crate::render::window::monitor_names(),
     };
     match items {
         Ok(items) => {

@@ -24,6 +24,10 @@ pub struct WindowOptions {
     /// Close the window once the performance has ended (for scripted runs).
     pub exit_at_end: bool,
     pub size: Option<(u32, u32)>,
+    /// Which monitor fullscreen goes to (as `somnia list monitors` numbers them).
+    pub monitor: Option<usize>,
+    /// Wait for the display's refresh (no tearing); off trades tearing for latency.
+    pub vsync: bool,
 }
 
 impl Default for WindowOptions {
@@ -34,6 +38,8 @@ impl Default for WindowOptions {
             flash_guard: true,
             exit_at_end: false,
             size: None,
+            monitor: None,
+            vsync: true,
         }
     }
 }
@@ -107,7 +113,19 @@ impl App {
             .with_title(format!("Somnia — {}", self.timeline.title))
             .with_inner_size(winit::dpi::PhysicalSize::new(w, h));
         if self.options.fullscreen {
-            attrs = attrs.with_fullscreen(Some(Fullscreen::Borderless(None)));
+            let monitor = match self.options.monitor {
+                Some(i) => {
+                    let m = event_loop.available_monitors().nth(i);
+                    if m.is_none() {
+                        eprintln!(
+                            "somnia: no monitor {i} (`somnia list monitors` numbers them); using the primary one"
+                        );
+                    }
+                    m
+                }
+                None => None,
+            };
+            attrs = attrs.with_fullscreen(Some(Fullscreen::Borderless(monitor)));
         }
         let window = Arc::new(
             event_loop
@@ -139,7 +157,11 @@ impl App {
             .get_default_config(&gpu.adapter, size.width.max(1), size.height.max(1))
             .ok_or("the window surface is not supported by this adapter")?;
         config.format = format;
-        config.present_mode = wgpu::PresentMode::AutoVsync;
+        config.present_mode = if self.options.vsync {
+            wgpu::PresentMode::AutoVsync
+        } else {
+            wgpu::PresentMode::AutoNoVsync
+        };
         surface.configure(&gpu.device, &config);
         let renderer = Renderer::new(&gpu, format, &self.timeline.presets).map_err(|diags| {
             diags
@@ -295,4 +317,32 @@ impl ApplicationHandler for App {
             _ => {}
         }
     }
+}
+
+/// Names of the monitors, numbered as `--monitor` takes them.
+pub fn monitor_names() -> Result<Vec<String>, String> {
+    struct Lister(Vec<String>);
+    impl ApplicationHandler for Lister {
+        fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+            self.0 = event_loop
+                .available_monitors()
+                .enumerate()
+                .map(|(i, m)| {
+                    let size = m.size();
+                    format!(
+                        "{i}: {} ({}x{})",
+                        m.name().unwrap_or_else(|| "unnamed".into()),
+                        size.width,
+                        size.height
+                    )
+                })
+                .collect();
+            event_loop.exit();
+        }
+        fn window_event(&mut self, _: &ActiveEventLoop, _: WindowId, _: WindowEvent) {}
+    }
+    let event_loop = EventLoop::new().map_err(|e| format!("no display: {e}"))?;
+    let mut lister = Lister(Vec::new());
+    event_loop.run_app(&mut lister).map_err(|e| e.to_string())?;
+    Ok(lister.0)
 }
