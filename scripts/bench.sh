@@ -3,6 +3,7 @@
 # (SuperCollider's scsynth, from Debian's supercollider-server) besides the usual packages.
 #   render_speed: offline render speed in × real time (audio; audio + 1280x720 video)
 #   synth_voices: ns per voice-sample and voices in real time, vs scsynth and a bare loop
+#   render_frame: render-thread CPU time and frame time, engine vs a bare wgpu program
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
@@ -15,3 +16,4 @@ fi
 export NODEVICE_SELECT=1
 cargo bench --locked --bench synth_voices
 cargo bench --locked --bench render_speed
+cargo bench --locked --bench render_frame

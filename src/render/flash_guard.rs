@@ -140,10 +140,18 @@ fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
 @fragment
 fn guard(@builtin(position) pos: vec4<f32>) -> GuardOut {
     let p = vec2<i32>(pos.xy);
+    var out: GuardOut;
+    // Nearly always nothing is held back: pass the scene through without the colour-space
+    // round trip (the decision is one value for the whole frame, so this branch is uniform).
+    if (g_stats.amount >= 1.0) {
+        let c = textureLoad(g_scene, p, 0);
+        out.screen = c;
+        out.history = c;
+        return out;
+    }
     let s = to_linear(textureLoad(g_scene, p, 0).rgb);
     let h = to_linear(textureLoad(g_prev, p, 0).rgb);
     let c = vec4<f32>(to_srgb(mix(h, s, g_stats.amount)), 1.0);
-    var out: GuardOut;
     out.screen = c;
     out.history = c;
     return out;
