@@ -24,6 +24,8 @@ pub const MIN_TRANSITION_GAP_S: f32 = 0.2;
 /// The luminance change WCAG counts as a transition.
 pub const TRANSITION: f32 = 0.1;
 
+use super::passes::{clear_attachment, fullscreen_pipeline};
+
 const SHADER: &str = r#"
 struct Stats {
     prev_mean: f32,   // mean relative luminance of the last output
@@ -239,32 +241,15 @@ impl FlashGuard {
             bind_group_layouts: &[Some(&guard_bgl)],
             immediate_size: 0,
         });
-        let target = Some(wgpu::ColorTargetState {
+        let guard = fullscreen_pipeline(
+            device,
+            "flash guard blend",
+            &guard_layout,
+            &module,
+            "guard",
             format,
-            blend: None,
-            write_mask: wgpu::ColorWrites::ALL,
-        });
-        let guard = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("flash guard blend"),
-            layout: Some(&guard_layout),
-            vertex: wgpu::VertexState {
-                module: &module,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &module,
-                entry_point: Some("guard"),
-                compilation_options: Default::default(),
-                targets: &[target.clone(), target],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+            2,
+        );
         let stats = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("flash guard stats"),
             size: 32,
@@ -391,20 +376,10 @@ impl FlashGuard {
         }
         let next = 1 - self.current;
         let history_view = t.history[next].create_view(&Default::default());
-        let attachment = |v| {
-            Some(wgpu::RenderPassColorAttachment {
-                view: v,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
-                    store: wgpu::StoreOp::Store,
-                },
-            })
-        };
+
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("flash guard blend"),
-            color_attachments: &[attachment(view), attachment(&history_view)],
+            color_attachments: &[clear_attachment(view), clear_attachment(&history_view)],
             depth_stencil_attachment: None,
             timestamp_writes: None,
             occlusion_query_set: None,

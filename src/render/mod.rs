@@ -7,6 +7,7 @@ pub mod capture;
 pub mod flash_guard;
 pub mod gpu;
 pub mod offscreen;
+pub mod passes;
 pub mod renderer;
 pub mod shader;
 pub mod window;

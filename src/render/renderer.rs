@@ -5,6 +5,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::flash_guard::FlashGuard;
 use super::gpu::Gpu;
+use super::passes::{clear_attachment, fullscreen_pipeline};
 use super::shader;
 use crate::bridge::Analysis;
 use crate::clock::Tempo;
@@ -123,31 +124,15 @@ impl Renderer {
             label: Some(&preset.name),
             source: wgpu::ShaderSource::Wgsl(assembled.source.into()),
         });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some(&preset.name),
-            layout: Some(&self.layer_layout),
-            vertex: wgpu::VertexState {
-                module: &module,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &module,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: self.format,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let pipeline = fullscreen_pipeline(
+            device,
+            &preset.name,
+            &self.layer_layout,
+            &module,
+            "fs_main",
+            self.format,
+            1,
+        );
         if let Some(err) = pollster::block_on(scope.pop()) {
             return Err(Diagnostic::file(
                 &preset.layer.shader_path,
@@ -403,15 +388,7 @@ fn begin_pass<'e>(
 ) -> wgpu::RenderPass<'e> {
     encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
         label: Some(label),
-        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-            view,
-            depth_slice: None,
-            resolve_target: None,
-            ops: wgpu::Operations {
-                load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
-                store: wgpu::StoreOp::Store,
-            },
-        })],
+        color_attachments: &[clear_attachment(view)],
         depth_stencil_attachment: None,
         timestamp_writes: None,
         occlusion_query_set: None,
@@ -482,31 +459,8 @@ impl BlendPass {
             label: Some("crossfade"),
             source: wgpu::ShaderSource::Wgsl(BLEND_WGSL.into()),
         });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("crossfade"),
-            layout: Some(&layout),
-            vertex: wgpu::VertexState {
-                module: &module,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &module,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let pipeline =
+            fullscreen_pipeline(device, "crossfade", &layout, &module, "fs_main", format, 1);
         let weight_buf = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("crossfade weight"),
             size: 16,

@@ -1,0 +1,55 @@
+//! Building blocks shared by every full-screen pass (layers, crossfade, flash guard): each
+//! draws one triangle over the whole target with a `vs_main` that needs no vertex buffer.
+
+/// A pipeline drawing `module`'s `vs_main` and `fs_entry` over the whole target, writing one
+/// colour target of `format` per entry of `targets` (no blending).
+pub fn fullscreen_pipeline(
+    device: &wgpu::Device,
+    label: &str,
+    layout: &wgpu::PipelineLayout,
+    module: &wgpu::ShaderModule,
+    fs_entry: &str,
+    format: wgpu::TextureFormat,
+    targets: usize,
+) -> wgpu::RenderPipeline {
+    let target = Some(wgpu::ColorTargetState {
+        format,
+        blend: None,
+        write_mask: wgpu::ColorWrites::ALL,
+    });
+    let targets = vec![target; targets];
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(label),
+        layout: Some(layout),
+        vertex: wgpu::VertexState {
+            module,
+            entry_point: Some("vs_main"),
+            compilation_options: Default::default(),
+            buffers: &[],
+        },
+        primitive: wgpu::PrimitiveState::default(),
+        depth_stencil: None,
+        multisample: wgpu::MultisampleState::default(),
+        fragment: Some(wgpu::FragmentState {
+            module,
+            entry_point: Some(fs_entry),
+            compilation_options: Default::default(),
+            targets: &targets,
+        }),
+        multiview_mask: None,
+        cache: None,
+    })
+}
+
+/// A colour attachment that clears to black and keeps what is drawn.
+pub fn clear_attachment(view: &wgpu::TextureView) -> Option<wgpu::RenderPassColorAttachment<'_>> {
+    Some(wgpu::RenderPassColorAttachment {
+        view,
+        depth_slice: None,
+        resolve_target: None,
+        ops: wgpu::Operations {
+            load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+            store: wgpu::StoreOp::Store,
+        },
+    })
+}
