@@ -24,7 +24,7 @@ pub const MIN_TRANSITION_GAP_S: f32 = 0.2;
 /// The luminance change WCAG counts as a transition.
 pub const TRANSITION: f32 = 0.1;
 
-use super::passes::{clear_attachment, fullscreen_pipeline};
+use super::passes::{clear_attachment, fullscreen_pipeline, intermediate_texture};
 
 const SHADER: &str = r#"
 struct Stats {
@@ -281,23 +281,7 @@ impl FlashGuard {
         size: (u32, u32),
     ) -> &wgpu::TextureView {
         if self.targets.as_ref().is_none_or(|t| t.size != size) {
-            let make = |label| {
-                device.create_texture(&wgpu::TextureDescriptor {
-                    label: Some(label),
-                    size: wgpu::Extent3d {
-                        width: size.0.max(1),
-                        height: size.1.max(1),
-                        depth_or_array_layers: 1,
-                    },
-                    mip_level_count: 1,
-                    sample_count: 1,
-                    dimension: wgpu::TextureDimension::D2,
-                    format: self.format,
-                    usage: wgpu::TextureUsages::RENDER_ATTACHMENT
-                        | wgpu::TextureUsages::TEXTURE_BINDING,
-                    view_formats: &[],
-                })
-            };
+            let make = |label| intermediate_texture(device, label, size, self.format);
             let scene = make("flash guard scene");
             let history = [make("flash guard history a"), make("flash guard history b")];
             let scene_view = scene.create_view(&Default::default());

@@ -5,7 +5,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::flash_guard::FlashGuard;
 use super::gpu::Gpu;
-use super::passes::{clear_attachment, fullscreen_pipeline};
+use super::passes::{clear_attachment, fullscreen_pipeline, intermediate_texture};
 use super::shader;
 use crate::bridge::Analysis;
 use crate::clock::Tempo;
@@ -330,23 +330,7 @@ impl Renderer {
     /// The two textures a crossfade draws into, (re)made for `size`.
     fn fade_targets(&mut self, gpu: &Gpu, size: (u32, u32)) -> &FadeTargets {
         if self.fade.as_ref().is_none_or(|t| t.size != size) {
-            let make = |label| {
-                gpu.device.create_texture(&wgpu::TextureDescriptor {
-                    label: Some(label),
-                    size: wgpu::Extent3d {
-                        width: size.0.max(1),
-                        height: size.1.max(1),
-                        depth_or_array_layers: 1,
-                    },
-                    mip_level_count: 1,
-                    sample_count: 1,
-                    dimension: wgpu::TextureDimension::D2,
-                    format: self.format,
-                    usage: wgpu::TextureUsages::RENDER_ATTACHMENT
-                        | wgpu::TextureUsages::TEXTURE_BINDING,
-                    view_formats: &[],
-                })
-            };
+            let make = |label| intermediate_texture(&gpu.device, label, size, self.format);
             let (old, new) = (make("fade old"), make("fade new"));
             let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("crossfade"),
