@@ -18,6 +18,37 @@ struct Cli {
     command: Command,
 }
 
+/// The audience-safety switches `play` and `render` share.
+#[derive(clap::Args)]
+struct Safety {
+    /// The safety limiter's true-peak ceiling in dBFS (default -1, or the performance's).
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_ceiling)]
+    limiter_ceiling: Option<f32>,
+    /// Turn the hearing-safety limiter off. Only for measurement or an external limiter.
+    #[arg(long)]
+    no_limiter: bool,
+    /// Turn the photosensitive flash guard off. Only for measurement.
+    #[arg(long)]
+    no_flash_guard: bool,
+}
+
+impl Safety {
+    fn limiter(&self) -> commands::LimiterArgs {
+        commands::LimiterArgs {
+            ceiling_db: self.limiter_ceiling,
+            off: self.no_limiter,
+        }
+    }
+
+    /// Whether the flash guard runs: always, unless `--no-flash-guard` (which is said aloud).
+    fn flash_guard(&self) -> bool {
+        if self.no_flash_guard {
+            eprintln!("somnia: warning: the photosensitive flash guard is OFF (--no-flash-guard)");
+        }
+        !self.no_flash_guard
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Play a performance live: a window and sound. Esc quits, space pauses.
@@ -52,15 +83,8 @@ enum Command {
         /// optionally name the device (a part of its name).
         #[arg(long, num_args = 0..=1, default_missing_value = "")]
         input: Option<String>,
-        /// The safety limiter's true-peak ceiling in dBFS (default -1, or the performance's).
-        #[arg(long, allow_negative_numbers = true, value_parser = parse_ceiling)]
-        limiter_ceiling: Option<f32>,
-        /// Turn the hearing-safety limiter off. Only for measurement or an external limiter.
-        #[arg(long)]
-        no_limiter: bool,
-        /// Turn the photosensitive flash guard off. Only for measurement.
-        #[arg(long)]
-        no_flash_guard: bool,
+        #[command(flatten)]
+        safety: Safety,
     },
     /// Render a performance offline: DIR/NAME.wav, DIR/frames/*.png and, with ffmpeg, DIR/NAME.mp4.
     Render {
@@ -82,15 +106,8 @@ enum Command {
         /// Do not make the MP4 even if ffmpeg is installed.
         #[arg(long)]
         no_mp4: bool,
-        /// The safety limiter's true-peak ceiling in dBFS (default -1, or the performance's).
-        #[arg(long, allow_negative_numbers = true, value_parser = parse_ceiling)]
-        limiter_ceiling: Option<f32>,
-        /// Turn the hearing-safety limiter off. Only for measurement or an external limiter.
-        #[arg(long)]
-        no_limiter: bool,
-        /// Turn the photosensitive flash guard off. Only for measurement.
-        #[arg(long)]
-        no_flash_guard: bool,
+        #[command(flatten)]
+        safety: Safety,
     },
     /// Validate presets, performances and shaders; errors as file:line:col. Exit 1 on any error.
     Check { files: Vec<PathBuf> },
@@ -108,14 +125,6 @@ enum Command {
         #[arg(value_enum)]
         what: commands::list::What,
     },
-}
-
-/// Whether the flash guard runs: always, unless `--no-flash-guard` (which is said aloud).
-fn flash_guard(no_flash_guard: bool) -> bool {
-    if no_flash_guard {
-        eprintln!("somnia: warning: the photosensitive flash guard is OFF (--no-flash-guard)");
-    }
-    !no_flash_guard
 }
 
 /// The performance file, or else the preset (clap guarantees one of them).
@@ -173,22 +182,17 @@ fn main() {
             size,
             exit_at_end,
             input,
-            limiter_ceiling,
-            no_limiter,
-            no_flash_guard,
+            safety,
         } => commands::play::run(&commands::play::PlayArgs {
             source: source(performance, preset),
             audio_device,
             input,
             buffer_frames: buffer,
-            limiter: commands::LimiterArgs {
-                ceiling_db: limiter_ceiling,
-                off: no_limiter,
-            },
+            limiter: safety.limiter(),
             window: WindowOptions {
                 monitor,
                 vsync: !no_vsync,
-                flash_guard: flash_guard(no_flash_guard),
+                flash_guard: safety.flash_guard(),
                 fullscreen,
                 exit_at_end,
                 size,
@@ -202,24 +206,19 @@ fn main() {
             size,
             fps,
             no_mp4,
-            limiter_ceiling,
-            no_limiter,
-            no_flash_guard,
+            safety,
         } => commands::render::run(&commands::render::RenderArgs {
             source: source(performance, preset),
             out,
             seconds,
             video: VideoSettings {
-                flash_guard: flash_guard(no_flash_guard),
+                flash_guard: safety.flash_guard(),
                 width: size.0,
                 height: size.1,
                 fps,
             },
             no_mp4,
-            limiter: commands::LimiterArgs {
-                ceiling_db: limiter_ceiling,
-                off: no_limiter,
-            },
+            limiter: safety.limiter(),
         }),
         Command::Check { files } => commands::check::run(&files),
         Command::Meter { input, seconds } => commands::meter::run(input.as_deref(), seconds),

@@ -24,7 +24,9 @@ pub const MIN_TRANSITION_GAP_S: f32 = 0.2;
 /// The luminance change WCAG counts as a transition.
 pub const TRANSITION: f32 = 0.1;
 
-use super::passes::{clear_attachment, fullscreen_pipeline, intermediate_texture};
+use super::passes::{
+    FULLSCREEN_VS_WGSL, clear_attachment, fullscreen_pipeline, intermediate_texture,
+};
 
 const SHADER: &str = r#"
 struct Stats {
@@ -132,13 +134,6 @@ struct GuardOut {
     @location(1) history: vec4<f32>,
 };
 
-@vertex
-fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
-    let x = f32((i << 1u) & 2u);
-    let y = f32(i & 2u);
-    return vec4<f32>(x * 2.0 - 1.0, 1.0 - y * 2.0, 0.0, 1.0);
-}
-
 @fragment
 fn guard(@builtin(position) pos: vec4<f32>) -> GuardOut {
     let p = vec2<i32>(pos.xy);
@@ -186,7 +181,7 @@ impl FlashGuard {
     pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("flash guard"),
-            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+            source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{SHADER}").into()),
         });
         let tex = |binding, vis| wgpu::BindGroupLayoutEntry {
             binding,

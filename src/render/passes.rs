@@ -1,6 +1,17 @@
 //! Building blocks shared by every full-screen pass (layers, crossfade, flash guard): each
 //! draws one triangle over the whole target with a `vs_main` that needs no vertex buffer.
 
+/// WGSL for the vertex stage of every internal full-screen pass: one triangle covering the
+/// target, no vertex buffer. Layer shaders get the same from `common.wgsl` (with `uv`).
+pub const FULLSCREEN_VS_WGSL: &str = r#"
+@vertex
+fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
+    let x = f32((i << 1u) & 2u);
+    let y = f32(i & 2u);
+    return vec4<f32>(x * 2.0 - 1.0, 1.0 - y * 2.0, 0.0, 1.0);
+}
+"#;
+
 /// A pipeline drawing `module`'s `vs_main` and `fs_entry` over the whole target, writing one
 /// colour target of `format` per entry of `targets` (no blending).
 pub fn fullscreen_pipeline(

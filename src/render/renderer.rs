@@ -5,7 +5,9 @@ use bytemuck::{Pod, Zeroable};
 
 use super::flash_guard::FlashGuard;
 use super::gpu::Gpu;
-use super::passes::{clear_attachment, fullscreen_pipeline, intermediate_texture};
+use super::passes::{
+    FULLSCREEN_VS_WGSL, clear_attachment, fullscreen_pipeline, intermediate_texture,
+};
 use super::shader;
 use crate::bridge::Analysis;
 use crate::clock::Tempo;
@@ -238,13 +240,6 @@ impl Renderer {
         self.guard = on.then(|| FlashGuard::new(device, self.format));
     }
 
-    /// Forgets the flash guard's history (after a seek): the next frame shows as it is.
-    pub fn reset_flash_guard(&mut self, queue: &wgpu::Queue) {
-        if let Some(g) = self.guard.as_mut() {
-            g.reset(queue);
-        }
-    }
-
     /// Draws the presets (one, or two in a crossfade) into `view`.
     fn draw_scene(
         &mut self,
@@ -400,13 +395,6 @@ const BLEND_WGSL: &str = r#"
 @group(0) @binding(1) var new_tex: texture_2d<f32>;
 @group(0) @binding(2) var<uniform> weight: vec4<f32>;
 
-@vertex
-fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
-    let x = f32((i << 1u) & 2u);
-    let y = f32(i & 2u);
-    return vec4<f32>(x * 2.0 - 1.0, 1.0 - y * 2.0, 0.0, 1.0);
-}
-
 @fragment
 fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     let p = vec2<i32>(pos.xy);
@@ -441,7 +429,7 @@ impl BlendPass {
         });
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("crossfade"),
-            source: wgpu::ShaderSource::Wgsl(BLEND_WGSL.into()),
+            source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{BLEND_WGSL}").into()),
         });
         let pipeline =
             fullscreen_pipeline(device, "crossfade", &layout, &module, "fs_main", format, 1);
