@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod diag;
+pub mod look;
 pub mod patch;
 pub mod performance;
 pub mod preset;

@@ -44,6 +44,12 @@ pub struct PerformanceFile {
     /// The generative composer, if the performance uses it.
     #[serde(default)]
     pub symphony: Option<Spanned<SymphonyFile>>,
+    /// The dream mosaic's starting unity: 0 each dreamer in a tile, 1 merged (the default).
+    #[serde(default)]
+    pub unity: Option<Spanned<f64>>,
+    /// The dream mosaic's layers, one per dreamer, drawn over the performance's preset.
+    #[serde(default, rename = "dreamer")]
+    pub dreamers: Vec<DreamerFile>,
     #[serde(default, rename = "cue")]
     pub cues: Vec<CueFile>,
 }
@@ -123,15 +129,38 @@ pub struct CueFile {
     /// How long the notes hold before release, default 1 s.
     #[serde(default)]
     pub length_s: Option<Spanned<f64>>,
-    /// Jump parameters (layer or audio) to values.
+    /// Jump parameters to values: a layer's or an audio parameter by name, `unity`,
+    /// `post.<setting>`, `dreamer<n>.opacity` or `dreamer<n>.<layer parameter>`.
     #[serde(default)]
-    pub set: Option<BTreeMap<String, Spanned<f64>>>,
+    pub set: Option<BTreeMap<String, Spanned<toml::Value>>>,
     /// Move one parameter to a value over time.
     #[serde(default)]
     pub ramp: Option<Spanned<RampFile>>,
     /// Change the composer's macros from the next bar.
     #[serde(default)]
     pub symphony: Option<MacrosFile>,
+    /// Dreamers (numbered from 1) whose layers fade out over `fade_s` (default 2 s).
+    #[serde(default)]
+    pub withdraw: Option<Vec<Spanned<i64>>>,
+    /// Withdrawn dreamers whose layers fade back in over `fade_s` (default 2 s).
+    #[serde(default, rename = "return")]
+    pub return_: Option<Vec<Spanned<i64>>>,
+}
+
+/// A `[[dreamer]]` table: one layer of the dream mosaic.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DreamerFile {
+    pub preset: Spanned<String>,
+    /// crossfade (default), add, screen or multiply.
+    #[serde(default)]
+    pub blend: Option<Spanned<String>>,
+    /// 0..1, default 1.
+    #[serde(default)]
+    pub opacity: Option<Spanned<f64>>,
+    /// False: the dreamer starts withdrawn and joins with a `return` cue.
+    #[serde(default)]
+    pub present: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::diag::{Diagnostic, did_you_mean};
+use super::look::Post;
 use super::patch::{AudioFile, parse_patch};
 use super::project::Project;
 use crate::audio::synth::Patch;
@@ -66,6 +67,8 @@ pub struct Preset {
     pub layer: LayerDef,
     /// `None` keeps whatever patch was playing when this preset is switched to.
     pub patch: Option<Patch>,
+    /// The post chain while this preset shows (neutral unless the file has a `[post]` table).
+    pub post: Post,
 }
 
 #[derive(Deserialize)]
@@ -75,6 +78,9 @@ struct PresetFile {
     description: String,
     layer: LayerFile,
     audio: Option<Spanned<AudioFile>>,
+    /// The post chain's settings for this look, by name (`glow = 0.4`).
+    #[serde(default)]
+    post: BTreeMap<String, Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -221,6 +227,8 @@ pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset,
         .as_ref()
         .map(|a| parse_patch(path, src, a.get_ref(), &mut diags));
 
+    let post = parse_post(path, src, &file.post, &mut diags);
+
     if diags.is_empty() {
         Ok(Preset {
             name,
@@ -231,10 +239,53 @@ pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset,
                 params,
             },
             patch,
+            post,
         })
     } else {
         Err(diags)
     }
+}
+
+/// The `[post]` table: known names within their ranges; everything else is reported.
+fn parse_post(
+    path: &Path,
+    src: &str,
+    table: &BTreeMap<String, Spanned<f64>>,
+    diags: &mut Vec<Diagnostic>,
+) -> Post {
+    let mut values = Post::default().to_array();
+    for (name, v) in table {
+        let Some(i) = Post::index(name) else {
+            let names = Post::FIELDS.iter().map(|f| f.name);
+            let hint = match did_you_mean(name, names.clone()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("post settings: {}", names.collect::<Vec<_>>().join(", ")),
+            };
+            diags.push(
+                Diagnostic::at(
+                    path,
+                    src,
+                    v.span(),
+                    format!("unknown post setting `{name}`"),
+                )
+                .with_hint(hint),
+            );
+            continue;
+        };
+        let f = Post::FIELDS[i];
+        let x = *v.get_ref();
+        if !(f64::from(f.min)..=f64::from(f.max)).contains(&x) {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                v.span(),
+                format!("post `{name}` must be within {}..{}, not {x}", f.min, f.max),
+            ));
+            continue;
+        }
+        values[i] = x as f32;
+    }
+    Post::from_array(values)
 }
 
 fn is_wgsl_ident(s: &str) -> bool {
@@ -294,5 +345,21 @@ mod tests {
         let errs = parse_preset(&project, Path::new("x.toml"), src).unwrap_err();
         let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
         assert_eq!(lines, [2, 4, 6, 8], "{errs:#?}");
+    }
+
+    #[test]
+    fn a_post_table_sets_the_look_and_bad_settings_are_reported() {
+        let (_d, project) = project_with_shader();
+        let src = "[layer]\nshader = \"a.wgsl\"\n[post]\nglow = 0.5\nglitch = 0.2\n";
+        let p = parse_preset(&project, Path::new("x.toml"), src).unwrap();
+        assert_eq!(
+            (p.post.glow, p.post.glitch, p.post.contrast),
+            (0.5, 0.2, 1.0)
+        );
+        let src = "[layer]\nshader = \"a.wgsl\"\n[post]\nglwo = 0.5\nglitch = 3\n";
+        let errs = parse_preset(&project, Path::new("x.toml"), src).unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:#?}");
+        assert_eq!(errs[0].hint.as_deref(), Some("did you mean `glow`?"));
+        assert_eq!(errs[1].line, 5);
     }
 }

@@ -85,6 +85,8 @@ mod tests {
                 .collect(),
             switches: vec![],
             changes: vec![],
+            dreamers: vec![],
+            unity: 1.0,
         }
     }
 

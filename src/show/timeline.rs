@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::diag::{Diagnostic, did_you_mean};
+use super::look::{BlendMode, DreamerState, MAX_DREAMERS, Mosaic, Post};
 use super::performance::{MacrosFile, PerformanceFile, parse_performance};
 use super::preset::{MAX_LAYER_PARAMS, Preset, load_preset};
 use super::project::Project;
@@ -41,14 +42,52 @@ pub struct AudioCue {
     pub action: AudioAction,
 }
 
-/// A change to one layer parameter of one preset: jump (`over_s == 0`) or ramp.
+/// What a visual change moves.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Target {
+    /// A layer parameter of the performance's own preset, while that preset shows.
+    Layer {
+        preset: usize,
+        param: usize,
+    },
+    /// A post setting of the preset showing, while it shows.
+    Post {
+        preset: usize,
+        setting: usize,
+    },
+    /// The dream mosaic's unity.
+    Unity,
+    /// A layer parameter of a dreamer (numbered from 0 here).
+    DreamerParam {
+        dreamer: usize,
+        param: usize,
+    },
+    DreamerOpacity {
+        dreamer: usize,
+    },
+    /// 1 in, 0 withdrawn.
+    DreamerPresence {
+        dreamer: usize,
+    },
+}
+
+/// A change to one visual value: jump (`over_s == 0`) or linear ramp.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct VisualChange {
     pub time_s: f64,
-    pub preset: usize,
-    pub param: usize,
+    pub target: Target,
     pub to: f32,
     pub over_s: f64,
+}
+
+/// A layer of the dream mosaic, as the performance declares it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dreamer {
+    pub preset: usize,
+    pub blend: BlendMode,
+    pub opacity: f32,
+    /// False: starts withdrawn.
+    pub present: bool,
 }
 
 /// What the picture should show at one instant.
@@ -58,6 +97,48 @@ pub struct VisualState {
     pub params: [f32; MAX_LAYER_PARAMS],
     /// During a crossfade: the outgoing preset, still running, and how far the new one is in.
     pub fade: Option<Fade>,
+    /// The dreamer layers over the preset (none unless the performance has dreamers).
+    pub mosaic: Mosaic,
+    /// The post chain (blended across a crossfade).
+    pub post: Post,
+}
+
+/// A value moved by jumps and linear ramps, evaluated at any time.
+#[derive(Clone, Copy, Debug)]
+struct Track {
+    value: f32,
+    /// (from, to, start, duration)
+    ramp: Option<(f32, f32, f64, f64)>,
+}
+
+impl Track {
+    fn new(value: f32) -> Self {
+        Self { value, ramp: None }
+    }
+
+    fn at(&self, t: f64) -> f32 {
+        match self.ramp {
+            None => self.value,
+            Some((from, to, start, over)) => {
+                if over <= 0.0 || t >= start + over {
+                    to
+                } else {
+                    from + (to - from) * (((t - start) / over) as f32).clamp(0.0, 1.0)
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, c: &VisualChange) {
+        let from = self.at(c.time_s);
+        self.ramp = Some((from, c.to, c.time_s, c.over_s));
+    }
+}
+
+/// The S-curve crossfades and presence fades follow.
+fn s_curve(x: f32) -> f32 {
+    let x = x.clamp(0.0, 1.0);
+    x * x * (3.0 - 2.0 * x)
 }
 
 /// The outgoing side of a crossfade.
@@ -93,25 +174,32 @@ pub struct Timeline {
     pub switches: Vec<Switch>,
     /// Sorted by time.
     pub changes: Vec<VisualChange>,
+    /// The dream mosaic's layers, in drawing order.
+    pub dreamers: Vec<Dreamer>,
+    /// The mosaic's unity at the start.
+    pub unity: f32,
 }
 
 impl Timeline {
-    /// The visual state at `time_s`: the preset showing, and its parameters with every set
-    /// and ramp up to that time applied.
+    /// The visual state at `time_s`: the preset showing, its parameters and post settings
+    /// with every set and ramp up to that time applied, and the mosaic's dreamers.
     pub fn visual_state_at(&self, time_s: f64) -> VisualState {
         let idx = self
             .switches
             .partition_point(|s| s.time_s <= time_s)
             .saturating_sub(1);
-        let (preset, params) = self.layer_state(idx, time_s);
+        let (preset, params, mut post) = self.layer_state(idx, time_s);
         let fade = match (self.switches.get(idx), idx.checked_sub(1)) {
             (Some(sw), Some(prev)) if sw.fade_s > 0.0 && time_s < sw.time_s + sw.fade_s => {
-                let (from, from_params) = self.layer_state(prev, time_s);
-                let x = (((time_s - sw.time_s) / sw.fade_s) as f32).clamp(0.0, 1.0);
-                (from != preset).then_some(Fade {
-                    preset: from,
-                    params: from_params,
-                    weight_new: x * x * (3.0 - 2.0 * x),
+                let (from, from_params, from_post) = self.layer_state(prev, time_s);
+                let weight_new = s_curve(((time_s - sw.time_s) / sw.fade_s) as f32);
+                (from != preset).then(|| {
+                    post = Post::lerp(&from_post, &post, weight_new);
+                    Fade {
+                        preset: from,
+                        params: from_params,
+                        weight_new,
+                    }
                 })
             }
             _ => None,
@@ -120,48 +208,115 @@ impl Timeline {
             preset,
             params,
             fade,
+            mosaic: self.mosaic_at(time_s),
+            post,
         }
     }
 
-    /// The preset of switch `idx` and its parameters at `time_s`: defaults, then every set and
-    /// ramp since that switch.
-    fn layer_state(&self, idx: usize, time_s: f64) -> (usize, [f32; MAX_LAYER_PARAMS]) {
+    /// The preset of switch `idx`, its parameters and its post settings at `time_s`: defaults,
+    /// then every set and ramp since that switch.
+    fn layer_state(&self, idx: usize, time_s: f64) -> (usize, [f32; MAX_LAYER_PARAMS], Post) {
         let (since, preset) = self
             .switches
             .get(idx)
             .map_or((0.0, 0), |s| (s.time_s, s.preset));
         let mut params = [0.0f32; MAX_LAYER_PARAMS];
         let Some(p) = self.presets.get(preset) else {
-            return (preset, params);
+            return (preset, params, Post::default());
         };
         let defs = &p.layer.params;
-        for (i, d) in defs.iter().enumerate() {
-            params[i] = d.default;
+        let mut tracks = [Track::new(0.0); MAX_LAYER_PARAMS];
+        for (track, d) in tracks.iter_mut().zip(defs) {
+            *track = Track::new(d.default);
         }
-        // Per param: (value at ramp start, target, start time, duration).
-        let mut ramps: [Option<(f32, f32, f64, f64)>; MAX_LAYER_PARAMS] = [None; MAX_LAYER_PARAMS];
-        let eval = |r: &Option<(f32, f32, f64, f64)>, base: f32, t: f64| match r {
-            None => base,
-            Some((from, to, start, over)) => {
-                if *over <= 0.0 || t >= start + over {
-                    *to
-                } else {
-                    from + (to - from) * (((t - start) / over) as f32).clamp(0.0, 1.0)
+        let mut post = p.post.to_array().map(Track::new);
+        for c in self.changes_until(time_s).filter(|c| c.time_s >= since) {
+            match c.target {
+                Target::Layer { preset: q, param } if q == preset && param < MAX_LAYER_PARAMS => {
+                    tracks[param].apply(c)
+                }
+                Target::Post { preset: q, setting } if q == preset && setting < Post::COUNT => {
+                    post[setting].apply(c)
+                }
+                _ => {}
+            }
+        }
+        for (i, d) in defs.iter().enumerate().take(MAX_LAYER_PARAMS) {
+            params[i] = d.clamp(tracks[i].at(time_s));
+        }
+        let post = Post::from_array(post.map(|t| t.at(time_s)));
+        (preset, params, post)
+    }
+
+    /// The dream mosaic at `time_s`.
+    fn mosaic_at(&self, time_s: f64) -> Mosaic {
+        let mut mosaic = Mosaic {
+            count: self.dreamers.len().min(MAX_DREAMERS),
+            ..Mosaic::default()
+        };
+        if mosaic.count == 0 {
+            return mosaic;
+        }
+        let mut unity = Track::new(self.unity);
+        let mut opacity = [Track::new(1.0); MAX_DREAMERS];
+        let mut presence = [Track::new(0.0); MAX_DREAMERS];
+        let mut params = [[Track::new(0.0); MAX_LAYER_PARAMS]; MAX_DREAMERS];
+        for (i, d) in self.dreamers.iter().take(MAX_DREAMERS).enumerate() {
+            opacity[i] = Track::new(d.opacity);
+            presence[i] = Track::new(if d.present { 1.0 } else { 0.0 });
+            if let Some(p) = self.presets.get(d.preset) {
+                for (track, def) in params[i].iter_mut().zip(&p.layer.params) {
+                    *track = Track::new(def.default);
                 }
             }
-        };
-        for c in self
-            .changes
-            .iter()
-            .filter(|c| c.preset == preset && c.time_s >= since && c.time_s <= time_s)
-        {
-            let current = eval(&ramps[c.param], params[c.param], c.time_s);
-            ramps[c.param] = Some((current, c.to, c.time_s, c.over_s));
         }
-        for (i, d) in defs.iter().enumerate() {
-            params[i] = d.clamp(eval(&ramps[i], params[i], time_s));
+        for c in self.changes_until(time_s) {
+            match c.target {
+                Target::Unity => unity.apply(c),
+                Target::DreamerOpacity { dreamer } if dreamer < mosaic.count => {
+                    opacity[dreamer].apply(c)
+                }
+                Target::DreamerPresence { dreamer } if dreamer < mosaic.count => {
+                    presence[dreamer].apply(c)
+                }
+                Target::DreamerParam { dreamer, param }
+                    if dreamer < mosaic.count && param < MAX_LAYER_PARAMS =>
+                {
+                    params[dreamer][param].apply(c)
+                }
+                _ => {}
+            }
         }
-        (preset, params)
+        mosaic.unity = unity.at(time_s).clamp(0.0, 1.0);
+        for (i, d) in self.dreamers.iter().take(mosaic.count).enumerate() {
+            let defs = self
+                .presets
+                .get(d.preset)
+                .map(|p| p.layer.params.as_slice());
+            let mut values = [0.0f32; MAX_LAYER_PARAMS];
+            for (j, def) in defs
+                .unwrap_or(&[])
+                .iter()
+                .enumerate()
+                .take(MAX_LAYER_PARAMS)
+            {
+                values[j] = def.clamp(params[i][j].at(time_s));
+            }
+            mosaic.layers[i] = DreamerState {
+                preset: d.preset,
+                params: values,
+                blend: d.blend,
+                opacity: opacity[i].at(time_s).clamp(0.0, 1.0),
+                presence: s_curve(presence[i].at(time_s)),
+            };
+        }
+        mosaic
+    }
+
+    /// The changes at or before `time_s`, in time order.
+    fn changes_until(&self, time_s: f64) -> impl Iterator<Item = &VisualChange> {
+        let n = self.changes.partition_point(|c| c.time_s <= time_s);
+        self.changes[..n].iter()
     }
 
     /// The index of a preset by name.
@@ -206,6 +361,8 @@ pub fn preset_timeline(
             fade_s: 0.0,
         }],
         changes: vec![],
+        dreamers: vec![],
+        unity: 1.0,
     })
 }
 
@@ -368,6 +525,49 @@ pub fn compile(
         }
     }
 
+    // The dream mosaic: its dreamers' layers and starting unity.
+    let mut dreamers = Vec::new();
+    if file.dreamers.len() > MAX_DREAMERS {
+        diags.push(Diagnostic::at(
+            path,
+            src,
+            file.dreamers[MAX_DREAMERS].preset.span(),
+            format!("a mosaic has at most {MAX_DREAMERS} dreamers"),
+        ));
+    }
+    for d in file.dreamers.iter().take(MAX_DREAMERS) {
+        let preset = resolve(&d.preset, &mut diags, &mut presets);
+        let blend = match &d.blend {
+            None => BlendMode::default(),
+            Some(b) => BlendMode::from_name(b.get_ref()).unwrap_or_else(|| {
+                let hint = match did_you_mean(b.get_ref(), BlendMode::NAMES) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("one of: {}", BlendMode::NAMES.join(", ")),
+                };
+                diags.push(
+                    Diagnostic::at(
+                        path,
+                        src,
+                        b.span(),
+                        format!("unknown blend mode `{}`", b.get_ref()),
+                    )
+                    .with_hint(hint),
+                );
+                BlendMode::default()
+            }),
+        };
+        let opacity = unit_value(d.opacity.as_ref(), "opacity", 1.0, path, src, &mut diags);
+        if let Some(preset) = preset {
+            dreamers.push(Dreamer {
+                preset,
+                blend,
+                opacity,
+                present: d.present.unwrap_or(true),
+            });
+        }
+    }
+    let unity = unit_value(file.unity.as_ref(), "unity", 1.0, path, src, &mut diags);
+
     // The composer: its starting macros, then the cues' changes, composed after the loop.
     let mut macros = Macros::default();
     let mut macro_changes = Vec::new();
@@ -401,21 +601,22 @@ pub fn compile(
             ));
         }
 
+        let fade_s = match &cue.fade_s {
+            Some(f) if *f.get_ref() >= 0.0 && f.get_ref().is_finite() => Some(*f.get_ref()),
+            Some(f) => {
+                diags.push(Diagnostic::at(
+                    path,
+                    src,
+                    f.span(),
+                    "fade_s must be zero or more",
+                ));
+                None
+            }
+            None => None,
+        };
         if let Some(name) = &cue.preset {
             if let Some(i) = resolve(name, &mut diags, &mut presets) {
-                let fade_s = match &cue.fade_s {
-                    Some(f) if *f.get_ref() >= 0.0 && f.get_ref().is_finite() => *f.get_ref(),
-                    Some(f) => {
-                        diags.push(Diagnostic::at(
-                            path,
-                            src,
-                            f.span(),
-                            "fade_s must be zero or more",
-                        ));
-                        0.0
-                    }
-                    None => 0.0,
-                };
+                let fade_s = fade_s.unwrap_or(0.0);
                 switches.push(Switch {
                     time_s: t,
                     preset: i,
@@ -477,56 +678,67 @@ pub fn compile(
             }
         }
 
+        // Withdraw and return: the dreamer's presence fades over `fade_s` (default 2 s).
+        for (list, to) in [(&cue.withdraw, 0.0), (&cue.return_, 1.0)] {
+            for n in list.iter().flatten() {
+                match usize::try_from(*n.get_ref()) {
+                    Ok(k) if (1..=dreamers.len()).contains(&k) => changes.push(VisualChange {
+                        time_s: t,
+                        target: Target::DreamerPresence { dreamer: k - 1 },
+                        to,
+                        over_s: fade_s.unwrap_or(DEFAULT_PRESENCE_FADE_S),
+                    }),
+                    _ => diags.push(
+                        Diagnostic::at(
+                            path,
+                            src,
+                            n.span(),
+                            format!("there is no dreamer {}", n.get_ref()),
+                        )
+                        .with_hint(format!(
+                            "dreamers are numbered 1 to {} in the order of the [[dreamer]] tables",
+                            dreamers.len()
+                        )),
+                    ),
+                }
+            }
+        }
+
         let mut param_change = |name: &str,
                                 span: std::ops::Range<usize>,
                                 to: f64,
                                 over_s: f64,
                                 diags: &mut Vec<Diagnostic>| {
-            if let Some(ap) = AudioParam::from_name(name) {
-                audio.push(AudioCue {
+            match resolve_param(name, active, &presets, &dreamers) {
+                Ok(ParamRef::Audio(param)) => audio.push(AudioCue {
                     time_s: t,
                     action: AudioAction::Param {
-                        param: ap,
+                        param,
                         value: to as f32,
                         ramp_s: over_s,
                     },
-                });
-                return;
-            }
-            let Some(pi) = active else { return };
-            let layer = &presets[pi].layer;
-            match layer.param_index(name) {
-                Some(param) => changes.push(VisualChange {
+                }),
+                Ok(ParamRef::Visual(target)) => changes.push(VisualChange {
                     time_s: t,
-                    preset: pi,
-                    param,
+                    target,
                     to: to as f32,
                     over_s,
                 }),
-                None => {
-                    let known: Vec<&str> = layer
-                        .params
-                        .iter()
-                        .map(|p| p.name.as_str())
-                        .chain(AudioParam::ALL.iter().map(|p| p.name()))
-                        .collect();
-                    let mut d = Diagnostic::at(
-                        path,
-                        src,
-                        span,
-                        format!("preset `{}` has no parameter `{name}`", presets[pi].name),
-                    );
-                    d = d.with_hint(match did_you_mean(name, known.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("parameters here: {}", known.join(", ")),
-                    });
-                    diags.push(d);
+                Err(None) => {}
+                Err(Some((message, hint))) => {
+                    diags.push(Diagnostic::at(path, src, span, message).with_hint(hint))
                 }
             }
         };
-        if let Some(set) = &cue.set {
-            for (name, v) in set {
-                param_change(name, v.span(), *v.get_ref(), 0.0, &mut diags);
+        for (name, v) in cue.set.iter().flatten() {
+            for (name, value) in flatten_set(name, v.get_ref()) {
+                match value {
+                    Some(x) => param_change(&name, v.span(), x, 0.0, &mut diags),
+                    None => diags.push(
+                        Diagnostic::at(path, src, v.span(), format!("`{name}` needs a number"))
+                            .with_hint("write e.g. `set = { glow = 0.5, post.glitch = 0.3 }`"),
+                    ),
+                }
             }
         }
         if let Some(change) = &cue.symphony {
@@ -612,7 +824,145 @@ pub fn compile(
         audio,
         switches,
         changes,
+        dreamers,
+        unity,
     })
+}
+
+/// How long a withdrawn or returning dreamer takes to fade when the cue gives no `fade_s`.
+pub const DEFAULT_PRESENCE_FADE_S: f64 = 2.0;
+
+/// What a parameter name in a cue refers to.
+enum ParamRef {
+    Audio(AudioParam),
+    Visual(Target),
+}
+
+/// Resolves a cue's parameter name: an audio parameter, `unity`, `post.<setting>`,
+/// `dreamer<n>.opacity`, `dreamer<n>.<param>`, or a parameter of the preset showing.
+/// `Err(None)` means nothing to report (the preset it would belong to already failed);
+/// `Err(Some((message, hint)))` is a problem with the name.
+fn resolve_param(
+    name: &str,
+    active: Option<usize>,
+    presets: &[Preset],
+    dreamers: &[Dreamer],
+) -> Result<ParamRef, Option<(String, String)>> {
+    if let Some(ap) = AudioParam::from_name(name) {
+        return Ok(ParamRef::Audio(ap));
+    }
+    if name == "unity" {
+        return Ok(ParamRef::Visual(Target::Unity));
+    }
+    let hint_from = |word: &str, known: Vec<&str>| match did_you_mean(word, known.iter().copied()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!("known here: {}", known.join(", ")),
+    };
+    if let Some(setting) = name.strip_prefix("post.") {
+        let Some(pi) = active else { return Err(None) };
+        return match Post::index(setting) {
+            Some(setting) => Ok(ParamRef::Visual(Target::Post {
+                preset: pi,
+                setting,
+            })),
+            None => Err(Some((
+                format!("there is no post setting `{setting}`"),
+                hint_from(setting, Post::FIELDS.iter().map(|f| f.name).collect()),
+            ))),
+        };
+    }
+    if let Some(rest) = name.strip_prefix("dreamer") {
+        let (number, what) = rest.split_once('.').unwrap_or((rest, ""));
+        let Some(k) = number
+            .parse::<usize>()
+            .ok()
+            .filter(|k| (1..=dreamers.len()).contains(k))
+        else {
+            return Err(Some((
+                format!("`{name}`: there is no dreamer {number}"),
+                format!(
+                    "dreamers are numbered 1 to {} in the order of the [[dreamer]] tables; write `dreamer1.opacity`",
+                    dreamers.len()
+                ),
+            )));
+        };
+        let dreamer = k - 1;
+        if what == "opacity" {
+            return Ok(ParamRef::Visual(Target::DreamerOpacity { dreamer }));
+        }
+        let preset = &presets[dreamers[dreamer].preset];
+        return match preset.layer.param_index(what) {
+            Some(param) => Ok(ParamRef::Visual(Target::DreamerParam { dreamer, param })),
+            None => {
+                let known = std::iter::once("opacity")
+                    .chain(preset.layer.params.iter().map(|p| p.name.as_str()))
+                    .collect();
+                Err(Some((
+                    format!(
+                        "dreamer {k} (preset `{}`) has no parameter `{what}`",
+                        preset.name
+                    ),
+                    hint_from(what, known),
+                )))
+            }
+        };
+    }
+    let Some(pi) = active else { return Err(None) };
+    let layer = &presets[pi].layer;
+    match layer.param_index(name) {
+        Some(param) => Ok(ParamRef::Visual(Target::Layer { preset: pi, param })),
+        None => {
+            let known = layer
+                .params
+                .iter()
+                .map(|p| p.name.as_str())
+                .chain(AudioParam::ALL.iter().map(|p| p.name()))
+                .chain(["unity", "post.glitch", "post.glow"])
+                .collect();
+            Err(Some((
+                format!("preset `{}` has no parameter `{name}`", presets[pi].name),
+                hint_from(name, known),
+            )))
+        }
+    }
+}
+
+/// One entry of a cue's `set` table as (name, number) pairs: a number as it is, a table
+/// (`post = { glow = 1 }`, also written `post.glow = 1`) as dotted names. `None`: not a number.
+fn flatten_set(name: &str, value: &toml::Value) -> Vec<(String, Option<f64>)> {
+    match value {
+        toml::Value::Integer(i) => vec![(name.to_string(), Some(*i as f64))],
+        toml::Value::Float(f) => vec![(name.to_string(), Some(*f))],
+        toml::Value::Table(t) => t
+            .iter()
+            .flat_map(|(k, v)| flatten_set(&format!("{name}.{k}"), v))
+            .collect(),
+        _ => vec![(name.to_string(), None)],
+    }
+}
+
+/// A 0..1 value from the file, or `default`; out of range is reported.
+fn unit_value(
+    v: Option<&toml::Spanned<f64>>,
+    name: &str,
+    default: f32,
+    path: &Path,
+    src: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> f32 {
+    match v {
+        None => default,
+        Some(v) if (0.0..=1.0).contains(v.get_ref()) => *v.get_ref() as f32,
+        Some(v) => {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                v.span(),
+                format!("{name} must be within 0..1, not {}", v.get_ref()),
+            ));
+            default
+        }
+    }
 }
 
 /// Applies the macros given in `f` onto `m`, reporting bad values.
@@ -796,6 +1146,89 @@ mod tests {
                 .unwrap()
                 .contains("did you mean `b`?")
         );
+    }
+
+    /// `project()` plus dreamers over preset `a`: `b` added, then `a` screened.
+    const MOSAIC: &str = "duration = 20\npreset = \"a\"\nunity = 0.0\n[[dreamer]]\npreset = \"b\"\nblend = \"add\"\n[[dreamer]]\npreset = \"a\"\nblend = \"screen\"\nopacity = 0.5\n";
+
+    #[test]
+    fn dreamers_bring_their_presets_blend_modes_and_opacity() {
+        let (_d, perf) = project();
+        let tl = compile_text(&perf, MOSAIC).unwrap();
+        let m = tl.visual_state_at(1.0).mosaic;
+        assert_eq!(m.count, 2);
+        assert_eq!(m.unity, 0.0);
+        let d = m.dreamers();
+        assert_eq!(
+            (d[0].preset, d[0].blend, d[0].opacity),
+            (1, BlendMode::Add, 1.0)
+        );
+        assert_eq!(
+            (d[1].preset, d[1].blend, d[1].opacity),
+            (0, BlendMode::Screen, 0.5)
+        );
+        assert_eq!(d[0].params[0], 0.1, "b's `hue` default");
+        assert!(d.iter().all(|d| d.presence == 1.0));
+    }
+
+    #[test]
+    fn a_withdrawn_dreamer_fades_out_smoothly_and_can_return() {
+        let (_d, perf) = project();
+        let text = format!(
+            "{MOSAIC}[[cue]]\nat = 2\nwithdraw = [1]\nfade_s = 4\n[[cue]]\nat = 10\nreturn = [1]\n"
+        );
+        let tl = compile_text(&perf, &text).unwrap();
+        let presence = |t: f64| tl.visual_state_at(t).mosaic.layers[0].presence;
+        let samples: Vec<f32> = (0..=12).map(|i| presence(2.0 + i as f64 / 3.0)).collect();
+        assert_eq!(samples[0], 1.0);
+        assert!(samples.windows(2).all(|w| w[1] <= w[0]), "{samples:?}");
+        assert!((presence(4.0) - 0.5).abs() < 1e-6);
+        assert_eq!(presence(6.0), 0.0);
+        assert_eq!(tl.visual_state_at(6.0).mosaic.layers[1].presence, 1.0);
+        assert!(
+            (presence(11.0) - 0.5).abs() < 1e-6,
+            "returns over the default 2 s"
+        );
+        assert_eq!(presence(12.0), 1.0);
+    }
+
+    #[test]
+    fn unity_post_and_dreamer_values_are_set_and_ramped_by_name() {
+        let (_d, perf) = project();
+        let text = format!(
+            "{MOSAIC}[[cue]]\nat = 2\nset = {{ post.glitch = 0.5, dreamer2.opacity = 0.25, dreamer1.hue = 0.9 }}\nramp = {{ param = \"unity\", to = 1, over_s = 4 }}\n"
+        );
+        let tl = compile_text(&perf, &text).unwrap();
+        let before = tl.visual_state_at(1.0);
+        assert_eq!(before.post.glitch, 0.0);
+        let v = tl.visual_state_at(4.0);
+        assert_eq!(v.post.glitch, 0.5);
+        assert_eq!(v.mosaic.layers[1].opacity, 0.25);
+        assert_eq!(v.mosaic.layers[0].params[0], 0.9);
+        assert!((v.mosaic.unity - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn bad_mosaic_names_are_reported_with_hints() {
+        let (_d, perf) = project();
+        let text = format!(
+            "{MOSAIC}[[cue]]\nat = 2\nwithdraw = [3]\nset = {{ post.glich = 1, dreamer2.hue = 1 }}\n"
+        );
+        let errs = compile_text(&perf, &text).unwrap_err();
+        let msgs: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(errs.len(), 3, "{msgs:#?}");
+        assert!(msgs[0].contains("no dreamer 3"), "{}", msgs[0]);
+        assert!(
+            msgs.iter().any(|m| m.contains("did you mean `glitch`?")),
+            "{msgs:#?}"
+        );
+        assert!(
+            msgs.iter().any(|m| m.contains("no parameter `hue`")),
+            "{msgs:#?}"
+        );
+        let bad_blend = MOSAIC.replace("\"screen\"", "\"screem\"");
+        let errs = compile_text(&perf, &bad_blend).unwrap_err();
+        assert_eq!(errs[0].hint.as_deref(), Some("did you mean `screen`?"));
     }
 
     #[test]
