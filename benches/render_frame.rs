@@ -16,6 +16,7 @@ use somnia::clock::Tempo;
 use somnia::render::gpu::Gpu;
 use somnia::render::renderer::{FrameInputs, Renderer, SomniaUniforms};
 use somnia::render::shader::assemble;
+use somnia::show::look::Post;
 use somnia::show::project::Project;
 use somnia::show::timeline::preset_timeline;
 
@@ -24,7 +25,8 @@ const H: u32 = 720;
 const FRAMES: usize = 60;
 const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 
-fn target(gpu: &Gpu) -> wgpu::TextureView {
+/// A target like `somnia render`'s: sampled and with an sRGB twin, so the guard works in place.
+fn target(gpu: &Gpu) -> wgpu::Texture {
     gpu.device
         .create_texture(&wgpu::TextureDescriptor {
             label: None,
@@ -37,10 +39,9 @@ fn target(gpu: &Gpu) -> wgpu::TextureView {
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
             format: FORMAT,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
-            view_formats: &[],
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[FORMAT.add_srgb_suffix()],
         })
-        .create_view(&Default::default())
 }
 
 /// (CPU time per frame, whole frame time), averaged over FRAMES after one warm-up frame.
@@ -75,7 +76,8 @@ fn main() {
     let project = Project::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     let timeline = preset_timeline(&project, "aurora", 60.0).expect("aurora preset");
     let gpu = Gpu::headless().expect("a graphics adapter");
-    let view = target(&gpu);
+    let texture = target(&gpu);
+    let view = texture.create_view(&Default::default());
     let inputs = |i: usize| FrameInputs {
         time_s: 1.0 + i as f64 / 30.0,
         dt_s: 1.0 / 30.0,
@@ -90,12 +92,31 @@ fn main() {
 
     // The engine, as shipped (flash guard on), then without the guard.
     let mut renderer = Renderer::new(&gpu, FORMAT, &timeline.presets).expect("renderer");
-    let engine = measure(&gpu, |enc, i| {
-        renderer.encode(&gpu, enc, &view, (W, H), &inputs(i))
+    renderer.set_srgb_views(true);
+    let engine = measure(&gpu, |enc, i| renderer.encode(&gpu, enc, &texture, &inputs(i)));
+    // The same with the whole post chain at work (glitch, glow, trails, grade).
+    let with_post = |i| {
+        let mut f = inputs(i);
+        f.visual.post = Post {
+            trails_s: 1.0,
+            glow: 0.6,
+            saturation: 1.2,
+            glitch: 0.5,
+            ..Post::default()
+        };
+        f
+    };
+    let engine_post = measure(&gpu, |enc, i| {
+        renderer.encode(&gpu, enc, &texture, &with_post(i))
+    });
+    // The guard's own full pass, as on a window surface that cannot be sampled.
+    renderer.set_srgb_views(false);
+    let engine_guard_pass = measure(&gpu, |enc, i| {
+        renderer.encode(&gpu, enc, &texture, &inputs(i))
     });
     renderer.set_flash_guard(&gpu.device, false);
     let engine_no_guard = measure(&gpu, |enc, i| {
-        renderer.encode(&gpu, enc, &view, (W, H), &inputs(i))
+        renderer.encode(&gpu, enc, &texture, &inputs(i))
     });
 
     // The bare program: the same assembled shader, one pipeline, one pass.
@@ -226,8 +247,13 @@ fn main() {
     println!("|---|---|---|---|---|");
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     for (name, (cpu, total)) in [
-        ("somnia engine (flash guard on, as shipped)", engine),
+        ("somnia engine (flash guard on, in place: as shipped)", engine),
+        (
+            "somnia engine (flash guard's own pass, for unsampleable surfaces)",
+            engine_guard_pass,
+        ),
         ("somnia engine (flash guard off)", engine_no_guard),
+        ("somnia engine + post chain (glitch, glow, trails, grade)", engine_post),
         ("bare wgpu program", bare),
     ] {
         println!(

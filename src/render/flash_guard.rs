@@ -7,17 +7,19 @@
 //! - a single large change (a cut to a brighter or darker preset) passes at once: one change
 //!   is not a flash, and a cut must land on its frame;
 //! - a reversal (a change of 0.1 or more against the previous one) is allowed only
-//!   `MIN_TRANSITION_GAP_S` (0.2 s) after the previous transition; sooner, the frame is blended
-//!   with the previous output (in linear light) just enough to keep the swing under 0.1.
+//!   `MIN_TRANSITION_GAP_S` (0.2 s) after the previous transition; sooner, the frame is mixed
+//!   (in linear light) with a flat field at the previous output's luminance, just enough to
+//!   keep the swing under 0.1. Luminance is linear in linear light, so the mix lands exactly.
 //!
-//! So transitions are at least 0.2 s apart: at most 5 a second, 2.5 flashes. Each frame:
-//! 1. the scene is drawn into a texture;
-//! 2. a compute pass measures its mean relative luminance (sRGB linearised, on a grid) and
-//!    decides how much of it may show;
-//! 3. a pass blends the scene with the previous output by that amount, writing both the screen
-//!    and the history for the next frame.
+//! So transitions are at least 0.2 s apart: at most 5 a second, 2.5 flashes.
 //!
-//! Everything stays on the GPU: the render thread never waits for a measurement.
+//! Everything stays on the GPU and the render thread never waits for a measurement. Where the
+//! target can be sampled and viewed as sRGB (offscreen frames; most window surfaces) the guard
+//! works in place and costs almost nothing: a compute pass measures the finished frame on a
+//! grid and writes an indirect draw that is empty unless the frame must be held, and the hold
+//! is one blended triangle through the sRGB view (the hardware blends in linear light).
+//! Elsewhere the scene is drawn into a texture of the guard's and a full pass writes the
+//! target.
 
 /// Least time between two opposing luminance transitions.
 pub const MIN_TRANSITION_GAP_S: f32 = 0.2;
@@ -25,7 +27,7 @@ pub const MIN_TRANSITION_GAP_S: f32 = 0.2;
 pub const TRANSITION: f32 = 0.1;
 
 use super::passes::{
-    FULLSCREEN_VS_WGSL, clear_attachment, fullscreen_pipeline, intermediate_texture,
+    FULLSCREEN_VS_WGSL, begin_pass, blended_pipeline, fullscreen_pipeline, intermediate_texture,
 };
 
 const SHADER: &str = r#"
@@ -37,7 +39,14 @@ struct Stats {
     turning: f32,     // luminance at the last turning point
     dir: f32,         // direction of the last transition: -1, 0, 1
     since: f32,       // seconds since the last transition
-    _pad: f32,
+    hold: f32,        // the previous output's luminance: the flat field a held frame mixes in
+};
+
+struct DrawArgs {
+    vertex_count: u32,
+    instance_count: u32,
+    first_vertex: u32,
+    first_instance: u32,
 };
 
 const TRANSITION: f32 = 0.1;
@@ -58,6 +67,7 @@ fn luminance(c: vec3<f32>) -> f32 {
 
 @group(0) @binding(0) var scene: texture_2d<f32>;
 @group(0) @binding(1) var<storage, read_write> stats: Stats;
+@group(0) @binding(2) var<storage, read_write> args: DrawArgs;
 
 var<workgroup> partial: array<f32, 256>;
 
@@ -83,13 +93,18 @@ fn measure(@builtin(local_invocation_index) i: u32) {
     }
     if (i == 0u) {
         let cur = partial[0] / f32(n);
+        args.instance_count = 1u;
+        args.first_vertex = 0u;
+        args.first_instance = 0u;
         if (stats.initialized < 0.5) {
             stats.prev_mean = cur;
+            stats.hold = cur;
             stats.amount = 1.0;
             stats.initialized = 1.0;
             stats.turning = cur;
             stats.dir = 0.0;
             stats.since = 1000.0;
+            args.vertex_count = 0u;
             return;
         }
         stats.since = stats.since + stats.dt;
@@ -121,60 +136,59 @@ fn measure(@builtin(local_invocation_index) i: u32) {
             }
         }
         stats.amount = amount;
+        stats.hold = prev;
         stats.prev_mean = out;
+        // The in-place hold is drawn only when something must be held back.
+        args.vertex_count = select(0u, 3u, amount < 1.0);
     }
 }
 
 @group(0) @binding(0) var g_scene: texture_2d<f32>;
-@group(0) @binding(1) var g_prev: texture_2d<f32>;
-@group(0) @binding(2) var<storage, read> g_stats: Stats;
+@group(0) @binding(1) var<storage, read> g_stats: Stats;
 
-struct GuardOut {
-    @location(0) screen: vec4<f32>,
-    @location(1) history: vec4<f32>,
-};
-
+// The guard's own pass (for targets it cannot work on in place): the scene, held if need be.
 @fragment
-fn guard(@builtin(position) pos: vec4<f32>) -> GuardOut {
-    let p = vec2<i32>(pos.xy);
-    var out: GuardOut;
-    // Nearly always nothing is held back: pass the scene through without the colour-space
-    // round trip (the decision is one value for the whole frame, so this branch is uniform).
+fn present(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = textureLoad(g_scene, vec2<i32>(pos.xy), 0);
+    // Nearly always nothing is held back (the decision is one value for the whole frame, so
+    // this branch is uniform).
     if (g_stats.amount >= 1.0) {
-        let c = textureLoad(g_scene, p, 0);
-        out.screen = c;
-        out.history = c;
-        return out;
+        return c;
     }
-    let s = to_linear(textureLoad(g_scene, p, 0).rgb);
-    let h = to_linear(textureLoad(g_prev, p, 0).rgb);
-    let c = vec4<f32>(to_srgb(mix(h, s, g_stats.amount)), 1.0);
-    out.screen = c;
-    out.history = c;
-    return out;
+    let mixed = mix(vec3<f32>(g_stats.hold), to_linear(c.rgb), g_stats.amount);
+    return vec4<f32>(to_srgb(mixed), 1.0);
+}
+
+@group(0) @binding(0) var<storage, read> h_stats: Stats;
+
+// The in-place hold, drawn through an sRGB view with alpha blending: the hardware computes
+// flat * (1 - amount) + frame * amount in linear light.
+@fragment
+fn hold(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    return vec4<f32>(vec3<f32>(h_stats.hold), 1.0 - h_stats.amount);
 }
 "#;
 
-struct Targets {
+/// The guard's own scene texture, for targets it cannot work on in place.
+struct SceneTarget {
     size: (u32, u32),
-    /// Kept alive with its view.
-    _scene: wgpu::Texture,
-    scene_view: wgpu::TextureView,
-    history: [wgpu::Texture; 2],
+    view: wgpu::TextureView,
     measure_bg: wgpu::BindGroup,
-    /// `guard_bgs[i]` reads history `i` (and writes the other).
-    guard_bgs: [wgpu::BindGroup; 2],
+    present_bg: wgpu::BindGroup,
 }
 
 pub struct FlashGuard {
     format: wgpu::TextureFormat,
     stats: wgpu::Buffer,
+    args: wgpu::Buffer,
     measure: wgpu::ComputePipeline,
     measure_bgl: wgpu::BindGroupLayout,
-    guard: wgpu::RenderPipeline,
-    guard_bgl: wgpu::BindGroupLayout,
-    targets: Option<Targets>,
-    current: usize,
+    present: wgpu::RenderPipeline,
+    present_bgl: wgpu::BindGroupLayout,
+    /// `None` when the format has no sRGB twin to blend through.
+    hold: Option<wgpu::RenderPipeline>,
+    hold_bg: wgpu::BindGroup,
+    scene: Option<SceneTarget>,
 }
 
 impl FlashGuard {
@@ -203,63 +217,99 @@ impl FlashGuard {
             },
             count: None,
         };
+        let compute = wgpu::ShaderStages::COMPUTE;
+        let fragment = wgpu::ShaderStages::FRAGMENT;
         let measure_bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("flash guard measure"),
             entries: &[
-                tex(0, wgpu::ShaderStages::COMPUTE),
-                storage(1, wgpu::ShaderStages::COMPUTE, false),
+                tex(0, compute),
+                storage(1, compute, false),
+                storage(2, compute, false),
             ],
         });
-        let guard_bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("flash guard blend"),
-            entries: &[
-                tex(0, wgpu::ShaderStages::FRAGMENT),
-                tex(1, wgpu::ShaderStages::FRAGMENT),
-                storage(2, wgpu::ShaderStages::FRAGMENT, true),
-            ],
+        let present_bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("flash guard present"),
+            entries: &[tex(0, fragment), storage(1, fragment, true)],
         });
-        let measure_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: None,
-            bind_group_layouts: &[Some(&measure_bgl)],
-            immediate_size: 0,
+        let hold_bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("flash guard hold"),
+            entries: &[storage(0, fragment, true)],
         });
+        let layout = |bgl: &wgpu::BindGroupLayout| {
+            device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: None,
+                bind_group_layouts: &[Some(bgl)],
+                immediate_size: 0,
+            })
+        };
         let measure = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some("flash guard measure"),
-            layout: Some(&measure_layout),
+            layout: Some(&layout(&measure_bgl)),
             module: &module,
             entry_point: Some("measure"),
             compilation_options: Default::default(),
             cache: None,
         });
-        let guard_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: None,
-            bind_group_layouts: &[Some(&guard_bgl)],
-            immediate_size: 0,
-        });
-        let guard = fullscreen_pipeline(
+        let present = fullscreen_pipeline(
             device,
-            "flash guard blend",
-            &guard_layout,
+            "flash guard present",
+            &layout(&present_bgl),
             &module,
-            "guard",
+            "present",
             format,
-            2,
+            1,
         );
+        let srgb = format.add_srgb_suffix();
+        let hold = (srgb != format).then(|| {
+            blended_pipeline(
+                device,
+                "flash guard hold",
+                &layout(&hold_bgl),
+                &module,
+                "hold",
+                srgb,
+                1,
+                Some(wgpu::BlendState {
+                    color: wgpu::BlendComponent {
+                        src_factor: wgpu::BlendFactor::SrcAlpha,
+                        dst_factor: wgpu::BlendFactor::OneMinusSrcAlpha,
+                        operation: wgpu::BlendOperation::Add,
+                    },
+                    alpha: wgpu::BlendComponent::OVER,
+                }),
+            )
+        });
         let stats = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("flash guard stats"),
             size: 32,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        let args = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("flash guard hold draw"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::INDIRECT,
+            mapped_at_creation: false,
+        });
+        let hold_bg = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("flash guard hold"),
+            layout: &hold_bgl,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: stats.as_entire_binding(),
+            }],
+        });
         Self {
             format,
             stats,
+            args,
             measure,
             measure_bgl,
-            guard,
-            guard_bgl,
-            targets: None,
-            current: 0,
+            present,
+            present_bgl,
+            hold,
+            hold_bg,
+            scene: None,
         }
     }
 
@@ -268,25 +318,109 @@ impl FlashGuard {
         queue.write_buffer(&self.stats, 0, bytemuck::cast_slice(&[0.0f32; 8]));
     }
 
-    /// The texture the scene is drawn into this frame, made for `size`.
+    /// Whether the guard can work in place on a target of its format with `usage`, given that
+    /// the target may be viewed as sRGB (`srgb_views`).
+    pub fn can_work_in_place(&self, usage: wgpu::TextureUsages, srgb_views: bool) -> bool {
+        srgb_views && self.hold.is_some() && usage.contains(wgpu::TextureUsages::TEXTURE_BINDING)
+    }
+
+    fn measure_bind_group(&self, device: &wgpu::Device, view: &wgpu::TextureView) -> wgpu::BindGroup {
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("flash guard measure"),
+            layout: &self.measure_bgl,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::TextureView(view),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: self.stats.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: self.args.as_entire_binding(),
+                },
+            ],
+        })
+    }
+
+    fn measure(
+        &self,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        bind_group: &wgpu::BindGroup,
+        dt_s: f32,
+    ) {
+        let dt = dt_s.clamp(0.0, 1.0);
+        queue.write_buffer(&self.stats, 8, bytemuck::bytes_of(&dt));
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("flash guard measure"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&self.measure);
+        pass.set_bind_group(0, bind_group, &[]);
+        pass.dispatch_workgroups(1, 1, 1);
+    }
+
+    /// Guards a finished frame in `target` where it lies (see
+    /// [`FlashGuard::can_work_in_place`]). `dt_s` is the time this frame stands for.
+    pub fn apply_in_place(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::Texture,
+        dt_s: f32,
+    ) {
+        let Some(hold) = &self.hold else { return };
+        let view = target.create_view(&Default::default());
+        let bind_group = self.measure_bind_group(device, &view);
+        self.measure(queue, encoder, &bind_group, dt_s);
+        let srgb_view = target.create_view(&wgpu::TextureViewDescriptor {
+            format: Some(self.format.add_srgb_suffix()),
+            ..Default::default()
+        });
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("flash guard hold"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view: &srgb_view,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Load,
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            depth_stencil_attachment: None,
+            timestamp_writes: None,
+            occlusion_query_set: None,
+            multiview_mask: None,
+        });
+        pass.set_pipeline(hold);
+        pass.set_bind_group(0, &self.hold_bg, &[]);
+        pass.draw_indirect(&self.args, 0);
+    }
+
+    /// The texture the scene is drawn into this frame when the guard cannot work in place,
+    /// made for `size`.
     pub fn scene_view(
         &mut self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         size: (u32, u32),
     ) -> &wgpu::TextureView {
-        if self.targets.as_ref().is_none_or(|t| t.size != size) {
-            let make = |label| intermediate_texture(device, label, size, self.format);
-            let scene = make("flash guard scene");
-            let history = [make("flash guard history a"), make("flash guard history b")];
-            let scene_view = scene.create_view(&Default::default());
-            let measure_bg = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: None,
-                layout: &self.measure_bgl,
+        if self.scene.as_ref().is_none_or(|t| t.size != size) {
+            let texture = intermediate_texture(device, "flash guard scene", size, self.format);
+            let view = texture.create_view(&Default::default());
+            let measure_bg = self.measure_bind_group(device, &view);
+            let present_bg = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("flash guard present"),
+                layout: &self.present_bgl,
                 entries: &[
                     wgpu::BindGroupEntry {
                         binding: 0,
-                        resource: wgpu::BindingResource::TextureView(&scene_view),
+                        resource: wgpu::BindingResource::TextureView(&view),
                     },
                     wgpu::BindGroupEntry {
                         binding: 1,
@@ -294,80 +428,33 @@ impl FlashGuard {
                     },
                 ],
             });
-            let guard_bg = |prev: &wgpu::Texture| {
-                device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: None,
-                    layout: &self.guard_bgl,
-                    entries: &[
-                        wgpu::BindGroupEntry {
-                            binding: 0,
-                            resource: wgpu::BindingResource::TextureView(&scene_view),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 1,
-                            resource: wgpu::BindingResource::TextureView(
-                                &prev.create_view(&Default::default()),
-                            ),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 2,
-                            resource: self.stats.as_entire_binding(),
-                        },
-                    ],
-                })
-            };
-            let guard_bgs = [guard_bg(&history[0]), guard_bg(&history[1])];
-            self.targets = Some(Targets {
+            self.scene = Some(SceneTarget {
                 size,
-                _scene: scene,
-                scene_view,
-                history,
+                view,
                 measure_bg,
-                guard_bgs,
+                present_bg,
             });
             self.reset(queue);
         }
-        &self.targets.as_ref().expect("just made").scene_view
+        &self.scene.as_ref().expect("just made").view
     }
 
-    /// Measures the scene drawn this frame and writes the guarded picture into `view`.
-    /// `dt_s` is the time this frame stands for (1 / fps offline; the frame interval live).
-    pub fn apply(
+    /// Measures the scene drawn into [`FlashGuard::scene_view`] and writes the guarded
+    /// picture into `view`.
+    pub fn present(
         &mut self,
         queue: &wgpu::Queue,
         encoder: &mut wgpu::CommandEncoder,
         view: &wgpu::TextureView,
         dt_s: f32,
     ) {
-        let Some(t) = self.targets.as_ref() else {
+        let Some(t) = self.scene.as_ref() else {
             return;
         };
-        let dt = dt_s.clamp(0.0, 1.0);
-        queue.write_buffer(&self.stats, 8, bytemuck::bytes_of(&dt));
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("flash guard measure"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&self.measure);
-            pass.set_bind_group(0, &t.measure_bg, &[]);
-            pass.dispatch_workgroups(1, 1, 1);
-        }
-        let next = 1 - self.current;
-        let history_view = t.history[next].create_view(&Default::default());
-
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("flash guard blend"),
-            color_attachments: &[clear_attachment(view), clear_attachment(&history_view)],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
-        pass.set_pipeline(&self.guard);
-        pass.set_bind_group(0, &t.guard_bgs[self.current], &[]);
+        self.measure(queue, encoder, &t.measure_bg, dt_s);
+        let mut pass = begin_pass(encoder, view, "flash guard present");
+        pass.set_pipeline(&self.present);
+        pass.set_bind_group(0, &t.present_bg, &[]);
         pass.draw(0..3, 0..1);
-        drop(pass);
-        self.current = next;
     }
 }

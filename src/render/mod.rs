@@ -6,8 +6,10 @@
 pub mod capture;
 pub mod flash_guard;
 pub mod gpu;
+pub mod mosaic;
 pub mod offscreen;
 pub mod passes;
+pub mod post;
 pub mod renderer;
 pub mod shader;
 pub mod window;

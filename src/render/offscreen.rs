@@ -7,7 +7,6 @@ use super::renderer::{FrameInputs, Renderer};
 pub struct Offscreen {
     size: (u32, u32),
     texture: wgpu::Texture,
-    view: wgpu::TextureView,
     readback: wgpu::Buffer,
     padded_row_bytes: u32,
 }
@@ -28,10 +27,12 @@ impl Offscreen {
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
             format: Self::FORMAT,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
+            // Sampled and with an sRGB twin: the flash guard works on the frame in place.
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT
+                | wgpu::TextureUsages::COPY_SRC
+                | wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[Self::FORMAT.add_srgb_suffix()],
         });
-        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
         let align = wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
         let padded_row_bytes = (width * 4).div_ceil(align) * align;
         let readback = gpu.device.create_buffer(&wgpu::BufferDescriptor {
@@ -43,7 +44,6 @@ impl Offscreen {
         Self {
             size: (width, height),
             texture,
-            view,
             readback,
             padded_row_bytes,
         }
@@ -66,7 +66,8 @@ impl Offscreen {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("frame"),
             });
-        renderer.encode(gpu, &mut encoder, &self.view, self.size, inputs);
+        renderer.set_srgb_views(true);
+        renderer.encode(gpu, &mut encoder, &self.texture, inputs);
         encoder.copy_texture_to_buffer(
             wgpu::TexelCopyTextureInfo {
                 texture: &self.texture,

@@ -23,9 +23,24 @@ pub fn fullscreen_pipeline(
     format: wgpu::TextureFormat,
     targets: usize,
 ) -> wgpu::RenderPipeline {
+    blended_pipeline(device, label, layout, module, fs_entry, format, targets, None)
+}
+
+/// [`fullscreen_pipeline`] with a blend state on its targets.
+#[allow(clippy::too_many_arguments)]
+pub fn blended_pipeline(
+    device: &wgpu::Device,
+    label: &str,
+    layout: &wgpu::PipelineLayout,
+    module: &wgpu::ShaderModule,
+    fs_entry: &str,
+    format: wgpu::TextureFormat,
+    targets: usize,
+    blend: Option<wgpu::BlendState>,
+) -> wgpu::RenderPipeline {
     let target = Some(wgpu::ColorTargetState {
         format,
-        blend: None,
+        blend,
         write_mask: wgpu::ColorWrites::ALL,
     });
     let targets = vec![target; targets];
@@ -85,5 +100,45 @@ pub fn intermediate_texture(
         format,
         usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
         view_formats: &[],
+    })
+}
+
+/// A render pass over `view` that clears it first.
+pub fn begin_pass<'e>(
+    encoder: &'e mut wgpu::CommandEncoder,
+    view: &wgpu::TextureView,
+    label: &str,
+) -> wgpu::RenderPass<'e> {
+    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+        label: Some(label),
+        color_attachments: &[clear_attachment(view)],
+        depth_stencil_attachment: None,
+        timestamp_writes: None,
+        occlusion_query_set: None,
+        multiview_mask: None,
+    })
+}
+
+/// A bind group layout entry for a uniform buffer.
+pub fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+/// Bilinear filtering, clamped at the edges: for passes that scale or displace a picture.
+pub fn linear_sampler(device: &wgpu::Device) -> wgpu::Sampler {
+    device.create_sampler(&wgpu::SamplerDescriptor {
+        label: Some("linear clamp"),
+        mag_filter: wgpu::FilterMode::Linear,
+        min_filter: wgpu::FilterMode::Linear,
+        ..Default::default()
     })
 }

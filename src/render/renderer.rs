@@ -1,17 +1,25 @@
-//! Draws a frame: the active preset's layer shader over the whole target, fed the standard
-//! uniforms (clock, tempo, analysis) and the layer's named parameters.
+//! Draws a frame. The chain, each stage skipped when it has nothing to do:
+//! 1. the performance's preset (two during a crossfade, blended) — its layer shader fed the
+//!    standard uniforms (clock, tempo, analysis) and its named parameters;
+//! 2. the dream mosaic: each dreamer's layer, composed over (1) by `unity`, blend mode and
+//!    opacity;
+//! 3. the post chain (glitch, glow, trails, grade);
+//! 4. the flash guard, last, on unless turned off.
 
 use bytemuck::{Pod, Zeroable};
 
 use super::flash_guard::FlashGuard;
 use super::gpu::Gpu;
+use super::mosaic::MosaicPass;
 use super::passes::{
-    FULLSCREEN_VS_WGSL, clear_attachment, fullscreen_pipeline, intermediate_texture,
+    FULLSCREEN_VS_WGSL, begin_pass, fullscreen_pipeline, intermediate_texture, uniform_entry,
 };
+use super::post::PostPass;
 use super::shader;
 use crate::bridge::Analysis;
 use crate::clock::Tempo;
 use crate::show::Diagnostic;
+use crate::show::look::MAX_DREAMERS;
 use crate::show::preset::{MAX_LAYER_PARAMS, Preset};
 use crate::show::timeline::VisualState;
 
@@ -48,21 +56,32 @@ pub struct FrameInputs {
 
 struct Layer {
     pipeline: wgpu::RenderPipeline,
-    bind_group: wgpu::BindGroup,
-    params_buf: wgpu::Buffer,
-    param_count: usize,
     shader_path: std::path::PathBuf,
 }
+
+/// Which block of the parameter buffer a draw reads: every draw of a frame has its own, so one
+/// preset may show twice (as the performance's preset and as a dreamer) with other values.
+const SLOT_BASE: usize = 0;
+const SLOT_FADE: usize = 1;
+const SLOT_DREAMER: usize = 2;
+const SLOTS: usize = SLOT_DREAMER + MAX_DREAMERS;
+/// Bytes per slot: the largest dynamic-offset alignment wgpu allows a device to ask for.
+const SLOT_BYTES: usize = 256;
 
 pub struct Renderer {
     format: wgpu::TextureFormat,
     somnia_buf: wgpu::Buffer,
+    params_buf: wgpu::Buffer,
+    layer_bind_group: wgpu::BindGroup,
     layers: Vec<Layer>,
     blend: BlendPass,
     fade: Option<FadeTargets>,
+    mosaic: MosaicPass,
+    post: PostPass,
     /// On by default; off only when explicitly asked for.
     guard: Option<FlashGuard>,
-    layer_bgl: wgpu::BindGroupLayout,
+    /// Whether targets may be viewed as sRGB (lets the flash guard work in place).
+    srgb_views: bool,
     layer_layout: wgpu::PipelineLayout,
 }
 
@@ -79,7 +98,16 @@ impl Renderer {
             label: Some("layer uniforms"),
             entries: &[
                 uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT),
-                uniform_entry(1, wgpu::ShaderStages::FRAGMENT),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 1,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: true,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
             ],
         });
         let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -93,16 +121,42 @@ impl Renderer {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let blend = BlendPass::new(device, format);
-        let guard = Some(FlashGuard::new(device, format));
+        let params_buf = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("layer params"),
+            size: (SLOTS * SLOT_BYTES) as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let layer_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("layer uniforms"),
+            layout: &bgl,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: somnia_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &params_buf,
+                        offset: 0,
+                        size: wgpu::BufferSize::new((4 * MAX_LAYER_PARAMS) as u64),
+                    }),
+                },
+            ],
+        });
         let mut r = Self {
             format,
             somnia_buf,
+            params_buf,
+            layer_bind_group,
             layers: Vec::new(),
-            blend,
+            blend: BlendPass::new(device, format),
             fade: None,
-            guard,
-            layer_bgl: bgl,
+            mosaic: MosaicPass::new(device, format),
+            post: PostPass::new(device, format),
+            guard: Some(FlashGuard::new(device, format)),
+            srgb_views: false,
             layer_layout: layout,
         };
         let mut diags = Vec::new();
@@ -141,31 +195,8 @@ impl Renderer {
                 format!("the graphics driver rejected the shader: {err}"),
             ));
         }
-        let params_buf = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("layer params"),
-            size: (4 * params.len().max(1)) as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("layer uniforms"),
-            layout: &self.layer_bgl,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: self.somnia_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: params_buf.as_entire_binding(),
-                },
-            ],
-        });
         Ok(Layer {
             pipeline,
-            bind_group,
-            params_buf,
-            param_count: params.len(),
             shader_path: preset.layer.shader_path.clone(),
         })
     }
@@ -202,6 +233,31 @@ impl Renderer {
         results
     }
 
+    /// Rebuilds the layers for a new list of presets (a preset file changed). Layers whose
+    /// shader fails keep their last good pipeline where there is one; the failures are
+    /// returned.
+    pub fn rebuild(&mut self, gpu: &Gpu, presets: &[Preset]) -> Vec<Diagnostic> {
+        let mut diags = Vec::new();
+        let mut layers = Vec::with_capacity(presets.len());
+        for (i, preset) in presets.iter().enumerate() {
+            match self.build_layer(gpu, preset) {
+                Ok(layer) => layers.push(layer),
+                Err(d) => {
+                    diags.push(d);
+                    match self.layers.get(i) {
+                        Some(old) => layers.push(Layer {
+                            pipeline: old.pipeline.clone(),
+                            shader_path: preset.layer.shader_path.clone(),
+                        }),
+                        None => return diags,
+                    }
+                }
+            }
+        }
+        self.layers = layers;
+        diags
+    }
+
     /// The shader files the layers were built from.
     pub fn shader_paths(&self) -> Vec<std::path::PathBuf> {
         self.layers.iter().map(|l| l.shader_path.clone()).collect()
@@ -211,27 +267,41 @@ impl Renderer {
         self.format
     }
 
-    /// Records the drawing of one frame into `view` (of `size` pixels). The uniform
-    /// uploads are queued on the queue and land before the encoder's commands run. During a
-    /// crossfade both presets are drawn into textures and blended into `view`; otherwise the
-    /// one preset draws straight into `view`.
+    /// Says that targets were made with an sRGB twin in their view formats, so the flash guard
+    /// may work on them in place (if they can also be sampled).
+    pub fn set_srgb_views(&mut self, allowed: bool) {
+        self.srgb_views = allowed;
+    }
+
+    /// Records the drawing of one frame into `target`. The uniform uploads are queued on the
+    /// queue and land before the encoder's commands run.
     pub fn encode(
         &mut self,
         gpu: &Gpu,
         encoder: &mut wgpu::CommandEncoder,
-        view: &wgpu::TextureView,
-        size: (u32, u32),
+        target: &wgpu::Texture,
         inputs: &FrameInputs,
     ) {
+        let size = (target.width(), target.height());
+        let view = target.create_view(&Default::default());
+        let in_place = self
+            .guard
+            .as_ref()
+            .is_some_and(|g| g.can_work_in_place(target.usage(), self.srgb_views));
         match self.guard.as_mut() {
-            Some(guard) => {
+            Some(guard) if !in_place => {
                 let scene = guard.scene_view(&gpu.device, &gpu.queue, size).clone();
-                self.draw_scene(gpu, encoder, &scene, size, inputs);
+                self.draw_picture(gpu, encoder, &scene, size, inputs);
                 if let Some(guard) = self.guard.as_mut() {
-                    guard.apply(&gpu.queue, encoder, view, inputs.dt_s);
+                    guard.present(&gpu.queue, encoder, &view, inputs.dt_s);
                 }
             }
-            None => self.draw_scene(gpu, encoder, view, size, inputs),
+            _ => {
+                self.draw_picture(gpu, encoder, &view, size, inputs);
+                if let Some(guard) = self.guard.as_mut() {
+                    guard.apply_in_place(&gpu.device, &gpu.queue, encoder, target, inputs.dt_s);
+                }
+            }
         }
     }
 
@@ -240,7 +310,28 @@ impl Renderer {
         self.guard = on.then(|| FlashGuard::new(device, self.format));
     }
 
-    /// Draws the presets (one, or two in a crossfade) into `view`.
+    /// Everything before the flash guard: the scene, then the post chain if it has work.
+    fn draw_picture(
+        &mut self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &wgpu::TextureView,
+        size: (u32, u32),
+        inputs: &FrameInputs,
+    ) {
+        let post = inputs.visual.post;
+        if post.is_neutral() {
+            self.post.skip();
+            self.draw_scene(gpu, encoder, view, size, inputs);
+            return;
+        }
+        let input = self.post.input_view(&gpu.device, size).clone();
+        self.draw_scene(gpu, encoder, &input, size, inputs);
+        self.post
+            .apply(&gpu.queue, encoder, view, &post, inputs.time_s, inputs.dt_s);
+    }
+
+    /// The performance's preset (with its crossfade) and, over it, the dream mosaic.
     fn draw_scene(
         &mut self,
         gpu: &Gpu,
@@ -249,6 +340,31 @@ impl Renderer {
         size: (u32, u32),
         inputs: &FrameInputs,
     ) {
+        self.write_uniforms(gpu, size, inputs);
+        let mosaic = &inputs.visual.mosaic;
+        if mosaic.count == 0 {
+            self.draw_base(gpu, encoder, view, size, inputs);
+            return;
+        }
+        self.mosaic.prepare(&gpu.device, size, mosaic.count);
+        let base = self.mosaic.base_view().cloned();
+        if let Some(base) = &base {
+            self.draw_base(gpu, encoder, base, size, inputs);
+        }
+        for (i, d) in mosaic.dreamers().iter().enumerate() {
+            // A withdrawn or transparent dreamer costs nothing.
+            if d.presence * d.opacity <= 0.0 {
+                continue;
+            }
+            if let Some(layer_view) = self.mosaic.layer_view(i) {
+                self.draw_layer(encoder, layer_view, d.preset, SLOT_DREAMER + i);
+            }
+        }
+        self.mosaic.compose(&gpu.queue, encoder, view, mosaic);
+    }
+
+    /// Uploads this frame's standard uniforms and every draw's parameters.
+    fn write_uniforms(&self, gpu: &Gpu, size: (u32, u32), inputs: &FrameInputs) {
         let t = inputs.time_s;
         let u = SomniaUniforms {
             resolution: [size.0 as f32, size.1 as f32],
@@ -271,19 +387,36 @@ impl Renderer {
         gpu.queue
             .write_buffer(&self.somnia_buf, 0, bytemuck::bytes_of(&u));
         let v = &inputs.visual;
-        self.write_params(gpu, v.preset, &v.params);
+        let mut slots = [[0.0f32; SLOT_BYTES / 4]; SLOTS];
+        slots[SLOT_BASE][..MAX_LAYER_PARAMS].copy_from_slice(&v.params);
+        if let Some(fade) = &v.fade {
+            slots[SLOT_FADE][..MAX_LAYER_PARAMS].copy_from_slice(&fade.params);
+        }
+        for (i, d) in v.mosaic.dreamers().iter().enumerate() {
+            slots[SLOT_DREAMER + i][..MAX_LAYER_PARAMS].copy_from_slice(&d.params);
+        }
+        gpu.queue
+            .write_buffer(&self.params_buf, 0, bytemuck::cast_slice(&slots));
+    }
+
+    /// The performance's preset into `view`: one layer, or two blended during a crossfade.
+    fn draw_base(
+        &mut self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &wgpu::TextureView,
+        size: (u32, u32),
+        inputs: &FrameInputs,
+    ) {
+        let v = &inputs.visual;
         let Some(fade) = v.fade else {
-            self.draw_layer(encoder, view, v.preset);
+            self.draw_layer(encoder, view, v.preset, SLOT_BASE);
             return;
         };
-        self.write_params(gpu, fade.preset, &fade.params);
         let targets = self.fade_targets(gpu, size);
-        let (old_view, new_view) = (
-            targets.old.create_view(&Default::default()),
-            targets.new.create_view(&Default::default()),
-        );
-        self.draw_layer(encoder, &old_view, fade.preset);
-        self.draw_layer(encoder, &new_view, v.preset);
+        let (old_view, new_view) = (targets.old_view.clone(), targets.new_view.clone());
+        self.draw_layer(encoder, &old_view, fade.preset, SLOT_FADE);
+        self.draw_layer(encoder, &new_view, v.preset, SLOT_BASE);
         gpu.queue.write_buffer(
             &self.blend.weight_buf,
             0,
@@ -300,24 +433,17 @@ impl Renderer {
         pass.draw(0..3, 0..1);
     }
 
-    fn write_params(&self, gpu: &Gpu, preset: usize, params: &[f32; MAX_LAYER_PARAMS]) {
-        if let Some(layer) = self.layers.get(preset) {
-            let n = layer.param_count.clamp(1, MAX_LAYER_PARAMS);
-            gpu.queue
-                .write_buffer(&layer.params_buf, 0, bytemuck::cast_slice(&params[..n]));
-        }
-    }
-
     fn draw_layer(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         view: &wgpu::TextureView,
         preset: usize,
+        slot: usize,
     ) {
         let mut pass = begin_pass(encoder, view, "layer");
         if let Some(layer) = self.layers.get(preset) {
             pass.set_pipeline(&layer.pipeline);
-            pass.set_bind_group(0, &layer.bind_group, &[]);
+            pass.set_bind_group(0, &self.layer_bind_group, &[(slot * SLOT_BYTES) as u32]);
             pass.draw(0..3, 0..1);
         }
     }
@@ -325,23 +451,22 @@ impl Renderer {
     /// The two textures a crossfade draws into, (re)made for `size`.
     fn fade_targets(&mut self, gpu: &Gpu, size: (u32, u32)) -> &FadeTargets {
         if self.fade.as_ref().is_none_or(|t| t.size != size) {
-            let make = |label| intermediate_texture(&gpu.device, label, size, self.format);
-            let (old, new) = (make("fade old"), make("fade new"));
+            let make = |label| {
+                intermediate_texture(&gpu.device, label, size, self.format)
+                    .create_view(&Default::default())
+            };
+            let (old_view, new_view) = (make("fade old"), make("fade new"));
             let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("crossfade"),
                 layout: &self.blend.bgl,
                 entries: &[
                     wgpu::BindGroupEntry {
                         binding: 0,
-                        resource: wgpu::BindingResource::TextureView(
-                            &old.create_view(&Default::default()),
-                        ),
+                        resource: wgpu::BindingResource::TextureView(&old_view),
                     },
                     wgpu::BindGroupEntry {
                         binding: 1,
-                        resource: wgpu::BindingResource::TextureView(
-                            &new.create_view(&Default::default()),
-                        ),
+                        resource: wgpu::BindingResource::TextureView(&new_view),
                     },
                     wgpu::BindGroupEntry {
                         binding: 2,
@@ -351,8 +476,8 @@ impl Renderer {
             });
             self.fade = Some(FadeTargets {
                 size,
-                old,
-                new,
+                old_view,
+                new_view,
                 bind_group,
             });
         }
@@ -360,26 +485,11 @@ impl Renderer {
     }
 }
 
-fn begin_pass<'e>(
-    encoder: &'e mut wgpu::CommandEncoder,
-    view: &wgpu::TextureView,
-    label: &str,
-) -> wgpu::RenderPass<'e> {
-    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-        label: Some(label),
-        color_attachments: &[clear_attachment(view)],
-        depth_stencil_attachment: None,
-        timestamp_writes: None,
-        occlusion_query_set: None,
-        multiview_mask: None,
-    })
-}
-
 /// Textures a crossfade draws the two presets into.
 struct FadeTargets {
     size: (u32, u32),
-    old: wgpu::Texture,
-    new: wgpu::Texture,
+    old_view: wgpu::TextureView,
+    new_view: wgpu::TextureView,
     bind_group: wgpu::BindGroup,
 }
 
@@ -444,19 +554,6 @@ impl BlendPass {
             bgl,
             weight_buf,
         }
-    }
-}
-
-fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
     }
 }
 

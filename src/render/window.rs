@@ -162,7 +162,9 @@ impl App {
         } else {
             wgpu::PresentMode::AutoNoVsync
         };
-        surface.configure(&gpu.device, &config);
+        // The flash guard works on the frame in place when the surface can be sampled and
+        // viewed as sRGB; drivers that refuse get the guard's own full pass instead.
+        let srgb_views = configure_for_in_place_guard(&surface, &gpu, &caps, &mut config);
         let renderer = Renderer::new(&gpu, format, &self.timeline.presets).map_err(|diags| {
             diags
                 .iter()
@@ -171,6 +173,7 @@ impl App {
                 .join("\n")
         })?;
         let mut renderer = renderer;
+        renderer.set_srgb_views(srgb_views);
         if !self.options.flash_guard {
             renderer.set_flash_guard(&gpu.device, false);
         }
@@ -228,9 +231,6 @@ impl App {
             }
             _ => return,
         };
-        let view = frame
-            .texture
-            .create_view(&wgpu::TextureViewDescriptor::default());
         // The flash guard's step is the real time between frames (bounded: a stall is not a
         // licence for a sudden jump, the guard clamps it too).
         let now = Instant::now();
@@ -251,13 +251,8 @@ impl App {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("frame"),
             });
-        live.renderer.encode(
-            &live.gpu,
-            &mut encoder,
-            &view,
-            (live.config.width, live.config.height),
-            &inputs,
-        );
+        live.renderer
+            .encode(&live.gpu, &mut encoder, &frame.texture, &inputs);
         live.gpu.queue.submit([encoder.finish()]);
         live.window.pre_present_notify();
         live.gpu.queue.present(frame);
@@ -320,6 +315,30 @@ impl ApplicationHandler for App {
 }
 
 /// Names of the monitors, numbered as `--monitor` takes them.
+/// Configures the surface to be sampled and viewed as sRGB, if the driver allows; otherwise
+/// configures it plainly. Returns whether it worked.
+fn configure_for_in_place_guard(
+    surface: &wgpu::Surface<'_>,
+    gpu: &Gpu,
+    caps: &wgpu::SurfaceCapabilities,
+    config: &mut wgpu::SurfaceConfiguration,
+) -> bool {
+    let srgb = config.format.add_srgb_suffix();
+    if srgb != config.format && caps.usages.contains(wgpu::TextureUsages::TEXTURE_BINDING) {
+        let mut wanted = config.clone();
+        wanted.usage |= wgpu::TextureUsages::TEXTURE_BINDING;
+        wanted.view_formats = vec![srgb];
+        let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        surface.configure(&gpu.device, &wanted);
+        if pollster::block_on(scope.pop()).is_none() {
+            *config = wanted;
+            return true;
+        }
+    }
+    surface.configure(&gpu.device, config);
+    false
+}
+
 pub fn monitor_names() -> Result<Vec<String>, String> {
     struct Lister(Vec<String>);
     impl ApplicationHandler for Lister {

@@ -1,0 +1,347 @@
+//! The post chain, one pass after the layers and before the flash guard: the glitch (scanline
+//! tear, block displacement, RGB split, smear), glow, feedback trails, then the colour grade.
+//! It keeps its own history (the picture before grading) for trails and smear. When every
+//! setting is neutral the renderer skips it, so a plain preset pays nothing for it.
+//!
+//! The glitch's pattern is a function of the performance time, not of a random generator, so
+//! offline renders stay reproducible.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::passes::{FULLSCREEN_VS_WGSL, clear_attachment, fullscreen_pipeline};
+use crate::show::look::Post;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+struct PostUniform {
+    time_s: f32,
+    /// How much of the trail survives this frame, 0..1.
+    keep: f32,
+    glow: f32,
+    gain: f32,
+    contrast: f32,
+    saturation: f32,
+    hue_shift: f32,
+    glitch: f32,
+}
+
+const SHADER: &str = r#"
+struct PostU {
+    time_s: f32,
+    keep: f32,
+    glow: f32,
+    gain: f32,
+    contrast: f32,
+    saturation: f32,
+    hue_shift: f32,
+    glitch: f32,
+};
+@group(0) @binding(0) var scene_tex: texture_2d<f32>;
+@group(0) @binding(1) var history_tex: texture_2d<f32>;
+@group(0) @binding(2) var samp: sampler;
+@group(0) @binding(3) var<uniform> u: PostU;
+
+struct PostOut {
+    @location(0) screen: vec4<f32>,
+    @location(1) history: vec4<f32>,
+};
+
+fn hash(p: vec2<f32>) -> f32 {
+    var q = fract(p * vec2<f32>(123.34, 456.21));
+    q = q + dot(q, q + 45.32);
+    return fract(q.x * q.y);
+}
+
+fn scene(uv: vec2<f32>) -> vec3<f32> {
+    return textureSampleLevel(scene_tex, samp, uv, 0.0).rgb;
+}
+
+// Rotation about the grey axis (Rodrigues): a hue shift that keeps brightness.
+fn hue_rotate(c: vec3<f32>, turns: f32) -> vec3<f32> {
+    let a = turns * 6.2831853;
+    let k = vec3<f32>(0.57735027);
+    let ca = cos(a);
+    return c * ca + cross(k, c) * sin(a) + k * dot(k, c) * (1.0 - ca);
+}
+
+@fragment
+fn fs_main(@builtin(position) pos: vec4<f32>) -> PostOut {
+    let dims = vec2<f32>(textureDimensions(scene_tex));
+    var uv = pos.xy / dims;
+    let g = u.glitch;
+    // The glitch pattern changes 12 times a second.
+    let tick = floor(u.time_s * 12.0);
+    var smear = 0.0;
+    if (g > 0.0) {
+        // Scanline tear: some bands of rows slide sideways.
+        let band = floor(uv.y * 36.0);
+        let tear = step(1.0 - 0.5 * g, hash(vec2<f32>(band, tick)));
+        uv.x = uv.x + tear * (hash(vec2<f32>(band + 17.0, tick)) - 0.5) * 0.3 * g;
+        // Block displacement: some blocks show a piece of the picture from elsewhere.
+        let block = floor(uv * vec2<f32>(16.0, 9.0));
+        if (hash(block + vec2<f32>(tick * 1.37, 3.0)) < 0.3 * g) {
+            uv = uv + (vec2<f32>(hash(block + 3.1), hash(block + 5.7)) - 0.5) * 0.15 * g;
+        }
+        // Smear: some thin blocks drag the previous frame along.
+        let sb = floor(uv * vec2<f32>(6.0, 40.0));
+        smear = select(0.0, 0.85, hash(sb + vec2<f32>(tick * 0.77, 9.0)) < 0.25 * g);
+    }
+    // RGB split.
+    let split = vec2<f32>(0.015 * g * (0.4 + 0.6 * hash(vec2<f32>(tick, 1.0))), 0.0);
+    var col = vec3<f32>(scene(uv + split).r, scene(uv).g, scene(uv - split).b);
+    if (smear > 0.0) {
+        let dragged = textureSampleLevel(history_tex, samp, uv - vec2<f32>(0.03 * g, 0.0), 0.0).rgb;
+        col = mix(col, dragged, smear);
+    }
+    // Glow: the bright parts, spread over two rings of taps.
+    if (u.glow > 0.0) {
+        let aspect = dims.y / dims.x;
+        var sum = vec3<f32>(0.0);
+        for (var i = 0; i < 12; i = i + 1) {
+            let a = f32(i) * 0.5235988;
+            let r = select(0.012, 0.03, i % 2 == 1);
+            let o = vec2<f32>(cos(a) * aspect, sin(a)) * r;
+            sum = sum + max(scene(uv + o) - vec3<f32>(0.55), vec3<f32>(0.0));
+        }
+        col = col + u.glow * sum * (2.0 / 12.0);
+    }
+    // Feedback trails: the previous picture, a touch larger, fading.
+    if (u.keep > 0.0) {
+        let prev = textureSampleLevel(history_tex, samp, (uv - 0.5) * 0.992 + 0.5, 0.0).rgb;
+        col = max(col, prev * u.keep);
+    }
+    col = clamp(col, vec3<f32>(0.0), vec3<f32>(1.0));
+    var out: PostOut;
+    out.history = vec4<f32>(col, 1.0);
+    // The grade: exposure, contrast about mid grey, saturation, hue.
+    var c = col * u.gain;
+    c = (c - 0.5) * u.contrast + 0.5;
+    let luma = dot(c, vec3<f32>(0.2126, 0.7152, 0.0722));
+    c = mix(vec3<f32>(luma), c, u.saturation);
+    c = hue_rotate(c, u.hue_shift);
+    out.screen = vec4<f32>(clamp(c, vec3<f32>(0.0), vec3<f32>(1.0)), 1.0);
+    return out;
+}
+"#;
+
+struct Targets {
+    size: (u32, u32),
+    input_view: wgpu::TextureView,
+    history_views: [wgpu::TextureView; 2],
+    /// `bind_groups[i]` reads history `i` (and the pass writes the other).
+    bind_groups: [wgpu::BindGroup; 2],
+}
+
+pub struct PostPass {
+    format: wgpu::TextureFormat,
+    pipeline: wgpu::RenderPipeline,
+    bgl: wgpu::BindGroupLayout,
+    sampler: wgpu::Sampler,
+    uniform_buf: wgpu::Buffer,
+    targets: Option<Targets>,
+    current: usize,
+    /// False when the chain was skipped last frame: its history is stale and is cleared.
+    ran_last_frame: bool,
+}
+
+impl PostPass {
+    pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
+        let texture = |binding| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::FRAGMENT,
+            ty: wgpu::BindingType::Texture {
+                sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                view_dimension: wgpu::TextureViewDimension::D2,
+                multisampled: false,
+            },
+            count: None,
+        };
+        let bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("post"),
+            entries: &[
+                texture(0),
+                texture(1),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 2,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                    count: None,
+                },
+                super::passes::uniform_entry(3, wgpu::ShaderStages::FRAGMENT),
+            ],
+        });
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("post"),
+            bind_group_layouts: &[Some(&bgl)],
+            immediate_size: 0,
+        });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("post"),
+            source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{SHADER}").into()),
+        });
+        let pipeline = fullscreen_pipeline(device, "post", &layout, &module, "fs_main", format, 2);
+        let uniform_buf = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("post uniforms"),
+            size: std::mem::size_of::<PostUniform>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Self {
+            format,
+            pipeline,
+            bgl,
+            sampler: super::passes::linear_sampler(device),
+            uniform_buf,
+            targets: None,
+            current: 0,
+            ran_last_frame: false,
+        }
+    }
+
+    /// The texture the scene is drawn into when the chain runs, made for `size`.
+    pub fn input_view(&mut self, device: &wgpu::Device, size: (u32, u32)) -> &wgpu::TextureView {
+        if self.targets.as_ref().is_none_or(|t| t.size != size) {
+            let make =
+                |label| super::passes::intermediate_texture(device, label, size, self.format);
+            let input_view = make("post input").create_view(&Default::default());
+            let history_views = [
+                make("post history a").create_view(&Default::default()),
+                make("post history b").create_view(&Default::default()),
+            ];
+            let bind_group = |history: &wgpu::TextureView| {
+                device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("post"),
+                    layout: &self.bgl,
+                    entries: &[
+                        wgpu::BindGroupEntry {
+                            binding: 0,
+                            resource: wgpu::BindingResource::TextureView(&input_view),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 1,
+                            resource: wgpu::BindingResource::TextureView(history),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 2,
+                            resource: wgpu::BindingResource::Sampler(&self.sampler),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 3,
+                            resource: self.uniform_buf.as_entire_binding(),
+                        },
+                    ],
+                })
+            };
+            let bind_groups = [bind_group(&history_views[0]), bind_group(&history_views[1])];
+            self.targets = Some(Targets {
+                size,
+                input_view,
+                history_views,
+                bind_groups,
+            });
+            self.ran_last_frame = false;
+        }
+        &self.targets.as_ref().expect("just made").input_view
+    }
+
+    /// Notes that the chain did not run this frame (so its history is stale next time).
+    pub fn skip(&mut self) {
+        self.ran_last_frame = false;
+    }
+
+    /// Runs the chain on the scene drawn into [`PostPass::input_view`], writing `view`.
+    /// `dt_s` is the time the frame stands for: trails fade by time, not by frame count.
+    pub fn apply(
+        &mut self,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &wgpu::TextureView,
+        post: &Post,
+        time_s: f64,
+        dt_s: f32,
+    ) {
+        let Some(t) = self.targets.as_ref() else {
+            return;
+        };
+        if !self.ran_last_frame {
+            // Stale trails from minutes ago must not reappear: start from black.
+            encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("post history clear"),
+                color_attachments: &[clear_attachment(&t.history_views[self.current])],
+                depth_stencil_attachment: None,
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+        }
+        let u = uniform(post, time_s, dt_s);
+        queue.write_buffer(&self.uniform_buf, 0, bytemuck::bytes_of(&u));
+        let next = 1 - self.current;
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("post"),
+            color_attachments: &[
+                clear_attachment(view),
+                clear_attachment(&t.history_views[next]),
+            ],
+            depth_stencil_attachment: None,
+            timestamp_writes: None,
+            occlusion_query_set: None,
+            multiview_mask: None,
+        });
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &t.bind_groups[self.current], &[]);
+        pass.draw(0..3, 0..1);
+        drop(pass);
+        self.current = next;
+        self.ran_last_frame = true;
+    }
+}
+
+fn uniform(post: &Post, time_s: f64, dt_s: f32) -> PostUniform {
+    // A trail falls to a tenth over `trails_s`, whatever the frame rate.
+    let keep = if post.trails_s > 0.0 {
+        0.1f32.powf(dt_s.max(0.0) / post.trails_s)
+    } else {
+        0.0
+    };
+    PostUniform {
+        // Wrapped so the pattern keeps its precision in long shows.
+        time_s: (time_s % 3600.0) as f32,
+        keep,
+        glow: post.glow,
+        gain: post.exposure_ev.exp2(),
+        contrast: post.contrast,
+        saturation: post.saturation,
+        hue_shift: post.hue_shift,
+        glitch: post.glitch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wgpu::naga;
+
+    #[test]
+    fn the_post_shader_validates() {
+        let module =
+            naga::front::wgsl::parse_str(&format!("{FULLSCREEN_VS_WGSL}{SHADER}")).unwrap();
+        naga::valid::Validator::new(Default::default(), naga::valid::Capabilities::all())
+            .validate(&module)
+            .unwrap();
+    }
+
+    #[test]
+    fn trails_fade_to_a_tenth_over_their_time_at_any_frame_rate() {
+        let post = Post {
+            trails_s: 2.0,
+            ..Post::default()
+        };
+        for fps in [24.0f32, 60.0, 144.0] {
+            let keep = uniform(&post, 0.0, 1.0 / fps).keep;
+            let after_2s = keep.powf(2.0 * fps);
+            assert!((after_2s - 0.1).abs() < 1e-3, "{fps} fps: {after_2s}");
+        }
+        assert_eq!(uniform(&Post::default(), 0.0, 0.016).keep, 0.0);
+    }
+}
