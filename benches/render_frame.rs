@@ -27,21 +27,20 @@ const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 
 /// A target like `somnia render`'s: sampled and with an sRGB twin, so the guard works in place.
 fn target(gpu: &Gpu) -> wgpu::Texture {
-    gpu.device
-        .create_texture(&wgpu::TextureDescriptor {
-            label: None,
-            size: wgpu::Extent3d {
-                width: W,
-                height: H,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: FORMAT,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
-            view_formats: &[FORMAT.add_srgb_suffix()],
-        })
+    gpu.device.create_texture(&wgpu::TextureDescriptor {
+        label: None,
+        size: wgpu::Extent3d {
+            width: W,
+            height: H,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: FORMAT,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
+        view_formats: &[FORMAT.add_srgb_suffix()],
+    })
 }
 
 /// (CPU time per frame, whole frame time), averaged over FRAMES after one warm-up frame.
@@ -93,7 +92,9 @@ fn main() {
     // The engine, as shipped (flash guard on), then without the guard.
     let mut renderer = Renderer::new(&gpu, FORMAT, &timeline.presets).expect("renderer");
     renderer.set_srgb_views(true);
-    let engine = measure(&gpu, |enc, i| renderer.encode(&gpu, enc, &texture, &inputs(i)));
+    let engine = measure(&gpu, |enc, i| {
+        renderer.encode(&gpu, enc, &texture, &inputs(i))
+    });
     // The same with the whole post chain at work (glitch, glow, trails, grade).
     let with_post = |i| {
         let mut f = inputs(i);
@@ -247,13 +248,19 @@ fn main() {
     println!("|---|---|---|---|---|");
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     for (name, (cpu, total)) in [
-        ("somnia engine (flash guard on, in place: as shipped)", engine),
+        (
+            "somnia engine (flash guard on, in place: as shipped)",
+            engine,
+        ),
         (
             "somnia engine (flash guard's own pass, for unsampleable surfaces)",
             engine_guard_pass,
         ),
         ("somnia engine (flash guard off)", engine_no_guard),
-        ("somnia engine + post chain (glitch, glow, trails, grade)", engine_post),
+        (
+            "somnia engine + post chain (glitch, glow, trails, grade)",
+            engine_post,
+        ),
         ("bare wgpu program", bare),
     ] {
         println!(

@@ -84,10 +84,17 @@ fn most_in_any_second(flash_frames: &[usize]) -> usize {
 }
 
 fn strobe_luminance(guard: bool) -> Vec<f64> {
+    strobe_luminance_with(guard, true)
+}
+
+/// `in_place`: the guard works on the finished frame (offscreen, most windows); otherwise it
+/// draws its own full pass (windows whose surface cannot be sampled).
+fn strobe_luminance_with(guard: bool, in_place: bool) -> Vec<f64> {
     let timeline = preset_timeline(&Project::new(fixture("")), "strobe", 10.0).unwrap();
     let mut fr = FrameRenderer::new(&timeline, 64, 36).unwrap();
     fr.set_frame_interval((1.0 / FPS) as f32);
     fr.set_flash_guard(guard);
+    fr.set_guard_in_place(in_place);
     let track = AnalysisTrack::default();
     (0..(3.0 * FPS) as usize)
         .map(|i| relative_luminance(&fr.frame_at(&timeline, &track, i as f64 / FPS).unwrap()))
@@ -113,4 +120,30 @@ fn the_flash_guard_keeps_a_10_hz_strobe_to_at_most_3_flashes_a_second() {
         "{guarded} flashes in one second with the guard on; luminance: {:?}",
         &lum[..30]
     );
+}
+
+#[test]
+fn the_guards_own_pass_for_unsampleable_surfaces_also_keeps_the_strobe_to_3_flashes() {
+    let lum = strobe_luminance_with(true, false);
+    let guarded = most_in_any_second(&flashes(&lum));
+    assert!(
+        guarded <= 3,
+        "{guarded} flashes in one second; luminance: {:?}",
+        &lum[..30]
+    );
+}
+
+#[test]
+fn a_steady_picture_passes_the_guard_untouched() {
+    // The guard must not dim or tint what is not flashing: the in-place hold draws nothing.
+    let timeline = preset_timeline(&Project::new(fixture("")), "warm", 10.0).unwrap();
+    let frames = |guard: bool| {
+        let mut fr = FrameRenderer::new(&timeline, 64, 36).unwrap();
+        fr.set_flash_guard(guard);
+        let track = AnalysisTrack::default();
+        (0..20)
+            .map(|i| fr.frame_at(&timeline, &track, i as f64 / 30.0).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert!(frames(true) == frames(false));
 }

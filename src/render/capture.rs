@@ -43,8 +43,10 @@ pub struct FrameRenderer {
 impl FrameRenderer {
     pub fn new(timeline: &Timeline, width: u32, height: u32) -> Result<Self, CaptureError> {
         let gpu = Gpu::headless()?;
-        let renderer = Renderer::new(&gpu, Offscreen::FORMAT, &timeline.presets)
+        let mut renderer = Renderer::new(&gpu, Offscreen::FORMAT, &timeline.presets)
             .map_err(CaptureError::Shaders)?;
+        // Offscreen targets have an sRGB twin: the flash guard works on them in place.
+        renderer.set_srgb_views(true);
         let target = Offscreen::new(&gpu, width, height);
         Ok(Self {
             gpu,
@@ -61,6 +63,12 @@ impl FrameRenderer {
 
     pub fn set_flash_guard(&mut self, on: bool) {
         self.renderer.set_flash_guard(&self.gpu.device, on);
+    }
+
+    /// False makes the flash guard use its own full pass, as on a window surface that cannot
+    /// be sampled (for testing that path).
+    pub fn set_guard_in_place(&mut self, in_place: bool) {
+        self.renderer.set_srgb_views(in_place);
     }
 
     /// Rebuilds the layers that use shader `path` (see [`Renderer::reload_shader`]).

@@ -324,7 +324,11 @@ impl FlashGuard {
         srgb_views && self.hold.is_some() && usage.contains(wgpu::TextureUsages::TEXTURE_BINDING)
     }
 
-    fn measure_bind_group(&self, device: &wgpu::Device, view: &wgpu::TextureView) -> wgpu::BindGroup {
+    fn measure_bind_group(
+        &self,
+        device: &wgpu::Device,
+        view: &wgpu::TextureView,
+    ) -> wgpu::BindGroup {
         device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("flash guard measure"),
             layout: &self.measure_bgl,

@@ -136,14 +136,14 @@ impl MosaicPass {
             bind_group_layouts: &[Some(&bgl)],
             immediate_size: 0,
         });
-        let source = format!(
-            "const MAX_DREAMERS: u32 = {MAX_DREAMERS}u;\n{FULLSCREEN_VS_WGSL}{SHADER}"
-        );
+        let source =
+            format!("const MAX_DREAMERS: u32 = {MAX_DREAMERS}u;\n{FULLSCREEN_VS_WGSL}{SHADER}");
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("mosaic"),
             source: wgpu::ShaderSource::Wgsl(source.into()),
         });
-        let pipeline = fullscreen_pipeline(device, "mosaic", &layout, &module, "fs_main", format, 1);
+        let pipeline =
+            fullscreen_pipeline(device, "mosaic", &layout, &module, "fs_main", format, 1);
         let uniform_buf = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("mosaic uniforms"),
             size: std::mem::size_of::<MosaicUniform>() as u64,
@@ -252,7 +252,11 @@ impl MosaicPass {
         let Some(t) = self.targets.as_ref() else {
             return;
         };
-        queue.write_buffer(&self.uniform_buf, 0, bytemuck::bytes_of(&uniforms(mosaic, t)));
+        queue.write_buffer(
+            &self.uniform_buf,
+            0,
+            bytemuck::bytes_of(&uniforms(mosaic, t)),
+        );
         let mut pass = super::passes::begin_pass(encoder, view, "mosaic");
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &t.bind_group, &[]);
@@ -295,9 +299,8 @@ mod tests {
 
     #[test]
     fn the_compositor_shader_validates_and_its_uniforms_match() {
-        let source = format!(
-            "const MAX_DREAMERS: u32 = {MAX_DREAMERS}u;\n{FULLSCREEN_VS_WGSL}{SHADER}"
-        );
+        let source =
+            format!("const MAX_DREAMERS: u32 = {MAX_DREAMERS}u;\n{FULLSCREEN_VS_WGSL}{SHADER}");
         let module = naga::front::wgsl::parse_str(&source).unwrap();
         naga::valid::Validator::new(Default::default(), naga::valid::Capabilities::all())
             .validate(&module)

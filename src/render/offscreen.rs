@@ -66,7 +66,6 @@ impl Offscreen {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("frame"),
             });
-        renderer.set_srgb_views(true);
         renderer.encode(gpu, &mut encoder, &self.texture, inputs);
         encoder.copy_texture_to_buffer(
             wgpu::TexelCopyTextureInfo {

@@ -23,7 +23,9 @@ pub fn fullscreen_pipeline(
     format: wgpu::TextureFormat,
     targets: usize,
 ) -> wgpu::RenderPipeline {
-    blended_pipeline(device, label, layout, module, fs_entry, format, targets, None)
+    blended_pipeline(
+        device, label, layout, module, fs_entry, format, targets, None,
+    )
 }
 
 /// [`fullscreen_pipeline`] with a blend state on its targets.

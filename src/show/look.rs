@@ -220,7 +220,8 @@ impl Mosaic {
 }
 
 /// The tile grid for `n` dreamers on a `width` x `height` picture: (columns, rows), chosen so
-/// the tiles are closest to the picture's own shape with the fewest empty tiles.
+/// the tiles are closest to the picture's own shape (each dreamer's whole picture is scaled
+/// into its tile, so a squashed tile would distort it) with the fewest empty tiles.
 pub fn tile_grid(n: usize, width: u32, height: u32) -> (u32, u32) {
     let n = n.max(1) as u32;
     let aspect = width.max(1) as f32 / height.max(1) as f32;
@@ -230,7 +231,8 @@ pub fn tile_grid(n: usize, width: u32, height: u32) -> (u32, u32) {
             let score = |(c, r): (u32, u32)| {
                 let tile_aspect = (aspect * r as f32) / c as f32;
                 let empty = (c * r - n) as f32 / n as f32;
-                (tile_aspect / aspect).ln().abs() + empty
+                // The last term breaks ties towards more columns: screens are wide.
+                (tile_aspect / aspect).ln().abs() + empty + 0.001 * r as f32
             };
             score(*a).total_cmp(&score(*b))
         })
@@ -242,11 +244,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn eight_dreamers_on_a_wide_screen_make_four_by_two_tiles() {
-        assert_eq!(tile_grid(8, 1920, 1080), (4, 2));
+    fn tiles_keep_the_screens_shape_with_few_empty_ones() {
+        assert_eq!(tile_grid(8, 1920, 1080), (3, 3));
         assert_eq!(tile_grid(4, 1280, 720), (2, 2));
         assert_eq!(tile_grid(1, 1280, 720), (1, 1));
+        assert_eq!(tile_grid(2, 1280, 720), (2, 1));
         assert_eq!(tile_grid(12, 1280, 720), (4, 3));
+        assert_eq!(
+            tile_grid(3, 720, 1280),
+            (2, 2),
+            "portrait tiles on a portrait screen"
+        );
     }
 
     #[test]

@@ -359,7 +359,7 @@ mod tests {
         let src = "[layer]\nshader = \"a.wgsl\"\n[post]\nglwo = 0.5\nglitch = 3\n";
         let errs = parse_preset(&project, Path::new("x.toml"), src).unwrap_err();
         assert_eq!(errs.len(), 2, "{errs:#?}");
-        assert_eq!(errs[0].hint.as_deref(), Some("did you mean `glow`?"));
-        assert_eq!(errs[1].line, 5);
+        assert_eq!(errs[0].line, 5, "glitch = 3 is out of range");
+        assert_eq!(errs[1].hint.as_deref(), Some("did you mean `glow`?"));
     }
 }
