@@ -79,6 +79,10 @@ enum Command {
         /// Quit when the performance ends instead of holding the last look.
         #[arg(long)]
         exit_at_end: bool,
+        /// Rehearsal mode: errors from files saved while playing (a shader that does not
+        /// compile, a broken preset) also show in a small overlay on the picture.
+        #[arg(long)]
+        rehearsal: bool,
         /// Make the visuals follow an audio input (line in) instead of Somnia's own sound;
         /// optionally name the device (a part of its name).
         #[arg(long, num_args = 0..=1, default_missing_value = "")]
@@ -181,6 +185,7 @@ fn main() {
             buffer,
             size,
             exit_at_end,
+            rehearsal,
             input,
             safety,
         } => commands::play::run(&commands::play::PlayArgs {
@@ -196,6 +201,7 @@ fn main() {
                 fullscreen,
                 exit_at_end,
                 size,
+                rehearsal,
             },
         }),
         Command::Render {

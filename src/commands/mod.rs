@@ -29,14 +29,21 @@ pub struct LimiterArgs {
 
 impl LimiterArgs {
     pub fn apply(&self, master: &mut crate::audio::MasterSettings) {
+        self.apply_quietly(master);
+        if self.off {
+            eprintln!(
+                "somnia: warning: the hearing-safety limiter is OFF (--no-limiter); mind the levels"
+            );
+        }
+    }
+
+    /// [`LimiterArgs::apply`] without the warning (for a reload: it was given at the start).
+    pub fn apply_quietly(&self, master: &mut crate::audio::MasterSettings) {
         if let Some(c) = self.ceiling_db {
             master.limiter_ceiling_db = c;
         }
         if self.off {
             master.limiter_enabled = false;
-            eprintln!(
-                "somnia: warning: the hearing-safety limiter is OFF (--no-limiter); mind the levels"
-            );
         }
     }
 }

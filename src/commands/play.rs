@@ -1,3 +1,4 @@
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -6,8 +7,9 @@ use super::{EXIT_BAD_INPUT, EXIT_MISSING, print_diagnostics};
 use crate::audio::Engine;
 use crate::audio::device::prepare_output;
 use crate::audio::supervisor::{AudioOutput, DeviceChoice};
-use crate::bridge::{Transport, analysis_channel, event_queue};
+use crate::bridge::{Event, EventKind, Transport, analysis_channel, event_queue};
 use crate::render::window::{self, WindowError, WindowOptions};
+use crate::show::Timeline;
 use crate::show::scheduler::Scheduler;
 
 pub struct PlayArgs {
@@ -50,6 +52,31 @@ fn display_available() -> bool {
     ["DISPLAY", "WAYLAND_DISPLAY"]
         .iter()
         .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+}
+
+/// A scheduler for a reloaded show, picking up at `horizon` (what was already queued plays
+/// out): notes of the old schedule are released, and the patch the new show has at that
+/// moment is put in.
+fn rescheduled(
+    timeline: &Timeline,
+    rate: u32,
+    horizon: u64,
+    tx: &mut rtrb::Producer<Event>,
+) -> Scheduler {
+    let mut scheduler = Scheduler::new(timeline, rate);
+    scheduler.skip_until(horizon);
+    let time_s = horizon as f64 / f64::from(rate);
+    for kind in [
+        EventKind::AllNotesOff,
+        EventKind::SetPatch(timeline.patch_at(time_s)),
+    ] {
+        // A full queue drops these (counted nowhere, but the next cue sets things right).
+        let _ = tx.push(Event {
+            at_sample: horizon,
+            kind,
+        });
+    }
+    scheduler
 }
 
 /// `somnia play PERFORMANCE`: a window and live sound, on one clock.
@@ -121,19 +148,44 @@ pub fn run(args: &PlayArgs) -> i32 {
         }
     }
 
-    // The control thread: keeps the event queue filled a little ahead of the audio clock.
+    // The control thread: keeps the event queue filled a little ahead of the audio clock, and
+    // takes over a reloaded show (a preset or the performance was saved) where it stands.
     let stop = Arc::new(AtomicBool::new(false));
+    let (reload_tx, reload_rx) = std::sync::mpsc::channel::<Arc<Timeline>>();
     let control = {
         let (stop, transport) = (stop.clone(), transport.clone());
         std::thread::Builder::new()
             .name("somnia-control".into())
             .spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    scheduler.feed(transport.position_samples() + lookahead, &mut tx);
+                    let horizon = transport.position_samples() + lookahead;
+                    if let Some(t) = reload_rx.try_iter().last() {
+                        scheduler = rescheduled(&t, rate, horizon, &mut tx);
+                    }
+                    scheduler.feed(horizon, &mut tx);
                     std::thread::sleep(SCHEDULER_TICK);
                 }
             })
             .expect("spawning the control thread")
+    };
+    let reloader = {
+        let (source, limiter) = (args.source.clone(), args.limiter);
+        window::Reloader {
+            load: Box::new(move || {
+                let (mut t, _) = source.load()?;
+                limiter.apply_quietly(&mut t.master);
+                Ok(t)
+            }),
+            publish: Box::new(move |t| {
+                let _ = reload_tx.send(t);
+            }),
+            dirs: match &args.source {
+                super::Source::Performance(p) => {
+                    p.parent().map(Path::to_path_buf).into_iter().collect()
+                }
+                super::Source::Preset(_) => Vec::new(),
+            },
+        }
     };
 
     let result = window::run(
@@ -141,6 +193,7 @@ pub fn run(args: &PlayArgs) -> i32 {
         transport.clone(),
         analysis_reader,
         args.window.clone(),
+        Some(reloader),
     );
     stop.store(true, Ordering::Relaxed);
     let _ = control.join();

@@ -65,6 +65,12 @@ impl FrameRenderer {
         self.renderer.set_flash_guard(&self.gpu.device, on);
     }
 
+    /// Shows `errors` in the rehearsal overlay (empty: no overlay).
+    pub fn show_errors(&mut self, errors: Vec<String>) {
+        self.renderer.set_rehearsal(!errors.is_empty());
+        self.renderer.set_errors(errors);
+    }
+
     /// False makes the flash guard use its own full pass, as on a window surface that cannot
     /// be sampled (for testing that path).
     pub fn set_guard_in_place(&mut self, in_place: bool) {

@@ -12,6 +12,7 @@ pub mod passes;
 pub mod post;
 pub mod renderer;
 pub mod shader;
+pub mod text;
 pub mod window;
 
 pub use gpu::{Gpu, RenderError};

@@ -16,6 +16,7 @@ use super::passes::{
 };
 use super::post::PostPass;
 use super::shader;
+use super::text::{TextItem, TextPainter};
 use crate::bridge::Analysis;
 use crate::clock::Tempo;
 use crate::show::Diagnostic;
@@ -82,6 +83,12 @@ pub struct Renderer {
     guard: Option<FlashGuard>,
     /// Whether targets may be viewed as sRGB (lets the flash guard work in place).
     srgb_views: bool,
+    /// Rehearsal mode: errors are shown on the picture, not only logged.
+    rehearsal: bool,
+    /// The errors the overlay shows (rehearsal mode only).
+    errors: Vec<String>,
+    /// Made the first time there is text to draw.
+    text: Option<TextPainter>,
     layer_layout: wgpu::PipelineLayout,
 }
 
@@ -157,6 +164,9 @@ impl Renderer {
             post: PostPass::new(device, format),
             guard: Some(FlashGuard::new(device, format)),
             srgb_views: false,
+            rehearsal: false,
+            errors: Vec::new(),
+            text: None,
             layer_layout: layout,
         };
         let mut diags = Vec::new();
@@ -273,6 +283,18 @@ impl Renderer {
         self.srgb_views = allowed;
     }
 
+    /// Rehearsal mode shows errors (a shader that failed to reload, a broken preset) in a small
+    /// overlay on the picture. Off for shows and for `somnia render`: there they are only
+    /// logged.
+    pub fn set_rehearsal(&mut self, on: bool) {
+        self.rehearsal = on;
+    }
+
+    /// The errors for the rehearsal overlay (empty: none shown).
+    pub fn set_errors(&mut self, errors: Vec<String>) {
+        self.errors = errors;
+    }
+
     /// Records the drawing of one frame into `target`. The uniform uploads are queued on the
     /// queue and land before the encoder's commands run.
     pub fn encode(
@@ -302,6 +324,38 @@ impl Renderer {
                     guard.apply_in_place(&gpu.device, &gpu.queue, encoder, target, inputs.dt_s);
                 }
             }
+        }
+        if self.rehearsal && !self.errors.is_empty() {
+            self.draw_errors(gpu, encoder, &view, size);
+        }
+    }
+
+    /// The rehearsal overlay: the errors, small, top left, over the (guarded) picture. Steady
+    /// text, so it needs no guarding.
+    fn draw_errors(
+        &mut self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &wgpu::TextureView,
+        size: (u32, u32),
+    ) {
+        let format = self.format;
+        let painter = self
+            .text
+            .get_or_insert_with(|| TextPainter::new(&gpu.device, &gpu.queue, format));
+        let size_px = (size.1 as f32 / 40.0).clamp(9.0, 22.0);
+        let item = TextItem {
+            text: self.errors.join("\n"),
+            left_px: size_px,
+            top_px: size_px,
+            size_px,
+            max_width_px: size.0 as f32 - 2.0 * size_px,
+            rgba: [255, 120, 100, 255],
+            shadow: true,
+        };
+        if let Err(e) = painter.draw(&gpu.device, &gpu.queue, encoder, view, size, &[item]) {
+            eprintln!("somnia: the rehearsal overlay failed: {e}");
+            self.rehearsal = false;
         }
     }
 

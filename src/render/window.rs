@@ -1,6 +1,8 @@
 //! The live window: winit's event loop on the main thread, drawing each frame for the time
 //! the audio clock reports. Esc quits, space pauses and resumes.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,8 +15,8 @@ use winit::window::{Fullscreen, Window, WindowId};
 use super::gpu::Gpu;
 use super::renderer::{FrameInputs, Renderer};
 use crate::bridge::{AnalysisReader, Transport};
-use crate::show::Timeline;
 use crate::show::watch::{FileWatcher, parent_dirs};
+use crate::show::{Diagnostic, Timeline};
 
 #[derive(Clone, Debug)]
 pub struct WindowOptions {
@@ -28,6 +30,18 @@ pub struct WindowOptions {
     pub monitor: Option<usize>,
     /// Wait for the display's refresh (no tearing); off trades tearing for latency.
     pub vsync: bool,
+    /// Rehearsal mode: errors also show in a small overlay on the picture.
+    pub rehearsal: bool,
+}
+
+/// How the window reloads the show when a preset or performance file is saved.
+pub struct Reloader {
+    /// Loads the show again from its files.
+    pub load: Box<dyn Fn() -> Result<Timeline, Vec<Diagnostic>>>,
+    /// Hands a reloaded show to the control thread, which reschedules the sound.
+    pub publish: Box<dyn Fn(Arc<Timeline>)>,
+    /// Folders to watch besides those of the shaders and presets (the performance's).
+    pub dirs: Vec<PathBuf>,
 }
 
 impl Default for WindowOptions {
@@ -40,6 +54,7 @@ impl Default for WindowOptions {
             size: None,
             monitor: None,
             vsync: true,
+            rehearsal: false,
         }
     }
 }
@@ -65,6 +80,9 @@ struct App {
     /// How far past the end of a performance to keep drawing with `exit_at_end`.
     tail_s: f64,
     last_frame: Option<Instant>,
+    reloader: Option<Reloader>,
+    /// The current error of each file that failed to load, for the log and the overlay.
+    errors: BTreeMap<PathBuf, String>,
 }
 
 /// Why the window could not run.
@@ -84,6 +102,7 @@ pub fn run(
     transport: Arc<Transport>,
     analysis: AnalysisReader,
     options: WindowOptions,
+    reloader: Option<Reloader>,
 ) -> Result<(), WindowError> {
     let event_loop = EventLoop::new().map_err(|e| WindowError::NoDisplay(e.to_string()))?;
     event_loop.set_control_flow(ControlFlow::Poll);
@@ -96,6 +115,8 @@ pub fn run(
         error: None,
         tail_s: 0.5,
         last_frame: None,
+        reloader,
+        errors: BTreeMap::new(),
     };
     event_loop
         .run_app(&mut app)
@@ -107,6 +128,75 @@ pub fn run(
 }
 
 impl App {
+    /// Live editing: a saved shader is rebuilt, a saved preset or performance reloads the show.
+    /// Whatever fails keeps the last good version running; the error is logged with its
+    /// file:line:col and, in rehearsal mode, shown on the picture until the file is fixed.
+    fn reload_changed_files(&mut self) {
+        let Some(live) = &mut self.live else { return };
+        let changed = live
+            .watcher
+            .as_ref()
+            .map(FileWatcher::changed)
+            .unwrap_or_default();
+        if changed.is_empty() {
+            return;
+        }
+        let mut show_changed = false;
+        for path in changed {
+            match path.extension().and_then(|e| e.to_str()) {
+                Some("wgsl") => {
+                    for result in
+                        live.renderer
+                            .reload_shader(&live.gpu, &path, &self.timeline.presets)
+                    {
+                        match result {
+                            Ok(name) => {
+                                eprintln!("somnia: reloaded `{name}` from {}", path.display());
+                                self.errors.remove(&path);
+                            }
+                            Err(d) => {
+                                eprintln!("somnia: shader error, keeping the last good look:\n{d}");
+                                self.errors.insert(path.clone(), d.to_string());
+                            }
+                        }
+                    }
+                }
+                Some("toml") => show_changed = true,
+                _ => {}
+            }
+        }
+        if let (true, Some(reloader)) = (show_changed, &self.reloader) {
+            self.errors
+                .retain(|p, _| p.extension().is_none_or(|e| e != "toml"));
+            match (reloader.load)() {
+                Ok(timeline) => {
+                    let mut failed = false;
+                    for d in live.renderer.rebuild(&live.gpu, &timeline.presets) {
+                        eprintln!("somnia: shader error, keeping the last good look:\n{d}");
+                        self.errors.insert(d.path.clone(), d.to_string());
+                        failed = true;
+                    }
+                    if !failed {
+                        self.errors
+                            .retain(|p, _| p.extension().is_none_or(|e| e != "wgsl"));
+                    }
+                    eprintln!("somnia: reloaded `{}`", timeline.title);
+                    self.timeline = Arc::new(timeline);
+                    (reloader.publish)(self.timeline.clone());
+                }
+                Err(diags) => {
+                    eprintln!("somnia: the show did not reload; the last good version plays on:");
+                    for d in diags {
+                        eprintln!("{d}");
+                        self.errors.insert(d.path.clone(), d.to_string());
+                    }
+                }
+            }
+        }
+        live.renderer
+            .set_errors(self.errors.values().cloned().collect());
+    }
+
     fn start(&mut self, event_loop: &ActiveEventLoop) -> Result<Live, String> {
         let (w, h) = self.options.size.unwrap_or((1280, 720));
         let mut attrs = Window::default_attributes()
@@ -178,10 +268,17 @@ impl App {
             renderer.set_flash_guard(&gpu.device, false);
         }
         eprintln!("somnia: rendering on {}", gpu.describe());
-        let watcher = match FileWatcher::new(&parent_dirs(&renderer.shader_paths())) {
+        renderer.set_rehearsal(self.options.rehearsal);
+        let mut watched = renderer.shader_paths();
+        watched.extend(self.timeline.presets.iter().map(|p| p.path.clone()));
+        let mut dirs = parent_dirs(&watched);
+        dirs.extend(self.reloader.iter().flat_map(|r| r.dirs.iter().cloned()));
+        dirs.sort();
+        dirs.dedup();
+        let watcher = match FileWatcher::new(&dirs) {
             Ok(w) => Some(w),
             Err(e) => {
-                eprintln!("somnia: {e}; shaders will not reload while playing");
+                eprintln!("somnia: {e}; shaders and presets will not reload while playing");
                 None
             }
         };
@@ -196,27 +293,8 @@ impl App {
     }
 
     fn draw(&mut self, event_loop: &ActiveEventLoop) {
+        self.reload_changed_files();
         let Some(live) = &mut self.live else { return };
-        // Live shader editing: a saved shader is rebuilt; a broken one keeps the last good look.
-        for path in live
-            .watcher
-            .as_ref()
-            .map(FileWatcher::changed)
-            .unwrap_or_default()
-        {
-            if path.extension().and_then(|e| e.to_str()) != Some("wgsl") {
-                continue;
-            }
-            for result in live
-                .renderer
-                .reload_shader(&live.gpu, &path, &self.timeline.presets)
-            {
-                match result {
-                    Ok(name) => eprintln!("somnia: reloaded `{name}` from {}", path.display()),
-                    Err(d) => eprintln!("somnia: shader error, keeping the last good look:\n{d}"),
-                }
-            }
-        }
         let time_s = self.transport.estimated_time_s(Instant::now(), 0.05);
         if self.options.exit_at_end && time_s > self.timeline.duration_s + self.tail_s {
             event_loop.exit();

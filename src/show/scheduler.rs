@@ -53,6 +53,11 @@ impl Scheduler {
         self.next - start
     }
 
+    /// Drops every event stamped before `sample` (a reloaded show picks up where it is).
+    pub fn skip_until(&mut self, sample: u64) {
+        self.next = self.events.partition_point(|e| e.at_sample < sample);
+    }
+
     pub fn is_done(&self) -> bool {
         self.next >= self.events.len()
     }
@@ -100,6 +105,15 @@ mod tests {
         assert!(!s.is_done());
         assert_eq!(s.feed(u64::MAX, &mut tx), 1);
         assert!(s.is_done());
+    }
+
+    #[test]
+    fn skipping_drops_only_the_events_before_the_sample() {
+        let mut s = Scheduler::new(&timeline(&[0.0, 0.5, 1.0]), 48_000);
+        s.skip_until(24_000);
+        let (mut tx, mut rx) = event_queue(16);
+        assert_eq!(s.feed(u64::MAX, &mut tx), 2);
+        assert_eq!(rx.pop().unwrap().at_sample, 24_000);
     }
 
     #[test]

@@ -319,6 +319,19 @@ impl Timeline {
         self.changes[..n].iter()
     }
 
+    /// The synth patch playing at `time_s`: the last preset change's, else the opening one.
+    pub fn patch_at(&self, time_s: f64) -> Patch {
+        self.audio
+            .iter()
+            .take_while(|c| c.time_s <= time_s)
+            .filter_map(|c| match c.action {
+                AudioAction::Patch(p) => Some(p),
+                _ => None,
+            })
+            .last()
+            .unwrap_or(self.initial_patch)
+    }
+
     /// The index of a preset by name.
     pub fn preset_index(&self, name: &str) -> Option<usize> {
         self.presets.iter().position(|p| p.name == name)
