@@ -1,7 +1,8 @@
 //! The dream mosaic compositor: each dreamer's layer is drawn into a slice of a texture array,
 //! then one pass composes them over the performance's own preset. At `unity` 0 every dreamer
-//! has a tile of its own (its whole picture, scaled into the tile); at 1 the layers are merged
-//! full-frame, each by its blend mode and opacity; in between the two are mixed on an S-curve.
+//! has a tile of its own (its whole picture, scaled into the tile, whatever its opacity); at 1
+//! the layers are merged full-frame, each by its blend mode and opacity; in between the two are
+//! mixed on an S-curve.
 //! A withdrawn dreamer's weight fades to zero, leaving the shared dreamscape in its place.
 
 use bytemuck::{Pod, Zeroable};
@@ -16,9 +17,12 @@ struct TileUniform {
     /// x, y, width, height of the dreamer's tile, in 0..1 of the picture.
     rect: [f32; 4],
     mode: u32,
-    /// opacity x presence: how much of the dreamer shows.
+    /// opacity x presence: how much of the dreamer shows in the merged dreamscape.
     weight: f32,
-    _pad: [f32; 2],
+    /// How much of the dreamer shows in their own tile: all of it while they are in (the
+    /// tile is their own view; opacity is for merging).
+    presence: f32,
+    _pad: f32,
 }
 
 #[repr(C)]
@@ -36,7 +40,8 @@ struct Tile {
     rect: vec4<f32>,
     mode: u32,
     weight: f32,
-    _pad: vec2<f32>,
+    presence: f32,
+    _pad: f32,
 };
 struct MosaicU {
     count: u32,
@@ -68,7 +73,7 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     var tiled = base;
     for (var i = 0u; i < m.count; i = i + 1u) {
         let t = m.tiles[i];
-        if (t.weight <= 0.0) {
+        if (t.presence <= 0.0) {
             continue;
         }
         let src = textureSampleLevel(layer_tex, samp, uv, i32(i), 0.0).rgb;
@@ -79,7 +84,7 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
             // A thin dark seam keeps the dreamers' tiles apart.
             let edge = min(local, 1.0 - local) * t.rect.zw * dims;
             let seam = smoothstep(0.0, m.seam_px, min(edge.x, edge.y));
-            tiled = mix(tiled, own * seam, t.weight);
+            tiled = mix(tiled, own * seam, t.presence);
         }
     }
     let u = m.unity * m.unity * (3.0 - 2.0 * m.unity);
@@ -280,7 +285,8 @@ fn uniforms(mosaic: &Mosaic, t: &Targets) -> MosaicUniform {
             ],
             mode: d.blend.code(),
             weight: (d.opacity * d.presence).clamp(0.0, 1.0),
-            _pad: [0.0; 2],
+            presence: d.presence.clamp(0.0, 1.0),
+            _pad: 0.0,
         };
     }
     MosaicUniform {

@@ -406,8 +406,8 @@ impl Renderer {
             self.draw_base(gpu, encoder, base, size, inputs);
         }
         for (i, d) in mosaic.dreamers().iter().enumerate() {
-            // A withdrawn or transparent dreamer costs nothing.
-            if d.presence * d.opacity <= 0.0 {
+            // A withdrawn dreamer costs nothing.
+            if d.presence <= 0.0 {
                 continue;
             }
             if let Some(layer_view) = self.mosaic.layer_view(i) {
