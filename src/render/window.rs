@@ -267,7 +267,17 @@ impl App {
         if !self.options.flash_guard {
             renderer.set_flash_guard(&gpu.device, false);
         }
-        eprintln!("somnia: rendering on {}", gpu.describe());
+        eprintln!(
+            "somnia: rendering on {}{}",
+            gpu.describe(),
+            if !self.options.flash_guard {
+                ""
+            } else if srgb_views {
+                " (flash guard in place)"
+            } else {
+                " (flash guard in its own pass: this surface cannot be sampled)"
+            }
+        );
         renderer.set_rehearsal(self.options.rehearsal);
         let mut watched = renderer.shader_paths();
         watched.extend(self.timeline.presets.iter().map(|p| p.path.clone()));
