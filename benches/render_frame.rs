@@ -80,7 +80,7 @@ fn main() {
     let inputs = |i: usize| FrameInputs {
         time_s: 1.0 + i as f64 / 30.0,
         dt_s: 1.0 / 30.0,
-        tempo: Tempo::default(),
+        musical: Tempo::default().musical_at(1.0 + i as f64 / 30.0),
         analysis: Analysis {
             rms: 0.2,
             peak: 0.5,

@@ -18,7 +18,7 @@ use super::post::PostPass;
 use super::shader;
 use super::text::{TextItem, TextPainter};
 use crate::bridge::Analysis;
-use crate::clock::Tempo;
+use crate::clock::Musical;
 use crate::show::Diagnostic;
 use crate::show::look::MAX_DREAMERS;
 use crate::show::preset::{MAX_LAYER_PARAMS, Preset};
@@ -50,7 +50,8 @@ pub struct FrameInputs {
     /// How long this frame stands for (1 / fps offline, the frame interval live): the flash
     /// guard's time step.
     pub dt_s: f32,
-    pub tempo: Tempo,
+    /// Beat, bar and tempo at `time_s`.
+    pub musical: Musical,
     pub analysis: Analysis,
     pub visual: VisualState,
 }
@@ -423,9 +424,9 @@ impl Renderer {
         let u = SomniaUniforms {
             resolution: [size.0 as f32, size.1 as f32],
             time_s: t as f32,
-            beat: inputs.tempo.beats_at(t) as f32,
-            bar: inputs.tempo.bars_at(t) as f32,
-            tempo_bpm: inputs.tempo.bpm as f32,
+            beat: inputs.musical.beat as f32,
+            bar: inputs.musical.bar as f32,
+            tempo_bpm: inputs.musical.bpm as f32,
             rms: inputs.analysis.rms,
             peak: inputs.analysis.peak,
             bands: inputs.analysis.bands,

@@ -329,7 +329,7 @@ impl App {
         let inputs = FrameInputs {
             time_s,
             dt_s,
-            tempo: self.timeline.tempo,
+            musical: self.timeline.tempo.musical_at(time_s),
             analysis: self.analysis.latest(),
             visual: self.timeline.visual_state_at(time_s),
         };

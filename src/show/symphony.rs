@@ -218,17 +218,20 @@ fn place(pc: u8, floor: u8) -> u8 {
     n
 }
 
-/// Composes the notes of `spec` at `tempo`.
-pub fn compose(spec: &SymphonySpec, tempo: Tempo) -> Vec<AudioCue> {
-    let beat_s = 60.0 / tempo.bpm;
-    let bar_s = beat_s * f64::from(tempo.beats_per_bar.max(1));
+/// Composes the notes of `spec` on `tempo`'s beat grid (tempo changes bend it). Positions and
+/// lengths below are in beats; they become seconds only when a note is written.
+pub fn compose(spec: &SymphonySpec, tempo: &Tempo) -> Vec<AudioCue> {
+    let beat_s = 1.0;
+    let bar_s = f64::from(tempo.beats_per_bar.max(1));
     let beats = tempo.beats_per_bar.max(1) as usize;
+    let start_beat = tempo.beats_at(spec.start_s);
     let mut out = Vec::new();
-    let note = |t: f64, len: f64, n: u8, v: f32, out: &mut Vec<AudioCue>| {
+    let note = |b: f64, len: f64, n: u8, v: f32, out: &mut Vec<AudioCue>| {
+        let t = tempo.time_at_beat(b);
         if t >= spec.end_s {
             return;
         }
-        let off = (t + len).min(spec.end_s);
+        let off = tempo.time_at_beat(b + len).min(spec.end_s);
         out.push(AudioCue {
             time_s: t,
             action: AudioAction::NoteOn {
@@ -243,15 +246,15 @@ pub fn compose(spec: &SymphonySpec, tempo: Tempo) -> Vec<AudioCue> {
     };
     let mut bar = 0u64;
     loop {
-        let t0 = spec.start_s + bar as f64 * bar_s;
-        if t0 >= spec.end_s {
+        let t0 = start_beat + bar as f64 * bar_s;
+        if tempo.time_at_beat(t0) >= spec.end_s {
             break;
         }
         let m = spec
             .changes
             .iter()
             .rev()
-            .find(|(t, _)| *t <= t0 + 1e-9)
+            .find(|(t, _)| *t <= tempo.time_at_beat(t0) + 1e-9)
             .map_or(spec.base, |(_, m)| *m);
         let chord = chord_for_bar(spec.seed, bar, &m);
         let density = m.density.clamp(0.0, 1.0);
@@ -353,18 +356,18 @@ mod tests {
 
     #[test]
     fn the_same_seed_and_macros_give_the_same_music() {
-        let a = compose(&spec(Macros::default()), Tempo::default());
-        let b = compose(&spec(Macros::default()), Tempo::default());
+        let a = compose(&spec(Macros::default()), &Tempo::default());
+        let b = compose(&spec(Macros::default()), &Tempo::default());
         assert_eq!(a, b);
         assert!(notes(&a).len() > 50);
     }
 
     #[test]
     fn another_seed_gives_other_music() {
-        let a = compose(&spec(Macros::default()), Tempo::default());
+        let a = compose(&spec(Macros::default()), &Tempo::default());
         let mut s = spec(Macros::default());
         s.seed = 8;
-        assert_ne!(notes(&a), notes(&compose(&s, Tempo::default())));
+        assert_ne!(notes(&a), notes(&compose(&s, &Tempo::default())));
     }
 
     #[test]
@@ -377,7 +380,7 @@ mod tests {
             unity: 1.0,
         };
         let scale = Mode::Ionian.steps();
-        for (_, n) in notes(&compose(&spec(m), Tempo::default())) {
+        for (_, n) in notes(&compose(&spec(m), &Tempo::default())) {
             assert!(scale.contains(&(n % 12)), "note {n} is outside C major");
         }
     }
@@ -389,14 +392,14 @@ mod tests {
                 density: 0.1,
                 ..Macros::default()
             }),
-            Tempo::default(),
+            &Tempo::default(),
         );
         let busy = compose(
             &spec(Macros {
                 density: 0.9,
                 ..Macros::default()
             }),
-            Tempo::default(),
+            &Tempo::default(),
         );
         assert!(notes(&busy).len() > notes(&sparse).len() + 40);
     }
@@ -412,8 +415,8 @@ mod tests {
         };
         let mut s = spec(calm);
         s.changes.push((15.0, Macros { key: 6, ..calm })); // F# from bar 8 (16 s at 120 BPM)
-        let all = notes(&compose(&s, Tempo::default()));
-        let before = compose(&spec(calm), Tempo::default());
+        let all = notes(&compose(&s, &Tempo::default()));
+        let before = compose(&spec(calm), &Tempo::default());
         let before: Vec<_> = notes(&before)
             .into_iter()
             .filter(|(t, _)| *t < 16_000)

@@ -491,7 +491,7 @@ pub fn compile(
     let mut tempo = Tempo::default();
     if let Some(bpm) = &file.tempo_bpm {
         if (10.0..=400.0).contains(bpm.get_ref()) {
-            tempo.bpm = *bpm.get_ref();
+            tempo = Tempo::constant(*bpm.get_ref(), tempo.beats_per_bar);
         } else {
             diags.push(Diagnostic::at(
                 path,
@@ -519,7 +519,7 @@ pub fn compile(
         time_s: 0.0,
         action: AudioAction::Param {
             param: AudioParam::TempoBpm,
-            value: tempo.bpm as f32,
+            value: tempo.bpm_at(0.0) as f32,
             ramp_s: 0.0,
         },
     }];
@@ -807,7 +807,7 @@ pub fn compile(
             base,
             changes: macro_changes,
         };
-        audio.extend(compose(&spec, tempo));
+        audio.extend(compose(&spec, &tempo));
     }
 
     if !diags.is_empty() {
