@@ -66,7 +66,8 @@ impl Tempo {
     /// before the last change's beat replaces what follows it.
     pub fn change_at_beat(&mut self, beat: f64, bpm: f64) {
         let beat = beat.max(0.0);
-        self.segments.retain(|s| s.start_beat < beat || s.start_beat == 0.0 && beat == 0.0);
+        self.segments
+            .retain(|s| s.start_beat < beat || s.start_beat == 0.0 && beat == 0.0);
         if beat == 0.0 {
             self.segments = vec![TempoSegment {
                 start_s: 0.0,

@@ -35,6 +35,9 @@ pub struct PerformanceFile {
     pub tempo_bpm: Option<Spanned<f64>>,
     #[serde(default)]
     pub beats_per_bar: Option<Spanned<i64>>,
+    /// Tempo changes, in order.
+    #[serde(default, rename = "tempo")]
+    pub tempo_changes: Vec<TempoChangeFile>,
     pub duration: Spanned<TimeSpec>,
     /// The preset showing when the performance starts.
     pub preset: Spanned<String>,
@@ -147,6 +150,14 @@ pub struct CueFile {
     pub return_: Option<Vec<Spanned<i64>>>,
 }
 
+/// A `[[tempo]]` table: from `at` on, the tempo is `bpm`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TempoChangeFile {
+    pub at: Spanned<TimeSpec>,
+    pub bpm: Spanned<f64>,
+}
+
 /// A `[[dreamer]]` table: one layer of the dream mosaic.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -257,7 +268,13 @@ mod tests {
         let src =
             "duration = \"1:00\"\npreset = \"a\"\n[[cue]]\nat = 2.5\n[[cue]]\nat = \"0:30\"\n";
         let f = parse_performance(Path::new("p.toml"), src).unwrap();
-        assert_eq!(f.duration.get_ref().to_seconds().unwrap(), 60.0);
-        assert_eq!(f.cues[1].at.get_ref().to_seconds().unwrap(), 30.0);
+        assert_eq!(
+            f.duration.get_ref().seconds(&Default::default()).unwrap(),
+            60.0
+        );
+        assert_eq!(
+            f.cues[1].at.get_ref().seconds(&Default::default()).unwrap(),
+            30.0
+        );
     }
 }

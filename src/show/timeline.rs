@@ -455,10 +455,11 @@ pub fn compile(
         result
     };
 
+    let tempo = tempo_map(file, path, src, &mut diags);
     let time =
         |spec: &toml::Spanned<super::time::TimeSpec>, diags: &mut Vec<Diagnostic>| -> Option<f64> {
             spec.get_ref()
-                .to_seconds()
+                .seconds(&tempo)
                 .map_err(|e| diags.push(Diagnostic::at(path, src, spec.span(), e)))
                 .ok()
         };
@@ -488,41 +489,20 @@ pub fn compile(
             ));
         }
     }
-    let mut tempo = Tempo::default();
-    if let Some(bpm) = &file.tempo_bpm {
-        if (10.0..=400.0).contains(bpm.get_ref()) {
-            tempo = Tempo::constant(*bpm.get_ref(), tempo.beats_per_bar);
-        } else {
-            diags.push(Diagnostic::at(
-                path,
-                src,
-                bpm.span(),
-                format!("tempo_bpm must be within 10..400, not {}", bpm.get_ref()),
-            ));
-        }
-    }
-    if let Some(bpb) = &file.beats_per_bar {
-        if (1..=32).contains(bpb.get_ref()) {
-            tempo.beats_per_bar = *bpb.get_ref() as u32;
-        } else {
-            diags.push(Diagnostic::at(
-                path,
-                src,
-                bpb.span(),
-                "beats_per_bar must be within 1..=32",
-            ));
-        }
-    }
 
-    // The engine's tempo (for synced delays and stutters) starts at the performance's.
-    let mut audio = vec![AudioCue {
-        time_s: 0.0,
-        action: AudioAction::Param {
-            param: AudioParam::TempoBpm,
-            value: tempo.bpm_at(0.0) as f32,
-            ramp_s: 0.0,
-        },
-    }];
+    // The engine's tempo (for synced delays and stutters) follows the performance's map.
+    let mut audio: Vec<AudioCue> = tempo
+        .segments()
+        .iter()
+        .map(|seg| AudioCue {
+            time_s: seg.start_s,
+            action: AudioAction::Param {
+                param: AudioParam::TempoBpm,
+                value: seg.bpm as f32,
+                ramp_s: 0.0,
+            },
+        })
+        .collect();
     let mut switches = Vec::new();
     let mut changes = Vec::new();
     let mut initial_patch = Patch::default();
@@ -840,6 +820,71 @@ pub fn compile(
         dreamers,
         unity,
     })
+}
+
+/// The performance's tempo map: `tempo_bpm` and `beats_per_bar`, then each `[[tempo]]`
+/// change, whose position may itself be musical (read on the map so far).
+fn tempo_map(file: &PerformanceFile, path: &Path, src: &str, diags: &mut Vec<Diagnostic>) -> Tempo {
+    let mut bpb = 4;
+    if let Some(b) = &file.beats_per_bar {
+        if (1..=32).contains(b.get_ref()) {
+            bpb = *b.get_ref() as u32;
+        } else {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                b.span(),
+                "beats_per_bar must be within 1..=32",
+            ));
+        }
+    }
+    let bpm_ok = |bpm: &toml::Spanned<f64>, diags: &mut Vec<Diagnostic>| {
+        let ok = (10.0..=400.0).contains(bpm.get_ref());
+        if !ok {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                bpm.span(),
+                format!("a tempo must be within 10..400 BPM, not {}", bpm.get_ref()),
+            ));
+        }
+        ok
+    };
+    let mut tempo = Tempo::constant(120.0, bpb);
+    if let Some(bpm) = &file.tempo_bpm {
+        if bpm_ok(bpm, diags) {
+            tempo = Tempo::constant(*bpm.get_ref(), bpb);
+        }
+    }
+    let mut last_beat = 0.0;
+    for change in &file.tempo_changes {
+        let Ok(t) = change
+            .at
+            .get_ref()
+            .seconds(&tempo)
+            .map_err(|e| diags.push(Diagnostic::at(path, src, change.at.span(), e)))
+        else {
+            continue;
+        };
+        let beat = tempo.beats_at(t);
+        if beat < last_beat {
+            diags.push(
+                Diagnostic::at(
+                    path,
+                    src,
+                    change.at.span(),
+                    "tempo changes must be in order",
+                )
+                .with_hint("sort the [[tempo]] tables by their `at`"),
+            );
+            continue;
+        }
+        last_beat = beat;
+        if bpm_ok(&change.bpm, diags) {
+            tempo.change_at_beat(beat, *change.bpm.get_ref());
+        }
+    }
+    tempo
 }
 
 /// How long a withdrawn or returning dreamer takes to fade when the cue gives no `fade_s`.
@@ -1242,6 +1287,46 @@ mod tests {
         let bad_blend = MOSAIC.replace("\"screen\"", "\"screem\"");
         let errs = compile_text(&perf, &bad_blend).unwrap_err();
         assert_eq!(errs[0].hint.as_deref(), Some("did you mean `screen`?"));
+    }
+
+    #[test]
+    fn musical_positions_follow_the_tempo_map_and_the_engine_tempo_changes_with_it() {
+        let (_d, perf) = project();
+        let text = "tempo_bpm = 120\nduration = \"9|1\"\npreset = \"a\"\n[[tempo]]\nat = \"3|1\"\nbpm = 60\n[[cue]]\nat = \"2|3\"\nnotes = [60]\n[[cue]]\nat = \"4|1\"\nnotes = [62]\n";
+        let tl = compile_text(&perf, text).unwrap();
+        // Two bars of 4 at 120 (4 s), then 60 BPM: bar 4 is 4 s later, the end 24 s in.
+        assert_eq!(tl.duration_s, 28.0);
+        let ons: Vec<f64> = tl
+            .audio
+            .iter()
+            .filter(|c| matches!(c.action, AudioAction::NoteOn { .. }))
+            .map(|c| c.time_s)
+            .collect();
+        assert_eq!(ons, [3.0, 8.0]);
+        let tempi: Vec<(f64, f32)> = tl
+            .audio
+            .iter()
+            .filter_map(|c| match c.action {
+                AudioAction::Param {
+                    param: AudioParam::TempoBpm,
+                    value,
+                    ..
+                } => Some((c.time_s, value)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(tempi, [(0.0, 120.0), (4.0, 60.0)]);
+        assert_eq!(tl.tempo.bpm_at(5.0), 60.0);
+    }
+
+    #[test]
+    fn bad_musical_positions_and_tempo_changes_are_reported() {
+        let (_d, perf) = project();
+        let text = "duration = 60\npreset = \"a\"\n[[tempo]]\nat = \"5|1\"\nbpm = 90\n[[tempo]]\nat = \"3|1\"\nbpm = 500\n[[cue]]\nat = \"2|7\"\n";
+        let errs = compile_text(&perf, text).unwrap_err();
+        let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [7, 10], "{errs:#?}");
+        assert!(errs[1].message.contains("beats"), "{}", errs[1]);
     }
 
     #[test]
