@@ -4,6 +4,7 @@
 //! audio callback.
 
 pub mod check;
+pub mod compile;
 pub mod diag;
 pub mod look;
 pub mod patch;
