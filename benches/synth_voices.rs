@@ -94,6 +94,7 @@ fn time_engine(voices: usize, seconds: f64) -> f64 {
                 param: p,
                 value: 0.0,
                 ramp_samples: 0,
+                curve: Default::default(),
             },
         })
         .unwrap();

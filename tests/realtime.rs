@@ -7,7 +7,7 @@
 use assert_no_alloc::{AllocDisabler, assert_no_alloc};
 use somnia::audio::Engine;
 use somnia::audio::synth::{MAX_VOICES, Patch, Waveform};
-use somnia::bridge::{AudioParam, Event, EventKind, event_queue};
+use somnia::bridge::{AudioParam, Curve, Event, EventKind, event_queue};
 
 #[global_allocator]
 static ALLOCATOR: AllocDisabler = AllocDisabler;
@@ -34,6 +34,7 @@ fn event_for(block: u64, k: u64) -> EventKind {
                 param,
                 value,
                 ramp_samples: 300,
+                curve: [Curve::Linear, Curve::Exponential, Curve::SCurve][(block % 3) as usize],
             }
         }
     }

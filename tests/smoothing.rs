@@ -38,6 +38,7 @@ fn render_jump(param: AudioParam, from: f32, to: f32) -> Vec<f32> {
             param,
             value,
             ramp_samples: 0,
+            curve: Default::default(),
         },
     };
     // The delay and reverb params only matter with some of each in the mix.
@@ -49,6 +50,7 @@ fn render_jump(param: AudioParam, from: f32, to: f32) -> Vec<f32> {
                     param: p,
                     value: v,
                     ramp_samples: 0,
+                    curve: Default::default(),
                 },
             })
             .unwrap();

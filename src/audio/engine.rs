@@ -7,7 +7,7 @@ use super::analysis::Analyzer;
 use super::fx::glitch::GlitchControls;
 use super::fx::{Delay, Glitch, Limiter, Reverb, db_to_gain};
 use super::synth::{MAX_VOICES, Patch, Voice, VoiceControls};
-use crate::bridge::{Analysis, AudioParam, Event, EventKind};
+use crate::bridge::{Analysis, AudioParam, Curve, Event, EventKind};
 
 /// Master-bus settings a show or the command line may choose.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -39,13 +39,17 @@ const TRANSPORT_FADE_S: f32 = 0.01;
 
 const N_PARAMS: usize = AudioParam::ALL.len();
 
-/// A linearly ramped parameter value.
+/// A ramped parameter value: linear, or shaped by a [`Curve`].
 #[derive(Clone, Copy, Debug, Default)]
 struct Ramp {
     value: f32,
     target: f32,
     step: f32,
     remaining: u32,
+    /// Where a shaped ramp started, and its length.
+    from: f32,
+    total: u32,
+    curve: Curve,
 }
 
 impl Ramp {
@@ -53,37 +57,45 @@ impl Ramp {
         Self {
             value,
             target: value,
-            step: 0.0,
-            remaining: 0,
+            from: value,
+            ..Self::default()
         }
     }
 
-    fn set(&mut self, target: f32, samples: u32) {
+    fn set(&mut self, target: f32, samples: u32, curve: Curve) {
         self.target = target;
         self.remaining = samples.max(1);
+        self.total = self.remaining;
+        self.from = self.value;
+        self.curve = curve;
         self.step = (target - self.value) / self.remaining as f32;
     }
 
-    /// Advances `n` samples. The value is derived from the integer count of samples left, so
-    /// advancing 10 then 22 gives exactly what advancing 32 gives: the output cannot depend on
-    /// how the device splits blocks.
-    fn advance(&mut self, n: u32) {
-        if self.remaining > n {
-            self.remaining -= n;
-            self.value = self.target - self.step * self.remaining as f32;
-        } else {
-            self.remaining = 0;
-            self.value = self.target;
+    /// The value with `remaining` samples to go. Derived from the integer count of samples
+    /// left, so advancing 10 then 22 gives exactly what advancing 32 gives: the output cannot
+    /// depend on how the device splits blocks.
+    fn value_with(&self, remaining: u32) -> f32 {
+        if remaining == 0 {
+            return self.target;
         }
+        match self.curve {
+            Curve::Linear => self.target - self.step * remaining as f32,
+            curve => {
+                let x = 1.0 - f64::from(remaining) / f64::from(self.total.max(1));
+                curve.between(f64::from(self.from), f64::from(self.target), x) as f32
+            }
+        }
+    }
+
+    /// Advances `n` samples.
+    fn advance(&mut self, n: u32) {
+        self.remaining = self.remaining.saturating_sub(n);
+        self.value = self.value_with(self.remaining);
     }
 
     /// The value `n` samples from now, without advancing.
     fn value_after(&self, n: u32) -> f32 {
-        if self.remaining > n {
-            self.target - self.step * (self.remaining - n) as f32
-        } else {
-            self.target
-        }
+        self.value_with(self.remaining.saturating_sub(n))
     }
 }
 
@@ -284,6 +296,7 @@ impl Engine {
                 param,
                 value,
                 ramp_samples,
+                curve,
             } => {
                 let (lo, hi) = param.range();
                 let v = if value.is_finite() {
@@ -291,12 +304,12 @@ impl Engine {
                 } else {
                     param.default_value(&self.patch)
                 };
-                self.params[param.index()].set(v, ramp_samples.max(min_ramp));
+                self.params[param.index()].set(v, ramp_samples.max(min_ramp), curve);
             }
             EventKind::SetPatch(patch) => {
                 self.patch = patch;
                 for p in AudioParam::ALL.into_iter().filter(|p| p.follows_patch()) {
-                    self.params[p.index()].set(p.default_value(&patch), min_ramp);
+                    self.params[p.index()].set(p.default_value(&patch), min_ramp, Curve::Linear);
                 }
             }
             EventKind::Sustain { down } => {
@@ -506,6 +519,28 @@ mod tests {
     }
 
     #[test]
+    fn shaped_ramps_follow_their_curve_whatever_the_steps() {
+        // An exponential ramp 100 -> 1600 is at 400 half way; linear would be at 850.
+        let mut r = Ramp::new(100.0);
+        r.set(1600.0, 1000, Curve::Exponential);
+        let mut stepped = r;
+        r.advance(500);
+        for n in [7, 93, 200, 200] {
+            stepped.advance(n);
+        }
+        assert!((r.value - 400.0).abs() < 0.01, "{}", r.value);
+        assert_eq!(
+            r.value, stepped.value,
+            "the same after any split into steps"
+        );
+        assert_eq!(r.value_after(500), 1600.0);
+        let mut s = Ramp::new(0.0);
+        s.set(1.0, 1000, Curve::SCurve);
+        s.advance(100);
+        assert!(s.value < 0.05, "an s-curve starts gently: {}", s.value);
+    }
+
+    #[test]
     fn output_is_identical_for_any_block_size() {
         let events = [
             note_on(100, 57),
@@ -515,6 +550,7 @@ mod tests {
                     param: AudioParam::CutoffHz,
                     value: 400.0,
                     ramp_samples: 9_000,
+                    curve: Default::default(),
                 },
             },
             Event {
@@ -523,6 +559,7 @@ mod tests {
                     param: AudioParam::DelayMix,
                     value: 0.5,
                     ramp_samples: 2_000,
+                    curve: Default::default(),
                 },
             },
             note_on(7_777, 64),
@@ -536,6 +573,7 @@ mod tests {
                     param: AudioParam::Stutter,
                     value: 0.5,
                     ramp_samples: 0,
+                    curve: Default::default(),
                 },
             },
         ];

@@ -140,12 +140,13 @@ pub enum EventKind {
     NoteOff {
         note: u8,
     },
-    /// Move `param` to `value` linearly over `ramp_samples` (0 still gets the engine's
-    /// anti-click smoothing).
+    /// Move `param` to `value` over `ramp_samples` along `curve` (0 still gets the
+    /// engine's anti-click smoothing).
     SetParam {
         param: AudioParam,
         value: f32,
         ramp_samples: u32,
+        curve: Curve,
     },
     /// Replace the patch used by new notes; sounding voices keep theirs until released.
     SetPatch(Patch),
@@ -170,4 +171,40 @@ pub type EventQueue = (rtrb::Producer<Event>, rtrb::Consumer<Event>);
 /// Makes a bounded event FIFO. `capacity` is fixed for the life of the stream.
 pub fn event_queue(capacity: usize) -> EventQueue {
     rtrb::RingBuffer::new(capacity)
+}
+
+/// The shape of a ramp.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Curve {
+    #[default]
+    Linear,
+    /// Equal ratios in equal times (frequencies, levels); between values of opposite sign or
+    /// zero, which no ratio joins, a quadratic ease-in.
+    Exponential,
+    /// Gentle at both ends.
+    SCurve,
+}
+
+impl Curve {
+    pub const NAMES: [&str; 3] = ["linear", "exponential", "s-curve"];
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "linear" => Self::Linear,
+            "exponential" => Self::Exponential,
+            "s-curve" => Self::SCurve,
+            _ => return None,
+        })
+    }
+
+    /// The value `x` (0..1) of the way from `from` to `to`.
+    pub fn between(self, from: f64, to: f64, x: f64) -> f64 {
+        let x = x.clamp(0.0, 1.0);
+        match self {
+            Curve::Linear => from + (to - from) * x,
+            Curve::SCurve => from + (to - from) * x * x * (3.0 - 2.0 * x),
+            Curve::Exponential if from * to > 0.0 => from * (to / from).powf(x),
+            Curve::Exponential => from + (to - from) * x * x,
+        }
+    }
 }

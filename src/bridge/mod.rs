@@ -12,5 +12,5 @@ pub mod events;
 pub mod transport;
 
 pub use analysis::{Analysis, AnalysisReader, AnalysisWriter, BANDS, analysis_channel};
-pub use events::{AudioParam, Event, EventKind, EventQueue, event_queue};
+pub use events::{AudioParam, Curve, Event, EventKind, EventQueue, event_queue};
 pub use transport::Transport;

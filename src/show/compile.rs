@@ -12,7 +12,9 @@ use super::performance::{MacrosFile, PerformanceFile, parse_performance};
 use super::preset::{Preset, load_preset};
 use super::project::Project;
 use super::symphony::{Macros, Mode, SymphonySpec, compose, key_from_name};
-use super::timeline::{AudioAction, AudioCue, Dreamer, Switch, Target, Timeline, VisualChange};
+use super::timeline::{
+    AudioAction, AudioCue, Curve, Dreamer, Switch, Target, Timeline, VisualChange,
+};
 use crate::audio::MasterSettings;
 use crate::audio::synth::Patch;
 use crate::bridge::AudioParam;
@@ -139,6 +141,7 @@ pub fn compile(
                 param: AudioParam::TempoBpm,
                 value: seg.bpm as f32,
                 ramp_s: 0.0,
+                curve: Curve::Linear,
             },
         })
         .collect();
@@ -319,6 +322,7 @@ pub fn compile(
                         target: Target::DreamerPresence { dreamer: k - 1 },
                         to,
                         over_s: fade_s.unwrap_or(DEFAULT_PRESENCE_FADE_S),
+                        curve: Curve::Linear,
                     }),
                     _ => diags.push(
                         Diagnostic::at(
@@ -340,6 +344,7 @@ pub fn compile(
                                 span: std::ops::Range<usize>,
                                 to: f64,
                                 over_s: f64,
+                                curve: Curve,
                                 diags: &mut Vec<Diagnostic>| {
             match resolve_param(name, active, &presets, &dreamers) {
                 Ok(ParamRef::Audio(param)) => audio.push(AudioCue {
@@ -348,6 +353,7 @@ pub fn compile(
                         param,
                         value: to as f32,
                         ramp_s: over_s,
+                        curve,
                     },
                 }),
                 Ok(ParamRef::Visual(target)) => changes.push(VisualChange {
@@ -355,6 +361,7 @@ pub fn compile(
                     target,
                     to: to as f32,
                     over_s,
+                    curve,
                 }),
                 Err(None) => {}
                 Err(Some((message, hint))) => {
@@ -365,7 +372,7 @@ pub fn compile(
         for (name, v) in cue.set.iter().flatten() {
             for (name, value) in flatten_set(name, v.get_ref()) {
                 match value {
-                    Some(x) => param_change(&name, v.span(), x, 0.0, &mut diags),
+                    Some(x) => param_change(&name, v.span(), x, 0.0, Curve::Linear, &mut diags),
                     None => diags.push(
                         Diagnostic::at(path, src, v.span(), format!("`{name}` needs a number"))
                             .with_hint("write e.g. `set = { glow = 0.5, post.glitch = 0.3 }`"),
@@ -383,8 +390,27 @@ pub fn compile(
             apply_macros(&mut macros, change, path, src, &mut diags);
             macro_changes.push((t, macros));
         }
-        if let Some(r) = &cue.ramp {
+        for r in cue.ramp.iter().chain(&cue.ramps) {
             let rf = r.get_ref();
+            let curve = match &rf.curve {
+                None => Curve::Linear,
+                Some(c) => Curve::from_name(c.get_ref()).unwrap_or_else(|| {
+                    let hint = match did_you_mean(c.get_ref(), Curve::NAMES) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("one of: {}", Curve::NAMES.join(", ")),
+                    };
+                    diags.push(
+                        Diagnostic::at(
+                            path,
+                            src,
+                            c.span(),
+                            format!("unknown curve `{}`", c.get_ref()),
+                        )
+                        .with_hint(hint),
+                    );
+                    Curve::Linear
+                }),
+            };
             if rf.over_s < 0.0 || !rf.over_s.is_finite() {
                 diags.push(Diagnostic::at(
                     path,
@@ -398,6 +424,7 @@ pub fn compile(
                     rf.param.span(),
                     rf.to,
                     rf.over_s,
+                    curve,
                     &mut diags,
                 );
             }
@@ -804,6 +831,38 @@ mod tests {
         assert!((tl.visual_state_at(3.0).params[0] - 0.75).abs() < 1e-6);
         assert_eq!(tl.visual_state_at(5.0).params[0], 1.0);
         assert_eq!(tl.visual_state_at(6.0).params[0], 0.0);
+    }
+
+    #[test]
+    fn ramps_take_a_curve_and_several_ramps_can_share_a_cue() {
+        let (_d, perf) = project();
+        let tl = compile_text(
+            &perf,
+            "duration = 10\npreset = \"a\"\n[[cue]]\nat = 0\nset = { glow = 0.1 }\n[[cue]]\nat = 2\nramps = [{ param = \"glow\", to = 0.9, over_s = 2, curve = \"exponential\" }, { param = \"cutoff_hz\", to = 200, over_s = 1, curve = \"s-curve\" }]\n",
+        )
+        .unwrap();
+        assert!(
+            (tl.visual_state_at(3.0).params[0] - 0.3).abs() < 1e-6,
+            "0.1 * 9^0.5"
+        );
+        assert!(tl.audio.iter().any(|c| matches!(
+            c.action,
+            AudioAction::Param {
+                param: AudioParam::CutoffHz,
+                curve: Curve::SCurve,
+                ..
+            }
+        )));
+        let errs = compile_text(
+            &perf,
+            "duration = 10\npreset = \"a\"\n[[cue]]\nat = 2\nramp = { param = \"glow\", to = 1, over_s = 1, curve = \"expo\" }\n",
+        )
+        .unwrap_err();
+        assert!(
+            errs[0].hint.as_deref().unwrap().contains("exponential"),
+            "{}",
+            errs[0]
+        );
     }
 
     #[test]

@@ -139,6 +139,9 @@ pub struct CueFile {
     /// Move one parameter to a value over time.
     #[serde(default)]
     pub ramp: Option<Spanned<RampFile>>,
+    /// Move several parameters, each its own way.
+    #[serde(default)]
+    pub ramps: Vec<Spanned<RampFile>>,
     /// Change the composer's macros from the next bar.
     #[serde(default)]
     pub symphony: Option<MacrosFile>,
@@ -180,6 +183,9 @@ pub struct RampFile {
     pub param: Spanned<String>,
     pub to: f64,
     pub over_s: f64,
+    /// linear (default), exponential or s-curve.
+    #[serde(default)]
+    pub curve: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

@@ -26,7 +26,9 @@ impl Scheduler {
                         param,
                         value,
                         ramp_s,
+                        curve,
                     } => EventKind::SetParam {
+                        curve,
                         param,
                         value,
                         ramp_samples: seconds_to_samples(ramp_s, sample_rate_hz)

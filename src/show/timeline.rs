@@ -26,6 +26,7 @@ pub enum AudioAction {
         param: AudioParam,
         value: f32,
         ramp_s: f64,
+        curve: Curve,
     },
     Patch(Patch),
     AllNotesOff,
@@ -66,13 +67,16 @@ pub enum Target {
     },
 }
 
-/// A change to one visual value: jump (`over_s == 0`) or linear ramp.
+pub use crate::bridge::Curve;
+
+/// A change to one visual value: jump (`over_s == 0`) or ramp.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct VisualChange {
     pub time_s: f64,
     pub target: Target,
     pub to: f32,
     pub over_s: f64,
+    pub curve: Curve,
 }
 
 /// A layer of the dream mosaic, as the performance declares it.
@@ -98,12 +102,12 @@ pub struct VisualState {
     pub post: Post,
 }
 
-/// A value moved by jumps and linear ramps, evaluated at any time.
+/// A value moved by jumps and ramps, evaluated at any time.
 #[derive(Clone, Copy, Debug)]
 struct Track {
     value: f32,
-    /// (from, to, start, duration)
-    ramp: Option<(f32, f32, f64, f64)>,
+    /// (from, to, start, duration, shape)
+    ramp: Option<(f32, f32, f64, f64, Curve)>,
 }
 
 impl Track {
@@ -114,11 +118,11 @@ impl Track {
     fn at(&self, t: f64) -> f32 {
         match self.ramp {
             None => self.value,
-            Some((from, to, start, over)) => {
+            Some((from, to, start, over, curve)) => {
                 if over <= 0.0 || t >= start + over {
                     to
                 } else {
-                    from + (to - from) * (((t - start) / over) as f32).clamp(0.0, 1.0)
+                    curve.between(f64::from(from), f64::from(to), (t - start) / over) as f32
                 }
             }
         }
@@ -126,7 +130,7 @@ impl Track {
 
     fn apply(&mut self, c: &VisualChange) {
         let from = self.at(c.time_s);
-        self.ramp = Some((from, c.to, c.time_s, c.over_s));
+        self.ramp = Some((from, c.to, c.time_s, c.over_s, c.curve));
     }
 }
 
@@ -374,4 +378,21 @@ pub fn preset_timeline(
         dreamers: vec![],
         unity: 1.0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curves_start_and_end_where_asked_and_differ_in_between() {
+        for c in [Curve::Linear, Curve::Exponential, Curve::SCurve] {
+            assert_eq!(c.between(100.0, 1600.0, 0.0), 100.0);
+            assert!((c.between(100.0, 1600.0, 1.0) - 1600.0).abs() < 1e-9);
+        }
+        assert_eq!(Curve::Linear.between(100.0, 1600.0, 0.5), 850.0);
+        assert!((Curve::Exponential.between(100.0, 1600.0, 0.5) - 400.0).abs() < 1e-9);
+        assert!(Curve::SCurve.between(0.0, 1.0, 0.1) < 0.05);
+        assert_eq!(Curve::Exponential.between(-1.0, 1.0, 0.5), -0.5);
+    }
 }
