@@ -87,6 +87,7 @@ fn main() {
             ..Default::default()
         },
         visual: timeline.visual_state_at(1.0),
+        captions: Vec::new(),
     };
 
     // The engine, as shipped (flash guard on), then without the guard.

@@ -3,7 +3,7 @@
 
 use super::gpu::{Gpu, RenderError};
 use super::offscreen::Offscreen;
-use super::renderer::{FrameInputs, Renderer};
+use super::renderer::{FrameInputs, Renderer, ShownCaption};
 use crate::audio::offline::AnalysisTrack;
 use crate::show::{Diagnostic, Timeline};
 
@@ -100,6 +100,7 @@ impl FrameRenderer {
             musical: timeline.tempo.musical_at(time_s),
             analysis: track.at(time_s),
             visual: timeline.visual_state_at(time_s),
+            captions: ShownCaption::at(timeline, time_s),
         };
         self.target.render(&self.gpu, &mut self.renderer, &inputs)
     }

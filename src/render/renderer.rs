@@ -16,13 +16,13 @@ use super::passes::{
 };
 use super::post::PostPass;
 use super::shader;
-use super::text::{TextItem, TextPainter};
+use super::text::{Anchor, TextItem, TextPainter};
 use crate::bridge::Analysis;
 use crate::clock::Musical;
 use crate::show::Diagnostic;
 use crate::show::look::MAX_DREAMERS;
 use crate::show::preset::{MAX_LAYER_PARAMS, Preset};
-use crate::show::timeline::VisualState;
+use crate::show::timeline::{CaptionPlace, Timeline, VisualState};
 
 /// The `Somnia` struct of `common.wgsl`, byte for byte.
 #[repr(C)]
@@ -42,9 +42,34 @@ pub struct SomniaUniforms {
     pub _pad: f32,
 }
 
+/// A caption as one frame shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShownCaption {
+    pub text: String,
+    pub place: CaptionPlace,
+    pub size: f32,
+    /// 0..1, from its fades.
+    pub alpha: f32,
+}
+
+impl ShownCaption {
+    /// The captions `timeline` shows at `time_s`.
+    pub fn at(timeline: &Timeline, time_s: f64) -> Vec<Self> {
+        timeline
+            .captions_at(time_s)
+            .map(|(c, alpha)| Self {
+                text: c.text.clone(),
+                place: c.place,
+                size: c.size,
+                alpha,
+            })
+            .collect()
+    }
+}
+
 /// Everything a frame depends on. A frame is a pure function of this, which is what makes
 /// offline frames reproducible.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct FrameInputs {
     pub time_s: f64,
     /// How long this frame stands for (1 / fps offline, the frame interval live): the flash
@@ -54,6 +79,8 @@ pub struct FrameInputs {
     pub musical: Musical,
     pub analysis: Analysis,
     pub visual: VisualState,
+    /// Narrative captions, drawn over the picture (under the flash guard).
+    pub captions: Vec<ShownCaption>,
 }
 
 struct Layer {
@@ -88,8 +115,10 @@ pub struct Renderer {
     rehearsal: bool,
     /// The errors the overlay shows (rehearsal mode only).
     errors: Vec<String>,
-    /// Made the first time there is text to draw.
-    text: Option<TextPainter>,
+    /// Made the first time there is text to draw. Two, because each painter's vertex buffer
+    /// holds one set of text per frame.
+    caption_text: Option<TextPainter>,
+    overlay_text: Option<TextPainter>,
     layer_layout: wgpu::PipelineLayout,
 }
 
@@ -167,7 +196,8 @@ impl Renderer {
             srgb_views: false,
             rehearsal: false,
             errors: Vec::new(),
-            text: None,
+            caption_text: None,
+            overlay_text: None,
             layer_layout: layout,
         };
         let mut diags = Vec::new();
@@ -342,13 +372,15 @@ impl Renderer {
     ) {
         let format = self.format;
         let painter = self
-            .text
+            .overlay_text
             .get_or_insert_with(|| TextPainter::new(&gpu.device, &gpu.queue, format));
         let size_px = (size.1 as f32 / 40.0).clamp(9.0, 22.0);
         let item = TextItem {
             text: self.errors.join("\n"),
             left_px: size_px,
-            top_px: size_px,
+            y_px: size_px,
+            anchor: Anchor::Top,
+            centered: false,
             size_px,
             max_width_px: size.0 as f32 - 2.0 * size_px,
             rgba: [255, 120, 100, 255],
@@ -378,12 +410,55 @@ impl Renderer {
         if post.is_neutral() {
             self.post.skip();
             self.draw_scene(gpu, encoder, view, size, inputs);
-            return;
+        } else {
+            let input = self.post.input_view(&gpu.device, size).clone();
+            self.draw_scene(gpu, encoder, &input, size, inputs);
+            self.post
+                .apply(&gpu.queue, encoder, view, &post, inputs.time_s, inputs.dt_s);
         }
-        let input = self.post.input_view(&gpu.device, size).clone();
-        self.draw_scene(gpu, encoder, &input, size, inputs);
-        self.post
-            .apply(&gpu.queue, encoder, view, &post, inputs.time_s, inputs.dt_s);
+        if !inputs.captions.is_empty() {
+            self.draw_captions(gpu, encoder, view, size, &inputs.captions);
+        }
+    }
+
+    /// Narrative captions: white with a soft shadow, centred, a twentieth of the height.
+    fn draw_captions(
+        &mut self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &wgpu::TextureView,
+        size: (u32, u32),
+        captions: &[ShownCaption],
+    ) {
+        let (w, h) = (size.0 as f32, size.1 as f32);
+        let items: Vec<TextItem> = captions
+            .iter()
+            .map(|c| {
+                let (y_px, anchor) = match c.place {
+                    CaptionPlace::Top => (0.08 * h, Anchor::Top),
+                    CaptionPlace::Center => (0.5 * h, Anchor::Middle),
+                    CaptionPlace::Bottom => (0.92 * h, Anchor::Bottom),
+                };
+                TextItem {
+                    text: c.text.clone(),
+                    left_px: 0.1 * w,
+                    y_px,
+                    anchor,
+                    centered: true,
+                    size_px: (h / 20.0 * c.size).max(6.0),
+                    max_width_px: 0.8 * w,
+                    rgba: [255, 255, 255, (c.alpha.clamp(0.0, 1.0) * 255.0) as u8],
+                    shadow: true,
+                }
+            })
+            .collect();
+        let format = self.format;
+        let painter = self
+            .caption_text
+            .get_or_insert_with(|| TextPainter::new(&gpu.device, &gpu.queue, format));
+        if let Err(e) = painter.draw(&gpu.device, &gpu.queue, encoder, view, size, &items) {
+            eprintln!("somnia: a caption could not be drawn: {e}");
+        }
     }
 
     /// The performance's preset (with its crossfade) and, over it, the dream mosaic.

@@ -4,19 +4,32 @@
 
 use glyphon::{
     Attrs, Buffer, Cache, Color, Family, FontSystem, Metrics, Resolution, Shaping, SwashCache,
-    TextArea, TextAtlas, TextBounds, TextRenderer, Viewport, Wrap, fontdb,
+    TextArea, TextAtlas, TextBounds, TextRenderer, Viewport, Wrap, cosmic_text::Align, fontdb,
 };
 
 /// DejaVu Sans (Bitstream Vera licence, see assets/fonts/LICENSE-DejaVu.txt).
 pub const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const FAMILY: &str = "DejaVu Sans";
 
+/// Which edge of a text block its `y_px` gives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Anchor {
+    #[default]
+    Top,
+    Middle,
+    Bottom,
+}
+
 /// One block of text to draw.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TextItem {
     pub text: String,
     pub left_px: f32,
-    pub top_px: f32,
+    /// The block's top, middle or bottom, as `anchor` says.
+    pub y_px: f32,
+    pub anchor: Anchor,
+    /// Centre each line within `max_width_px` (else left-aligned).
+    pub centered: bool,
     pub size_px: f32,
     /// Lines wrap at this width.
     pub max_width_px: f32,
@@ -31,6 +44,7 @@ struct Shaped {
     text: String,
     size_px: f32,
     max_width_px: f32,
+    centered: bool,
 }
 
 pub struct TextPainter {
@@ -89,12 +103,18 @@ impl TextPainter {
         let mut areas = Vec::with_capacity(items.len() * 2);
         for (item, (_, buffer)) in items.iter().zip(&self.buffers) {
             let [r, g, b, a] = item.rgba;
+            let height = buffer.layout_runs().count() as f32 * buffer.metrics().line_height;
+            let top_px = match item.anchor {
+                Anchor::Top => item.y_px,
+                Anchor::Middle => item.y_px - height / 2.0,
+                Anchor::Bottom => item.y_px - height,
+            };
             if item.shadow {
                 let offset = (item.size_px * 0.1).max(1.0);
                 areas.push(TextArea {
                     buffer,
                     left: item.left_px + offset,
-                    top: item.top_px + offset,
+                    top: top_px + offset,
                     scale: 1.0,
                     bounds,
                     default_color: Color::rgba(0, 0, 0, a),
@@ -104,7 +124,7 @@ impl TextPainter {
             areas.push(TextArea {
                 buffer,
                 left: item.left_px,
-                top: item.top_px,
+                top: top_px,
                 scale: 1.0,
                 bounds,
                 default_color: Color::rgba(r, g, b, a),
@@ -155,6 +175,7 @@ impl TextPainter {
                 text: item.text.clone(),
                 size_px: item.size_px,
                 max_width_px: item.max_width_px,
+                centered: item.centered,
             };
             if let Some(i) = old.iter().position(|(k, _)| *k == key) {
                 self.buffers.push(old.swap_remove(i));
@@ -168,7 +189,7 @@ impl TextPainter {
                 &item.text,
                 &Attrs::new().family(Family::Name(FAMILY)),
                 Shaping::Advanced,
-                None,
+                item.centered.then_some(Align::Center),
             );
             buffer.shape_until_scroll(&mut self.font_system, false);
             self.buffers.push((key, buffer));

@@ -13,7 +13,7 @@ use winit::keyboard::{Key, NamedKey};
 use winit::window::{Fullscreen, Window, WindowId};
 
 use super::gpu::Gpu;
-use super::renderer::{FrameInputs, Renderer};
+use super::renderer::{FrameInputs, Renderer, ShownCaption};
 use crate::bridge::{AnalysisReader, Transport};
 use crate::show::watch::{FileWatcher, parent_dirs};
 use crate::show::{Diagnostic, Timeline};
@@ -332,6 +332,7 @@ impl App {
             musical: self.timeline.tempo.musical_at(time_s),
             analysis: self.analysis.latest(),
             visual: self.timeline.visual_state_at(time_s),
+            captions: ShownCaption::at(&self.timeline, time_s),
         };
         let mut encoder = live
             .gpu

@@ -6,14 +6,16 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::chord::chord_notes;
 use super::diag::{Diagnostic, did_you_mean};
 use super::look::{BlendMode, MAX_DREAMERS, Post};
-use super::performance::{MacrosFile, PerformanceFile, parse_performance};
+use super::performance::{CaptionFile, MacrosFile, NoteSpec, PerformanceFile, parse_performance};
 use super::preset::{Preset, load_preset};
 use super::project::Project;
 use super::symphony::{Macros, Mode, SymphonySpec, compose, key_from_name};
 use super::timeline::{
-    AudioAction, AudioCue, Curve, Dreamer, Switch, Target, Timeline, VisualChange,
+    AudioAction, AudioCue, Caption, CaptionPlace, Curve, Dreamer, Switch, Target, Timeline,
+    VisualChange,
 };
 use crate::audio::MasterSettings;
 use crate::audio::synth::Patch;
@@ -147,6 +149,7 @@ pub fn compile(
         .collect();
     let mut switches = Vec::new();
     let mut changes = Vec::new();
+    let mut captions = Vec::new();
     let mut initial_patch = Patch::default();
     let mut active = resolve(&file.preset, &mut diags, &mut presets);
     if let Some(i) = active {
@@ -269,47 +272,129 @@ pub fn compile(
             }
         }
 
-        if let Some(notes) = &cue.notes {
-            let velocity = match &cue.velocity {
-                Some(v) if (0.0..=1.0).contains(v.get_ref()) => *v.get_ref() as f32,
-                Some(v) => {
-                    diags.push(Diagnostic::at(
-                        path,
-                        src,
-                        v.span(),
-                        "velocity must be within 0..1",
-                    ));
-                    0.8
-                }
-                None => 0.8,
-            };
-            let length_s = match &cue.length_s {
-                Some(l) if *l.get_ref() > 0.0 && l.get_ref().is_finite() => *l.get_ref(),
-                Some(l) => {
-                    diags.push(Diagnostic::at(
-                        path,
-                        src,
-                        l.span(),
-                        "length_s must be more than zero",
-                    ));
-                    1.0
-                }
-                None => 1.0,
-            };
-            for n in notes {
-                match n.get_ref().to_midi() {
-                    Ok(note) => {
-                        audio.push(AudioCue {
-                            time_s: t,
-                            action: AudioAction::NoteOn { note, velocity },
-                        });
-                        audio.push(AudioCue {
-                            time_s: t + length_s,
-                            action: AudioAction::NoteOff { note },
-                        });
+        let velocity = match &cue.velocity {
+            Some(v) if (0.0..=1.0).contains(v.get_ref()) => *v.get_ref() as f32,
+            Some(v) => {
+                diags.push(Diagnostic::at(
+                    path,
+                    src,
+                    v.span(),
+                    "velocity must be within 0..1",
+                ));
+                0.8
+            }
+            None => 0.8,
+        };
+        let length_s = match &cue.length_s {
+            Some(l) if *l.get_ref() > 0.0 && l.get_ref().is_finite() => *l.get_ref(),
+            Some(l) => {
+                diags.push(Diagnostic::at(
+                    path,
+                    src,
+                    l.span(),
+                    "length_s must be more than zero",
+                ));
+                1.0
+            }
+            None => 1.0,
+        };
+        let mut play = |note: u8, on_s: f64, off_s: f64| {
+            audio.push(AudioCue {
+                time_s: on_s,
+                action: AudioAction::NoteOn { note, velocity },
+            });
+            audio.push(AudioCue {
+                time_s: off_s,
+                action: AudioAction::NoteOff { note },
+            });
+        };
+        for n in cue.notes.iter().flatten() {
+            match n.get_ref().to_midi() {
+                Ok(note) => play(note, t, t + length_s),
+                Err(e) => diags.push(Diagnostic::at(path, src, n.span(), e)),
+            }
+        }
+        if let Some(chord) = &cue.chord {
+            let octave = cue.octave.as_ref().map_or(3, |o| *o.get_ref());
+            match i32::try_from(octave)
+                .map_err(|_| format!("octave {octave} is out of range"))
+                .and_then(|o| chord_notes(chord.get_ref(), o))
+            {
+                Ok(notes) => notes.into_iter().for_each(|n| play(n, t, t + length_s)),
+                Err(e) => diags.push(Diagnostic::at(path, src, chord.span(), e)),
+            }
+        }
+        if let Some(phrase) = &cue.phrase {
+            let p = phrase.get_ref();
+            let step = p.step_beats.unwrap_or(0.5);
+            let length = p.length_beats.unwrap_or(step * 0.9);
+            if !(step > 0.0 && step.is_finite() && length > 0.0 && length.is_finite()) {
+                diags.push(Diagnostic::at(
+                    path,
+                    src,
+                    phrase.span(),
+                    "step_beats and length_beats must be more than zero",
+                ));
+            } else {
+                let beat0 = tempo.beats_at(t);
+                for (k, n) in p.notes.iter().enumerate() {
+                    if matches!(n.get_ref(), NoteSpec::Name(r) if r.trim() == "-") {
+                        continue;
                     }
-                    Err(e) => diags.push(Diagnostic::at(path, src, n.span(), e)),
+                    let b = beat0 + k as f64 * step;
+                    match n.get_ref().to_midi() {
+                        Ok(note) => {
+                            play(note, tempo.time_at_beat(b), tempo.time_at_beat(b + length))
+                        }
+                        Err(e) => diags.push(
+                            Diagnostic::at(path, src, n.span(), e).with_hint("\"-\" is a rest"),
+                        ),
+                    }
                 }
+            }
+        }
+
+        // The glitch, on picture and sound: the picture's glitch at the intensity, the sound
+        // crushed in proportion and, from half intensity, stuttering.
+        if let Some(g) = &cue.glitch {
+            let x = *g.get_ref();
+            if (0.0..=1.0).contains(&x) {
+                changes.push(VisualChange {
+                    time_s: t,
+                    target: Target::Glitch,
+                    to: x as f32,
+                    over_s: 0.0,
+                    curve: Curve::Linear,
+                });
+                let stutter = if x >= 0.5 { x } else { 0.0 };
+                for (param, value) in [(AudioParam::Crush, 0.6 * x), (AudioParam::Stutter, stutter)]
+                {
+                    audio.push(AudioCue {
+                        time_s: t,
+                        action: AudioAction::Param {
+                            param,
+                            value: value as f32,
+                            ramp_s: 0.0,
+                            curve: Curve::Linear,
+                        },
+                    });
+                }
+            } else {
+                diags.push(
+                    Diagnostic::at(
+                        path,
+                        src,
+                        g.span(),
+                        format!("glitch must be within 0..1, not {x}"),
+                    )
+                    .with_hint("0 turns it off"),
+                );
+            }
+        }
+
+        if let Some(c) = &cue.caption {
+            if let Some(caption) = caption(c, t, path, src, &mut diags) {
+                captions.push(caption);
             }
         }
 
@@ -468,6 +553,7 @@ pub fn compile(
         a.time_s.total_cmp(&b.time_s).then(rank(a).cmp(&rank(b)))
     });
     changes.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+    captions.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
     Ok(Timeline {
         title: file.title.clone().unwrap_or_else(|| {
             path.file_stem()
@@ -485,6 +571,61 @@ pub fn compile(
         changes,
         dreamers,
         unity,
+        captions,
+    })
+}
+
+/// A cue's caption, checked.
+fn caption(
+    c: &toml::Spanned<CaptionFile>,
+    start_s: f64,
+    path: &Path,
+    src: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Caption> {
+    let f = c.get_ref();
+    let place = match &f.position {
+        None => CaptionPlace::default(),
+        Some(p) => match CaptionPlace::from_name(p.get_ref()) {
+            Some(place) => place,
+            None => {
+                let hint = match did_you_mean(p.get_ref(), CaptionPlace::NAMES) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("one of: {}", CaptionPlace::NAMES.join(", ")),
+                };
+                diags.push(
+                    Diagnostic::at(
+                        path,
+                        src,
+                        p.span(),
+                        format!("unknown position `{}`", p.get_ref()),
+                    )
+                    .with_hint(hint),
+                );
+                return None;
+            }
+        },
+    };
+    let (fade_s, hold_s, size) = (
+        f.fade_s.unwrap_or(1.0),
+        f.hold_s.unwrap_or(5.0),
+        f.size.unwrap_or(1.0),
+    );
+    let ok = |x: f64| x.is_finite() && x >= 0.0;
+    if !(ok(fade_s) && ok(hold_s) && size > 0.0 && size <= 4.0) || f.text.trim().is_empty() {
+        diags.push(
+            Diagnostic::at(path, src, c.span(), "a caption needs text, fade_s and hold_s of zero or more, and a size within 0..4")
+                .with_hint("e.g. caption = { text = \"The forest wakes\", position = \"bottom\", fade_s = 1, hold_s = 5 }"),
+        );
+        return None;
+    }
+    Some(Caption {
+        start_s,
+        text: f.text.clone(),
+        place,
+        fade_s,
+        hold_s,
+        size: size as f32,
     })
 }
 
@@ -863,6 +1004,90 @@ mod tests {
             "{}",
             errs[0]
         );
+    }
+
+    #[test]
+    fn chords_and_phrases_become_notes_on_the_beat_grid() {
+        let (_d, perf) = project();
+        let tl = compile_text(
+            &perf,
+            "tempo_bpm = 120\nduration = 10\npreset = \"a\"\n[[cue]]\nat = 1\nchord = \"Dm7\"\nlength_s = 2\n[[cue]]\nat = 4\nphrase = { notes = [\"C5\", \"-\", \"E5\", 79], step_beats = 1 }\n",
+        )
+        .unwrap();
+        let ons: Vec<(f64, u8)> = tl
+            .audio
+            .iter()
+            .filter_map(|c| match c.action {
+                AudioAction::NoteOn { note, .. } => Some((c.time_s, note)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            ons,
+            [
+                (1.0, 50),
+                (1.0, 53),
+                (1.0, 57),
+                (1.0, 60),
+                (4.0, 72),
+                (5.0, 76),
+                (5.5, 79)
+            ]
+        );
+        let errs = compile_text(
+            &perf,
+            "duration = 10\npreset = \"a\"\n[[cue]]\nat = 1\nchord = \"Dx\"\n[[cue]]\nat = 2\nphrase = { notes = [\"Q\"] }\n",
+        )
+        .unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:#?}");
+    }
+
+    #[test]
+    fn a_glitch_cue_glitches_picture_and_sound_and_survives_preset_cuts() {
+        let (_d, perf) = project();
+        let tl = compile_text(
+            &perf,
+            "duration = 10\npreset = \"a\"\n[[cue]]\nat = 1\nglitch = 0.8\n[[cue]]\nat = 2\npreset = \"b\"\n[[cue]]\nat = 3\nglitch = 0\n",
+        )
+        .unwrap();
+        assert_eq!(tl.visual_state_at(0.5).post.glitch, 0.0);
+        assert_eq!(tl.visual_state_at(2.5).post.glitch, 0.8);
+        assert_eq!(tl.visual_state_at(3.5).post.glitch, 0.0);
+        let audio = |p: AudioParam| -> Vec<(f64, f32)> {
+            tl.audio
+                .iter()
+                .filter_map(|c| match c.action {
+                    AudioAction::Param { param, value, .. } if param == p => {
+                        Some((c.time_s, value))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(audio(AudioParam::Stutter), [(1.0, 0.8), (3.0, 0.0)]);
+        assert_eq!(audio(AudioParam::Crush).len(), 2);
+    }
+
+    #[test]
+    fn captions_fade_in_hold_and_fade_out() {
+        let (_d, perf) = project();
+        let tl = compile_text(
+            &perf,
+            "duration = 10\npreset = \"a\"\n[[cue]]\nat = 1\ncaption = { text = \"Hello\", fade_s = 2, hold_s = 1 }\n",
+        )
+        .unwrap();
+        let alpha = |t: f64| tl.captions_at(t).map(|(_, a)| a).next().unwrap_or(0.0);
+        assert_eq!(alpha(0.9), 0.0);
+        assert!((alpha(2.0) - 0.5).abs() < 1e-6);
+        assert_eq!(alpha(3.5), 1.0);
+        assert!((alpha(5.0) - 0.5).abs() < 1e-6);
+        assert_eq!(alpha(6.0), 0.0);
+        let errs = compile_text(
+            &perf,
+            "duration = 10\npreset = \"a\"\n[[cue]]\nat = 1\ncaption = { text = \"x\", position = \"botom\" }\n",
+        )
+        .unwrap_err();
+        assert_eq!(errs[0].hint.as_deref(), Some("did you mean `bottom`?"));
     }
 
     #[test]

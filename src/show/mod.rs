@@ -4,6 +4,7 @@
 //! audio callback.
 
 pub mod check;
+pub mod chord;
 pub mod compile;
 pub mod diag;
 pub mod look;

@@ -145,12 +145,59 @@ pub struct CueFile {
     /// Change the composer's macros from the next bar.
     #[serde(default)]
     pub symphony: Option<MacrosFile>,
+    /// A chord symbol (`"Dm7"`), played like `notes`, root in `octave`.
+    #[serde(default)]
+    pub chord: Option<Spanned<String>>,
+    /// The chord root's octave (C4 = 60), default 3.
+    #[serde(default)]
+    pub octave: Option<Spanned<i64>>,
+    /// Notes one after another on the beat grid.
+    #[serde(default)]
+    pub phrase: Option<Spanned<PhraseFile>>,
+    /// The glitch, 0 (off) to 1, on picture and sound together.
+    #[serde(default)]
+    pub glitch: Option<Spanned<f64>>,
+    /// Narrative text on the picture.
+    #[serde(default)]
+    pub caption: Option<Spanned<CaptionFile>>,
     /// Dreamers (numbered from 1) whose layers fade out over `fade_s` (default 2 s).
     #[serde(default)]
     pub withdraw: Option<Vec<Spanned<i64>>>,
     /// Withdrawn dreamers whose layers fade back in over `fade_s` (default 2 s).
     #[serde(default, rename = "return")]
     pub return_: Option<Vec<Spanned<i64>>>,
+}
+
+/// A phrase: `notes` (names, numbers, or "-" for a rest) `step_beats` apart.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhraseFile {
+    pub notes: Vec<Spanned<NoteSpec>>,
+    /// Beats from one note to the next, default 0.5.
+    #[serde(default)]
+    pub step_beats: Option<f64>,
+    /// How long each note holds, in beats; default 90% of a step.
+    #[serde(default)]
+    pub length_beats: Option<f64>,
+}
+
+/// A caption: text that fades in, holds and fades out.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptionFile {
+    pub text: String,
+    /// top, center or bottom (default).
+    #[serde(default)]
+    pub position: Option<Spanned<String>>,
+    /// Fade in and out, seconds (default 1).
+    #[serde(default)]
+    pub fade_s: Option<f64>,
+    /// Fully shown between the fades, seconds (default 5).
+    #[serde(default)]
+    pub hold_s: Option<f64>,
+    /// Relative size, default 1 (about a twentieth of the picture's height).
+    #[serde(default)]
+    pub size: Option<f64>,
 }
 
 /// A `[[tempo]]` table: from `at` on, the tempo is `bpm`.

@@ -93,6 +93,7 @@ mod tests {
             switches: vec![],
             changes: vec![],
             dreamers: vec![],
+            captions: vec![],
             unity: 1.0,
         }
     }

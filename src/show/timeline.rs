@@ -53,6 +53,8 @@ pub enum Target {
     },
     /// The dream mosaic's unity.
     Unity,
+    /// The show's glitch (the picture's glitch is the larger of this and the preset's).
+    Glitch,
     /// A layer parameter of a dreamer (numbered from 0 here).
     DreamerParam {
         dreamer: usize,
@@ -177,6 +179,62 @@ pub struct Timeline {
     pub dreamers: Vec<Dreamer>,
     /// The mosaic's unity at the start.
     pub unity: f32,
+    /// Narrative captions, sorted by start.
+    pub captions: Vec<Caption>,
+}
+
+/// Where a caption sits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CaptionPlace {
+    Top,
+    Center,
+    #[default]
+    Bottom,
+}
+
+impl CaptionPlace {
+    pub const NAMES: [&str; 3] = ["top", "center", "bottom"];
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "top" => Self::Top,
+            "center" => Self::Center,
+            "bottom" => Self::Bottom,
+            _ => return None,
+        })
+    }
+}
+
+/// A narrative caption: fades in over `fade_s`, holds `hold_s`, fades out over `fade_s`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Caption {
+    pub start_s: f64,
+    pub text: String,
+    pub place: CaptionPlace,
+    pub fade_s: f64,
+    pub hold_s: f64,
+    /// Relative size (1: about a twentieth of the picture's height).
+    pub size: f32,
+}
+
+impl Caption {
+    pub fn end_s(&self) -> f64 {
+        self.start_s + 2.0 * self.fade_s + self.hold_s
+    }
+
+    /// How visible the caption is at `time_s`, 0..1 (S-curve fades).
+    pub fn alpha_at(&self, time_s: f64) -> f32 {
+        let t = time_s - self.start_s;
+        if t < 0.0 || time_s >= self.end_s() {
+            return 0.0;
+        }
+        if self.fade_s <= 0.0 {
+            return 1.0;
+        }
+        let fade_in = t / self.fade_s;
+        let fade_out = (self.end_s() - time_s) / self.fade_s;
+        s_curve(fade_in.min(fade_out).min(1.0) as f32)
+    }
 }
 
 pub use super::compile::{DEFAULT_PRESENCE_FADE_S, compile, load_timeline};
@@ -205,6 +263,13 @@ impl Timeline {
             }
             _ => None,
         };
+        let mut glitch = Track::new(0.0);
+        for c in self.changes_until(time_s) {
+            if c.target == Target::Glitch {
+                glitch.apply(c);
+            }
+        }
+        post.glitch = post.glitch.max(glitch.at(time_s).clamp(0.0, 1.0));
         VisualState {
             preset,
             params,
@@ -212,6 +277,15 @@ impl Timeline {
             mosaic: self.mosaic_at(time_s),
             post,
         }
+    }
+
+    /// The captions showing at `time_s`, with how visible each is.
+    pub fn captions_at(&self, time_s: f64) -> impl Iterator<Item = (&Caption, f32)> {
+        self.captions
+            .iter()
+            .take_while(move |c| c.start_s <= time_s)
+            .map(move |c| (c, c.alpha_at(time_s)))
+            .filter(|(_, a)| *a > 0.0)
     }
 
     /// The preset of switch `idx`, its parameters and its post settings at `time_s`: defaults,
@@ -377,6 +451,7 @@ pub fn preset_timeline(
         changes: vec![],
         dreamers: vec![],
         unity: 1.0,
+        captions: vec![],
     })
 }
 
