@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::chord::chord_notes;
+use super::cues::{self, GoPlan};
 use super::diag::{Diagnostic, did_you_mean};
 use super::look::{BlendMode, MAX_DREAMERS, Post};
 use super::performance::{CaptionFile, MacrosFile, NoteSpec, PerformanceFile, parse_performance};
@@ -25,6 +26,11 @@ use crate::clock::Tempo;
 /// Loads a performance file and every preset it uses, and compiles it. Returns every problem
 /// found in the performance and in its presets.
 pub fn load_timeline(path: &Path) -> Result<Timeline, Vec<Diagnostic>> {
+    load_timeline_with(path, &GoPlan::Planned)
+}
+
+/// [`load_timeline`] with manual cues GOne as `plan` says (live: the GOs so far).
+pub fn load_timeline_with(path: &Path, plan: &GoPlan) -> Result<Timeline, Vec<Diagnostic>> {
     let src = std::fs::read_to_string(path).map_err(|e| {
         vec![Diagnostic::file(
             path,
@@ -32,7 +38,7 @@ pub fn load_timeline(path: &Path) -> Result<Timeline, Vec<Diagnostic>> {
         )]
     })?;
     let file = parse_performance(path, &src)?;
-    compile(&Project::of_file(path), path, &src, &file)
+    compile(&Project::of_file(path), path, &src, &file, plan)
 }
 
 /// Compiles a parsed performance file. `src` is its text, for error positions.
@@ -41,6 +47,7 @@ pub fn compile(
     path: &Path,
     src: &str,
     file: &PerformanceFile,
+    plan: &GoPlan,
 ) -> Result<Timeline, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut presets: Vec<Preset> = Vec::new();
@@ -213,28 +220,19 @@ pub fn compile(
         apply_macros(&mut macros, &sym.get_ref().macros(), path, src, &mut diags);
     }
 
-    let mut last_time = 0.0f64;
-    for cue in &file.cues {
-        let Some(t) = time(&cue.at, &mut diags) else {
+    let timings = cues::resolve(&file.cues, &tempo, plan, path, src, &mut diags);
+    for (spanned, timing) in file.cues.iter().zip(&timings) {
+        let cue = spanned.get_ref();
+        // A cue still waiting for a GO (its own or an earlier one's) does nothing yet.
+        let Some(t) = timing.action_s else {
             continue;
         };
-        if t < last_time {
-            diags.push(
-                Diagnostic::at(
-                    path,
-                    src,
-                    cue.at.span(),
-                    format!("cue at {t} s comes before the previous cue at {last_time} s"),
-                )
-                .with_hint("keep cues in time order"),
-            );
-        }
-        last_time = last_time.max(t);
         if t > duration_s {
+            let span = cue.at.as_ref().map_or(spanned.span(), toml::Spanned::span);
             diags.push(Diagnostic::at(
                 path,
                 src,
-                cue.at.span(),
+                span,
                 format!("cue at {t} s is after the end of the performance ({duration_s} s)"),
             ));
         }
@@ -468,7 +466,7 @@ pub fn compile(
         if let Some(change) = &cue.symphony {
             if file.symphony.is_none() {
                 diags.push(
-                    Diagnostic::at(path, src, cue.at.span(), "this cue changes the symphony, but the performance has no [symphony] table")
+                    Diagnostic::at(path, src, spanned.span(), "this cue changes the symphony, but the performance has no [symphony] table")
                         .with_hint("add a [symphony] table with a key, mode and macros"),
                 );
             }
@@ -542,6 +540,10 @@ pub fn compile(
     }
 
     if !diags.is_empty() {
+        // In file order: this file's problems first, then the presets'.
+        diags.sort_by(|a, b| {
+            (a.path != path, &a.path, a.line, a.col).cmp(&(b.path != path, &b.path, b.line, b.col))
+        });
         return Err(diags);
     }
     audio.push(AudioCue {
@@ -572,6 +574,7 @@ pub fn compile(
         dreamers,
         unity,
         captions,
+        cues: timings,
     })
 }
 

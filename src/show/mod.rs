@@ -6,6 +6,7 @@
 pub mod check;
 pub mod chord;
 pub mod compile;
+pub mod cues;
 pub mod diag;
 pub mod look;
 pub mod patch;

@@ -54,7 +54,10 @@ pub struct PerformanceFile {
     #[serde(default, rename = "dreamer")]
     pub dreamers: Vec<DreamerFile>,
     #[serde(default, rename = "cue")]
-    pub cues: Vec<CueFile>,
+    pub cues: Vec<Spanned<CueFile>>,
+    /// Stretches of the show that play more than once.
+    #[serde(default, rename = "loop")]
+    pub loops: Vec<Spanned<LoopFile>>,
 }
 
 /// The `[symphony]` table: the neuro-symphony composer's seed, span and starting macros.
@@ -114,9 +117,28 @@ pub struct MacrosFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CueFile {
-    pub at: Spanned<TimeSpec>,
+    /// When it fires on the show clock. A manual cue (`go = true`) waits for GO instead and
+    /// uses `at` only as its planned time in renders; a cue that the previous one continues
+    /// into, or a later member of a group, has none.
+    #[serde(default)]
+    pub at: Option<Spanned<TimeSpec>>,
     #[serde(default)]
     pub label: Option<String>,
+    /// Waits for GO (space or Enter, OSC `/somnia/go`, a mapped MIDI note or CC).
+    #[serde(default)]
+    pub go: Option<Spanned<bool>>,
+    /// Seconds between the cue firing and its actions.
+    #[serde(default)]
+    pub pre_wait_s: Option<Spanned<f64>>,
+    /// What starts the next cue: `auto-continue` (`post_wait_s` after this one starts) or
+    /// `auto-follow` (when this one's actions finish). Absent: the next cue has its own trigger.
+    #[serde(default, rename = "continue")]
+    pub continue_: Option<Spanned<String>>,
+    #[serde(default)]
+    pub post_wait_s: Option<Spanned<f64>>,
+    /// Consecutive cues with the same group fire together, with the first.
+    #[serde(default)]
+    pub group: Option<String>,
     /// Change to this preset: a cut, or a crossfade over `fade_s`.
     #[serde(default)]
     pub preset: Option<Spanned<String>>,
@@ -198,6 +220,15 @@ pub struct CaptionFile {
     /// Relative size, default 1 (about a twentieth of the picture's height).
     #[serde(default)]
     pub size: Option<f64>,
+}
+
+/// A `[[loop]]` table: `from` up to `to` plays `times` times in all.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoopFile {
+    pub from: Spanned<TimeSpec>,
+    pub to: Spanned<TimeSpec>,
+    pub times: Spanned<i64>,
 }
 
 /// A `[[tempo]]` table: from `at` on, the tempo is `bpm`.
@@ -326,7 +357,14 @@ mod tests {
             60.0
         );
         assert_eq!(
-            f.cues[1].at.get_ref().seconds(&Default::default()).unwrap(),
+            f.cues[1]
+                .get_ref()
+                .at
+                .as_ref()
+                .unwrap()
+                .get_ref()
+                .seconds(&Default::default())
+                .unwrap(),
             30.0
         );
     }

@@ -94,6 +94,7 @@ mod tests {
             changes: vec![],
             dreamers: vec![],
             captions: vec![],
+            cues: vec![],
             unity: 1.0,
         }
     }

@@ -181,6 +181,8 @@ pub struct Timeline {
     pub unity: f32,
     /// Narrative captions, sorted by start.
     pub captions: Vec<Caption>,
+    /// Every cue of the file, in order, with when it fires (if known yet).
+    pub cues: Vec<CueTiming>,
 }
 
 /// Where a caption sits.
@@ -237,7 +239,8 @@ impl Caption {
     }
 }
 
-pub use super::compile::{DEFAULT_PRESENCE_FADE_S, compile, load_timeline};
+pub use super::compile::{DEFAULT_PRESENCE_FADE_S, compile, load_timeline, load_timeline_with};
+pub use super::cues::{CueTiming, GoPlan};
 
 impl Timeline {
     /// The visual state at `time_s`: the preset showing, its parameters and post settings
@@ -452,6 +455,7 @@ pub fn preset_timeline(
         dreamers: vec![],
         unity: 1.0,
         captions: vec![],
+        cues: vec![],
     })
 }
 
