@@ -97,7 +97,7 @@ impl FrameRenderer {
         let inputs = FrameInputs {
             time_s,
             dt_s: self.frame_interval_s,
-            musical: timeline.tempo.musical_at(time_s),
+            musical: timeline.musical_at(time_s),
             analysis: track.at(time_s),
             visual: timeline.visual_state_at(time_s),
             captions: ShownCaption::at(timeline, time_s),

@@ -329,7 +329,7 @@ impl App {
         let inputs = FrameInputs {
             time_s,
             dt_s,
-            musical: self.timeline.tempo.musical_at(time_s),
+            musical: self.timeline.musical_at(time_s),
             analysis: self.analysis.latest(),
             visual: self.timeline.visual_state_at(time_s),
             captions: ShownCaption::at(&self.timeline, time_s),

@@ -10,6 +10,7 @@ use super::chord::chord_notes;
 use super::cues::{self, GoPlan};
 use super::diag::{Diagnostic, did_you_mean};
 use super::look::{BlendMode, MAX_DREAMERS, Post};
+use super::loops::{self, Loop};
 use super::performance::{CaptionFile, MacrosFile, NoteSpec, PerformanceFile, parse_performance};
 use super::preset::{Preset, load_preset};
 use super::project::Project;
@@ -220,7 +221,17 @@ pub fn compile(
         apply_macros(&mut macros, &sym.get_ref().macros(), path, src, &mut diags);
     }
 
-    let timings = cues::resolve(&file.cues, &tempo, plan, path, src, &mut diags);
+    let loop_regions = loop_regions(file, &tempo, duration_s, path, src, &mut diags);
+    // GOs happen on the show clock; cues are placed in score time.
+    let plan = match plan {
+        GoPlan::Live(gos) => GoPlan::Live(
+            gos.iter()
+                .map(|(i, t)| (*i, loops::score_time(&loop_regions, *t)))
+                .collect(),
+        ),
+        GoPlan::Planned => GoPlan::Planned,
+    };
+    let timings = cues::resolve(&file.cues, &tempo, &plan, path, src, &mut diags);
     for (spanned, timing) in file.cues.iter().zip(&timings) {
         let cue = spanned.get_ref();
         // A cue still waiting for a GO (its own or an earlier one's) does nothing yet.
@@ -550,6 +561,7 @@ pub fn compile(
         time_s: duration_s,
         action: AudioAction::AllNotesOff,
     });
+    let mut audio = loops::unroll(&loop_regions, audio);
     audio.sort_by(|a, b| {
         let rank = |c: &AudioCue| u8::from(!matches!(c.action, AudioAction::NoteOff { .. }));
         a.time_s.total_cmp(&b.time_s).then(rank(a).cmp(&rank(b)))
@@ -564,7 +576,8 @@ pub fn compile(
                 .to_string()
         }),
         tempo,
-        duration_s,
+        duration_s: loops::show_length_s(&loop_regions, duration_s),
+        loops: loop_regions,
         presets,
         initial_patch,
         master,
@@ -576,6 +589,81 @@ pub fn compile(
         captions,
         cues: timings,
     })
+}
+
+/// The `[[loop]]` regions, checked: each inside the performance, at least one pass, none
+/// overlapping another.
+fn loop_regions(
+    file: &PerformanceFile,
+    tempo: &Tempo,
+    duration_s: f64,
+    path: &Path,
+    src: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Loop> {
+    let mut out: Vec<(Loop, std::ops::Range<usize>)> = Vec::new();
+    for spanned in &file.loops {
+        let l = spanned.get_ref();
+        let at = |t: &toml::Spanned<super::time::TimeSpec>, diags: &mut Vec<Diagnostic>| {
+            t.get_ref()
+                .seconds(tempo)
+                .map_err(|e| diags.push(Diagnostic::at(path, src, t.span(), e)))
+                .ok()
+        };
+        let (Some(from_s), Some(to_s)) = (at(&l.from, diags), at(&l.to, diags)) else {
+            continue;
+        };
+        let times = *l.times.get_ref();
+        if !(1..=1000).contains(&times) {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                l.times.span(),
+                "times must be within 1..=1000",
+            ));
+            continue;
+        }
+        if from_s >= to_s || to_s > duration_s {
+            diags.push(
+                Diagnostic::at(
+                    path,
+                    src,
+                    spanned.span(),
+                    format!("a loop from {from_s} s to {to_s} s does not fit"),
+                )
+                .with_hint(format!(
+                    "`from` must come before `to`, both within the performance ({duration_s} s)"
+                )),
+            );
+            continue;
+        }
+        out.push((
+            Loop {
+                from_s,
+                to_s,
+                times: times as u32,
+            },
+            spanned.span(),
+        ));
+    }
+    out.sort_by(|a, b| a.0.from_s.total_cmp(&b.0.from_s));
+    for pair in out.windows(2) {
+        if pair[1].0.from_s < pair[0].0.to_s {
+            diags.push(
+                Diagnostic::at(
+                    path,
+                    src,
+                    pair[1].1.clone(),
+                    format!(
+                        "this loop ({} s to {} s) overlaps the one from {} s to {} s",
+                        pair[1].0.from_s, pair[1].0.to_s, pair[0].0.from_s, pair[0].0.to_s
+                    ),
+                )
+                .with_hint("loops may follow each other but not overlap"),
+            );
+        }
+    }
+    out.into_iter().map(|(l, _)| l).collect()
 }
 
 /// A cue's caption, checked.
@@ -1091,6 +1179,41 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(errs[0].hint.as_deref(), Some("did you mean `bottom`?"));
+    }
+
+    #[test]
+    fn loops_repeat_the_sound_and_the_picture_and_lengthen_the_show() {
+        let (_d, perf) = project();
+        let tl = compile_text(
+            &perf,
+            "duration = 10\npreset = \"a\"\n[[loop]]\nfrom = 2\nto = 4\ntimes = 3\n[[cue]]\nat = 3\nnotes = [60]\nlength_s = 0.5\nset = { glow = 0.9 }\n[[cue]]\nat = 6\nnotes = [62]\n",
+        )
+        .unwrap();
+        assert_eq!(tl.duration_s, 14.0);
+        let ons: Vec<(f64, u8)> = tl
+            .audio
+            .iter()
+            .filter_map(|c| match c.action {
+                AudioAction::NoteOn { note, .. } => Some((c.time_s, note)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ons, [(3.0, 60), (5.0, 60), (7.0, 60), (10.0, 62)]);
+        // The picture jumps back with the sound: glow is set at score time 3.
+        assert_eq!(
+            tl.visual_state_at(4.5).params[0],
+            0.5,
+            "second pass, before the set"
+        );
+        assert_eq!(tl.visual_state_at(5.5).params[0], 0.9);
+        let errs = compile_text(
+            &perf,
+            "duration = 10\npreset = \"a\"\n[[loop]]\nfrom = 2\nto = 5\ntimes = 2\n[[loop]]\nfrom = 4\nto = 6\ntimes = 2\n[[loop]]\nfrom = 8\nto = 7\ntimes = 2\n",
+        )
+        .unwrap_err();
+        let msgs: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(errs.len(), 2, "{msgs:#?}");
+        assert!(msgs.iter().any(|m| m.contains("overlaps")), "{msgs:#?}");
     }
 
     #[test]

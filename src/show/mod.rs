@@ -9,6 +9,7 @@ pub mod compile;
 pub mod cues;
 pub mod diag;
 pub mod look;
+pub mod loops;
 pub mod patch;
 pub mod performance;
 pub mod preset;

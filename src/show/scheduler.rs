@@ -95,6 +95,7 @@ mod tests {
             dreamers: vec![],
             captions: vec![],
             cues: vec![],
+            loops: vec![],
             unity: 1.0,
         }
     }

@@ -5,12 +5,13 @@
 
 use super::diag::{Diagnostic, did_you_mean};
 use super::look::{BlendMode, DreamerState, MAX_DREAMERS, Mosaic, Post};
+use super::loops::{Loop, score_time};
 use super::preset::{MAX_LAYER_PARAMS, Preset, load_preset};
 use super::project::Project;
 use crate::audio::MasterSettings;
 use crate::audio::synth::Patch;
 use crate::bridge::AudioParam;
-use crate::clock::Tempo;
+use crate::clock::{Musical, Tempo};
 
 /// Something the audio thread must do at a time, before conversion to samples.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -181,8 +182,10 @@ pub struct Timeline {
     pub unity: f32,
     /// Narrative captions, sorted by start.
     pub captions: Vec<Caption>,
-    /// Every cue of the file, in order, with when it fires (if known yet).
+    /// Every cue of the file, in order, with when it fires (if known yet), in score time.
     pub cues: Vec<CueTiming>,
+    /// Loop regions, in score time; `duration_s` and the sound include their repeats.
+    pub loops: Vec<Loop>,
 }
 
 /// Where a caption sits.
@@ -245,7 +248,8 @@ pub use super::cues::{CueTiming, GoPlan};
 impl Timeline {
     /// The visual state at `time_s`: the preset showing, its parameters and post settings
     /// with every set and ramp up to that time applied, and the mosaic's dreamers.
-    pub fn visual_state_at(&self, time_s: f64) -> VisualState {
+    pub fn visual_state_at(&self, show_s: f64) -> VisualState {
+        let time_s = self.score_time(show_s);
         let idx = self
             .switches
             .partition_point(|s| s.time_s <= time_s)
@@ -283,7 +287,8 @@ impl Timeline {
     }
 
     /// The captions showing at `time_s`, with how visible each is.
-    pub fn captions_at(&self, time_s: f64) -> impl Iterator<Item = (&Caption, f32)> {
+    pub fn captions_at(&self, show_s: f64) -> impl Iterator<Item = (&Caption, f32)> {
+        let time_s = self.score_time(show_s);
         self.captions
             .iter()
             .take_while(move |c| c.start_s <= time_s)
@@ -397,6 +402,17 @@ impl Timeline {
         self.changes[..n].iter()
     }
 
+    /// The score time (as the cue file writes it) that show time `show_s` plays: they differ
+    /// after and inside loop regions.
+    pub fn score_time(&self, show_s: f64) -> f64 {
+        score_time(&self.loops, show_s)
+    }
+
+    /// Beat, bar and tempo at show time `show_s`.
+    pub fn musical_at(&self, show_s: f64) -> Musical {
+        self.tempo.musical_at(self.score_time(show_s))
+    }
+
     /// The synth patch playing at `time_s`: the last preset change's, else the opening one.
     pub fn patch_at(&self, time_s: f64) -> Patch {
         self.audio
@@ -456,6 +472,7 @@ pub fn preset_timeline(
         unity: 1.0,
         captions: vec![],
         cues: vec![],
+        loops: vec![],
     })
 }
 
