@@ -175,6 +175,14 @@ pub struct Core {
 }
 
 impl Core {
+    /// Carries out what the control thread asked of the clock (a seek) before a block.
+    pub fn follow(&mut self, transport: &Transport) {
+        if let Some(sample) = transport.take_seek() {
+            self.engine.seek(sample);
+            transport.seek_done();
+        }
+    }
+
     /// Renders one block for a device buffer `data` of `channels`-channel frames.
     fn render<T: cpal::Sample + cpal::FromSample<f32>>(
         &mut self,
@@ -295,6 +303,7 @@ where
             data.fill(T::EQUILIBRIUM);
             return;
         };
+        core.follow(&transport);
         let start = core.engine.position_samples();
         let now = Instant::now();
         core.render(data, channels, &mut scratch, transport.is_pause_requested());

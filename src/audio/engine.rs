@@ -223,6 +223,21 @@ impl Engine {
     /// to silence within 10 ms and the clock stops; clearing it fades back in.
     ///
     /// Real-time safe: no allocation, no locks, no I/O.
+    /// Moves the clock to `sample`: every voice is released (their release envelopes play
+    /// out, so nothing clicks), and every queued event is dropped, as it was scheduled for the
+    /// old position; the control thread queues the new position's events after this.
+    /// Real-time safe: no allocation.
+    pub fn seek(&mut self, sample: u64) {
+        let now = self.position;
+        self.sustain_down = false;
+        for v in self.voices.iter_mut() {
+            v.held_by_pedal = false;
+            v.release(now);
+        }
+        while self.events.pop().is_ok() {}
+        self.position = sample;
+    }
+
     pub fn process(&mut self, out: &mut [f32], paused: bool) {
         let frames = out.len() / 2;
         let start = self.position;

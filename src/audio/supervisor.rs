@@ -138,6 +138,7 @@ impl Supervisor {
                 // The stand-in clock: run the engine at real-time pace, output discarded.
                 let due = standin_since.elapsed().as_secs_f64() * f64::from(self.sample_rate_hz);
                 while (standin_frames + STANDIN_BLOCK as u64) as f64 <= due {
+                    c.follow(&self.transport);
                     let start = c.engine.position_samples();
                     c.render_silently(
                         STANDIN_BLOCK,

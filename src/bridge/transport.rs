@@ -23,6 +23,10 @@ pub struct Transport {
     dropped_events: AtomicU64,
     /// Events that arrived after their sample had passed and were applied at once.
     late_events: AtomicU64,
+    /// A seek the control thread asks for: the target sample + 1 (0: none).
+    seek_to: AtomicU64,
+    /// How many seeks the audio side has carried out.
+    seeks_done: AtomicU64,
 }
 
 impl Transport {
@@ -37,6 +41,8 @@ impl Transport {
             pause_requested: AtomicBool::new(false),
             dropped_events: AtomicU64::new(0),
             late_events: AtomicU64::new(0),
+            seek_to: AtomicU64::new(0),
+            seeks_done: AtomicU64::new(0),
         }
     }
 
@@ -103,6 +109,33 @@ impl Transport {
         self.pause_requested.load(Ordering::Relaxed)
     }
 
+    /// Asks the audio side to move the clock to `sample` before its next block. Returns the
+    /// count [`Transport::seeks_done`] reaches once it has.
+    pub fn request_seek(&self, sample: u64) -> u64 {
+        let done = self.seeks_done.load(Ordering::Acquire);
+        self.seek_to
+            .store(sample.saturating_add(1), Ordering::Release);
+        done + 1
+    }
+
+    /// For the audio side: the seek asked for, if any (taking it).
+    pub fn take_seek(&self) -> Option<u64> {
+        match self.seek_to.swap(0, Ordering::AcqRel) {
+            0 => None,
+            s => Some(s - 1),
+        }
+    }
+
+    /// For the audio side: the seek is done (the engine's clock is at its sample, its queue
+    /// empty).
+    pub fn seek_done(&self) {
+        self.seeks_done.fetch_add(1, Ordering::Release);
+    }
+
+    pub fn seeks_done(&self) -> u64 {
+        self.seeks_done.load(Ordering::Acquire)
+    }
+
     pub fn count_dropped_event(&self) {
         self.dropped_events.fetch_add(1, Ordering::Relaxed);
     }
@@ -163,6 +196,17 @@ mod tests {
         t.publish_position(96_000, 256, t0);
         t.request_pause(true);
         assert_eq!(t.estimated_time_s(t0 + Duration::from_secs(1), 0.5), 2.0);
+    }
+
+    #[test]
+    fn a_seek_is_taken_once_and_acknowledged() {
+        let t = Transport::new(48_000);
+        assert_eq!(t.take_seek(), None);
+        let ticket = t.request_seek(0);
+        assert_eq!(t.take_seek(), Some(0));
+        assert_eq!(t.take_seek(), None);
+        t.seek_done();
+        assert_eq!(t.seeks_done(), ticket);
     }
 
     #[test]

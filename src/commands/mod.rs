@@ -61,6 +61,14 @@ impl Source {
 
     /// Loads the timeline, and the name outputs are called by.
     pub fn load(&self) -> Result<(crate::show::Timeline, String), Vec<crate::show::Diagnostic>> {
+        self.load_with(&crate::show::timeline::GoPlan::Planned)
+    }
+
+    /// [`Source::load`] with manual cues GOne as `plan` says.
+    pub fn load_with(
+        &self,
+        plan: &crate::show::timeline::GoPlan,
+    ) -> Result<(crate::show::Timeline, String), Vec<crate::show::Diagnostic>> {
         match self {
             Source::Performance(path) => {
                 let name = path
@@ -68,7 +76,7 @@ impl Source {
                     .and_then(|s| s.to_str())
                     .unwrap_or("performance")
                     .to_string();
-                Ok((crate::show::timeline::load_timeline(path)?, name))
+                Ok((crate::show::timeline::load_timeline_with(path, plan)?, name))
             }
             Source::Preset(name) => {
                 let project = crate::show::project::Project::new(".");

@@ -7,10 +7,11 @@ use super::{EXIT_BAD_INPUT, EXIT_MISSING, print_diagnostics};
 use crate::audio::Engine;
 use crate::audio::device::prepare_output;
 use crate::audio::supervisor::{AudioOutput, DeviceChoice};
-use crate::bridge::{Event, EventKind, Transport, analysis_channel, event_queue};
+use crate::bridge::{Transport, analysis_channel, event_queue};
 use crate::render::window::{self, WindowError, WindowOptions};
-use crate::show::Timeline;
+use crate::show::live::{LiveShow, Loader, ShowCommand, ShowUpdate};
 use crate::show::scheduler::Scheduler;
+use crate::show::timeline::GoPlan;
 
 pub struct PlayArgs {
     pub source: super::Source,
@@ -54,34 +55,11 @@ fn display_available() -> bool {
         .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
-/// A scheduler for a reloaded show, picking up at `horizon` (what was already queued plays
-/// out): notes of the old schedule are released, and the patch the new show has at that
-/// moment is put in.
-fn rescheduled(
-    timeline: &Timeline,
-    rate: u32,
-    horizon: u64,
-    tx: &mut rtrb::Producer<Event>,
-) -> Scheduler {
-    let mut scheduler = Scheduler::new(timeline, rate);
-    scheduler.skip_until(horizon);
-    let time_s = horizon as f64 / f64::from(rate);
-    for kind in [
-        EventKind::AllNotesOff,
-        EventKind::SetPatch(timeline.patch_at(time_s)),
-    ] {
-        // A full queue drops these (counted nowhere, but the next cue sets things right).
-        let _ = tx.push(Event {
-            at_sample: horizon,
-            kind,
-        });
-    }
-    scheduler
-}
-
 /// `somnia play PERFORMANCE`: a window and live sound, on one clock.
 pub fn run(args: &PlayArgs) -> i32 {
-    let timeline = match args.source.load() {
+    // Live, manual cues wait for their GO.
+    let live_plan = GoPlan::Live(Default::default());
+    let timeline = match args.source.load_with(&live_plan) {
         Ok((mut t, _)) => {
             args.limiter.apply(&mut t.master);
             Arc::new(t)
@@ -148,44 +126,44 @@ pub fn run(args: &PlayArgs) -> i32 {
         }
     }
 
-    // The control thread: keeps the event queue filled a little ahead of the audio clock, and
-    // takes over a reloaded show (a preset or the performance was saved) where it stands.
+    // The control thread: the live show. It keeps the event queue filled a little ahead of
+    // the audio clock and carries out GOs, seeks and reloads.
     let stop = Arc::new(AtomicBool::new(false));
-    let (reload_tx, reload_rx) = std::sync::mpsc::channel::<Arc<Timeline>>();
+    let (command_tx, command_rx) = std::sync::mpsc::channel::<ShowCommand>();
+    let (update_tx, update_rx) = std::sync::mpsc::channel::<ShowUpdate>();
+    let show = {
+        let (source, limiter) = (args.source.clone(), args.limiter);
+        let load: Loader = Box::new(move |plan| {
+            let (mut t, _) = source.load_with(plan)?;
+            limiter.apply_quietly(&mut t.master);
+            Ok(t)
+        });
+        let mut show = LiveShow::new(
+            load,
+            timeline.clone(),
+            transport.clone(),
+            lookahead,
+            update_tx,
+        );
+        show.adopt(scheduler);
+        show
+    };
     let control = {
-        let (stop, transport) = (stop.clone(), transport.clone());
+        let stop = stop.clone();
         std::thread::Builder::new()
             .name("somnia-control".into())
-            .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let horizon = transport.position_samples() + lookahead;
-                    if let Some(t) = reload_rx.try_iter().last() {
-                        scheduler = rescheduled(&t, rate, horizon, &mut tx);
-                    }
-                    scheduler.feed(horizon, &mut tx);
-                    std::thread::sleep(SCHEDULER_TICK);
-                }
-            })
+            .spawn(move || show.run(&command_rx, &mut tx, SCHEDULER_TICK, &stop))
             .expect("spawning the control thread")
     };
-    let reloader = {
-        let (source, limiter) = (args.source.clone(), args.limiter);
-        window::Reloader {
-            load: Box::new(move || {
-                let (mut t, _) = source.load()?;
-                limiter.apply_quietly(&mut t.master);
-                Ok(t)
-            }),
-            publish: Box::new(move |t| {
-                let _ = reload_tx.send(t);
-            }),
-            dirs: match &args.source {
-                super::Source::Performance(p) => {
-                    p.parent().map(Path::to_path_buf).into_iter().collect()
-                }
-                super::Source::Preset(_) => Vec::new(),
-            },
-        }
+    let link = window::ShowLink {
+        commands: command_tx,
+        updates: update_rx,
+        dirs: match &args.source {
+            super::Source::Performance(p) => {
+                p.parent().map(Path::to_path_buf).into_iter().collect()
+            }
+            super::Source::Preset(_) => Vec::new(),
+        },
     };
 
     let result = window::run(
@@ -193,7 +171,7 @@ pub fn run(args: &PlayArgs) -> i32 {
         transport.clone(),
         analysis_reader,
         args.window.clone(),
-        Some(reloader),
+        Some(link),
     );
     stop.store(true, Ordering::Relaxed);
     let _ = control.join();

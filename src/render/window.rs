@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
 use std::time::Instant;
 
 use winit::application::ApplicationHandler;
@@ -15,8 +16,9 @@ use winit::window::{Fullscreen, Window, WindowId};
 use super::gpu::Gpu;
 use super::renderer::{FrameInputs, Renderer, ShownCaption};
 use crate::bridge::{AnalysisReader, Transport};
+use crate::show::Timeline;
+use crate::show::live::{ShowCommand, ShowUpdate};
 use crate::show::watch::{FileWatcher, parent_dirs};
-use crate::show::{Diagnostic, Timeline};
 
 #[derive(Clone, Debug)]
 pub struct WindowOptions {
@@ -34,12 +36,11 @@ pub struct WindowOptions {
     pub rehearsal: bool,
 }
 
-/// How the window reloads the show when a preset or performance file is saved.
-pub struct Reloader {
-    /// Loads the show again from its files.
-    pub load: Box<dyn Fn() -> Result<Timeline, Vec<Diagnostic>>>,
-    /// Hands a reloaded show to the control thread, which reschedules the sound.
-    pub publish: Box<dyn Fn(Arc<Timeline>)>,
+/// The window's line to the live show on the control thread: transport commands go out
+/// (keys, saved files), new timelines and load errors come back.
+pub struct ShowLink {
+    pub commands: Sender<ShowCommand>,
+    pub updates: Receiver<ShowUpdate>,
     /// Folders to watch besides those of the shaders and presets (the performance's).
     pub dirs: Vec<PathBuf>,
 }
@@ -80,7 +81,7 @@ struct App {
     /// How far past the end of a performance to keep drawing with `exit_at_end`.
     tail_s: f64,
     last_frame: Option<Instant>,
-    reloader: Option<Reloader>,
+    link: Option<ShowLink>,
     /// The current error of each file that failed to load, for the log and the overlay.
     errors: BTreeMap<PathBuf, String>,
 }
@@ -102,7 +103,7 @@ pub fn run(
     transport: Arc<Transport>,
     analysis: AnalysisReader,
     options: WindowOptions,
-    reloader: Option<Reloader>,
+    link: Option<ShowLink>,
 ) -> Result<(), WindowError> {
     let event_loop = EventLoop::new().map_err(|e| WindowError::NoDisplay(e.to_string()))?;
     event_loop.set_control_flow(ControlFlow::Poll);
@@ -115,7 +116,7 @@ pub fn run(
         error: None,
         tail_s: 0.5,
         last_frame: None,
-        reloader,
+        link,
         errors: BTreeMap::new(),
     };
     event_loop
@@ -128,10 +129,53 @@ pub fn run(
 }
 
 impl App {
+    /// New timelines from the control thread (a GO, a seek, a saved file) and load errors.
+    fn take_show_updates(&mut self) {
+        let (Some(link), Some(live)) = (&self.link, &mut self.live) else {
+            return;
+        };
+        let mut changed = false;
+        while let Ok(update) = link.updates.try_recv() {
+            changed = true;
+            match update {
+                ShowUpdate::Timeline(timeline) => {
+                    self.errors
+                        .retain(|p, _| p.extension().is_none_or(|e| e != "toml"));
+                    if timeline.presets != self.timeline.presets {
+                        let mut failed = false;
+                        for d in live.renderer.rebuild(&live.gpu, &timeline.presets) {
+                            eprintln!("somnia: shader error, keeping the last good look:\n{d}");
+                            self.errors.insert(d.path.clone(), d.to_string());
+                            failed = true;
+                        }
+                        if !failed {
+                            self.errors
+                                .retain(|p, _| p.extension().is_none_or(|e| e != "wgsl"));
+                        }
+                        eprintln!("somnia: reloaded `{}`", timeline.title);
+                    }
+                    self.timeline = timeline;
+                }
+                ShowUpdate::LoadFailed(diags) => {
+                    self.errors
+                        .retain(|p, _| p.extension().is_none_or(|e| e != "toml"));
+                    for d in diags {
+                        self.errors.insert(d.path.clone(), d.to_string());
+                    }
+                }
+            }
+        }
+        if changed {
+            live.renderer
+                .set_errors(self.errors.values().cloned().collect());
+        }
+    }
+
     /// Live editing: a saved shader is rebuilt, a saved preset or performance reloads the show.
     /// Whatever fails keeps the last good version running; the error is logged with its
     /// file:line:col and, in rehearsal mode, shown on the picture until the file is fixed.
     fn reload_changed_files(&mut self) {
+        self.take_show_updates();
         let Some(live) = &mut self.live else { return };
         let changed = live
             .watcher
@@ -165,33 +209,8 @@ impl App {
                 _ => {}
             }
         }
-        if let (true, Some(reloader)) = (show_changed, &self.reloader) {
-            self.errors
-                .retain(|p, _| p.extension().is_none_or(|e| e != "toml"));
-            match (reloader.load)() {
-                Ok(timeline) => {
-                    let mut failed = false;
-                    for d in live.renderer.rebuild(&live.gpu, &timeline.presets) {
-                        eprintln!("somnia: shader error, keeping the last good look:\n{d}");
-                        self.errors.insert(d.path.clone(), d.to_string());
-                        failed = true;
-                    }
-                    if !failed {
-                        self.errors
-                            .retain(|p, _| p.extension().is_none_or(|e| e != "wgsl"));
-                    }
-                    eprintln!("somnia: reloaded `{}`", timeline.title);
-                    self.timeline = Arc::new(timeline);
-                    (reloader.publish)(self.timeline.clone());
-                }
-                Err(diags) => {
-                    eprintln!("somnia: the show did not reload; the last good version plays on:");
-                    for d in diags {
-                        eprintln!("{d}");
-                        self.errors.insert(d.path.clone(), d.to_string());
-                    }
-                }
-            }
+        if let (true, Some(link)) = (show_changed, &self.link) {
+            let _ = link.commands.send(ShowCommand::Reload);
         }
         live.renderer
             .set_errors(self.errors.values().cloned().collect());
@@ -282,7 +301,7 @@ impl App {
         let mut watched = renderer.shader_paths();
         watched.extend(self.timeline.presets.iter().map(|p| p.path.clone()));
         let mut dirs = parent_dirs(&watched);
-        dirs.extend(self.reloader.iter().flat_map(|r| r.dirs.iter().cloned()));
+        dirs.extend(self.link.iter().flat_map(|r| r.dirs.iter().cloned()));
         dirs.sort();
         dirs.dedup();
         let watcher = match FileWatcher::new(&dirs) {
@@ -348,6 +367,17 @@ impl App {
     }
 }
 
+impl App {
+    fn command(&self, cmd: ShowCommand) {
+        match &self.link {
+            Some(link) => {
+                let _ = link.commands.send(cmd);
+            }
+            None => eprintln!("somnia: {cmd:?} needs a live show"),
+        }
+    }
+}
+
 impl ApplicationHandler for App {
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
         if self.live.is_some() {
@@ -386,10 +416,15 @@ impl ApplicationHandler for App {
                 ..
             } => match logical_key {
                 Key::Named(NamedKey::Escape) => event_loop.exit(),
-                Key::Named(NamedKey::Space) => {
+                Key::Named(NamedKey::Space | NamedKey::Enter) => self.command(ShowCommand::Go),
+                Key::Named(NamedKey::ArrowRight) => self.command(ShowCommand::NextCue),
+                Key::Named(NamedKey::ArrowLeft) => self.command(ShowCommand::PrevCue),
+                Key::Named(NamedKey::Home) => self.command(ShowCommand::Seek(0.0)),
+                Key::Character(c) if c.eq_ignore_ascii_case("p") => {
                     let paused = self.transport.toggle_pause();
                     eprintln!("somnia: {}", if paused { "paused" } else { "playing" });
                 }
+                Key::Character(c) if c.eq_ignore_ascii_case("s") => self.command(ShowCommand::Stop),
                 _ => {}
             },
             WindowEvent::RedrawRequested => {

@@ -8,6 +8,7 @@ pub mod chord;
 pub mod compile;
 pub mod cues;
 pub mod diag;
+pub mod live;
 pub mod look;
 pub mod loops;
 pub mod patch;

@@ -55,6 +55,37 @@ impl Scheduler {
         self.next - start
     }
 
+    /// A scheduler for a timeline that differs from `old`'s by cues just fired (a GO): events
+    /// from `now_sample` up to where `old` got that `old` did not queue are queued now (the
+    /// engine applies any whose sample has passed at once, and counts them late); after that
+    /// it feeds as usual. Events `old` queued are not queued twice.
+    pub fn take_over(
+        timeline: &Timeline,
+        sample_rate_hz: u32,
+        old: &Scheduler,
+        now_sample: u64,
+        tx: &mut rtrb::Producer<Event>,
+    ) -> Self {
+        let mut new = Self::new(timeline, sample_rate_hz);
+        let until = old.events.get(old.next).map_or(u64::MAX, |e| e.at_sample);
+        let queued_from = old.events[..old.next].partition_point(|e| e.at_sample < now_sample);
+        let mut queued: Vec<Event> = old.events[queued_from..old.next].to_vec();
+        let start = new.events.partition_point(|e| e.at_sample < now_sample);
+        let split = new.events.partition_point(|e| e.at_sample < until);
+        for ev in &new.events[start..split.max(start)] {
+            match queued.iter().position(|q| q == ev) {
+                Some(i) => {
+                    queued.swap_remove(i);
+                }
+                None => {
+                    let _ = tx.push(*ev);
+                }
+            }
+        }
+        new.next = split;
+        new
+    }
+
     /// Drops every event stamped before `sample` (a reloaded show picks up where it is).
     pub fn skip_until(&mut self, sample: u64) {
         self.next = self.events.partition_point(|e| e.at_sample < sample);
@@ -110,6 +141,22 @@ mod tests {
         assert!(!s.is_done());
         assert_eq!(s.feed(u64::MAX, &mut tx), 1);
         assert!(s.is_done());
+    }
+
+    #[test]
+    fn taking_over_queues_only_what_the_old_schedule_did_not() {
+        let old_tl = timeline(&[0.0, 0.5, 2.0]);
+        let mut old = Scheduler::new(&old_tl, 48_000);
+        let (mut tx, mut rx) = event_queue(16);
+        old.feed(48_000, &mut tx); // 0.0 and 0.5 queued
+        while rx.pop().is_ok() {}
+        // A GO adds an event at 0.75 s, inside what was already queued up to.
+        let new_tl = timeline(&[0.0, 0.5, 0.75, 2.0]);
+        let mut new = Scheduler::take_over(&new_tl, 48_000, &old, 12_000, &mut tx);
+        assert_eq!(rx.pop().unwrap().at_sample, 36_000);
+        assert!(rx.pop().is_err(), "0.5 s was queued already");
+        assert_eq!(new.feed(u64::MAX, &mut tx), 1);
+        assert_eq!(rx.pop().unwrap().at_sample, 96_000);
     }
 
     #[test]

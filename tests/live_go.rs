@@ -1,0 +1,91 @@
+//! GO, live: `somnia play` waits at a manual cue until the space bar (sent to the window with
+//! xdotool under Xvfb) fires it, and the cue that auto-follows it comes when it ends. Timing
+//! is measured in the recorded sound against the note that opens the show.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+const RATE: usize = 48_000;
+const HOP: usize = 240;
+const WIN: usize = 2_048;
+
+/// When `hz` starts sounding in `mono` (seconds): the first window reaching 30% of its peak.
+fn onset_s(mono: &[f32], hz: f32) -> f64 {
+    let levels: Vec<f32> = mono
+        .windows(WIN)
+        .step_by(HOP)
+        .map(|w| level_near(&spectrum(w), WIN, RATE as u32, hz))
+        .collect();
+    let peak = levels.iter().copied().fold(0.0, f32::max);
+    let i = levels.iter().position(|l| *l >= 0.3 * peak).unwrap();
+    (i * HOP + WIN / 2) as f64 / RATE as f64
+}
+
+#[test]
+fn a_manual_cue_waits_for_go_and_its_follower_comes_when_it_ends() {
+    if !live_env() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec.wav");
+    let log = dir.path().join("stderr.txt");
+    let mut parec = start_recording(&rec);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut play = somnia()
+        .args(["play", "--size", "320x180"])
+        .arg(fixture("performances/go.toml"))
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .spawn()
+        .unwrap();
+    // Past the cue's planned time (3 s): live, it must still be waiting.
+    std::thread::sleep(Duration::from_millis(4500));
+    let key = Command::new("xdotool")
+        .args(["search", "--name", "Somnia", "windowfocus", "key", "space"])
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    stop_with_sigint(&mut play);
+    std::thread::sleep(Duration::from_millis(200));
+    stop_with_sigint(&mut parec);
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(key.success(), "xdotool could not press space in the window");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // "somnia: GO cue 2 The dreamer wakes at 4.812 s"
+    let go_s: f64 = stderr
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("somnia: GO cue 2 ")?
+                .split(" at ")
+                .nth(1)?
+                .strip_suffix(" s")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no GO in the log:\n{stderr}"));
+    assert!(
+        go_s > 4.0,
+        "the GO came at {go_s} s, after the planned 3 s: it waited"
+    );
+
+    let mono = read_wav(&rec).mono();
+    let (a3, a4, e5) = (
+        onset_s(&mono, note_hz(57)),
+        onset_s(&mono, note_hz(69)),
+        onset_s(&mono, note_hz(76)),
+    );
+    // A3 is at 0.5 s of the show: that places the show clock in the recording.
+    let a4_show = a4 - a3 + 0.5;
+    assert!(
+        (a4_show - go_s).abs() < 0.03,
+        "A4 sounded at {a4_show:.3} s of the show; the GO was at {go_s:.3} s"
+    );
+    assert!(
+        (e5 - a4 - 1.0).abs() < 0.03,
+        "E5 should follow A4 when it ends, 1 s later; it came {:.3} s later",
+        e5 - a4
+    );
+}
