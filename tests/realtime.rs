@@ -41,7 +41,7 @@ fn event_for(block: u64, k: u64) -> EventKind {
 }
 
 #[test]
-fn process_never_allocates_under_note_storms_patch_swaps_and_sweeps() {
+fn process_never_allocates_under_note_storms_patch_swaps_sweeps_and_seeks() {
     let (mut tx, rx) = event_queue(8192);
     let mut engine = Engine::new(48_000, Patch::default(), rx);
     let mut buf = vec![0.0f32; 2 * 256];
@@ -74,7 +74,14 @@ fn process_never_allocates_under_note_storms_patch_swaps_and_sweeps() {
                 kind: EventKind::SetPatch(patch),
             });
         }
-        assert_no_alloc(|| engine.process(&mut buf, block % 97 == 0));
+        assert_no_alloc(|| {
+            // Now and then a seek, as the transport asks for it before a block: voices
+            // released, the queue dropped, the clock moved.
+            if block % 61 == 60 {
+                engine.seek(sample / 2);
+            }
+            engine.process(&mut buf, block % 97 == 0)
+        });
         sample = engine.position_samples();
     }
     assert!(engine.active_voices() <= MAX_VOICES);
