@@ -236,6 +236,8 @@ impl Engine {
         }
         while self.events.pop().is_ok() {}
         self.position = sample;
+        // The control segment in progress belongs to the old position.
+        self.control_dirty = true;
     }
 
     pub fn process(&mut self, out: &mut [f32], paused: bool) {
