@@ -12,6 +12,9 @@ use somnia::show::timeline::{load_timeline, preset_timeline};
 
 fn frame(timeline: &somnia::show::Timeline, t: f64) -> Vec<u8> {
     let mut fr = FrameRenderer::new(timeline, 64, 36).unwrap();
+    // A frame that stands for an instant: the fade is evaluated at `t` itself, not at the
+    // end of a 1/30 s span.
+    fr.set_frame_interval(1e-6);
     fr.frame_at(timeline, &AnalysisTrack::default(), t).unwrap()
 }
 

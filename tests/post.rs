@@ -16,20 +16,23 @@ const W: u32 = 128;
 const H: u32 = 72;
 
 /// Frames at `times`, rendered in order by one renderer (trails and smear carry over from
-/// frame to frame). The flash guard is told the real gap between frames.
-fn frames(perf: &str, times: &[f64]) -> Vec<Vec<u8>> {
+/// frame to frame), each standing for `interval_s` (what trails fade by). The flash guard is
+/// off: these frames are far apart in time and would read as flashes.
+fn frames_every(perf: &str, times: &[f64], interval_s: f32) -> Vec<Vec<u8>> {
     let timeline = load_timeline(&fixture(perf)).unwrap();
     let mut fr = FrameRenderer::new(&timeline, W, H).unwrap();
-    let gap_s = match times {
-        [a, b, ..] => (b - a) as f32,
-        _ => 1.0 / 30.0,
-    };
-    fr.set_frame_interval(gap_s);
+    fr.set_flash_guard(false);
+    fr.set_frame_interval(interval_s);
     let track = AnalysisTrack::default();
     times
         .iter()
         .map(|t| fr.frame_at(&timeline, &track, *t).unwrap())
         .collect()
+}
+
+/// Frames that each stand for an instant: the state at exactly each time.
+fn frames(perf: &str, times: &[f64]) -> Vec<Vec<u8>> {
+    frames_every(perf, times, 1e-6)
 }
 
 fn centre(frame: &[u8]) -> [f64; 3] {
@@ -60,7 +63,7 @@ fn the_grade_sets_exposure_saturation_hue_and_contrast() {
 fn trails_fade_to_a_tenth_over_trails_s() {
     // Frames every 1/30 s from 5 s (white, trails 2 s); black from 6 s.
     let times: Vec<f64> = (0..=120).map(|i| 5.0 + i as f64 / 30.0).collect();
-    let f = frames("performances/post.toml", &times);
+    let f = frames_every("performances/post.toml", &times, 1.0 / 30.0);
     let level = |t: f64| centre(&f[((t - 5.0) * 30.0).round() as usize])[0];
     assert!(level(5.9) > 0.99);
     let after_1s = level(7.0);

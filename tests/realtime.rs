@@ -78,7 +78,11 @@ fn process_never_allocates_under_note_storms_patch_swaps_sweeps_and_seeks() {
             // Now and then a seek, as the transport asks for it before a block: voices
             // released, the queue dropped, the clock moved.
             if block % 61 == 60 {
-                engine.seek(if block % 2 == 0 { sample / 2 } else { sample + 48_001 });
+                engine.seek(if block % 2 == 0 {
+                    sample / 2
+                } else {
+                    sample + 48_001
+                });
             }
             engine.process(&mut buf, block % 97 == 0)
         });

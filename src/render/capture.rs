@@ -94,13 +94,14 @@ impl FrameRenderer {
         track: &AnalysisTrack,
         time_s: f64,
     ) -> Result<Vec<u8>, RenderError> {
+        let span_s = Timeline::frame_time(time_s, f64::from(self.frame_interval_s));
         let inputs = FrameInputs {
             time_s,
             dt_s: self.frame_interval_s,
             musical: timeline.musical_at(time_s),
             analysis: track.at(time_s),
-            visual: timeline.visual_state_at(time_s),
-            captions: ShownCaption::at(timeline, time_s),
+            visual: timeline.visual_state_at(span_s),
+            captions: ShownCaption::at(timeline, span_s),
         };
         self.target.render(&self.gpu, &mut self.renderer, &inputs)
     }

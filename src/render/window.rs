@@ -345,13 +345,15 @@ impl App {
             .last_frame
             .map_or(1.0 / 60.0, |t| now.duration_since(t).as_secs_f32());
         self.last_frame = Some(now);
+        // This frame shows until about the next one: the last frame's interval estimates it.
+        let span_s = Timeline::frame_time(time_s, f64::from(dt_s.min(0.1)));
         let inputs = FrameInputs {
             time_s,
             dt_s,
             musical: self.timeline.musical_at(time_s),
             analysis: self.analysis.latest(),
-            visual: self.timeline.visual_state_at(time_s),
-            captions: ShownCaption::at(&self.timeline, time_s),
+            visual: self.timeline.visual_state_at(span_s),
+            captions: ShownCaption::at(&self.timeline, span_s),
         };
         let mut encoder = live
             .gpu

@@ -286,6 +286,13 @@ impl Timeline {
         }
     }
 
+    /// The show time a frame starting at `start_s` and standing for `dt_s` is evaluated at:
+    /// the last instant of its span, so an action lands on the frame whose span contains it
+    /// (never a frame late). Shaders still get the frame's start as their clock.
+    pub fn frame_time(start_s: f64, dt_s: f64) -> f64 {
+        start_s + (dt_s - 1e-6).max(0.0)
+    }
+
     /// The captions showing at `time_s`, with how visible each is.
     pub fn captions_at(&self, show_s: f64) -> impl Iterator<Item = (&Caption, f32)> {
         let time_s = self.score_time(show_s);
