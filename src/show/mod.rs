@@ -16,6 +16,7 @@ pub mod performance;
 pub mod preset;
 pub mod project;
 pub mod scheduler;
+pub mod schema;
 pub mod symphony;
 pub mod time;
 pub mod timeline;

@@ -320,6 +320,11 @@ pub fn parse_note_name(s: &str) -> Result<u8, String> {
 
 /// Parses the text of a performance file.
 pub fn parse_performance(path: &Path, src: &str) -> Result<PerformanceFile, Vec<Diagnostic>> {
+    // Every misspelt key at once; serde alone would stop at the first.
+    let unknown = super::schema::unknown_keys(path, src, &super::schema::performance());
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
     toml::from_str(src).map_err(|e| vec![toml_error(path, src, &e)])
 }
 
