@@ -19,6 +19,45 @@ struct Cli {
 }
 
 /// The audience-safety switches `play` and `render` share.
+/// The OSC server's switches (`somnia play`).
+#[derive(clap::Args, Debug)]
+struct OscArgs {
+    /// The UDP port OSC listens on.
+    #[arg(long, default_value_t = somnia::control::osc::DEFAULT_PORT)]
+    osc_port: u16,
+    /// The address OSC binds: 127.0.0.1 (this machine only) unless you give another, e.g.
+    /// 0.0.0.0 for every interface.
+    #[arg(long, default_value = "127.0.0.1")]
+    osc_bind: std::net::IpAddr,
+    /// A sender network OSC accepts (repeat for more), e.g. 192.168.1.0/24 or 10.0.0.7/32.
+    /// Without any, only this machine's own senders are accepted, whatever the bind.
+    #[arg(long, value_parser = parse_net)]
+    osc_allow: Vec<ipnet::IpNet>,
+    /// Messages a second one sender may send; the rest are dropped and counted.
+    #[arg(long, default_value_t = somnia::control::osc::DEFAULT_RATE_PER_S)]
+    osc_rate: u32,
+    /// No OSC server.
+    #[arg(long)]
+    no_osc: bool,
+}
+
+impl OscArgs {
+    fn settings(&self) -> Option<somnia::control::osc::OscSettings> {
+        (!self.no_osc).then(|| somnia::control::osc::OscSettings {
+            bind: std::net::SocketAddr::new(self.osc_bind, self.osc_port),
+            allow: self.osc_allow.clone(),
+            rate_per_s: self.osc_rate,
+        })
+    }
+}
+
+/// A network (`192.168.1.0/24`) or a single address (`10.0.0.7`).
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{s}` is not a network; write e.g. 192.168.1.0/24 or 10.0.0.7"))
+}
+
 #[derive(clap::Args)]
 struct Safety {
     /// The safety limiter's true-peak ceiling in dBFS (default -1, or the performance's).
@@ -87,6 +126,8 @@ enum Command {
         /// optionally name the device (a part of its name).
         #[arg(long, num_args = 0..=1, default_missing_value = "")]
         input: Option<String>,
+        #[command(flatten)]
+        osc: OscArgs,
         #[command(flatten)]
         safety: Safety,
     },
@@ -187,8 +228,10 @@ fn main() {
             exit_at_end,
             rehearsal,
             input,
+            osc,
             safety,
         } => commands::play::run(&commands::play::PlayArgs {
+            osc: osc.settings(),
             source: source(performance, preset),
             audio_device,
             input,

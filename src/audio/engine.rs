@@ -128,6 +128,9 @@ pub struct Engine {
     sustain_down: bool,
     params: [Ramp; N_PARAMS],
     events: rtrb::Consumer<Event>,
+    /// Live input (OSC, MIDI): a second queue, so the performer's events never wait behind the
+    /// show's. Stamped with the sample they should sound at, or 0 for "at once".
+    live: Option<rtrb::Consumer<Event>>,
     delay: Delay,
     reverb: Reverb,
     glitch: Glitch,
@@ -155,6 +158,7 @@ impl Engine {
             sustain_down: false,
             params,
             events,
+            live: None,
             delay: Delay::new(sample_rate_hz),
             reverb: Reverb::new(sample_rate_hz),
             glitch: Glitch::new(sample_rate_hz),
@@ -203,6 +207,11 @@ impl Engine {
     }
 
     /// Events that arrived after their sample had passed (applied at once), since the last call.
+    /// Takes live events (OSC, MIDI) from `queue` too.
+    pub fn attach_live_queue(&mut self, queue: rtrb::Consumer<Event>) {
+        self.live = Some(queue);
+    }
+
     pub fn take_late_events(&mut self) -> u64 {
         std::mem::take(&mut self.late_events)
     }
@@ -235,6 +244,15 @@ impl Engine {
             v.release(now);
         }
         while self.events.pop().is_ok() {}
+        if let Some(q) = self.live.as_mut() {
+            // Time-tagged live events belong to the old clock too; immediate ones still go.
+            while let Ok(ev) = q.peek() {
+                if ev.at_sample == 0 {
+                    break;
+                }
+                let _ = q.pop();
+            }
+        }
         self.position = sample;
         // The control segment in progress belongs to the old position.
         self.control_dirty = true;
@@ -259,6 +277,10 @@ impl Engine {
                 let until = ev.at_sample.saturating_sub(self.position) as usize;
                 n = n.min(until.max(1));
             }
+            if let Some(Ok(ev)) = self.live.as_ref().map(|q| q.peek()) {
+                let until = ev.at_sample.saturating_sub(self.position) as usize;
+                n = n.min(until.max(1));
+            }
             let chunk = &mut out[2 * i..2 * (i + n)];
             self.render_chunk(chunk, n, paused);
             self.position += n as u64;
@@ -279,6 +301,21 @@ impl Engine {
             let ev = *ev;
             let _ = self.events.pop();
             if ev.at_sample < self.position {
+                self.late_events += 1;
+            }
+            self.apply(ev.kind);
+            self.control_dirty = true;
+        }
+        while let Some(Ok(ev)) = self.live.as_ref().map(|q| q.peek()) {
+            if ev.at_sample > self.position {
+                break;
+            }
+            let ev = *ev;
+            if let Some(q) = self.live.as_mut() {
+                let _ = q.pop();
+            }
+            // 0 means "at once"; anything else that has passed was late.
+            if ev.at_sample != 0 && ev.at_sample < self.position {
                 self.late_events += 1;
             }
             self.apply(ev.kind);
@@ -616,6 +653,40 @@ mod tests {
         e.process(&mut buf, true);
         assert_eq!(e.position_samples(), pos, "clock advanced while paused");
         assert!(buf.iter().all(|s| *s == 0.0));
+    }
+
+    #[test]
+    fn live_events_play_beside_the_shows_and_immediate_ones_are_not_late() {
+        let (_tx, rx) = crate::bridge::event_queue(16);
+        let mut e = Engine::new(48_000, Patch::default(), rx);
+        let (mut live_tx, live_rx) = crate::bridge::event_queue(16);
+        e.attach_live_queue(live_rx);
+        let _ = live_tx.push(Event {
+            at_sample: 0,
+            kind: EventKind::NoteOn {
+                note: 60,
+                velocity: 1.0,
+            },
+        });
+        let _ = live_tx.push(Event {
+            at_sample: 5_000,
+            kind: EventKind::NoteOn {
+                note: 64,
+                velocity: 1.0,
+            },
+        });
+        let mut buf = vec![0.0f32; 2 * 256];
+        e.process(&mut buf, false);
+        assert_eq!(e.active_voices(), 1);
+        for _ in 0..20 {
+            e.process(&mut buf, false);
+        }
+        assert_eq!(
+            e.active_voices(),
+            2,
+            "the time-stamped one came at its sample"
+        );
+        assert_eq!(e.take_late_events(), 0);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{EXIT_BAD_INPUT, EXIT_MISSING, print_diagnostics};
@@ -8,6 +8,7 @@ use crate::audio::Engine;
 use crate::audio::device::prepare_output;
 use crate::audio::supervisor::{AudioOutput, DeviceChoice};
 use crate::bridge::{Transport, analysis_channel, event_queue};
+use crate::control::osc::{OscServer, OscSettings, OscSink};
 use crate::render::window::{self, WindowError, WindowOptions};
 use crate::show::live::{LiveShow, Loader, ShowCommand, ShowUpdate};
 use crate::show::scheduler::Scheduler;
@@ -15,6 +16,8 @@ use crate::show::timeline::GoPlan;
 
 pub struct PlayArgs {
     pub source: super::Source,
+    /// The OSC server's settings; `None` turns it off.
+    pub osc: Option<OscSettings>,
     pub audio_device: Option<String>,
     /// Visuals follow this input (empty: the default input) instead of Somnia's own sound.
     pub input: Option<String>,
@@ -90,6 +93,10 @@ pub fn run(args: &PlayArgs) -> i32 {
     scheduler.feed(lookahead, &mut tx);
     let mut engine = Engine::new(rate, timeline.initial_patch, rx);
     engine.apply_master(&timeline.master);
+    // Live input (OSC now, MIDI next) has a queue of its own into the engine.
+    let (live_tx, live_rx) = event_queue(4096);
+    engine.attach_live_queue(live_rx);
+    let live_tx = Arc::new(Mutex::new(live_tx));
     let (analysis_writer, mut analysis_reader) = analysis_channel();
     let output = match AudioOutput::start(
         prepared,
@@ -129,7 +136,8 @@ pub fn run(args: &PlayArgs) -> i32 {
     // The control thread: the live show. It keeps the event queue filled a little ahead of
     // the audio clock and carries out GOs, seeks and reloads.
     let stop = Arc::new(AtomicBool::new(false));
-    let (command_tx, command_rx) = std::sync::mpsc::channel::<ShowCommand>();
+    // Bounded: a flood of commands is dropped and counted, never queued without end.
+    let (command_tx, command_rx) = std::sync::mpsc::sync_channel::<ShowCommand>(256);
     let (update_tx, update_rx) = std::sync::mpsc::channel::<ShowUpdate>();
     let show = {
         let (source, limiter) = (args.source.clone(), args.limiter);
@@ -156,7 +164,7 @@ pub fn run(args: &PlayArgs) -> i32 {
             .expect("spawning the control thread")
     };
     let link = window::ShowLink {
-        commands: command_tx,
+        commands: command_tx.clone(),
         updates: update_rx,
         dirs: match &args.source {
             super::Source::Performance(p) => {
@@ -165,6 +173,32 @@ pub fn run(args: &PlayArgs) -> i32 {
             super::Source::Preset(_) => Vec::new(),
         },
     };
+
+    let _osc = args.osc.clone().and_then(|settings| {
+        let sink = OscSink {
+            live: live_tx.clone(),
+            commands: command_tx.clone(),
+            transport: transport.clone(),
+            title: timeline.title.clone(),
+        };
+        let open_bind = !settings.bind.ip().is_loopback();
+        let no_allow = settings.allow.is_empty();
+        match OscServer::start(settings, sink) {
+            Ok(server) => {
+                eprintln!("somnia play: OSC on udp {}", server.local_addr);
+                if open_bind && no_allow {
+                    eprintln!(
+                        "somnia play: OSC accepts loopback senders only; add --osc-allow NET (e.g. 192.168.1.0/24) to let a network in"
+                    );
+                }
+                Some(server)
+            }
+            Err(e) => {
+                eprintln!("somnia play: {e}; playing on without OSC (try --osc-port)");
+                None
+            }
+        }
+    });
 
     let result = window::run(
         timeline,

@@ -1,4 +1,5 @@
-//! Live control: controllers that steer the show. The walking skeleton has the keyboard
-//! (handled by the window) and device listing; OSC and MIDI input arrive with issue 6.
+//! Live control: controllers that steer the show. The keyboard is handled by the window; OSC
+//! ([`osc`]) here; MIDI input arrives next (port listing only so far).
 
 pub mod midi;
+pub mod osc;

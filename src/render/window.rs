@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::Instant;
 
 use winit::application::ApplicationHandler;
@@ -39,7 +39,7 @@ pub struct WindowOptions {
 /// The window's line to the live show on the control thread: transport commands go out
 /// (keys, saved files), new timelines and load errors come back.
 pub struct ShowLink {
-    pub commands: Sender<ShowCommand>,
+    pub commands: SyncSender<ShowCommand>,
     pub updates: Receiver<ShowUpdate>,
     /// Folders to watch besides those of the shaders and presets (the performance's).
     pub dirs: Vec<PathBuf>,
@@ -210,7 +210,7 @@ impl App {
             }
         }
         if let (true, Some(link)) = (show_changed, &self.link) {
-            let _ = link.commands.send(ShowCommand::Reload);
+            let _ = link.commands.try_send(ShowCommand::Reload);
         }
         live.renderer
             .set_errors(self.errors.values().cloned().collect());
@@ -373,7 +373,7 @@ impl App {
     fn command(&self, cmd: ShowCommand) {
         match &self.link {
             Some(link) => {
-                let _ = link.commands.send(cmd);
+                let _ = link.commands.try_send(cmd);
             }
             None => eprintln!("somnia: {cmd:?} needs a live show"),
         }

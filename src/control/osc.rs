@@ -1,0 +1,638 @@
+//! The OSC server (rosc over UDP). Safe on an open network by default:
+//! - it binds 127.0.0.1 unless another address is given explicitly;
+//! - senders outside the allow-list are refused (and counted);
+//! - each sender has a rate limit (a token bucket; the table of senders is bounded);
+//! - malformed packets are dropped and counted; decoding never panics the show (and a panic
+//!   inside it would be caught and counted as malformed);
+//! - everything goes into bounded queues: when one is full the message is dropped and counted,
+//!   never waited for, so the audio thread is never held up;
+//! - nothing from the network is a file path: preset names go through the project's name check.
+//!
+//! Bundles with a future time tag take effect at their exact sample (scsynth's model); late ones
+//! at once, counted. The immediate tag (0, 1) means "now" (rosc's own conversion to `SystemTime`
+//! panics on it, so the conversion here is our own).
+//!
+//! The address space is in the README ("OSC").
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ipnet::IpNet;
+use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
+
+use crate::bridge::{AudioParam, Curve, Event, EventKind, Transport};
+use crate::show::live::ShowCommand;
+
+/// The port OSC listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 9000;
+/// Messages a second one sender may send before the rest are dropped (a burst of as many is
+/// allowed).
+pub const DEFAULT_RATE_PER_S: u32 = 2_000;
+/// Most senders tracked for rate limiting; the longest idle is forgotten first.
+const MAX_SENDERS: usize = 1024;
+
+#[derive(Clone, Debug)]
+pub struct OscSettings {
+    pub bind: SocketAddr,
+    /// Sender networks accepted; empty accepts only loopback.
+    pub allow: Vec<IpNet>,
+    pub rate_per_s: u32,
+}
+
+impl Default for OscSettings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
+            allow: Vec::new(),
+            rate_per_s: DEFAULT_RATE_PER_S,
+        }
+    }
+}
+
+/// What the server has seen, for `/somnia/status` and the log.
+#[derive(Debug, Default)]
+pub struct OscStats {
+    pub packets: AtomicU64,
+    pub messages: AtomicU64,
+    pub malformed: AtomicU64,
+    pub refused: AtomicU64,
+    pub rate_limited: AtomicU64,
+    /// Dropped because a queue was full.
+    pub dropped: AtomicU64,
+    /// Time-tagged for a moment already past: applied at once.
+    pub late: AtomicU64,
+    pub unknown_address: AtomicU64,
+}
+
+impl OscStats {
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// Where OSC messages go.
+pub struct OscSink {
+    /// The engine's live queue (shared with MIDI input, hence the lock: only non-real-time
+    /// threads ever take it).
+    pub live: Arc<Mutex<rtrb::Producer<Event>>>,
+    /// The live show (GO, transport).
+    pub commands: SyncSender<ShowCommand>,
+    pub transport: Arc<Transport>,
+    /// The show's title, for `/somnia/status`.
+    pub title: String,
+}
+
+/// One thing a message asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// An engine event; `at` is when it should be heard (None: at once).
+    Engine {
+        kind: EventKind,
+        at: Option<SystemTime>,
+    },
+    /// A note that stops by itself after `length_s`.
+    Note {
+        note: u8,
+        velocity: f32,
+        length_s: f64,
+        at: Option<SystemTime>,
+    },
+    Show(ShowCommand),
+    Status,
+}
+
+/// Why a message did nothing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Refusal {
+    UnknownAddress(String),
+    BadArguments(String),
+}
+
+/// What a packet asks for, message by message (bundles flattened, each message with its
+/// bundle's time). Pure: no I/O, so it can be fuzzed.
+pub fn actions(packet: &OscPacket) -> Vec<Result<Action, Refusal>> {
+    let mut out = Vec::new();
+    collect(packet, None, 0, &mut out);
+    out
+}
+
+/// Most bundle nesting followed (rosc already bounds decoding; this bounds our walk).
+const MAX_DEPTH: usize = 8;
+
+fn collect(
+    packet: &OscPacket,
+    at: Option<SystemTime>,
+    depth: usize,
+    out: &mut Vec<Result<Action, Refusal>>,
+) {
+    match packet {
+        OscPacket::Message(m) => out.push(message_action(m, at)),
+        OscPacket::Bundle(OscBundle { timetag, content }) => {
+            if depth >= MAX_DEPTH {
+                return;
+            }
+            let at = osc_time(*timetag).or(at);
+            for p in content {
+                collect(p, at, depth + 1, out);
+            }
+        }
+    }
+}
+
+/// An OSC time tag as a moment; `None` for the immediate tag (0, 1) and anything before 1970.
+pub fn osc_time(t: OscTime) -> Option<SystemTime> {
+    const NTP_TO_UNIX_S: u64 = 2_208_988_800;
+    if t.seconds == 0 && t.fractional <= 1 {
+        return None;
+    }
+    let secs = u64::from(t.seconds).checked_sub(NTP_TO_UNIX_S)?;
+    let nanos = (u64::from(t.fractional) * 1_000_000_000) >> 32;
+    UNIX_EPOCH.checked_add(Duration::from_secs(secs) + Duration::from_nanos(nanos))
+}
+
+fn number(a: &OscType) -> Option<f64> {
+    match a {
+        OscType::Int(i) => Some(f64::from(*i)),
+        OscType::Float(f) => Some(f64::from(*f)),
+        OscType::Double(d) => Some(*d),
+        OscType::Long(l) => Some(*l as f64),
+        OscType::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    }
+    .filter(|x| x.is_finite())
+}
+
+fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refusal> {
+    let args = &m.args;
+    let arg = |i: usize| args.get(i).and_then(number);
+    let bad = |what: &str| Refusal::BadArguments(format!("{}: {what}", m.addr));
+    let show = |c| Ok(Action::Show(c));
+    let parts: Vec<&str> = m.addr.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["somnia", "go"] => show(ShowCommand::Go),
+        ["somnia", "status"] => Ok(Action::Status),
+        ["somnia", "transport", "play"] => show(ShowCommand::Resume),
+        ["somnia", "transport", "pause"] => show(ShowCommand::Pause),
+        ["somnia", "transport", "stop"] => show(ShowCommand::Stop),
+        ["somnia", "transport", "next"] => show(ShowCommand::NextCue),
+        ["somnia", "transport", "prev"] => show(ShowCommand::PrevCue),
+        ["somnia", "transport", "seek"] => match arg(0) {
+            Some(t) if t >= 0.0 => show(ShowCommand::Seek(t)),
+            _ => Err(bad("needs a time in seconds, zero or more")),
+        },
+        ["somnia", "transport", "cue"] => match arg(0) {
+            Some(n) if (1.0..1e6).contains(&n) => show(ShowCommand::SeekCue(n as usize - 1)),
+            _ => Err(bad("needs a cue number from 1")),
+        },
+        ["somnia", "note"] => {
+            let note = arg(0)
+                .filter(|n| (0.0..=127.0).contains(n))
+                .ok_or_else(|| bad("needs a MIDI note 0..127"))? as u8;
+            let velocity = arg(1).unwrap_or(0.8).clamp(0.0, 1.0) as f32;
+            match arg(2) {
+                Some(len) if len > 0.0 && len <= 600.0 => Ok(Action::Note {
+                    note,
+                    velocity,
+                    length_s: len,
+                    at,
+                }),
+                Some(_) => Err(bad("the length must be within 0..600 s")),
+                None => Ok(Action::Engine {
+                    kind: EventKind::NoteOn { note, velocity },
+                    at,
+                }),
+            }
+        }
+        ["somnia", "note", "off"] => {
+            let note = arg(0)
+                .filter(|n| (0.0..=127.0).contains(n))
+                .ok_or_else(|| bad("needs a MIDI note 0..127"))? as u8;
+            Ok(Action::Engine {
+                kind: EventKind::NoteOff { note },
+                at,
+            })
+        }
+        ["somnia", "sustain"] => Ok(Action::Engine {
+            kind: EventKind::Sustain {
+                down: arg(0).is_some_and(|v| v >= 0.5),
+            },
+            at,
+        }),
+        ["somnia", "param", name] => {
+            let param = AudioParam::from_name(name)
+                .ok_or_else(|| Refusal::UnknownAddress(m.addr.clone()))?;
+            let value = arg(0).ok_or_else(|| bad("needs a value"))? as f32;
+            let ramp_s = arg(1).unwrap_or(0.0).clamp(0.0, 600.0);
+            Ok(Action::Engine {
+                kind: EventKind::SetParam {
+                    param,
+                    value,
+                    ramp_samples: (ramp_s * 48_000.0) as u32,
+                    curve: Curve::Linear,
+                },
+                at,
+            })
+        }
+        _ => Err(Refusal::UnknownAddress(m.addr.clone())),
+    }
+}
+
+/// A token bucket per sender.
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+/// Per-sender rate limits, for a bounded number of senders.
+#[derive(Debug)]
+pub struct RateLimiter {
+    rate_per_s: f64,
+    senders: HashMap<IpAddr, Bucket>,
+}
+
+impl RateLimiter {
+    pub fn new(rate_per_s: u32) -> Self {
+        Self {
+            rate_per_s: f64::from(rate_per_s.max(1)),
+            senders: HashMap::new(),
+        }
+    }
+
+    /// Whether `from` may send one more message at `now`.
+    pub fn allow(&mut self, from: IpAddr, now: Instant) -> bool {
+        if !self.senders.contains_key(&from) && self.senders.len() >= MAX_SENDERS {
+            if let Some(idle) = self
+                .senders
+                .iter()
+                .min_by_key(|(_, b)| b.last)
+                .map(|(ip, _)| *ip)
+            {
+                self.senders.remove(&idle);
+            }
+        }
+        let rate = self.rate_per_s;
+        let b = self.senders.entry(from).or_insert(Bucket {
+            tokens: rate,
+            last: now,
+        });
+        b.tokens =
+            (b.tokens + now.saturating_duration_since(b.last).as_secs_f64() * rate).min(rate);
+        b.last = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Whether the allow-list lets `ip` in (an empty list lets in loopback only).
+pub fn allowed(allow: &[IpNet], ip: IpAddr) -> bool {
+    if allow.is_empty() {
+        ip.is_loopback()
+    } else {
+        allow.iter().any(|net| net.contains(&ip))
+    }
+}
+
+/// The running server: a thread reading the socket.
+pub struct OscServer {
+    pub local_addr: SocketAddr,
+    pub stats: Arc<OscStats>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl OscServer {
+    /// Binds and starts listening. Fails (with a message) if the address cannot be bound.
+    pub fn start(settings: OscSettings, sink: OscSink) -> Result<Self, String> {
+        let socket = UdpSocket::bind(settings.bind)
+            .map_err(|e| format!("cannot listen for OSC on {}: {e}", settings.bind))?;
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .map_err(|e| e.to_string())?;
+        let local_addr = socket.local_addr().map_err(|e| e.to_string())?;
+        let stats = Arc::new(OscStats::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (stats, stop) = (stats.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("somnia-osc".into())
+                .spawn(move || serve(&socket, &settings, &sink, &stats, &stop))
+                .map_err(|e| e.to_string())?
+        };
+        Ok(Self {
+            local_addr,
+            stats,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for OscServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Decodes one datagram; malformed input (or a panic in the decoder) is `None`.
+pub fn decode(bytes: &[u8]) -> Option<OscPacket> {
+    std::panic::catch_unwind(|| rosc::decoder::decode_udp(bytes).ok().map(|(_, p)| p))
+        .ok()
+        .flatten()
+}
+
+fn serve(
+    socket: &UdpSocket,
+    settings: &OscSettings,
+    sink: &OscSink,
+    stats: &OscStats,
+    stop: &AtomicBool,
+) {
+    let mut buf = vec![0u8; rosc::decoder::MTU];
+    let mut limiter = RateLimiter::new(settings.rate_per_s);
+    while !stop.load(Ordering::Relaxed) {
+        let (n, from) = match socket.recv_from(&mut buf) {
+            Ok(r) => r,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
+            Err(_) => continue,
+        };
+        OscStats::add(&stats.packets);
+        if !allowed(&settings.allow, from.ip()) {
+            OscStats::add(&stats.refused);
+            continue;
+        }
+        if !limiter.allow(from.ip(), Instant::now()) {
+            OscStats::add(&stats.rate_limited);
+            continue;
+        }
+        let Some(packet) = decode(&buf[..n]) else {
+            OscStats::add(&stats.malformed);
+            continue;
+        };
+        for action in actions(&packet) {
+            OscStats::add(&stats.messages);
+            match action {
+                Ok(a) => carry_out(a, socket, from, sink, stats),
+                Err(Refusal::UnknownAddress(_)) => OscStats::add(&stats.unknown_address),
+                Err(Refusal::BadArguments(_)) => OscStats::add(&stats.malformed),
+            }
+        }
+    }
+}
+
+/// The engine sample heard at `at` (or 0, "at once", for `None`); a moment already past is
+/// "at once" too, counted late.
+fn sample_for(at: Option<SystemTime>, transport: &Transport, stats: &OscStats) -> u64 {
+    let Some(at) = at else { return 0 };
+    let now_sys = SystemTime::now();
+    let heard_now_s = transport.estimated_time_s(Instant::now(), 0.05);
+    let ahead_s = match at.duration_since(now_sys) {
+        Ok(d) => d.as_secs_f64(),
+        Err(_) => {
+            OscStats::add(&stats.late);
+            return 0;
+        }
+    };
+    let rate = f64::from(transport.sample_rate_hz());
+    ((heard_now_s + ahead_s) * rate).round() as u64
+}
+
+fn carry_out(
+    action: Action,
+    socket: &UdpSocket,
+    from: SocketAddr,
+    sink: &OscSink,
+    stats: &OscStats,
+) {
+    let push = |events: &[Event]| {
+        let Ok(mut q) = sink.live.lock() else { return };
+        for ev in events {
+            if q.push(*ev).is_err() {
+                OscStats::add(&stats.dropped);
+            }
+        }
+    };
+    match action {
+        Action::Engine { kind, at } => push(&[Event {
+            at_sample: sample_for(at, &sink.transport, stats),
+            kind,
+        }]),
+        Action::Note {
+            note,
+            velocity,
+            length_s,
+            at,
+        } => {
+            let rate = f64::from(sink.transport.sample_rate_hz());
+            let on = match sample_for(at, &sink.transport, stats) {
+                0 => sink.transport.position_samples(),
+                s => s,
+            };
+            push(&[
+                Event {
+                    at_sample: on,
+                    kind: EventKind::NoteOn { note, velocity },
+                },
+                Event {
+                    at_sample: on + (length_s * rate) as u64,
+                    kind: EventKind::NoteOff { note },
+                },
+            ]);
+        }
+        Action::Show(cmd) => {
+            if sink.commands.try_send(cmd).is_err() {
+                OscStats::add(&stats.dropped);
+            }
+        }
+        Action::Status => {
+            let reply = status_reply(sink, stats);
+            if let Ok(bytes) = rosc::encoder::encode(&reply) {
+                let _ = socket.send_to(&bytes, from);
+            }
+        }
+    }
+}
+
+/// `/somnia/status` to the sender: title, show time (s), paused, then the counters packets,
+/// messages, malformed, refused, rate_limited, dropped, late, unknown_address.
+fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
+    let count = |c: &AtomicU64| OscType::Long(OscStats::get(c) as i64);
+    OscPacket::Message(OscMessage {
+        addr: "/somnia/status".into(),
+        args: vec![
+            OscType::String(sink.title.clone()),
+            OscType::Double(sink.transport.estimated_time_s(Instant::now(), 0.05)),
+            OscType::Bool(sink.transport.is_pause_requested()),
+            count(&stats.packets),
+            count(&stats.messages),
+            count(&stats.malformed),
+            count(&stats.refused),
+            count(&stats.rate_limited),
+            count(&stats.dropped),
+            count(&stats.late),
+            count(&stats.unknown_address),
+        ],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(addr: &str, args: Vec<OscType>) -> OscPacket {
+        OscPacket::Message(OscMessage {
+            addr: addr.into(),
+            args,
+        })
+    }
+
+    #[test]
+    fn the_immediate_time_tag_means_now_and_others_are_moments() {
+        assert_eq!(
+            osc_time(OscTime {
+                seconds: 0,
+                fractional: 1
+            }),
+            None
+        );
+        let t = osc_time(OscTime {
+            seconds: 2_208_988_800 + 10,
+            fractional: 1 << 31,
+        })
+        .unwrap();
+        assert_eq!(
+            t.duration_since(UNIX_EPOCH).unwrap(),
+            Duration::from_millis(10_500)
+        );
+        assert_eq!(
+            osc_time(OscTime {
+                seconds: 5,
+                fractional: 0
+            }),
+            None,
+            "before 1970"
+        );
+    }
+
+    #[test]
+    fn addresses_map_to_show_commands_and_engine_events() {
+        let one = |p: OscPacket| actions(&p).remove(0);
+        assert_eq!(
+            one(msg("/somnia/go", vec![])),
+            Ok(Action::Show(ShowCommand::Go))
+        );
+        assert_eq!(
+            one(msg("/somnia/transport/seek", vec![OscType::Float(12.5)])),
+            Ok(Action::Show(ShowCommand::Seek(12.5)))
+        );
+        assert_eq!(
+            one(msg(
+                "/somnia/note",
+                vec![OscType::Int(69), OscType::Float(0.5)]
+            )),
+            Ok(Action::Engine {
+                kind: EventKind::NoteOn {
+                    note: 69,
+                    velocity: 0.5
+                },
+                at: None
+            })
+        );
+        assert!(matches!(
+            one(msg("/somnia/param/cutoff_hz", vec![OscType::Double(800.0)])),
+            Ok(Action::Engine {
+                kind: EventKind::SetParam {
+                    param: AudioParam::CutoffHz,
+                    ..
+                },
+                ..
+            })
+        ));
+        assert!(matches!(
+            one(msg("/somnia/note", vec![OscType::Int(300)])),
+            Err(Refusal::BadArguments(_))
+        ));
+        assert!(matches!(
+            one(msg("/etc/passwd", vec![])),
+            Err(Refusal::UnknownAddress(_))
+        ));
+        assert!(matches!(
+            one(msg("/somnia/note", vec![OscType::Float(f32::NAN)])),
+            Err(Refusal::BadArguments(_))
+        ));
+    }
+
+    #[test]
+    fn a_bundle_gives_its_time_to_every_message_in_it() {
+        let tag = OscTime {
+            seconds: 2_208_988_800 + 100,
+            fractional: 0,
+        };
+        let p = OscPacket::Bundle(OscBundle {
+            timetag: tag,
+            content: vec![
+                msg("/somnia/note", vec![OscType::Int(60)]),
+                msg("/somnia/go", vec![]),
+            ],
+        });
+        let a = actions(&p);
+        assert!(matches!(&a[0], Ok(Action::Engine { at: Some(_), .. })));
+        assert_eq!(a[1], Ok(Action::Show(ShowCommand::Go)));
+    }
+
+    #[test]
+    fn only_loopback_is_allowed_unless_networks_are_listed() {
+        let lan: IpAddr = "192.168.1.20".parse().unwrap();
+        assert!(allowed(&[], "127.0.0.1".parse().unwrap()));
+        assert!(!allowed(&[], lan));
+        let list = ["192.168.1.0/24".parse().unwrap()];
+        assert!(allowed(&list, lan));
+        assert!(!allowed(&list, "10.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn each_sender_gets_its_rate_and_no_more() {
+        let mut r = RateLimiter::new(100);
+        let t0 = Instant::now();
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        let passed = (0..1000).filter(|_| r.allow(a, t0)).count();
+        assert_eq!(passed, 100, "a burst of one second's worth");
+        assert!(
+            r.allow(a, t0 + Duration::from_millis(20)),
+            "refilled at the rate"
+        );
+        assert!(
+            r.allow("127.0.0.2".parse().unwrap(), t0),
+            "another sender has its own"
+        );
+        for i in 0..5000u32 {
+            r.allow(IpAddr::from(i.to_be_bytes()), t0);
+        }
+        assert!(
+            r.senders.len() <= MAX_SENDERS,
+            "the sender table stays bounded"
+        );
+    }
+}
