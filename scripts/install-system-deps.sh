@@ -12,7 +12,7 @@ PACKAGES=(
   # paced audio without a sound card, and recording what left the process
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils jackd2
   # real peers and measurement tools used by the tests
-  liblo-tools ffmpeg sox imagemagick python3 xdotool
+  liblo-tools ffmpeg sox imagemagick python3 python3-venv xdotool
 )
 
 missing=()

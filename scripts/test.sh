@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
 bash scripts/ensure-rust.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+# python-osc, one of the OSC peers the live tests use.
+SOMNIA_PYTHON="$(bash scripts/ensure-python-osc.sh)"
+export SOMNIA_PYTHON
 
 source scripts/test-env.sh
 test_env_start

@@ -23,6 +23,10 @@ pub struct Transport {
     dropped_events: AtomicU64,
     /// Events that arrived after their sample had passed and were applied at once.
     late_events: AtomicU64,
+    /// The smoothed moment sample 0 is heard (ns since `epoch`, as f64 bits): a filtered
+    /// line through the published (position, heard) pairs, for placing time-tagged events on
+    /// the exact sample whatever the jitter of device timestamps. 0: not yet known.
+    heard_origin_ns: AtomicU64,
     /// A seek the control thread asks for: the target sample + 1 (0: none).
     seek_to: AtomicU64,
     /// How many seeks the audio side has carried out.
@@ -41,6 +45,7 @@ impl Transport {
             pause_requested: AtomicBool::new(false),
             dropped_events: AtomicU64::new(0),
             late_events: AtomicU64::new(0),
+            heard_origin_ns: AtomicU64::new(0),
             seek_to: AtomicU64::new(0),
             seeks_done: AtomicU64::new(0),
         }
@@ -57,6 +62,18 @@ impl Transport {
     pub fn publish_position(&self, position_samples: u64, block_frames: u32, heard_at: Instant) {
         let ns = heard_at.saturating_duration_since(self.epoch).as_nanos() as u64;
         self.published_ns.store(ns, Ordering::Relaxed);
+        // Where sample 0 would be heard by this block's timing; smoothed, so one late or early
+        // device timestamp moves it by a fiftieth of its error. A jump (a seek, a pause, a new
+        // device) is taken at once.
+        let measured = ns as f64 - position_samples as f64 * 1e9 / f64::from(self.sample_rate_hz);
+        let old = f64::from_bits(self.heard_origin_ns.load(Ordering::Relaxed));
+        let origin = if old == 0.0 || (measured - old).abs() > 20e6 {
+            measured
+        } else {
+            old + 0.02 * (measured - old)
+        };
+        self.heard_origin_ns
+            .store(origin.to_bits(), Ordering::Relaxed);
         self.block_frames.store(block_frames, Ordering::Relaxed);
         self.position_samples
             .store(position_samples, Ordering::Release);
@@ -94,6 +111,17 @@ impl Transport {
         let two_blocks_s = 2.0 * f64::from(self.block_frames.load(Ordering::Relaxed))
             / f64::from(self.sample_rate_hz);
         base_s + since_s.min(max_extrapolation_s.max(two_blocks_s))
+    }
+
+    /// The engine sample that is heard at `at` (smoothed clock), if the clock has started.
+    pub fn sample_heard_at(&self, at: Instant) -> Option<u64> {
+        let origin = f64::from_bits(self.heard_origin_ns.load(Ordering::Relaxed));
+        if origin == 0.0 {
+            return None;
+        }
+        let at_ns = at.saturating_duration_since(self.epoch).as_nanos() as f64;
+        let s = (at_ns - origin) * f64::from(self.sample_rate_hz) / 1e9;
+        Some(s.max(0.0).round() as u64)
     }
 
     pub fn request_pause(&self, paused: bool) {
@@ -196,6 +224,26 @@ mod tests {
         t.publish_position(96_000, 256, t0);
         t.request_pause(true);
         assert_eq!(t.estimated_time_s(t0 + Duration::from_secs(1), 0.5), 2.0);
+    }
+
+    #[test]
+    fn the_heard_clock_is_smoothed_against_timestamp_jitter() {
+        let t = Transport::new(48_000);
+        let t0 = Instant::now();
+        // Blocks of 480 every 10 ms, each timestamp off by up to +-3 ms.
+        for i in 0..400u64 {
+            let jitter = [0i64, 3, -3, 2, -2][(i % 5) as usize];
+            let heard = t0 + Duration::from_millis(100 + 10 * i) + Duration::from_millis(3);
+            let heard = if jitter >= 0 {
+                heard + Duration::from_millis(jitter as u64)
+            } else {
+                heard - Duration::from_millis((-jitter) as u64)
+            };
+            t.publish_position(480 * i, 480, heard);
+        }
+        // Sample 48000 (1 s) is heard 103 ms + 1 s after t0, give or take a fraction of a ms.
+        let s = t.sample_heard_at(t0 + Duration::from_millis(1103)).unwrap();
+        assert!((s as i64 - 48_000).abs() <= 24, "{s}");
     }
 
     #[test]

@@ -406,17 +406,13 @@ fn serve(
 /// "at once" too, counted late.
 fn sample_for(at: Option<SystemTime>, transport: &Transport, stats: &OscStats) -> u64 {
     let Some(at) = at else { return 0 };
-    let now_sys = SystemTime::now();
-    let heard_now_s = transport.estimated_time_s(Instant::now(), 0.05);
-    let ahead_s = match at.duration_since(now_sys) {
-        Ok(d) => d.as_secs_f64(),
-        Err(_) => {
-            OscStats::add(&stats.late);
-            return 0;
-        }
+    let (now_sys, now) = (SystemTime::now(), Instant::now());
+    let Ok(ahead) = at.duration_since(now_sys) else {
+        OscStats::add(&stats.late);
+        return 0;
     };
-    let rate = f64::from(transport.sample_rate_hz());
-    ((heard_now_s + ahead_s) * rate).round() as u64
+    // The smoothed heard clock: device timestamps jitter by milliseconds, the tag must not.
+    transport.sample_heard_at(now + ahead).unwrap_or(0)
 }
 
 fn carry_out(
