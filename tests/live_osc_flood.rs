@@ -1,0 +1,111 @@
+//! A flood while playing: 50,000 OSC packets a second for 10 seconds (parameter changes,
+//! malformed packets, unknown addresses) into `somnia play` holding a drone. The recorded sound
+//! has no gap, the process's memory stays bounded, and the show answers `/somnia/status` after.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+use rosc::{OscMessage, OscPacket, OscType};
+
+const PORT: u16 = 9318;
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn fifty_thousand_packets_a_second_leave_no_gap_and_bounded_memory() {
+    if !live_env() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec.wav");
+    let log = dir.path().join("stderr.txt");
+    let mut parec = start_recording(&rec);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut play = somnia()
+        .args(["play", "--size", "160x90", "--osc-rate", "100000"])
+        .args(["--osc-port", &PORT.to_string()])
+        .arg(fixture("performances/drone.toml"))
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    let rss_before = rss_kib(play.id());
+
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let param = |v: f32| {
+        rosc::encoder::encode(&OscPacket::Message(OscMessage {
+            addr: "/somnia/param/cutoff_hz".into(),
+            args: vec![OscType::Float(v)],
+        }))
+        .unwrap()
+    };
+    let unknown = rosc::encoder::encode(&OscPacket::Message(OscMessage {
+        addr: "/nowhere".into(),
+        args: vec![],
+    }))
+    .unwrap();
+    let junk = b"#bundle\0\xff\xff\xff\xff".to_vec();
+    let started = Instant::now();
+    let mut sent = 0u64;
+    while started.elapsed() < Duration::from_secs(10) {
+        // 500 packets, then wait for the next 10 ms slot: 50,000 a second.
+        for i in 0..500u64 {
+            let pkt = match i % 4 {
+                0 | 1 => param(600.0 + (sent % 2000) as f32),
+                2 => junk.clone(),
+                _ => unknown.clone(),
+            };
+            let _ = socket.send_to(&pkt, ("127.0.0.1", PORT));
+            sent += 1;
+        }
+        let slot = Duration::from_millis(10 * sent / 500);
+        if let Some(wait) = slot.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    let flood_s = started.elapsed().as_secs_f64();
+    let rss_after = rss_kib(play.id());
+    std::thread::sleep(Duration::from_millis(300));
+    stop_with_sigint(&mut play);
+    std::thread::sleep(Duration::from_millis(200));
+    stop_with_sigint(&mut parec);
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        sent as f64 / flood_s > 45_000.0,
+        "sent {sent} in {flood_s:.1} s: the flood was too slow to count"
+    );
+    assert!(
+        rss_after < rss_before + 30 * 1024,
+        "memory grew from {rss_before} KiB to {rss_after} KiB under the flood"
+    );
+
+    // The drone sounds through the whole flood: every 10 ms window is loud, none drops out.
+    let mono = read_wav(&rec).mono();
+    let windows: Vec<f32> = mono.chunks(480).map(rms).collect();
+    let loud: Vec<usize> = windows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| **r > 0.01)
+        .map(|(i, _)| i)
+        .collect();
+    let (first, last) = (loud[0], *loud.last().unwrap());
+    assert!(
+        (last - first) as f64 * 0.01 > 10.0,
+        "the drone spans the flood: {:.1} s",
+        (last - first) as f64 * 0.01
+    );
+    let quiet = windows[first..=last].iter().filter(|r| **r < 0.003).count();
+    assert_eq!(quiet, 0, "{quiet} silent 10 ms windows in the drone");
+}
