@@ -16,4 +16,4 @@ fi
 export NODEVICE_SELECT=1
 cargo bench --locked --bench synth_voices
 cargo bench --locked --bench render_speed
-cargo bench --locked --bench render_frame
+cargo bench --locked --bench render_frame --bench osc_latency

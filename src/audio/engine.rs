@@ -141,6 +141,8 @@ pub struct Engine {
     halted: bool,
     analyzer: Analyzer,
     late_events: u64,
+    /// Events applied so far (both queues): for benchmarks and status.
+    applied_events: u64,
     segment: Segment,
     /// An event took effect at the current position: control values must be recomputed.
     control_dirty: bool,
@@ -169,6 +171,7 @@ impl Engine {
             halted: false,
             analyzer: Analyzer::new(sample_rate_hz),
             late_events: 0,
+            applied_events: 0,
             segment: Segment::default(),
             control_dirty: true,
         }
@@ -210,6 +213,11 @@ impl Engine {
     /// Takes live events (OSC, MIDI) from `queue` too.
     pub fn attach_live_queue(&mut self, queue: rtrb::Consumer<Event>) {
         self.live = Some(queue);
+    }
+
+    /// How many events have been applied so far.
+    pub fn applied_events(&self) -> u64 {
+        self.applied_events
     }
 
     pub fn take_late_events(&mut self) -> u64 {
@@ -324,6 +332,7 @@ impl Engine {
     }
 
     fn apply(&mut self, kind: EventKind) {
+        self.applied_events += 1;
         let sr = self.sample_rate_hz as f32;
         let min_ramp = (MIN_RAMP_S * sr) as u32;
         match kind {
