@@ -37,6 +37,7 @@ fn run(frames: usize) -> Vec<f64> {
         OscSink {
             live: Arc::new(Mutex::new(live_tx)),
             commands: cmd_tx,
+            looks: mpsc::sync_channel(16).0,
             transport: transport.clone(),
             title: "bench".into(),
         },

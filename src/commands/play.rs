@@ -11,6 +11,7 @@ use crate::bridge::{Transport, analysis_channel, event_queue};
 use crate::control::osc::{OscServer, OscSettings, OscSink};
 use crate::render::window::{self, WindowError, WindowOptions};
 use crate::show::live::{LiveShow, Loader, ShowCommand, ShowUpdate};
+use crate::show::live_look::LookCommand;
 use crate::show::scheduler::Scheduler;
 use crate::show::timeline::GoPlan;
 
@@ -139,6 +140,7 @@ pub fn run(args: &PlayArgs) -> i32 {
     // Bounded: a flood of commands is dropped and counted, never queued without end.
     let (command_tx, command_rx) = std::sync::mpsc::sync_channel::<ShowCommand>(256);
     let (update_tx, update_rx) = std::sync::mpsc::channel::<ShowUpdate>();
+    let (look_tx, look_rx) = std::sync::mpsc::sync_channel::<LookCommand>(1024);
     let show = {
         let (source, limiter) = (args.source.clone(), args.limiter);
         let load: Loader = Box::new(move |plan| {
@@ -166,6 +168,7 @@ pub fn run(args: &PlayArgs) -> i32 {
     let link = window::ShowLink {
         commands: command_tx.clone(),
         updates: update_rx,
+        looks: look_rx,
         dirs: match &args.source {
             super::Source::Performance(p) => {
                 p.parent().map(Path::to_path_buf).into_iter().collect()
@@ -178,6 +181,7 @@ pub fn run(args: &PlayArgs) -> i32 {
         let sink = OscSink {
             live: live_tx.clone(),
             commands: command_tx.clone(),
+            looks: look_tx.clone(),
             transport: transport.clone(),
             title: timeline.title.clone(),
         };

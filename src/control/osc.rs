@@ -26,6 +26,8 @@ use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 
 use crate::bridge::{AudioParam, Curve, Event, EventKind, Transport};
 use crate::show::live::ShowCommand;
+use crate::show::live_look::{LookCommand, MAX_CAPTION_CHARS};
+use crate::show::look::MAX_DREAMERS;
 
 /// The port OSC listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 9000;
@@ -85,6 +87,8 @@ pub struct OscSink {
     pub live: Arc<Mutex<rtrb::Producer<Event>>>,
     /// The live show (GO, transport).
     pub commands: SyncSender<ShowCommand>,
+    /// Live changes to the picture (the render thread).
+    pub looks: SyncSender<LookCommand>,
     pub transport: Arc<Transport>,
     /// The show's title, for `/somnia/status`.
     pub title: String,
@@ -106,6 +110,10 @@ pub enum Action {
         at: Option<SystemTime>,
     },
     Show(ShowCommand),
+    /// A live change to the picture.
+    Look(LookCommand),
+    /// The glitch, on picture and sound.
+    Glitch(f32),
     Status,
 }
 
@@ -240,6 +248,46 @@ fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refu
                 },
                 at,
             })
+        }
+        ["somnia", "unity"] => Ok(Action::Look(LookCommand::Unity(
+            arg(0).ok_or_else(|| bad("needs a value 0..1"))? as f32,
+        ))),
+        ["somnia", "glitch"] => Ok(Action::Glitch(
+            arg(0)
+                .filter(|g| (0.0..=1.0).contains(g))
+                .ok_or_else(|| bad("needs an intensity 0..1"))? as f32,
+        )),
+        ["somnia", "caption"] => match args.first() {
+            Some(OscType::String(text)) if !text.trim().is_empty() => {
+                Ok(Action::Look(LookCommand::Caption {
+                    text: text.chars().take(MAX_CAPTION_CHARS).collect(),
+                    hold_s: arg(1).unwrap_or(5.0) as f32,
+                }))
+            }
+            _ => Err(bad("needs the text")),
+        },
+        ["somnia", "dreamer", n, what] => {
+            let dreamer = n
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_DREAMERS).contains(n))
+                .ok_or_else(|| bad(&format!("dreamers are numbered 1 to {MAX_DREAMERS}")))?
+                - 1;
+            let value = || arg(0).ok_or_else(|| bad("needs a value")).map(|v| v as f32);
+            Ok(Action::Look(match *what {
+                "leave" => LookCommand::DreamerLeave { dreamer },
+                "return" => LookCommand::DreamerReturn { dreamer },
+                "opacity" => LookCommand::DreamerOpacity {
+                    dreamer,
+                    value: value()?,
+                },
+                name if name.len() <= 64 => LookCommand::DreamerParam {
+                    dreamer,
+                    name: name.to_string(),
+                    value: value()?,
+                },
+                _ => return Err(Refusal::UnknownAddress(m.addr.clone())),
+            }))
         }
         _ => Err(Refusal::UnknownAddress(m.addr.clone())),
     }
@@ -461,6 +509,31 @@ fn carry_out(
             if sink.commands.try_send(cmd).is_err() {
                 OscStats::add(&stats.dropped);
             }
+        }
+        Action::Look(cmd) => {
+            if sink.looks.try_send(cmd).is_err() {
+                OscStats::add(&stats.dropped);
+            }
+        }
+        Action::Glitch(g) => {
+            if sink.looks.try_send(LookCommand::Glitch(g)).is_err() {
+                OscStats::add(&stats.dropped);
+            }
+            // The sound's side, as a `glitch` cue does it.
+            let stutter = if g >= 0.5 { g } else { 0.0 };
+            let events: Vec<Event> = [(AudioParam::Crush, 0.6 * g), (AudioParam::Stutter, stutter)]
+                .into_iter()
+                .map(|(param, value)| Event {
+                    at_sample: 0,
+                    kind: EventKind::SetParam {
+                        param,
+                        value,
+                        ramp_samples: 0,
+                        curve: Curve::Linear,
+                    },
+                })
+                .collect();
+            push(&events);
         }
         Action::Status => {
             let reply = status_reply(sink, stats);

@@ -18,6 +18,7 @@ use super::renderer::{FrameInputs, Renderer, ShownCaption};
 use crate::bridge::{AnalysisReader, Transport};
 use crate::show::Timeline;
 use crate::show::live::{ShowCommand, ShowUpdate};
+use crate::show::live_look::{LiveLook, LookCommand};
 use crate::show::watch::{FileWatcher, parent_dirs};
 
 #[derive(Clone, Debug)]
@@ -41,6 +42,8 @@ pub struct WindowOptions {
 pub struct ShowLink {
     pub commands: SyncSender<ShowCommand>,
     pub updates: Receiver<ShowUpdate>,
+    /// Live changes to the picture (OSC now, MIDI next).
+    pub looks: Receiver<LookCommand>,
     /// Folders to watch besides those of the shaders and presets (the performance's).
     pub dirs: Vec<PathBuf>,
 }
@@ -82,6 +85,8 @@ struct App {
     tail_s: f64,
     last_frame: Option<Instant>,
     link: Option<ShowLink>,
+    /// What is steered live over the timeline.
+    live_look: LiveLook,
     /// The current error of each file that failed to load, for the log and the overlay.
     errors: BTreeMap<PathBuf, String>,
 }
@@ -117,6 +122,7 @@ pub fn run(
         tail_s: 0.5,
         last_frame: None,
         link,
+        live_look: LiveLook::default(),
         errors: BTreeMap::new(),
     };
     event_loop
@@ -347,13 +353,31 @@ impl App {
         self.last_frame = Some(now);
         // This frame shows until about the next one: the last frame's interval estimates it.
         let span_s = Timeline::frame_time(time_s, f64::from(dt_s.min(0.1)));
+        if let Some(link) = &self.link {
+            for cmd in link.looks.try_iter().take(1024) {
+                self.live_look.apply(cmd, &self.timeline, span_s);
+            }
+        }
+        let mut visual = self.timeline.visual_state_at(span_s);
+        self.live_look.overlay(&mut visual, span_s);
+        let mut captions = ShownCaption::at(&self.timeline, span_s);
+        captions.extend(
+            self.live_look
+                .captions_at(span_s)
+                .map(|(c, alpha)| ShownCaption {
+                    text: c.text.clone(),
+                    place: c.place,
+                    size: c.size,
+                    alpha,
+                }),
+        );
         let inputs = FrameInputs {
             time_s,
             dt_s,
             musical: self.timeline.musical_at(time_s),
             analysis: self.analysis.latest(),
-            visual: self.timeline.visual_state_at(span_s),
-            captions: ShownCaption::at(&self.timeline, span_s),
+            visual,
+            captions,
         };
         let mut encoder = live
             .gpu

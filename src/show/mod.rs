@@ -9,6 +9,7 @@ pub mod compile;
 pub mod cues;
 pub mod diag;
 pub mod live;
+pub mod live_look;
 pub mod look;
 pub mod loops;
 pub mod patch;

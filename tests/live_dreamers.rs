@@ -1,0 +1,91 @@
+//! Audience dreamers over OSC (python-osc into `somnia play` under Xvfb): a dreamer steers
+//! their own layer (green turns cyan), and one who sends `/leave` fades out of the mosaic, by
+//! consent, leaving the shared dreamscape (black here) in their tile.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+const PORT: &str = "9319";
+
+fn python() -> String {
+    std::env::var("SOMNIA_PYTHON")
+        .unwrap_or_else(|_| repo().join("target/pyosc/bin/python").display().to_string())
+}
+
+fn send(args: &[&str]) {
+    let script = "import sys\nfrom pythonosc import udp_client\nc = udp_client.SimpleUDPClient('127.0.0.1', int(sys.argv[1]))\nargs = [float(a) for a in sys.argv[3:]]\nc.send_message(sys.argv[2], args)\n";
+    let ok = Command::new(python())
+        .args(["-c", script, PORT])
+        .args(args)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "python-osc could not send {args:?}");
+}
+
+/// Pixels of the screen close to `rgb`.
+fn count(shot: &std::path::Path, rgb: [u8; 3]) -> usize {
+    let img = read_png(shot);
+    img.rgb
+        .chunks(3)
+        .filter(|p| p.iter().zip(rgb).all(|(a, b)| a.abs_diff(b) < 40))
+        .count()
+}
+
+fn screenshot(path: &std::path::Path) {
+    assert!(
+        Command::new("import")
+            .args(["-window", "root"])
+            .arg(path)
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+#[test]
+fn a_dreamer_steers_their_layer_and_leaves_by_consent() {
+    if !live_env() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr.txt");
+    let mut play = somnia()
+        .args(["play", "--size", "320x180", "--osc-port", PORT])
+        .arg(fixture("performances/mosaic-live.toml"))
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let before = dir.path().join("before.png");
+    screenshot(&before);
+    send(&["/somnia/dreamer/2/b", "1"]);
+    send(&["/somnia/dreamer/1/leave"]);
+    std::thread::sleep(Duration::from_millis(3000));
+    let after = dir.path().join("after.png");
+    screenshot(&after);
+    stop_with_sigint(&mut play);
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let (red, cyan) = ([255, 0, 0], [0, 255, 255]);
+    let red_before = count(&before, red);
+    assert!(
+        red_before > 5_000,
+        "dreamer 1's red tile: {red_before} pixels\n{stderr}"
+    );
+    assert_eq!(count(&before, cyan), 0);
+    assert!(
+        count(&after, red) < red_before / 50,
+        "dreamer 1 left: {} red pixels",
+        count(&after, red)
+    );
+    assert!(
+        count(&after, cyan) > 5_000,
+        "dreamer 2 turned their layer cyan"
+    );
+}
