@@ -563,7 +563,14 @@ pub fn compile(
     });
     let mut audio = loops::unroll(&loop_regions, audio);
     audio.sort_by(|a, b| {
-        let rank = |c: &AudioCue| u8::from(!matches!(c.action, AudioAction::NoteOff { .. }));
+        // Releases first at equal times, so a note (or a loop's jump back) that ends as another
+        // begins never cuts the new one.
+        let rank = |c: &AudioCue| {
+            u8::from(!matches!(
+                c.action,
+                AudioAction::NoteOff { .. } | AudioAction::AllNotesOff
+            ))
+        };
         a.time_s.total_cmp(&b.time_s).then(rank(a).cmp(&rank(b)))
     });
     changes.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
@@ -1186,7 +1193,7 @@ mod tests {
         let (_d, perf) = project();
         let tl = compile_text(
             &perf,
-            "duration = 10\npreset = \"a\"\n[[loop]]\nfrom = 2\nto = 4\ntimes = 3\n[[cue]]\nat = 3\nnotes = [60]\nlength_s = 0.5\nset = { glow = 0.9 }\n[[cue]]\nat = 6\nnotes = [62]\n",
+            "duration = 10\npreset = \"a\"\n[[loop]]\nfrom = 2\nto = 4\ntimes = 3\n[[cue]]\nat = 2\nnotes = [64]\n[[cue]]\nat = 3\nnotes = [60]\nlength_s = 0.5\nset = { glow = 0.9 }\n[[cue]]\nat = 6\nnotes = [62]\n",
         )
         .unwrap();
         assert_eq!(tl.duration_s, 14.0);
@@ -1198,7 +1205,26 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(ons, [(3.0, 60), (5.0, 60), (7.0, 60), (10.0, 62)]);
+        assert_eq!(
+            ons,
+            [
+                (2.0, 64),
+                (3.0, 60),
+                (4.0, 64),
+                (5.0, 60),
+                (6.0, 64),
+                (7.0, 60),
+                (10.0, 62)
+            ]
+        );
+        // Each jump back lets go of what sounds before the repeat's own notes start.
+        let at_jump: Vec<&AudioAction> = tl
+            .audio
+            .iter()
+            .filter(|c| c.time_s == 4.0)
+            .map(|c| &c.action)
+            .collect();
+        assert_eq!(at_jump.first(), Some(&&AudioAction::AllNotesOff));
         // The picture jumps back with the sound: glow is set at score time 3.
         assert_eq!(
             tl.visual_state_at(4.5).params[0],
