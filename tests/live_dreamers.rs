@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -36,30 +36,17 @@ fn count(shot: &std::path::Path, rgb: [u8; 3]) -> usize {
         .count()
 }
 
-fn screenshot(path: &std::path::Path) {
-    assert!(
-        Command::new("import")
-            .args(["-window", "root"])
-            .arg(path)
-            .status()
-            .unwrap()
-            .success()
-    );
-}
-
 #[test]
 fn a_dreamer_steers_their_layer_and_leaves_by_consent() {
     if !live_env() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("stderr.txt");
-    let mut play = somnia()
-        .args(["play", "--size", "320x180", "--osc-port", PORT])
-        .arg(fixture("performances/mosaic-live.toml"))
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .spawn()
-        .unwrap();
+    let play = LivePlay::start(
+        dir.path(),
+        &["--size", "320x180", "--osc-port", PORT],
+        &fixture("performances/mosaic-live.toml"),
+    );
     std::thread::sleep(Duration::from_millis(2500));
     let before = dir.path().join("before.png");
     screenshot(&before);
@@ -68,9 +55,7 @@ fn a_dreamer_steers_their_layer_and_leaves_by_consent() {
     std::thread::sleep(Duration::from_millis(3000));
     let after = dir.path().join("after.png");
     screenshot(&after);
-    stop_with_sigint(&mut play);
-    let stderr = std::fs::read_to_string(&log).unwrap();
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    let stderr = play.stop();
 
     let (red, cyan) = ([255, 0, 0], [0, 255, 255]);
     let red_before = count(&before, red);

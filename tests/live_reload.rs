@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -19,14 +19,7 @@ fn preset(r: f32, g: f32) -> String {
 /// (mean red, mean green) of the lit pixels, and how many pixels are in the overlay's colour.
 fn screenshot(dir: &std::path::Path, name: &str) -> ([f64; 2], usize) {
     let shot = dir.join(name);
-    assert!(
-        Command::new("import")
-            .args(["-window", "root"])
-            .arg(&shot)
-            .status()
-            .unwrap()
-            .success()
-    );
+    common::screenshot(&shot);
     let img = read_png(&shot);
     let lit: Vec<&[u8]> = img
         .rgb

@@ -1018,6 +1018,17 @@ mod tests {
         (dir, perf)
     }
 
+    /// (time, note) of every note-on, in order.
+    fn note_ons(tl: &Timeline) -> Vec<(f64, u8)> {
+        tl.audio
+            .iter()
+            .filter_map(|c| match c.action {
+                AudioAction::NoteOn { note, .. } => Some((c.time_s, note)),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn compile_text(perf: &Path, text: &str) -> Result<Timeline, Vec<Diagnostic>> {
         std::fs::write(perf, text).unwrap();
         load_timeline(perf)
@@ -1112,14 +1123,7 @@ mod tests {
             "tempo_bpm = 120\nduration = 10\npreset = \"a\"\n[[cue]]\nat = 1\nchord = \"Dm7\"\nlength_s = 2\n[[cue]]\nat = 4\nphrase = { notes = [\"C5\", \"-\", \"E5\", 79], step_beats = 1 }\n",
         )
         .unwrap();
-        let ons: Vec<(f64, u8)> = tl
-            .audio
-            .iter()
-            .filter_map(|c| match c.action {
-                AudioAction::NoteOn { note, .. } => Some((c.time_s, note)),
-                _ => None,
-            })
-            .collect();
+        let ons = note_ons(&tl);
         assert_eq!(
             ons,
             [
@@ -1197,14 +1201,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(tl.duration_s, 14.0);
-        let ons: Vec<(f64, u8)> = tl
-            .audio
-            .iter()
-            .filter_map(|c| match c.action {
-                AudioAction::NoteOn { note, .. } => Some((c.time_s, note)),
-                _ => None,
-            })
-            .collect();
+        let ons = note_ons(&tl);
         assert_eq!(
             ons,
             [

@@ -211,3 +211,47 @@ pub fn temp_project(presets: &[(&str, &str)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// `somnia play` for a live test, its stderr kept in a log file.
+pub struct LivePlay {
+    pub child: std::process::Child,
+    log: PathBuf,
+}
+
+impl LivePlay {
+    /// Starts `somnia play ARGS PERFORMANCE`, logging into `dir`.
+    pub fn start(dir: &Path, args: &[&str], performance: &Path) -> Self {
+        let log = dir.join("somnia-stderr.txt");
+        let child = somnia()
+            .arg("play")
+            .args(args)
+            .arg(performance)
+            .stderr(std::process::Stdio::from(
+                std::fs::File::create(&log).unwrap(),
+            ))
+            .spawn()
+            .unwrap();
+        Self { child, log }
+    }
+
+    /// Stops it as Ctrl-C would; returns what it printed, which must hold no panic.
+    pub fn stop(mut self) -> String {
+        stop_with_sigint(&mut self.child);
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        assert!(!log.contains("panicked"), "{log}");
+        log
+    }
+}
+
+/// A screenshot of the whole (virtual) screen, with ImageMagick.
+pub fn screenshot(path: &Path) {
+    assert!(
+        Command::new("import")
+            .args(["-window", "root"])
+            .arg(path)
+            .status()
+            .unwrap()
+            .success(),
+        "import (ImageMagick) could not take a screenshot"
+    );
+}
