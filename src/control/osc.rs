@@ -25,6 +25,7 @@ use ipnet::IpNet;
 use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 
 use crate::bridge::{AudioParam, Curve, Event, EventKind, Transport};
+use crate::show::cues::LiveMacros;
 use crate::show::live::ShowCommand;
 use crate::show::live_look::{LookCommand, MAX_CAPTION_CHARS};
 use crate::show::look::MAX_DREAMERS;
@@ -249,6 +250,50 @@ fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refu
                 at,
             })
         }
+        ["somnia", "preset"] => match args.first() {
+            // A name, never a path: the project's name check refuses separators and `..`
+            // again when the show loads it.
+            Some(OscType::String(name)) if is_plain_name(name) => show(ShowCommand::Preset {
+                name: name.clone(),
+                fade_s: arg(1).unwrap_or(0.0).clamp(0.0, 60.0),
+            }),
+            _ => Err(bad("needs a preset name (letters, digits, - and _)")),
+        },
+        ["somnia", "symphony", what] => {
+            let text = || match args.first() {
+                Some(OscType::String(s)) if s.len() <= 32 => Ok(s.clone()),
+                _ => Err(bad("needs a name")),
+            };
+            let value = || {
+                arg(0)
+                    .map(|v| v as f32)
+                    .ok_or_else(|| bad("needs a value 0..1"))
+            };
+            let change = match *what {
+                "key" => LiveMacros {
+                    key: Some(text()?),
+                    ..LiveMacros::default()
+                },
+                "mode" => LiveMacros {
+                    mode: Some(text()?),
+                    ..LiveMacros::default()
+                },
+                "tension" => LiveMacros {
+                    tension: Some(value()?),
+                    ..LiveMacros::default()
+                },
+                "density" => LiveMacros {
+                    density: Some(value()?),
+                    ..LiveMacros::default()
+                },
+                "unity" => LiveMacros {
+                    unity: Some(value()?),
+                    ..LiveMacros::default()
+                },
+                _ => return Err(Refusal::UnknownAddress(m.addr.clone())),
+            };
+            show(ShowCommand::Symphony(change))
+        }
         ["somnia", "unity"] => Ok(Action::Look(LookCommand::Unity(
             arg(0).ok_or_else(|| bad("needs a value 0..1"))? as f32,
         ))),
@@ -291,6 +336,14 @@ fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refu
         }
         _ => Err(Refusal::UnknownAddress(m.addr.clone())),
     }
+}
+
+/// A preset name as the network may give one: short, and letters, digits, `-` and `_` only.
+fn is_plain_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// A token bucket per sender.
@@ -647,6 +700,25 @@ mod tests {
             one(msg("/etc/passwd", vec![])),
             Err(Refusal::UnknownAddress(_))
         ));
+        for bad in ["../presets/x", "a/b", "", "x.toml"] {
+            assert!(
+                matches!(
+                    one(msg("/somnia/preset", vec![OscType::String(bad.into())])),
+                    Err(Refusal::BadArguments(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            one(msg(
+                "/somnia/preset",
+                vec![OscType::String("canopy".into()), OscType::Float(2.0)]
+            )),
+            Ok(Action::Show(ShowCommand::Preset {
+                name: "canopy".into(),
+                fade_s: 2.0
+            }))
+        );
         assert!(matches!(
             one(msg("/somnia/note", vec![OscType::Float(f32::NAN)])),
             Err(Refusal::BadArguments(_))

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::chord::chord_notes;
-use super::cues::{self, GoPlan};
+use super::cues::{self, GoPlan, LiveInput, LiveMacros};
 use super::diag::{Diagnostic, did_you_mean};
 use super::look::{BlendMode, MAX_DREAMERS, Post};
 use super::loops::{self, Loop};
@@ -220,15 +220,20 @@ pub fn compile(
     if let Some(sym) = &file.symphony {
         apply_macros(&mut macros, &sym.get_ref().macros(), path, src, &mut diags);
     }
+    let opening_macros = macros;
 
     let loop_regions = loop_regions(file, &tempo, duration_s, path, src, &mut diags);
     // GOs happen on the show clock; cues are placed in score time.
+    let live = match plan {
+        GoPlan::Live(live) => live.clone(),
+        GoPlan::Planned => LiveInput::default(),
+    };
+    let score = |t: f64| loops::score_time(&loop_regions, t);
     let plan = match plan {
-        GoPlan::Live(gos) => GoPlan::Live(
-            gos.iter()
-                .map(|(i, t)| (*i, loops::score_time(&loop_regions, *t)))
-                .collect(),
-        ),
+        GoPlan::Live(live) => GoPlan::Live(LiveInput {
+            gos: live.gos.iter().map(|(i, t)| (*i, score(*t))).collect(),
+            ..LiveInput::default()
+        }),
         GoPlan::Planned => GoPlan::Planned,
     };
     let timings = cues::resolve(&file.cues, &tempo, &plan, path, src, &mut diags);
@@ -522,6 +527,51 @@ pub fn compile(
                     &mut diags,
                 );
             }
+        }
+    }
+
+    // Changes made live from a controller, at their (score) times.
+    for (at, name, fade_s) in &live.presets {
+        let t = score(*at);
+        let spanned = toml::Spanned::new(0..0, name.clone());
+        let mut found = Vec::new();
+        match resolve(&spanned, &mut found, &mut presets) {
+            Some(i) => {
+                switches.push(Switch {
+                    time_s: t,
+                    preset: i,
+                    fade_s: fade_s.clamp(0.0, 60.0),
+                });
+                if let Some(p) = presets[i].patch {
+                    audio.push(AudioCue {
+                        time_s: t,
+                        action: AudioAction::Patch(p),
+                    });
+                }
+            }
+            // A name the project does not have is reported, without a file position: it
+            // came from the network, not from the file.
+            None => diags.extend(
+                found
+                    .into_iter()
+                    .map(|d| Diagnostic::file(path, format!("live preset change: {}", d.message))),
+            ),
+        }
+    }
+    switches.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+    for (at, change) in &live.macros {
+        let t = score(*at);
+        let mut m = macro_changes
+            .iter()
+            .rev()
+            .find(|(when, _)| *when <= t)
+            .map_or(opening_macros, |(_, m)| *m);
+        match apply_live_macros(&mut m, change) {
+            Ok(()) => {
+                let at = macro_changes.partition_point(|(when, _)| *when <= t);
+                macro_changes.insert(at, (t, m));
+            }
+            Err(e) => diags.push(Diagnostic::file(path, format!("live symphony change: {e}"))),
         }
     }
 
@@ -928,6 +978,26 @@ fn unit_value(
     }
 }
 
+/// Applies a live change of macros onto `m`.
+fn apply_live_macros(m: &mut Macros, l: &LiveMacros) -> Result<(), String> {
+    if let Some(k) = &l.key {
+        m.key = key_from_name(k).ok_or_else(|| format!("`{k}` is not a key"))?;
+    }
+    if let Some(md) = &l.mode {
+        m.mode = Mode::from_name(md).ok_or_else(|| format!("unknown mode `{md}`"))?;
+    }
+    for (v, dst) in [
+        (l.tension, &mut m.tension),
+        (l.density, &mut m.density),
+        (l.unity, &mut m.unity),
+    ] {
+        if let Some(v) = v.filter(|v| v.is_finite()) {
+            *dst = v.clamp(0.0, 1.0);
+        }
+    }
+    Ok(())
+}
+
 /// Applies the macros given in `f` onto `m`, reporting bad values.
 fn apply_macros(
     m: &mut Macros,
@@ -1237,6 +1307,45 @@ mod tests {
         let msgs: Vec<String> = errs.iter().map(ToString::to_string).collect();
         assert_eq!(errs.len(), 2, "{msgs:#?}");
         assert!(msgs.iter().any(|m| m.contains("overlaps")), "{msgs:#?}");
+    }
+
+    #[test]
+    fn live_preset_changes_and_composer_changes_join_the_show() {
+        let (_d, perf) = project();
+        std::fs::write(
+            &perf,
+            "duration = 60\npreset = \"a\"\n[symphony]\nkey = \"C\"\nmode = \"major\"\n",
+        )
+        .unwrap();
+        let live = LiveInput {
+            presets: vec![(10.0, "b".into(), 2.0)],
+            macros: vec![(
+                20.0,
+                LiveMacros {
+                    tension: Some(0.9),
+                    ..LiveMacros::default()
+                },
+            )],
+            ..LiveInput::default()
+        };
+        let tl = load_timeline_with(&perf, &GoPlan::Live(live)).unwrap();
+        assert_eq!(tl.visual_state_at(9.0).preset, 0);
+        assert_eq!(tl.visual_state_at(13.0).preset, 1);
+        assert!(
+            tl.audio
+                .iter()
+                .any(|c| c.time_s == 10.0 && matches!(c.action, AudioAction::Patch(_)))
+        );
+        let bad = LiveInput {
+            presets: vec![(10.0, "../../etc/passwd".into(), 0.0)],
+            ..LiveInput::default()
+        };
+        let errs = load_timeline_with(&perf, &GoPlan::Live(bad)).unwrap_err();
+        assert!(
+            errs[0].message.starts_with("live preset change"),
+            "{}",
+            errs[0]
+        );
     }
 
     #[test]

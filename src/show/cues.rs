@@ -24,8 +24,30 @@ pub enum GoPlan {
     /// Each manual cue is GOne at its planned time (renders, checks).
     #[default]
     Planned,
-    /// The GOs given so far, live: cue index to the time it was GOne.
-    Live(BTreeMap<usize, f64>),
+    /// What the performers have done so far, live.
+    Live(LiveInput),
+}
+
+/// What happened live that the show is compiled with: the GOs, and changes made from a
+/// controller (OSC, MIDI) that the file does not have.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveInput {
+    /// Cue index to the show time it was GOne.
+    pub gos: BTreeMap<usize, f64>,
+    /// Presets changed to live: (show time, name, fade_s).
+    pub presets: Vec<(f64, String, f64)>,
+    /// Composer macros changed live: (show time, change).
+    pub macros: Vec<(f64, LiveMacros)>,
+}
+
+/// A live change to the composer's macros; `None` leaves one as it is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveMacros {
+    pub key: Option<String>,
+    pub mode: Option<String>,
+    pub tension: Option<f32>,
+    pub density: Option<f32>,
+    pub unity: Option<f32>,
 }
 
 /// What starts the cue after this one.
@@ -145,7 +167,7 @@ pub fn resolve(
             }
         } else if manual {
             match plan {
-                GoPlan::Live(gos) => gos.get(&i).copied(),
+                GoPlan::Live(live) => live.gos.get(&i).copied(),
                 // No planned time: as if the previous cue's end were the GO.
                 GoPlan::Planned => at.or_else(|| Some(prev_action? + prev?.3)),
             }
@@ -230,7 +252,7 @@ mod tests {
 
     #[test]
     fn manual_cues_wait_for_go_and_their_followers_wait_with_them() {
-        let (t, diags) = timings(SHOW, &GoPlan::Live(BTreeMap::new()));
+        let (t, diags) = timings(SHOW, &GoPlan::Live(LiveInput::default()));
         assert!(diags.is_empty(), "{diags:#?}");
         assert_eq!(fires(&t), [Some(1.0), None, None, None, None, Some(30.0)]);
         assert!(t[1].manual && !t[0].manual);
@@ -239,7 +261,13 @@ mod tests {
     #[test]
     fn a_go_fires_the_cue_and_auto_follow_and_auto_continue_chain_from_it() {
         let gos = BTreeMap::from([(1, 12.0)]);
-        let (t, _) = timings(SHOW, &GoPlan::Live(gos));
+        let (t, _) = timings(
+            SHOW,
+            &GoPlan::Live(LiveInput {
+                gos,
+                ..LiveInput::default()
+            }),
+        );
         // GO at 12; its notes last 4 s, so the follower fires at 16 and acts at 17 (pre wait);
         // it auto-continues 2 s after its actions start: the group at 19, its second member
         // acting half a second later.

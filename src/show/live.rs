@@ -10,6 +10,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use super::Diagnostic;
+use super::cues::{LiveInput, LiveMacros};
 use super::scheduler::Scheduler;
 use super::timeline::{AudioAction, GoPlan, Timeline};
 use crate::bridge::{AudioParam, Event, EventKind, Transport};
@@ -33,6 +34,13 @@ pub enum ShowCommand {
     PrevCue,
     /// A file of the show was saved: load it again.
     Reload,
+    /// Change to a preset (by name: it must be one of the project's), fading over `fade_s`.
+    Preset {
+        name: String,
+        fade_s: f64,
+    },
+    /// Change the composer's macros (from the next bar).
+    Symphony(LiveMacros),
 }
 
 /// What the control thread tells the render thread.
@@ -55,7 +63,7 @@ const PREV_GRACE_S: f64 = 1.0;
 pub struct LiveShow {
     load: Loader,
     timeline: Arc<Timeline>,
-    gos: BTreeMap<usize, f64>,
+    live: LiveInput,
     scheduler: Scheduler,
     transport: Arc<Transport>,
     rate_hz: u32,
@@ -78,7 +86,7 @@ impl LiveShow {
             load,
             scheduler: Scheduler::new(&timeline, rate_hz),
             timeline,
-            gos: BTreeMap::new(),
+            live: LiveInput::default(),
             transport,
             rate_hz,
             lookahead,
@@ -134,7 +142,7 @@ impl LiveShow {
             }
             ShowCommand::Stop => {
                 self.transport.request_pause(true);
-                self.gos.clear();
+                self.live = LiveInput::default();
                 self.seek(0.0, tx);
             }
             ShowCommand::Seek(t) => self.seek(t.max(0.0), tx),
@@ -168,7 +176,25 @@ impl LiveShow {
                     None => self.seek(0.0, tx),
                 }
             }
-            ShowCommand::Reload => self.reload(tx, Why::Edit),
+            ShowCommand::Reload => {
+                self.reload(tx, Why::Edit);
+            }
+            ShowCommand::Preset { name, fade_s } => {
+                let at = self.now_s() + GO_LEAD_S;
+                self.live.presets.push((at, name.clone(), fade_s));
+                if !self.reload(tx, Why::Go) {
+                    // Not a preset of this project: forget it, so the show stays loadable.
+                    self.live.presets.pop();
+                    eprintln!("somnia: no preset `{name}` to change to");
+                }
+            }
+            ShowCommand::Symphony(change) => {
+                let at = self.now_s() + GO_LEAD_S;
+                self.live.macros.push((at, change));
+                if !self.reload(tx, Why::Go) {
+                    self.live.macros.pop();
+                }
+            }
         }
     }
 
@@ -186,7 +212,7 @@ impl LiveShow {
             return;
         };
         let at = self.now_s() + GO_LEAD_S;
-        self.gos.insert(n, at);
+        self.live.gos.insert(n, at);
         let label = self.timeline.cues[n].label.clone().unwrap_or_default();
         eprintln!("somnia: GO cue {} {label} at {at:.3} s", n + 1);
         self.reload(tx, Why::Go);
@@ -201,7 +227,7 @@ impl LiveShow {
             Some(t) => self.seek(t, tx),
             None if cue.manual => {
                 // Standing at a cue that waits for GO means GOing it there and then.
-                self.gos.insert(n, self.now_s() + GO_LEAD_S);
+                self.live.gos.insert(n, self.now_s() + GO_LEAD_S);
                 self.reload(tx, Why::Go);
             }
             None => eprintln!("somnia: cue {} waits for an earlier GO", n + 1),
@@ -212,7 +238,9 @@ impl LiveShow {
     /// audio clock jumps, and the sound is chased: the patch and every parameter as the
     /// timeline has them at that moment.
     fn seek(&mut self, time_s: f64, tx: &mut rtrb::Producer<Event>) {
-        self.gos.retain(|_, t| *t < time_s);
+        self.live.gos.retain(|_, t| *t < time_s);
+        self.live.presets.retain(|(t, ..)| *t < time_s);
+        self.live.macros.retain(|(t, _)| *t < time_s);
         let sample = seconds_to_samples(time_s, self.rate_hz);
         let ticket = self.transport.request_seek(sample);
         // The audio side takes it before its next block; if the device is stalled, the
@@ -227,9 +255,13 @@ impl LiveShow {
     }
 
     /// Compiles the show again (after a GO, a seek or a saved file) and takes it over.
-    fn reload(&mut self, tx: &mut rtrb::Producer<Event>, why: Why) {
-        match (self.load)(&GoPlan::Live(self.gos.clone())) {
-            Ok(t) => self.take_over(Arc::new(t), tx, why),
+    /// Returns whether the show loaded.
+    fn reload(&mut self, tx: &mut rtrb::Producer<Event>, why: Why) -> bool {
+        match (self.load)(&GoPlan::Live(self.live.clone())) {
+            Ok(t) => {
+                self.take_over(Arc::new(t), tx, why);
+                true
+            }
             Err(diags) => {
                 if let Why::Seek(_) = why {
                     // The clock moved: the old show must be picked up there all the same.
@@ -240,6 +272,7 @@ impl LiveShow {
                 }
                 eprintln!("somnia: the show did not reload; the last good version plays on");
                 let _ = self.updates.send(ShowUpdate::LoadFailed(diags));
+                false
             }
         }
     }
