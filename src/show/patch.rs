@@ -37,6 +37,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::diag::{Diagnostic, did_you_mean};
+use super::schema::{Nested, Shape};
 use crate::audio::synth::{EnvSpec, FilterMode, MAX_UNISON, MAX_VOICES, OscSpec, Patch, Waveform};
 
 type Num = Option<Spanned<f64>>;
@@ -88,6 +89,19 @@ struct EnvFile {
     decay_s: Num,
     sustain: Num,
     release_s: Num,
+}
+
+/// The `[audio]` table's shape, for reporting every unknown key at once.
+pub(crate) fn audio_shape() -> Shape {
+    let osc = || Nested::Table(Shape::of::<OscFile>(vec![]));
+    let env = || Nested::Table(Shape::of::<EnvFile>(vec![]));
+    Shape::of::<AudioFile>(vec![
+        ("osc1", osc()),
+        ("osc2", osc()),
+        ("filter", Nested::Table(Shape::of::<FilterFile>(vec![]))),
+        ("amp_env", env()),
+        ("filter_env", env()),
+    ])
 }
 
 /// Collects range errors while copying checked values into a patch.

@@ -20,8 +20,9 @@ use toml::Spanned;
 
 use super::diag::{Diagnostic, did_you_mean};
 use super::look::Post;
-use super::patch::{AudioFile, parse_patch};
+use super::patch::{AudioFile, audio_shape, parse_patch};
 use super::project::Project;
+use super::schema::{Nested, Shape, unknown_keys};
 use crate::audio::synth::Patch;
 use crate::bridge::AudioParam;
 
@@ -132,6 +133,11 @@ pub fn load_preset(project: &Project, path: &Path) -> Result<Preset, Vec<Diagnos
 }
 
 pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset, Vec<Diagnostic>> {
+    // Every misspelt key at once; serde alone would stop at the first.
+    let unknown = unknown_keys(path, src, &preset_shape());
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
     let file: PresetFile = toml::from_str(src).map_err(|e| vec![toml_error(path, src, &e)])?;
     let mut diags = Vec::new();
     let name = path
@@ -288,6 +294,18 @@ fn parse_post(
     Post::from_array(values)
 }
 
+/// The preset file's shape (parameter and post tables are checked by meaning, later).
+fn preset_shape() -> Shape {
+    Shape::of::<PresetFile>(vec![
+        (
+            "layer",
+            Nested::Table(Shape::of::<LayerFile>(vec![("params", Nested::Open)])),
+        ),
+        ("audio", Nested::Table(audio_shape())),
+        ("post", Nested::Open),
+    ])
+}
+
 fn is_wgsl_ident(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -327,6 +345,23 @@ mod tests {
         assert_eq!(patch.osc[0].unison, 3);
         assert_eq!(patch.filter.cutoff_hz, 900.0);
         assert_eq!(patch.filter.mode, FilterMode::Highpass);
+    }
+
+    #[test]
+    fn every_misspelt_key_of_a_preset_is_reported_at_once() {
+        let (_d, project) = project_with_shader();
+        let src = "descripton = \"x\"\n[layer]\nshader = \"a.wgsl\"\n[audio.osc1]\nwavefrom = \"saw\"\n[audio.amp_env]\nrelease = 1\n";
+        let errs = parse_preset(&project, Path::new("x.toml"), src).unwrap_err();
+        let hints: Vec<(usize, Option<&str>)> =
+            errs.iter().map(|e| (e.line, e.hint.as_deref())).collect();
+        assert_eq!(
+            hints,
+            [
+                (1, Some("did you mean `description`?")),
+                (5, Some("did you mean `waveform`?")),
+                (7, Some("did you mean `release_s`?")),
+            ]
+        );
     }
 
     #[test]

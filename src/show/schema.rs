@@ -31,7 +31,7 @@ pub enum Nested {
 }
 
 impl Shape {
-    fn of<'de, T: Deserialize<'de>>(nested: Vec<(&'static str, Nested)>) -> Self {
+    pub(crate) fn of<'de, T: Deserialize<'de>>(nested: Vec<(&'static str, Nested)>) -> Self {
         Self {
             keys: field_names::<T>(),
             nested,
