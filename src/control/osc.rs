@@ -294,6 +294,12 @@ fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refu
             };
             show(ShowCommand::Symphony(change))
         }
+        ["somnia", "layer", name] if name.len() <= 64 => {
+            Ok(Action::Look(LookCommand::LayerParam {
+                name: (*name).to_string(),
+                value: arg(0).ok_or_else(|| bad("needs a value"))? as f32,
+            }))
+        }
         ["somnia", "unity"] => Ok(Action::Look(LookCommand::Unity(
             arg(0).ok_or_else(|| bad("needs a value 0..1"))? as f32,
         ))),

@@ -359,7 +359,7 @@ impl App {
             }
         }
         let mut visual = self.timeline.visual_state_at(span_s);
-        self.live_look.overlay(&mut visual, span_s);
+        self.live_look.overlay(&mut visual, span_s, &self.timeline);
         let mut captions = ShownCaption::at(&self.timeline, span_s);
         captions.extend(
             self.live_look

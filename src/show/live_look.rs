@@ -20,6 +20,11 @@ const MAX_LIVE_CAPTIONS: usize = 4;
 /// A live change to the picture. Dreamers are numbered from 0 here (1 on the wire).
 #[derive(Clone, Debug, PartialEq)]
 pub enum LookCommand {
+    /// A parameter of the preset showing (by name; ignored by presets without it).
+    LayerParam {
+        name: String,
+        value: f32,
+    },
     DreamerParam {
         dreamer: usize,
         name: String,
@@ -70,6 +75,8 @@ pub struct LiveLook {
     unity: Option<f32>,
     glitch: f32,
     captions: Vec<Caption>,
+    /// Layer parameters of the preset showing, by name.
+    layer: Vec<(String, f32)>,
 }
 
 impl LiveLook {
@@ -78,6 +85,19 @@ impl LiveLook {
     pub fn apply(&mut self, cmd: LookCommand, timeline: &Timeline, now_s: f64) -> bool {
         let finite = |v: f32| v.is_finite().then_some(v);
         match cmd {
+            LookCommand::LayerParam { name, value } => {
+                let known = timeline
+                    .presets
+                    .iter()
+                    .any(|p| p.layer.param_index(&name).is_some());
+                let Some(value) = finite(value).filter(|_| known) else {
+                    return false;
+                };
+                match self.layer.iter_mut().find(|(n, _)| *n == name) {
+                    Some(slot) => slot.1 = value,
+                    None => self.layer.push((name, value)),
+                }
+            }
             LookCommand::DreamerParam {
                 dreamer,
                 name,
@@ -142,8 +162,15 @@ impl LiveLook {
         true
     }
 
-    /// Lays the live changes over `state` at show time `now_s`.
-    pub fn overlay(&self, state: &mut VisualState, now_s: f64) {
+    /// Lays the live changes over `state` (of `timeline`) at show time `now_s`.
+    pub fn overlay(&self, state: &mut VisualState, now_s: f64, timeline: &Timeline) {
+        if let Some(p) = timeline.presets.get(state.preset) {
+            for (name, v) in &self.layer {
+                if let Some(i) = p.layer.param_index(name) {
+                    state.params[i] = p.layer.params[i].clamp(*v);
+                }
+            }
+        }
         let count = state.mosaic.count.min(MAX_DREAMERS);
         for (layer, live) in state.mosaic.layers[..count].iter_mut().zip(&self.dreamers) {
             for (p, v) in layer.params.iter_mut().zip(&live.params) {
@@ -221,8 +248,17 @@ mod tests {
             1.0
         ));
         assert!(!live.apply(LookCommand::DreamerLeave { dreamer: 5 }, &tl, 1.0));
+        assert!(live.apply(
+            LookCommand::LayerParam {
+                name: "hue".into(),
+                value: 0.25
+            },
+            &tl,
+            1.0
+        ));
         let mut v = tl.visual_state_at(1.0);
-        live.overlay(&mut v, 1.0);
+        live.overlay(&mut v, 1.0, &tl);
+        assert_eq!(v.params[0], 0.25, "the preset showing");
         assert_eq!(
             v.mosaic.layers[1].params[0], 1.0,
             "clamped to the parameter's range"
@@ -245,7 +281,7 @@ mod tests {
         live.apply(LookCommand::DreamerLeave { dreamer: 0 }, &tl, 10.0);
         let at_with = |live: &LiveLook, t: f64| {
             let mut v = tl.visual_state_at(t);
-            live.overlay(&mut v, t);
+            live.overlay(&mut v, t, &tl);
             v.mosaic.layers[0]
         };
         let at = |t: f64| at_with(&live, t);
