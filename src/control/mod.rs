@@ -2,4 +2,5 @@
 //! ([`osc`]) here; MIDI input arrives next (port listing only so far).
 
 pub mod midi;
+pub mod midi_map;
 pub mod osc;
