@@ -54,8 +54,8 @@ pub enum ShowUpdate {
 /// Loads the show with the GOs given so far.
 pub type Loader = Box<dyn Fn(&GoPlan) -> Result<Timeline, Vec<Diagnostic>> + Send>;
 
-/// How far ahead of the clock a GO's actions are placed: its events must reach the queue
-/// before their sample (a couple of device blocks).
+/// The least time ahead of the clock a GO's actions are placed: its events must reach the
+/// queue before their sample. More when compiling the show takes longer (see `go_lead_s`).
 const GO_LEAD_S: f64 = 0.02;
 /// "Previous cue" within this long after a cue fired goes to the one before it instead.
 const PREV_GRACE_S: f64 = 1.0;
@@ -69,6 +69,9 @@ pub struct LiveShow {
     rate_hz: u32,
     lookahead: u64,
     updates: Sender<ShowUpdate>,
+    /// How long compiling the show takes, smoothed: a GO is placed far enough ahead for its
+    /// events to be queued before their sample even on a busy machine.
+    compile_s: f64,
 }
 
 impl LiveShow {
@@ -91,7 +94,13 @@ impl LiveShow {
             rate_hz,
             lookahead,
             updates,
+            compile_s: GO_LEAD_S / 2.0,
         }
+    }
+
+    /// How far ahead of the clock a GO or a live change lands.
+    fn go_lead_s(&self) -> f64 {
+        (2.0 * self.compile_s + 0.005).clamp(GO_LEAD_S, 0.25)
     }
 
     /// Takes over a scheduler already fed (the start of the show, queued before the audio
@@ -118,6 +127,11 @@ impl LiveShow {
         tick: Duration,
         stop: &std::sync::atomic::AtomicBool,
     ) {
+        // One compile up front, timed: the first GO's lead must fit this machine already.
+        let started = Instant::now();
+        let _ = (self.load)(&GoPlan::Live(self.live.clone()));
+        self.compile_s = started.elapsed().as_secs_f64();
+        self.feed(tx);
         while !stop.load(std::sync::atomic::Ordering::Relaxed) {
             while let Ok(cmd) = commands.try_recv() {
                 self.handle(cmd, tx);
@@ -180,7 +194,7 @@ impl LiveShow {
                 self.reload(tx, Why::Edit);
             }
             ShowCommand::Preset { name, fade_s } => {
-                let at = self.now_s() + GO_LEAD_S;
+                let at = self.now_s() + self.go_lead_s();
                 self.live.presets.push((at, name.clone(), fade_s));
                 if !self.reload(tx, Why::Go) {
                     // Not a preset of this project: forget it, so the show stays loadable.
@@ -189,7 +203,7 @@ impl LiveShow {
                 }
             }
             ShowCommand::Symphony(change) => {
-                let at = self.now_s() + GO_LEAD_S;
+                let at = self.now_s() + self.go_lead_s();
                 self.live.macros.push((at, change));
                 if !self.reload(tx, Why::Go) {
                     self.live.macros.pop();
@@ -211,7 +225,7 @@ impl LiveShow {
             eprintln!("somnia: GO, but no cue is waiting for one");
             return;
         };
-        let at = self.now_s() + GO_LEAD_S;
+        let at = self.now_s() + self.go_lead_s();
         self.live.gos.insert(n, at);
         let label = self.timeline.cues[n].label.clone().unwrap_or_default();
         eprintln!("somnia: GO cue {} {label} at {at:.3} s", n + 1);
@@ -227,7 +241,7 @@ impl LiveShow {
             Some(t) => self.seek(t, tx),
             None if cue.manual => {
                 // Standing at a cue that waits for GO means GOing it there and then.
-                self.live.gos.insert(n, self.now_s() + GO_LEAD_S);
+                self.live.gos.insert(n, self.now_s() + self.go_lead_s());
                 self.reload(tx, Why::Go);
             }
             None => eprintln!("somnia: cue {} waits for an earlier GO", n + 1),
@@ -257,7 +271,10 @@ impl LiveShow {
     /// Compiles the show again (after a GO, a seek or a saved file) and takes it over.
     /// Returns whether the show loaded.
     fn reload(&mut self, tx: &mut rtrb::Producer<Event>, why: Why) -> bool {
-        match (self.load)(&GoPlan::Live(self.live.clone())) {
+        let started = Instant::now();
+        let loaded = (self.load)(&GoPlan::Live(self.live.clone()));
+        self.compile_s = 0.7 * self.compile_s + 0.3 * started.elapsed().as_secs_f64();
+        match loaded {
             Ok(t) => {
                 self.take_over(Arc::new(t), tx, why);
                 true
