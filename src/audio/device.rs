@@ -249,10 +249,17 @@ impl Drop for Holder {
 }
 
 /// Whether a stream error means the stream is dead (as opposed to a glitch it survives).
+/// Only these kinds end a stream; with any other (an xrun, a reroute, a backend's passing
+/// I/O error, which PulseAudio's ALSA plugin reports under load) the stream goes on, and
+/// tearing it down would only make a gap. A stream that really dies without saying so stops
+/// calling back, and the supervisor's watchdog takes over.
 fn is_fatal(e: &cpal::Error) -> bool {
-    !matches!(
+    matches!(
         e.kind(),
-        cpal::ErrorKind::Xrun | cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied
+        cpal::ErrorKind::DeviceNotAvailable
+            | cpal::ErrorKind::HostUnavailable
+            | cpal::ErrorKind::StreamInvalidated
+            | cpal::ErrorKind::PermissionDenied
     )
 }
 
@@ -320,10 +327,20 @@ where
         transport.mark_callback(now);
     };
     let err_name = prepared.name.clone();
+    let mut last_hiccup: Option<Instant> = None;
     let on_error = move |e: cpal::Error| {
         // Runs on cpal's stream thread, not inside the audio callback: printing is fine here.
-        if is_fatal(&e) && !failed.swap(true, Ordering::Relaxed) {
-            eprintln!("somnia: audio device `{err_name}` failed: {e}");
+        if is_fatal(&e) {
+            if !failed.swap(true, Ordering::Relaxed) {
+                eprintln!("somnia: audio device `{err_name}` failed: {e}");
+            }
+        } else if !matches!(e.kind(), cpal::ErrorKind::Xrun) {
+            // At most one line every few seconds: a flaky device must not flood the log.
+            let now = Instant::now();
+            if last_hiccup.is_none_or(|t: Instant| now.duration_since(t).as_secs() >= 5) {
+                last_hiccup = Some(now);
+                eprintln!("somnia: audio device `{err_name}` hiccup (playing on): {e}");
+            }
         }
     };
     prepared

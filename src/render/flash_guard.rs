@@ -27,7 +27,8 @@ pub const MIN_TRANSITION_GAP_S: f32 = 0.2;
 pub const TRANSITION: f32 = 0.1;
 
 use super::passes::{
-    FULLSCREEN_VS_WGSL, begin_pass, blended_pipeline, fullscreen_pipeline, intermediate_texture,
+    FULLSCREEN_VS_WGSL, begin_overlay_pass, begin_pass, blended_pipeline, fullscreen_pipeline,
+    intermediate_texture,
 };
 
 const SHADER: &str = r#"
@@ -385,22 +386,7 @@ impl FlashGuard {
             format: Some(self.format.add_srgb_suffix()),
             ..Default::default()
         });
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("flash guard hold"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: &srgb_view,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Load,
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
+        let mut pass = begin_overlay_pass(encoder, &srgb_view, "flash guard hold");
         pass.set_pipeline(hold);
         pass.set_bind_group(0, &self.hold_bg, &[]);
         pass.draw_indirect(&self.args, 0);

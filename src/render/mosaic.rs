@@ -127,12 +127,7 @@ impl MosaicPass {
             entries: &[
                 texture(0, wgpu::TextureViewDimension::D2),
                 texture(1, wgpu::TextureViewDimension::D2Array),
-                wgpu::BindGroupLayoutEntry {
-                    binding: 2,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                    count: None,
-                },
+                super::passes::sampler_entry(2),
                 super::passes::uniform_entry(3, wgpu::ShaderStages::FRAGMENT),
             ],
         });

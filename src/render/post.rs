@@ -161,12 +161,7 @@ impl PostPass {
             entries: &[
                 texture(0),
                 texture(1),
-                wgpu::BindGroupLayoutEntry {
-                    binding: 2,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                    count: None,
-                },
+                super::passes::sampler_entry(2),
                 super::passes::uniform_entry(3, wgpu::ShaderStages::FRAGMENT),
             ],
         });

@@ -143,22 +143,7 @@ impl TextPainter {
             )
             .map_err(|e| format!("cannot lay out text: {e}"))?;
         {
-            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("text"),
-                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view,
-                    depth_slice: None,
-                    resolve_target: None,
-                    ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Load,
-                        store: wgpu::StoreOp::Store,
-                    },
-                })],
-                depth_stencil_attachment: None,
-                timestamp_writes: None,
-                occlusion_query_set: None,
-                multiview_mask: None,
-            });
+            let mut pass = super::passes::begin_overlay_pass(encoder, view, "text");
             self.renderer
                 .render(&self.atlas, &self.viewport, &mut pass)
                 .map_err(|e| format!("cannot draw text: {e}"))?;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use winit::application::ApplicationHandler;
 use winit::event::{ElementState, KeyEvent, WindowEvent};
@@ -84,6 +84,10 @@ struct App {
     /// How far past the end of a performance to keep drawing with `exit_at_end`.
     tail_s: f64,
     last_frame: Option<Instant>,
+    /// With vsync, frames are paced to the display's refresh here too: some surfaces (a
+    /// virtual display, a compositor that does not block) would otherwise be drawn as fast as
+    /// the GPU goes, taking the CPU the sound and the controllers need.
+    next_frame: Option<Instant>,
     link: Option<ShowLink>,
     /// What is steered live over the timeline.
     live_look: LiveLook,
@@ -121,6 +125,7 @@ pub fn run(
         error: None,
         tail_s: 0.5,
         last_frame: None,
+        next_frame: None,
         link,
         live_look: LiveLook::default(),
         errors: BTreeMap::new(),
@@ -405,6 +410,19 @@ impl App {
 }
 
 impl ApplicationHandler for App {
+    fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        let (Some(next), Some(live)) = (self.next_frame, &self.live) else {
+            return;
+        };
+        if Instant::now() >= next {
+            self.next_frame = None;
+            event_loop.set_control_flow(ControlFlow::Poll);
+            live.window.request_redraw();
+        } else {
+            event_loop.set_control_flow(ControlFlow::WaitUntil(next));
+        }
+    }
+
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
         if self.live.is_some() {
             return;
@@ -454,9 +472,22 @@ impl ApplicationHandler for App {
                 _ => {}
             },
             WindowEvent::RedrawRequested => {
+                let started = Instant::now();
                 self.draw(event_loop);
                 if let Some(live) = &self.live {
-                    live.window.request_redraw();
+                    if self.options.vsync {
+                        let hz = live
+                            .window
+                            .current_monitor()
+                            .and_then(|m| m.refresh_rate_millihertz())
+                            .map_or(60.0, |mhz| f64::from(mhz) / 1000.0)
+                            .clamp(24.0, 360.0);
+                        let next = started + Duration::from_secs_f64(1.0 / hz);
+                        self.next_frame = Some(next);
+                        event_loop.set_control_flow(ControlFlow::WaitUntil(next));
+                    } else {
+                        live.window.request_redraw();
+                    }
                 }
             }
             _ => {}
