@@ -51,6 +51,10 @@ fn time_tagged_bundles_land_on_their_sample_and_oscsend_gos_and_gets_status() {
     if !live_env() {
         return;
     }
+    retried(attempt);
+}
+
+fn attempt() {
     let Some(python) = python() else {
         panic!("python-osc is missing: run scripts/ensure-python-osc.sh (scripts/test.sh does)");
     };

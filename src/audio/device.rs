@@ -249,17 +249,14 @@ impl Drop for Holder {
 }
 
 /// Whether a stream error means the stream is dead (as opposed to a glitch it survives).
-/// Only these kinds end a stream; with any other (an xrun, a reroute, a backend's passing
-/// I/O error, which PulseAudio's ALSA plugin reports under load) the stream goes on, and
-/// tearing it down would only make a gap. A stream that really dies without saying so stops
-/// calling back, and the supervisor's watchdog takes over.
+/// An xrun, a reroute or a refused real-time promotion leave the stream playing. Anything
+/// else (PulseAudio's ALSA plugin reports I/O errors when its stream breaks under load) gets
+/// the stream reopened at once: cpal's worker does not recover from those by itself, and
+/// waiting for the watchdog would mean two seconds of silence instead of a fraction of one.
 fn is_fatal(e: &cpal::Error) -> bool {
-    matches!(
+    !matches!(
         e.kind(),
-        cpal::ErrorKind::DeviceNotAvailable
-            | cpal::ErrorKind::HostUnavailable
-            | cpal::ErrorKind::StreamInvalidated
-            | cpal::ErrorKind::PermissionDenied
+        cpal::ErrorKind::Xrun | cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied
     )
 }
 
