@@ -198,15 +198,8 @@ impl FlashGuard {
             label: Some("flash guard"),
             source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{SHADER}").into()),
         });
-        let tex = |binding, vis| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: vis,
-            ty: wgpu::BindingType::Texture {
-                sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                view_dimension: wgpu::TextureViewDimension::D2,
-                multisampled: false,
-            },
-            count: None,
+        let tex = |binding, vis| {
+            super::passes::texture_entry(binding, vis, wgpu::TextureViewDimension::D2, false)
         };
         let storage = |binding, vis, read_only| wgpu::BindGroupLayoutEntry {
             binding,

@@ -112,15 +112,13 @@ pub struct MosaicPass {
 
 impl MosaicPass {
     pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
-        let texture = |binding, view_dimension| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::FRAGMENT,
-            ty: wgpu::BindingType::Texture {
-                sample_type: wgpu::TextureSampleType::Float { filterable: true },
+        let texture = |binding, view_dimension| {
+            super::passes::texture_entry(
+                binding,
+                wgpu::ShaderStages::FRAGMENT,
                 view_dimension,
-                multisampled: false,
-            },
-            count: None,
+                true,
+            )
         };
         let bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("mosaic"),
@@ -144,12 +142,11 @@ impl MosaicPass {
         });
         let pipeline =
             fullscreen_pipeline(device, "mosaic", &layout, &module, "fs_main", format, 1);
-        let uniform_buf = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("mosaic uniforms"),
-            size: std::mem::size_of::<MosaicUniform>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let uniform_buf = super::passes::uniform_buffer(
+            device,
+            "mosaic uniforms",
+            std::mem::size_of::<MosaicUniform>() as u64,
+        );
         Self {
             format,
             pipeline,

@@ -129,6 +129,35 @@ pub fn begin_overlay_pass<'e>(
     })
 }
 
+/// A uniform buffer of `size` bytes the CPU writes each frame.
+pub fn uniform_buffer(device: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+/// A bind group layout entry for a float texture (`filterable` to be sampled, else loaded).
+pub fn texture_entry(
+    binding: u32,
+    visibility: wgpu::ShaderStages,
+    view_dimension: wgpu::TextureViewDimension,
+    filterable: bool,
+) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility,
+        ty: wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable },
+            view_dimension,
+            multisampled: false,
+        },
+        count: None,
+    }
+}
+
 /// A bind group layout entry for a linear-filtering sampler, in the fragment stage.
 pub fn sampler_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {

@@ -146,15 +146,13 @@ pub struct PostPass {
 
 impl PostPass {
     pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
-        let texture = |binding| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::FRAGMENT,
-            ty: wgpu::BindingType::Texture {
-                sample_type: wgpu::TextureSampleType::Float { filterable: true },
-                view_dimension: wgpu::TextureViewDimension::D2,
-                multisampled: false,
-            },
-            count: None,
+        let texture = |binding| {
+            super::passes::texture_entry(
+                binding,
+                wgpu::ShaderStages::FRAGMENT,
+                wgpu::TextureViewDimension::D2,
+                true,
+            )
         };
         let bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("post"),
@@ -175,12 +173,11 @@ impl PostPass {
             source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{SHADER}").into()),
         });
         let pipeline = fullscreen_pipeline(device, "post", &layout, &module, "fs_main", format, 2);
-        let uniform_buf = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("post uniforms"),
-            size: std::mem::size_of::<PostUniform>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let uniform_buf = super::passes::uniform_buffer(
+            device,
+            "post uniforms",
+            std::mem::size_of::<PostUniform>() as u64,
+        );
         Self {
             format,
             pipeline,

@@ -152,18 +152,13 @@ impl Renderer {
             bind_group_layouts: &[Some(&bgl)],
             immediate_size: 0,
         });
-        let somnia_buf = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("somnia uniforms"),
-            size: std::mem::size_of::<SomniaUniforms>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let params_buf = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("layer params"),
-            size: (SLOTS * SLOT_BYTES) as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let somnia_buf = super::passes::uniform_buffer(
+            device,
+            "somnia uniforms",
+            std::mem::size_of::<SomniaUniforms>() as u64,
+        );
+        let params_buf =
+            super::passes::uniform_buffer(device, "layer params", (SLOTS * SLOT_BYTES) as u64);
         let layer_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("layer uniforms"),
             layout: &bgl,
@@ -644,15 +639,13 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
 
 impl BlendPass {
     fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
-        let tex = |binding| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::FRAGMENT,
-            ty: wgpu::BindingType::Texture {
-                sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                view_dimension: wgpu::TextureViewDimension::D2,
-                multisampled: false,
-            },
-            count: None,
+        let tex = |binding| {
+            super::passes::texture_entry(
+                binding,
+                wgpu::ShaderStages::FRAGMENT,
+                wgpu::TextureViewDimension::D2,
+                false,
+            )
         };
         let bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("crossfade"),
@@ -673,12 +666,7 @@ impl BlendPass {
         });
         let pipeline =
             fullscreen_pipeline(device, "crossfade", &layout, &module, "fs_main", format, 1);
-        let weight_buf = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("crossfade weight"),
-            size: 16,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let weight_buf = super::passes::uniform_buffer(device, "crossfade weight", 16);
         Self {
             pipeline,
             bgl,
