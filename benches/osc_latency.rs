@@ -40,6 +40,7 @@ fn run(frames: usize) -> Vec<f64> {
             looks: mpsc::sync_channel(16).0,
             transport: transport.clone(),
             title: "bench".into(),
+            midi_learn: None,
         },
     )
     .expect("OSC server");

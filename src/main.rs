@@ -51,6 +51,34 @@ impl OscArgs {
     }
 }
 
+/// MIDI input's switches (`somnia play`).
+#[derive(clap::Args, Debug)]
+struct MidiArgs {
+    /// The MIDI inputs to listen to: `all` (the default), or a part of a port's name as
+    /// `somnia list midi` prints it. Ports plugged in while playing are picked up.
+    #[arg(long, default_value = "all")]
+    midi: String,
+    /// The MIDI map: controllers to parameters, notes to GO and transport, programs to presets.
+    /// Default: the project's `midi-map.toml`, if there is one. MIDI learn saves into it.
+    #[arg(long)]
+    midi_map: Option<PathBuf>,
+    /// No MIDI input.
+    #[arg(long)]
+    no_midi: bool,
+}
+
+impl MidiArgs {
+    fn settings(&self) -> Option<commands::play::MidiArgs> {
+        (!self.no_midi).then(|| commands::play::MidiArgs {
+            ports: match self.midi.as_str() {
+                "all" => somnia::control::midi::PortChoice::All,
+                name => somnia::control::midi::PortChoice::Named(name.to_string()),
+            },
+            map: self.midi_map.clone(),
+        })
+    }
+}
+
 /// A network (`192.168.1.0/24`) or a single address (`10.0.0.7`).
 fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
     s.parse::<ipnet::IpNet>()
@@ -128,6 +156,8 @@ enum Command {
         input: Option<String>,
         #[command(flatten)]
         osc: OscArgs,
+        #[command(flatten)]
+        midi: MidiArgs,
         #[command(flatten)]
         safety: Safety,
     },
@@ -229,9 +259,11 @@ fn main() {
             rehearsal,
             input,
             osc,
+            midi,
             safety,
         } => commands::play::run(&commands::play::PlayArgs {
             osc: osc.settings(),
+            midi: midi.settings(),
             source: source(performance, preset),
             audio_device,
             input,

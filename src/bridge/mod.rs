@@ -5,12 +5,15 @@
 //!   FIFO ([`events`]) with a sample timestamp; when it is full the sender keeps the event
 //!   and retries, or drops and counts it, but never blocks the audio thread;
 //! - continuous state is latest-value-wins: the clock position and transport requests in
-//!   atomics ([`transport`]), the analysis snapshot in a triple buffer ([`analysis`]).
+//!   atomics ([`transport`]), an external MIDI clock's beat in a sequence lock
+//!   ([`external_clock`]), the analysis snapshot in a triple buffer ([`analysis`]).
 
 pub mod analysis;
 pub mod events;
+pub mod external_clock;
 pub mod transport;
 
 pub use analysis::{Analysis, AnalysisReader, AnalysisWriter, BANDS, analysis_channel};
 pub use events::{AudioParam, Curve, Event, EventKind, EventQueue, event_queue};
+pub use external_clock::ExternalClock;
 pub use transport::Transport;

@@ -31,6 +31,8 @@ pub struct Transport {
     seek_to: AtomicU64,
     /// How many seeks the audio side has carried out.
     seeks_done: AtomicU64,
+    /// An external MIDI clock, when one is followed (the picture's beat).
+    external_clock: super::ExternalClock,
 }
 
 impl Transport {
@@ -48,7 +50,13 @@ impl Transport {
             heard_origin_ns: AtomicU64::new(0),
             seek_to: AtomicU64::new(0),
             seeks_done: AtomicU64::new(0),
+            external_clock: super::ExternalClock::default(),
         }
+    }
+
+    /// The external MIDI clock's beat, written by MIDI input, read by the picture.
+    pub fn external_clock(&self) -> &super::ExternalClock {
+        &self.external_clock
     }
 
     pub fn sample_rate_hz(&self) -> u32 {

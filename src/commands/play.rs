@@ -8,6 +8,9 @@ use crate::audio::Engine;
 use crate::audio::device::prepare_output;
 use crate::audio::supervisor::{AudioOutput, DeviceChoice};
 use crate::bridge::{Transport, analysis_channel, event_queue};
+use crate::control::midi::{MidiInputs, MidiSettings, MidiSink, PortChoice};
+use crate::control::midi_map::{MidiMap, load_map};
+use crate::control::midi_route::Router;
 use crate::control::osc::{OscServer, OscSettings, OscSink};
 use crate::render::window::{self, WindowError, WindowOptions};
 use crate::show::live::{LiveShow, Loader, ShowCommand, ShowUpdate};
@@ -19,12 +22,53 @@ pub struct PlayArgs {
     pub source: super::Source,
     /// The OSC server's settings; `None` turns it off.
     pub osc: Option<OscSettings>,
+    /// MIDI input; `None` turns it off.
+    pub midi: Option<MidiArgs>,
     pub audio_device: Option<String>,
     /// Visuals follow this input (empty: the default input) instead of Somnia's own sound.
     pub input: Option<String>,
     pub buffer_frames: Option<u32>,
     pub limiter: super::LimiterArgs,
     pub window: WindowOptions,
+}
+
+/// MIDI input as asked for on the command line.
+#[derive(Clone, Debug)]
+pub struct MidiArgs {
+    pub ports: PortChoice,
+    /// The mapping file; `None`: the project's `midi-map.toml`, if there is one.
+    pub map: Option<std::path::PathBuf>,
+}
+
+/// The project's default MIDI map, which MIDI learn makes if there is none.
+pub const MIDI_MAP_FILE: &str = "midi-map.toml";
+
+/// The MIDI map and where learn saves, or the map's errors.
+fn midi_map(
+    args: &MidiArgs,
+    source: &super::Source,
+) -> Result<(MidiMap, std::path::PathBuf, Vec<String>), Vec<crate::show::Diagnostic>> {
+    let project = match source {
+        super::Source::Performance(p) => crate::show::project::Project::of_file(p),
+        super::Source::Preset(_) => crate::show::project::Project::new("."),
+    };
+    let presets = project.preset_names();
+    let path = args
+        .map
+        .clone()
+        .unwrap_or_else(|| project.root.join(MIDI_MAP_FILE));
+    let map = if path.exists() {
+        load_map(&path, &presets)?
+    } else {
+        if args.map.is_some() {
+            eprintln!(
+                "somnia play: no MIDI map at {} yet; MIDI learn will make it",
+                path.display()
+            );
+        }
+        MidiMap::default()
+    };
+    Ok((map, path, presets))
 }
 
 /// How far ahead of the clock the scheduler queues events. Generous, because events carry
@@ -73,6 +117,14 @@ pub fn run(args: &PlayArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
+    let midi_map = match args.midi.as_ref().map(|m| midi_map(m, &args.source)) {
+        Some(Err(d)) => {
+            print_diagnostics(&d);
+            return EXIT_BAD_INPUT;
+        }
+        Some(Ok(m)) => Some(m),
+        None => None,
+    };
     if !display_available() {
         eprintln!(
             "somnia play: no display (DISPLAY and WAYLAND_DISPLAY are not set). {}",
@@ -94,7 +146,7 @@ pub fn run(args: &PlayArgs) -> i32 {
     scheduler.feed(lookahead, &mut tx);
     let mut engine = Engine::new(rate, timeline.initial_patch, rx);
     engine.apply_master(&timeline.master);
-    // Live input (OSC now, MIDI next) has a queue of its own into the engine.
+    // Live input (OSC and MIDI) has a queue of its own into the engine.
     let (live_tx, live_rx) = event_queue(4096);
     engine.attach_live_queue(live_rx);
     let live_tx = Arc::new(Mutex::new(live_tx));
@@ -165,17 +217,25 @@ pub fn run(args: &PlayArgs) -> i32 {
             .spawn(move || show.run(&command_rx, &mut tx, SCHEDULER_TICK, &stop))
             .expect("spawning the control thread")
     };
-    let link = window::ShowLink {
-        commands: command_tx.clone(),
-        updates: update_rx,
-        looks: look_rx,
-        dirs: match &args.source {
-            super::Source::Performance(p) => {
-                p.parent().map(Path::to_path_buf).into_iter().collect()
-            }
-            super::Source::Preset(_) => Vec::new(),
-        },
-    };
+    let midi = midi_map
+        .zip(args.midi.as_ref())
+        .and_then(|((map, map_path, presets), m)| {
+            let settings = MidiSettings {
+                ports: m.ports.clone(),
+                map_path,
+                router: Router::new(map, timeline.tempo.clone(), presets),
+            };
+            let sink = MidiSink {
+                live: live_tx.clone(),
+                commands: command_tx.clone(),
+                looks: look_tx.clone(),
+                transport: transport.clone(),
+            };
+            MidiInputs::start(settings, sink)
+                .inspect_err(|e| eprintln!("somnia play: {e}; playing on without MIDI"))
+                .ok()
+        });
+    let midi_learn = midi.as_ref().map(MidiInputs::learn);
 
     let _osc = args.osc.clone().and_then(|settings| {
         let sink = OscSink {
@@ -184,6 +244,7 @@ pub fn run(args: &PlayArgs) -> i32 {
             looks: look_tx.clone(),
             transport: transport.clone(),
             title: timeline.title.clone(),
+            midi_learn: midi_learn.clone(),
         };
         let open_bind = !settings.bind.ip().is_loopback();
         let no_allow = settings.allow.is_empty();
@@ -203,6 +264,19 @@ pub fn run(args: &PlayArgs) -> i32 {
             }
         }
     });
+
+    let link = window::ShowLink {
+        commands: command_tx.clone(),
+        updates: update_rx,
+        looks: look_rx,
+        learn: midi_learn,
+        dirs: match &args.source {
+            super::Source::Performance(p) => {
+                p.parent().map(Path::to_path_buf).into_iter().collect()
+            }
+            super::Source::Preset(_) => Vec::new(),
+        },
+    };
 
     let result = window::run(
         timeline,

@@ -1,10 +1,41 @@
-//! Our small wrapper over midir: for now, listing input ports. A machine without MIDI
-//! support (no ALSA sequencer, say) gets an error to print, never a panic.
+//! Our small wrapper over midir: MIDI input from every port (or the ones named), with hot-plug.
+//!
+//! - midir has no event for a device coming or going, so a thread lists the ports twice a
+//!   second, connects new ones and lets go of those that vanished. A machine without MIDI (no
+//!   ALSA sequencer, no JACK server) is told once and looked at again on each pass: the show
+//!   plays on, and a controller plugged in later is picked up.
+//! - midir calls back on its own thread (under JACK, the real-time process thread). The callback
+//!   only parses the bytes into a fixed-size message, pushes it into that port's bounded ring
+//!   (full: dropped and counted) and wakes our thread; it never allocates or locks.
+//! - Our thread routes each message ([`super::midi_route`]) and carries it out: the engine's
+//!   live queue (heard within a block), show commands, picture changes, the external clock,
+//!   and MIDI learn's saves to the mapping file.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use crate::bridge::{Event, EventKind, Transport};
+use crate::show::live::ShowCommand;
+use crate::show::live_look::LookCommand;
+
+use super::midi_map::{self, MidiMsg, save_learned};
+use super::midi_route::{LearnTarget, Routed, Router};
+
+/// How often the ports are listed for hot-plug.
+const SCAN_INTERVAL: Duration = Duration::from_millis(500);
+/// Messages each port's ring holds between two wake-ups of our thread.
+const RING_CAPACITY: usize = 1024;
+/// The name our client (and ports) show in the MIDI system.
+const CLIENT_NAME: &str = "somnia";
 
 /// Names of the MIDI input ports, or why they cannot be listed.
 pub fn input_port_names() -> Result<Vec<String>, String> {
-    let input =
-        midir::MidiInput::new("somnia").map_err(|e| format!("MIDI is not available here: {e}"))?;
+    let input = midir::MidiInput::new(CLIENT_NAME)
+        .map_err(|e| format!("MIDI is not available here: {e}"))?;
     Ok(input
         .ports()
         .iter()
@@ -14,4 +45,354 @@ pub fn input_port_names() -> Result<Vec<String>, String> {
                 .unwrap_or_else(|_| "(unnamed port)".into())
         })
         .collect())
+}
+
+/// Which input ports to listen to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PortChoice {
+    All,
+    /// Ports whose name contains this (any case).
+    Named(String),
+}
+
+impl PortChoice {
+    fn wants(&self, port_name: &str) -> bool {
+        match self {
+            PortChoice::All => true,
+            PortChoice::Named(n) => port_name.to_lowercase().contains(&n.to_lowercase()),
+        }
+    }
+}
+
+pub struct MidiSettings {
+    pub ports: PortChoice,
+    /// Where MIDI learn saves bindings (the map's own file, or the project's `midi-map.toml`).
+    pub map_path: PathBuf,
+    pub router: Router,
+}
+
+/// Where MIDI input goes.
+pub struct MidiSink {
+    /// The engine's live queue (shared with OSC; only non-real-time threads take the lock).
+    pub live: Arc<Mutex<rtrb::Producer<Event>>>,
+    pub commands: SyncSender<ShowCommand>,
+    pub looks: SyncSender<LookCommand>,
+    pub transport: Arc<Transport>,
+}
+
+/// What MIDI input has seen.
+#[derive(Debug, Default)]
+pub struct MidiStats {
+    pub messages: AtomicU64,
+    /// Dropped because a ring or queue was full.
+    pub dropped: AtomicU64,
+    pub ports_open: AtomicU64,
+}
+
+/// Arms MIDI learn from another thread (OSC, the keyboard).
+#[derive(Clone)]
+pub struct MidiLearn {
+    tx: SyncSender<Option<LearnTarget>>,
+    thread: Thread,
+}
+
+impl MidiLearn {
+    /// Arms learn for `target` (`None` disarms); false if the request could not be queued.
+    pub fn arm(&self, target: Option<LearnTarget>) -> bool {
+        let sent = self.tx.try_send(target).is_ok();
+        self.thread.unpark();
+        sent
+    }
+}
+
+/// MIDI input, running until dropped.
+pub struct MidiInputs {
+    pub stats: Arc<MidiStats>,
+    learn: MidiLearn,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MidiInputs {
+    pub fn start(settings: MidiSettings, sink: MidiSink) -> Result<Self, String> {
+        let stats = Arc::new(MidiStats::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::sync_channel(16);
+        let thread = {
+            let (stats, stop) = (stats.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("somnia-midi".into())
+                .spawn(move || run(settings, &sink, &stats, &stop, &rx))
+                .map_err(|e| format!("cannot start MIDI input: {e}"))?
+        };
+        Ok(Self {
+            stats,
+            learn: MidiLearn {
+                tx,
+                thread: thread.thread().clone(),
+            },
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn learn(&self) -> MidiLearn {
+        self.learn.clone()
+    }
+}
+
+impl Drop for MidiInputs {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+/// One open port.
+struct OpenPort {
+    id: String,
+    name: String,
+    _connection: midir::MidiInputConnection<()>,
+    rx: rtrb::Consumer<(MidiMsg, Instant)>,
+}
+
+/// The ports we listen to, kept in step with what is plugged in.
+struct Ports {
+    choice: PortChoice,
+    lister: Option<midir::MidiInput>,
+    open: Vec<OpenPort>,
+    /// Ports that would not open, so each failure is told once.
+    failed: Vec<String>,
+    told_unavailable: bool,
+    wake: Thread,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Ports {
+    fn rescan(&mut self, stats: &MidiStats) {
+        if self.lister.is_none() {
+            match midir::MidiInput::new(CLIENT_NAME) {
+                Ok(l) => {
+                    if self.told_unavailable {
+                        eprintln!("somnia play: MIDI is available now");
+                    }
+                    self.told_unavailable = false;
+                    self.lister = Some(l);
+                }
+                Err(e) => {
+                    if !self.told_unavailable {
+                        eprintln!(
+                            "somnia play: MIDI is not available here ({e}); playing on, and looking again twice a second"
+                        );
+                        self.told_unavailable = true;
+                    }
+                    return;
+                }
+            }
+        }
+        let Some(lister) = &self.lister else { return };
+        let present: Vec<(midir::MidiInputPort, String, String)> = lister
+            .ports()
+            .into_iter()
+            .map(|p| {
+                let name = lister.port_name(&p).unwrap_or_else(|_| p.id());
+                (p.clone(), p.id(), name)
+            })
+            .collect();
+        self.open.retain(|o| {
+            let here = present.iter().any(|(_, id, _)| *id == o.id);
+            if !here {
+                eprintln!("somnia play: MIDI `{}` is gone", o.name);
+            }
+            here
+        });
+        self.failed
+            .retain(|id| present.iter().any(|(_, p, _)| p == id));
+        for (port, id, name) in present {
+            if !self.choice.wants(&name)
+                || self.open.iter().any(|o| o.id == id)
+                || self.failed.contains(&id)
+            {
+                continue;
+            }
+            match self.connect(&port, &id, &name) {
+                Ok(open) => {
+                    eprintln!("somnia play: MIDI in from `{name}`");
+                    self.open.push(open);
+                }
+                Err(e) => {
+                    eprintln!("somnia play: cannot listen to MIDI `{name}`: {e}");
+                    self.failed.push(id);
+                }
+            }
+        }
+        stats
+            .ports_open
+            .store(self.open.len() as u64, Ordering::Relaxed);
+    }
+
+    fn connect(
+        &self,
+        port: &midir::MidiInputPort,
+        id: &str,
+        name: &str,
+    ) -> Result<OpenPort, String> {
+        let mut input = midir::MidiInput::new(CLIENT_NAME).map_err(|e| e.to_string())?;
+        // Clock, song position and MMC (system exclusive) are wanted; active sensing is
+        // parsed to nothing.
+        input.ignore(midir::Ignore::None);
+        let (mut tx, rx) = rtrb::RingBuffer::<(MidiMsg, Instant)>::new(RING_CAPACITY);
+        let (wake, dropped) = (self.wake.clone(), self.dropped.clone());
+        let connection = input
+            .connect(
+                port,
+                "in",
+                move |_stamp_us, bytes, _| {
+                    if let Some(msg) = midi_map::parse(bytes) {
+                        if tx.push((msg, Instant::now())).is_err() {
+                            dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                        wake.unpark();
+                    }
+                },
+                (),
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(OpenPort {
+            id: id.to_string(),
+            name: name.to_string(),
+            _connection: connection,
+            rx,
+        })
+    }
+}
+
+fn run(
+    settings: MidiSettings,
+    sink: &MidiSink,
+    stats: &MidiStats,
+    stop: &AtomicBool,
+    learn_rx: &Receiver<Option<LearnTarget>>,
+) {
+    let MidiSettings {
+        ports: choice,
+        map_path,
+        mut router,
+    } = settings;
+    let mut ports = Ports {
+        choice,
+        lister: None,
+        open: Vec::new(),
+        failed: Vec::new(),
+        told_unavailable: false,
+        wake: std::thread::current(),
+        dropped: Arc::new(AtomicU64::new(0)),
+    };
+    let epoch = Instant::now();
+    let mut next_scan = Instant::now();
+    let mut routed = Vec::new();
+    let mut ring_drops_seen = 0;
+    while !stop.load(Ordering::Relaxed) {
+        if Instant::now() >= next_scan {
+            ports.rescan(stats);
+            next_scan = Instant::now() + SCAN_INTERVAL;
+        }
+        while let Ok(target) = learn_rx.try_recv() {
+            match &target {
+                Some(t) => eprintln!(
+                    "somnia play: MIDI learn: move a control for `{}` (it will be saved to {})",
+                    t.name(),
+                    map_path.display()
+                ),
+                None => eprintln!("somnia play: MIDI learn off"),
+            }
+            router.arm(target);
+        }
+        for port in &mut ports.open {
+            while let Ok((msg, at)) = port.rx.pop() {
+                stats.messages.fetch_add(1, Ordering::Relaxed);
+                router.route(&msg, at.duration_since(epoch).as_secs_f64(), &mut routed);
+                for r in routed.drain(..) {
+                    carry_out(r, at, sink, stats, &map_path);
+                }
+            }
+        }
+        let ring_drops = ports.dropped.load(Ordering::Relaxed);
+        if ring_drops != ring_drops_seen {
+            stats
+                .dropped
+                .fetch_add(ring_drops - ring_drops_seen, Ordering::Relaxed);
+            ring_drops_seen = ring_drops;
+        }
+        std::thread::park_timeout(next_scan.saturating_duration_since(Instant::now()));
+    }
+}
+
+fn carry_out(
+    routed: Routed,
+    at: Instant,
+    sink: &MidiSink,
+    stats: &MidiStats,
+    map_path: &std::path::Path,
+) {
+    let dropped = || {
+        stats.dropped.fetch_add(1, Ordering::Relaxed);
+    };
+    let push = |kinds: &[EventKind]| {
+        let Ok(mut q) = sink.live.lock() else { return };
+        for &kind in kinds {
+            // Sample 0: at once, at the start of the next block.
+            if q.push(Event { at_sample: 0, kind }).is_err() {
+                dropped();
+            }
+        }
+    };
+    match routed {
+        Routed::Engine(kind) => push(&[kind]),
+        Routed::Show(command) => {
+            if sink.commands.try_send(command).is_err() {
+                dropped();
+            }
+        }
+        Routed::Look(look) => {
+            if sink.looks.try_send(look).is_err() {
+                dropped();
+            }
+        }
+        Routed::Glitch(g) => {
+            if sink.looks.try_send(LookCommand::Glitch(g)).is_err() {
+                dropped();
+            }
+            push(&super::osc::glitch_sound(g));
+        }
+        Routed::Clock(reading) => {
+            sink.transport
+                .external_clock()
+                .set(reading.beats, reading.bpm, at)
+        }
+        Routed::ClockStopped => sink.transport.external_clock().clear(),
+        Routed::Learned(learned) => match save_learned(map_path, &learned) {
+            Ok(()) => eprintln!(
+                "somnia play: MIDI learn: {learned}; saved to {}",
+                map_path.display()
+            ),
+            Err(e) => eprintln!("somnia play: MIDI learn: {learned}, but it was not saved: {e}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_named_choice_matches_any_case_inside_the_port_name() {
+        let c = PortChoice::Named("nanokontrol".into());
+        assert!(c.wants("nanoKONTROL2:nanoKONTROL2 MIDI 1 20:0"));
+        assert!(!c.wants("Midi Through:Midi Through Port-0 14:0"));
+        assert!(PortChoice::All.wants("anything"));
+    }
 }

@@ -1,6 +1,8 @@
 //! Live control: controllers that steer the show. The keyboard is handled by the window; OSC
-//! ([`osc`]) here; MIDI input arrives next (port listing only so far).
+//! ([`osc`]) and MIDI ([`midi`], the device; [`midi_route`], what messages mean; [`midi_map`],
+//! the mapping files) here.
 
 pub mod midi;
 pub mod midi_map;
+pub mod midi_route;
 pub mod osc;

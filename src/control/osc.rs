@@ -25,6 +25,8 @@ use ipnet::IpNet;
 use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 
 use crate::bridge::{AudioParam, Curve, Event, EventKind, Transport};
+use crate::control::midi::MidiLearn;
+use crate::control::midi_route::LearnTarget;
 use crate::show::cues::LiveMacros;
 use crate::show::live::ShowCommand;
 use crate::show::live_look::{LookCommand, MAX_CAPTION_CHARS};
@@ -93,6 +95,8 @@ pub struct OscSink {
     pub transport: Arc<Transport>,
     /// The show's title, for `/somnia/status`.
     pub title: String,
+    /// MIDI learn, when MIDI input runs.
+    pub midi_learn: Option<MidiLearn>,
 }
 
 /// One thing a message asks for.
@@ -115,6 +119,8 @@ pub enum Action {
     Look(LookCommand),
     /// The glitch, on picture and sound.
     Glitch(f32),
+    /// Arm MIDI learn for a target (`None`: disarm).
+    Learn(Option<LearnTarget>),
     Status,
 }
 
@@ -303,6 +309,18 @@ fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refu
         ["somnia", "unity"] => Ok(Action::Look(LookCommand::Unity(
             arg(0).ok_or_else(|| bad("needs a value 0..1"))? as f32,
         ))),
+        ["somnia", "midi", "learn"] => match args.first() {
+            None => Ok(Action::Learn(None)),
+            Some(OscType::String(off)) if off == "off" => Ok(Action::Learn(None)),
+            Some(OscType::String(name)) if name.len() <= 64 => LearnTarget::from_name(name)
+                .map(|t| Action::Learn(Some(t)))
+                .ok_or_else(|| {
+                    bad("needs a parameter name, go, play, pause, stop, next, prev or off")
+                }),
+            _ => Err(bad(
+                "needs a parameter name, go, play, pause, stop, next, prev or off",
+            )),
+        },
         ["somnia", "glitch"] => Ok(Action::Glitch(
             arg(0)
                 .filter(|g| (0.0..=1.0).contains(g))
@@ -578,21 +596,14 @@ fn carry_out(
             if sink.looks.try_send(LookCommand::Glitch(g)).is_err() {
                 OscStats::add(&stats.dropped);
             }
-            // The sound's side, as a `glitch` cue does it.
-            let stutter = if g >= 0.5 { g } else { 0.0 };
-            let events: Vec<Event> = [(AudioParam::Crush, 0.6 * g), (AudioParam::Stutter, stutter)]
-                .into_iter()
-                .map(|(param, value)| Event {
-                    at_sample: 0,
-                    kind: EventKind::SetParam {
-                        param,
-                        value,
-                        ramp_samples: 0,
-                        curve: Curve::Linear,
-                    },
-                })
-                .collect();
+            let events = glitch_sound(g).map(|kind| Event { at_sample: 0, kind });
             push(&events);
+        }
+        Action::Learn(target) => {
+            let armed = sink.midi_learn.as_ref().is_some_and(|l| l.arm(target));
+            if !armed {
+                OscStats::add(&stats.dropped);
+            }
         }
         Action::Status => {
             let reply = status_reply(sink, stats);
@@ -601,6 +612,19 @@ fn carry_out(
             }
         }
     }
+}
+
+/// The glitch's sound, as a `glitch` cue makes it: bitcrush, and beat repeat from half way.
+pub fn glitch_sound(g: f32) -> [EventKind; 2] {
+    let stutter = if g >= 0.5 { g } else { 0.0 };
+    [(AudioParam::Crush, 0.6 * g), (AudioParam::Stutter, stutter)].map(|(param, value)| {
+        EventKind::SetParam {
+            param,
+            value,
+            ramp_samples: 0,
+            curve: Curve::Linear,
+        }
+    })
 }
 
 /// `/somnia/status` to the sender: title, show time (s), paused, then the counters packets,

@@ -1,6 +1,9 @@
 //! The live window: winit's event loop on the main thread, drawing each frame for the time
 //! the audio clock reports. Esc quits, space pauses and resumes.
 
+use crate::bridge::AudioParam;
+use crate::control::midi_map::{CcTarget, TriggerKind};
+use crate::control::midi_route::LearnTarget;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,8 +45,10 @@ pub struct WindowOptions {
 pub struct ShowLink {
     pub commands: SyncSender<ShowCommand>,
     pub updates: Receiver<ShowUpdate>,
-    /// Live changes to the picture (OSC now, MIDI next).
+    /// Live changes to the picture (OSC and MIDI).
     pub looks: Receiver<LookCommand>,
+    /// MIDI learn, armed from the keyboard (L), when MIDI input runs.
+    pub learn: Option<crate::control::midi::MidiLearn>,
     /// Folders to watch besides those of the shaders and presets (the performance's).
     pub dirs: Vec<PathBuf>,
 }
@@ -93,6 +98,20 @@ struct App {
     live_look: LiveLook,
     /// The current error of each file that failed to load, for the log and the overlay.
     errors: BTreeMap<PathBuf, String>,
+    /// Which of [`learn_targets`] the L key armed last (`None`: learn off).
+    learn_step: Option<usize>,
+}
+
+/// What the L key steps MIDI learn through: GO and the transport, then every audio parameter,
+/// unity and the glitch, then off.
+fn learn_targets() -> Vec<LearnTarget> {
+    let triggers = TriggerKind::ALL.into_iter().map(LearnTarget::Trigger);
+    let params = AudioParam::ALL
+        .into_iter()
+        .map(CcTarget::Audio)
+        .chain([CcTarget::Unity, CcTarget::Glitch])
+        .map(LearnTarget::Control);
+    triggers.chain(params).collect()
 }
 
 /// Why the window could not run.
@@ -129,6 +148,7 @@ pub fn run(
         link,
         live_look: LiveLook::default(),
         errors: BTreeMap::new(),
+        learn_step: None,
     };
     event_loop
         .run_app(&mut app)
@@ -379,7 +399,12 @@ impl App {
         let inputs = FrameInputs {
             time_s,
             dt_s,
-            musical: self.timeline.musical_at(time_s),
+            // An external MIDI clock, while one runs, sets the beat; else the show's tempo map.
+            musical: self
+                .transport
+                .external_clock()
+                .musical_at(Instant::now(), self.timeline.tempo.beats_per_bar)
+                .unwrap_or_else(|| self.timeline.musical_at(time_s)),
             analysis: self.analysis.latest(),
             visual,
             captions,
@@ -399,6 +424,21 @@ impl App {
 }
 
 impl App {
+    /// L: arm MIDI learn for the next target in turn, or turn it off after the last.
+    fn step_learn(&mut self) {
+        let Some(learn) = self.link.as_ref().and_then(|l| l.learn.as_ref()) else {
+            eprintln!("somnia: MIDI learn needs MIDI input (it is off: --no-midi)");
+            return;
+        };
+        let targets = learn_targets();
+        self.learn_step = match self.learn_step {
+            None => Some(0),
+            Some(i) if i + 1 < targets.len() => Some(i + 1),
+            Some(_) => None,
+        };
+        learn.arm(self.learn_step.map(|i| targets[i].clone()));
+    }
+
     fn command(&self, cmd: ShowCommand) {
         match &self.link {
             Some(link) => {
@@ -469,6 +509,7 @@ impl ApplicationHandler for App {
                     eprintln!("somnia: {}", if paused { "paused" } else { "playing" });
                 }
                 Key::Character(c) if c.eq_ignore_ascii_case("s") => self.command(ShowCommand::Stop),
+                Key::Character(c) if c.eq_ignore_ascii_case("l") => self.step_learn(),
                 _ => {}
             },
             WindowEvent::RedrawRequested => {
