@@ -798,13 +798,12 @@ pub fn with_learned(src: &str, learned: &Learned) -> Result<String, String> {
             // The control's own table is changed in place, so its comments stay with it; what
             // described the old target's range goes, what describes the control stays.
             let mut updated = false;
-            for t in tables.iter_mut().filter(|t| same_control(t)) {
+            if let Some(t) = tables.iter_mut().find(|t| same_control(t)) {
                 t["param"] = value(target.clone());
                 for key in ["min", "max", "curve"] {
                     t.remove(key);
                 }
                 updated = true;
-                break;
             }
             // One control per target: the target's other bindings go.
             let mut kept_one = false;
