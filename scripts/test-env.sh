@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Starts the stand-ins for real hardware that the live tests need, on a headless machine:
 #   - Xvfb, a virtual X display (the window),
-#   - a PulseAudio daemon with a paced null sink (the sound card); its monitor is recorded.
+#   - a PulseAudio daemon with a paced null sink (the sound card); its monitor is recorded;
+#   - a JACK server on its dummy driver, under a name of its own (MIDI between processes: the
+#     `jack` build's MIDI tests; a machine with no sound card has no ALSA sequencer).
 # Source it:  source scripts/test-env.sh start   ...   test_env_stop
-# It exports DISPLAY, XDG_RUNTIME_DIR, PULSE_SERVER and SOMNIA_LIVE=1, and test_env_stop
+# It exports DISPLAY, XDG_RUNTIME_DIR, PULSE_SERVER, JACK_DEFAULT_SERVER and SOMNIA_LIVE=1,
+# and test_env_stop
 # stops everything it started. Nothing here touches the user's own audio or display.
 
 test_env_start() {
@@ -35,11 +38,26 @@ test_env_start() {
     tail -n 20 "$SOMNIA_ENV_DIR"/*.log >&2
     return 1
   fi
+  # JACK: no realtime scheduling needed, no sound card reserved, nothing but MIDI used.
+  export JACK_DEFAULT_SERVER="somnia-test-$$" JACK_NO_AUDIO_RESERVATION=1
+  jackd --no-realtime -n "$JACK_DEFAULT_SERVER" -d dummy -r 48000 -p 256 \
+    >"$SOMNIA_ENV_DIR/jackd.log" 2>&1 &
+  SOMNIA_JACK_PID=$!
+  export SOMNIA_JACK_PID
+  local jack=""
+  for _ in $(seq 1 50); do
+    if timeout 2 jack_lsp >/dev/null 2>&1; then jack=1; break; fi
+    sleep 0.1
+  done
+  if [ -z "$jack" ]; then
+    echo "test-env: the JACK dummy server did not start (the jack build's MIDI tests will say so); log:" >&2
+    tail -n 5 "$SOMNIA_ENV_DIR/jackd.log" >&2
+  fi
   pactl set-default-sink nullsink >/dev/null
   # The default input hears what plays into the sink: line-in tests play into it.
   pactl set-default-source nullsink.monitor >/dev/null
   export SOMNIA_LIVE=1
-  echo "test-env: Xvfb on $DISPLAY, PulseAudio null sink at $PULSE_SERVER"
+  echo "test-env: Xvfb on $DISPLAY, PulseAudio null sink at $PULSE_SERVER, JACK server ${JACK_DEFAULT_SERVER}"
 }
 
 test_env_stop() {
@@ -50,9 +68,10 @@ test_env_stop() {
     while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$XDG_RUNTIME_DIR/somnia-pulse.pids"
   fi
   if [ -n "${SOMNIA_XVFB_PID:-}" ]; then kill "$SOMNIA_XVFB_PID" 2>/dev/null || true; fi
-  wait ${SOMNIA_PULSE_PID:-} ${SOMNIA_XVFB_PID:-} 2>/dev/null || true
+  if [ -n "${SOMNIA_JACK_PID:-}" ]; then kill "$SOMNIA_JACK_PID" 2>/dev/null || true; fi
+  wait ${SOMNIA_PULSE_PID:-} ${SOMNIA_XVFB_PID:-} ${SOMNIA_JACK_PID:-} 2>/dev/null || true
   if [ -n "${SOMNIA_ENV_DIR:-}" ]; then rm -rf "$SOMNIA_ENV_DIR" || true; fi
-  unset SOMNIA_PULSE_PID SOMNIA_XVFB_PID SOMNIA_ENV_DIR SOMNIA_LIVE
+  unset SOMNIA_PULSE_PID SOMNIA_XVFB_PID SOMNIA_JACK_PID SOMNIA_ENV_DIR SOMNIA_LIVE JACK_DEFAULT_SERVER
 }
 
 if [ "${1:-}" = "start" ]; then test_env_start; fi

@@ -19,11 +19,17 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --features jack --test live_midi -- -D warnings
 echo "== cargo test"
 log="$SOMNIA_ENV_DIR/cargo-test.log"
 set +e
 cargo test --locked 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# MIDI between processes goes through the JACK dummy server: the `jack` build of the MIDI tests.
+echo "== cargo test --features jack --test live_midi"
+cargo test --locked --features jack --test live_midi 2>&1 | tee -a "$log"
+jack_status=${PIPESTATUS[0]}
+[ "$status" -eq 0 ] && status=$jack_status
 set -e
 # One closing line for the whole suite (cargo prints one per test binary, doc tests last).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

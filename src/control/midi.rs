@@ -295,6 +295,7 @@ fn run(
     let mut next_scan = Instant::now();
     let mut routed = Vec::new();
     let mut ring_drops_seen = 0;
+    let mut clock_log = ClockLog::default();
     while !stop.load(Ordering::Relaxed) {
         if Instant::now() >= next_scan {
             ports.rescan(stats);
@@ -316,6 +317,7 @@ fn run(
                 stats.messages.fetch_add(1, Ordering::Relaxed);
                 router.route(&msg, at.duration_since(epoch).as_secs_f64(), &mut routed);
                 for r in routed.drain(..) {
+                    clock_log.note(&r);
                     carry_out(r, at, sink, stats, &map_path);
                 }
             }
@@ -328,6 +330,32 @@ fn run(
             ring_drops_seen = ring_drops;
         }
         std::thread::park_timeout(next_scan.saturating_duration_since(Instant::now()));
+    }
+}
+
+/// Tells the log when an external clock is followed, changes tempo, or stops.
+#[derive(Default)]
+struct ClockLog {
+    /// The tempo last told; 0 while no clock is followed.
+    told_bpm: f64,
+}
+
+impl ClockLog {
+    /// Changes smaller than this are jitter, not news.
+    const STEP_BPM: f64 = 1.0;
+
+    fn note(&mut self, routed: &Routed) {
+        match routed {
+            Routed::Clock(r) if (r.bpm - self.told_bpm).abs() >= Self::STEP_BPM => {
+                eprintln!("somnia play: following MIDI clock at {:.1} bpm", r.bpm);
+                self.told_bpm = r.bpm;
+            }
+            Routed::ClockStopped if self.told_bpm > 0.0 => {
+                eprintln!("somnia play: MIDI clock stopped; the show's own tempo again");
+                self.told_bpm = 0.0;
+            }
+            _ => {}
+        }
     }
 }
 

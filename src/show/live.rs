@@ -200,6 +200,8 @@ impl LiveShow {
                     // Not a preset of this project: forget it, so the show stays loadable.
                     self.live.presets.pop();
                     eprintln!("somnia: no preset `{name}` to change to");
+                } else {
+                    eprintln!("somnia: preset `{name}` at {at:.2} s (fade {fade_s} s)");
                 }
             }
             ShowCommand::Symphony(change) => {

@@ -234,6 +234,23 @@ impl LivePlay {
         Self { child, log }
     }
 
+    /// What it has printed so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits up to `timeout` for `text` to appear in what it prints.
+    pub fn wait_for_log(&self, text: &str, timeout: std::time::Duration) -> bool {
+        let until = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < until {
+            if self.log_text().contains(text) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    }
+
     /// Stops it as Ctrl-C would; returns what it printed, which must hold no panic.
     pub fn stop(mut self) -> String {
         stop_with_sigint(&mut self.child);

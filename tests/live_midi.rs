@@ -1,0 +1,269 @@
+//! MIDI from peers over a JACK dummy server into a running `somnia play` (Xvfb, PulseAudio null
+//! sink, the sound recorded). Built with `--features jack` (scripts/test.sh does), since a
+//! machine without a sound card has no ALSA sequencer:
+//! - `jack_midiseq` (JACK's own example client) loops a note: it is heard, at its pitch;
+//! - a second MIDI client (midir in this test process) is plugged in while the show plays and
+//!   picked up; it plays a note, bends one, fires GO from a note, teaches a fader to `gain_db`
+//!   by MIDI learn (armed over OSC by liblo's `oscsend`) and turns the sound down and up with
+//!   it, runs a MIDI clock and sends a program change; unplugged, it is let go.
+#![cfg(feature = "jack")]
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// One live show at a time: both tests play into, and record, the same sink.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn jack_running() -> bool {
+    // Bounded: a wedged server must fail the test, not hang it.
+    Command::new("timeout")
+        .args(["5", "jack_lsp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn require_jack() -> bool {
+    if !live_env() {
+        return false;
+    }
+    assert!(
+        jack_running(),
+        "no JACK server: start one with scripts/test-env.sh (JACK_DEFAULT_SERVER={:?})",
+        std::env::var("JACK_DEFAULT_SERVER").ok()
+    );
+    true
+}
+
+/// The samples from `from_s` to `to_s` of the recording.
+fn span(mono: &[f32], rate: u32, from_s: f64, to_s: f64) -> &[f32] {
+    let at = |s: f64| ((s * f64::from(rate)) as usize).min(mono.len());
+    &mono[at(from_s)..at(to_s)]
+}
+
+/// The first sample after `from` louder than `threshold`.
+fn onset_after(mono: &[f32], from: usize, threshold: f32) -> Option<usize> {
+    mono[from..]
+        .iter()
+        .position(|s| s.abs() > threshold)
+        .map(|i| i + from)
+}
+
+#[test]
+fn notes_from_jack_midiseq_are_heard_at_their_pitch() {
+    if !require_jack() {
+        return;
+    }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec.wav");
+    let map = dir.path().join("map.toml");
+    let mut parec = start_recording(&rec);
+    std::thread::sleep(Duration::from_millis(300));
+    let map_arg = map.display().to_string();
+    let play = LivePlay::start(
+        dir.path(),
+        &["--size", "160x90", "--no-osc", "--midi-map", &map_arg],
+        &fixture("performances/osc.toml"),
+    );
+    std::thread::sleep(Duration::from_millis(2000));
+    // A 1 s loop at 48 kHz: A4 for its first quarter second.
+    let mut seq = Command::new("jack_midiseq")
+        .args(["midiseq", "48000", "0", "69", "12000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "jack_midiseq (jackd2's example clients) is missing: scripts/install-system-deps.sh",
+        );
+    let picked_up = play.wait_for_log("MIDI in from `midiseq:out`", Duration::from_secs(3));
+    std::thread::sleep(Duration::from_millis(3000));
+    // As Ctrl-C: it closes its JACK client (a killed client can stall the dummy server).
+    stop_with_sigint(&mut seq);
+    std::thread::sleep(Duration::from_millis(500));
+    let log = play.stop();
+    stop_with_sigint(&mut parec);
+    assert!(picked_up, "{log}");
+
+    let wav = read_wav(&rec);
+    let mono = wav.mono();
+    let rate = wav.sample_rate_hz;
+    let first = onset_after(&mono, 0, 0.01).expect("no note was heard");
+    let note = &mono[first + rate as usize / 50..first + rate as usize / 5];
+    let spec = spectrum(note);
+    let a4 = level_near(&spec, note.len(), rate, note_hz(69));
+    for other in [64, 67, 71, 72] {
+        let o = level_near(&spec, note.len(), rate, note_hz(other));
+        assert!(a4 > 10.0 * o, "A4 {a4} vs note {other} {o}");
+    }
+    // The loop goes on: a second A4 a second later.
+    let second = onset_after(&mono, first + rate as usize / 2, 0.01).expect("no second note");
+    let gap_s = (second - first) as f64 / f64::from(rate);
+    assert!((gap_s - 1.0).abs() < 0.05, "notes {gap_s} s apart");
+}
+
+/// A MIDI client of our own, the way a second program would be one.
+struct Peer(midir::MidiOutputConnection);
+
+impl Peer {
+    fn plug_in() -> Self {
+        use midir::os::unix::VirtualOutput;
+        let out = midir::MidiOutput::new("peer").expect("a JACK client");
+        Self(out.create_virtual("out").expect("a virtual MIDI output"))
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.0.send(bytes).expect("MIDI send");
+    }
+}
+
+fn oscsend(port: &str, args: &[&str]) {
+    let ok = Command::new("oscsend")
+        .args(["localhost", port])
+        .args(args)
+        .status()
+        .expect("oscsend (liblo-tools) is missing: scripts/install-system-deps.sh")
+        .success();
+    assert!(ok, "oscsend {args:?}");
+}
+
+#[test]
+fn a_second_midi_client_is_hot_plugged_and_steers_notes_go_learn_clock_and_presets() {
+    if !require_jack() {
+        return;
+    }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    retried(steer_attempt);
+}
+
+fn steer_attempt() {
+    const OSC_PORT: &str = "9331";
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec.wav");
+    let map = dir.path().join("map.toml");
+    std::fs::write(&map, "# GO on D3\n[go]\nnote = 50\n").unwrap();
+    let mut parec = start_recording(&rec);
+    std::thread::sleep(Duration::from_millis(300));
+    let map_arg = map.display().to_string();
+    let play = LivePlay::start(
+        dir.path(),
+        &[
+            "--size",
+            "160x90",
+            "--osc-port",
+            OSC_PORT,
+            "--midi",
+            "peer",
+            "--midi-map",
+            &map_arg,
+        ],
+        &fixture("performances/osc.toml"),
+    );
+    std::thread::sleep(Duration::from_millis(2000));
+    let mut peer = Peer::plug_in();
+    let picked_up = play.wait_for_log("MIDI in from `peer:out`", Duration::from_secs(3));
+
+    // Each step on its own second, timed from the first note.
+    let t0 = Instant::now();
+    let at = |s: f64| {
+        let due = t0 + Duration::from_secs_f64(s);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+    };
+    // 0 s: A4, as it is.
+    peer.send(&[0x90, 69, 100]);
+    at(0.3);
+    peer.send(&[0x80, 69, 0]);
+    // 1 s: A4 bent all the way up (two semitones: B4).
+    at(0.9);
+    peer.send(&[0xE0, 0x7F, 0x7F]);
+    at(1.0);
+    peer.send(&[0x90, 69, 100]);
+    at(1.3);
+    peer.send(&[0x80, 69, 0]);
+    at(1.5);
+    peer.send(&[0xE0, 0x00, 0x40]);
+    // 2 s: D3 is GO: the manual cue's C5 plays, D3 does not.
+    at(2.0);
+    peer.send(&[0x90, 50, 100]);
+    at(2.1);
+    peer.send(&[0x80, 50, 0]);
+    // MIDI learn, armed over OSC; the fader (CC 7) at 0 teaches it and sets -60 dB.
+    at(2.5);
+    oscsend(OSC_PORT, &["/somnia/midi/learn", "s", "gain_db"]);
+    at(2.9);
+    peer.send(&[0xB0, 7, 0]);
+    at(3.0);
+    peer.send(&[0x90, 69, 100]);
+    at(3.3);
+    peer.send(&[0x80, 69, 0]);
+    // 4 s: the fader near the top (-0.2 dB): loud again.
+    at(3.9);
+    peer.send(&[0xB0, 7, 115]);
+    at(4.0);
+    peer.send(&[0x90, 69, 100]);
+    at(4.3);
+    peer.send(&[0x80, 69, 0]);
+    // A clock at 100 bpm (25 ms a tick) for 1.5 s, then stop; a program change.
+    peer.send(&[0xFA]);
+    for i in 0..60 {
+        at(4.5 + f64::from(i) * 0.025);
+        peer.send(&[0xF8]);
+    }
+    peer.send(&[0xFC]);
+    peer.send(&[0xC0, 0]);
+    at(6.5);
+    // Unplugged: let go.
+    drop(peer);
+    let gone = play.wait_for_log("MIDI `peer:out` is gone", Duration::from_secs(3));
+    let log = play.stop();
+    stop_with_sigint(&mut parec);
+    assert!(picked_up, "{log}");
+    assert!(gone, "{log}");
+    assert!(
+        log.contains("MIDI learn: CC 7 on channel 1 steers `gain_db`"),
+        "{log}"
+    );
+    let saved = std::fs::read_to_string(&map).unwrap();
+    assert!(saved.starts_with("# GO on D3\n[go]\nnote = 50"), "{saved}");
+    assert!(saved.contains("param = \"gain_db\""), "{saved}");
+    // The sender here is a test thread's sleeps through JACK's 5 ms periods: within 1 bpm.
+    let bpm: f64 = log
+        .split("following MIDI clock at ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|b| b.parse().ok())
+        .unwrap_or_else(|| panic!("no clock followed: {log}"));
+    assert!((bpm - 100.0).abs() < 1.0, "{bpm} bpm: {log}");
+    assert!(log.contains("MIDI clock stopped"), "{log}");
+    assert!(log.contains("somnia: GO cue 2"), "{log}");
+    // Program 1 is the project's first preset by name.
+    assert!(log.contains("somnia: preset `bars`"), "{log}");
+
+    let wav = read_wav(&rec);
+    let mono = wav.mono();
+    let rate = wav.sample_rate_hz;
+    let first = onset_after(&mono, 0, 0.01).expect("no note was heard") as f64 / f64::from(rate);
+    let window = |k: f64| span(&mono, rate, first + k + 0.03, first + k + 0.25);
+    let level = |w: &[f32], note: u8| level_near(&spectrum(w), w.len(), rate, note_hz(note));
+
+    let plain = window(0.0);
+    assert!(level(plain, 69) > 10.0 * level(plain, 71), "A4 as sent");
+    let bent = window(1.0);
+    assert!(level(bent, 71) > 10.0 * level(bent, 69), "bent up to B4");
+    let go = window(2.0);
+    assert!(level(go, 72) > 10.0 * level(go, 50), "GO's C5, and no D3");
+    let (loud, quiet, again) = (rms(plain), rms(window(3.0)), rms(window(4.0)));
+    assert!(
+        quiet < loud / 100.0,
+        "the learned fader at 0: {quiet} vs {loud}"
+    );
+    assert!(
+        again > loud / 2.0,
+        "the learned fader up: {again} vs {loud}"
+    );
+}
