@@ -95,3 +95,32 @@ fn unreadable_and_unknown_files_are_errors_not_crashes() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("junk.toml:1:"), "{err}");
 }
+
+#[test]
+fn a_midi_map_is_checked_against_the_projects_presets_and_parameters() {
+    let dir = project();
+    let map = dir.path().join("midi-map.toml");
+    std::fs::write(
+        &map,
+        "[[cc]]\ncc = 74\nparam = \"cutof_hz\"\n\n[[program]]\nprogram = 1\npreset = \"glwo\"\n",
+    )
+    .unwrap();
+    let (code, err) = check(&map);
+    assert_eq!(code, 1, "{err}");
+    let at = |line: usize| format!("{}:{line}:", map.display());
+    assert!(
+        err.contains(&at(3)) && err.contains("did you mean `cutoff_hz`?"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&at(7)) && err.contains("did you mean `glow`?"),
+        "{err}"
+    );
+    std::fs::write(
+        &map,
+        "[go]\nnote = 60\n[[program]]\nprogram = 1\npreset = \"glow\"\n",
+    )
+    .unwrap();
+    let (code, err) = check(&map);
+    assert_eq!(code, 0, "{err}");
+}

@@ -4,13 +4,13 @@ use super::{EXIT_BAD_INPUT, print_diagnostics};
 use crate::show::check::check_paths;
 
 /// `somnia check [FILE...]`: with no files, checks the presets, performances and shaders
-/// folders of the current directory.
+/// folders of the current directory, and its MIDI map.
 pub fn run(files: &[PathBuf]) -> i32 {
     let paths: Vec<PathBuf> = if files.is_empty() {
-        ["presets", "performances", "shaders"]
+        ["presets", "performances", "shaders", "midi-map.toml"]
             .iter()
             .map(PathBuf::from)
-            .filter(|p| p.is_dir())
+            .filter(|p| p.exists())
             .collect()
     } else {
         files.to_vec()

@@ -15,7 +15,14 @@ pub enum FileKind {
     Preset,
     Performance,
     Shader,
+    /// A MIDI map (controllers, transport, programs).
+    MidiMap,
 }
+
+/// The top-level tables only a MIDI map has.
+const MIDI_MAP_KEYS: [&str; 9] = [
+    "cc", "go", "play", "pause", "stop", "next", "prev", "seek", "program",
+];
 
 /// Decides a file's kind from its extension, its folder, and finally its top-level keys.
 pub fn classify(path: &Path) -> Result<FileKind, Diagnostic> {
@@ -36,6 +43,9 @@ pub fn classify(path: &Path) -> Result<FileKind, Diagnostic> {
         Some("performances") => return Ok(FileKind::Performance),
         _ => {}
     }
+    if path.file_name().is_some_and(|n| n == "midi-map.toml") {
+        return Ok(FileKind::MidiMap);
+    }
     let src = std::fs::read_to_string(path)
         .map_err(|e| Diagnostic::file(path, format!("cannot read: {e}")))?;
     let table: toml::Table = match src.parse() {
@@ -46,9 +56,11 @@ pub fn classify(path: &Path) -> Result<FileKind, Diagnostic> {
         Ok(FileKind::Preset)
     } else if table.contains_key("cue") || table.contains_key("duration") {
         Ok(FileKind::Performance)
+    } else if !table.is_empty() && table.keys().all(|k| MIDI_MAP_KEYS.contains(&k.as_str())) {
+        Ok(FileKind::MidiMap)
     } else {
         Err(Diagnostic::file(path, "neither a preset nor a performance")
-            .with_hint("a preset has a [layer] table; a performance has `duration`, `preset` and [[cue]] entries"))
+            .with_hint("a preset has a [layer] table; a performance has `duration`, `preset` and [[cue]] entries; a MIDI map has [[cc]], [go] or [[program]] entries"))
     }
 }
 
@@ -78,6 +90,9 @@ pub fn check_file(path: &Path) -> Vec<Diagnostic> {
                 .collect(),
             Err(d) => d,
         },
+        FileKind::MidiMap => crate::control::midi_map::load_map(path, &project.preset_names())
+            .err()
+            .unwrap_or_default(),
         FileKind::Shader if path.file_name().is_some_and(|n| n == "common.wgsl") => {
             shader::validate_common(path).err().into_iter().collect()
         }
