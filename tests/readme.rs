@@ -57,3 +57,26 @@ fn the_readme_performance_example_parses() {
     somnia::show::performance::parse_performance(Path::new("README.md"), &src)
         .unwrap_or_else(|e| panic!("{e:?}"));
 }
+
+#[test]
+fn the_readme_midi_map_example_is_a_valid_map() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme
+        .find("\n## MIDI\n")
+        .expect("README has a MIDI section")..];
+    let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+    let src = &section[start..start + section[start..].find("```").unwrap()];
+    let map =
+        somnia::control::midi_map::parse_map(Path::new("README.md"), src, &["aurora".to_string()])
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        (
+            map.cc.len(),
+            map.triggers.len(),
+            map.seeks.len(),
+            map.programs.len()
+        ),
+        (1, 1, 1, 1)
+    );
+}
