@@ -1,7 +1,8 @@
 //! MIDI from peers over a JACK dummy server into a running `somnia play` (Xvfb, PulseAudio null
 //! sink, the sound recorded). Built with `--features jack` (scripts/test.sh does), since a
 //! machine without a sound card has no ALSA sequencer:
-//! - `jack_midiseq` (JACK's own example client) loops a note: it is heard, at its pitch;
+//! - `jack_midiseq` (JACK's own example client) loops a note: it is heard, at its pitch; the L
+//!   key (xdotool) arms MIDI learn, target after target;
 //! - a second MIDI client (midir in this test process) is plugged in while the show plays and
 //!   picked up; it plays a note, bends one, fires GO from a note, teaches a fader to `gain_db`
 //!   by MIDI learn (armed over OSC by liblo's `oscsend`) and turns the sound down and up with
@@ -85,15 +86,38 @@ fn notes_from_jack_midiseq_are_heard_at_their_pitch() {
     std::thread::sleep(Duration::from_millis(3000));
     // As Ctrl-C: it closes its JACK client (a killed client can stall the dummy server).
     stop_with_sigint(&mut seq);
+    // MIDI learn from the keyboard, once the notes are over (the next one would be learnt):
+    // L arms GO, L again the next target (play).
+    let keys = Command::new("xdotool")
+        .args([
+            "search",
+            "--name",
+            "Somnia",
+            "windowfocus",
+            "key",
+            "l",
+            "sleep",
+            "0.2",
+            "key",
+            "l",
+        ])
+        .status()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let log = play.stop();
     stop_with_sigint(&mut parec);
     assert!(picked_up, "{log}");
+    assert!(keys.success(), "xdotool could not press L");
+    assert!(log.contains("MIDI learn: move a control for `go`"), "{log}");
+    assert!(
+        log.contains("MIDI learn: move a control for `play`"),
+        "{log}"
+    );
 
     let wav = read_wav(&rec);
     let mono = wav.mono();
     let rate = wav.sample_rate_hz;
-    let first = onset_after(&mono, 0, 0.01).expect("no note was heard");
+    let first = onset_after(&mono, 0, 0.01).unwrap_or_else(|| panic!("no note was heard: {log}"));
     let note = &mono[first + rate as usize / 50..first + rate as usize / 5];
     let spec = spectrum(note);
     let a4 = level_near(&spec, note.len(), rate, note_hz(69));

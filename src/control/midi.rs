@@ -171,10 +171,22 @@ struct Ports {
     dropped: Arc<AtomicU64>,
 }
 
+/// Whether the MIDI system could be there, checked without opening it: ALSA's library prints
+/// its own error to stderr on every failed open, which twice a second would flood the log.
+fn midi_system_present() -> Result<(), String> {
+    #[cfg(all(target_os = "linux", not(feature = "jack")))]
+    if !std::path::Path::new("/dev/snd/seq").exists() {
+        return Err("no ALSA sequencer (/dev/snd/seq)".into());
+    }
+    Ok(())
+}
+
 impl Ports {
     fn rescan(&mut self, stats: &MidiStats) {
         if self.lister.is_none() {
-            match midir::MidiInput::new(CLIENT_NAME) {
+            let opened = midi_system_present()
+                .and_then(|()| midir::MidiInput::new(CLIENT_NAME).map_err(|e| e.to_string()));
+            match opened {
                 Ok(l) => {
                     if self.told_unavailable {
                         eprintln!("somnia play: MIDI is available now");
