@@ -302,6 +302,7 @@ where
     let channels = usize::from(prepared.config.channels).max(1);
     // Allocated here, once, before the stream starts: the callback only reuses it.
     let mut scratch = scratch_buffer();
+    let xruns = transport.clone();
     let callback = move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
         let Some(core) = holder.core.as_mut() else {
             data.fill(T::EQUILIBRIUM);
@@ -326,6 +327,9 @@ where
     let err_name = prepared.name.clone();
     let mut last_hiccup: Option<Instant> = None;
     let on_error = move |e: cpal::Error| {
+        if matches!(e.kind(), cpal::ErrorKind::Xrun) {
+            xruns.count_underrun();
+        }
         // Runs on cpal's stream thread, not inside the audio callback: printing is fine here.
         if is_fatal(&e) {
             if !failed.swap(true, Ordering::Relaxed) {

@@ -132,7 +132,10 @@ impl Supervisor {
                     );
                     standin_since = Instant::now();
                     standin_frames = 0;
-                    next_try = Instant::now() + RETRY_EVERY;
+                    // The first try at once: most failures are a stream that broke (a sound
+                    // server's hiccup), not a device that went, and reopen in milliseconds.
+                    // A device that went fails fast, and is tried again every RETRY_EVERY.
+                    next_try = Instant::now();
                 }
             } else if let Some(c) = core.as_mut() {
                 // The stand-in clock: run the engine at real-time pace, output discarded.

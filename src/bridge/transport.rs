@@ -23,6 +23,8 @@ pub struct Transport {
     dropped_events: AtomicU64,
     /// Events that arrived after their sample had passed and were applied at once.
     late_events: AtomicU64,
+    /// Times the device ran dry (it asked for sound before a block was ready).
+    underruns: AtomicU64,
     /// The smoothed moment sample 0 is heard (ns since `epoch`, as f64 bits): a filtered
     /// line through the published (position, heard) pairs, for placing time-tagged events on
     /// the exact sample whatever the jitter of device timestamps. 0: not yet known.
@@ -47,6 +49,7 @@ impl Transport {
             pause_requested: AtomicBool::new(false),
             dropped_events: AtomicU64::new(0),
             late_events: AtomicU64::new(0),
+            underruns: AtomicU64::new(0),
             heard_origin_ns: AtomicU64::new(0),
             seek_to: AtomicU64::new(0),
             seeks_done: AtomicU64::new(0),
@@ -188,6 +191,14 @@ impl Transport {
 
     pub fn late_events(&self) -> u64 {
         self.late_events.load(Ordering::Relaxed)
+    }
+
+    pub fn count_underrun(&self) {
+        self.underruns.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn underruns(&self) -> u64 {
+        self.underruns.load(Ordering::Relaxed)
     }
 }
 

@@ -288,6 +288,12 @@ pub fn run(args: &PlayArgs) -> i32 {
     stop.store(true, Ordering::Relaxed);
     let _ = control.join();
     drop(output);
+    let underruns = transport.underruns();
+    if underruns > 0 {
+        eprintln!(
+            "somnia play: the sound card ran dry {underruns} time(s) (a larger --buffer helps on a busy machine)"
+        );
+    }
     match result {
         Ok(()) => 0,
         Err(WindowError::NoDisplay(e)) => {
