@@ -91,3 +91,30 @@ fn process_never_allocates_under_note_storms_patch_swaps_sweeps_and_seeks() {
     assert!(engine.active_voices() <= MAX_VOICES);
     assert!(buf.iter().all(|s| s.is_finite() && s.abs() <= 1.0));
 }
+
+#[test]
+fn the_midi_callback_parses_queues_and_wakes_without_allocating() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let (mut ring, mut out) = rtrb::RingBuffer::new(4);
+    let wake = std::thread::current();
+    let dropped = AtomicU64::new(0);
+    let messages: [&[u8]; 7] = [
+        &[0x90, 60, 100],
+        &[0xB0, 7, 127],
+        &[0xE0, 0, 0x40],
+        &[0xF8],
+        &[
+            0xF0, 0x7F, 0x7F, 0x06, 0x44, 0x06, 0x01, 0x20, 1, 30, 12, 0, 0xF7,
+        ],
+        &[0x42, 1, 2],
+        &[0xC0, 3],
+    ];
+    assert_no_alloc(|| {
+        for bytes in messages {
+            somnia::control::midi::on_midi_bytes(bytes, &mut ring, &wake, &dropped);
+        }
+    });
+    // Six parse (the stray data byte does not); four fit, two are dropped and counted.
+    assert_eq!(dropped.load(Ordering::Relaxed), 2);
+    assert_eq!(std::iter::from_fn(|| out.pop().ok()).count(), 4);
+}

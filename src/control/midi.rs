@@ -151,6 +151,23 @@ impl Drop for MidiInputs {
     }
 }
 
+/// What midir's callback does with each message: parse it, queue it with its arrival time
+/// (a full ring drops it and counts), and wake the MIDI thread. Under JACK this runs on the
+/// real-time process thread, so it never allocates, frees or locks (`tests/realtime.rs`).
+pub fn on_midi_bytes(
+    bytes: &[u8],
+    ring: &mut rtrb::Producer<(MidiMsg, Instant)>,
+    wake: &Thread,
+    dropped: &AtomicU64,
+) {
+    if let Some(msg) = midi_map::parse(bytes) {
+        if ring.push((msg, Instant::now())).is_err() {
+            dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        wake.unpark();
+    }
+}
+
 /// One open port.
 struct OpenPort {
     id: String,
@@ -262,14 +279,7 @@ impl Ports {
             .connect(
                 port,
                 "in",
-                move |_stamp_us, bytes, _| {
-                    if let Some(msg) = midi_map::parse(bytes) {
-                        if tx.push((msg, Instant::now())).is_err() {
-                            dropped.fetch_add(1, Ordering::Relaxed);
-                        }
-                        wake.unpark();
-                    }
-                },
+                move |_stamp_us, bytes, _| on_midi_bytes(bytes, &mut tx, &wake, &dropped),
                 (),
             )
             .map_err(|e| e.to_string())?;
