@@ -1,7 +1,9 @@
 //! The device supervisor. A show must survive its sound card: when the output device fails
 //! (the error callback says so, or callbacks stop for two seconds), the supervisor takes the
 //! engine back, keeps running it on a paced stand-in clock so the performance's time, cues
-//! and pictures carry on in silence, and retries the device every half second. When the
+//! and pictures carry on in silence, and tries the device again: at once on the device it
+//! last used (a stream that broke under a sound server's hiccup is back in milliseconds), then
+//! every half second, looking for it anew. When the
 //! device is back, the same engine (same voices, same position) moves onto it and the sound
 //! resumes where the show is. No process restart.
 
@@ -59,7 +61,9 @@ impl AudioOutput {
         )?;
         transport.mark_callback(Instant::now());
         let stop = Arc::new(AtomicBool::new(false));
+        let name = prepared.name.clone();
         let sup = Supervisor {
+            last: Some(prepared),
             choice,
             sample_rate_hz,
             transport,
@@ -72,13 +76,13 @@ impl AudioOutput {
             .name("somnia-audio-supervisor".into())
             .spawn(move || sup.run(stream))
             .map_err(|e| AudioError::Stream {
-                device: prepared.name.clone(),
+                device: name.clone(),
                 reason: e.to_string(),
             })?;
         Ok(Self {
             stop,
             thread: Some(thread),
-            name: prepared.name,
+            name,
         })
     }
 }
@@ -100,16 +104,20 @@ struct Supervisor {
     home_tx: Sender<Box<Core>>,
     home_rx: Receiver<Box<Core>>,
     stop: Arc<AtomicBool>,
+    /// The device and format last opened: a stream that broke is reopened on it first,
+    /// without listing the devices again (which takes tens of milliseconds of silence).
+    last: Option<PreparedOutput>,
 }
 
 impl Supervisor {
-    fn run(self, stream: cpal::Stream) {
+    fn run(mut self, stream: cpal::Stream) {
         let mut stream = Some(stream);
         let mut core: Option<Box<Core>> = None;
         let mut scratch = scratch_buffer();
         let mut standin_since = Instant::now();
         let mut standin_frames = 0u64;
         let mut next_try = Instant::now();
+        let mut lost_at = Instant::now();
         while !self.stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             if stream.is_some() {
@@ -131,6 +139,7 @@ impl Supervisor {
                         "somnia: audio device lost; the show goes on silently and sound resumes when it is back"
                     );
                     standin_since = Instant::now();
+                    lost_at = standin_since;
                     standin_frames = 0;
                     // The first try at once: most failures are a stream that broke (a sound
                     // server's hiccup), not a device that went, and reopen in milliseconds.
@@ -161,7 +170,10 @@ impl Supervisor {
                     if let Some(c) = core.take() {
                         match self.reopen(c) {
                             Ok(s) => {
-                                eprintln!("somnia: audio device back; sound resumed");
+                                eprintln!(
+                                    "somnia: audio device back after {} ms; sound resumed",
+                                    lost_at.elapsed().as_millis()
+                                );
                                 stream = Some(s);
                             }
                             Err(c) => core = c,
@@ -181,16 +193,41 @@ impl Supervisor {
     }
 
     /// Tries to put `core` on the device again. On failure, gives the core back.
-    fn reopen(&self, core: Box<Core>) -> Result<cpal::Stream, Option<Box<Core>>> {
+    fn reopen(&mut self, core: Box<Core>) -> Result<cpal::Stream, Option<Box<Core>>> {
+        // The device last used first; if that fails, look for it (or the default) again.
+        let core = match self.last.take() {
+            Some(last) => match self.open_on(&last, core) {
+                Ok(s) => {
+                    self.last = Some(last);
+                    return Ok(s);
+                }
+                Err(Some(core)) => core,
+                Err(None) => return Err(None),
+            },
+            None => core,
+        };
         let prepared = match prepare_output(self.choice.name.as_deref(), self.choice.buffer_frames)
         {
             Ok(p) if p.sample_rate_hz() == self.sample_rate_hz => p,
             _ => return Err(Some(core)),
         };
+        let opened = self.open_on(&prepared, core);
+        if opened.is_ok() {
+            self.last = Some(prepared);
+        }
+        opened
+    }
+
+    /// Opens a stream on `prepared` running `core`; on failure, gives the core back.
+    fn open_on(
+        &self,
+        prepared: &PreparedOutput,
+        core: Box<Core>,
+    ) -> Result<cpal::Stream, Option<Box<Core>>> {
         self.failed.store(false, Ordering::Relaxed);
         self.transport.mark_callback(Instant::now());
         match open_stream(
-            &prepared,
+            prepared,
             core,
             self.transport.clone(),
             self.failed.clone(),
