@@ -26,7 +26,8 @@ fn rss_kib(pid: u32) -> u64 {
 // for a moment, and alsa-plugins' `pulse_delay` (1.2.7.1) turns libpulse's "no data yet"
 // (-PA_ERR_NODATA, compared there against the positive code) into an I/O error, which cpal
 // reports and does not recover from. The stream is reopened at once (14 ms), but what it had
-// buffered is lost with it, so the recording shows 150-240 ms. Run it with `cargo test --test live_osc_flood -- --ignored` under scripts/test-env.sh.
+// buffered is lost with it, so the recording shows 150-240 ms. Run it with
+// `cargo test --test live_osc_flood -- --ignored` under scripts/test-env.sh.
 #[test]
 #[ignore = "about one run in three has a gap: the ALSA PulseAudio plugin's I/O error under load (see above)"]
 fn fifty_thousand_packets_a_second_leave_no_gap_and_bounded_memory() {
