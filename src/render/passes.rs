@@ -71,12 +71,19 @@ pub fn blended_pipeline(
 
 /// A colour attachment that clears to black and keeps what is drawn.
 pub fn clear_attachment(view: &wgpu::TextureView) -> Option<wgpu::RenderPassColorAttachment<'_>> {
+    attachment(view, wgpu::LoadOp::Clear(wgpu::Color::BLACK))
+}
+
+fn attachment(
+    view: &wgpu::TextureView,
+    load: wgpu::LoadOp<wgpu::Color>,
+) -> Option<wgpu::RenderPassColorAttachment<'_>> {
     Some(wgpu::RenderPassColorAttachment {
         view,
         depth_slice: None,
         resolve_target: None,
         ops: wgpu::Operations {
-            load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+            load,
             store: wgpu::StoreOp::Store,
         },
     })
@@ -111,22 +118,7 @@ pub fn begin_overlay_pass<'e>(
     view: &wgpu::TextureView,
     label: &str,
 ) -> wgpu::RenderPass<'e> {
-    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-        label: Some(label),
-        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-            view,
-            depth_slice: None,
-            resolve_target: None,
-            ops: wgpu::Operations {
-                load: wgpu::LoadOp::Load,
-                store: wgpu::StoreOp::Store,
-            },
-        })],
-        depth_stencil_attachment: None,
-        timestamp_writes: None,
-        occlusion_query_set: None,
-        multiview_mask: None,
-    })
+    begin_with(encoder, attachment(view, wgpu::LoadOp::Load), label)
 }
 
 /// A uniform buffer of `size` bytes the CPU writes each frame.
@@ -174,9 +166,17 @@ pub fn begin_pass<'e>(
     view: &wgpu::TextureView,
     label: &str,
 ) -> wgpu::RenderPass<'e> {
+    begin_with(encoder, clear_attachment(view), label)
+}
+
+fn begin_with<'e>(
+    encoder: &'e mut wgpu::CommandEncoder,
+    attachment: Option<wgpu::RenderPassColorAttachment<'_>>,
+    label: &str,
+) -> wgpu::RenderPass<'e> {
     encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
         label: Some(label),
-        color_attachments: &[clear_attachment(view)],
+        color_attachments: &[attachment],
         depth_stencil_attachment: None,
         timestamp_writes: None,
         occlusion_query_set: None,
