@@ -17,6 +17,7 @@ use somnia::audio::Engine;
 use somnia::audio::synth::Patch;
 use somnia::bridge::{Transport, event_queue};
 use somnia::control::osc::{OscServer, OscSettings, OscSink};
+use somnia::control::sink::LiveSink;
 
 const RATE: u32 = 48_000;
 const TRIALS: usize = 300;
@@ -35,10 +36,12 @@ fn run(frames: usize) -> Vec<f64> {
             ..OscSettings::default()
         },
         OscSink {
-            live: Arc::new(Mutex::new(live_tx)),
-            commands: cmd_tx,
-            looks: mpsc::sync_channel(16).0,
-            transport: transport.clone(),
+            sink: LiveSink {
+                live: Arc::new(Mutex::new(live_tx)),
+                commands: cmd_tx,
+                looks: mpsc::sync_channel(16).0,
+                transport: transport.clone(),
+            },
             title: "bench".into(),
             midi_learn: None,
         },

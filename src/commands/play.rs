@@ -8,10 +8,11 @@ use crate::audio::Engine;
 use crate::audio::device::prepare_output;
 use crate::audio::supervisor::{AudioOutput, DeviceChoice};
 use crate::bridge::{Transport, analysis_channel, event_queue};
-use crate::control::midi::{MidiInputs, MidiSettings, MidiSink, PortChoice};
+use crate::control::midi::{MidiInputs, MidiSettings, PortChoice};
 use crate::control::midi_map::{MidiMap, load_map};
 use crate::control::midi_route::Router;
 use crate::control::osc::{OscServer, OscSettings, OscSink};
+use crate::control::sink::LiveSink;
 use crate::render::window::{self, WindowError, WindowOptions};
 use crate::show::live::{LiveShow, Loader, ShowCommand, ShowUpdate};
 use crate::show::live_look::LookCommand;
@@ -217,6 +218,13 @@ pub fn run(args: &PlayArgs) -> i32 {
             .spawn(move || show.run(&command_rx, &mut tx, SCHEDULER_TICK, &stop))
             .expect("spawning the control thread")
     };
+    // Every controller steers the show through the same bounded queues.
+    let live_sink = LiveSink {
+        live: live_tx,
+        commands: command_tx.clone(),
+        looks: look_tx,
+        transport: transport.clone(),
+    };
     let midi = midi_map
         .zip(args.midi.as_ref())
         .and_then(|((map, map_path, presets), m)| {
@@ -225,13 +233,7 @@ pub fn run(args: &PlayArgs) -> i32 {
                 map_path,
                 router: Router::new(map, timeline.tempo.clone(), presets),
             };
-            let sink = MidiSink {
-                live: live_tx.clone(),
-                commands: command_tx.clone(),
-                looks: look_tx.clone(),
-                transport: transport.clone(),
-            };
-            MidiInputs::start(settings, sink)
+            MidiInputs::start(settings, live_sink.clone())
                 .inspect_err(|e| eprintln!("somnia play: {e}; playing on without MIDI"))
                 .ok()
         });
@@ -239,10 +241,7 @@ pub fn run(args: &PlayArgs) -> i32 {
 
     let _osc = args.osc.clone().and_then(|settings| {
         let sink = OscSink {
-            live: live_tx.clone(),
-            commands: command_tx.clone(),
-            looks: look_tx.clone(),
-            transport: transport.clone(),
+            sink: live_sink.clone(),
             title: timeline.title.clone(),
             midi_learn: midi_learn.clone(),
         };

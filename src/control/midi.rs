@@ -12,18 +12,17 @@
 //!   and MIDI learn's saves to the mapping file.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use crate::bridge::{Event, EventKind, Transport};
-use crate::show::live::ShowCommand;
-use crate::show::live_look::LookCommand;
+use crate::bridge::Event;
 
 use super::midi_map::{self, MidiMsg, save_learned};
 use super::midi_route::{LearnTarget, Routed, Router};
+use super::sink::LiveSink;
 
 /// How often the ports are listed for hot-plug.
 const SCAN_INTERVAL: Duration = Duration::from_millis(500);
@@ -71,22 +70,12 @@ pub struct MidiSettings {
     pub router: Router,
 }
 
-/// Where MIDI input goes.
-pub struct MidiSink {
-    /// The engine's live queue (shared with OSC; only non-real-time threads take the lock).
-    pub live: Arc<Mutex<rtrb::Producer<Event>>>,
-    pub commands: SyncSender<ShowCommand>,
-    pub looks: SyncSender<LookCommand>,
-    pub transport: Arc<Transport>,
-}
-
 /// What MIDI input has seen.
 #[derive(Debug, Default)]
 pub struct MidiStats {
     pub messages: AtomicU64,
     /// Dropped because a ring or queue was full.
     pub dropped: AtomicU64,
-    pub ports_open: AtomicU64,
 }
 
 /// Arms MIDI learn from another thread (OSC, the keyboard).
@@ -114,7 +103,7 @@ pub struct MidiInputs {
 }
 
 impl MidiInputs {
-    pub fn start(settings: MidiSettings, sink: MidiSink) -> Result<Self, String> {
+    pub fn start(settings: MidiSettings, sink: LiveSink) -> Result<Self, String> {
         let stats = Arc::new(MidiStats::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = std::sync::mpsc::sync_channel(16);
@@ -122,7 +111,7 @@ impl MidiInputs {
             let (stats, stop) = (stats.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("somnia-midi".into())
-                .spawn(move || run(settings, &sink, &stats, &stop, &rx))
+                .spawn(move || run(settings, &sink, stats, &stop, &rx))
                 .map_err(|e| format!("cannot start MIDI input: {e}"))?
         };
         Ok(Self {
@@ -185,7 +174,8 @@ struct Ports {
     failed: Vec<String>,
     told_unavailable: bool,
     wake: Thread,
-    dropped: Arc<AtomicU64>,
+    /// Counts what the port rings drop, among the rest.
+    stats: Arc<MidiStats>,
 }
 
 /// Whether the MIDI system could be there, checked without opening it: ALSA's library prints
@@ -199,7 +189,7 @@ fn midi_system_present() -> Result<(), String> {
 }
 
 impl Ports {
-    fn rescan(&mut self, stats: &MidiStats) {
+    fn rescan(&mut self) {
         if self.lister.is_none() {
             let opened = midi_system_present()
                 .and_then(|()| midir::MidiInput::new(CLIENT_NAME).map_err(|e| e.to_string()));
@@ -258,9 +248,6 @@ impl Ports {
                 }
             }
         }
-        stats
-            .ports_open
-            .store(self.open.len() as u64, Ordering::Relaxed);
     }
 
     fn connect(
@@ -274,12 +261,12 @@ impl Ports {
         // parsed to nothing.
         input.ignore(midir::Ignore::None);
         let (mut tx, rx) = rtrb::RingBuffer::<(MidiMsg, Instant)>::new(RING_CAPACITY);
-        let (wake, dropped) = (self.wake.clone(), self.dropped.clone());
+        let (wake, stats) = (self.wake.clone(), self.stats.clone());
         let connection = input
             .connect(
                 port,
                 "in",
-                move |_stamp_us, bytes, _| on_midi_bytes(bytes, &mut tx, &wake, &dropped),
+                move |_stamp_us, bytes, _| on_midi_bytes(bytes, &mut tx, &wake, &stats.dropped),
                 (),
             )
             .map_err(|e| e.to_string())?;
@@ -294,8 +281,8 @@ impl Ports {
 
 fn run(
     settings: MidiSettings,
-    sink: &MidiSink,
-    stats: &MidiStats,
+    sink: &LiveSink,
+    stats: Arc<MidiStats>,
     stop: &AtomicBool,
     learn_rx: &Receiver<Option<LearnTarget>>,
 ) {
@@ -311,16 +298,15 @@ fn run(
         failed: Vec::new(),
         told_unavailable: false,
         wake: std::thread::current(),
-        dropped: Arc::new(AtomicU64::new(0)),
+        stats: stats.clone(),
     };
     let epoch = Instant::now();
     let mut next_scan = Instant::now();
     let mut routed = Vec::new();
-    let mut ring_drops_seen = 0;
     let mut clock_log = ClockLog::default();
     while !stop.load(Ordering::Relaxed) {
         if Instant::now() >= next_scan {
-            ports.rescan(stats);
+            ports.rescan();
             next_scan = Instant::now() + SCAN_INTERVAL;
         }
         while let Ok(target) = learn_rx.try_recv() {
@@ -340,16 +326,9 @@ fn run(
                 router.route(&msg, at.duration_since(epoch).as_secs_f64(), &mut routed);
                 for r in routed.drain(..) {
                     clock_log.note(&r);
-                    carry_out(r, at, sink, stats, &map_path);
+                    carry_out(r, at, sink, &stats, &map_path);
                 }
             }
-        }
-        let ring_drops = ports.dropped.load(Ordering::Relaxed);
-        if ring_drops != ring_drops_seen {
-            stats
-                .dropped
-                .fetch_add(ring_drops - ring_drops_seen, Ordering::Relaxed);
-            ring_drops_seen = ring_drops;
         }
         std::thread::park_timeout(next_scan.saturating_duration_since(Instant::now()));
     }
@@ -384,40 +363,19 @@ impl ClockLog {
 fn carry_out(
     routed: Routed,
     at: Instant,
-    sink: &MidiSink,
+    sink: &LiveSink,
     stats: &MidiStats,
     map_path: &std::path::Path,
 ) {
-    let dropped = || {
-        stats.dropped.fetch_add(1, Ordering::Relaxed);
-    };
-    let push = |kinds: &[EventKind]| {
-        let Ok(mut q) = sink.live.lock() else { return };
-        for &kind in kinds {
-            // Sample 0: at once, at the start of the next block.
-            if q.push(Event { at_sample: 0, kind }).is_err() {
-                dropped();
-            }
-        }
+    let dropped = |n: u64| {
+        stats.dropped.fetch_add(n, Ordering::Relaxed);
     };
     match routed {
-        Routed::Engine(kind) => push(&[kind]),
-        Routed::Show(command) => {
-            if sink.commands.try_send(command).is_err() {
-                dropped();
-            }
-        }
-        Routed::Look(look) => {
-            if sink.looks.try_send(look).is_err() {
-                dropped();
-            }
-        }
-        Routed::Glitch(g) => {
-            if sink.looks.try_send(LookCommand::Glitch(g)).is_err() {
-                dropped();
-            }
-            push(&super::osc::glitch_sound(g));
-        }
+        // Sample 0: at once, at the start of the next block.
+        Routed::Engine(kind) => dropped(sink.engine(&[Event { at_sample: 0, kind }])),
+        Routed::Show(command) => dropped(u64::from(!sink.show(command))),
+        Routed::Look(look) => dropped(u64::from(!sink.look(look))),
+        Routed::Glitch(g) => dropped(sink.glitch(g)),
         Routed::Clock(reading) => {
             sink.transport
                 .external_clock()

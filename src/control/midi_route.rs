@@ -101,10 +101,6 @@ impl Router {
         self.learn.as_ref()
     }
 
-    pub fn map(&self) -> &MidiMap {
-        &self.map
-    }
-
     /// What `msg`, arriving at `time_s` (any steady clock), asks for, appended to `out`.
     pub fn route(&mut self, msg: &MidiMsg, time_s: f64, out: &mut Vec<Routed>) {
         let rose = self.note_level(msg);

@@ -6,3 +6,4 @@ pub mod midi;
 pub mod midi_map;
 pub mod midi_route;
 pub mod osc;
+pub mod sink;

@@ -16,9 +16,8 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::SyncSender;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ipnet::IpNet;
@@ -27,6 +26,7 @@ use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 use crate::bridge::{AudioParam, Curve, Event, EventKind, Transport};
 use crate::control::midi::MidiLearn;
 use crate::control::midi_route::LearnTarget;
+use crate::control::sink::LiveSink;
 use crate::show::cues::LiveMacros;
 use crate::show::live::ShowCommand;
 use crate::show::live_look::{LookCommand, MAX_CAPTION_CHARS};
@@ -85,14 +85,7 @@ impl OscStats {
 
 /// Where OSC messages go.
 pub struct OscSink {
-    /// The engine's live queue (shared with MIDI input, hence the lock: only non-real-time
-    /// threads ever take it).
-    pub live: Arc<Mutex<rtrb::Producer<Event>>>,
-    /// The live show (GO, transport).
-    pub commands: SyncSender<ShowCommand>,
-    /// Live changes to the picture (the render thread).
-    pub looks: SyncSender<LookCommand>,
-    pub transport: Arc<Transport>,
+    pub sink: LiveSink,
     /// The show's title, for `/somnia/status`.
     pub title: String,
     /// MIDI learn, when MIDI input runs.
@@ -275,29 +268,15 @@ fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refu
                     .map(|v| v as f32)
                     .ok_or_else(|| bad("needs a value 0..1"))
             };
-            let change = match *what {
-                "key" => LiveMacros {
-                    key: Some(text()?),
-                    ..LiveMacros::default()
-                },
-                "mode" => LiveMacros {
-                    mode: Some(text()?),
-                    ..LiveMacros::default()
-                },
-                "tension" => LiveMacros {
-                    tension: Some(value()?),
-                    ..LiveMacros::default()
-                },
-                "density" => LiveMacros {
-                    density: Some(value()?),
-                    ..LiveMacros::default()
-                },
-                "unity" => LiveMacros {
-                    unity: Some(value()?),
-                    ..LiveMacros::default()
-                },
+            let mut change = LiveMacros::default();
+            match *what {
+                "key" => change.key = Some(text()?),
+                "mode" => change.mode = Some(text()?),
+                "tension" => change.tension = Some(value()?),
+                "density" => change.density = Some(value()?),
+                "unity" => change.unity = Some(value()?),
                 _ => return Err(Refusal::UnknownAddress(m.addr.clone())),
-            };
+            }
             show(ShowCommand::Symphony(change))
         }
         ["somnia", "layer", name] if name.len() <= 64 => {
@@ -309,18 +288,17 @@ fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refu
         ["somnia", "unity"] => Ok(Action::Look(LookCommand::Unity(
             arg(0).ok_or_else(|| bad("needs a value 0..1"))? as f32,
         ))),
-        ["somnia", "midi", "learn"] => match args.first() {
-            None => Ok(Action::Learn(None)),
-            Some(OscType::String(off)) if off == "off" => Ok(Action::Learn(None)),
-            Some(OscType::String(name)) if name.len() <= 64 => LearnTarget::from_name(name)
-                .map(|t| Action::Learn(Some(t)))
-                .ok_or_else(|| {
-                    bad("needs a parameter name, go, play, pause, stop, next, prev or off")
-                }),
-            _ => Err(bad(
-                "needs a parameter name, go, play, pause, stop, next, prev or off",
-            )),
-        },
+        ["somnia", "midi", "learn"] => {
+            let wrong = || bad("needs a parameter name, go, play, pause, stop, next, prev or off");
+            match args.first() {
+                None => Ok(Action::Learn(None)),
+                Some(OscType::String(off)) if off == "off" => Ok(Action::Learn(None)),
+                Some(OscType::String(name)) => LearnTarget::from_name(name)
+                    .map(|t| Action::Learn(Some(t)))
+                    .ok_or_else(wrong),
+                _ => Err(wrong()),
+            }
+        }
         ["somnia", "glitch"] => Ok(Action::Glitch(
             arg(0)
                 .filter(|g| (0.0..=1.0).contains(g))
@@ -547,31 +525,27 @@ fn carry_out(
     sink: &OscSink,
     stats: &OscStats,
 ) {
-    let push = |events: &[Event]| {
-        let Ok(mut q) = sink.live.lock() else { return };
-        for ev in events {
-            if q.push(*ev).is_err() {
-                OscStats::add(&stats.dropped);
-            }
-        }
+    let dropped = |n: u64| {
+        stats.dropped.fetch_add(n, Ordering::Relaxed);
     };
+    let live = &sink.sink;
     match action {
-        Action::Engine { kind, at } => push(&[Event {
-            at_sample: sample_for(at, &sink.transport, stats),
+        Action::Engine { kind, at } => dropped(live.engine(&[Event {
+            at_sample: sample_for(at, &live.transport, stats),
             kind,
-        }]),
+        }])),
         Action::Note {
             note,
             velocity,
             length_s,
             at,
         } => {
-            let rate = f64::from(sink.transport.sample_rate_hz());
-            let on = match sample_for(at, &sink.transport, stats) {
-                0 => sink.transport.position_samples(),
+            let rate = f64::from(live.transport.sample_rate_hz());
+            let on = match sample_for(at, &live.transport, stats) {
+                0 => live.transport.position_samples(),
                 s => s,
             };
-            push(&[
+            dropped(live.engine(&[
                 Event {
                     at_sample: on,
                     kind: EventKind::NoteOn { note, velocity },
@@ -580,30 +554,14 @@ fn carry_out(
                     at_sample: on + (length_s * rate) as u64,
                     kind: EventKind::NoteOff { note },
                 },
-            ]);
+            ]));
         }
-        Action::Show(cmd) => {
-            if sink.commands.try_send(cmd).is_err() {
-                OscStats::add(&stats.dropped);
-            }
-        }
-        Action::Look(cmd) => {
-            if sink.looks.try_send(cmd).is_err() {
-                OscStats::add(&stats.dropped);
-            }
-        }
-        Action::Glitch(g) => {
-            if sink.looks.try_send(LookCommand::Glitch(g)).is_err() {
-                OscStats::add(&stats.dropped);
-            }
-            let events = glitch_sound(g).map(|kind| Event { at_sample: 0, kind });
-            push(&events);
-        }
+        Action::Show(cmd) => dropped(u64::from(!live.show(cmd))),
+        Action::Look(cmd) => dropped(u64::from(!live.look(cmd))),
+        Action::Glitch(g) => dropped(live.glitch(g)),
         Action::Learn(target) => {
             let armed = sink.midi_learn.as_ref().is_some_and(|l| l.arm(target));
-            if !armed {
-                OscStats::add(&stats.dropped);
-            }
+            dropped(u64::from(!armed));
         }
         Action::Status => {
             let reply = status_reply(sink, stats);
@@ -614,19 +572,6 @@ fn carry_out(
     }
 }
 
-/// The glitch's sound, as a `glitch` cue makes it: bitcrush, and beat repeat from half way.
-pub fn glitch_sound(g: f32) -> [EventKind; 2] {
-    let stutter = if g >= 0.5 { g } else { 0.0 };
-    [(AudioParam::Crush, 0.6 * g), (AudioParam::Stutter, stutter)].map(|(param, value)| {
-        EventKind::SetParam {
-            param,
-            value,
-            ramp_samples: 0,
-            curve: Curve::Linear,
-        }
-    })
-}
-
 /// `/somnia/status` to the sender: title, show time (s), paused, then the counters packets,
 /// messages, malformed, refused, rate_limited, dropped, late, unknown_address.
 fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
@@ -635,8 +580,8 @@ fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
         addr: "/somnia/status".into(),
         args: vec![
             OscType::String(sink.title.clone()),
-            OscType::Double(sink.transport.estimated_time_s(Instant::now(), 0.05)),
-            OscType::Bool(sink.transport.is_pause_requested()),
+            OscType::Double(sink.sink.transport.estimated_time_s(Instant::now(), 0.05)),
+            OscType::Bool(sink.sink.transport.is_pause_requested()),
             count(&stats.packets),
             count(&stats.messages),
             count(&stats.malformed),
