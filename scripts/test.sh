@@ -34,4 +34,6 @@ set -e
 # One closing line for the whole suite (cargo prints one per test binary, doc tests last).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+# Disk is finite on CI machines: say what the build took, so growth is noticed before it fails.
+echo "target/: $(du -sh target 2>/dev/null | cut -f1)"
 exit "$status"
