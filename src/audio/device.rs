@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
 use super::engine::Engine;
+use super::rt_priority;
 use crate::bridge::{AnalysisWriter, Transport};
 
 /// The largest block the engine renders at once; longer device buffers are split.
@@ -248,16 +249,26 @@ impl Drop for Holder {
     }
 }
 
+/// How long a stream may report backend errors without calling back before it is given up
+/// and reopened. Short, so a dead stream is silent for a fraction of a second rather than the
+/// watchdog's two; long enough to ride out the ALSA PulseAudio plugin's passing I/O errors.
+const SILENT_ERRORS_FATAL_S: f64 = 0.25;
+
 /// Whether a stream error means the stream is dead (as opposed to a glitch it survives).
-/// An xrun, a reroute or a refused real-time promotion leave the stream playing. Anything
-/// else (PulseAudio's ALSA plugin reports I/O errors when its stream breaks under load) gets
-/// the stream reopened at once: cpal's worker does not recover from those by itself, and
-/// waiting for the watchdog would mean two seconds of silence instead of a fraction of one.
-fn is_fatal(e: &cpal::Error) -> bool {
-    !matches!(
-        e.kind(),
-        cpal::ErrorKind::Xrun | cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied
-    )
+/// An xrun, a reroute or a refused real-time promotion leave the stream playing. A backend
+/// error does too while the stream still calls back: the ALSA PulseAudio plugin
+/// (alsa-plugins 1.2.7) reports libpulse's "no timing data yet" after an underrun as an I/O
+/// error, and cpal's worker polls again and plays on. Reopening on each of those threw away
+/// the buffered sound (150-240 ms gaps under load). A stream that errors and has not called
+/// back for `SILENT_ERRORS_FATAL_S` is dead; so is any other kind of error.
+fn is_fatal(e: &cpal::Error, seconds_since_callback: f64) -> bool {
+    match e.kind() {
+        cpal::ErrorKind::Xrun
+        | cpal::ErrorKind::DeviceChanged
+        | cpal::ErrorKind::RealtimeDenied => false,
+        cpal::ErrorKind::BackendError => seconds_since_callback > SILENT_ERRORS_FATAL_S,
+        _ => true,
+    }
 }
 
 /// Opens and starts a stream on `prepared` that runs `core`. On failure the core is sent back
@@ -287,6 +298,7 @@ pub fn open_stream(
         device: prepared.name.clone(),
         reason: e.to_string(),
     })?;
+    rt_priority::promote_sound_server_threads();
     Ok(stream)
 }
 
@@ -303,7 +315,13 @@ where
     // Allocated here, once, before the stream starts: the callback only reuses it.
     let mut scratch = scratch_buffer();
     let xruns = transport.clone();
+    let mut asked_priority = false;
     let callback = move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
+        if !asked_priority {
+            // Once per stream, on its own thread: one system call, reported through an atomic.
+            asked_priority = true;
+            transport.note_audio_priority(rt_priority::promote_current_thread());
+        }
         let Some(core) = holder.core.as_mut() else {
             data.fill(T::EQUILIBRIUM);
             return;
@@ -331,7 +349,7 @@ where
             xruns.count_underrun();
         }
         // Runs on cpal's stream thread, not inside the audio callback: printing is fine here.
-        if is_fatal(&e) {
+        if is_fatal(&e, xruns.seconds_since_callback(Instant::now())) {
             if !failed.swap(true, Ordering::Relaxed) {
                 eprintln!("somnia: audio device `{err_name}` failed: {e}");
             }
@@ -351,4 +369,38 @@ where
             device: prepared.name.clone(),
             reason: e.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend_error() -> cpal::Error {
+        cpal::Error::with_message(
+            cpal::ErrorKind::BackendError,
+            "ALSA function 'snd_pcm_avail_delay' failed with error 'I/O error (5)'",
+        )
+    }
+
+    #[test]
+    fn a_backend_error_from_a_stream_that_still_calls_back_is_ridden_out() {
+        assert!(!is_fatal(&backend_error(), 0.01));
+    }
+
+    #[test]
+    fn a_backend_error_after_a_quarter_second_without_callbacks_reopens_the_stream() {
+        assert!(is_fatal(&backend_error(), 0.3));
+    }
+
+    #[test]
+    fn an_unplugged_device_is_given_up_at_once() {
+        assert!(is_fatal(&cpal::ErrorKind::DeviceNotAvailable.into(), 0.0));
+    }
+
+    #[test]
+    fn underruns_and_reroutes_never_stop_the_stream() {
+        for kind in [cpal::ErrorKind::Xrun, cpal::ErrorKind::DeviceChanged] {
+            assert!(!is_fatal(&kind.into(), 10.0));
+        }
+    }
 }

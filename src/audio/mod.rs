@@ -9,6 +9,7 @@ pub mod engine;
 pub mod fx;
 pub mod input;
 pub mod offline;
+pub mod rt_priority;
 pub mod supervisor;
 pub mod synth;
 

@@ -17,6 +17,7 @@ use super::device::{
     AudioError, Core, PreparedOutput, open_stream, prepare_output, scratch_buffer,
 };
 use super::engine::Engine;
+use super::rt_priority;
 use crate::bridge::{AnalysisWriter, Transport};
 
 const RETRY_EVERY: Duration = Duration::from_millis(500);
@@ -118,8 +119,14 @@ impl Supervisor {
         let mut standin_frames = 0u64;
         let mut next_try = Instant::now();
         let mut lost_at = Instant::now();
+        let mut priority_said = false;
         while !self.stop.load(Ordering::Relaxed) {
             let now = Instant::now();
+            if !priority_said && let Some(priority) = self.transport.audio_priority() {
+                // Said once: a reopened stream's thread asks again and gets the same answer.
+                priority_said = true;
+                eprintln!("{}", rt_priority::describe(priority));
+            }
             if stream.is_some() {
                 let stalled = self.transport.seconds_since_callback(now) > STALL_AFTER_S;
                 if self.failed.load(Ordering::Relaxed) || stalled {

@@ -2,8 +2,10 @@
 //! thread publishes and transport requests from the control side. All plain atomics: no
 //! thread ever waits on another.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
+
+use crate::audio::rt_priority::{self, Priority};
 
 /// Shared transport and clock state. Create one per playback and share it in an `Arc`.
 #[derive(Debug)]
@@ -35,6 +37,9 @@ pub struct Transport {
     seeks_done: AtomicU64,
     /// An external MIDI clock, when one is followed (the picture's beat).
     external_clock: super::ExternalClock,
+    /// What the audio thread was granted when it asked for real-time priority
+    /// (`rt_priority::encode`; 0: not asked yet).
+    audio_priority: AtomicI32,
 }
 
 impl Transport {
@@ -54,6 +59,7 @@ impl Transport {
             seek_to: AtomicU64::new(0),
             seeks_done: AtomicU64::new(0),
             external_clock: super::ExternalClock::default(),
+            audio_priority: AtomicI32::new(0),
         }
     }
 
@@ -199,6 +205,16 @@ impl Transport {
 
     pub fn underruns(&self) -> u64 {
         self.underruns.load(Ordering::Relaxed)
+    }
+
+    /// Called by the audio thread once it has asked for real-time priority.
+    pub fn note_audio_priority(&self, priority: Priority) {
+        self.audio_priority
+            .store(rt_priority::encode(priority), Ordering::Relaxed);
+    }
+
+    pub fn audio_priority(&self) -> Option<Priority> {
+        rt_priority::decode(self.audio_priority.load(Ordering::Relaxed))
     }
 }
 
