@@ -44,6 +44,7 @@ fn run(frames: usize) -> Vec<f64> {
             },
             title: "bench".into(),
             midi_learn: None,
+            midi_stats: None,
         },
     )
     .expect("OSC server");

@@ -105,6 +105,12 @@ fn attempt() {
         "status reply: {reply}\n{}",
         String::from_utf8_lossy(&status.stderr)
     );
+    // The address, the two-word title, then time, paused and eleven counters.
+    assert_eq!(
+        reply.split_whitespace().count(),
+        16,
+        "status reply: {reply}"
+    );
 
     let mono = read_wav(&rec).mono();
     let first = onset_after(&mono, 0, 0.01).expect("the first tagged note sounds");

@@ -244,6 +244,7 @@ pub fn run(args: &PlayArgs) -> i32 {
             sink: live_sink.clone(),
             title: timeline.title.clone(),
             midi_learn: midi_learn.clone(),
+            midi_stats: midi.as_ref().map(|m| m.stats.clone()),
         };
         let open_bind = !settings.bind.ip().is_loopback();
         let no_allow = settings.allow.is_empty();

@@ -24,7 +24,7 @@ use ipnet::IpNet;
 use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 
 use crate::bridge::{AudioParam, Curve, Event, EventKind, Transport};
-use crate::control::midi::MidiLearn;
+use crate::control::midi::{MidiLearn, MidiStats};
 use crate::control::midi_route::LearnTarget;
 use crate::control::sink::LiveSink;
 use crate::show::cues::LiveMacros;
@@ -90,6 +90,8 @@ pub struct OscSink {
     pub title: String,
     /// MIDI learn, when MIDI input runs.
     pub midi_learn: Option<MidiLearn>,
+    /// MIDI input's counters, when it runs (reported in `/somnia/status`).
+    pub midi_stats: Option<Arc<MidiStats>>,
 }
 
 /// One thing a message asks for.
@@ -573,9 +575,15 @@ fn carry_out(
 }
 
 /// `/somnia/status` to the sender: title, show time (s), paused, then the counters packets,
-/// messages, malformed, refused, rate_limited, dropped, late, unknown_address.
+/// messages, malformed, refused, rate_limited, dropped, late, unknown_address, and after them
+/// (added later, so readers of the first eleven values still work) the sound card's underruns,
+/// MIDI messages and MIDI messages dropped (0 and 0 without MIDI input).
 fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
     let count = |c: &AtomicU64| OscType::Long(OscStats::get(c) as i64);
+    let midi = |pick: fn(&MidiStats) -> &AtomicU64| match &sink.midi_stats {
+        Some(m) => count(pick(m)),
+        None => OscType::Long(0),
+    };
     OscPacket::Message(OscMessage {
         addr: "/somnia/status".into(),
         args: vec![
@@ -590,6 +598,9 @@ fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
             count(&stats.dropped),
             count(&stats.late),
             count(&stats.unknown_address),
+            OscType::Long(sink.sink.transport.underruns() as i64),
+            midi(|m| &m.messages),
+            midi(|m| &m.dropped),
         ],
     })
 }
@@ -597,6 +608,38 @@ fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_reports_underruns_and_midi_counters_after_the_osc_ones() {
+        let transport = Arc::new(Transport::new(48_000));
+        transport.count_underrun();
+        let midi = Arc::new(MidiStats::default());
+        midi.messages.store(7, Ordering::Relaxed);
+        midi.dropped.store(2, Ordering::Relaxed);
+        let sink = OscSink {
+            sink: LiveSink {
+                live: Arc::new(std::sync::Mutex::new(rtrb::RingBuffer::new(4).0)),
+                commands: std::sync::mpsc::sync_channel(1).0,
+                looks: std::sync::mpsc::sync_channel(1).0,
+                transport,
+            },
+            title: "Status".into(),
+            midi_learn: None,
+            midi_stats: Some(midi),
+        };
+        let stats = OscStats::default();
+        stats.packets.store(5, Ordering::Relaxed);
+        let OscPacket::Message(m) = status_reply(&sink, &stats) else {
+            panic!("a message");
+        };
+        assert_eq!(m.args.len(), 14);
+        assert_eq!(m.args[0], OscType::String("Status".into()));
+        assert_eq!(m.args[3], OscType::Long(5));
+        assert_eq!(
+            &m.args[11..],
+            &[OscType::Long(1), OscType::Long(7), OscType::Long(2)]
+        );
+    }
 
     fn msg(addr: &str, args: Vec<OscType>) -> OscPacket {
         OscPacket::Message(OscMessage {
