@@ -314,7 +314,9 @@ where
     let channels = usize::from(prepared.config.channels).max(1);
     // Allocated here, once, before the stream starts: the callback only reuses it.
     let mut scratch = scratch_buffer();
-    let xruns = transport.clone();
+    // The error callback's view of the clock: it counts underruns and reads how long the
+    // stream has been silent.
+    let err_transport = transport.clone();
     let mut asked_priority = false;
     let callback = move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
         if !asked_priority {
@@ -346,10 +348,10 @@ where
     let mut last_hiccup: Option<Instant> = None;
     let on_error = move |e: cpal::Error| {
         if matches!(e.kind(), cpal::ErrorKind::Xrun) {
-            xruns.count_underrun();
+            err_transport.count_underrun();
         }
         // Runs on cpal's stream thread, not inside the audio callback: printing is fine here.
-        if is_fatal(&e, xruns.seconds_since_callback(Instant::now())) {
+        if is_fatal(&e, err_transport.seconds_since_callback(Instant::now())) {
             if !failed.swap(true, Ordering::Relaxed) {
                 eprintln!("somnia: audio device `{err_name}` failed: {e}");
             }

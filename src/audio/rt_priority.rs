@@ -26,17 +26,8 @@ pub enum Priority {
 pub fn promote_current_thread() -> Priority {
     #[cfg(target_os = "linux")]
     {
-        let param = libc::sched_param {
-            sched_priority: AUDIO_RT_PRIORITY,
-        };
-        // SAFETY: pthread_self() is the calling thread, and param outlives the call.
-        let err =
-            unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) };
-        if err == 0 {
-            Priority::RealTime
-        } else {
-            Priority::Refused(err)
-        }
+        // Thread id 0: the calling thread.
+        set_fifo(0)
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -47,41 +38,39 @@ pub fn promote_current_thread() -> Priority {
 /// Gives libpulse's own threads in this process real-time priority too. Through the ALSA
 /// PulseAudio plugin our sound reaches the server on libpulse's mainloop thread
 /// (`threaded-ml`), not on cpal's: at normal priority it is starved on a busy machine and the
-/// server's buffer runs dry although our callback was on time. Called from the supervisor
-/// after a stream starts (it reads /proc, so never from the audio thread). Returns how many
-/// threads were promoted.
-pub fn promote_sound_server_threads() -> usize {
+/// server's buffer runs dry although our callback was on time. Called by `open_stream` once a
+/// stream plays (it reads /proc, so never from the audio thread); a refusal here is the one
+/// the audio thread already reported.
+pub fn promote_sound_server_threads() {
     #[cfg(target_os = "linux")]
     {
         let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-            return 0;
+            return;
         };
-        let mut promoted = 0;
         for task in tasks.flatten() {
             let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
             if comm.trim_end() != "threaded-ml" {
                 continue;
             }
-            let Some(tid) = task
-                .file_name()
-                .to_str()
-                .and_then(|t| t.parse::<i32>().ok())
-            else {
-                continue;
-            };
-            let param = libc::sched_param {
-                sched_priority: AUDIO_RT_PRIORITY,
-            };
-            // SAFETY: tid names a thread of this process; param outlives the call.
-            if unsafe { libc::sched_setscheduler(tid, libc::SCHED_FIFO, &param) } == 0 {
-                promoted += 1;
+            if let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) {
+                set_fifo(tid);
             }
         }
-        promoted
     }
-    #[cfg(not(target_os = "linux"))]
-    {
-        0
+}
+
+/// Puts thread `tid` of this process (0: the caller) under SCHED_FIFO at
+/// `AUDIO_RT_PRIORITY`. One system call; reading errno does not allocate.
+#[cfg(target_os = "linux")]
+fn set_fifo(tid: libc::pid_t) -> Priority {
+    let param = libc::sched_param {
+        sched_priority: AUDIO_RT_PRIORITY,
+    };
+    // SAFETY: tid names a thread of this process (or 0, the caller); param outlives the call.
+    if unsafe { libc::sched_setscheduler(tid, libc::SCHED_FIFO, &param) } == 0 {
+        Priority::RealTime
+    } else {
+        Priority::Refused(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
     }
 }
 
