@@ -41,6 +41,7 @@ fn run(frames: usize) -> Vec<f64> {
                 commands: cmd_tx,
                 looks: mpsc::sync_channel(16).0,
                 transport: transport.clone(),
+                cues: Default::default(),
             },
             title: "bench".into(),
             midi_learn: None,

@@ -43,6 +43,12 @@ struct OscArgs {
 
 impl OscArgs {
     fn settings(&self) -> Option<somnia::control::osc::OscSettings> {
+        if !self.no_osc && !self.osc_allow.is_empty() && self.osc_bind.is_loopback() {
+            eprintln!(
+                "somnia: warning: --osc-allow lets no one in while OSC listens on {} (this machine only); add --osc-bind 0.0.0.0 or an interface's address",
+                self.osc_bind
+            );
+        }
         (!self.no_osc).then(|| somnia::control::osc::OscSettings {
             bind: std::net::SocketAddr::new(self.osc_bind, self.osc_port),
             allow: self.osc_allow.clone(),
@@ -101,6 +107,11 @@ struct Safety {
 
 impl Safety {
     fn limiter(&self) -> commands::LimiterArgs {
+        if self.no_limiter && self.limiter_ceiling.is_some() {
+            eprintln!(
+                "somnia: warning: --limiter-ceiling does nothing with --no-limiter (the limiter is off)"
+            );
+        }
         commands::LimiterArgs {
             ceiling_db: self.limiter_ceiling,
             off: self.no_limiter,
@@ -118,13 +129,18 @@ impl Safety {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Play a performance live: a window and sound. Esc quits, space pauses.
+    /// Play a performance live: a window and sound. Space or Enter is GO, P pauses, Esc quits.
     Play {
         #[arg(required_unless_present = "preset")]
         performance: Option<PathBuf>,
-        /// Play one preset of the current folder's project instead of a performance.
+        /// Play one preset of the current folder's project instead of a performance: its
+        /// picture, and its sound playing the composer's default phrase.
         #[arg(long, conflicts_with = "performance")]
         preset: Option<String>,
+        /// Play this many seconds of show time, then quit (a preset's preview runs 30 s
+        /// without it).
+        #[arg(long, value_parser = parse_seconds)]
+        seconds: Option<f64>,
         /// Borderless fullscreen, cursor hidden (on the primary monitor unless --monitor).
         #[arg(long)]
         fullscreen: bool,
@@ -165,13 +181,14 @@ enum Command {
     Render {
         #[arg(required_unless_present = "preset")]
         performance: Option<PathBuf>,
-        /// Render one preset of the current folder's project instead of a performance.
+        /// Render one preset of the current folder's project instead of a performance: its
+        /// picture, and its sound playing the composer's default phrase.
         #[arg(long, conflicts_with = "performance")]
         preset: Option<String>,
         #[arg(long)]
         out: PathBuf,
-        /// Length to render (default: the performance's duration).
-        #[arg(long)]
+        /// Length to render (default: the performance's duration; 30 s for a preset).
+        #[arg(long, value_parser = parse_seconds)]
         seconds: Option<f64>,
         /// Frame size, WIDTHxHEIGHT.
         #[arg(long, value_parser = parse_size, default_value = "1280x720")]
@@ -202,13 +219,30 @@ enum Command {
     },
 }
 
-/// The performance file, or else the preset (clap guarantees one of them).
-fn source(performance: Option<PathBuf>, preset: Option<String>) -> commands::Source {
+/// The performance file, or else the preset (clap guarantees one of them), previewed for
+/// `seconds`.
+fn source(
+    performance: Option<PathBuf>,
+    preset: Option<String>,
+    seconds: Option<f64>,
+) -> commands::Source {
     match (performance, preset) {
         (Some(p), _) => commands::Source::Performance(p),
-        (None, Some(name)) => commands::Source::Preset(name),
         // clap requires one of them; should it not, loading reports "no preset named ``".
-        (None, None) => commands::Source::Preset(String::new()),
+        (None, name) => commands::Source::Preset {
+            name: name.unwrap_or_default(),
+            seconds,
+        },
+    }
+}
+
+/// A length in seconds: more than zero, at most a day.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}`: a length in seconds, more than 0 and at most 86400"
+        )),
     }
 }
 
@@ -244,11 +278,23 @@ fn main() {
         // SAFETY: nothing else runs yet; no other thread can read the environment concurrently.
         unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
-    let cli = Cli::parse();
+    // A usage error is bad input (exit 1, as the README says); help and version are not errors.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() {
+                commands::EXIT_BAD_INPUT
+            } else {
+                0
+            });
+        }
+    };
     let code = match cli.command {
         Command::Play {
             performance,
             preset,
+            seconds,
             fullscreen,
             monitor,
             no_vsync,
@@ -264,7 +310,7 @@ fn main() {
         } => commands::play::run(&commands::play::PlayArgs {
             osc: osc.settings(),
             midi: midi.settings(),
-            source: source(performance, preset),
+            source: source(performance, preset, seconds),
             audio_device,
             input,
             buffer_frames: buffer,
@@ -275,6 +321,7 @@ fn main() {
                 flash_guard: safety.flash_guard(),
                 fullscreen,
                 exit_at_end,
+                quit_after_s: seconds,
                 size,
                 rehearsal,
             },
@@ -289,7 +336,7 @@ fn main() {
             no_mp4,
             safety,
         } => commands::render::run(&commands::render::RenderArgs {
-            source: source(performance, preset),
+            source: source(performance, preset, seconds),
             out,
             seconds,
             video: VideoSettings {

@@ -54,13 +54,13 @@ fn attempt() {
     std::thread::sleep(Duration::from_millis(200));
     stop_with_sigint(&mut parec);
     assert!(key.success(), "xdotool could not press space in the window");
-    // "somnia: GO cue 2 The dreamer wakes at 4.812 s"
+    // "somnia: GO cue 2 “The dreamer wakes” at 4.812 s"
     let go_s: f64 = stderr
         .lines()
         .find_map(|l| {
             l.strip_prefix("somnia: GO cue 2 ")?
-                .split(" at ")
-                .nth(1)?
+                .rsplit(" at ")
+                .next()?
                 .strip_suffix(" s")?
                 .parse()
                 .ok()

@@ -105,12 +105,11 @@ fn attempt() {
         "status reply: {reply}\n{}",
         String::from_utf8_lossy(&status.stderr)
     );
-    // The address, the two-word title, then time, paused and eleven counters.
-    assert_eq!(
-        reply.split_whitespace().count(),
-        16,
-        "status reply: {reply}"
-    );
+    // The address, the two-word title, then time, paused, eleven counters and the standby
+    // cue's number: 0, as the GO fired the only manual cue (its label, empty, prints nothing).
+    let words: Vec<&str> = reply.split_whitespace().collect();
+    assert_eq!(words.len(), 17, "status reply: {reply}");
+    assert_eq!(words[16], "0", "status reply: {reply}");
 
     let mono = read_wav(&rec).mono();
     let first = onset_after(&mono, 0, 0.01).expect("the first tagged note sounds");

@@ -2,7 +2,8 @@
 //! binary installs an allocator that aborts the process if anything allocates inside
 //! `assert_no_alloc`, then drives the engine through note storms far beyond the 128-voice
 //! pool, sustain-pedal churn, patch swaps (unison, FM, noise) and sweeps of every parameter,
-//! the glitch effects included.
+//! the glitch effects included, with live events (notes with lengths, bundles tagged ahead)
+//! waiting in the engine's live list past its capacity.
 
 use assert_no_alloc::{AllocDisabler, assert_no_alloc};
 use somnia::audio::Engine;
@@ -44,6 +45,8 @@ fn event_for(block: u64, k: u64) -> EventKind {
 fn process_never_allocates_under_note_storms_patch_swaps_sweeps_and_seeks() {
     let (mut tx, rx) = event_queue(8192);
     let mut engine = Engine::new(48_000, Patch::default(), rx);
+    let (mut live_tx, live_rx) = event_queue(8192);
+    engine.attach_live_queue(live_rx);
     let mut buf = vec![0.0f32; 2 * 256];
     let mut sample = 0u64;
     let waveforms = [
@@ -59,6 +62,14 @@ fn process_never_allocates_under_note_storms_patch_swaps_sweeps_and_seeks() {
             let _ = tx.push(Event {
                 at_sample: sample + k * 6,
                 kind: event_for(block, k),
+            });
+        }
+        // Live: notes now with their release a while ahead, and events tagged further ahead
+        // still, which pile up past the waiting list's capacity.
+        for k in 0..30u64 {
+            let _ = live_tx.push(Event {
+                at_sample: if k % 3 == 0 { 0 } else { sample + 40_000 * k },
+                kind: event_for(block + 1, k),
             });
         }
         if block % 50 == 0 {
@@ -89,6 +100,10 @@ fn process_never_allocates_under_note_storms_patch_swaps_sweeps_and_seeks() {
         sample = engine.position_samples();
     }
     assert!(engine.active_voices() <= MAX_VOICES);
+    assert!(
+        engine.take_dropped_live_events() > 0,
+        "the live waiting list was filled past its capacity"
+    );
     assert!(buf.iter().all(|s| s.is_finite() && s.abs() <= 1.0));
 }
 

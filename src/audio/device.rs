@@ -47,17 +47,146 @@ impl PreparedOutput {
     }
 }
 
-pub(crate) fn device_name(d: &cpal::Device) -> String {
-    d.description()
-        .map(|desc| desc.to_string())
-        .unwrap_or_else(|_| "(unnamed device)".into())
+/// A device as a user names it: the backend's own name for it (ALSA's PCM name: `default`,
+/// `pulse`, `hw:CARD=PCH,DEV=0`), which `--audio-device` takes, and what it says it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceInfo {
+    pub name: String,
+    pub description: String,
+    pub is_default: bool,
 }
 
-/// Names of the output devices of the default host.
-pub fn output_device_names() -> Result<Vec<String>, String> {
-    let host = cpal::default_host();
-    let devices = host.output_devices().map_err(|e| e.to_string())?;
-    Ok(devices.map(|d| device_name(&d)).collect())
+impl DeviceInfo {
+    fn of(d: &cpal::Device, default_id: Option<&str>) -> Self {
+        let desc = d.description().ok();
+        let id = d.id().ok().map(|id| id.id().to_string());
+        let name = id
+            .clone()
+            .or_else(|| desc.as_ref().map(|x| x.name().to_string()))
+            .unwrap_or_else(|| "(unnamed device)".into());
+        let description = desc
+            .map(|x| {
+                let lines: Vec<&str> = x.extended().collect();
+                if lines.is_empty() {
+                    x.name().to_string()
+                } else {
+                    lines.join(", ")
+                }
+            })
+            .unwrap_or_default();
+        Self {
+            is_default: id.is_some() && id.as_deref() == default_id,
+            name,
+            description,
+        }
+    }
+
+    /// Whether `want` names this device: its name or description, without regard to case;
+    /// `exact` asks for the whole of either.
+    fn matches(&self, want: &str, exact: bool) -> bool {
+        let want = want.to_lowercase();
+        [&self.name, &self.description].iter().any(|s| {
+            let s = s.to_lowercase();
+            if exact { s == want } else { s.contains(&want) }
+        })
+    }
+}
+
+impl std::fmt::Display for DeviceInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.description.is_empty() || self.description == self.name {
+            write!(f, "`{}`", self.name)
+        } else {
+            write!(f, "`{}` ({})", self.name, self.description)
+        }
+    }
+}
+
+/// The name a user gives `--audio-device` (or `--input`) for `d`.
+pub(crate) fn device_name(d: &cpal::Device) -> String {
+    DeviceInfo::of(d, None).name
+}
+
+/// Whether `want` names `d` (a part of its name or description, any case).
+pub(crate) fn device_matches(d: &cpal::Device, want: &str) -> bool {
+    DeviceInfo::of(d, None).matches(want, false)
+}
+
+/// The output devices of the default host, the default first.
+pub fn output_devices() -> Result<Vec<DeviceInfo>, String> {
+    quiet_alsa(|| {
+        let host = cpal::default_host();
+        let default = host.default_output_device();
+        let default_id = default
+            .as_ref()
+            .and_then(|d| d.id().ok())
+            .map(|id| id.id().to_string());
+        let mut out: Vec<DeviceInfo> = host
+            .output_devices()
+            .map_err(|e| e.to_string())?
+            .map(|d| DeviceInfo::of(&d, default_id.as_deref()))
+            .collect();
+        if !out.iter().any(|d| d.is_default) {
+            if let Some(d) = &default {
+                out.insert(0, DeviceInfo::of(d, default_id.as_deref()));
+            }
+        }
+        out.sort_by_key(|d| !d.is_default);
+        Ok(out)
+    })
+}
+
+/// `somnia list audio`: one device a line, its name first (what `--audio-device` takes), the
+/// default marked with `*`.
+pub fn output_device_lines() -> Result<Vec<String>, String> {
+    let devices = output_devices()?;
+    let width = devices.iter().map(|d| d.name.len()).max().unwrap_or(0);
+    Ok(devices
+        .iter()
+        .map(|d| {
+            let mark = if d.is_default { "*" } else { " " };
+            let note = if d.is_default {
+                " (the default: what play uses without --audio-device)"
+            } else {
+                ""
+            };
+            format!("{mark} {:<width$}  {}{note}", d.name, d.description)
+        })
+        .collect())
+}
+
+/// Finds the device `want` names: its whole name or description first (any case), then a
+/// part of one; `default` is the default device.
+fn find_output(host: &cpal::Host, want: &str) -> Result<cpal::Device, AudioError> {
+    let default = host.default_output_device();
+    let default_id = default
+        .as_ref()
+        .and_then(|d| d.id().ok())
+        .map(|id| id.id().to_string());
+    if let Some(d) = default.filter(|d| DeviceInfo::of(d, None).matches(want, true)) {
+        return Ok(d);
+    }
+    let devices: Vec<cpal::Device> = host
+        .output_devices()
+        .map_err(|e| AudioError::NoDevice(format!(": {e}")))?
+        .collect();
+    let info: Vec<DeviceInfo> = devices
+        .iter()
+        .map(|d| DeviceInfo::of(d, default_id.as_deref()))
+        .collect();
+    let found = (info.iter().position(|d| d.matches(want, true)))
+        .or_else(|| info.iter().position(|d| d.matches(want, false)));
+    match found {
+        Some(i) => Ok(devices.into_iter().nth(i).expect("an index into the list")),
+        None => Err(AudioError::NoDevice(format!(
+            " named `{want}`; `somnia list audio` shows the devices ({})",
+            info.iter()
+                .map(|d| d.name.as_str())
+                .take(8)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 /// Runs `f` with the process's stderr sent to /dev/null. ALSA's library prints several lines
@@ -125,15 +254,7 @@ fn prepare_output_inner(
                 host.id().name()
             ))
         })?,
-        Some(want) => host
-            .output_devices()
-            .map_err(|e| AudioError::NoDevice(format!(": {e}")))?
-            .find(|d| device_name(d).contains(want))
-            .ok_or_else(|| {
-                AudioError::NoDevice(format!(
-                    " matching `{want}`; `somnia list audio` shows the devices"
-                ))
-            })?,
+        Some(want) => find_output(&host, want)?,
     };
     let name = device_name(&device);
     let stream_err = |reason: String| AudioError::Stream {
@@ -249,6 +370,46 @@ impl Drop for Holder {
     }
 }
 
+/// How far the show clock may run ahead of the wall clock on a device before it is held back.
+/// Far more than any real device buffers; a device that takes sound faster than it plays it
+/// (ALSA's `null`, which plays nowhere) gets there within a callback or two.
+const PACE_SLACK_S: f64 = 0.5;
+
+/// Keeps the show clock from outrunning the wall clock. A real device asks for sound at its
+/// own pace and never trips it; one with no pace of its own would otherwise race the show to
+/// its end in a second. Held back, such a device gets silence and the callback waits out the
+/// difference (a sleep on a device that plays nowhere, never on a real one). Plain data: no
+/// allocation, no locks.
+#[derive(Debug, Default)]
+struct Pacer {
+    /// (wall instant, engine sample) the clock is measured from; re-anchored after a jump, a
+    /// pause or a stall, so time not played is never banked.
+    origin: Option<(Instant, u64)>,
+    /// Where the last block ended: a block starting elsewhere means the clock jumped.
+    next: u64,
+}
+
+impl Pacer {
+    /// How far ahead of the wall clock (seconds) the engine would be with `frames` more
+    /// rendered from `start`, at `now`.
+    fn ahead_s(&mut self, now: Instant, start: u64, frames: u64, rate_hz: f64) -> f64 {
+        let (t0, p0) = match self.origin {
+            Some((t0, p0)) if start == self.next => (t0, p0),
+            _ => (now, start),
+        };
+        let wall_s = now.saturating_duration_since(t0).as_secs_f64();
+        let clock_s = start.saturating_sub(p0) as f64 / rate_hz;
+        self.origin = Some(if clock_s < wall_s - 0.1 {
+            (now, start)
+        } else {
+            (t0, p0)
+        });
+        let (t0, p0) = self.origin.unwrap_or((now, start));
+        (start + frames).saturating_sub(p0) as f64 / rate_hz
+            - now.saturating_duration_since(t0).as_secs_f64()
+    }
+}
+
 /// How long a stream may report backend errors without calling back before it is given up
 /// and reopened. Short, so a dead stream is silent for a fraction of a second rather than the
 /// watchdog's two; long enough to ride out the ALSA PulseAudio plugin's passing I/O errors.
@@ -318,6 +479,8 @@ where
     // stream has been silent.
     let err_transport = transport.clone();
     let mut asked_priority = false;
+    let mut pacer = Pacer::default();
+    let rate_hz = f64::from(prepared.config.sample_rate);
     let callback = move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
         if !asked_priority {
             // Once per stream, on its own thread: one system call, reported through an atomic.
@@ -331,8 +494,22 @@ where
         core.follow(&transport);
         let start = core.engine.position_samples();
         let now = Instant::now();
+        let frames = (data.len() / channels) as u64;
+        let ahead_s = pacer.ahead_s(now, start, frames, rate_hz);
+        if ahead_s > PACE_SLACK_S {
+            // A device with no pace of its own: silence, and wait out the difference.
+            data.fill(T::EQUILIBRIUM);
+            transport.count_paced_block();
+            transport.mark_callback(now);
+            std::thread::sleep(Duration::from_secs_f64(
+                (ahead_s - PACE_SLACK_S + 0.005).min(0.02),
+            ));
+            return;
+        }
+        pacer.next = start + frames;
         core.render(data, channels, &mut scratch, transport.is_pause_requested());
         transport.count_late_events(core.engine.take_late_events());
+        transport.count_dropped_events(core.engine.take_dropped_live_events());
         // The block just rendered starts sounding after the device's output latency; publish
         // that moment so the picture shows what is heard, not what is being computed.
         let ts = info.timestamp();

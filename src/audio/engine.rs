@@ -7,7 +7,7 @@ use super::analysis::Analyzer;
 use super::fx::glitch::GlitchControls;
 use super::fx::{Delay, Glitch, Limiter, Reverb, db_to_gain};
 use super::synth::{MAX_VOICES, Patch, Voice, VoiceControls};
-use crate::bridge::{Analysis, AudioParam, Curve, Event, EventKind};
+use crate::bridge::{Analysis, AudioParam, Curve, Event, EventKind, MIN_RAMP_S};
 
 /// Master-bus settings a show or the command line may choose.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -31,13 +31,13 @@ impl Default for MasterSettings {
 /// mixes and gains are interpolated per sample across each segment.
 pub const CHUNK: usize = 32;
 
-/// The shortest ramp any parameter change gets, so a jump never clicks.
-const MIN_RAMP_S: f32 = 0.01;
-
 /// Fade applied when the transport pauses or resumes, so pausing never clicks.
 const TRANSPORT_FADE_S: f32 = 0.01;
 
 const N_PARAMS: usize = AudioParam::ALL.len();
+/// Most live events waiting for their sample at once (notes held with a length, bundles tagged
+/// ahead); past it the newest are dropped and counted.
+pub const LIVE_PENDING: usize = 1024;
 
 /// A ramped parameter value: linear, or shaped by a [`Curve`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -131,6 +131,12 @@ pub struct Engine {
     /// Live input (OSC, MIDI): a second queue, so the performer's events never wait behind the
     /// show's. Stamped with the sample they should sound at, or 0 for "at once".
     live: Option<rtrb::Consumer<Event>>,
+    /// Live events taken off that queue, waiting for their sample, in time order: a note's
+    /// release or a time-tagged bundle must not hold back what arrives after it (the queue is
+    /// first in, first out; sounding times are not). Fixed capacity, made here: taking and
+    /// placing events never allocates. When full, the newest is dropped and counted.
+    live_pending: Vec<Event>,
+    live_dropped: u64,
     delay: Delay,
     reverb: Reverb,
     glitch: Glitch,
@@ -161,6 +167,8 @@ impl Engine {
             params,
             events,
             live: None,
+            live_pending: Vec::with_capacity(LIVE_PENDING),
+            live_dropped: 0,
             delay: Delay::new(sample_rate_hz),
             reverb: Reverb::new(sample_rate_hz),
             glitch: Glitch::new(sample_rate_hz),
@@ -224,6 +232,11 @@ impl Engine {
         std::mem::take(&mut self.late_events)
     }
 
+    /// Live events dropped because [`LIVE_PENDING`] were already waiting, since the last call.
+    pub fn take_dropped_live_events(&mut self) -> u64 {
+        std::mem::take(&mut self.live_dropped)
+    }
+
     pub fn active_voices(&self) -> usize {
         self.voices.iter().filter(|v| v.is_active()).count()
     }
@@ -252,15 +265,9 @@ impl Engine {
             v.release(now);
         }
         while self.events.pop().is_ok() {}
-        if let Some(q) = self.live.as_mut() {
-            // Time-tagged live events belong to the old clock too; immediate ones still go.
-            while let Ok(ev) = q.peek() {
-                if ev.at_sample == 0 {
-                    break;
-                }
-                let _ = q.pop();
-            }
-        }
+        // Time-tagged live events belong to the old clock too; immediate ones still go.
+        self.take_live_events();
+        self.live_pending.retain(|ev| ev.at_sample == 0);
         self.position = sample;
         // The control segment in progress belongs to the old position.
         self.control_dirty = true;
@@ -285,7 +292,7 @@ impl Engine {
                 let until = ev.at_sample.saturating_sub(self.position) as usize;
                 n = n.min(until.max(1));
             }
-            if let Some(Ok(ev)) = self.live.as_ref().map(|q| q.peek()) {
+            if let Some(ev) = self.live_pending.first() {
                 let until = ev.at_sample.saturating_sub(self.position) as usize;
                 n = n.min(until.max(1));
             }
@@ -314,14 +321,12 @@ impl Engine {
             self.apply(ev.kind);
             self.control_dirty = true;
         }
-        while let Some(Ok(ev)) = self.live.as_ref().map(|q| q.peek()) {
-            if ev.at_sample > self.position {
-                break;
-            }
-            let ev = *ev;
-            if let Some(q) = self.live.as_mut() {
-                let _ = q.pop();
-            }
+        self.take_live_events();
+        let due = self
+            .live_pending
+            .partition_point(|ev| ev.at_sample <= self.position);
+        for i in 0..due {
+            let ev = self.live_pending[i];
             // 0 means "at once"; anything else that has passed was late.
             if ev.at_sample != 0 && ev.at_sample < self.position {
                 self.late_events += 1;
@@ -329,12 +334,30 @@ impl Engine {
             self.apply(ev.kind);
             self.control_dirty = true;
         }
+        self.live_pending.drain(..due);
+    }
+
+    /// Moves what has arrived on the live queue into `live_pending`, each after those due at
+    /// or before its sample (so events for one moment keep their order: a note's on before a
+    /// zero-length note's off).
+    fn take_live_events(&mut self) {
+        let Some(q) = self.live.as_mut() else { return };
+        while let Ok(ev) = q.pop() {
+            if self.live_pending.len() == self.live_pending.capacity() {
+                self.live_dropped += 1;
+                continue;
+            }
+            let at = self
+                .live_pending
+                .partition_point(|p| p.at_sample <= ev.at_sample);
+            self.live_pending.insert(at, ev);
+        }
     }
 
     fn apply(&mut self, kind: EventKind) {
         self.applied_events += 1;
         let sr = self.sample_rate_hz as f32;
-        let min_ramp = (MIN_RAMP_S * sr) as u32;
+        let min_ramp = (MIN_RAMP_S as f32 * sr) as u32;
         match kind {
             EventKind::NoteOn { note, velocity } => {
                 if velocity <= 0.0 {
@@ -696,6 +719,56 @@ mod tests {
             "the time-stamped one came at its sample"
         );
         assert_eq!(e.take_late_events(), 0);
+    }
+
+    #[test]
+    fn a_live_event_waiting_for_its_sample_holds_back_nothing_that_comes_after_it() {
+        let (_tx, rx) = crate::bridge::event_queue(16);
+        let mut e = Engine::new(48_000, Patch::default(), rx);
+        let (mut live_tx, live_rx) = crate::bridge::event_queue(64);
+        e.attach_live_queue(live_rx);
+        let off = |at_sample, note| Event {
+            at_sample,
+            kind: EventKind::NoteOff { note },
+        };
+        // A three-note chord sent as OSC notes with a length: each note's release, due in a
+        // second, comes before the next note in the queue.
+        for note in [60, 64, 67] {
+            live_tx.push(note_on(0, note)).unwrap();
+            live_tx.push(off(48_000, note)).unwrap();
+        }
+        let mut buf = vec![0.0f32; 2 * 256];
+        e.process(&mut buf, false);
+        let mut sounding: Vec<u8> = e.sounding_notes().collect();
+        sounding.sort_unstable();
+        assert_eq!(sounding, [60, 64, 67], "the whole chord sounds at once");
+        // A note sent a tenth of a second later starts then, not when the chord ends.
+        for _ in 0..19 {
+            e.process(&mut buf, false);
+        }
+        live_tx.push(note_on(0, 72)).unwrap();
+        e.process(&mut buf, false);
+        assert!(e.sounding_notes().any(|n| n == 72));
+        // And the chord is released at its own sample, the later note left sounding.
+        while e.position_samples() < 48_000 + 256 {
+            e.process(&mut buf, false);
+        }
+        assert_eq!(e.sounding_notes().collect::<Vec<_>>(), [72]);
+        assert_eq!(e.take_late_events(), 0);
+    }
+
+    #[test]
+    fn past_its_capacity_the_live_waiting_list_drops_and_counts() {
+        let (_tx, rx) = crate::bridge::event_queue(16);
+        let mut e = Engine::new(48_000, Patch::default(), rx);
+        let (mut live_tx, live_rx) = crate::bridge::event_queue(2 * LIVE_PENDING);
+        e.attach_live_queue(live_rx);
+        for i in 0..LIVE_PENDING as u64 + 10 {
+            live_tx.push(note_on(1_000_000 + i, 60)).unwrap();
+        }
+        let mut buf = vec![0.0f32; 2 * 64];
+        e.process(&mut buf, false);
+        assert_eq!(e.take_dropped_live_events(), 10);
     }
 
     #[test]

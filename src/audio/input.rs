@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
 use super::analysis::Analyzer;
-use super::device::{AudioError, device_name, quiet_alsa};
+use super::device::{AudioError, device_matches, device_name, quiet_alsa};
 use crate::bridge::AnalysisWriter;
 
 /// The largest input buffer analysed in one go; longer ones are split.
@@ -37,7 +37,7 @@ impl AudioInput {
             Some(want) => host
                 .input_devices()
                 .map_err(|e| AudioError::NoDevice(format!(" for input: {e}")))?
-                .find(|d| device_name(d).contains(want))
+                .find(|d| device_matches(d, want))
                 .ok_or_else(|| AudioError::NoDevice(format!(" for input matching `{want}`")))?,
         };
         let dev_name = device_name(&device);

@@ -120,12 +120,20 @@ impl Supervisor {
         let mut next_try = Instant::now();
         let mut lost_at = Instant::now();
         let mut priority_said = false;
+        let mut pace_said = false;
         while !self.stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             if !priority_said && let Some(priority) = self.transport.audio_priority() {
                 // Said once: a reopened stream's thread asks again and gets the same answer.
                 priority_said = true;
                 eprintln!("{}", rt_priority::describe(priority));
+            }
+            if !pace_said && self.transport.paced_blocks() > 0 {
+                pace_said = true;
+                eprintln!(
+                    "somnia: the audio device `{}` takes sound faster than it plays it (it plays nowhere, like ALSA's `null`): the show is held to real time, but nothing is heard; choose another with --audio-device (somnia list audio)",
+                    self.last.as_ref().map_or("?", |p| p.name.as_str())
+                );
             }
             if stream.is_some() {
                 let stalled = self.transport.seconds_since_callback(now) > STALL_AFTER_S;
@@ -166,6 +174,8 @@ impl Supervisor {
                     );
                     self.transport
                         .count_late_events(c.engine.take_late_events());
+                    self.transport
+                        .count_dropped_events(c.engine.take_dropped_live_events());
                     let t = Instant::now();
                     self.transport
                         .publish_position(start, STANDIN_BLOCK as u32, t);

@@ -130,6 +130,10 @@ impl AudioParam {
     }
 }
 
+/// The shortest ramp any parameter change gets, so a jump never clicks: a `SetParam` with a
+/// shorter ramp (or none) is spread over this long.
+pub const MIN_RAMP_S: f64 = 0.01;
+
 /// What an event does when its sample arrives.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum EventKind {

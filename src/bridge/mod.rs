@@ -6,14 +6,17 @@
 //!   and retries, or drops and counts it, but never blocks the audio thread;
 //! - continuous state is latest-value-wins: the clock position and transport requests in
 //!   atomics ([`transport`]), an external MIDI clock's beat in a sequence lock
-//!   ([`external_clock`]), the analysis snapshot in a triple buffer ([`analysis`]).
+//!   ([`external_clock`]), the analysis snapshot in a triple buffer ([`analysis`]), and the
+//!   cue list's standby in a cell that only non-real-time threads lock ([`cue_board`]).
 
 pub mod analysis;
+pub mod cue_board;
 pub mod events;
 pub mod external_clock;
 pub mod transport;
 
 pub use analysis::{Analysis, AnalysisReader, AnalysisWriter, BANDS, analysis_channel};
-pub use events::{AudioParam, Curve, Event, EventKind, EventQueue, event_queue};
+pub use cue_board::{CueBoard, CueName, CueStatus};
+pub use events::{AudioParam, Curve, Event, EventKind, EventQueue, MIN_RAMP_S, event_queue};
 pub use external_clock::ExternalClock;
 pub use transport::Transport;

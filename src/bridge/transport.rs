@@ -21,12 +21,14 @@ pub struct Transport {
     callback_ns: AtomicU64,
     epoch: Instant,
     pause_requested: AtomicBool,
-    /// Events that could not be queued in time and were dropped (counted, never blocked on).
+    /// Live events the engine dropped because too many were waiting for their sample.
     dropped_events: AtomicU64,
     /// Events that arrived after their sample had passed and were applied at once.
     late_events: AtomicU64,
     /// Times the device ran dry (it asked for sound before a block was ready).
     underruns: AtomicU64,
+    /// Blocks held back because the device took sound faster than real time.
+    paced_blocks: AtomicU64,
     /// The smoothed moment sample 0 is heard (ns since `epoch`, as f64 bits): a filtered
     /// line through the published (position, heard) pairs, for placing time-tagged events on
     /// the exact sample whatever the jitter of device timestamps. 0: not yet known.
@@ -55,6 +57,7 @@ impl Transport {
             dropped_events: AtomicU64::new(0),
             late_events: AtomicU64::new(0),
             underruns: AtomicU64::new(0),
+            paced_blocks: AtomicU64::new(0),
             heard_origin_ns: AtomicU64::new(0),
             seek_to: AtomicU64::new(0),
             seeks_done: AtomicU64::new(0),
@@ -181,8 +184,10 @@ impl Transport {
         self.seeks_done.load(Ordering::Acquire)
     }
 
-    pub fn count_dropped_event(&self) {
-        self.dropped_events.fetch_add(1, Ordering::Relaxed);
+    pub fn count_dropped_events(&self, n: u64) {
+        if n > 0 {
+            self.dropped_events.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     pub fn dropped_events(&self) -> u64 {
@@ -197,6 +202,15 @@ impl Transport {
 
     pub fn late_events(&self) -> u64 {
         self.late_events.load(Ordering::Relaxed)
+    }
+
+    /// The device asked for sound faster than it plays it; the block was held back.
+    pub fn count_paced_block(&self) {
+        self.paced_blocks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn paced_blocks(&self) -> u64 {
+        self.paced_blocks.load(Ordering::Relaxed)
     }
 
     pub fn count_underrun(&self) {

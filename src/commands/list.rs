@@ -18,7 +18,7 @@ pub fn run(what: What) -> i32 {
     let items = match what {
         What::Presets => Ok(project.preset_names()),
         What::Performances => Ok(project.performance_names()),
-        What::Audio => crate::audio::device::output_device_names(),
+        What::Audio => crate::audio::device::output_device_lines(),
         What::Midi => crate::control::midi::input_port_names(),
         What::Monitors => crate::render::window::monitor_names(),
     };

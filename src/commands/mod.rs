@@ -11,6 +11,8 @@ pub mod render;
 pub const EXIT_BAD_INPUT: i32 = 1;
 /// Exit code when the machine lacks something needed (display, audio device, GPU).
 pub const EXIT_MISSING: i32 = 2;
+/// Exit code when an output asked for could not be made (the video encoder failed).
+pub const EXIT_OUTPUT_FAILED: i32 = 3;
 
 /// Prints diagnostics to stderr, one per line (plus hints).
 pub fn print_diagnostics(diags: &[crate::show::Diagnostic]) {
@@ -48,11 +50,12 @@ impl LimiterArgs {
     }
 }
 
-/// What to play or render: a performance file, or a single preset of the current project.
+/// What to play or render: a performance file, or a single preset of the current project
+/// (a preview, for `seconds`, default [`Source::PRESET_SECONDS`]).
 #[derive(Clone, Debug)]
 pub enum Source {
     Performance(std::path::PathBuf),
-    Preset(String),
+    Preset { name: String, seconds: Option<f64> },
 }
 
 impl Source {
@@ -78,10 +81,11 @@ impl Source {
                     .to_string();
                 Ok((crate::show::timeline::load_timeline_with(path, plan)?, name))
             }
-            Source::Preset(name) => {
+            Source::Preset { name, seconds } => {
                 let project = crate::show::project::Project::new(".");
+                let seconds = seconds.unwrap_or(Self::PRESET_SECONDS);
                 Ok((
-                    crate::show::timeline::preset_timeline(&project, name, Self::PRESET_SECONDS)?,
+                    crate::show::timeline::preset_preview(&project, name, seconds)?,
                     name.clone(),
                 ))
             }
@@ -92,7 +96,7 @@ impl Source {
     pub fn describe(&self) -> String {
         match self {
             Source::Performance(p) => p.display().to_string(),
-            Source::Preset(n) => format!("--preset {n}"),
+            Source::Preset { name, .. } => format!("--preset {name}"),
         }
     }
 }

@@ -7,7 +7,7 @@ use super::{EXIT_BAD_INPUT, EXIT_MISSING, print_diagnostics};
 use crate::audio::Engine;
 use crate::audio::device::prepare_output;
 use crate::audio::supervisor::{AudioOutput, DeviceChoice};
-use crate::bridge::{Transport, analysis_channel, event_queue};
+use crate::bridge::{CueBoard, Transport, analysis_channel, event_queue};
 use crate::control::midi::{MidiInputs, MidiSettings, PortChoice};
 use crate::control::midi_map::{MidiMap, load_map};
 use crate::control::midi_route::Router;
@@ -51,7 +51,7 @@ fn midi_map(
 ) -> Result<(MidiMap, std::path::PathBuf, Vec<String>), Vec<crate::show::Diagnostic>> {
     let project = match source {
         super::Source::Performance(p) => crate::show::project::Project::of_file(p),
-        super::Source::Preset(_) => crate::show::project::Project::new("."),
+        super::Source::Preset { .. } => crate::show::project::Project::new("."),
     };
     let presets = project.preset_names();
     let path = args
@@ -194,6 +194,7 @@ pub fn run(args: &PlayArgs) -> i32 {
     let (command_tx, command_rx) = std::sync::mpsc::sync_channel::<ShowCommand>(256);
     let (update_tx, update_rx) = std::sync::mpsc::channel::<ShowUpdate>();
     let (look_tx, look_rx) = std::sync::mpsc::sync_channel::<LookCommand>(1024);
+    let cue_board = Arc::new(CueBoard::default());
     let show = {
         let (source, limiter) = (args.source.clone(), args.limiter);
         let load: Loader = Box::new(move |plan| {
@@ -207,6 +208,7 @@ pub fn run(args: &PlayArgs) -> i32 {
             transport.clone(),
             lookahead,
             update_tx,
+            cue_board.clone(),
         );
         show.adopt(scheduler);
         show
@@ -224,6 +226,7 @@ pub fn run(args: &PlayArgs) -> i32 {
         commands: command_tx.clone(),
         looks: look_tx,
         transport: transport.clone(),
+        cues: cue_board,
     };
     let midi = midi_map
         .zip(args.midi.as_ref())
@@ -274,10 +277,11 @@ pub fn run(args: &PlayArgs) -> i32 {
             super::Source::Performance(p) => {
                 p.parent().map(Path::to_path_buf).into_iter().collect()
             }
-            super::Source::Preset(_) => Vec::new(),
+            super::Source::Preset { .. } => Vec::new(),
         },
     };
 
+    crate::render::display_lost::exit_when_lost(EXIT_MISSING);
     let result = window::run(
         timeline,
         transport.clone(),
@@ -288,6 +292,13 @@ pub fn run(args: &PlayArgs) -> i32 {
     stop.store(true, Ordering::Relaxed);
     let _ = control.join();
     drop(output);
+    let dropped = transport.dropped_events();
+    if dropped > 0 {
+        eprintln!(
+            "somnia play: {dropped} live event(s) were dropped: more than {} were waiting for their time at once",
+            crate::audio::engine::LIVE_PENDING
+        );
+    }
     let underruns = transport.underruns();
     if underruns > 0 {
         eprintln!(

@@ -5,7 +5,7 @@ use std::sync::mpsc::sync_channel;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{EXIT_BAD_INPUT, EXIT_MISSING, print_diagnostics};
+use super::{EXIT_BAD_INPUT, EXIT_MISSING, EXIT_OUTPUT_FAILED, print_diagnostics};
 use crate::audio::offline::render_wav;
 use crate::render::capture::{CaptureError, VideoSettings, frame_count, render_frames};
 use crate::render::offscreen::write_png;
@@ -69,10 +69,23 @@ pub fn run(args: &RenderArgs) -> i32 {
     let video = args.video;
     let n_frames = frame_count(seconds, video.fps);
     let mp4_path = args.out.join(format!("{name}.mp4"));
+    // The encoder writes beside it and the file is renamed when it is complete: a failed or
+    // interrupted encode never leaves a broken MP4, and an older render's never stays beside
+    // these frames.
+    let partial_mp4 = args.out.join(format!("{name}.partial.mp4"));
+    for stale in [&mp4_path, &partial_mp4] {
+        if let Err(e) = remove_if_there(stale) {
+            eprintln!(
+                "somnia render: cannot remove the old {}: {e}",
+                stale.display()
+            );
+            return EXIT_BAD_INPUT;
+        }
+    }
     let ffmpeg = if args.no_mp4 {
         None
     } else {
-        start_ffmpeg(video, &wav_path, &mp4_path)
+        start_ffmpeg(video, &wav_path, &partial_mp4)
     };
     let pb = bar(n_frames, "frames");
 
@@ -131,15 +144,31 @@ pub fn run(args: &RenderArgs) -> i32 {
         wav_path.display().to_string(),
         format!("{} ({} frames)", frames_dir.display(), n_frames),
     ];
+    let mut status = 0;
     if let Some(mut child) = ffmpeg {
         drop(child.stdin.take());
-        match child.wait() {
-            Ok(s) if s.success() => made.push(mp4_path.display().to_string()),
-            _ => eprintln!("somnia render: ffmpeg failed; the WAV and PNG frames are complete"),
+        let encoded = matches!(child.wait(), Ok(s) if s.success());
+        if encoded && std::fs::rename(&partial_mp4, &mp4_path).is_ok() {
+            made.push(mp4_path.display().to_string());
+        } else {
+            let _ = remove_if_there(&partial_mp4);
+            eprintln!(
+                "somnia render: ffmpeg could not make {} (its error is above); the WAV and PNG frames are complete",
+                mp4_path.display()
+            );
+            status = EXIT_OUTPUT_FAILED;
         }
     }
     println!("somnia render: wrote {}", made.join(", "));
-    0
+    status
+}
+
+/// Removes `path` if it exists.
+fn remove_if_there(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 fn prepare_frames_dir(frames: &Path) -> std::io::Result<()> {
@@ -155,9 +184,19 @@ fn prepare_frames_dir(frames: &Path) -> std::io::Result<()> {
 }
 
 /// Starts ffmpeg reading raw RGBA frames from stdin and the WAV from disk, if ffmpeg exists.
+/// H.264 in 4:2:0 needs even sizes: an odd one is padded by a black line or column (the PNG
+/// frames keep the size asked for).
 fn start_ffmpeg(video: VideoSettings, wav: &Path, mp4: &Path) -> Option<Child> {
     let size = format!("{}x{}", video.width, video.height);
     let fps = video.fps.to_string();
+    let even = |n: u32| n + n % 2;
+    let (w, h) = (even(video.width), even(video.height));
+    if (w, h) != (video.width, video.height) {
+        eprintln!(
+            "somnia render: the MP4 is {w}x{h}, padded with black (H.264 needs even sizes); the PNG frames are {size}"
+        );
+    }
+    let pad = format!("pad={w}:{h}:0:0:black");
     let child = Command::new("ffmpeg")
         .args([
             "-y",
@@ -177,6 +216,8 @@ fn start_ffmpeg(video: VideoSettings, wav: &Path, mp4: &Path) -> Option<Child> {
         .arg("-i")
         .arg(wav)
         .args([
+            "-vf",
+            &pad,
             "-c:v",
             "libx264",
             "-preset",
@@ -190,6 +231,8 @@ fn start_ffmpeg(video: VideoSettings, wav: &Path, mp4: &Path) -> Option<Child> {
             "-b:a",
             "192k",
             "-shortest",
+            "-f",
+            "mp4",
         ])
         .arg(mp4)
         .stdin(Stdio::piped())

@@ -33,7 +33,8 @@ const CLIENT_NAME: &str = "somnia";
 
 /// Names of the MIDI input ports, or why they cannot be listed.
 pub fn input_port_names() -> Result<Vec<String>, String> {
-    let input = midir::MidiInput::new(CLIENT_NAME)
+    let input = midi_system_present()
+        .and_then(|()| midir::MidiInput::new(CLIENT_NAME).map_err(|e| e.to_string()))
         .map_err(|e| format!("MIDI is not available here: {e}"))?;
     Ok(input
         .ports()

@@ -577,13 +577,15 @@ fn carry_out(
 /// `/somnia/status` to the sender: title, show time (s), paused, then the counters packets,
 /// messages, malformed, refused, rate_limited, dropped, late, unknown_address, and after them
 /// (added later, so readers of the first eleven values still work) the sound card's underruns,
-/// MIDI messages and MIDI messages dropped (0 and 0 without MIDI input).
+/// MIDI messages and MIDI messages dropped (0 and 0 without MIDI input), then the standby cue:
+/// its number (from 1; 0 when no cue waits for GO) and its label.
 fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
     let count = |c: &AtomicU64| OscType::Long(OscStats::get(c) as i64);
     let midi = |pick: fn(&MidiStats) -> &AtomicU64| match &sink.midi_stats {
         Some(m) => count(pick(m)),
         None => OscType::Long(0),
     };
+    let standby = sink.sink.cues.get().standby;
     OscPacket::Message(OscMessage {
         addr: "/somnia/status".into(),
         args: vec![
@@ -601,6 +603,8 @@ fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
             OscType::Long(sink.sink.transport.underruns() as i64),
             midi(|m| &m.messages),
             midi(|m| &m.dropped),
+            OscType::Int(standby.as_ref().map_or(0, |c| c.number as i32)),
+            OscType::String(standby.map(|c| c.label).unwrap_or_default()),
         ],
     })
 }
@@ -622,6 +626,7 @@ mod tests {
                 commands: std::sync::mpsc::sync_channel(1).0,
                 looks: std::sync::mpsc::sync_channel(1).0,
                 transport,
+                cues: Arc::new(crate::bridge::CueBoard::default()),
             },
             title: "Status".into(),
             midi_learn: None,
@@ -632,12 +637,16 @@ mod tests {
         let OscPacket::Message(m) = status_reply(&sink, &stats) else {
             panic!("a message");
         };
-        assert_eq!(m.args.len(), 14);
+        assert_eq!(m.args.len(), 16);
         assert_eq!(m.args[0], OscType::String("Status".into()));
         assert_eq!(m.args[3], OscType::Long(5));
         assert_eq!(
-            &m.args[11..],
+            &m.args[11..14],
             &[OscType::Long(1), OscType::Long(7), OscType::Long(2)]
+        );
+        assert_eq!(
+            &m.args[14..],
+            &[OscType::Int(0), OscType::String(String::new())]
         );
     }
 

@@ -5,7 +5,7 @@
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
-use crate::bridge::{AudioParam, Curve, Event, EventKind, Transport};
+use crate::bridge::{AudioParam, CueBoard, Curve, Event, EventKind, Transport};
 use crate::show::live::ShowCommand;
 use crate::show::live_look::LookCommand;
 
@@ -19,6 +19,8 @@ pub struct LiveSink {
     /// Live changes to the picture (the render thread).
     pub looks: SyncSender<LookCommand>,
     pub transport: Arc<Transport>,
+    /// Where the cue list stands (the standby cue), for controllers that report it.
+    pub cues: Arc<CueBoard>,
 }
 
 impl LiveSink {

@@ -50,8 +50,17 @@ impl Gpu {
             ..Default::default()
         }))
         .map_err(|e| RenderError::Device(e.to_string()))?;
-        // wgpu's default handler panics on any validation error. The show goes on: log it.
-        device.on_uncaptured_error(Arc::new(|e| eprintln!("somnia: graphics error: {e}")));
+        // wgpu's default handler panics on any validation error. The show goes on: log it,
+        // at a bounded rate (a kiosk's log must never fill its disk).
+        let limit = std::sync::Mutex::new(LogLimit::default());
+        device.on_uncaptured_error(Arc::new(move |e| {
+            if let Ok(mut l) = limit.lock() {
+                l.say(
+                    std::time::Instant::now(),
+                    &format!("somnia: graphics error: {e}"),
+                );
+            }
+        }));
         Ok(Self {
             instance,
             adapter,
@@ -67,5 +76,71 @@ impl Gpu {
             "{} via {:?}, {:?}",
             info.name, info.backend, info.device_type
         )
+    }
+}
+
+/// How many error lines may be printed in a [`LogLimit::WINDOW`] before the rest are only
+/// counted.
+const LOG_LINES_PER_WINDOW: u32 = 5;
+
+/// Bounds how fast a repeating error fills the log: the first few of each window are printed,
+/// the rest counted and summed up once the window is over.
+#[derive(Debug, Default)]
+pub struct LogLimit {
+    window_start: Option<std::time::Instant>,
+    said: u32,
+    held: u64,
+}
+
+impl LogLimit {
+    pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// Prints `line` unless too many were printed lately; returns whether it was printed.
+    pub fn say(&mut self, now: std::time::Instant, line: &str) -> bool {
+        let new_window = self
+            .window_start
+            .is_none_or(|t| now.saturating_duration_since(t) >= Self::WINDOW);
+        if new_window {
+            if self.held > 0 {
+                eprintln!(
+                    "somnia: ({} more such errors in the last {} s were not printed)",
+                    self.held,
+                    Self::WINDOW.as_secs()
+                );
+            }
+            *self = Self {
+                window_start: Some(now),
+                ..Self::default()
+            };
+        }
+        if self.said < LOG_LINES_PER_WINDOW {
+            self.said += 1;
+            eprintln!("{line}");
+            true
+        } else {
+            self.held += 1;
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeating_error_prints_five_lines_in_ten_seconds_and_counts_the_rest() {
+        let mut l = LogLimit::default();
+        let t0 = std::time::Instant::now();
+        let printed = (0..1000)
+            .filter(|i| l.say(t0 + std::time::Duration::from_millis(*i), "x"))
+            .count();
+        assert_eq!(printed, 5);
+        assert_eq!(l.held, 995);
+        assert!(
+            l.say(t0 + LogLimit::WINDOW, "x"),
+            "a new window prints again"
+        );
+        assert_eq!(l.held, 0);
     }
 }

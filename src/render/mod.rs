@@ -4,6 +4,7 @@
 //! snapshot; it never waits on the audio thread.
 
 pub mod capture;
+pub mod display_lost;
 pub mod flash_guard;
 pub mod gpu;
 pub mod mosaic;

@@ -50,11 +50,14 @@ pub struct ShownCaption {
     pub size: f32,
     /// 0..1, from its fades.
     pub alpha: f32,
+    /// How long ago it started: the newest of a place is the one shown.
+    pub age_s: f64,
 }
 
 impl ShownCaption {
     /// The captions `timeline` shows at `time_s`.
     pub fn at(timeline: &Timeline, time_s: f64) -> Vec<Self> {
+        let score_s = timeline.score_time(time_s);
         timeline
             .captions_at(time_s)
             .map(|(c, alpha)| Self {
@@ -62,8 +65,38 @@ impl ShownCaption {
                 place: c.place,
                 size: c.size,
                 alpha,
+                age_s: score_s - c.start_s,
             })
             .collect()
+    }
+
+    /// One caption to a place: a newer caption replaces the older ones there, which fade out
+    /// as it fades in (two texts drawn over each other are unreadable). Removes what no longer
+    /// shows.
+    pub fn one_per_place(captions: &mut Vec<Self>) {
+        let newest = |place: CaptionPlace, captions: &[Self]| {
+            captions
+                .iter()
+                .filter(|c| c.place == place)
+                .min_by(|a, b| a.age_s.total_cmp(&b.age_s))
+                .map(|c| (c.age_s, c.alpha))
+        };
+        let winners: Vec<(CaptionPlace, f64, f32)> = [
+            CaptionPlace::Top,
+            CaptionPlace::Center,
+            CaptionPlace::Bottom,
+        ]
+        .into_iter()
+        .filter_map(|p| newest(p, captions).map(|(age, alpha)| (p, age, alpha)))
+        .collect();
+        for c in captions.iter_mut() {
+            if let Some((_, age, alpha)) = winners.iter().find(|(p, ..)| *p == c.place) {
+                if c.age_s > *age {
+                    c.alpha *= 1.0 - alpha;
+                }
+            }
+        }
+        captions.retain(|c| c.alpha > 0.0);
     }
 }
 
@@ -412,7 +445,9 @@ impl Renderer {
                 .apply(&gpu.queue, encoder, view, &post, inputs.time_s, inputs.dt_s);
         }
         if !inputs.captions.is_empty() {
-            self.draw_captions(gpu, encoder, view, size, &inputs.captions);
+            let mut captions = inputs.captions.clone();
+            ShownCaption::one_per_place(&mut captions);
+            self.draw_captions(gpu, encoder, view, size, &captions);
         }
     }
 
@@ -703,5 +738,45 @@ mod tests {
         assert_eq!(std::mem::offset_of!(SomniaUniforms, peak), 28);
         assert_eq!(std::mem::offset_of!(SomniaUniforms, bands), 32);
         assert_eq!(std::mem::offset_of!(SomniaUniforms, detected_bpm), 72);
+    }
+}
+
+#[cfg(test)]
+mod caption_tests {
+    use super::*;
+
+    fn caption(text: &str, place: CaptionPlace, alpha: f32, age_s: f64) -> ShownCaption {
+        ShownCaption {
+            text: text.into(),
+            place,
+            size: 1.0,
+            alpha,
+            age_s,
+        }
+    }
+
+    #[test]
+    fn a_newer_caption_replaces_the_older_one_at_its_place_as_it_fades_in() {
+        let mut shown = vec![
+            caption("old", CaptionPlace::Top, 1.0, 3.0),
+            caption("new", CaptionPlace::Top, 0.25, 0.1),
+            caption("below", CaptionPlace::Bottom, 1.0, 5.0),
+        ];
+        ShownCaption::one_per_place(&mut shown);
+        let alpha = |t: &str, s: &[ShownCaption]| s.iter().find(|c| c.text == t).map(|c| c.alpha);
+        assert_eq!(alpha("old", &shown), Some(0.75));
+        assert_eq!(alpha("new", &shown), Some(0.25));
+        assert_eq!(
+            alpha("below", &shown),
+            Some(1.0),
+            "another place is untouched"
+        );
+        let mut shown = vec![
+            caption("old", CaptionPlace::Top, 1.0, 3.0),
+            caption("new", CaptionPlace::Top, 1.0, 0.5),
+        ];
+        ShownCaption::one_per_place(&mut shown);
+        assert_eq!(shown.len(), 1);
+        assert_eq!(shown[0].text, "new");
     }
 }

@@ -31,6 +31,8 @@ pub struct WindowOptions {
     pub flash_guard: bool,
     /// Close the window once the performance has ended (for scripted runs).
     pub exit_at_end: bool,
+    /// Close the window after this much show time (`--seconds`).
+    pub quit_after_s: Option<f64>,
     pub size: Option<(u32, u32)>,
     /// Which monitor fullscreen goes to (as `somnia list monitors` numbers them).
     pub monitor: Option<usize>,
@@ -60,6 +62,7 @@ impl Default for WindowOptions {
             fullscreen: false,
             flash_guard: true,
             exit_at_end: false,
+            quit_after_s: None,
             size: None,
             monitor: None,
             vsync: true,
@@ -183,7 +186,6 @@ impl App {
                             self.errors
                                 .retain(|p, _| p.extension().is_none_or(|e| e != "wgsl"));
                         }
-                        eprintln!("somnia: reloaded `{}`", timeline.title);
                     }
                     self.timeline = timeline;
                 }
@@ -356,7 +358,8 @@ impl App {
         self.reload_changed_files();
         let Some(live) = &mut self.live else { return };
         let time_s = self.transport.estimated_time_s(Instant::now(), 0.05);
-        if self.options.exit_at_end && time_s > self.timeline.duration_s + self.tail_s {
+        let past_end = self.options.exit_at_end && time_s > self.timeline.duration_s + self.tail_s;
+        if past_end || self.options.quit_after_s.is_some_and(|q| time_s > q) {
             event_loop.exit();
             return;
         }
@@ -394,6 +397,7 @@ impl App {
                     place: c.place,
                     size: c.size,
                     alpha,
+                    age_s: span_s - c.start_s,
                 }),
         );
         let inputs = FrameInputs {
@@ -482,6 +486,13 @@ impl ApplicationHandler for App {
     fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
         match event {
             WindowEvent::CloseRequested => event_loop.exit(),
+            // Destroyed by another program (a window manager, `xdotool windowclose`): as a
+            // close. Drawing on would only fail, again and again.
+            WindowEvent::Destroyed => {
+                eprintln!("somnia: the window was closed by another program; the show ends");
+                self.live = None;
+                event_loop.exit();
+            }
             WindowEvent::Resized(size) => {
                 if let Some(live) = &mut self.live {
                     live.config.width = size.width.max(1);
@@ -489,6 +500,9 @@ impl ApplicationHandler for App {
                     live.surface.configure(&live.gpu.device, &live.config);
                 }
             }
+            // A key held down repeats, and X11 replays the keys held when the window gains
+            // focus as synthetic presses: neither is a performer pressing a transport key, and
+            // one press must never count twice.
             WindowEvent::KeyboardInput {
                 event:
                     KeyEvent {
@@ -497,6 +511,7 @@ impl ApplicationHandler for App {
                         repeat: false,
                         ..
                     },
+                is_synthetic: false,
                 ..
             } => match logical_key {
                 Key::Named(NamedKey::Escape) => event_loop.exit(),
@@ -505,8 +520,7 @@ impl ApplicationHandler for App {
                 Key::Named(NamedKey::ArrowLeft) => self.command(ShowCommand::PrevCue),
                 Key::Named(NamedKey::Home) => self.command(ShowCommand::Seek(0.0)),
                 Key::Character(c) if c.eq_ignore_ascii_case("p") => {
-                    let paused = self.transport.toggle_pause();
-                    eprintln!("somnia: {}", if paused { "paused" } else { "playing" });
+                    self.command(ShowCommand::TogglePause)
                 }
                 Key::Character(c) if c.eq_ignore_ascii_case("s") => self.command(ShowCommand::Stop),
                 Key::Character(c) if c.eq_ignore_ascii_case("l") => self.step_learn(),
@@ -582,7 +596,16 @@ pub fn monitor_names() -> Result<Vec<String>, String> {
         }
         fn window_event(&mut self, _: &ActiveEventLoop, _: WindowId, _: WindowEvent) {}
     }
-    let event_loop = EventLoop::new().map_err(|e| format!("no display: {e}"))?;
+    if cfg!(target_os = "linux")
+        && ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .all(|v| std::env::var_os(v).is_none_or(|s| s.is_empty()))
+    {
+        return Err("no display (DISPLAY and WAYLAND_DISPLAY are not set)".into());
+    }
+    let event_loop = EventLoop::new().map_err(|_| {
+        "no display could be opened (is DISPLAY or WAYLAND_DISPLAY right?)".to_string()
+    })?;
     let mut lister = Lister(Vec::new());
     event_loop.run_app(&mut lister).map_err(|e| e.to_string())?;
     Ok(lister.0)

@@ -21,7 +21,7 @@ use super::timeline::{
 };
 use crate::audio::MasterSettings;
 use crate::audio::synth::Patch;
-use crate::bridge::AudioParam;
+use crate::bridge::{AudioParam, MIN_RAMP_S};
 use crate::clock::Tempo;
 
 /// Loads a performance file and every preset it uses, and compiles it. Returns every problem
@@ -229,21 +229,37 @@ pub fn compile(
         GoPlan::Planned => LiveInput::default(),
     };
     let score = |t: f64| loops::score_time(&loop_regions, t);
+    let is_live = matches!(plan, GoPlan::Live(_));
     let plan = match plan {
         GoPlan::Live(live) => GoPlan::Live(LiveInput {
-            gos: live.gos.iter().map(|(i, t)| (*i, score(*t))).collect(),
+            gos: live
+                .gos
+                .iter()
+                .map(|(k, t)| (k.clone(), score(*t)))
+                .collect(),
             ..LiveInput::default()
         }),
         GoPlan::Planned => GoPlan::Planned,
     };
-    let timings = cues::resolve(&file.cues, &tempo, &plan, path, src, &mut diags);
-    for (spanned, timing) in file.cues.iter().zip(&timings) {
+    let resolved = cues::resolve(
+        &file.cues,
+        &tempo,
+        &plan,
+        file.symphony.is_some(),
+        duration_s,
+        path,
+        src,
+        &mut diags,
+    );
+    // The preset showing at each cue in a render: live, a cue's parameter that this preset has
+    // is no error even when something else shows (an act passed over, a live preset change).
+    let mut planned_active = active;
+    for (spanned, timing) in file.cues.iter().zip(&resolved.cues) {
         let cue = spanned.get_ref();
-        // A cue still waiting for a GO (its own or an earlier one's) does nothing yet.
-        let Some(t) = timing.action_s else {
-            continue;
-        };
-        if t > duration_s {
+        if let Some(name) = &cue.preset {
+            planned_active = resolve(name, &mut diags, &mut presets);
+        }
+        if let Some(t) = timing.planned_action_s.filter(|t| *t > duration_s) {
             let span = cue.at.as_ref().map_or(spanned.span(), toml::Spanned::span);
             diags.push(Diagnostic::at(
                 path,
@@ -252,6 +268,10 @@ pub fn compile(
                 format!("cue at {t} s is after the end of the performance ({duration_s} s)"),
             ));
         }
+        // A cue still waiting for a GO (its own act's) does nothing yet.
+        let Some(t) = timing.action_s else {
+            continue;
+        };
 
         let fade_s = match &cue.fade_s {
             Some(f) if *f.get_ref() >= 0.0 && f.get_ref().is_finite() => Some(*f.get_ref()),
@@ -266,6 +286,15 @@ pub fn compile(
             }
             None => None,
         };
+        // Audio parameters this cue moves to a new value at its own moment (its preset's patch,
+        // its `set`): a ramp of one of them in the same cue starts from that value.
+        let mut jumped: Vec<AudioParam> = cue
+            .set
+            .iter()
+            .flatten()
+            .flat_map(|(name, v)| flatten_set(name, v.get_ref()))
+            .filter_map(|(name, _)| AudioParam::from_name(&name))
+            .collect();
         if let Some(name) = &cue.preset {
             if let Some(i) = resolve(name, &mut diags, &mut presets) {
                 let fade_s = fade_s.unwrap_or(0.0);
@@ -280,6 +309,7 @@ pub fn compile(
                         time_s: t,
                         action: AudioAction::Patch(p),
                     });
+                    jumped.extend(AudioParam::ALL.into_iter().filter(|p| p.follows_patch()));
                 }
             } else {
                 active = None;
@@ -446,6 +476,18 @@ pub fn compile(
                                 curve: Curve,
                                 diags: &mut Vec<Diagnostic>| {
             match resolve_param(name, active, &presets, &dreamers) {
+                // The engine spreads a jump over MIN_RAMP_S; a ramp of a parameter the cue
+                // also jumps waits for it to land, then ramps from there.
+                Ok(ParamRef::Audio(param)) if over_s > 0.0 && jumped.contains(&param) => audio
+                    .push(AudioCue {
+                        time_s: t + MIN_RAMP_S,
+                        action: AudioAction::Param {
+                            param,
+                            value: to as f32,
+                            ramp_s: (over_s - MIN_RAMP_S).max(0.0),
+                            curve,
+                        },
+                    }),
                 Ok(ParamRef::Audio(param)) => audio.push(AudioCue {
                     time_s: t,
                     action: AudioAction::Param {
@@ -463,6 +505,10 @@ pub fn compile(
                     curve,
                 }),
                 Err(None) => {}
+                Err(_)
+                    if is_live
+                        && active != planned_active
+                        && resolve_param(name, planned_active, &presets, &dreamers).is_ok() => {}
                 Err(Some((message, hint))) => {
                     diags.push(Diagnostic::at(path, src, span, message).with_hint(hint))
                 }
@@ -551,11 +597,10 @@ pub fn compile(
             }
             // A name the project does not have is reported, without a file position: it
             // came from the network, not from the file.
-            None => diags.extend(
-                found
-                    .into_iter()
-                    .map(|d| Diagnostic::file(path, format!("live preset change: {}", d.message))),
-            ),
+            None => diags.extend(found.into_iter().map(|d| Diagnostic {
+                hint: d.hint.clone(),
+                ..Diagnostic::file(path, format!("live preset change: {}", d.message))
+            })),
         }
     }
     switches.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
@@ -607,6 +652,8 @@ pub fn compile(
         });
         return Err(diags);
     }
+    // Live, the end moves with the last act GOne.
+    let duration_s = resolved.end_s;
     audio.push(AudioCue {
         time_s: duration_s,
         action: AudioAction::AllNotesOff,
@@ -644,7 +691,7 @@ pub fn compile(
         dreamers,
         unity,
         captions,
-        cues: timings,
+        cues: resolved.cues,
     })
 }
 

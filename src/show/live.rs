@@ -10,16 +10,17 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use super::Diagnostic;
-use super::cues::{LiveInput, LiveMacros};
+use super::cues::{CueState, LiveInput, LiveMacros};
+use super::loops;
 use super::scheduler::Scheduler;
 use super::timeline::{AudioAction, GoPlan, Timeline};
-use crate::bridge::{AudioParam, Event, EventKind, Transport};
+use crate::bridge::{AudioParam, CueBoard, CueName, CueStatus, Event, EventKind, Transport};
 use crate::clock::{samples_to_seconds, seconds_to_samples};
 
 /// What a performer (or a controller) asks of the show.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ShowCommand {
-    /// Fire the next manual cue.
+    /// Fire the standby cue (after a stop: start the show from the top).
     Go,
     Pause,
     Resume,
@@ -28,7 +29,8 @@ pub enum ShowCommand {
     Stop,
     /// Jump to a show time, seconds.
     Seek(f64),
-    /// Jump to cue `n` (0-based, in file order); a manual cue waiting there is GOne.
+    /// Jump to cue `n` (0-based, in file order) and fire it there; a cue waiting for GO has
+    /// its act GOne where it would have come.
     SeekCue(usize),
     NextCue,
     PrevCue,
@@ -59,6 +61,8 @@ pub type Loader = Box<dyn Fn(&GoPlan) -> Result<Timeline, Vec<Diagnostic>> + Sen
 const GO_LEAD_S: f64 = 0.02;
 /// "Previous cue" within this long after a cue fired goes to the one before it instead.
 const PREV_GRACE_S: f64 = 1.0;
+/// A cue this close ahead counts as "here", not "next".
+const HERE_S: f64 = 0.05;
 
 pub struct LiveShow {
     load: Loader,
@@ -69,6 +73,12 @@ pub struct LiveShow {
     rate_hz: u32,
     lookahead: u64,
     updates: Sender<ShowUpdate>,
+    /// Where the cue list stands, for whoever reports it.
+    board: Arc<CueBoard>,
+    /// Stopped (S): paused at the top, every GO forgotten, until GO starts the show.
+    stopped: bool,
+    /// The last cue GOne, for the board.
+    last_go: Option<CueName>,
     /// How long compiling the show takes, smoothed: a GO is placed far enough ahead for its
     /// events to be queued before their sample even on a busy machine.
     compile_s: f64,
@@ -83,9 +93,10 @@ impl LiveShow {
         transport: Arc<Transport>,
         lookahead: u64,
         updates: Sender<ShowUpdate>,
+        board: Arc<CueBoard>,
     ) -> Self {
         let rate_hz = transport.sample_rate_hz();
-        Self {
+        let show = Self {
             load,
             scheduler: Scheduler::new(&timeline, rate_hz),
             timeline,
@@ -94,8 +105,13 @@ impl LiveShow {
             rate_hz,
             lookahead,
             updates,
+            board,
+            stopped: false,
+            last_go: None,
             compile_s: GO_LEAD_S / 2.0,
-        }
+        };
+        show.publish();
+        show
     }
 
     /// How far ahead of the clock a GO or a live change lands.
@@ -145,116 +161,232 @@ impl LiveShow {
         samples_to_seconds(self.transport.position_samples(), self.rate_hz)
     }
 
+    /// A cue's time (score time, as the timeline keeps cues) on the show clock: its first
+    /// pass, where loops repeat it.
+    fn show_s(&self, score_s: f64) -> f64 {
+        loops::show_time(&self.timeline.loops, score_s)
+    }
+
     /// Carries out one command.
     pub fn handle(&mut self, cmd: ShowCommand, tx: &mut rtrb::Producer<Event>) {
         match cmd {
             ShowCommand::Go => self.go(tx),
             ShowCommand::Pause => self.transport.request_pause(true),
-            ShowCommand::Resume => self.transport.request_pause(false),
+            ShowCommand::Resume => {
+                self.stopped = false;
+                self.transport.request_pause(false);
+                self.publish();
+            }
             ShowCommand::TogglePause => {
-                self.transport.toggle_pause();
+                let paused = self.transport.toggle_pause();
+                if !paused {
+                    self.stopped = false;
+                    self.publish();
+                }
+                eprintln!("somnia: {}", if paused { "paused" } else { "playing" });
             }
             ShowCommand::Stop => {
                 self.transport.request_pause(true);
                 self.live = LiveInput::default();
-                self.seek(0.0, tx);
+                self.last_go = None;
+                self.stopped = true;
+                self.seek(0.0, Vec::new(), tx);
+                eprintln!("somnia: stopped at the top; GO starts the show");
             }
-            ShowCommand::Seek(t) => self.seek(t.max(0.0), tx),
-            ShowCommand::SeekCue(n) => self.seek_cue(n, tx),
-            ShowCommand::NextCue => {
-                let now = self.now_s();
-                match self.next_pending_go() {
-                    Some(_) => self.go(tx),
-                    None => {
-                        let next = self
-                            .timeline
-                            .cues
-                            .iter()
-                            .position(|c| c.action_s.is_some_and(|t| t > now + 0.05));
-                        match next {
-                            Some(n) => self.seek_cue(n, tx),
-                            None => eprintln!("somnia: no cue after this one"),
-                        }
-                    }
+            ShowCommand::Seek(t) => {
+                let end_s = self.timeline.duration_s;
+                if t.is_finite() && (0.0..=end_s).contains(&t) {
+                    self.seek(t, Vec::new(), tx);
+                } else {
+                    eprintln!("somnia: cannot jump to {t} s: the show runs from 0 to {end_s:.1} s");
                 }
             }
-            ShowCommand::PrevCue => {
-                let now = self.now_s();
-                let prev = self
-                    .timeline
-                    .cues
-                    .iter()
-                    .rposition(|c| c.action_s.is_some_and(|t| t < now - PREV_GRACE_S));
-                match prev {
-                    Some(n) => self.seek_cue(n, tx),
-                    None => self.seek(0.0, tx),
-                }
-            }
+            ShowCommand::SeekCue(n) => self.jump_to_cue(n, tx),
+            ShowCommand::NextCue => self.next_cue(tx),
+            ShowCommand::PrevCue => self.prev_cue(tx),
             ShowCommand::Reload => {
-                self.reload(tx, Why::Edit);
+                if self.reload(tx, Why::Edit) {
+                    eprintln!("somnia: reloaded `{}`", self.timeline.title);
+                }
             }
             ShowCommand::Preset { name, fade_s } => {
                 let at = self.now_s() + self.go_lead_s();
                 self.live.presets.push((at, name.clone(), fade_s));
-                if !self.reload(tx, Why::Go) {
+                match self.reload(tx, Why::Live) {
+                    true => eprintln!("somnia: preset `{name}` at {at:.2} s (fade {fade_s} s)"),
                     // Not a preset of this project: forget it, so the show stays loadable.
-                    self.live.presets.pop();
-                    eprintln!("somnia: no preset `{name}` to change to");
-                } else {
-                    eprintln!("somnia: preset `{name}` at {at:.2} s (fade {fade_s} s)");
+                    false => {
+                        self.live.presets.pop();
+                    }
                 }
             }
             ShowCommand::Symphony(change) => {
                 let at = self.now_s() + self.go_lead_s();
                 self.live.macros.push((at, change));
-                if !self.reload(tx, Why::Go) {
+                if !self.reload(tx, Why::Live) {
                     self.live.macros.pop();
                 }
             }
         }
     }
 
-    /// The first manual cue not yet GOne whose predecessors have all fired.
-    fn next_pending_go(&self) -> Option<usize> {
+    /// The standby cue: what the next GO fires.
+    fn standby(&self) -> Option<usize> {
         self.timeline
             .cues
             .iter()
-            .position(|c| c.manual && c.fire_s.is_none())
+            .position(|c| c.manual && c.state == CueState::Pending)
     }
 
+    fn cue_name(&self, n: usize) -> CueName {
+        CueName {
+            number: n + 1,
+            label: self.timeline.cues[n].label.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Tells the board (and the log, when the standby changes) where the cue list stands.
+    fn publish(&self) {
+        let status = CueStatus {
+            standby: self.standby().map(|n| self.cue_name(n)),
+            last_go: self.last_go.clone(),
+            stopped: self.stopped,
+        };
+        let before = self.board.get();
+        if before.standby != status.standby {
+            match &status.standby {
+                Some(c) => eprintln!("somnia: standby: {c}"),
+                None => eprintln!("somnia: standby: none (no cue waits for GO)"),
+            }
+        }
+        self.board.set(status);
+    }
+
+    /// GO: fires the standby cue now. After a stop it starts the show from the top (and fires
+    /// the standby too if it stands at the top).
     fn go(&mut self, tx: &mut rtrb::Producer<Event>) {
-        let Some(n) = self.next_pending_go() else {
+        if self.stopped {
+            self.stopped = false;
+            self.transport.request_pause(false);
+            eprintln!("somnia: GO: the show starts from the top");
+            let at_top = self.standby().is_some_and(|n| {
+                self.timeline.cues[n]
+                    .expected_s
+                    .is_some_and(|t| self.show_s(t) <= HERE_S)
+            });
+            if !at_top {
+                self.publish();
+                return;
+            }
+        }
+        let Some(n) = self.standby() else {
             eprintln!("somnia: GO, but no cue is waiting for one");
             return;
         };
         let at = self.now_s() + self.go_lead_s();
-        self.live.gos.insert(n, at);
-        let label = self.timeline.cues[n].label.clone().unwrap_or_default();
-        eprintln!("somnia: GO cue {} {label} at {at:.3} s", n + 1);
+        self.fire(n, at, tx);
+    }
+
+    /// Fires manual cue `n` at show time `at`.
+    fn fire(&mut self, n: usize, at: f64, tx: &mut rtrb::Producer<Event>) {
+        let key = self.timeline.cues[n].key.clone();
+        self.live.gos.insert(key, at);
+        let name = self.cue_name(n);
+        eprintln!("somnia: GO {name} at {at:.3} s");
+        self.last_go = Some(name);
         self.reload(tx, Why::Go);
     }
 
-    fn seek_cue(&mut self, n: usize, tx: &mut rtrb::Producer<Event>) {
+    /// The cues the transport steps through, in the order they come: (show time, index). A
+    /// cue waiting for GO is placed where it comes if GOne on time; passed-over ones are left
+    /// out.
+    fn in_time_order(&self) -> Vec<(f64, usize)> {
+        let mut order: Vec<(f64, usize)> = self
+            .timeline
+            .cues
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.state != CueState::Skipped)
+            .filter_map(|(i, c)| Some((self.show_s(c.expected_s?), i)))
+            .collect();
+        order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        order
+    }
+
+    /// → : the next cue in time order; never past the standby cue (the cues after it wait for
+    /// it), which is GOne instead: where it is due, or now if that has passed.
+    fn next_cue(&mut self, tx: &mut rtrb::Producer<Event>) {
+        let now = self.now_s();
+        let next = self
+            .in_time_order()
+            .into_iter()
+            .find(|(t, _)| *t > now + HERE_S);
+        let waiting = |i: usize| self.timeline.cues[i].state != CueState::Fired;
+        match (next, self.standby()) {
+            (Some((_, i)), Some(s)) if waiting(i) => {
+                let due = self.timeline.cues[s].expected_s.map(|t| self.show_s(t));
+                if due.is_some_and(|t| t > now + HERE_S) {
+                    self.jump_to_cue(s, tx);
+                } else {
+                    self.go(tx);
+                }
+            }
+            (None, Some(_)) => self.go(tx),
+            (Some((_, i)), _) => self.jump_to_cue(i, tx),
+            (None, None) => eprintln!("somnia: no cue after this one"),
+        }
+    }
+
+    /// ← : the cue before this one in time order (or the one before that within a second of
+    /// it firing); before the first, the top.
+    fn prev_cue(&mut self, tx: &mut rtrb::Producer<Event>) {
+        let now = self.now_s();
+        let prev = self.in_time_order().into_iter().rev().find(|(t, i)| {
+            *t < now - PREV_GRACE_S && self.timeline.cues[*i].state == CueState::Fired
+        });
+        match prev {
+            Some((_, n)) => self.jump_to_cue(n, tx),
+            None => self.seek(0.0, Vec::new(), tx),
+        }
+    }
+
+    /// Jumps to cue `n` (0-based, file order) and fires it there. A cue whose act waits (or
+    /// was passed over) has its act GOne where it would have come, with any waiting act
+    /// before it.
+    fn jump_to_cue(&mut self, n: usize, tx: &mut rtrb::Producer<Event>) {
         let Some(cue) = self.timeline.cues.get(n) else {
             eprintln!("somnia: there is no cue {}", n + 1);
             return;
         };
-        match cue.fire_s {
-            Some(t) => self.seek(t, tx),
-            None if cue.manual => {
-                // Standing at a cue that waits for GO means GOing it there and then.
-                self.live.gos.insert(n, self.now_s() + self.go_lead_s());
-                self.reload(tx, Why::Go);
-            }
-            None => eprintln!("somnia: cue {} waits for an earlier GO", n + 1),
+        if let Some(t) = cue.fire_s {
+            self.seek(self.show_s(t), Vec::new(), tx);
+            return;
         }
+        let (Some(act), Some(t)) = (cue.act, cue.expected_s) else {
+            eprintln!("somnia: cue {} has no time to jump to", n + 1);
+            return;
+        };
+        // Waiting acts up to this one are GOne where they come; passed-over ones stay so.
+        let first = self.standby().unwrap_or(act).min(act);
+        let gos: Vec<(String, f64)> = self.timeline.cues[first..=act]
+            .iter()
+            .enumerate()
+            .filter(|(k, c)| c.manual && (first + k == act || c.state == CueState::Pending))
+            .filter_map(|(_, c)| Some((c.key.clone(), self.show_s(c.expected_s?))))
+            .collect();
+        if let Some(name) = gos.last().map(|_| self.cue_name(act)) {
+            eprintln!("somnia: GO {name} (jumped to)");
+            self.last_go = Some(name);
+        }
+        self.seek(self.show_s(t), gos, tx);
     }
 
-    /// Moves the show to `time_s`: GOs after it are forgotten (those cues wait again), the
-    /// audio clock jumps, and the sound is chased: the patch and every parameter as the
-    /// timeline has them at that moment.
-    fn seek(&mut self, time_s: f64, tx: &mut rtrb::Producer<Event>) {
+    /// Moves the show to `time_s`: GOs after it are forgotten (those acts wait again), `gos`
+    /// are given, the audio clock jumps, and the sound is chased: the patch and every
+    /// parameter as the timeline has them at that moment.
+    fn seek(&mut self, time_s: f64, gos: Vec<(String, f64)>, tx: &mut rtrb::Producer<Event>) {
         self.live.gos.retain(|_, t| *t < time_s);
+        self.live.gos.extend(gos);
         self.live.presets.retain(|(t, ..)| *t < time_s);
         self.live.macros.retain(|(t, _)| *t < time_s);
         let sample = seconds_to_samples(time_s, self.rate_hz);
@@ -271,12 +403,13 @@ impl LiveShow {
     }
 
     /// Compiles the show again (after a GO, a seek or a saved file) and takes it over.
-    /// Returns whether the show loaded.
+    /// Returns whether the show loaded. Only a saved file's errors go to the picture's
+    /// rehearsal overlay: a GO or a live change that fails was not the file's doing.
     fn reload(&mut self, tx: &mut rtrb::Producer<Event>, why: Why) -> bool {
         let started = Instant::now();
         let loaded = (self.load)(&GoPlan::Live(self.live.clone()));
         self.compile_s = 0.7 * self.compile_s + 0.3 * started.elapsed().as_secs_f64();
-        match loaded {
+        let ok = match loaded {
             Ok(t) => {
                 self.take_over(Arc::new(t), tx, why);
                 true
@@ -286,21 +419,46 @@ impl LiveShow {
                     // The clock moved: the old show must be picked up there all the same.
                     self.take_over(self.timeline.clone(), tx, why);
                 }
-                for d in &diags {
-                    eprintln!("{d}");
+                match why {
+                    // A controller's change that does not fit (a preset name the project
+                    // does not have): the sender's mistake, not the file's, so no file
+                    // position and nothing on the rehearsal overlay.
+                    Why::Live => {
+                        for d in &diags {
+                            let hint = d.hint.as_deref().map(|h| format!(" ({h})"));
+                            eprintln!(
+                                "somnia: {}{}; the show goes on",
+                                d.message,
+                                hint.unwrap_or_default()
+                            );
+                        }
+                    }
+                    _ => {
+                        for d in &diags {
+                            eprintln!("{d}");
+                        }
+                        eprintln!(
+                            "somnia: the show did not reload; the last good version plays on"
+                        );
+                    }
                 }
-                eprintln!("somnia: the show did not reload; the last good version plays on");
-                let _ = self.updates.send(ShowUpdate::LoadFailed(diags));
+                if let Why::Edit = why {
+                    let _ = self.updates.send(ShowUpdate::LoadFailed(diags));
+                }
                 false
             }
-        }
+        };
+        self.publish();
+        ok
     }
 
     fn take_over(&mut self, timeline: Arc<Timeline>, tx: &mut rtrb::Producer<Event>, why: Why) {
         let now = self.transport.position_samples();
         self.scheduler = match why {
             // Everything queued stays; the GOne cues' events are added.
-            Why::Go => Scheduler::take_over(&timeline, self.rate_hz, &self.scheduler, now, tx),
+            Why::Go | Why::Live => {
+                Scheduler::take_over(&timeline, self.rate_hz, &self.scheduler, now, tx)
+            }
             // The queue was emptied by the seek: start there, with the sound chased to what
             // the timeline has at that moment.
             Why::Seek(sample) => {
@@ -343,6 +501,8 @@ impl LiveShow {
 #[derive(Clone, Copy, Debug)]
 enum Why {
     Go,
+    /// A controller's change (a preset, the composer's macros), compiled in like a GO.
+    Live,
     Seek(u64),
     Edit,
 }

@@ -69,14 +69,18 @@ impl DreamerLive {
     }
 }
 
+/// A preset change as [`Timeline::switch_at`] gives it: its (score) time and preset.
+type SwitchId = (f64, usize);
+
 #[derive(Clone, Debug, Default)]
 pub struct LiveLook {
     dreamers: [DreamerLive; MAX_DREAMERS],
     unity: Option<f32>,
     glitch: f32,
     captions: Vec<Caption>,
-    /// Layer parameters of the preset showing, by name.
-    layer: Vec<(String, f32)>,
+    /// Layer parameters of the preset showing, by name, with the preset change they were set
+    /// under: the next cut (or crossfade) resets them, as it resets the file's own.
+    layer: Vec<(String, f32, Option<SwitchId>)>,
 }
 
 impl LiveLook {
@@ -93,10 +97,9 @@ impl LiveLook {
                 let Some(value) = finite(value).filter(|_| known) else {
                     return false;
                 };
-                match self.layer.iter_mut().find(|(n, _)| *n == name) {
-                    Some(slot) => slot.1 = value,
-                    None => self.layer.push((name, value)),
-                }
+                let under = timeline.switch_at(now_s);
+                self.layer.retain(|(n, _, s)| *n != name && *s == under);
+                self.layer.push((name, value, under));
             }
             LookCommand::DreamerParam {
                 dreamer,
@@ -164,8 +167,9 @@ impl LiveLook {
 
     /// Lays the live changes over `state` (of `timeline`) at show time `now_s`.
     pub fn overlay(&self, state: &mut VisualState, now_s: f64, timeline: &Timeline) {
+        let showing = timeline.switch_at(now_s);
         if let Some(p) = timeline.presets.get(state.preset) {
-            for (name, v) in &self.layer {
+            for (name, v, _) in self.layer.iter().filter(|(.., s)| *s == showing) {
                 if let Some(i) = p.layer.param_index(name) {
                     state.params[i] = p.layer.params[i].clamp(*v);
                 }
@@ -264,6 +268,41 @@ mod tests {
             "clamped to the parameter's range"
         );
         assert_eq!(v.mosaic.layers[0].params[0], 0.5);
+    }
+
+    #[test]
+    fn a_live_layer_value_lasts_until_the_next_preset_cut() {
+        let (d, _) = mosaic();
+        let root = d.path();
+        std::fs::write(
+            root.join("presets/b.toml"),
+            "[layer]\nshader = \"s.wgsl\"\n[layer.params]\nhue = { default = 0.7 }\n",
+        )
+        .unwrap();
+        let perf = root.join("performances/cut.toml");
+        std::fs::write(
+            &perf,
+            "duration = 60\npreset = \"a\"\n[[cue]]\nat = 10\npreset = \"b\"\n[[cue]]\nat = 20\npreset = \"a\"\n",
+        )
+        .unwrap();
+        let tl = load_timeline(&perf).unwrap();
+        let hue_at = |live: &LiveLook, t: f64| {
+            let mut v = tl.visual_state_at(t);
+            live.overlay(&mut v, t, &tl);
+            v.params[0]
+        };
+        let mut live = LiveLook::default();
+        let hue = |value| LookCommand::LayerParam {
+            name: "hue".into(),
+            value,
+        };
+        assert!(live.apply(hue(0.25), &tl, 1.0));
+        assert_eq!(hue_at(&live, 9.9), 0.25, "held while the preset shows");
+        assert_eq!(hue_at(&live, 10.5), 0.7, "the cut to b resets it");
+        assert_eq!(hue_at(&live, 20.5), 0.5, "and it does not come back with a");
+        assert!(live.apply(hue(0.1), &tl, 12.0));
+        assert_eq!(hue_at(&live, 15.0), 0.1);
+        assert_eq!(live.layer.len(), 1, "the stale value is forgotten");
     }
 
     #[test]

@@ -43,6 +43,16 @@ pub fn score_time(loops: &[Loop], show_s: f64) -> f64 {
     show_s - shift
 }
 
+/// The first show time that plays score time `score_s` (its first pass, inside a loop).
+pub fn show_time(loops: &[Loop], score_s: f64) -> f64 {
+    score_s
+        + loops
+            .iter()
+            .filter(|l| l.to_s <= score_s)
+            .map(Loop::extra_s)
+            .sum::<f64>()
+}
+
 /// The show's length once the loops play: the score's plus every repeat.
 pub fn show_length_s(loops: &[Loop], score_s: f64) -> f64 {
     score_s + loops.iter().map(Loop::extra_s).sum::<f64>()

@@ -286,6 +286,15 @@ impl Timeline {
         }
     }
 
+    /// The preset change in effect at `show_s`: its (score) time and preset. A live change to
+    /// the layer lasts until the next one.
+    pub fn switch_at(&self, show_s: f64) -> Option<(f64, usize)> {
+        let time_s = self.score_time(show_s);
+        let idx = self.switches.partition_point(|s| s.time_s <= time_s);
+        let sw = self.switches.get(idx.checked_sub(1)?)?;
+        Some((sw.time_s, sw.preset))
+    }
+
     /// The show time a frame starting at `start_s` and standing for `dt_s` is evaluated at:
     /// the last instant of its span, so an action lands on the frame whose span contains it
     /// (never a frame late). Shaders still get the frame's start as their clock.
@@ -437,6 +446,27 @@ impl Timeline {
     pub fn preset_index(&self, name: &str) -> Option<usize> {
         self.presets.iter().position(|p| p.name == name)
     }
+}
+
+/// A VJ's preview of preset `name`: its picture for `duration_s`, and its sound playing what
+/// the composer makes of a default key and macros (a seeded, repeatable phrase over chords),
+/// so the look's bands, onsets and beat can be judged as they will move in a show.
+pub fn preset_preview(
+    project: &Project,
+    name: &str,
+    duration_s: f64,
+) -> Result<Timeline, Vec<Diagnostic>> {
+    let mut t = preset_timeline(project, name, duration_s)?;
+    let spec = super::symphony::SymphonySpec {
+        seed: 1,
+        start_s: 0.0,
+        end_s: duration_s,
+        base: super::symphony::Macros::default(),
+        changes: Vec::new(),
+    };
+    t.audio.extend(super::symphony::compose(&spec, &t.tempo));
+    t.audio.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+    Ok(t)
 }
 
 /// A timeline that just shows preset `name` of `project` (and plays nothing) for
