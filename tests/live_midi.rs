@@ -146,16 +146,6 @@ impl Peer {
     }
 }
 
-fn oscsend(port: &str, args: &[&str]) {
-    let ok = Command::new("oscsend")
-        .args(["localhost", port])
-        .args(args)
-        .status()
-        .expect("oscsend (liblo-tools) is missing: scripts/install-system-deps.sh")
-        .success();
-    assert!(ok, "oscsend {args:?}");
-}
-
 #[test]
 fn a_second_midi_client_is_hot_plugged_and_steers_notes_go_learn_clock_and_presets() {
     if !require_jack() {
@@ -166,7 +156,7 @@ fn a_second_midi_client_is_hot_plugged_and_steers_notes_go_learn_clock_and_prese
 }
 
 fn steer_attempt() {
-    const OSC_PORT: &str = "9331";
+    const OSC_PORT: u16 = 9331;
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("rec.wav");
     let map = dir.path().join("map.toml");
@@ -180,7 +170,7 @@ fn steer_attempt() {
             "--size",
             "160x90",
             "--osc-port",
-            OSC_PORT,
+            &OSC_PORT.to_string(),
             "--midi",
             "peer",
             "--midi-map",
@@ -218,7 +208,7 @@ fn steer_attempt() {
     peer.send(&[0x80, 50, 0]);
     // MIDI learn, armed over OSC; the fader (CC 7) at 0 teaches it and sets -60 dB.
     at(2.5);
-    oscsend(OSC_PORT, &["/somnia/midi/learn", "s", "gain_db"]);
+    oscsend(OSC_PORT, "/somnia/midi/learn", "s", &["gain_db"]);
     at(2.9);
     peer.send(&[0xB0, 7, 0]);
     at(3.0);
@@ -289,5 +279,61 @@ fn steer_attempt() {
     assert!(
         again > loud / 2.0,
         "the learned fader up: {again} vs {loud}"
+    );
+}
+
+#[test]
+fn a_midi_note_is_heard_at_once_while_an_osc_notes_release_waits_for_its_time() {
+    if !require_jack() {
+        return;
+    }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const OSC_PORT: u16 = 9332;
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec.wav");
+    let mut parec = start_recording(&rec);
+    let play = LivePlay::start(
+        dir.path(),
+        &[
+            "--size",
+            "160x90",
+            "--osc-port",
+            &OSC_PORT.to_string(),
+            "--midi",
+            "peer",
+        ],
+        &fixture("performances/osc.toml"),
+    );
+    play.wait_until_up();
+    let mut peer = Peer::plug_in();
+    let picked_up = play.wait_for_log("MIDI in from `peer:out`", Duration::from_secs(3));
+    // C4 over OSC, three seconds long: its release waits in the engine for its time...
+    oscsend(OSC_PORT, "/somnia/note", "iff", &["60", "0.8", "3.0"]);
+    std::thread::sleep(Duration::from_millis(500));
+    // ...and A4 from MIDI, half a second later, must not wait behind it.
+    peer.send(&[0x90, 69, 100]);
+    std::thread::sleep(Duration::from_millis(300));
+    peer.send(&[0x80, 69, 0]);
+    std::thread::sleep(Duration::from_millis(3000));
+    drop(peer);
+    let log = play.stop();
+    stop_with_sigint(&mut parec);
+    assert!(picked_up, "{log}");
+    let wav = read_wav(&rec);
+    let (mono, rate) = (wav.mono(), wav.sample_rate_hz);
+    let c4 = onset_after(&mono, 0, 0.01).expect("C4 was heard") as f64 / f64::from(rate);
+    // A4's onset: the first 20 ms window after C4's where A4 stands out.
+    let a4 = (0..300)
+        .map(|k| c4 + 0.1 + f64::from(k) * 0.01)
+        .find(|&t| {
+            let w = span(&mono, rate, t, t + 0.04);
+            let l = |n: u8| level_near(&spectrum(w), w.len(), rate, note_hz(n));
+            l(69) > 0.5 * l(60)
+        })
+        .expect("A4 was heard");
+    assert!(
+        (a4 - c4 - 0.5).abs() < 0.1,
+        "A4 (MIDI) came {:.3} s after C4 (OSC, held 3 s); it was sent 0.5 s after\n{log}",
+        a4 - c4
     );
 }

@@ -222,3 +222,126 @@ fn the_limiter_holds_its_ceiling_and_is_off_only_when_asked() {
     );
     assert!(stderr.contains("limiter is OFF"), "{stderr}");
 }
+
+/// ffprobe's view of a file's streams: (codec, width, height, frames, duration s) each.
+fn probe(path: &std::path::Path) -> Vec<(String, String, String, String, f64)> {
+    let o = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-show_entries"])
+        .arg("stream=codec_name,width,height,nb_read_frames,duration")
+        .args(["-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe (ffmpeg) must be installed: scripts/install-system-deps.sh");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let get = |i: usize| f.get(i).copied().unwrap_or("").to_string();
+            // Video: codec,width,height,duration,frames; audio: codec,duration,frames.
+            if f.len() >= 5 {
+                (
+                    get(0),
+                    get(1),
+                    get(2),
+                    get(4),
+                    get(3).parse().unwrap_or(0.0),
+                )
+            } else {
+                (
+                    get(0),
+                    String::new(),
+                    String::new(),
+                    get(2),
+                    get(1).parse().unwrap_or(0.0),
+                )
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn an_odd_size_renders_a_playable_mp4_padded_to_even_and_frames_as_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    render(
+        &fixture("performances/switch.toml"),
+        dir.path(),
+        &["--seconds", "2", "--size", "321x181", "--fps", "10"],
+    );
+    let streams = probe(&dir.path().join("switch.mp4"));
+    let video = streams
+        .iter()
+        .find(|s| s.0 == "h264")
+        .expect("an H.264 stream");
+    assert_eq!((video.1.as_str(), video.2.as_str()), ("322", "182"));
+    assert_eq!(video.3, "20", "2 s at 10 fps");
+    assert!((video.4 - 2.0).abs() < 0.05, "video {} s", video.4);
+    let audio = streams
+        .iter()
+        .find(|s| s.0 == "aac")
+        .expect("an AAC stream");
+    assert!((audio.4 - 2.0).abs() < 0.05, "audio {} s", audio.4);
+    let frame = read_png(&dir.path().join("frames/000000.png"));
+    assert_eq!(
+        (frame.width, frame.height),
+        (321, 181),
+        "the frames keep the size asked for"
+    );
+}
+
+#[test]
+fn rendering_again_leaves_no_mp4_of_the_render_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let perf = fixture("performances/switch.toml");
+    render(&perf, dir.path(), &["--seconds", "1", "--size", "160x90"]);
+    assert!(dir.path().join("switch.mp4").exists());
+    render(
+        &perf,
+        dir.path(),
+        &["--seconds", "1", "--size", "160x90", "--no-mp4"],
+    );
+    assert!(
+        !dir.path().join("switch.mp4").exists(),
+        "an MP4 of the render before stays beside new frames"
+    );
+}
+
+#[test]
+fn a_failed_encode_fails_the_render_and_leaves_no_broken_mp4() {
+    let dir = tempfile::tempdir().unwrap();
+    // An ffmpeg that takes the frames, writes half a file and fails, as a full disk would.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("ffmpeg");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nfor a; do out=\"$a\"; done\ncat >/dev/null\necho junk >\"$out\"\necho 'No space left on device' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = dir.path().join("out");
+    let o = somnia()
+        .env("PATH", path)
+        .arg("render")
+        .arg(fixture("performances/switch.toml"))
+        .arg("--out")
+        .arg(&out)
+        .args(["--seconds", "1", "--size", "160x90"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("ffmpeg could not make"), "{stderr}");
+    let left: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".mp4"))
+        .collect();
+    assert!(left.is_empty(), "no MP4 is left: {left:?}");
+    assert!(out.join("switch.wav").exists() && out.join("frames/000000.png").exists());
+}

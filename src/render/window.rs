@@ -92,6 +92,8 @@ struct App {
     /// How far past the end of a performance to keep drawing with `exit_at_end`.
     tail_s: f64,
     last_frame: Option<Instant>,
+    /// The first frame has been presented (and said so).
+    picture_up: bool,
     /// With vsync, frames are paced to the display's refresh here too: some surfaces (a
     /// virtual display, a compositor that does not block) would otherwise be drawn as fast as
     /// the GPU goes, taking the CPU the sound and the controllers need.
@@ -147,6 +149,7 @@ pub fn run(
         error: None,
         tail_s: 0.5,
         last_frame: None,
+        picture_up: false,
         next_frame: None,
         link,
         live_look: LiveLook::default(),
@@ -424,6 +427,14 @@ impl App {
         live.gpu.queue.submit([encoder.finish()]);
         live.window.pre_present_notify();
         live.gpu.queue.present(frame);
+        if !self.picture_up {
+            // Said once: the operator (and a script) knows the show can be seen.
+            self.picture_up = true;
+            eprintln!(
+                "somnia: the picture is up ({}x{})",
+                live.config.width, live.config.height
+            );
+        }
     }
 }
 

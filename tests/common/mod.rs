@@ -165,21 +165,48 @@ pub fn on_path(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// A running `parec`. Stopped on drop too, so a test that fails half way does not leave it
+/// recording (and holding the test's output open).
+pub struct Recording(std::process::Child);
+
+impl std::ops::Deref for Recording {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Recording {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            stop_with_sigint(&mut self.0);
+        }
+    }
+}
+
 /// Starts recording what plays into the PulseAudio null sink (its monitor) to `path`, as a
 /// 48 kHz stereo 16-bit WAV. Stop it with [`stop_with_sigint`] so parec finishes the file.
-pub fn start_recording(path: &Path) -> std::process::Child {
-    Command::new("parec")
-        .args([
-            "-d",
-            "nullsink.monitor",
-            "--file-format=wav",
-            "--rate=48000",
-            "--channels=2",
-            "--format=s16le",
-        ])
-        .arg(path)
-        .spawn()
-        .expect("parec (pulseaudio-utils) must be installed")
+pub fn start_recording(path: &Path) -> Recording {
+    Recording(
+        Command::new("parec")
+            .args([
+                "-d",
+                "nullsink.monitor",
+                "--file-format=wav",
+                "--rate=48000",
+                "--channels=2",
+                "--format=s16le",
+            ])
+            .arg(path)
+            .spawn()
+            .expect("parec (pulseaudio-utils) must be installed"),
+    )
 }
 
 /// Asks a child to finish as Ctrl-C would, and waits for it.
@@ -251,6 +278,16 @@ impl LivePlay {
         false
     }
 
+    /// Waits until the first frame is on screen (what the live tests measure from, instead of
+    /// a fixed sleep that a loaded machine outruns); panics with the log if it never comes.
+    pub fn wait_until_up(&self) {
+        assert!(
+            self.wait_for_log("the picture is up", std::time::Duration::from_secs(30)),
+            "the picture never came up:\n{}",
+            self.log_text()
+        );
+    }
+
     /// Stops it as Ctrl-C would; returns what it printed, which must hold no panic.
     pub fn stop(mut self) -> String {
         stop_with_sigint(&mut self.child);
@@ -258,6 +295,86 @@ impl LivePlay {
         assert!(!log.contains("panicked"), "{log}");
         log
     }
+}
+
+impl Drop for LivePlay {
+    /// A test that fails half way must not leave a show playing into the next test's recording.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The live tests of one test binary take turns: they share one sound card (the null sink, its
+/// recording) and one screen. Poisoning is ignored: a failed test must not fail the others.
+pub fn live_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Sends one OSC message with liblo's `oscsend` (a peer nobody here wrote) to a local port.
+/// `types` is liblo's type string (`"f"`, `"if"`, `""`), one letter per argument.
+pub fn oscsend(port: u16, address: &str, types: &str, args: &[&str]) {
+    let status = Command::new("oscsend")
+        .args(["localhost", &port.to_string(), address, types])
+        .args(args)
+        .status()
+        .expect("oscsend (liblo-tools) must be installed");
+    assert!(
+        status.success(),
+        "oscsend {address} {types} {args:?} failed"
+    );
+}
+
+/// A screenshot of the Somnia window alone (found by its title with xdotool).
+pub fn window_shot(path: &Path) -> Image {
+    let id = Command::new("xdotool")
+        .args(["search", "--name", "Somnia"])
+        .output()
+        .expect("xdotool must be installed");
+    let id = String::from_utf8_lossy(&id.stdout)
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("no Somnia window to take a picture of"))
+        .to_string();
+    assert!(
+        Command::new("import")
+            .args(["-window", &id])
+            .arg(path)
+            .status()
+            .unwrap()
+            .success(),
+        "import (ImageMagick) could not take a screenshot"
+    );
+    read_png(path)
+}
+
+/// Presses `key` in the Somnia window, focusing it first as a person clicking it would.
+pub fn press(key: &str) {
+    let ok = Command::new("xdotool")
+        .args(["search", "--name", "Somnia", "windowfocus", "key", key])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "xdotool could not press {key} in the window");
+}
+
+/// The RMS level (dBFS) of `mono` between `from_s` and `to_s`.
+pub fn level_db(mono: &[f32], from_s: f64, to_s: f64) -> f32 {
+    let at = |s: f64| ((s * 48_000.0) as usize).min(mono.len());
+    20.0 * rms(&mono[at(from_s)..at(to_s)]).max(1e-9).log10()
+}
+
+/// The first time (s) `mono` gets louder than `threshold` after `from_s`.
+pub fn first_sound_after(mono: &[f32], from_s: f64, threshold: f32) -> Option<f64> {
+    let from = (from_s * 48_000.0) as usize;
+    mono.get(from..)?
+        .iter()
+        .position(|s| s.abs() > threshold)
+        .map(|i| (i + from) as f64 / 48_000.0)
 }
 
 /// A screenshot of the whole (virtual) screen, with ImageMagick.
@@ -285,4 +402,73 @@ pub fn retried(attempt: impl Fn() + std::panic::RefUnwindSafe) {
         eprintln!("attempt {i} failed (see above); trying again");
     }
     panic!("failed three times in a row");
+}
+
+/// The python with python-osc (scripts/ensure-python-osc.sh makes it; scripts/test.sh passes it
+/// in SOMNIA_PYTHON).
+pub fn python_osc() -> String {
+    std::env::var("SOMNIA_PYTHON")
+        .ok()
+        .or_else(|| {
+            let p = repo().join("target/pyosc/bin/python");
+            p.exists().then(|| p.display().to_string())
+        })
+        .expect("python-osc is missing: run scripts/ensure-python-osc.sh (scripts/test.sh does)")
+}
+
+/// Asks a running show for `/somnia/status` with python-osc; the reply's values, as text.
+pub fn osc_status(port: u16) -> Vec<String> {
+    let out = Command::new(python_osc())
+        .args([
+            "-c",
+            "import socket,sys\nfrom pythonosc.osc_message_builder import OscMessageBuilder\nfrom pythonosc.osc_message import OscMessage\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.settimeout(2)\ns.sendto(OscMessageBuilder(address='/somnia/status').build().dgram,('127.0.0.1',int(sys.argv[1])))\nm=OscMessage(s.recv(4096))\nprint('\\n'.join(str(p) for p in m.params))",
+            &port.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "no /somnia/status reply: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The show time a running show reports.
+pub fn show_time_s(port: u16) -> f64 {
+    osc_status(port)[1]
+        .parse()
+        .expect("the show time is a number")
+}
+
+/// `img` (RGB8) averaged down to a `w` x `h` thumbnail of RGB floats: what tests compare
+/// pictures by when their details move.
+pub fn thumbnail(rgb: &[u8], width: u32, height: u32, w: u32, h: u32) -> Vec<[f64; 3]> {
+    let mut sums = vec![([0.0f64; 3], 0u32); (w * h) as usize];
+    for y in 0..height {
+        for x in 0..width {
+            let cell = ((y * h / height) * w + x * w / width) as usize;
+            let p = ((y * width + x) * 3) as usize;
+            for c in 0..3 {
+                sums[cell].0[c] += f64::from(rgb[p + c]);
+            }
+            sums[cell].1 += 1;
+        }
+    }
+    sums.into_iter()
+        .map(|(s, n)| s.map(|v| v / f64::from(n.max(1))))
+        .collect()
+}
+
+/// Mean absolute difference of two thumbnails, 0..255.
+pub fn thumb_distance(a: &[[f64; 3]], b: &[[f64; 3]]) -> f64 {
+    let total: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(p, q)| (0..3).map(|c| (p[c] - q[c]).abs()).sum::<f64>())
+        .sum();
+    total / (3 * a.len().max(1)) as f64
 }

@@ -1,0 +1,240 @@
+//! The lines a user sees, and the exit statuses the README promises (0 done, 1 bad input or
+//! arguments, 2 something missing on the machine, 3 an output that could not be made): usage
+//! errors, switches that do nothing together, listing without a display or a MIDI system, the
+//! meter's held peak, a jump past the end, a live preset typo, and the display going away.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn run(args: &[&str], no_display: bool) -> (Option<i32>, String, String) {
+    let mut c = somnia();
+    c.args(args);
+    if no_display {
+        c.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+    }
+    let o = c.output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_usage_error_is_bad_input_exit_1_and_help_is_not_an_error() {
+    let (code, _, err) = run(&["play", "--no-such-switch"], true);
+    assert_eq!(code, Some(1), "{err}");
+    let (code, _, err) = run(&["render", "performances/first-light.toml"], true);
+    assert_eq!(code, Some(1), "render without --out: {err}");
+    let (code, out, _) = run(&["play", "--help"], true);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("Space or Enter is GO"), "{out}");
+    assert!(!out.to_lowercase().contains("space pauses"), "{out}");
+}
+
+#[test]
+fn switches_that_do_nothing_together_say_so() {
+    let perf = fixture("performances/live.toml");
+    let perf = perf.to_str().unwrap();
+    let (_, _, err) = run(&["play", "--osc-allow", "192.168.1.0/24", perf], true);
+    assert!(
+        err.contains("--osc-allow lets no one in") && err.contains("--osc-bind"),
+        "{err}"
+    );
+    let (_, _, err) = run(
+        &[
+            "play",
+            "--osc-bind",
+            "0.0.0.0",
+            "--osc-allow",
+            "10.0.0.0/8",
+            perf,
+        ],
+        true,
+    );
+    assert!(!err.contains("--osc-allow lets no one in"), "{err}");
+    let (_, _, err) = run(
+        &["play", "--no-limiter", "--limiter-ceiling", "-3", perf],
+        true,
+    );
+    assert!(
+        err.contains("--limiter-ceiling does nothing with --no-limiter"),
+        "{err}"
+    );
+}
+
+#[test]
+fn listing_without_a_display_or_a_midi_system_says_one_plain_line() {
+    let (code, out, err) = run(&["list", "monitors"], true);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("no display"), "{err}");
+    assert!(
+        !err.contains(".rs") && !err.contains("cargo"),
+        "no source paths: {err}"
+    );
+    // This machine has no ALSA sequencer: one line of ours, none of alsa-lib's.
+    if !std::path::Path::new("/dev/snd/seq").exists() {
+        let (code, _, err) = run(&["list", "midi"], true);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            !err.contains("ALSA lib"),
+            "alsa-lib's own line came through: {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn the_meter_holds_the_peak_between_its_prints() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    // The default input is the null sink's monitor: a tone played into the sink is heard.
+    let mut tone = Command::new("paplay")
+        .args(["--raw", "--format=s16le", "--rate=48000", "--channels=1"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("paplay (pulseaudio-utils) must be installed");
+    let mut stdin = tone.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        // Short clicks, 20 ms every half second, silence between.
+        let mut buf = Vec::new();
+        for i in 0..(48_000 * 3) {
+            let on = i % 24_000 < 960;
+            let s = if on {
+                ((i as f32) * 0.06).sin() * 16_000.0
+            } else {
+                0.0
+            };
+            buf.extend_from_slice(&(s as i16).to_le_bytes());
+        }
+        let _ = std::io::Write::write_all(&mut stdin, &buf);
+    });
+    let (code, out, err) = run(&["meter", "--seconds", "2"], false);
+    let _ = writer.join();
+    let _ = tone.kill();
+    let _ = tone.wait();
+    assert_eq!(code, Some(0), "{err}");
+    let holds: Vec<f64> = out
+        .lines()
+        .filter_map(|l| {
+            l.split("hold=")
+                .nth(1)?
+                .split("dB")
+                .next()?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(holds.len() >= 4, "{out}");
+    // Every print holds the last clicks' peak, however quiet the instant it prints at.
+    assert!(
+        holds[2..].iter().all(|h| *h > -30.0),
+        "held peaks {holds:?}\n{out}"
+    );
+    assert!(out.contains("summary: loudest peak"), "{out}");
+}
+
+#[test]
+fn a_jump_past_the_end_and_a_live_preset_typo_are_refused_in_one_line_each() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    const PORT: u16 = 9451;
+    let dir = tempfile::tempdir().unwrap();
+    let play = LivePlay::start(
+        dir.path(),
+        &[
+            "--size",
+            "320x180",
+            "--osc-port",
+            "9451",
+            "--no-midi",
+            "--rehearsal",
+        ],
+        &fixture("performances/cues.toml"),
+    );
+    play.wait_until_up();
+    oscsend(PORT, "/somnia/transport/seek", "f", &["1000"]);
+    oscsend(PORT, "/somnia/preset", "s", &["wram"]);
+    assert!(
+        play.wait_for_log("no preset named `wram`", Duration::from_secs(5)),
+        "{}",
+        play.log_text()
+    );
+    let t = show_time_s(PORT);
+    let log = play.stop();
+    assert!(log.contains("cannot jump to 1000 s"), "{log}");
+    assert!(t < 30.0, "the show stayed where it was: {t} s\n{log}");
+    // The typo came from the network, not the file: no file position, no reload failure.
+    assert!(!log.contains(".toml:1:1"), "{log}");
+    assert!(!log.contains("did not reload"), "{log}");
+    assert!(log.contains("did you mean `warm`?"), "{log}");
+}
+
+#[test]
+fn losing_the_display_mid_show_ends_with_one_line_and_exit_2() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    // A display of this test's own, so the others' stays up.
+    let mut n = 150;
+    while std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+        n += 1;
+    }
+    let mut xvfb = Command::new("Xvfb")
+        .args([
+            &format!(":{n}"),
+            "-screen",
+            "0",
+            "640x480x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("log.txt");
+    let mut play = somnia()
+        .env("DISPLAY", format!(":{n}"))
+        .args(["play", "--size", "160x90", "--no-osc", "--no-midi"])
+        .arg(fixture("performances/cues.toml"))
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let up = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&log_path)
+        .unwrap_or_default()
+        .contains("the picture is up")
+        && Instant::now() < up
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = xvfb.kill();
+    let _ = xvfb.wait();
+    let until = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = play.try_wait().unwrap() {
+            break Some(s);
+        }
+        if Instant::now() > until {
+            let _ = play.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert_eq!(status.and_then(|s| s.code()), Some(2), "{log}");
+    assert!(log.contains("the display went away"), "{log}");
+}
