@@ -14,6 +14,9 @@ export SOMNIA_PYTHON
 source scripts/test-env.sh
 test_env_start
 trap test_env_stop EXIT
+# The live tests write what they skipped and what they ran again (and why) here.
+export SOMNIA_REPORT_DIR="$SOMNIA_ENV_DIR/report"
+mkdir -p "$SOMNIA_REPORT_DIR"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -23,17 +26,32 @@ cargo clippy --locked --features jack --test live_midi -- -D warnings
 echo "== cargo test"
 log="$SOMNIA_ENV_DIR/cargo-test.log"
 set +e
-cargo test --locked 2>&1 | tee "$log"
+cargo test --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # MIDI between processes goes through the JACK dummy server: the `jack` build of the MIDI tests.
 echo "== cargo test --features jack --test live_midi"
-cargo test --locked --features jack --test live_midi 2>&1 | tee -a "$log"
+cargo test --locked --no-fail-fast --features jack --test live_midi 2>&1 | tee -a "$log"
 jack_status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] && status=$jack_status
 set -e
-# One closing line for the whole suite (cargo prints one per test binary, doc tests last).
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
-     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+# The suite's summary: what failed, what was skipped, what ran again and why, then one
+# closing line (cargo prints one per test binary, doc tests last).
+echo "== summary"
+grep -E '^test .* FAILED$' "$log" | sed 's/^test /failed: /; s/ \.\.\. FAILED$//' || true
+touch "$SOMNIA_REPORT_DIR/skipped" "$SOMNIA_REPORT_DIR/retried"
+sed 's/^/skipped: /' "$SOMNIA_REPORT_DIR/skipped"
+sed 's/^/retried: /' "$SOMNIA_REPORT_DIR/retried"
+ignored=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^ignored/) n += $i } END { print n + 0 }' "$log")
+skipped=$(( $(wc -l < "$SOMNIA_REPORT_DIR/skipped") + ignored ))
+retried=$(wc -l < "$SOMNIA_REPORT_DIR/retried")
+echo "retries: $retried (each above, with its reason)"
+awk -v s="$skipped" '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 # Disk is finite on CI machines: say what the build took, so growth is noticed before it fails.
 echo "target/: $(du -sh target 2>/dev/null | cut -f1)"
+# Under CI nothing may be skipped: a skipped test proves nothing.
+if [ -n "${CI:-}" ] && [ "$skipped" -gt 0 ] && [ "$status" -eq 0 ]; then
+  echo "error: $skipped test(s) skipped under CI" >&2
+  status=1
+fi
 exit "$status"

@@ -65,14 +65,13 @@ fn notes_from_jack_midiseq_are_heard_at_their_pitch() {
     let rec = dir.path().join("rec.wav");
     let map = dir.path().join("map.toml");
     let mut parec = start_recording(&rec);
-    std::thread::sleep(Duration::from_millis(300));
     let map_arg = map.display().to_string();
     let play = LivePlay::start(
         dir.path(),
         &["--size", "160x90", "--no-osc", "--midi-map", &map_arg],
         &fixture("performances/osc.toml"),
     );
-    std::thread::sleep(Duration::from_millis(2000));
+    play.wait_until_up();
     // A 1 s loop at 48 kHz: A4 for its first quarter second.
     let mut seq = Command::new("jack_midiseq")
         .args(["midiseq", "48000", "0", "69", "12000"])
@@ -152,17 +151,49 @@ fn a_second_midi_client_is_hot_plugged_and_steers_notes_go_learn_clock_and_prese
         return;
     }
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    retried(steer_attempt);
+    retry_on_dropout(steer_attempt, |(mono, rate)| {
+        let first =
+            onset_after(mono, 0, 0.01).expect("no note was heard") as f64 / f64::from(*rate);
+        let window = |k: f64| span(mono, *rate, first + k + 0.03, first + k + 0.25);
+        let level = |w: &[f32], note: u8| level_near(&spectrum(w), w.len(), *rate, note_hz(note));
+        let check = |ok: bool, what: String| if ok { Ok(()) } else { Err(what) };
+        let plain = window(0.0);
+        check(
+            level(plain, 69) > 10.0 * level(plain, 71),
+            "A4 as sent".into(),
+        )?;
+        let bent = window(1.0);
+        check(
+            level(bent, 71) > 10.0 * level(bent, 69),
+            "bent up to B4".into(),
+        )?;
+        let go = window(2.0);
+        check(
+            level(go, 72) > 10.0 * level(go, 50),
+            "GO's C5, and no D3".into(),
+        )?;
+        let (loud, quiet, again) = (rms(plain), rms(window(3.0)), rms(window(4.0)));
+        check(
+            quiet < loud / 100.0,
+            format!("the learned fader at 0: {quiet} vs {loud}"),
+        )?;
+        check(
+            again > loud / 2.0,
+            format!("the learned fader up: {again} vs {loud}"),
+        )
+    });
 }
 
-fn steer_attempt() {
+/// One run: the recording (mono, rate) after every functional check, and what the environment
+/// did while it was made.
+fn steer_attempt() -> ((Vec<f32>, u32), Environment) {
     const OSC_PORT: u16 = 9331;
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("rec.wav");
     let map = dir.path().join("map.toml");
     std::fs::write(&map, "# GO on D3\n[go]\nnote = 50\n").unwrap();
     let mut parec = start_recording(&rec);
-    std::thread::sleep(Duration::from_millis(300));
+    let recording = Instant::now();
     let map_arg = map.display().to_string();
     let play = LivePlay::start(
         dir.path(),
@@ -178,7 +209,8 @@ fn steer_attempt() {
         ],
         &fixture("performances/osc.toml"),
     );
-    std::thread::sleep(Duration::from_millis(2000));
+    play.wait_until_up();
+    let underruns_before = underruns(OSC_PORT);
     let mut peer = Peer::plug_in();
     let picked_up = play.wait_for_log("MIDI in from `peer:out`", Duration::from_secs(3));
 
@@ -234,8 +266,10 @@ fn steer_attempt() {
     // Unplugged: let go.
     drop(peer);
     let gone = play.wait_for_log("MIDI `peer:out` is gone", Duration::from_secs(3));
+    let underruns_during = underruns(OSC_PORT) - underruns_before;
     let log = play.stop();
     stop_with_sigint(&mut parec);
+    let recorded_for = recording.elapsed().as_secs_f64();
     assert!(picked_up, "{log}");
     assert!(gone, "{log}");
     assert!(
@@ -260,26 +294,11 @@ fn steer_attempt() {
 
     let wav = read_wav(&rec);
     let mono = wav.mono();
-    let rate = wav.sample_rate_hz;
-    let first = onset_after(&mono, 0, 0.01).expect("no note was heard") as f64 / f64::from(rate);
-    let window = |k: f64| span(&mono, rate, first + k + 0.03, first + k + 0.25);
-    let level = |w: &[f32], note: u8| level_near(&spectrum(w), w.len(), rate, note_hz(note));
-
-    let plain = window(0.0);
-    assert!(level(plain, 69) > 10.0 * level(plain, 71), "A4 as sent");
-    let bent = window(1.0);
-    assert!(level(bent, 71) > 10.0 * level(bent, 69), "bent up to B4");
-    let go = window(2.0);
-    assert!(level(go, 72) > 10.0 * level(go, 50), "GO's C5, and no D3");
-    let (loud, quiet, again) = (rms(plain), rms(window(3.0)), rms(window(4.0)));
-    assert!(
-        quiet < loud / 100.0,
-        "the learned fader at 0: {quiet} vs {loud}"
-    );
-    assert!(
-        again > loud / 2.0,
-        "the learned fader up: {again} vs {loud}"
-    );
+    let env = Environment {
+        underruns: underruns_during,
+        recording_short_s: recording_short_s(mono.len(), recorded_for),
+    };
+    ((mono, wav.sample_rate_hz), env)
 }
 
 #[test]

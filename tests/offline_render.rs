@@ -65,11 +65,26 @@ fn render_writes_a_wav_of_the_requested_length_with_the_cue_files_notes() {
         .unwrap()
         .count();
     assert_eq!(frames, 60, "3 s at 20 fps");
-    if on_path("ffmpeg") {
-        let mp4 = std::fs::metadata(dir.path().join("switch.mp4"))
-            .expect("ffmpeg is on PATH, so an MP4 must be made");
-        assert!(mp4.len() > 1000);
-    }
+    // The MP4 (scripts/install-system-deps.sh installs ffmpeg): H.264 and AAC, 3 s, 60 frames.
+    assert!(
+        on_path("ffmpeg"),
+        "ffmpeg is missing: scripts/install-system-deps.sh"
+    );
+    let streams = probe(&dir.path().join("switch.mp4"));
+    let video = streams
+        .iter()
+        .find(|s| s.0 == "h264")
+        .expect("an H.264 stream");
+    assert_eq!(
+        (video.1.as_str(), video.2.as_str(), video.3.as_str()),
+        ("160", "90", "60")
+    );
+    assert!((video.4 - 3.0).abs() < 0.05, "video {} s", video.4);
+    let audio = streams
+        .iter()
+        .find(|s| s.0 == "aac")
+        .expect("an AAC stream");
+    assert!((audio.4 - 3.0).abs() < 0.05, "audio {} s", audio.4);
 }
 
 #[test]

@@ -524,7 +524,13 @@ where
     let err_name = prepared.name.clone();
     let mut last_hiccup: Option<Instant> = None;
     let on_error = move |e: cpal::Error| {
-        if matches!(e.kind(), cpal::ErrorKind::Xrun) {
+        // An xrun is an underrun; so is the ALSA PulseAudio plugin's passing I/O error, which
+        // it reports when libpulse has no timing data after the server ran dry (see
+        // `is_fatal`): either way the sound had a gap, and what follows is heard late.
+        if matches!(
+            e.kind(),
+            cpal::ErrorKind::Xrun | cpal::ErrorKind::BackendError
+        ) {
             err_transport.count_underrun();
         }
         // Runs on cpal's stream thread, not inside the audio callback: printing is fine here.

@@ -13,6 +13,7 @@ pub mod analysis;
 pub mod cue_board;
 pub mod events;
 pub mod external_clock;
+pub mod shutdown;
 pub mod transport;
 
 pub use analysis::{Analysis, AnalysisReader, AnalysisWriter, BANDS, analysis_channel};

@@ -104,6 +104,28 @@ fn display_available() -> bool {
         .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
+/// Ctrl-C and `kill` (SIGINT, SIGTERM) end the show as Esc does, so the sound stops cleanly
+/// and the process exits 0; a second one ends the process at once.
+fn stop_on_signals() {
+    #[cfg(target_os = "linux")]
+    {
+        extern "C" fn on_signal(signal: libc::c_int) {
+            crate::bridge::shutdown::request();
+            // SAFETY: signal() is async-signal-safe; the next such signal takes its default
+            // action (the process ends), for a show that does not stop.
+            unsafe {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+        }
+        for signal in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: installs a handler that only stores an atomic and resets itself.
+            unsafe {
+                libc::signal(signal, on_signal as *const () as libc::sighandler_t);
+            }
+        }
+    }
+}
+
 /// `somnia play PERFORMANCE`: a window and live sound, on one clock.
 pub fn run(args: &PlayArgs) -> i32 {
     // Live, manual cues wait for their GO.
@@ -282,6 +304,7 @@ pub fn run(args: &PlayArgs) -> i32 {
     };
 
     crate::render::display_lost::exit_when_lost(EXIT_MISSING);
+    stop_on_signals();
     let result = window::run(
         timeline,
         transport.clone(),

@@ -466,6 +466,11 @@ impl App {
 
 impl ApplicationHandler for App {
     fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        if crate::bridge::shutdown::requested() {
+            eprintln!("somnia: asked to stop (a signal); the show ends");
+            event_loop.exit();
+            return;
+        }
         let (Some(next), Some(live)) = (self.next_frame, &self.live) else {
             return;
         };

@@ -7,8 +7,13 @@ use std::process::Command;
 
 use realfft::RealFftPlanner;
 
+/// The `somnia` built with these tests; `SOMNIA_BIN` runs the tests against another build
+/// instead (to show that a test catches a defect an older version has).
 pub fn somnia() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_somnia"))
+    match std::env::var_os("SOMNIA_BIN") {
+        Some(bin) => Command::new(bin),
+        None => Command::new(env!("CARGO_BIN_EXE_somnia")),
+    }
 }
 
 pub fn repo() -> PathBuf {
@@ -19,12 +24,48 @@ pub fn fixture(rel: &str) -> PathBuf {
     repo().join("tests/fixtures").join(rel)
 }
 
-/// True when scripts/test-env.sh has started Xvfb and PulseAudio for us. Without it the live
-/// tests say they were skipped; `scripts/test.sh` (and so CI) always provides it.
+/// The test running now, as `binary::name`, for the suite's report.
+fn test_name() -> String {
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem()?.to_str().map(String::from))
+        .map(|s| s.rsplit_once('-').map_or(s.clone(), |(b, _)| b.to_string()))
+        .unwrap_or_default();
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    format!("{binary}::{test}")
+}
+
+/// Adds a line to the suite's report (`scripts/test.sh` prints it at the end), when the suite
+/// keeps one: `kind` is `skipped` or `retried`.
+pub fn report(kind: &str, line: &str) {
+    eprintln!("{kind}: {line}");
+    let Some(dir) = std::env::var_os("SOMNIA_REPORT_DIR") else {
+        return;
+    };
+    let path = Path::new(&dir).join(kind);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = std::io::Write::write_all(&mut f, format!("{}: {line}\n", test_name()).as_bytes());
+    }
+}
+
+/// True when scripts/test-env.sh has started Xvfb and PulseAudio for us. Without it a live test
+/// is skipped, and says so in the suite's report; under CI (`CI` set) it fails instead, since
+/// `scripts/test.sh` always provides it there.
 pub fn live_env() -> bool {
     let on = std::env::var("SOMNIA_LIVE").is_ok_and(|v| v == "1");
     if !on {
-        eprintln!("skipped: needs Xvfb and PulseAudio; run scripts/test.sh (it starts them)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no live environment under CI: scripts/test.sh starts Xvfb and PulseAudio (SOMNIA_LIVE=1)"
+        );
+        report(
+            "skipped",
+            "needs Xvfb and PulseAudio; run scripts/test.sh (it starts them)",
+        );
     }
     on
 }
@@ -288,11 +329,27 @@ impl LivePlay {
         );
     }
 
-    /// Stops it as Ctrl-C would; returns what it printed, which must hold no panic.
+    /// Stops it as Ctrl-C would and returns what it printed. It must end by itself, within
+    /// a few seconds, with status 0 and no panic: an abort or a crash fails the test.
     pub fn stop(mut self) -> String {
-        stop_with_sigint(&mut self.child);
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(s)) => break Some(s),
+                _ if std::time::Instant::now() > until => break None,
+                _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        };
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         assert!(!log.contains("panicked"), "{log}");
+        let status = status.unwrap_or_else(|| panic!("Ctrl-C did not stop it in 10 s:\n{log}"));
+        assert!(
+            status.success(),
+            "it ended with {status} (a crash or an abort?):\n{log}"
+        );
         log
     }
 }
@@ -390,20 +447,69 @@ pub fn screenshot(path: &Path) {
     );
 }
 
-/// Runs a timing measurement through the real sound chain up to three times. A dropout in the
-/// shared test machine's audio (a PulseAudio underrun, the recorder falling behind) shifts
-/// everything after it in the recording; that is not what these tests measure, so one clean
-/// run out of three must meet the (unchanged, strict) bounds.
-pub fn retried(attempt: impl Fn() + std::panic::RefUnwindSafe) {
-    for i in 1..=3 {
-        if std::panic::catch_unwind(&attempt).is_ok() {
-            return;
-        }
-        eprintln!("attempt {i} failed (see above); trying again");
-    }
-    panic!("failed three times in a row");
+/// What the environment did to a measurement through the real sound chain while it ran: a
+/// sound card that ran dry, or a recorder that fell behind, shifts everything after it in the
+/// recording, which is not what a timing test measures.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Environment {
+    /// Underruns somnia counted (its `/somnia/status`) during the measurement.
+    pub underruns: u64,
+    /// How much shorter the recording is than the wall time it was recording for, seconds.
+    pub recording_short_s: f64,
 }
 
+impl Environment {
+    /// Why the measurement cannot be trusted, if the environment demonstrably dropped out.
+    pub fn dropout(&self) -> Option<String> {
+        let mut why = Vec::new();
+        if self.underruns > 0 {
+            why.push(format!("somnia counted {} underrun(s)", self.underruns));
+        }
+        if self.recording_short_s > 0.1 {
+            why.push(format!(
+                "the recording is {:.0} ms short of its wall time",
+                self.recording_short_s * 1000.0
+            ));
+        }
+        (!why.is_empty()).then(|| why.join(", "))
+    }
+}
+
+/// The underruns somnia reports in `/somnia/status` (the twelfth value).
+pub fn underruns(port: u16) -> u64 {
+    osc_status(port)[11].parse().unwrap_or(0)
+}
+
+/// How much shorter `frames` of recording are than the `wall_s` it recorded for.
+pub fn recording_short_s(frames: usize, wall_s: f64) -> f64 {
+    // parec takes a moment to start: a tenth of a second is its own, not a dropout.
+    (wall_s - frames as f64 / 48_000.0 - 0.1).max(0.0)
+}
+
+/// Runs a measurement through the real sound chain; a timing check that fails is tried again
+/// (up to three runs in all) only when the environment demonstrably dropped out during it, and
+/// every such retry is reported in the suite's summary. `attempt` makes its own functional
+/// assertions (they fail at once, never retried) and returns what it measured and what the
+/// environment did; `timing` checks the measurement.
+pub fn retry_on_dropout<M>(
+    attempt: impl Fn() -> (M, Environment),
+    timing: impl Fn(&M) -> Result<(), String>,
+) -> M {
+    for run in 1..=3 {
+        let (measured, env) = attempt();
+        let Err(failed) = timing(&measured) else {
+            return measured;
+        };
+        match env.dropout() {
+            Some(dropout) if run < 3 => {
+                report("retried", &format!("run {run}: {failed} ({dropout})"));
+            }
+            Some(dropout) => panic!("{failed}, and the environment dropped out: {dropout}"),
+            None => panic!("{failed} (no dropout in the environment: {env:?})"),
+        }
+    }
+    unreachable!("the third run returns or panics")
+}
 /// The python with python-osc (scripts/ensure-python-osc.sh makes it; scripts/test.sh passes it
 /// in SOMNIA_PYTHON).
 pub fn python_osc() -> String {
@@ -421,7 +527,7 @@ pub fn osc_status(port: u16) -> Vec<String> {
     let out = Command::new(python_osc())
         .args([
             "-c",
-            "import socket,sys\nfrom pythonosc.osc_message_builder import OscMessageBuilder\nfrom pythonosc.osc_message import OscMessage\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.settimeout(2)\ns.sendto(OscMessageBuilder(address='/somnia/status').build().dgram,('127.0.0.1',int(sys.argv[1])))\nm=OscMessage(s.recv(4096))\nprint('\\n'.join(str(p) for p in m.params))",
+            "import socket,sys\nfrom pythonosc.osc_message_builder import OscMessageBuilder\nfrom pythonosc.osc_message import OscMessage\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.settimeout(2)\ns.sendto(OscMessageBuilder(address='/somnia/status').build().dgram,('127.0.0.1',int(sys.argv[1])))\nm=OscMessage(s.recv(4096))\nassert m.address=='/somnia/status', m.address\nprint('\\x1f'.join(str(p) for p in m.params), end='')",
             &port.to_string(),
         ])
         .output()
@@ -432,7 +538,7 @@ pub fn osc_status(port: u16) -> Vec<String> {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout)
-        .lines()
+        .split('\x1f')
         .map(str::to_string)
         .collect()
 }
@@ -471,4 +577,18 @@ pub fn thumb_distance(a: &[[f64; 3]], b: &[[f64; 3]]) -> f64 {
         .map(|(p, q)| (0..3).map(|c| (p[c] - q[c]).abs()).sum::<f64>())
         .sum();
     total / (3 * a.len().max(1)) as f64
+}
+
+/// Waits until a running show's clock reaches `show_s` (polled over OSC). A new stream's first
+/// seconds are when the sound server settles its latency (PulseAudio moves its buffer then,
+/// which shifts a recording by milliseconds); timing measurements start after them.
+pub fn wait_for_show_time(port: u16, show_s: f64) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while show_time_s(port) < show_s {
+        assert!(
+            std::time::Instant::now() < until,
+            "the show clock did not reach {show_s} s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
