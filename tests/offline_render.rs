@@ -110,6 +110,9 @@ fn two_renders_of_the_same_performance_give_identical_wav_bytes() {
     let wb = std::fs::read(b.path().join("first-light.wav")).unwrap();
     assert_eq!(wa.len(), wb.len());
     assert!(wa == wb, "WAV bytes differ between two renders");
+    // Two silent renders would be identical too.
+    let level = rms(&read_wav(&a.path().join("first-light.wav")).samples);
+    assert!(level > 0.01, "the render is silent: rms {level}");
 }
 
 #[test]
@@ -191,7 +194,9 @@ fn the_limiter_holds_its_ceiling_and_is_off_only_when_asked() {
     .unwrap();
     let perf = dir.path().join("performances/loud.toml");
     std::fs::write(&perf, "duration = 1.5\npreset = \"blast\"\n[[cue]]\nat = 0\nnotes = [36, 40, 43, 48, 52, 55, 60, 64]\nlength_s = 1.4\n").unwrap();
-    let peak_of = |extra: &[&str]| -> (f32, String) {
+    // The peak, the longest run of samples in one channel at `ceiling` (a clamp's flat top;
+    // gain reduction leaves none), and stderr.
+    let render_at = |extra: &[&str], ceiling: f32| -> (f32, usize, String) {
         let out = dir.path().join(format!("out{}", extra.len()));
         let o = somnia()
             .arg("render")
@@ -205,31 +210,51 @@ fn the_limiter_holds_its_ceiling_and_is_off_only_when_asked() {
         let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
         assert!(o.status.success(), "{stderr}");
         let wav = read_wav(&out.join("loud.wav"));
-        (
-            wav.samples.iter().fold(0.0f32, |m, s| m.max(s.abs())),
-            stderr,
-        )
+        let peak = wav.samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        let mut pinned = 0;
+        for ch in 0..2 {
+            let mut run = 0;
+            for s in wav.samples.iter().skip(ch).step_by(2) {
+                run = if s.abs() >= ceiling * (1.0 - 1e-6) {
+                    run + 1
+                } else {
+                    0
+                };
+                pinned = usize::max(pinned, run);
+            }
+        }
+        (peak, pinned, stderr)
     };
     let db = |x: f32| 20.0 * x.log10();
-    let (default_peak, _) = peak_of(&[]);
-    assert!(
-        default_peak <= 10f32.powf(-1.0 / 20.0) + 1e-4,
-        "default ceiling -1 dBFS, got {:.2} dBFS",
-        db(default_peak)
+    let gain = |db: f32| 10f32.powf(db / 20.0);
+    // Held at the ceiling, and by gain: loud (within half a dB of it), with no flat tops.
+    for (extra, ceiling_db) in [(&[][..], -1.0), (&["--limiter-ceiling", "-6"][..], -6.0)] {
+        let (peak, pinned, _) = render_at(extra, gain(ceiling_db));
+        assert!(
+            peak <= gain(ceiling_db) + 1e-4,
+            "ceiling {ceiling_db} dBFS, got {:.2} dBFS",
+            db(peak)
+        );
+        assert!(
+            peak >= gain(ceiling_db - 0.5),
+            "ceiling {ceiling_db} dBFS: limited down to {:.2} dBFS, not to the ceiling",
+            db(peak)
+        );
+        assert!(
+            pinned < 4,
+            "ceiling {ceiling_db} dBFS: {pinned} samples in a row pinned at it (clipped)"
+        );
+    }
+    let (raw_peak, _, stderr) = render_at(
+        &[
+            "--no-limiter",
+            "--limiter-ceiling",
+            "-1",
+            "--seconds",
+            "1.5",
+        ],
+        gain(-1.0),
     );
-    let (low_peak, _) = peak_of(&["--limiter-ceiling", "-6"]);
-    assert!(
-        low_peak <= 10f32.powf(-6.0 / 20.0) + 1e-4,
-        "ceiling -6 dBFS, got {:.2} dBFS",
-        db(low_peak)
-    );
-    let (raw_peak, stderr) = peak_of(&[
-        "--no-limiter",
-        "--limiter-ceiling",
-        "-1",
-        "--seconds",
-        "1.5",
-    ]);
     assert!(
         raw_peak > 1.0,
         "without the limiter this chord clips: peak {:.2} dBFS",

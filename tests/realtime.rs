@@ -95,7 +95,9 @@ fn process_never_allocates_under_note_storms_patch_swaps_sweeps_and_seeks() {
                     sample + 48_001
                 });
             }
-            engine.process(&mut buf, block % 97 == 0)
+            // Now and then a pause long enough to fade out, halt and play out the limiter's
+            // delay (four blocks), then a resume.
+            engine.process(&mut buf, block % 97 < 4)
         });
         sample = engine.position_samples();
     }

@@ -301,7 +301,12 @@ mod tests {
             3.0,
             256,
         );
+        // At most the tone's own start, and nothing after it.
         assert!(onsets.len() <= 1, "{onsets:?}");
+        assert!(
+            onsets.iter().all(|t| *t < 0.05),
+            "onsets after the first 50 ms of a steady tone: {onsets:?}"
+        );
         let bands = a.analysis().bands;
         let loudest = (0..BANDS)
             .max_by(|x, y| bands[*x].total_cmp(&bands[*y]))

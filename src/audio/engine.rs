@@ -144,7 +144,10 @@ pub struct Engine {
     left: [f32; CHUNK],
     right: [f32; CHUNK],
     transport_gain: f32,
+    /// Paused and faded out: the clock stands still.
     halted: bool,
+    /// Samples of the limiter's delay still to play out since halting.
+    drain: usize,
     analyzer: Analyzer,
     late_events: u64,
     /// Events applied so far (both queues): for benchmarks and status.
@@ -177,6 +180,7 @@ impl Engine {
             right: [0.0; CHUNK],
             transport_gain: 1.0,
             halted: false,
+            drain: 0,
             analyzer: Analyzer::new(sample_rate_hz),
             late_events: 0,
             applied_events: 0,
@@ -249,10 +253,6 @@ impl Engine {
             .map(|v| v.note)
     }
 
-    /// Renders `out.len() / 2` interleaved stereo frames. With `paused` set the output fades
-    /// to silence within 10 ms and the clock stops; clearing it fades back in.
-    ///
-    /// Real-time safe: no allocation, no locks, no I/O.
     /// Moves the clock to `sample`: every voice is released (their release envelopes play
     /// out, so nothing clicks), and every queued event is dropped, as it was scheduled for the
     /// old position; the control thread queues the new position's events after this.
@@ -273,6 +273,11 @@ impl Engine {
         self.control_dirty = true;
     }
 
+    /// Renders `out.len() / 2` interleaved stereo frames. With `paused` set the sound fades
+    /// to silence over 10 ms (heard after the limiter's latency, like everything else) and the
+    /// clock stops; clearing it fades back in.
+    ///
+    /// Real-time safe: no allocation, no locks, no I/O.
     pub fn process(&mut self, out: &mut [f32], paused: bool) {
         let frames = out.len() / 2;
         let start = self.position;
@@ -282,7 +287,18 @@ impl Engine {
         let mut i = 0;
         while i < frames {
             if self.halted {
-                out[2 * i..].fill(0.0);
+                // The fade is silent at the limiter's input, but its last samples are still
+                // in the limiter's delay: they play out (so the fade is heard whole, not cut
+                // off) and leave the delay empty (so nothing of it plays again on resume).
+                for f in out[2 * i..2 * frames].chunks_exact_mut(2) {
+                    let (mut l, mut r) = (0.0, 0.0);
+                    if self.drain > 0 {
+                        self.limiter.process(&mut l, &mut r);
+                        self.drain -= 1;
+                    }
+                    f[0] = l;
+                    f[1] = r;
+                }
                 break;
             }
             self.apply_due_events();
@@ -548,6 +564,7 @@ impl Engine {
         }
         if paused && self.transport_gain <= 0.0 {
             self.halted = true;
+            self.drain = self.limiter.latency_samples();
         }
     }
 }
@@ -626,6 +643,44 @@ mod tests {
         assert!(s.value < 0.05, "an s-curve starts gently: {}", s.value);
     }
 
+    /// Every parameter's own glide. A click (`tests/smoothing.rs`) shows a missing one only for
+    /// a level, a mix, the feedback or the cutoff: pitch bend, detune, tape speed, delay time,
+    /// tempo, resonance and the reverb's decay and damping jump without a click (the voices
+    /// and effects that read them move smoothly anyway), so the ramp itself is checked here.
+    #[test]
+    fn a_jump_of_any_parameter_glides_over_the_minimum_ramp_instead_of_stepping() {
+        let min_ramp = (MIN_RAMP_S * 48_000.0) as usize;
+        for p in AudioParam::ALL {
+            let (lo, hi) = p.range();
+            let mut e = engine_with(&[Event {
+                at_sample: 0,
+                kind: EventKind::SetParam {
+                    param: p,
+                    value: hi,
+                    ramp_samples: 0,
+                    curve: Curve::Linear,
+                },
+            }]);
+            e.params[p.index()] = Ramp::new(lo);
+            run(&mut e, 32, 32);
+            let v = e.params[p.index()].value;
+            assert!(
+                lo < v && v < hi,
+                "{}: jumped from {lo} to {v} (target {hi}) within 32 samples",
+                p.name()
+            );
+            let way = (v - lo) / (hi - lo);
+            let want = 32.0 / min_ramp as f32;
+            assert!(
+                (way - want).abs() < 1e-3,
+                "{}: {way:.4} of the way after 32 samples, not {want:.4}",
+                p.name()
+            );
+            run(&mut e, 32, min_ramp);
+            assert_eq!(e.params[p.index()].value, hi, "{} did not land", p.name());
+        }
+    }
+
     #[test]
     fn output_is_identical_for_any_block_size() {
         let events = [
@@ -664,6 +719,8 @@ mod tests {
             },
         ];
         let a = run(&mut engine_with(&events), 64, 24_000);
+        let peak = a.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert!(peak > 0.05, "silent: peak {peak}");
         for block in [256, 1000] {
             let b = run(&mut engine_with(&events), block, 24_000);
             let max_diff = a
@@ -675,16 +732,136 @@ mod tests {
         }
     }
 
+    /// A held sine note (110 Hz) played 0.5 s, then paused for 0.1 s, then resumed for 0.1 s,
+    /// in 256-frame blocks, with the limiter on or off (it is quiet enough that the limiter
+    /// only delays it). Returns (the 0.1 s before the pause, the paused part, the resumed
+    /// part, the same paused span from an engine that kept playing, the clock at the pause,
+    /// after the pause and after one more paused block), left channel.
+    #[allow(clippy::type_complexity)]
+    fn pause_and_resume(limiter: bool) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, [u64; 3]) {
+        let mut patch = Patch::default();
+        patch.osc[0].waveform = crate::audio::synth::Waveform::Sine;
+        patch.osc[1].waveform = crate::audio::synth::Waveform::Sine;
+        patch.amp_env.sustain = 1.0;
+        let make = || {
+            let (mut tx, rx) = event_queue(4);
+            tx.push(note_on(0, 45)).unwrap();
+            let mut e = Engine::new(48_000, patch, rx);
+            if !limiter {
+                e.disable_limiter();
+            }
+            e
+        };
+        let left = |out: &[f32]| out.chunks(2).map(|f| f[0]).collect::<Vec<f32>>();
+        let play = |e: &mut Engine, frames: usize, paused: bool| {
+            let mut all = Vec::new();
+            let mut buf = vec![0.0; 2 * 256];
+            while all.len() < 2 * frames {
+                e.process(&mut buf, paused);
+                all.extend_from_slice(&buf);
+            }
+            left(&all[..2 * frames])
+        };
+        let mut e = make();
+        let steady = play(&mut e, 24_064, false)[19_264..].to_vec();
+        let at_pause = e.position_samples();
+        let paused = play(&mut e, 4_864, true);
+        let after = e.position_samples();
+        play(&mut e, 256, true);
+        let later = e.position_samples();
+        let resumed = play(&mut e, 4_864, false);
+        let mut kept_playing = make();
+        play(&mut kept_playing, 24_064, false);
+        let unpaused = play(&mut kept_playing, 4_864, false);
+        (steady, paused, resumed, unpaused, [at_pause, after, later])
+    }
+
+    fn peak(x: &[f32]) -> f32 {
+        x.iter().fold(0.0f32, |m, s| m.max(s.abs()))
+    }
+
+    fn max_step(x: &[f32]) -> f32 {
+        x.windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f32::max)
+    }
+
     #[test]
-    fn pausing_fades_out_and_stops_the_clock() {
-        let mut e = engine_with(&[note_on(0, 60)]);
-        let mut buf = vec![0.0; 2 * 4_800];
-        e.process(&mut buf, false);
-        e.process(&mut buf, true);
-        let pos = e.position_samples();
-        e.process(&mut buf, true);
-        assert_eq!(e.position_samples(), pos, "clock advanced while paused");
-        assert!(buf.iter().all(|s| *s == 0.0));
+    fn pausing_fades_the_sound_out_over_10_ms_to_exact_silence_and_stops_the_clock() {
+        let fade = (TRANSPORT_FADE_S * 48_000.0) as usize;
+        for limiter in [false, true] {
+            let (steady, paused, _, unpaused, [at_pause, after, later]) = pause_and_resume(limiter);
+            let latency = Engine::new(48_000, Patch::default(), event_queue(1).1).latency_samples();
+            let level = peak(&steady);
+            assert!(
+                level > 0.05,
+                "limiter {limiter}: the note is quiet: {level}"
+            );
+            // What the engine that kept playing gave, faded linearly from the first paused
+            // sample: heard `latency` samples later.
+            for (k, (p, u)) in paused.iter().zip(&unpaused).enumerate() {
+                let g = if k < latency {
+                    1.0
+                } else {
+                    (1.0 - (k - latency + 1) as f32 / fade as f32).max(0.0)
+                };
+                assert!(
+                    (p - u * g).abs() <= 0.003 * level,
+                    "limiter {limiter}, sample {k} of the pause: {p}, wanted {} (the sound {u} \
+                     at fade gain {g})",
+                    u * g
+                );
+            }
+            let silent_from = latency + fade + 2;
+            assert!(
+                paused[silent_from..].iter().all(|s| *s == 0.0),
+                "limiter {limiter}: not silent {silent_from} samples into the pause"
+            );
+            assert!(
+                max_step(&paused) <= 1.5 * max_step(&steady),
+                "limiter {limiter}: the pause stepped {} (the note steps {})",
+                max_step(&paused),
+                max_step(&steady)
+            );
+            assert!(
+                after - at_pause <= (fade + CHUNK) as u64,
+                "limiter {limiter}: the clock ran {} samples into the pause",
+                after - at_pause
+            );
+            assert_eq!(
+                after, later,
+                "limiter {limiter}: clock advanced while paused"
+            );
+        }
+    }
+
+    #[test]
+    fn resuming_fades_in_from_silence_without_replaying_the_sound_from_before_the_pause() {
+        for limiter in [false, true] {
+            let (steady, paused, resumed, _, _) = pause_and_resume(limiter);
+            let latency = Engine::new(48_000, Patch::default(), event_queue(1).1).latency_samples();
+            // Nothing comes out before the new sound has gone through the limiter's delay: the
+            // delay holds no tail of the fade-out.
+            let stale = peak(&resumed[..latency]);
+            assert_eq!(
+                stale, 0.0,
+                "limiter {limiter}: the old tail played on resume"
+            );
+            let mut joined = paused[paused.len() - 64..].to_vec();
+            joined.extend_from_slice(&resumed);
+            assert!(
+                max_step(&joined) <= 1.5 * max_step(&steady),
+                "limiter {limiter}: resuming stepped {} (the note steps {})",
+                max_step(&joined),
+                max_step(&steady)
+            );
+            let back = peak(&resumed[2_400..]);
+            assert!(
+                back >= 0.9 * peak(&steady),
+                "limiter {limiter}: the note came back at {back}, was {}",
+                peak(&steady)
+            );
+        }
     }
 
     #[test]

@@ -137,6 +137,8 @@ mod tests {
     fn a_whole_render_is_identical_at_every_block_size() {
         let a = render("performances/first-light.toml", 3.0, 64);
         assert_eq!(a.len(), 2 * 3 * 48_000);
+        let rms = (a.iter().map(|s| s * s).sum::<f32>() / a.len() as f32).sqrt();
+        assert!(rms > 0.01, "silent: rms {rms}");
         for block in [256, 1000] {
             let b = render("performances/first-light.toml", 3.0, block);
             assert!(a == b, "block size {block} changed the render");

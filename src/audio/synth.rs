@@ -1,7 +1,8 @@
-//! The neuro-symphony voice: two oscillators (band-limited saw, square and triangle, sine, FM,
-//! noise; each with detune and unison), a resonant state-variable filter with its own envelope
-//! and key tracking, amp and filter ADSRs, velocity and pan. Everything a patch says is `Copy`,
-//! so a whole patch can travel the event queue to the audio thread without allocating.
+//! The neuro-symphony voice: two oscillators (saw and square band-limited by PolyBLEP, a plain
+//! triangle, sine, FM, noise; each with detune and unison), a resonant state-variable filter
+//! with its own envelope and key tracking, amp and filter ADSRs, velocity and pan. Everything a
+//! patch says is `Copy`, so a whole patch can travel the event queue to the audio thread
+//! without allocating.
 
 use std::f32::consts::PI;
 
@@ -205,7 +206,7 @@ fn poly_blep(t: f32, dt: f32) -> f32 {
     }
 }
 
-/// One band-limited oscillator sample at `phase` in [0, 1), the reference the voice's
+/// One oscillator sample at `phase` in [0, 1), the reference the voice's
 /// specialised loops are checked against.
 #[cfg(test)]
 fn oscillator(waveform: Waveform, phase: f32, dt: f32) -> f32 {
@@ -589,33 +590,8 @@ impl Voice {
             let st = &mut osc[i];
             let gain = st.gain;
             match spec.waveform {
-                Waveform::Noise => {
-                    for m in mix.iter_mut() {
-                        *m += gain * next_noise(noise);
-                    }
-                }
-                Waveform::Fm => {
-                    let (ratio, index) = (spec.fm_ratio, spec.fm_index / (2.0 * PI));
-                    for u in 0..st.count {
-                        let (mut ph, dt) = (st.phases[u], st.dts[u]);
-                        let mut mph = st.mod_phase;
-                        for m in mix.iter_mut() {
-                            mph += dt * ratio;
-                            mph -= mph.floor();
-                            let mut q = ph + index * (2.0 * PI * mph).sin();
-                            q -= q.floor();
-                            *m += gain * (2.0 * PI * q).sin();
-                            ph += dt;
-                            if ph >= 1.0 {
-                                ph -= 1.0;
-                            }
-                        }
-                        st.phases[u] = ph;
-                        if u + 1 == st.count {
-                            st.mod_phase = mph;
-                        }
-                    }
-                }
+                Waveform::Noise => noise_add(mix, noise, gain),
+                Waveform::Fm => fm_add(mix, st, gain, spec.fm_ratio, spec.fm_index),
                 Waveform::Saw => osc_add::<0>(mix, st, gain),
                 Waveform::Square => osc_add::<1>(mix, st, gain),
                 Waveform::Triangle => osc_add::<2>(mix, st, gain),
@@ -719,7 +695,8 @@ const FUSE_NONE: u8 = 255;
 /// Samples a voice renders per inner pass (the engine's control segment is never longer).
 const RENDER_CHUNK: usize = 32;
 
-/// One sample of band-limited waveform `WF` (0 saw, 1 square, 2 triangle, 3 sine).
+/// One sample of waveform `WF` (0 saw, 1 square: both band-limited by PolyBLEP; 2 triangle,
+/// not band-limited; 3 sine).
 #[inline(always)]
 fn osc_sample<const WF: u8>(ph: f32, dt: f32) -> f32 {
     match WF {
@@ -737,8 +714,42 @@ fn osc_sample<const WF: u8>(ph: f32, dt: f32) -> f32 {
     }
 }
 
-/// Adds one band-limited oscillator (`WF` as in [`osc_sample`]), every unison copy, into
-/// `mix`. `WF` is a constant, so each waveform gets its own branch-free loop.
+/// Adds white noise from the voice's generator `state` into `mix`.
+#[inline(always)]
+fn noise_add(mix: &mut [f32], state: &mut u32, gain: f32) {
+    for m in mix.iter_mut() {
+        *m += gain * next_noise(state);
+    }
+}
+
+/// Adds an FM oscillator, every unison copy, into `mix`: a sine carrier phase-modulated by a
+/// sine at `ratio` times its frequency, `index` radians deep.
+#[inline(always)]
+fn fm_add(mix: &mut [f32], st: &mut OscState, gain: f32, ratio: f32, index: f32) {
+    let index = index / (2.0 * PI);
+    for u in 0..st.count {
+        let (mut ph, dt) = (st.phases[u], st.dts[u]);
+        let mut mph = st.mod_phase;
+        for m in mix.iter_mut() {
+            mph += dt * ratio;
+            mph -= mph.floor();
+            let mut q = ph + index * (2.0 * PI * mph).sin();
+            q -= q.floor();
+            *m += gain * (2.0 * PI * q).sin();
+            ph += dt;
+            if ph >= 1.0 {
+                ph -= 1.0;
+            }
+        }
+        st.phases[u] = ph;
+        if u + 1 == st.count {
+            st.mod_phase = mph;
+        }
+    }
+}
+
+/// Adds one oscillator of the waveforms [`osc_sample`] makes, every unison copy, into `mix`.
+/// `WF` is a constant, so each waveform gets its own branch-free loop.
 #[inline(always)]
 fn osc_add<const WF: u8>(mix: &mut [f32], st: &mut OscState, gain: f32) {
     for u in 0..st.count {
@@ -787,20 +798,52 @@ mod tests {
         assert!((note_to_hz(60.0) - 261.6256).abs() < 1e-2);
     }
 
+    /// `n` samples of `wf` at `dt` cycles per sample from phase 0, rendered as a voice renders
+    /// it: by the loop that plays that waveform, a chunk at a time.
+    fn oscillator_as_played(wf: Waveform, dt: f32, n: usize) -> Vec<f32> {
+        let mut st = OscState {
+            count: 1,
+            ..OscState::default()
+        };
+        st.dts[0] = dt;
+        let mut noise = 0x9E37_79B9u32;
+        let mut out = Vec::new();
+        while out.len() < n {
+            let mut mix = [0.0f32; RENDER_CHUNK];
+            match wf {
+                Waveform::Saw => osc_add::<0>(&mut mix, &mut st, 1.0),
+                Waveform::Square => osc_add::<1>(&mut mix, &mut st, 1.0),
+                Waveform::Triangle => osc_add::<2>(&mut mix, &mut st, 1.0),
+                Waveform::Sine => osc_add::<3>(&mut mix, &mut st, 1.0),
+                Waveform::Fm => fm_add(&mut mix, &mut st, 1.0, 2.0, 3.0),
+                Waveform::Noise => noise_add(&mut mix, &mut noise, 1.0),
+            }
+            out.extend_from_slice(&mix);
+        }
+        out.truncate(n);
+        out
+    }
+
+    const ALL_WAVEFORMS: [Waveform; 6] = [
+        Waveform::Saw,
+        Waveform::Square,
+        Waveform::Triangle,
+        Waveform::Sine,
+        Waveform::Fm,
+        Waveform::Noise,
+    ];
+
     #[test]
-    fn every_waveform_stays_within_unit_range() {
-        for wf in [
-            Waveform::Saw,
-            Waveform::Square,
-            Waveform::Triangle,
-            Waveform::Sine,
-        ] {
-            let dt = 0.01;
-            let mut phase = 0.0;
-            for _ in 0..1000 {
-                let s = oscillator(wf, phase, dt);
-                assert!(s.abs() <= 1.01, "{wf:?} gave {s}");
-                phase = (phase + dt).fract();
+    fn every_waveform_as_the_voices_play_it_stays_within_unit_range_at_any_pitch() {
+        // Low, middle and near-Nyquist pitches, over four periods: every wrap (and the
+        // PolyBLEP corrections around it) is crossed several times.
+        for dt in [0.001f32, 0.01, 0.2] {
+            for wf in ALL_WAVEFORMS {
+                let out = oscillator_as_played(wf, dt, (4.0 / dt) as usize);
+                let peak = out.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+                assert!(peak <= 1.0 + 1e-6, "{wf:?} at dt {dt} reached {peak}");
+                // ...and uses it: silence would pass the line above.
+                assert!(peak >= 0.5, "{wf:?} at dt {dt} peaks at only {peak}");
             }
         }
     }
@@ -905,14 +948,16 @@ mod tests {
             };
             st.dts[0] = dt;
             st.phases[0] = 0.3;
-            let mut mix = [0.0f32; 64];
+            // 256 samples at 440 Hz: over two periods, so the wrap (and the saw's and square's
+            // corrections around it) is compared too.
+            let mut mix = [0.0f32; 256];
             match code {
                 0 => osc_add::<0>(&mut mix, &mut st, 1.0),
                 1 => osc_add::<1>(&mut mix, &mut st, 1.0),
                 2 => osc_add::<2>(&mut mix, &mut st, 1.0),
                 _ => osc_add::<3>(&mut mix, &mut st, 1.0),
             }
-            let mut ph = 0.3f32;
+            let (mut ph, mut wraps) = (0.3f32, 0);
             for (k, m) in mix.iter().enumerate() {
                 assert!(
                     (m - oscillator(wf, ph, dt)).abs() < 1e-6,
@@ -921,8 +966,10 @@ mod tests {
                 ph += dt;
                 if ph >= 1.0 {
                     ph -= 1.0;
+                    wraps += 1;
                 }
             }
+            assert!(wraps >= 2, "{wf:?}: only {wraps} wraps compared");
         }
     }
 

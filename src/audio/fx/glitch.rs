@@ -19,6 +19,15 @@ pub struct GlitchControls {
 
 const STUTTER_EDGE: usize = 64;
 
+/// Below this speed a tape's level follows its speed down to silence at 0, as a real tape's
+/// playback does: a stopped tape is silent, not the one sample under the head held as a DC
+/// offset.
+const TAPE_SILENT_BELOW: f32 = 0.1;
+/// A tape that has fallen the whole history behind the input has run out: over this much lag
+/// (seconds) before that it fades to silence, rather than playing on from the oldest sample at
+/// the input's speed.
+const TAPE_RUN_OUT_S: f32 = 0.05;
+
 /// Crossfade from `dry` to `wet` by `amount`; exact at both ends (0 gives `dry`, 1 `wet`).
 #[inline]
 fn mix(dry: f32, wet: f32, amount: f32) -> f32 {
@@ -30,6 +39,8 @@ pub struct Glitch {
     history: Ring,
     tape_lag: f32,
     tape_wet: f32,
+    /// Lag over which a tape that has run out fades, samples.
+    tape_run_out: f32,
     fade_step: f32,
     loop_l: Vec<f32>,
     loop_r: Vec<f32>,
@@ -51,6 +62,7 @@ impl Glitch {
             history: Ring::new(n),
             tape_lag: 0.0,
             tape_wet: 0.0,
+            tape_run_out: TAPE_RUN_OUT_S * sample_rate_hz as f32,
             fade_step: 1.0 / (0.005 * sample_rate_hz as f32),
             loop_l: vec![0.0; n],
             loop_r: vec![0.0; n],
@@ -68,10 +80,13 @@ impl Glitch {
         self.history.push(l, r);
         let (mut l, mut r) = (l, r);
 
-        // Tape: the read head moves at `tape_speed` while the write head moves at 1.
+        // Tape: the read head moves at `tape_speed` while the write head moves at 1. Held
+        // stopped (or slow) long enough, the lag reaches the history's length: from there the
+        // head could only move at the input's speed, so the tape has run out and is silent.
         let speed = c.tape_speed.clamp(0.0, 1.0);
+        let max_lag = (self.history.len() - 4) as f32;
         if speed < 0.999 {
-            self.tape_lag = (self.tape_lag + 1.0 - speed).min((self.history.len() - 4) as f32);
+            self.tape_lag = (self.tape_lag + 1.0 - speed).min(max_lag);
             self.tape_wet = (self.tape_wet + self.fade_step).min(1.0);
         } else {
             self.tape_wet = (self.tape_wet - self.fade_step).max(0.0);
@@ -81,7 +96,12 @@ impl Glitch {
         }
         if self.tape_wet > 0.0 {
             let (tl, tr) = self.history.read(self.tape_lag);
-            (l, r) = (mix(l, tl, self.tape_wet), mix(r, tr, self.tape_wet));
+            let level = (speed / TAPE_SILENT_BELOW).min(1.0)
+                * ((max_lag - self.tape_lag) / self.tape_run_out).min(1.0);
+            (l, r) = (
+                mix(l, tl * level, self.tape_wet),
+                mix(r, tr * level, self.tape_wet),
+            );
         }
 
         // Stutter: on engage, copy the last fraction of a beat and loop it.
@@ -164,24 +184,59 @@ mod tests {
         }
     }
 
+    fn peak(x: &[f32]) -> f32 {
+        x.iter().fold(0.0f32, |m, s| m.max(s.abs()))
+    }
+
     #[test]
-    fn a_stopped_tape_falls_silent_behind_the_input() {
+    fn a_tape_stop_held_for_6_s_stays_silent_and_the_sound_returns_with_the_tape() {
         let mut g = Glitch::new(48_000);
         let mut c = GlitchControls {
             tape_speed: 1.0,
             beat_samples: 24_000.0,
             ..Default::default()
         };
-        for i in 0..48_000 {
-            // Speed falls linearly from 1 to 0 over the first half second, then stays stopped.
-            c.tape_speed = (1.0 - i as f32 / 24_000.0).max(0.0);
-            let (l, _) = g.process(sine(i), 0.0, &c);
-            if i > 40_000 {
-                // A stopped tape holds one sample: the output is constant (DC), not the sine.
-                let (l2, _) = g.process(sine(i + 1), 0.0, &c);
-                assert!((l - l2).abs() < 1e-6);
-                break;
-            }
+        // Speed falls from 1 to 0 over 20,000 samples, is held at 0 for 6 s (longer than the
+        // 4 s history), then rises back to 1 over 10 ms (the engine's shortest ramp).
+        let (stopped, back, ramp) = (20_000, 20_000 + 6 * 48_000, 480);
+        let out: Vec<f32> = (0..back + 48_000)
+            .map(|i| {
+                c.tape_speed = if i < stopped {
+                    1.0 - i as f32 / stopped as f32
+                } else if i < back {
+                    0.0
+                } else {
+                    ((i - back) as f32 / ramp as f32).min(1.0)
+                };
+                g.process(sine(i), 0.0, &c).0
+            })
+            .collect();
+        // Slowing down, it still sounds...
+        let slowing = peak(&out[stopped / 2..stopped * 3 / 4]);
+        assert!(slowing > 0.4, "silent while slowing down: peak {slowing}");
+        // ...stopped, it is silent (no held sample, no DC), and nothing from before the stop
+        // plays again while the tape speeds back up.
+        for (from, to) in [(stopped, back - 48_000), (back - 48_000, back + ramp)] {
+            let loudest = peak(&out[from..to]);
+            assert!(
+                loudest < 1e-3,
+                "{loudest} between samples {from} and {to} of a stopped tape"
+            );
+        }
+        // Back to speed: a 5 ms fade back in, no click, then the input itself.
+        let steps = |x: &[f32]| {
+            x.windows(2)
+                .map(|w| (w[1] - w[0]).abs())
+                .fold(0.0, f32::max)
+        };
+        let own_step = steps(&(0..4_800).map(sine).collect::<Vec<_>>());
+        let picking_up = steps(&out[back..back + 2_400]);
+        assert!(
+            picking_up <= 1.5 * own_step,
+            "picking up stepped {picking_up}, the input steps {own_step}"
+        );
+        for (i, y) in out.iter().enumerate().skip(back + 1_000) {
+            assert_eq!(*y, sine(i), "sample {i} after the tape came back");
         }
     }
 
@@ -224,6 +279,12 @@ mod tests {
             .collect();
         levels.sort_unstable();
         levels.dedup();
-        assert!(levels.len() <= 9, "{} levels", levels.len());
+        // 3 bits over a sine of amplitude 0.5: the nine steps from -0.5 to 0.5, and no more;
+        // at least five of them, or the sine did not come through at all.
+        assert!(
+            (5..=9).contains(&levels.len()),
+            "{} levels: {levels:?}",
+            levels.len()
+        );
     }
 }

@@ -160,15 +160,44 @@ fn lanczos_weights() -> [[f32; TAPS]; 3] {
 mod tests {
     use super::*;
 
+    /// Samples at the ceiling itself: a final clamp leaves them in flat runs, gain reduction
+    /// does not (it scales the crest down to the ceiling, and the samples beside a crest are
+    /// lower).
+    fn longest_run_at_the_ceiling(out: &[f32], ceiling: f32) -> usize {
+        let (mut run, mut longest) = (0, 0);
+        for s in out {
+            run = if s.abs() >= ceiling * (1.0 - 1e-6) {
+                run + 1
+            } else {
+                0
+            };
+            longest = longest.max(run);
+        }
+        longest
+    }
+
     #[test]
-    fn no_sample_leaves_above_the_ceiling() {
+    fn a_loud_sine_is_turned_down_to_the_ceiling_not_clipped_or_muted() {
         let mut lim = Limiter::new(-1.0, 0.05, 48_000);
+        let c = lim.ceiling();
+        let mut out = Vec::new();
         for i in 0..48_000 {
             let x = 4.0 * (i as f32 * 0.05).sin();
             let (mut l, mut r) = (x, -x);
             lim.process(&mut l, &mut r);
-            assert!(l.abs() <= lim.ceiling() + 1e-6 && r.abs() <= lim.ceiling() + 1e-6);
+            assert!(
+                l.abs() <= c + 1e-6 && r.abs() <= c + 1e-6,
+                "sample {i}: {l}, {r} over {c}"
+            );
+            out.push(l);
         }
+        // Settled (after the first 100 ms): limited, not muted...
+        let settled = &out[4_800..];
+        let peak = settled.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert!(peak >= 0.9 * c, "peak {peak} under 0.9 x the ceiling {c}");
+        // ...and by gain, not by the clamp: no flat tops.
+        let run = longest_run_at_the_ceiling(settled, c);
+        assert!(run < 2, "{run} samples in a row pinned at the ceiling");
     }
 
     #[test]
@@ -206,10 +235,15 @@ mod tests {
         // The reconstructed amplitude of the output: its samples times sqrt(2).
         let sample_peak = out[1_000..].iter().fold(0.0f32, |m, s| m.max(s.abs()));
         let true_peak = sample_peak * std::f32::consts::SQRT_2;
+        let c = lim.ceiling();
         assert!(
-            true_peak <= lim.ceiling() * 1.02,
-            "true peak {true_peak} over ceiling {}",
-            lim.ceiling()
+            true_peak <= c * 1.02,
+            "true peak {true_peak} over ceiling {c}"
+        );
+        // Turned down to the ceiling, not further (silence would pass the line above).
+        assert!(
+            true_peak >= 0.9 * c,
+            "true peak {true_peak} under 0.9 x the ceiling {c}"
         );
     }
 
