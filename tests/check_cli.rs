@@ -32,7 +32,7 @@ fn good_files_pass_with_exit_zero() {
 fn a_wgsl_syntax_error_is_reported_at_its_line_and_column() {
     let dir = project();
     let shader = dir.path().join("shaders/tint.wgsl");
-    // Line 4, column 26: the stray `*` after `+`.
+    // Line 4, column 24: the stray `*` after `+`.
     std::fs::write(
         &shader,
         "// broken on purpose\n@fragment\nfn fs_main(in: VsOut) -> @location(0) vec4<f32> {\n    let x = params.r + * 2.0;\n    return vec4<f32>(x);\n}\n",
@@ -40,7 +40,7 @@ fn a_wgsl_syntax_error_is_reported_at_its_line_and_column() {
     .unwrap();
     let (code, err) = check(&shader);
     assert_eq!(code, 1, "{err}");
-    let want = format!("{}:4:", shader.display());
+    let want = format!("{}:4:24:", shader.display());
     assert!(err.contains(&want), "expected `{want}` in:\n{err}");
     // The preset using the shader reports the same place.
     let (code, err2) = check(&dir.path().join("presets/glow.toml"));

@@ -172,7 +172,9 @@ fn a_jump_past_the_end_and_a_live_preset_typo_are_refused_in_one_line_each() {
     );
     let t = show_time_s(PORT);
     let log = play.stop();
-    assert!(log.contains("cannot jump to 1000 s"), "{log}");
+    let lines = |text: &str| log.lines().filter(|l| l.contains(text)).count();
+    assert_eq!(lines("cannot jump to 1000 s"), 1, "{log}");
+    assert_eq!(lines("no preset named `wram`"), 1, "{log}");
     assert!(t < 30.0, "the show stayed where it was: {t} s\n{log}");
     // The typo came from the network, not the file: no file position, no reload failure.
     assert!(!log.contains(".toml:1:1"), "{log}");
@@ -203,7 +205,11 @@ fn losing_the_display_mid_show_ends_with_one_line_and_exit_2() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    let socket = format!("/tmp/.X11-unix/X{n}");
+    let until = Instant::now() + Duration::from_secs(10);
+    while !std::path::Path::new(&socket).exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("log.txt");
     let mut play = somnia()
@@ -214,13 +220,18 @@ fn losing_the_display_mid_show_ends_with_one_line_and_exit_2() {
         .spawn()
         .unwrap();
     let up = Instant::now() + Duration::from_secs(30);
-    while !std::fs::read_to_string(&log_path)
-        .unwrap_or_default()
-        .contains("the picture is up")
-        && Instant::now() < up
-    {
+    let is_up = || {
+        std::fs::read_to_string(&log_path)
+            .unwrap_or_default()
+            .contains("the picture is up")
+    };
+    while !is_up() && Instant::now() < up {
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert!(
+        is_up(),
+        "the picture never came up on the test's own display"
+    );
     let _ = xvfb.kill();
     let _ = xvfb.wait();
     let until = Instant::now() + Duration::from_secs(10);
@@ -236,5 +247,10 @@ fn losing_the_display_mid_show_ends_with_one_line_and_exit_2() {
     };
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     assert_eq!(status.and_then(|s| s.code()), Some(2), "{log}");
-    assert!(log.contains("the display went away"), "{log}");
+    // One line says it, and nothing follows.
+    let after: Vec<&str> = log
+        .lines()
+        .skip_while(|l| !l.contains("the display went away"))
+        .collect();
+    assert_eq!(after.len(), 1, "{log}");
 }

@@ -25,14 +25,14 @@ fn sound_resumes_after_the_audio_server_is_killed_and_restarted() {
     }
     let pulse_pid =
         std::env::var("SOMNIA_PULSE_PID").expect("test-env.sh exports SOMNIA_PULSE_PID");
+    let _turn = live_turn();
     let dir = tempfile::tempdir().unwrap();
-    let mut play = somnia()
-        .args(["play", "--exit-at-end", "--size", "320x180"])
-        .arg(fixture("performances/drone.toml"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+    let mut play = LivePlay::start(
+        dir.path(),
+        &["--size", "320x180", "--no-osc", "--no-midi"],
+        &fixture("performances/flood.toml"),
+    );
+    play.wait_until_up();
 
     // The sound server dies mid-show...
     assert!(
@@ -42,9 +42,13 @@ fn sound_resumes_after_the_audio_server_is_killed_and_restarted() {
             .unwrap()
             .success()
     );
-    std::thread::sleep(Duration::from_millis(1500));
     assert!(
-        play.try_wait().unwrap().is_none(),
+        play.wait_for_log("audio device lost", Duration::from_secs(5)),
+        "{}",
+        play.log_text()
+    );
+    assert!(
+        play.child.try_wait().unwrap().is_none(),
         "somnia died with its sound server"
     );
 
@@ -66,17 +70,16 @@ fn sound_resumes_after_the_audio_server_is_killed_and_restarted() {
         std::thread::sleep(Duration::from_millis(100));
     }
     // somnia retries every half second.
-    std::thread::sleep(Duration::from_millis(2000));
+    assert!(
+        play.wait_for_log("audio device back", Duration::from_secs(10)),
+        "{}",
+        play.log_text()
+    );
     let rec = dir.path().join("after.wav");
     let mut parec = start_recording(&rec);
     std::thread::sleep(Duration::from_millis(3000));
     stop_with_sigint(&mut parec);
-    let _ = Command::new("kill")
-        .args(["-TERM", &play.id().to_string()])
-        .status();
-    let _ = play.wait();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(play.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    let stderr = play.stop();
 
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("audio device lost"), "{stderr}");

@@ -111,26 +111,41 @@ fn without_the_guard_the_strobe_flashes_ten_times_a_second() {
     );
 }
 
-#[test]
-fn the_flash_guard_keeps_a_10_hz_strobe_to_at_most_3_flashes_a_second() {
-    let lum = strobe_luminance(true);
-    let guarded = most_in_any_second(&flashes(&lum));
+/// The guarded strobe: at most 3 flashes in any second, and still a picture: it still changes
+/// (a frozen or black picture would pass the count) and keeps most of its light.
+fn assert_guarded(lum: &[f64]) {
+    let guarded = most_in_any_second(&flashes(lum));
     assert!(
         guarded <= 3,
         "{guarded} flashes in one second with the guard on; luminance: {:?}",
         &lum[..30]
     );
+    let raw = strobe_luminance(false);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let span =
+        lum.iter().copied().fold(f64::MIN, f64::max) - lum.iter().copied().fold(f64::MAX, f64::min);
+    assert!(
+        guarded >= 1,
+        "the guard let nothing through: {:?}",
+        &lum[..30]
+    );
+    assert!(span >= 0.1, "the guarded picture froze: it moved by {span}");
+    assert!(
+        mean(lum) > 0.5 * mean(&raw),
+        "the guard darkened the picture: mean {} against {} unguarded",
+        mean(lum),
+        mean(&raw)
+    );
+}
+
+#[test]
+fn the_flash_guard_keeps_a_10_hz_strobe_to_at_most_3_flashes_a_second() {
+    assert_guarded(&strobe_luminance(true));
 }
 
 #[test]
 fn the_guards_own_pass_for_unsampleable_surfaces_also_keeps_the_strobe_to_3_flashes() {
-    let lum = strobe_luminance_with(true, false);
-    let guarded = most_in_any_second(&flashes(&lum));
-    assert!(
-        guarded <= 3,
-        "{guarded} flashes in one second; luminance: {:?}",
-        &lum[..30]
-    );
+    assert_guarded(&strobe_luminance_with(true, false));
 }
 
 #[test]
@@ -145,5 +160,11 @@ fn a_steady_picture_passes_the_guard_untouched() {
             .map(|i| fr.frame_at(&timeline, &track, i as f64 / 30.0).unwrap())
             .collect::<Vec<_>>()
     };
-    assert!(frames(true) == frames(false));
+    let guarded = frames(true);
+    // Warm is drawn (a red picture, not two black ones), and the guard leaves it as it is.
+    assert!(
+        guarded[0].chunks(4).all(|p| p[0] > 100 && p[0] > p[2] + 50),
+        "the warm look is drawn"
+    );
+    assert!(guarded == frames(false));
 }

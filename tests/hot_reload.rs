@@ -44,9 +44,10 @@ fn a_broken_shader_keeps_the_last_good_look_and_a_fix_brings_the_new_one() {
     let err = results[0]
         .as_ref()
         .expect_err("a broken shader must be refused");
+    // At the `;` where the operand should be: line 3, column 24.
     assert_eq!(
-        (err.path.as_path(), err.line),
-        (shader.as_path(), 3),
+        (err.path.as_path(), err.line, err.col),
+        (shader.as_path(), 3, 24),
         "{err}"
     );
     let during = fr.frame_at(&timeline, &track, 1.0).unwrap();

@@ -229,8 +229,7 @@ fn saving_the_performance_while_it_plays_never_undoes_a_go() {
     play.wait_until_up();
     oscsend(PORT, "/somnia/go", "", &[]);
     wait_log(&play, "somnia: GO cue 1 ");
-    std::thread::sleep(Duration::from_millis(500));
-    let blue = window_shot(&dir.path().join("go.png")).mean_rgb();
+    let blue = shot_until(&dir.path().join("go.png"), |c| c[2] > c[0] + 40.0);
     assert!(
         blue[2] > blue[0] + 40.0,
         "the GO turned the picture blue: {blue:?}"
@@ -243,8 +242,12 @@ fn saving_the_performance_while_it_plays_never_undoes_a_go() {
     );
     std::fs::write(&perf, edited).unwrap();
     wait_log(&play, "reloaded");
-    std::thread::sleep(Duration::from_millis(700));
-    let after = window_shot(&dir.path().join("saved.png")).mean_rgb();
+    // For a second after the reload the picture must not turn back to red.
+    let watch = std::time::Instant::now();
+    let mut after = blue;
+    while watch.elapsed() < Duration::from_secs(1) && after[2] > after[0] + 40.0 {
+        after = window_shot(&dir.path().join("saved.png")).mean_rgb();
+    }
     let status = osc_status(PORT);
     let log = play.stop();
     assert!(
@@ -255,4 +258,6 @@ fn saving_the_performance_while_it_plays_never_undoes_a_go() {
         status[15], "two",
         "the standby is still the cue after the one GOne:\n{log}"
     );
+    // "reloaded" is said for the save, and only for it (not for the GO before it).
+    assert_eq!(log.matches("somnia: reloaded `").count(), 1, "{log}");
 }

@@ -11,14 +11,9 @@ use common::*;
 
 const PORT: &str = "9319";
 
-fn python() -> String {
-    std::env::var("SOMNIA_PYTHON")
-        .unwrap_or_else(|_| repo().join("target/pyosc/bin/python").display().to_string())
-}
-
 fn send(args: &[&str]) {
     let script = "import sys\nfrom pythonosc import udp_client\nc = udp_client.SimpleUDPClient('127.0.0.1', int(sys.argv[1]))\nargs = [float(a) for a in sys.argv[3:]]\nc.send_message(sys.argv[2], args)\n";
-    let ok = Command::new(python())
+    let ok = Command::new(python_osc())
         .args(["-c", script, PORT])
         .args(args)
         .status()
@@ -47,17 +42,25 @@ fn a_dreamer_steers_their_layer_and_leaves_by_consent() {
         &["--size", "320x180", "--osc-port", PORT],
         &fixture("performances/mosaic-live.toml"),
     );
-    std::thread::sleep(Duration::from_millis(2500));
+    play.wait_until_up();
+    let (red, cyan) = ([255, 0, 0], [0, 255, 255]);
     let before = dir.path().join("before.png");
     screenshot(&before);
     send(&["/somnia/dreamer/2/b", "1"]);
     send(&["/somnia/dreamer/1/leave"]);
-    std::thread::sleep(Duration::from_millis(3000));
+    // The leave fades over 2 s: wait for it to finish, 5 s at most.
     let after = dir.path().join("after.png");
-    screenshot(&after);
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        screenshot(&after);
+        let done = count(&after, red) < 100 && count(&after, cyan) > 5_000;
+        if done || std::time::Instant::now() > until {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let stderr = play.stop();
 
-    let (red, cyan) = ([255, 0, 0], [0, 255, 255]);
     let red_before = count(&before, red);
     assert!(
         red_before > 5_000,

@@ -36,13 +36,23 @@ fn meter_hears_kicks_on_the_line_in_with_their_tempo() {
     let dir = tempfile::tempdir().unwrap();
     let kicks = dir.path().join("kicks.wav");
     write_kicks(&kicks, 8);
+    let _turn = live_turn();
+    let log = dir.path().join("meter-stderr.txt");
     let meter = somnia()
         .args(["meter", "--seconds", "7"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // It listens once it says so; the kicks start then.
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("listening to")
+    {
+        assert!(std::time::Instant::now() < until, "the meter did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert!(
         Command::new("paplay")
             .args(["-d", "nullsink"])
@@ -53,7 +63,7 @@ fn meter_hears_kicks_on_the_line_in_with_their_tempo() {
     );
     let out = meter.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(out.status.success(), "{stderr}");
     let summary = stdout
         .lines()

@@ -102,7 +102,10 @@ fn notes_from_jack_midiseq_are_heard_at_their_pitch() {
         ])
         .status()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    play.wait_for_log(
+        "MIDI learn: move a control for `play`",
+        Duration::from_secs(5),
+    );
     let log = play.stop();
     stop_with_sigint(&mut parec);
     assert!(picked_up, "{log}");
@@ -333,7 +336,7 @@ fn a_midi_note_is_heard_at_once_while_an_osc_notes_release_waits_for_its_time() 
     peer.send(&[0x90, 69, 100]);
     std::thread::sleep(Duration::from_millis(300));
     peer.send(&[0x80, 69, 0]);
-    std::thread::sleep(Duration::from_millis(3000));
+    std::thread::sleep(Duration::from_millis(3500));
     drop(peer);
     let log = play.stop();
     stop_with_sigint(&mut parec);
@@ -355,4 +358,13 @@ fn a_midi_note_is_heard_at_once_while_an_osc_notes_release_waits_for_its_time() 
         "A4 (MIDI) came {:.3} s after C4 (OSC, held 3 s); it was sent 0.5 s after\n{log}",
         a4 - c4
     );
+    // And C4 still ends at its own time: heard before 3 s, gone after.
+    let c4_level = |from_s: f64| {
+        let w = span(&mono, rate, c4 + from_s, c4 + from_s + 0.3);
+        let spec = spectrum(w);
+        level_near(&spec, w.len(), rate, note_hz(60))
+            / level_near(&spec, w.len(), rate, note_hz(63)).max(1e-9)
+    };
+    assert!(c4_level(2.5) > 20.0, "C4 sounds until its end");
+    assert!(c4_level(3.4) < 2.0, "C4 is let go at 3 s");
 }

@@ -43,7 +43,7 @@ note(t0 + 1.0, 76)
 "#;
 
 #[test]
-fn time_tagged_bundles_land_on_their_sample_and_oscsend_gos_and_gets_status() {
+fn time_tagged_bundles_land_on_their_sample_oscsend_gos_and_status_is_answered() {
     if !live_env() {
         return;
     }

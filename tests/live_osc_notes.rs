@@ -86,7 +86,8 @@ fn live_notes_with_lengths_chords_bundles_offs_and_changes_each_take_effect_when
         &fixture("performances/osc.toml"),
     );
     play.wait_until_up();
-    std::thread::sleep(Duration::from_millis(500));
+    // Timing is measured once the sound server has settled the new stream.
+    wait_for_show_time(PORT, 2.5);
     let sent = Command::new(python_osc())
         .args(["-c", SEND, &PORT.to_string()])
         .status()

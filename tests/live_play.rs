@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -17,29 +17,29 @@ fn play_sounds_the_cue_files_notes_in_order_and_shows_a_picture() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("rec.wav");
     let shot = dir.path().join("shot.png");
+    let _turn = live_turn();
     let mut parec = start_recording(&rec);
-    std::thread::sleep(Duration::from_millis(400));
-
-    let mut play = somnia()
-        .args(["play", "--exit-at-end", "--size", "640x360"])
-        .arg(fixture("performances/live.toml"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+    let play = LivePlay::start(
+        dir.path(),
+        &[
+            "--exit-at-end",
+            "--size",
+            "640x360",
+            "--no-osc",
+            "--no-midi",
+        ],
+        &fixture("performances/live.toml"),
+    );
+    play.wait_until_up();
     let shot_ok = Command::new("import")
         .args(["-window", "root"])
         .arg(&shot)
         .status()
         .unwrap()
         .success();
-    let status = play.wait().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(play.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    let stderr = play.finish(Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(300));
     stop_with_sigint(&mut parec);
-    assert!(status.success(), "play failed: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
 
     // The sound: A4 then E5, each clearly present while the other is not.
     let wav = read_wav(&rec);
@@ -74,7 +74,7 @@ fn play_sounds_the_cue_files_notes_in_order_and_shows_a_picture() {
     );
     assert!(
         pa > 20.0 * absent && pe > 20.0 * absent,
-        "A4 {pa}, E5 {pe}, Eb4 (not played) {absent}"
+        "A4 {pa}, E5 {pe}, Eb4 (not played) {absent}\n{stderr}"
     );
     let gap_s = (e5_best.1 as f64 - a4_best.1 as f64) * hop as f64 / 48_000.0;
     assert!(

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -35,11 +34,28 @@ fn screenshot(dir: &std::path::Path, name: &str) -> ([f64; 2], usize) {
     ([mean(0), mean(1)], text)
 }
 
+/// Takes screenshots until `good` holds of one (5 s at most); returns the last.
+fn shot_until(
+    dir: &std::path::Path,
+    name: &str,
+    good: impl Fn(&[f64; 2], usize) -> bool,
+) -> ([f64; 2], usize) {
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (colour, text) = screenshot(dir, name);
+        if good(&colour, text) || std::time::Instant::now() > until {
+            return (colour, text);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn a_saved_preset_reloads_and_a_broken_one_keeps_the_last_good_look() {
     if !live_env() {
         return;
     }
+    let _turn = live_turn();
     let project = tempfile::tempdir().unwrap();
     let root = project.path();
     for d in ["presets", "performances", "shaders"] {
@@ -49,25 +65,23 @@ fn a_saved_preset_reloads_and_a_broken_one_keeps_the_last_good_look() {
     let look = root.join("presets/look.toml");
     std::fs::write(&look, preset(0.8, 0.1)).unwrap();
     let perf = root.join("performances/perf.toml");
-    std::fs::write(&perf, "duration = 9\npreset = \"look\"\n").unwrap();
-    let log = root.join("stderr.txt");
-    let mut play = somnia()
-        .args(["play", "--rehearsal", "--exit-at-end", "--size", "960x540"])
-        .arg(&perf)
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .spawn()
-        .unwrap();
-    let settle = || std::thread::sleep(Duration::from_millis(1500));
-    settle();
-    let (red, _) = screenshot(root, "red.png");
+    std::fs::write(&perf, "duration = 60\npreset = \"look\"\n").unwrap();
+    let play = LivePlay::start(
+        root,
+        &["--rehearsal", "--size", "960x540", "--no-osc", "--no-midi"],
+        &perf,
+    );
+    play.wait_until_up();
+    let (red, _) = shot_until(root, "red.png", |c, _| c[0] > 150.0);
     assert!(
         red[0] > 150.0 && red[1] < 60.0,
         "the red look first: {red:?}"
     );
 
+    let reloads = || play.log_text().matches("somnia: reloaded `").count();
     std::fs::write(&look, preset(0.1, 0.8)).unwrap();
-    settle();
-    let (green, text) = screenshot(root, "green.png");
+    assert!(play.wait_for_log("somnia: reloaded `", Duration::from_secs(5)));
+    let (green, text) = shot_until(root, "green.png", |c, _| c[1] > 150.0);
     assert!(
         green[1] > 150.0 && green[0] < 60.0,
         "the saved green look: {green:?}"
@@ -75,24 +89,33 @@ fn a_saved_preset_reloads_and_a_broken_one_keeps_the_last_good_look() {
     assert_eq!(text, 0, "no errors, no overlay");
 
     std::fs::write(&look, format!("{PRESET}r = {{ default = }}\n")).unwrap();
-    settle();
-    let (kept, text) = screenshot(root, "broken.png");
+    assert!(play.wait_for_log("did not reload", Duration::from_secs(5)));
+    let (kept, text) = shot_until(root, "broken.png", |_, text| text > 50);
     assert!(
         kept[1] > 140.0,
         "the last good (green) look stays: {kept:?}"
     );
     assert!(text > 50, "the error shows on the picture ({text} pixels)");
 
+    let before_fix = reloads();
     std::fs::write(&look, preset(0.1, 0.8)).unwrap();
-    settle();
-    let (_, text) = screenshot(root, "fixed.png");
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while reloads() == before_fix && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (fixed, text) = shot_until(root, "fixed.png", |_, text| text == 0);
     assert_eq!(text, 0, "fixed: the overlay is gone");
+    assert!(fixed[1] > 150.0, "and the green look shows: {fixed:?}");
 
-    assert!(play.wait().unwrap().success());
-    let stderr = std::fs::read_to_string(&log).unwrap();
+    let stderr = play.stop();
+    // The `}` where a value should be: line 4, column 17.
     assert!(
-        stderr.contains("presets/look.toml:4:"),
+        stderr.contains("presets/look.toml:4:17:"),
         "the error names file:line:col:\n{stderr}"
     );
-    assert!(stderr.contains("reloaded"), "{stderr}");
+    assert_eq!(reloads_in(&stderr), 2, "{stderr}");
+}
+
+fn reloads_in(log: &str) -> usize {
+    log.matches("somnia: reloaded `").count()
 }

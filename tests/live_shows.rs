@@ -42,13 +42,22 @@ fn offline(fr: &mut FrameRenderer, tl: &Timeline, t: f64) -> Vec<[f64; 3]> {
     thumbnail(&rgb, W, H, THUMB.0, THUMB.1)
 }
 
-/// Sends the show to `to_s`, waits for it to play a moment, and photographs it.
-fn visit(dir: &Path, what: String, to_s: f64, rec_start: Instant) -> Stop {
+/// Sends the show to `to_s`, lets it play there for most of a second (the sound is measured
+/// over that stretch), and photographs it, noting the show time of the photograph.
+fn visit(play: &LivePlay, dir: &Path, what: String, to_s: f64, rec_start: Instant) -> Stop {
+    let jumps = |log: &str| log.matches("somnia: at ").count();
+    let before = jumps(&play.log_text());
     oscsend(PORT, "/somnia/transport/seek", "f", &[&format!("{to_s}")]);
     let rec_s = rec_start.elapsed().as_secs_f64();
+    let until = Instant::now() + Duration::from_secs(5);
+    while jumps(&play.log_text()) == before {
+        assert!(Instant::now() < until, "the jump to {to_s} s never came");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     std::thread::sleep(Duration::from_millis(900));
+    let before_s = show_time_s(PORT);
     let shot = window_shot(&dir.join("shot.png"));
-    let show_s = show_time_s(PORT);
+    let show_s = (before_s + show_time_s(PORT)) / 2.0;
     Stop {
         what,
         show_s,
@@ -95,7 +104,13 @@ fn tour(name: &str, go_by_key: bool) -> Vec<String> {
         if let (Some(m), Some(p)) = (manual, go_at) {
             if t >= p && stops.iter().all(|(s, _)| !s.what.starts_with("GO")) {
                 // The GO: stand just before it, then fire it as a performer would.
-                let before = visit(dir.path(), "before the GO".into(), p - 1.5, rec_start);
+                let before = visit(
+                    &play,
+                    dir.path(),
+                    "before the GO".into(),
+                    p - 1.5,
+                    rec_start,
+                );
                 stops.push((before, live.clone()));
                 if go_by_key {
                     press("space");
@@ -143,6 +158,7 @@ fn tour(name: &str, go_by_key: bool) -> Vec<String> {
             continue; // the GO's own look, just visited
         }
         let stop = visit(
+            &play,
             dir.path(),
             format!("look {k} at {live_t:.1} s"),
             live_t + 0.6,
@@ -192,6 +208,10 @@ fn tour(name: &str, go_by_key: bool) -> Vec<String> {
         }
     }
     assert!(!log.contains("did not reload"), "{name}:\n{log}");
+    assert!(
+        manual.is_none() || stops.iter().any(|(s, _)| s.what.starts_with("GO")),
+        "{name}: its GO was never given"
+    );
     failures
 }
 

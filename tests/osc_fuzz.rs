@@ -1,10 +1,13 @@
 //! Fuzzing the OSC input: a million packets, random and mutated from valid ones (messages and
 //! nested bundles with time tags, every argument type), through the same decode-and-map path
-//! the server uses. Nothing may panic; whatever is not valid is simply refused.
+//! the server uses. Nothing may panic; whatever is not valid is simply refused. The decoder is
+//! called here without the server's guard (which would turn a panic into "malformed"), so a
+//! panic in it fails the test; and the valid packets are checked to decode to what they say.
 
 use proptest::prelude::*;
 use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
-use somnia::control::osc::{actions, decode};
+use somnia::bridge::EventKind;
+use somnia::control::osc::{Action, actions, decode};
 
 /// Valid packets to mutate: each address the server knows, with arguments of every type.
 fn seeds() -> Vec<Vec<u8>> {
@@ -61,11 +64,44 @@ fn seeds() -> Vec<Vec<u8>> {
     out
 }
 
-/// Decodes and maps, as the server does; the result is irrelevant, only that it returns.
+/// Decodes and maps, as the server does, but with the decoder unguarded: it must return, and
+/// the server's guarded `decode` must agree with it.
 fn feed(bytes: &[u8]) {
-    if let Some(p) = decode(bytes) {
+    let direct = rosc::decoder::decode_udp(bytes).ok().map(|(_, p)| p);
+    // Compared as text: a NaN argument is not equal to itself.
+    assert_eq!(format!("{:?}", decode(bytes)), format!("{direct:?}"));
+    if let Some(p) = direct {
         let _ = actions(&p);
     }
+}
+
+#[test]
+fn every_seed_packet_decodes_to_the_actions_it_names() {
+    for s in seeds() {
+        let p = decode(&s).expect("a valid packet decodes");
+        // One answer per message: a message is one, each seed bundle holds two.
+        let messages = match &p {
+            OscPacket::Message(_) => 1,
+            OscPacket::Bundle(_) => 2,
+        };
+        assert_eq!(actions(&p).len(), messages, "{p:?}");
+    }
+    let note = rosc::encoder::encode(&OscPacket::Message(OscMessage {
+        addr: "/somnia/note".into(),
+        args: vec![OscType::Int(69), OscType::Float(0.5)],
+    }))
+    .unwrap();
+    let acts = actions(&decode(&note).unwrap());
+    assert!(
+        matches!(
+            acts.as_slice(),
+            [Ok(Action::Engine {
+                kind: EventKind::NoteOn { note: 69, velocity },
+                at: None,
+            })] if (*velocity - 0.5).abs() < 1e-6
+        ),
+        "{acts:?}"
+    );
 }
 
 /// SplitMix64: cheap, seeded variety inside each proptest case.

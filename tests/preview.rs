@@ -76,4 +76,11 @@ fn play_previews_a_preset_with_its_sound_for_the_seconds_asked_then_quits() {
     let first = first_sound_after(&mono, 0.0, 0.005).expect("the preview was heard");
     let db = level_db(&mono, first, first + 3.0);
     assert!(db > -45.0, "the preview's sound: {db:.1} dBFS\n{log}");
+    // It plays for the 4 s asked (the last notes' release a little longer), then stops.
+    let last = mono.iter().rposition(|s| s.abs() > 0.005).unwrap() as f64 / 48_000.0;
+    assert!(
+        (3.3..5.0).contains(&(last - first)),
+        "the preview sounded for {:.2} s\n{log}",
+        last - first
+    );
 }

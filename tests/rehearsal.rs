@@ -35,6 +35,15 @@ fn errors_show_as_text_in_the_corner_only_while_there_are_errors() {
     let text = text_pixels(&with, 0..40);
     assert!(text > 100, "only {text} text pixels at the top");
     assert_eq!(text_pixels(&with, 40..H), 0, "one line of text, at the top");
+    // In the corner: it starts at the left edge.
+    let leftmost = with
+        .chunks(4)
+        .enumerate()
+        .filter(|(_, p)| p[0] > 150 && p[0] > p[1] + 60)
+        .map(|(i, _)| i as u32 % W)
+        .min()
+        .unwrap();
+    assert!(leftmost < W / 10, "the text starts at column {leftmost}");
     fr.show_errors(Vec::new());
     assert!(fr.frame_at(&timeline, &track, 1.0).unwrap() == clean);
 }

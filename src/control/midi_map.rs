@@ -1192,6 +1192,13 @@ mod tests {
         let map = load_map(&path, &[]).unwrap();
         assert_eq!(map.binding(4, 20).unwrap().target, CcTarget::Unity);
         assert!(!dir.path().join("midi-map.toml.tmp").exists());
+        // A write that cannot complete (the temporary file cannot be made) leaves the map as
+        // it was, never half written.
+        let before = std::fs::read_to_string(&path).unwrap();
+        std::fs::create_dir(dir.path().join("midi-map.toml.tmp")).unwrap();
+        let again = Learned::Cc(CcBinding::learned(21, 4, CcTarget::Unity));
+        assert!(save_learned(&path, &again).is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
     }
 
     #[test]

@@ -758,15 +758,39 @@ mod tests {
             seconds: 2_208_988_800 + 100,
             fractional: 0,
         };
+        // Three notes, one of them in a nested bundle with the immediate tag, which takes the
+        // enclosing bundle's time.
         let p = OscPacket::Bundle(OscBundle {
             timetag: tag,
             content: vec![
                 msg("/somnia/note", vec![OscType::Int(60)]),
                 msg("/somnia/go", vec![]),
+                OscPacket::Bundle(OscBundle {
+                    timetag: OscTime {
+                        seconds: 0,
+                        fractional: 1,
+                    },
+                    content: vec![msg("/somnia/note", vec![OscType::Int(64)])],
+                }),
+                msg("/somnia/note", vec![OscType::Int(67)]),
             ],
         });
         let a = actions(&p);
-        assert!(matches!(&a[0], Ok(Action::Engine { at: Some(_), .. })));
+        let when = osc_time(tag).unwrap();
+        let notes: Vec<(u8, Option<SystemTime>)> = a
+            .iter()
+            .filter_map(|r| match r {
+                Ok(Action::Engine {
+                    kind: EventKind::NoteOn { note, .. },
+                    at,
+                }) => Some((*note, *at)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            notes,
+            [(60, Some(when)), (64, Some(when)), (67, Some(when))]
+        );
         assert_eq!(a[1], Ok(Action::Show(ShowCommand::Go)));
     }
 

@@ -314,5 +314,47 @@ mod tests {
             layouter[handle].size as usize,
             std::mem::size_of::<MosaicUniform>()
         );
+        // Every field, by name, where the shader reads it and where Rust writes it.
+        let fields = |name: &str| {
+            let (handle, ty) = module
+                .types
+                .iter()
+                .find(|(_, t)| t.name.as_deref() == Some(name))
+                .unwrap();
+            let naga::TypeInner::Struct { members, .. } = &ty.inner else {
+                panic!("{name} is not a struct")
+            };
+            let offsets: Vec<(String, usize)> = members
+                .iter()
+                .map(|m| (m.name.clone().unwrap_or_default(), m.offset as usize))
+                .collect();
+            (offsets, layouter[handle].size as usize)
+        };
+        use std::mem::offset_of;
+        let named = |v: &[(&str, usize)]| -> Vec<(String, usize)> {
+            v.iter().map(|(n, o)| (n.to_string(), *o)).collect()
+        };
+        assert_eq!(
+            fields("MosaicU").0,
+            named(&[
+                ("count", offset_of!(MosaicUniform, count)),
+                ("unity", offset_of!(MosaicUniform, unity)),
+                ("seam_px", offset_of!(MosaicUniform, seam_px)),
+                ("_pad", offset_of!(MosaicUniform, _pad)),
+                ("tiles", offset_of!(MosaicUniform, tiles)),
+            ])
+        );
+        let (tile, tile_size) = fields("Tile");
+        assert_eq!(
+            tile,
+            named(&[
+                ("rect", offset_of!(TileUniform, rect)),
+                ("mode", offset_of!(TileUniform, mode)),
+                ("weight", offset_of!(TileUniform, weight)),
+                ("presence", offset_of!(TileUniform, presence)),
+                ("_pad", offset_of!(TileUniform, _pad)),
+            ])
+        );
+        assert_eq!(tile_size, std::mem::size_of::<TileUniform>());
     }
 }

@@ -733,11 +733,29 @@ mod tests {
             layouter[handle].size as usize,
             std::mem::size_of::<SomniaUniforms>()
         );
-        let offsets: Vec<u32> = members.iter().map(|m| m.offset).collect();
-        assert_eq!(offsets, [0, 8, 12, 16, 20, 24, 28, 32, 64, 68, 72, 76]);
-        assert_eq!(std::mem::offset_of!(SomniaUniforms, peak), 28);
-        assert_eq!(std::mem::offset_of!(SomniaUniforms, bands), 32);
-        assert_eq!(std::mem::offset_of!(SomniaUniforms, detected_bpm), 72);
+        // Every field, by name, where the shader reads it and where Rust writes it.
+        let wgsl: Vec<(&str, usize)> = members
+            .iter()
+            .map(|m| (m.name.as_deref().unwrap_or("?"), m.offset as usize))
+            .collect();
+        use std::mem::offset_of;
+        assert_eq!(
+            wgsl,
+            [
+                ("resolution", offset_of!(SomniaUniforms, resolution)),
+                ("time_s", offset_of!(SomniaUniforms, time_s)),
+                ("beat", offset_of!(SomniaUniforms, beat)),
+                ("bar", offset_of!(SomniaUniforms, bar)),
+                ("tempo_bpm", offset_of!(SomniaUniforms, tempo_bpm)),
+                ("rms", offset_of!(SomniaUniforms, rms)),
+                ("peak", offset_of!(SomniaUniforms, peak)),
+                ("bands", offset_of!(SomniaUniforms, bands)),
+                ("onset_age_s", offset_of!(SomniaUniforms, onset_age_s)),
+                ("onsets", offset_of!(SomniaUniforms, onsets)),
+                ("detected_bpm", offset_of!(SomniaUniforms, detected_bpm)),
+                ("_pad", offset_of!(SomniaUniforms, _pad)),
+            ]
+        );
     }
 }
 

@@ -207,8 +207,8 @@ mod tests {
             .validate()
             .unwrap_err();
         assert_eq!(err.path, PathBuf::from("l.wgsl"));
-        assert_eq!(err.line, 3, "{err}");
-        assert!(err.col >= 13, "{err}");
+        // At the `;` where the operand should be: line 3, column 18.
+        assert_eq!((err.line, err.col), (3, 18), "{err}");
     }
 
     #[test]
@@ -216,9 +216,10 @@ mod tests {
         let err = assemble(Path::new("l.wgsl"), GOOD, &[])
             .validate()
             .unwrap_err();
+        // `params.hue`, with no `hue` declared: line 3, at the member (column 29).
         assert_eq!(
-            (err.path.as_path(), err.line),
-            (Path::new("l.wgsl"), 3),
+            (err.path.as_path(), err.line, err.col),
+            (Path::new("l.wgsl"), 3, 29),
             "{err}"
         );
     }
@@ -230,6 +231,8 @@ mod tests {
             .validate()
             .unwrap_err();
         assert_eq!(err.path, PathBuf::from("l.wgsl"), "{err}");
+        // At the value returned (a vec3 where a vec4 is declared): line 3, column 12.
+        assert_eq!((err.line, err.col), (3, 12), "{err}");
     }
 
     #[test]

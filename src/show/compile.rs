@@ -1403,18 +1403,21 @@ mod tests {
             "duration = 10\npreset = \"a\"\n[[cue]]\nat = 1\nnotes = [\"A4\", 64]\nlength_s = 2\n",
         )
         .unwrap();
-        let ons: Vec<_> = tl
-            .audio
-            .iter()
-            .filter(|c| matches!(c.action, AudioAction::NoteOn { .. }))
-            .collect();
-        let offs: Vec<_> = tl
-            .audio
-            .iter()
-            .filter(|c| matches!(c.action, AudioAction::NoteOff { .. }))
-            .collect();
-        assert_eq!(ons.len(), 2);
-        assert!(offs.iter().all(|c| c.time_s == 3.0));
+        let pairs = |on: bool| {
+            let mut v: Vec<(f64, u8)> = tl
+                .audio
+                .iter()
+                .filter_map(|c| match c.action {
+                    AudioAction::NoteOn { note, .. } if on => Some((c.time_s, note)),
+                    AudioAction::NoteOff { note } if !on => Some((c.time_s, note)),
+                    _ => None,
+                })
+                .collect();
+            v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            v
+        };
+        assert_eq!(pairs(true), [(1.0, 64), (1.0, 69)]);
+        assert_eq!(pairs(false), [(3.0, 64), (3.0, 69)], "each note let go");
     }
 
     #[test]

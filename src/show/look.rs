@@ -277,9 +277,18 @@ mod tests {
 
     #[test]
     fn blend_modes_are_named_as_in_files() {
-        for name in BlendMode::NAMES {
-            assert!(BlendMode::from_name(name).is_some());
-        }
+        let modes = BlendMode::NAMES.map(|n| BlendMode::from_name(n).unwrap());
+        assert_eq!(
+            modes,
+            [
+                BlendMode::Crossfade,
+                BlendMode::Add,
+                BlendMode::Screen,
+                BlendMode::Multiply
+            ]
+        );
+        // The compositor shader switches on these numbers (`blend_mode` in render/mosaic.rs).
+        assert_eq!(modes.map(BlendMode::code), [0, 1, 2, 3]);
         assert_eq!(BlendMode::from_name("overlay"), None);
     }
 }

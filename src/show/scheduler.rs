@@ -173,9 +173,12 @@ mod tests {
         let mut s = Scheduler::new(&timeline(&[0.0, 0.1, 0.2, 0.3]), 48_000);
         let (mut tx, mut rx) = event_queue(2);
         assert_eq!(s.feed(u64::MAX, &mut tx), 2);
-        rx.pop().unwrap();
-        rx.pop().unwrap();
+        assert_eq!(rx.pop().unwrap().at_sample, 0);
+        assert_eq!(rx.pop().unwrap().at_sample, 4_800);
+        // The two that did not fit come next, neither lost nor sent twice.
         assert_eq!(s.feed(u64::MAX, &mut tx), 2);
+        assert_eq!(rx.pop().unwrap().at_sample, 9_600);
+        assert_eq!(rx.pop().unwrap().at_sample, 14_400);
         assert!(s.is_done());
     }
 }

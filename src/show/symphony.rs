@@ -380,9 +380,14 @@ mod tests {
             unity: 1.0,
         };
         let scale = Mode::Ionian.steps();
-        for (_, n) in notes(&compose(&spec(m), &Tempo::default())) {
+        let ns = notes(&compose(&spec(m), &Tempo::default()));
+        for (_, n) in &ns {
             assert!(scale.contains(&(n % 12)), "note {n} is outside C major");
         }
+        // Music, not one repeated note: many notes over most of the scale.
+        let classes: std::collections::BTreeSet<u8> = ns.iter().map(|(_, n)| n % 12).collect();
+        assert!(ns.len() > 20, "{} notes", ns.len());
+        assert!(classes.len() >= 5, "pitch classes {classes:?}");
     }
 
     #[test]
@@ -422,7 +427,27 @@ mod tests {
             .filter(|(t, _)| *t < 16_000)
             .collect();
         let same: Vec<_> = all.iter().copied().filter(|(t, _)| *t < 16_000).collect();
+        assert!(
+            before.iter().any(|(t, _)| (15_000..16_000).contains(t)),
+            "notes between the change and the next bar, to show they did not change"
+        );
         assert_eq!(same, before);
-        assert!(all.iter().any(|(t, n)| *t >= 16_000 && n % 12 == 6));
+        // From the bar on: F# major, and not all of it in C major.
+        let after: Vec<u8> = all
+            .iter()
+            .filter(|(t, _)| (16_000..18_000).contains(t))
+            .map(|(_, n)| *n)
+            .collect();
+        let f_sharp_major = |n: u8| [0, 2, 4, 5, 7, 9, 11].contains(&((n + 6) % 12));
+        assert!(
+            !after.is_empty() && after.iter().all(|n| f_sharp_major(*n)),
+            "{after:?}"
+        );
+        assert!(
+            after
+                .iter()
+                .any(|n| !Mode::Ionian.steps().contains(&(n % 12))),
+            "{after:?}"
+        );
     }
 }

@@ -329,6 +329,24 @@ impl LivePlay {
         );
     }
 
+    /// Waits (up to `within`) for it to end by itself (`--exit-at-end`, `--seconds`), with
+    /// status 0 and no panic; returns what it printed.
+    pub fn finish(mut self, within: std::time::Duration) -> String {
+        let until = std::time::Instant::now() + within;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(s)) => break Some(s),
+                _ if std::time::Instant::now() > until => break None,
+                _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        };
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        assert!(!log.contains("panicked"), "{log}");
+        let status = status.unwrap_or_else(|| panic!("still playing after {within:?}:\n{log}"));
+        assert!(status.success(), "it ended with {status}:\n{log}");
+        log
+    }
+
     /// Stops it as Ctrl-C would and returns what it printed. It must end by itself, within
     /// a few seconds, with status 0 and no panic: an abort or a crash fails the test.
     pub fn stop(mut self) -> String {
@@ -590,5 +608,18 @@ pub fn wait_for_show_time(port: u16, show_s: f64) {
             "the show clock did not reach {show_s} s"
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Photographs the Somnia window until `good` holds of its mean colour (5 s at most), as a
+/// person waits for the picture to change; returns the last mean colour.
+pub fn shot_until(path: &Path, good: impl Fn(&[f64; 3]) -> bool) -> [f64; 3] {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let rgb = window_shot(path).mean_rgb();
+        if good(&rgb) || std::time::Instant::now() > until {
+            return rgb;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
