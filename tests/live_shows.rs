@@ -221,14 +221,7 @@ fn every_shipped_performance_plays_live_through_each_look_and_its_go() {
         return;
     }
     let _turn = live_turn();
-    let mut names: Vec<String> = std::fs::read_dir(repo().join("performances"))
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.ok()?.path();
-            (p.extension()? == "toml").then(|| p.file_stem()?.to_str().map(String::from))?
-        })
-        .collect();
-    names.sort();
+    let names = shipped_performances();
     assert!(names.len() >= 7, "the shipped performances: {names:?}");
     let failures: Vec<String> = names
         .iter()

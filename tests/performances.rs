@@ -8,14 +8,7 @@ use common::*;
 
 #[test]
 fn every_shipped_performance_checks_and_renders_its_first_20_seconds() {
-    let mut names: Vec<String> = std::fs::read_dir(repo().join("performances"))
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.ok()?.path();
-            (p.extension()? == "toml").then(|| p.file_stem()?.to_str().map(String::from))?
-        })
-        .collect();
-    names.sort();
+    let names = shipped_performances();
     for story in [
         "etherwood",
         "dream-temple",
@@ -76,12 +69,10 @@ fn every_shipped_performance_checks_and_renders_its_first_20_seconds() {
 fn every_shipped_performance_compiles_live_before_and_after_each_go_on_time_late_or_early() {
     use somnia::show::cues::LiveInput;
     use somnia::show::timeline::{GoPlan, load_timeline, load_timeline_with};
-    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(repo().join("performances"))
-        .unwrap()
-        .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+    let files: Vec<std::path::PathBuf> = shipped_performances()
+        .iter()
+        .map(|n| repo().join(format!("performances/{n}.toml")))
         .collect();
-    files.sort();
     let mut gone = 0;
     for file in &files {
         let planned = load_timeline(file).unwrap();

@@ -332,6 +332,20 @@ impl LivePlay {
     /// Waits (up to `within`) for it to end by itself (`--exit-at-end`, `--seconds`), with
     /// status 0 and no panic; returns what it printed.
     pub fn finish(mut self, within: std::time::Duration) -> String {
+        self.ended(within)
+    }
+
+    /// Stops it as Ctrl-C would and returns what it printed. It must end by itself, within
+    /// a few seconds, with status 0 and no panic: an abort or a crash fails the test.
+    pub fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        self.ended(std::time::Duration::from_secs(10))
+    }
+
+    /// Waits up to `within` for the process to end; it must end with status 0 and no panic.
+    fn ended(&mut self, within: std::time::Duration) -> String {
         let until = std::time::Instant::now() + within;
         let status = loop {
             match self.child.try_wait() {
@@ -342,28 +356,7 @@ impl LivePlay {
         };
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         assert!(!log.contains("panicked"), "{log}");
-        let status = status.unwrap_or_else(|| panic!("still playing after {within:?}:\n{log}"));
-        assert!(status.success(), "it ended with {status}:\n{log}");
-        log
-    }
-
-    /// Stops it as Ctrl-C would and returns what it printed. It must end by itself, within
-    /// a few seconds, with status 0 and no panic: an abort or a crash fails the test.
-    pub fn stop(mut self) -> String {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(s)) => break Some(s),
-                _ if std::time::Instant::now() > until => break None,
-                _ => std::thread::sleep(std::time::Duration::from_millis(20)),
-            }
-        };
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        assert!(!log.contains("panicked"), "{log}");
-        let status = status.unwrap_or_else(|| panic!("Ctrl-C did not stop it in 10 s:\n{log}"));
+        let status = status.unwrap_or_else(|| panic!("still running after {within:?}:\n{log}"));
         assert!(
             status.success(),
             "it ended with {status} (a crash or an abort?):\n{log}"
@@ -622,4 +615,17 @@ pub fn shot_until(path: &Path, good: impl Fn(&[f64; 3]) -> bool) -> [f64; 3] {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+/// The shipped performances' names (`performances/NAME.toml`), sorted.
+pub fn shipped_performances() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("performances"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            (p.extension()? == "toml").then(|| p.file_stem()?.to_str().map(String::from))?
+        })
+        .collect();
+    names.sort();
+    names
 }
