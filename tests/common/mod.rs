@@ -42,6 +42,7 @@ pub fn report(kind: &str, line: &str) {
     let Some(dir) = std::env::var_os("SOMNIA_REPORT_DIR") else {
         return;
     };
+    let _ = std::fs::create_dir_all(&dir);
     let path = Path::new(&dir).join(kind);
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
