@@ -112,15 +112,21 @@ pub(crate) fn device_matches(d: &cpal::Device, want: &str) -> bool {
     DeviceInfo::of(d, None).matches(want, false)
 }
 
+/// The host's default output device, and its backend name.
+fn default_output(host: &cpal::Host) -> (Option<cpal::Device>, Option<String>) {
+    let default = host.default_output_device();
+    let id = default
+        .as_ref()
+        .and_then(|d| d.id().ok())
+        .map(|id| id.id().to_string());
+    (default, id)
+}
+
 /// The output devices of the default host, the default first.
 pub fn output_devices() -> Result<Vec<DeviceInfo>, String> {
     quiet_alsa(|| {
         let host = cpal::default_host();
-        let default = host.default_output_device();
-        let default_id = default
-            .as_ref()
-            .and_then(|d| d.id().ok())
-            .map(|id| id.id().to_string());
+        let (default, default_id) = default_output(&host);
         let mut out: Vec<DeviceInfo> = host
             .output_devices()
             .map_err(|e| e.to_string())?
@@ -158,11 +164,7 @@ pub fn output_device_lines() -> Result<Vec<String>, String> {
 /// Finds the device `want` names: its whole name or description first (any case), then a
 /// part of one; `default` is the default device.
 fn find_output(host: &cpal::Host, want: &str) -> Result<cpal::Device, AudioError> {
-    let default = host.default_output_device();
-    let default_id = default
-        .as_ref()
-        .and_then(|d| d.id().ok())
-        .map(|id| id.id().to_string());
+    let (default, default_id) = default_output(host);
     if let Some(d) = default.filter(|d| DeviceInfo::of(d, None).matches(want, true)) {
         return Ok(d);
     }
@@ -393,20 +395,17 @@ impl Pacer {
     /// How far ahead of the wall clock (seconds) the engine would be with `frames` more
     /// rendered from `start`, at `now`.
     fn ahead_s(&mut self, now: Instant, start: u64, frames: u64, rate_hz: f64) -> f64 {
+        let wall_s = |t0: Instant| now.saturating_duration_since(t0).as_secs_f64();
+        let clock_s = |p0: u64, to: u64| to.saturating_sub(p0) as f64 / rate_hz;
         let (t0, p0) = match self.origin {
-            Some((t0, p0)) if start == self.next => (t0, p0),
+            // Behind the wall clock by more than a tenth (a pause, a stall): re-anchored.
+            Some((t0, p0)) if start == self.next && clock_s(p0, start) >= wall_s(t0) - 0.1 => {
+                (t0, p0)
+            }
             _ => (now, start),
         };
-        let wall_s = now.saturating_duration_since(t0).as_secs_f64();
-        let clock_s = start.saturating_sub(p0) as f64 / rate_hz;
-        self.origin = Some(if clock_s < wall_s - 0.1 {
-            (now, start)
-        } else {
-            (t0, p0)
-        });
-        let (t0, p0) = self.origin.unwrap_or((now, start));
-        (start + frames).saturating_sub(p0) as f64 / rate_hz
-            - now.saturating_duration_since(t0).as_secs_f64()
+        self.origin = Some((t0, p0));
+        clock_s(p0, start + frames) - wall_s(t0)
     }
 }
 

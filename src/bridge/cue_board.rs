@@ -27,10 +27,6 @@ impl std::fmt::Display for CueName {
 pub struct CueStatus {
     /// What the next GO fires: the first manual cue after the last one GOne.
     pub standby: Option<CueName>,
-    /// The last cue GOne.
-    pub last_go: Option<CueName>,
-    /// Stopped (S): paused at the top with every GO forgotten; GO starts the show.
-    pub stopped: bool,
 }
 
 #[derive(Debug, Default)]

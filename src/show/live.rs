@@ -77,8 +77,6 @@ pub struct LiveShow {
     board: Arc<CueBoard>,
     /// Stopped (S): paused at the top, every GO forgotten, until GO starts the show.
     stopped: bool,
-    /// The last cue GOne, for the board.
-    last_go: Option<CueName>,
     /// How long compiling the show takes, smoothed: a GO is placed far enough ahead for its
     /// events to be queued before their sample even on a busy machine.
     compile_s: f64,
@@ -107,7 +105,6 @@ impl LiveShow {
             updates,
             board,
             stopped: false,
-            last_go: None,
             compile_s: GO_LEAD_S / 2.0,
         };
         show.publish();
@@ -175,20 +172,17 @@ impl LiveShow {
             ShowCommand::Resume => {
                 self.stopped = false;
                 self.transport.request_pause(false);
-                self.publish();
             }
             ShowCommand::TogglePause => {
                 let paused = self.transport.toggle_pause();
                 if !paused {
                     self.stopped = false;
-                    self.publish();
                 }
                 eprintln!("somnia: {}", if paused { "paused" } else { "playing" });
             }
             ShowCommand::Stop => {
                 self.transport.request_pause(true);
                 self.live = LiveInput::default();
-                self.last_go = None;
                 self.stopped = true;
                 self.seek(0.0, Vec::new(), tx);
                 eprintln!("somnia: stopped at the top; GO starts the show");
@@ -249,8 +243,6 @@ impl LiveShow {
     fn publish(&self) {
         let status = CueStatus {
             standby: self.standby().map(|n| self.cue_name(n)),
-            last_go: self.last_go.clone(),
-            stopped: self.stopped,
         };
         let before = self.board.get();
         if before.standby != status.standby {
@@ -275,7 +267,6 @@ impl LiveShow {
                     .is_some_and(|t| self.show_s(t) <= HERE_S)
             });
             if !at_top {
-                self.publish();
                 return;
             }
         }
@@ -293,7 +284,6 @@ impl LiveShow {
         self.live.gos.insert(key, at);
         let name = self.cue_name(n);
         eprintln!("somnia: GO {name} at {at:.3} s");
-        self.last_go = Some(name);
         self.reload(tx, Why::Go);
     }
 
@@ -374,9 +364,8 @@ impl LiveShow {
             .filter(|(k, c)| c.manual && (first + k == act || c.state == CueState::Pending))
             .filter_map(|(_, c)| Some((c.key.clone(), self.show_s(c.expected_s?))))
             .collect();
-        if let Some(name) = gos.last().map(|_| self.cue_name(act)) {
-            eprintln!("somnia: GO {name} (jumped to)");
-            self.last_go = Some(name);
+        if !gos.is_empty() {
+            eprintln!("somnia: GO {} (jumped to)", self.cue_name(act));
         }
         self.seek(self.show_s(t), gos, tx);
     }
