@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use rosc::{OscMessage, OscPacket, OscType};
 use somnia::audio::Engine;
-use somnia::audio::synth::Patch;
+use somnia::bridge::patch::Patch;
 use somnia::bridge::{Transport, event_queue};
 use somnia::control::osc::{OscServer, OscSettings, OscSink};
 use somnia::control::sink::LiveSink;

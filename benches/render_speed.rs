@@ -9,9 +9,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use somnia::audio::offline::AnalysisTrack;
-use somnia::audio::offline::render_wav;
+use somnia::bridge::AnalysisTrack;
 use somnia::commands::render::{RenderArgs, run};
+use somnia::offline::render_wav;
 use somnia::render::capture::{FrameRenderer, VideoSettings};
 use somnia::show::timeline::load_timeline;
 

@@ -22,7 +22,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use somnia::audio::Engine;
-use somnia::audio::synth::{EnvSpec, FilterSpec, OscSpec, Patch, Waveform};
+use somnia::bridge::patch::{EnvSpec, FilterSpec, OscSpec, Patch, Waveform};
 use somnia::bridge::{AudioParam, Event, EventKind, event_queue};
 
 const SR: u32 = 48_000;

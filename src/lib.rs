@@ -11,6 +11,7 @@ pub mod bridge;
 pub mod clock;
 pub mod commands;
 pub mod control;
+pub mod offline;
 pub mod render;
 pub mod show;
 

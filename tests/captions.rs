@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use somnia::audio::offline::AnalysisTrack;
+use somnia::bridge::AnalysisTrack;
 use somnia::render::capture::FrameRenderer;
 use somnia::show::timeline::load_timeline;
 

@@ -15,10 +15,10 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use somnia::audio::offline::AnalysisTrack;
 use somnia::bridge::Analysis;
+use somnia::bridge::AnalysisTrack;
+use somnia::commands::check::check_file;
 use somnia::render::capture::FrameRenderer;
-use somnia::show::check::check_file;
 use somnia::show::project::Project;
 use somnia::show::timeline::preset_timeline;
 

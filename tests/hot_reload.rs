@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use somnia::audio::offline::AnalysisTrack;
+use somnia::bridge::AnalysisTrack;
 use somnia::render::capture::FrameRenderer;
 use somnia::show::project::Project;
 use somnia::show::timeline::preset_timeline;

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
-use somnia::audio::offline::AnalysisTrack;
+use somnia::bridge::AnalysisTrack;
 use somnia::render::capture::FrameRenderer;
 use somnia::show::Timeline;
 use somnia::show::cues::LiveInput;

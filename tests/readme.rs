@@ -47,7 +47,7 @@ fn the_readme_preset_example_is_a_valid_preset_for_the_shipped_shader() {
     .unwrap();
     let preset = dir.path().join("presets/example.toml");
     std::fs::write(&preset, toml_block(0)).unwrap();
-    let errors = somnia::show::check::check_file(&preset);
+    let errors = somnia::commands::check::check_file(&preset);
     assert!(errors.is_empty(), "{errors:#?}");
 }
 

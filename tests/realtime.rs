@@ -7,7 +7,7 @@
 
 use assert_no_alloc::{AllocDisabler, assert_no_alloc};
 use somnia::audio::Engine;
-use somnia::audio::synth::{MAX_VOICES, Patch, Waveform};
+use somnia::bridge::patch::{MAX_VOICES, Patch, Waveform};
 use somnia::bridge::{AudioParam, Curve, Event, EventKind, event_queue};
 
 #[global_allocator]

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use somnia::audio::offline::AnalysisTrack;
+use somnia::bridge::AnalysisTrack;
 use somnia::render::capture::FrameRenderer;
 use somnia::show::project::Project;
 use somnia::show::timeline::preset_timeline;

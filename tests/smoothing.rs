@@ -19,7 +19,7 @@
 //! rest, and fade in over 5 ms.
 
 use somnia::audio::Engine;
-use somnia::audio::synth::{Patch, Waveform};
+use somnia::bridge::patch::{Patch, Waveform};
 use somnia::bridge::{AudioParam, Event, EventKind, event_queue};
 
 const SR: u32 = 48_000;

@@ -12,7 +12,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use somnia::audio::offline::render_blocks;
+use somnia::offline::render_blocks;
 use somnia::show::timeline::load_timeline;
 
 const BAR_S: f64 = 2.0; // 4/4 at 120 BPM

@@ -6,26 +6,9 @@
 use super::analysis::Analyzer;
 use super::fx::glitch::GlitchControls;
 use super::fx::{Delay, Glitch, Limiter, Reverb, db_to_gain};
-use super::synth::{MAX_VOICES, Patch, Voice, VoiceControls};
+use super::synth::{Voice, VoiceControls};
+use crate::bridge::patch::{MAX_VOICES, MasterSettings, Patch};
 use crate::bridge::{Analysis, AudioParam, Curve, Event, EventKind, MIN_RAMP_S};
-
-/// Master-bus settings a show or the command line may choose.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct MasterSettings {
-    /// The safety limiter's true-peak ceiling, dBFS.
-    pub limiter_ceiling_db: f32,
-    /// Off only when explicitly asked for (`--no-limiter`).
-    pub limiter_enabled: bool,
-}
-
-impl Default for MasterSettings {
-    fn default() -> Self {
-        Self {
-            limiter_ceiling_db: Limiter::DEFAULT_CEILING_DB,
-            limiter_enabled: true,
-        }
-    }
-}
 
 /// Control-rate segment length. Voice pitch and filter coefficients update at segment starts;
 /// mixes and gains are interpolated per sample across each segment.
@@ -175,7 +158,11 @@ impl Engine {
             delay: Delay::new(sample_rate_hz),
             reverb: Reverb::new(sample_rate_hz),
             glitch: Glitch::new(sample_rate_hz),
-            limiter: Limiter::new(Limiter::DEFAULT_CEILING_DB, 0.08, sample_rate_hz),
+            limiter: Limiter::new(
+                crate::bridge::patch::DEFAULT_LIMITER_CEILING_DB,
+                0.08,
+                sample_rate_hz,
+            ),
             left: [0.0; CHUNK],
             right: [0.0; CHUNK],
             transport_gain: 1.0,
@@ -740,8 +727,8 @@ mod tests {
     #[allow(clippy::type_complexity)]
     fn pause_and_resume(limiter: bool) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, [u64; 3]) {
         let mut patch = Patch::default();
-        patch.osc[0].waveform = crate::audio::synth::Waveform::Sine;
-        patch.osc[1].waveform = crate::audio::synth::Waveform::Sine;
+        patch.osc[0].waveform = crate::bridge::patch::Waveform::Sine;
+        patch.osc[1].waveform = crate::bridge::patch::Waveform::Sine;
         patch.amp_env.sustain = 1.0;
         let make = || {
             let (mut tx, rx) = event_queue(4);

@@ -1,5 +1,5 @@
 //! The real-time side. [`Engine::process`] is the one function that makes sound: the cpal
-//! callback ([`device`]) calls it live and a plain loop ([`offline`]) calls it for renders,
+//! callback ([`device`]) calls it live and a plain loop (`crate::offline`) calls it for renders,
 //! so both paths run the same code. Inside `process` nothing allocates, locks, logs or
 //! does I/O.
 
@@ -8,9 +8,8 @@ pub mod device;
 pub mod engine;
 pub mod fx;
 pub mod input;
-pub mod offline;
 pub mod rt_priority;
 pub mod supervisor;
 pub mod synth;
 
-pub use engine::{Engine, MasterSettings};
+pub use engine::Engine;

@@ -7,19 +7,12 @@
 //! `SCHED_FIFO` is granted to root and to users whose `rtprio` limit allows it (the `audio`
 //! group on most distributions). Elsewhere cpal's feature does the work.
 
+use crate::bridge::Priority;
+
 /// The SCHED_FIFO priority asked for: above every normal thread and PulseAudio's own
 /// real-time threads (5), well below the kernel's (50) and JACK's (70+).
 #[cfg(target_os = "linux")]
 pub const AUDIO_RT_PRIORITY: i32 = 10;
-
-/// What became of the request, as the audio thread reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Priority {
-    /// The thread runs at real-time priority.
-    RealTime,
-    /// Refused with this OS error number; the thread plays on at normal priority.
-    Refused(i32),
-}
 
 /// Asks for real-time priority for the calling thread. One system call, no allocation, no
 /// lock: safe to make on the audio thread's first callback.
@@ -87,22 +80,6 @@ pub fn describe(priority: Priority) -> String {
     }
 }
 
-/// Packs a result into one integer for an atomic (0: not yet known).
-pub fn encode(priority: Priority) -> i32 {
-    match priority {
-        Priority::RealTime => 1,
-        Priority::Refused(errno) => -errno.max(1),
-    }
-}
-
-pub fn decode(code: i32) -> Option<Priority> {
-    match code {
-        0 => None,
-        1 => Some(Priority::RealTime),
-        c => Some(Priority::Refused(-c)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,18 +113,6 @@ mod tests {
         })
         .join()
         .unwrap();
-    }
-
-    #[test]
-    fn results_survive_the_trip_through_an_atomic() {
-        for p in [
-            Priority::RealTime,
-            Priority::Refused(1),
-            Priority::Refused(13),
-        ] {
-            assert_eq!(decode(encode(p)), Some(p));
-        }
-        assert_eq!(decode(0), None);
     }
 
     #[test]

@@ -43,6 +43,26 @@ pub fn analysis_channel() -> (AnalysisWriter, AnalysisReader) {
     (AnalysisWriter(i), AnalysisReader(o))
 }
 
+/// The analysis of every block of a render, so offline frames can react to the audio
+/// exactly as the live picture would.
+#[derive(Clone, Debug, Default)]
+pub struct AnalysisTrack {
+    pub sample_rate_hz: u32,
+    pub block_frames: usize,
+    pub blocks: Vec<Analysis>,
+}
+
+impl AnalysisTrack {
+    /// The analysis of the block that contains `time_s`.
+    pub fn at(&self, time_s: f64) -> Analysis {
+        if self.blocks.is_empty() || time_s < 0.0 {
+            return Analysis::default();
+        }
+        let i = (time_s * f64::from(self.sample_rate_hz) / self.block_frames as f64) as usize;
+        self.blocks[i.min(self.blocks.len() - 1)]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! single-consumer ring buffer. Every event is `Copy` and fixed-size, so pushing and
 //! popping never allocates.
 
-use crate::audio::synth::Patch;
+use super::patch::Patch;
 
 /// A continuous engine parameter that a cue or controller can set or ramp. Every one is
 /// smoothed on the audio side: a jump is spread over at least 10 ms.

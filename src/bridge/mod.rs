@@ -13,11 +13,17 @@ pub mod analysis;
 pub mod cue_board;
 pub mod events;
 pub mod external_clock;
+pub mod patch;
+pub mod priority;
 pub mod shutdown;
 pub mod transport;
 
-pub use analysis::{Analysis, AnalysisReader, AnalysisWriter, BANDS, analysis_channel};
+pub use analysis::{
+    Analysis, AnalysisReader, AnalysisTrack, AnalysisWriter, BANDS, analysis_channel,
+};
 pub use cue_board::{CueBoard, CueName, CueStatus};
 pub use events::{AudioParam, Curve, Event, EventKind, EventQueue, MIN_RAMP_S, event_queue};
 pub use external_clock::ExternalClock;
+pub use patch::{MasterSettings, Patch};
+pub use priority::Priority;
 pub use transport::Transport;

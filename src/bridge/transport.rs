@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::audio::rt_priority::{self, Priority};
+use super::priority::{self, Priority};
 
 /// Shared transport and clock state. Create one per playback and share it in an `Arc`.
 #[derive(Debug)]
@@ -40,7 +40,7 @@ pub struct Transport {
     /// An external MIDI clock, when one is followed (the picture's beat).
     external_clock: super::ExternalClock,
     /// What the audio thread was granted when it asked for real-time priority
-    /// (`rt_priority::encode`; 0: not asked yet).
+    /// (`priority::encode`; 0: not asked yet).
     audio_priority: AtomicI32,
 }
 
@@ -224,11 +224,11 @@ impl Transport {
     /// Called by the audio thread once it has asked for real-time priority.
     pub fn note_audio_priority(&self, priority: Priority) {
         self.audio_priority
-            .store(rt_priority::encode(priority), Ordering::Relaxed);
+            .store(priority::encode(priority), Ordering::Relaxed);
     }
 
     pub fn audio_priority(&self) -> Option<Priority> {
-        rt_priority::decode(self.audio_priority.load(Ordering::Relaxed))
+        priority::decode(self.audio_priority.load(Ordering::Relaxed))
     }
 }
 

@@ -30,7 +30,7 @@ pub struct LimiterArgs {
 }
 
 impl LimiterArgs {
-    pub fn apply(&self, master: &mut crate::audio::MasterSettings) {
+    pub fn apply(&self, master: &mut crate::bridge::MasterSettings) {
         self.apply_quietly(master);
         if self.off {
             eprintln!(
@@ -40,7 +40,7 @@ impl LimiterArgs {
     }
 
     /// [`LimiterArgs::apply`] without the warning (for a reload: it was given at the start).
-    pub fn apply_quietly(&self, master: &mut crate::audio::MasterSettings) {
+    pub fn apply_quietly(&self, master: &mut crate::bridge::MasterSettings) {
         if let Some(c) = self.ceiling_db {
             master.limiter_ceiling_db = c;
         }

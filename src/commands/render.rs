@@ -6,7 +6,7 @@ use std::sync::mpsc::sync_channel;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{EXIT_BAD_INPUT, EXIT_MISSING, EXIT_OUTPUT_FAILED, print_diagnostics};
-use crate::audio::offline::render_wav;
+use crate::offline::render_wav;
 use crate::render::capture::{CaptureError, VideoSettings, frame_count, render_frames};
 use crate::render::offscreen::write_png;
 

@@ -585,7 +585,7 @@ impl Checker<'_> {
 /// project's preset names, which `[[program]]` entries must be among.
 pub fn parse_map(path: &Path, src: &str, presets: &[String]) -> Result<MidiMap, Vec<Diagnostic>> {
     let file: MapFile =
-        toml::from_str(src).map_err(|e| vec![crate::show::preset::toml_error(path, src, &e)])?;
+        toml::from_str(src).map_err(|e| vec![crate::show::diag::toml_error(path, src, &e)])?;
     let mut ck = Checker {
         path,
         src,

@@ -4,7 +4,7 @@
 use super::gpu::{Gpu, RenderError};
 use super::offscreen::Offscreen;
 use super::renderer::{FrameInputs, Renderer, ShownCaption};
-use crate::audio::offline::AnalysisTrack;
+use crate::bridge::AnalysisTrack;
 use crate::show::{Diagnostic, Timeline};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,8 +19,8 @@ use super::timeline::{
     AudioAction, AudioCue, Caption, CaptionPlace, Curve, Dreamer, Switch, Target, Timeline,
     VisualChange,
 };
-use crate::audio::MasterSettings;
-use crate::audio::synth::Patch;
+use crate::bridge::MasterSettings;
+use crate::bridge::Patch;
 use crate::bridge::{AudioParam, MIN_RAMP_S};
 use crate::clock::Tempo;
 

@@ -113,6 +113,29 @@ fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len()][b.len()]
 }
 
+/// Turns a serde/toml error into a diagnostic, adding a "did you mean" for unknown fields.
+pub fn toml_error(path: &Path, src: &str, err: &toml::de::Error) -> Diagnostic {
+    let span = err.span().unwrap_or(0..0);
+    let msg = err.message().trim().to_string();
+    let mut d = Diagnostic::at(path, src, span.clone(), msg.clone());
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        let word = rest.split('`').next().unwrap_or("");
+        let expected: Vec<&str> = msg
+            .split("expected ")
+            .nth(1)
+            .unwrap_or("")
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .collect();
+        // The message already lists the known fields; add a suggestion when one is close.
+        if let Some(s) = did_you_mean(word, expected.iter().copied()) {
+            d = d.with_hint(format!("did you mean `{s}`?"));
+        }
+    }
+    d
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,8 @@
 //! The show side (control thread): presets, performances (cue files), their compilation to a
-//! timeline on the sample clock, the scheduler that feeds that timeline to the audio thread,
-//! and `somnia check`. Everything here may allocate and block; nothing here runs in the
+//! timeline on the sample clock, the scheduler that feeds that timeline to the audio thread.
+//! Everything here may allocate and block; nothing here runs in the
 //! audio callback.
 
-pub mod check;
 pub mod chord;
 pub mod compile;
 pub mod cues;

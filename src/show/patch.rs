@@ -38,7 +38,7 @@ use toml::Spanned;
 
 use super::diag::{Diagnostic, did_you_mean};
 use super::schema::{Nested, Shape};
-use crate::audio::synth::{EnvSpec, FilterMode, MAX_UNISON, MAX_VOICES, OscSpec, Patch, Waveform};
+use crate::bridge::patch::{EnvSpec, FilterMode, MAX_UNISON, MAX_VOICES, OscSpec, Patch, Waveform};
 
 type Num = Option<Spanned<f64>>;
 

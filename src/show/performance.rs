@@ -23,7 +23,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::diag::Diagnostic;
-use super::preset::toml_error;
+use super::diag::toml_error;
 use super::time::TimeSpec;
 
 #[derive(Debug, Deserialize)]

@@ -18,13 +18,13 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::diag::{Diagnostic, did_you_mean};
+use super::diag::{Diagnostic, did_you_mean, toml_error};
 use super::look::Post;
 use super::patch::{AudioFile, audio_shape, parse_patch};
 use super::project::Project;
 use super::schema::{Nested, Shape, unknown_keys};
-use crate::audio::synth::Patch;
 use crate::bridge::AudioParam;
+use crate::bridge::Patch;
 
 /// Most named parameters one layer may declare (they share one small uniform buffer).
 pub const MAX_LAYER_PARAMS: usize = 16;
@@ -100,29 +100,6 @@ struct ParamFile {
     min: Option<f64>,
     #[serde(default)]
     max: Option<f64>,
-}
-
-/// Turns a serde/toml error into a diagnostic, adding a "did you mean" for unknown fields.
-pub(crate) fn toml_error(path: &Path, src: &str, err: &toml::de::Error) -> Diagnostic {
-    let span = err.span().unwrap_or(0..0);
-    let msg = err.message().trim().to_string();
-    let mut d = Diagnostic::at(path, src, span.clone(), msg.clone());
-    if let Some(rest) = msg.strip_prefix("unknown field `") {
-        let word = rest.split('`').next().unwrap_or("");
-        let expected: Vec<&str> = msg
-            .split("expected ")
-            .nth(1)
-            .unwrap_or("")
-            .split('`')
-            .skip(1)
-            .step_by(2)
-            .collect();
-        // The message already lists the known fields; add a suggestion when one is close.
-        if let Some(s) = did_you_mean(word, expected.iter().copied()) {
-            d = d.with_hint(format!("did you mean `{s}`?"));
-        }
-    }
-    d
 }
 
 /// Loads and validates the preset file at `path`. Every problem found is returned.
@@ -315,7 +292,7 @@ fn is_wgsl_ident(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::synth::{FilterMode, Waveform};
+    use crate::bridge::patch::{FilterMode, Waveform};
 
     fn project_with_shader() -> (tempfile::TempDir, Project) {
         let dir = tempfile::tempdir().unwrap();

@@ -8,9 +8,9 @@ use super::look::{BlendMode, DreamerState, MAX_DREAMERS, Mosaic, Post};
 use super::loops::{Loop, score_time};
 use super::preset::{MAX_LAYER_PARAMS, Preset, load_preset};
 use super::project::Project;
-use crate::audio::MasterSettings;
-use crate::audio::synth::Patch;
 use crate::bridge::AudioParam;
+use crate::bridge::MasterSettings;
+use crate::bridge::Patch;
 use crate::clock::{Musical, Tempo};
 
 /// Something the audio thread must do at a time, before conversion to samples.

@@ -43,7 +43,7 @@ pub struct Limiter {
 
 impl Limiter {
     /// Default ceiling, in dBFS (true peak).
-    pub const DEFAULT_CEILING_DB: f32 = -1.0;
+    pub const DEFAULT_CEILING_DB: f32 = crate::bridge::patch::DEFAULT_LIMITER_CEILING_DB;
 
     pub fn new(ceiling_db: f32, release_s: f32, sample_rate_hz: u32) -> Self {
         Self {

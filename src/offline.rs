@@ -1,36 +1,18 @@
-//! Offline rendering: the same [`Engine::process`] driven by a plain loop, as fast as the
-//! machine allows, into a WAV file (48 kHz stereo 32-bit float, via hound). The same
-//! performance and settings always give the same bytes.
+//! Offline rendering: the show's scheduler and the same [`Engine::process`] the sound card
+//! calls, driven by one plain loop on the caller's thread, as fast as the machine allows, into
+//! a WAV file (48 kHz stereo 32-bit float, via hound). The same performance and settings
+//! always give the same bytes. It sits above `audio/` and `show/` because it is both sides of
+//! the queue at once: the control side's feeding and the audio side's processing, taking turns.
 
 use std::path::Path;
 
-use super::engine::Engine;
-use crate::bridge::{Analysis, event_queue};
+use crate::audio::Engine;
+use crate::bridge::{AnalysisTrack, event_queue};
 use crate::show::Timeline;
 use crate::show::scheduler::Scheduler;
 
 /// Frames per block in offline renders.
 pub const OFFLINE_BLOCK_FRAMES: usize = 256;
-
-/// The analysis of every block of a render, so offline frames can react to the audio
-/// exactly as the live picture would.
-#[derive(Clone, Debug, Default)]
-pub struct AnalysisTrack {
-    pub sample_rate_hz: u32,
-    pub block_frames: usize,
-    pub blocks: Vec<Analysis>,
-}
-
-impl AnalysisTrack {
-    /// The analysis of the block that contains `time_s`.
-    pub fn at(&self, time_s: f64) -> Analysis {
-        if self.blocks.is_empty() || time_s < 0.0 {
-            return Analysis::default();
-        }
-        let i = (time_s * f64::from(self.sample_rate_hz) / self.block_frames as f64) as usize;
-        self.blocks[i.min(self.blocks.len() - 1)]
-    }
-}
 
 /// Renders `seconds` of `timeline`, handing each block (interleaved stereo) to `sink`.
 /// `progress` is told the frames done so far after every block.
