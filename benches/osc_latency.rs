@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use rosc::{OscMessage, OscPacket, OscType};
 use somnia::audio::Engine;
+use somnia::bridge::LiveSink;
 use somnia::bridge::patch::Patch;
 use somnia::bridge::{Transport, event_queue};
+use somnia::control::intent::Steering;
 use somnia::control::osc::{OscServer, OscSettings, OscSink};
-use somnia::control::sink::LiveSink;
 
 const RATE: u32 = 48_000;
 const TRIALS: usize = 300;
@@ -36,15 +37,17 @@ fn run(frames: usize) -> Vec<f64> {
             ..OscSettings::default()
         },
         OscSink {
-            sink: LiveSink {
-                live: Arc::new(Mutex::new(live_tx)),
-                commands: cmd_tx,
-                looks: mpsc::sync_channel(16).0,
-                transport: transport.clone(),
-                cues: Default::default(),
+            steering: Steering {
+                sink: LiveSink {
+                    live: Arc::new(Mutex::new(live_tx)),
+                    commands: cmd_tx,
+                    looks: mpsc::sync_channel(16).0,
+                    transport: transport.clone(),
+                    cues: Default::default(),
+                },
+                learn: None,
             },
             title: "bench".into(),
-            midi_learn: None,
             midi_stats: None,
         },
     )

@@ -7,6 +7,7 @@
 use proptest::prelude::*;
 use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 use somnia::bridge::EventKind;
+use somnia::control::intent::Intent;
 use somnia::control::osc::{Action, actions, decode};
 
 /// Valid packets to mutate: each address the server knows, with arguments of every type.
@@ -95,10 +96,10 @@ fn every_seed_packet_decodes_to_the_actions_it_names() {
     assert!(
         matches!(
             acts.as_slice(),
-            [Ok(Action::Engine {
+            [Ok(Action::Steer(Intent::Engine {
                 kind: EventKind::NoteOn { note: 69, velocity },
                 at: None,
-            })] if (*velocity - 0.5).abs() < 1e-6
+            }))] if (*velocity - 0.5).abs() < 1e-6
         ),
         "{acts:?}"
     );

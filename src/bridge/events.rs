@@ -212,3 +212,14 @@ impl Curve {
         }
     }
 }
+
+/// The glitch's sound at intensity `g` (0..1), as a `glitch` cue and every controller make
+/// it: the parameters to jump, bitcrush in proportion and, from half intensity, beat repeat.
+/// The one place the rule is written.
+pub fn glitch_sound(g: f64) -> [(AudioParam, f32); 2] {
+    let stutter = if g >= 0.5 { g } else { 0.0 };
+    [
+        (AudioParam::Crush, (0.6 * g) as f32),
+        (AudioParam::Stutter, stutter as f32),
+    ]
+}

@@ -1,29 +1,57 @@
-//! Every type that crosses between threads lives here, and nothing else crosses.
+//! The floor of the house: every crossing between threads lives here, and nothing crosses any
+//! other way. It imports nothing from the folders above it (`audio/`, `show/`, `control/`,
+//! `render/`; `tests/house_plan.rs` checks), so every thread can stand on it.
 //!
-//! Two channel kinds only:
-//! - discrete events (notes, parameter targets, patch swaps) travel a bounded, wait-free
-//!   FIFO ([`events`]) with a sample timestamp; when it is full the sender keeps the event
-//!   and retries, or drops and counts it, but never blocks the audio thread;
-//! - continuous state is latest-value-wins: the clock position and transport requests in
-//!   atomics ([`transport`]), an external MIDI clock's beat in a sequence lock
-//!   ([`external_clock`]), the analysis snapshot in a triple buffer ([`analysis`]), and the
-//!   cue list's standby in a cell that only non-real-time threads lock ([`cue_board`]).
+//! # Tier 1: to and from the audio thread, wait-free
+//! The audio thread never waits, allocates or locks, so everything it touches is a
+//! fixed-size `Copy` value in a lock-free structure:
+//! - discrete events (notes, parameter targets, patch swaps: [`patch`] is their payload)
+//!   travel a bounded SPSC FIFO ([`events`]) stamped with their sample; a full queue makes
+//!   the sender keep the event and retry (the scheduler) or drop and count it (controllers);
+//! - continuous state is latest-value-wins: the clock position, transport requests and
+//!   counters in atomics ([`transport`], with the real-time [`priority`] packed into one), an
+//!   external MIDI clock's beat in a sequence lock ([`external_clock`]), the analysis snapshot
+//!   in a triple buffer ([`analysis`]).
+//!
+//! Nothing on the heap crosses to the audio thread (patches are `Copy`), so no object is ever
+//! retired there and no return queue is needed.
+//!
+//! # Tier 2: between the other threads, bounded, drop and count
+//! The control, OSC, MIDI and render threads may block for a moment but must never queue
+//! without end:
+//! - commands to the live show and changes to the picture ([`commands`]) travel bounded
+//!   channels; every controller reaches them, and the engine's live queue, through one
+//!   [`LiveSink`] that drops and counts when one is full;
+//! - a request to a thread that parks (MIDI learn's arming) travels a [`wake`] channel;
+//! - the newest show for the render thread ([`show_update`]) and the standby cue
+//!   ([`cue_board`]) are latest-value-wins cells under a mutex only these threads take;
+//! - a stop signal for the whole process ([`shutdown`]).
 
 pub mod analysis;
+pub mod commands;
 pub mod cue_board;
 pub mod events;
 pub mod external_clock;
+pub mod live_sink;
 pub mod patch;
 pub mod priority;
+pub mod show_update;
 pub mod shutdown;
 pub mod transport;
+pub mod wake;
 
 pub use analysis::{
     Analysis, AnalysisReader, AnalysisTrack, AnalysisWriter, BANDS, analysis_channel,
 };
+pub use commands::{LiveMacros, LookCommand, ShowCommand, look_commands, show_commands};
 pub use cue_board::{CueBoard, CueName, CueStatus};
-pub use events::{AudioParam, Curve, Event, EventKind, EventQueue, MIN_RAMP_S, event_queue};
+pub use events::{
+    AudioParam, Curve, Event, EventKind, EventQueue, MIN_RAMP_S, event_queue, glitch_sound,
+};
 pub use external_clock::ExternalClock;
+pub use live_sink::LiveSink;
 pub use patch::{MasterSettings, Patch};
 pub use priority::Priority;
+pub use show_update::{ShowMailbox, ShowUpdate};
 pub use transport::Transport;
+pub use wake::{WakeSender, wake_channel};

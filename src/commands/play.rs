@@ -7,15 +7,15 @@ use super::{EXIT_BAD_INPUT, EXIT_MISSING, print_diagnostics};
 use crate::audio::Engine;
 use crate::audio::device::prepare_output;
 use crate::audio::supervisor::{AudioOutput, DeviceChoice};
+use crate::bridge::LiveSink;
 use crate::bridge::{CueBoard, Transport, analysis_channel, event_queue};
+use crate::control::intent::Steering;
 use crate::control::midi::{MidiInputs, MidiSettings, PortChoice};
 use crate::control::midi_map::{MidiMap, load_map};
 use crate::control::midi_route::Router;
 use crate::control::osc::{OscServer, OscSettings, OscSink};
-use crate::control::sink::LiveSink;
 use crate::render::window::{self, WindowError, WindowOptions};
-use crate::show::live::{LiveShow, Loader, ShowCommand, ShowUpdate};
-use crate::show::live_look::LookCommand;
+use crate::show::live::{LiveShow, Loader, ShowMail};
 use crate::show::scheduler::Scheduler;
 use crate::show::timeline::GoPlan;
 
@@ -213,9 +213,9 @@ pub fn run(args: &PlayArgs) -> i32 {
     // the audio clock and carries out GOs, seeks and reloads.
     let stop = Arc::new(AtomicBool::new(false));
     // Bounded: a flood of commands is dropped and counted, never queued without end.
-    let (command_tx, command_rx) = std::sync::mpsc::sync_channel::<ShowCommand>(256);
-    let (update_tx, update_rx) = std::sync::mpsc::channel::<ShowUpdate>();
-    let (look_tx, look_rx) = std::sync::mpsc::sync_channel::<LookCommand>(1024);
+    let (command_tx, command_rx) = crate::bridge::show_commands();
+    let updates = Arc::new(ShowMail::default());
+    let (look_tx, look_rx) = crate::bridge::look_commands();
     let cue_board = Arc::new(CueBoard::default());
     let show = {
         let (source, limiter) = (args.source.clone(), args.limiter);
@@ -229,7 +229,7 @@ pub fn run(args: &PlayArgs) -> i32 {
             timeline.clone(),
             transport.clone(),
             lookahead,
-            update_tx,
+            updates.clone(),
             cue_board.clone(),
         );
         show.adopt(scheduler);
@@ -258,17 +258,26 @@ pub fn run(args: &PlayArgs) -> i32 {
                 map_path,
                 router: Router::new(map, timeline.tempo.clone(), presets),
             };
-            MidiInputs::start(settings, live_sink.clone())
-                .inspect_err(|e| eprintln!("somnia play: {e}; playing on without MIDI"))
-                .ok()
+            MidiInputs::start(
+                settings,
+                Steering {
+                    sink: live_sink.clone(),
+                    learn: None,
+                },
+            )
+            .inspect_err(|e| eprintln!("somnia play: {e}; playing on without MIDI"))
+            .ok()
         });
-    let midi_learn = midi.as_ref().map(MidiInputs::learn);
+    // Every controller steers through the same sink; MIDI learn is armed from OSC and the keys.
+    let steering = Steering {
+        sink: live_sink,
+        learn: midi.as_ref().map(MidiInputs::learn),
+    };
 
     let _osc = args.osc.clone().and_then(|settings| {
         let sink = OscSink {
-            sink: live_sink.clone(),
+            steering: steering.clone(),
             title: timeline.title.clone(),
-            midi_learn: midi_learn.clone(),
             midi_stats: midi.as_ref().map(|m| m.stats.clone()),
         };
         let open_bind = !settings.bind.ip().is_loopback();
@@ -291,10 +300,9 @@ pub fn run(args: &PlayArgs) -> i32 {
     });
 
     let link = window::ShowLink {
-        commands: command_tx.clone(),
-        updates: update_rx,
+        steering,
+        updates,
         looks: look_rx,
-        learn: midi_learn,
         dirs: match &args.source {
             super::Source::Performance(p) => {
                 p.parent().map(Path::to_path_buf).into_iter().collect()

@@ -14,15 +14,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::Receiver;
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use crate::bridge::Event;
-
+use super::intent::{Intent, Steering};
 use super::midi_map::{self, MidiMsg, save_learned};
 use super::midi_route::{LearnTarget, Routed, Router};
-use super::sink::LiveSink;
+use crate::bridge::{WakeSender, wake_channel};
 
 /// How often the ports are listed for hot-plug.
 const SCAN_INTERVAL: Duration = Duration::from_millis(500);
@@ -79,21 +78,8 @@ pub struct MidiStats {
     pub dropped: AtomicU64,
 }
 
-/// Arms MIDI learn from another thread (OSC, the keyboard).
-#[derive(Clone)]
-pub struct MidiLearn {
-    tx: SyncSender<Option<LearnTarget>>,
-    thread: Thread,
-}
-
-impl MidiLearn {
-    /// Arms learn for `target` (`None` disarms); false if the request could not be queued.
-    pub fn arm(&self, target: Option<LearnTarget>) -> bool {
-        let sent = self.tx.try_send(target).is_ok();
-        self.thread.unpark();
-        sent
-    }
-}
+/// Arms MIDI learn from another thread (OSC, the keyboard): `None` disarms.
+pub type MidiLearn = WakeSender<Option<LearnTarget>>;
 
 /// MIDI input, running until dropped.
 pub struct MidiInputs {
@@ -104,23 +90,20 @@ pub struct MidiInputs {
 }
 
 impl MidiInputs {
-    pub fn start(settings: MidiSettings, sink: LiveSink) -> Result<Self, String> {
+    pub fn start(settings: MidiSettings, steering: Steering) -> Result<Self, String> {
         let stats = Arc::new(MidiStats::default());
         let stop = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = std::sync::mpsc::sync_channel(16);
+        let (waker, rx) = wake_channel(16);
         let thread = {
             let (stats, stop) = (stats.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("somnia-midi".into())
-                .spawn(move || run(settings, &sink, stats, &stop, &rx))
+                .spawn(move || run(settings, &steering, stats, &stop, &rx))
                 .map_err(|e| format!("cannot start MIDI input: {e}"))?
         };
         Ok(Self {
             stats,
-            learn: MidiLearn {
-                tx,
-                thread: thread.thread().clone(),
-            },
+            learn: waker.bind(thread.thread().clone()),
             stop,
             thread: Some(thread),
         })
@@ -282,7 +265,7 @@ impl Ports {
 
 fn run(
     settings: MidiSettings,
-    sink: &LiveSink,
+    steering: &Steering,
     stats: Arc<MidiStats>,
     stop: &AtomicBool,
     learn_rx: &Receiver<Option<LearnTarget>>,
@@ -327,7 +310,7 @@ fn run(
                 router.route(&msg, at.duration_since(epoch).as_secs_f64(), &mut routed);
                 for r in routed.drain(..) {
                     clock_log.note(&r);
-                    carry_out(r, at, sink, &stats, &map_path);
+                    carry_out(r, at, steering, &stats, &map_path);
                 }
             }
         }
@@ -348,11 +331,13 @@ impl ClockLog {
 
     fn note(&mut self, routed: &Routed) {
         match routed {
-            Routed::Clock(r) if (r.bpm - self.told_bpm).abs() >= Self::STEP_BPM => {
-                eprintln!("somnia play: following MIDI clock at {:.1} bpm", r.bpm);
-                self.told_bpm = r.bpm;
+            Routed::Steer(Intent::Clock { bpm, .. })
+                if (bpm - self.told_bpm).abs() >= Self::STEP_BPM =>
+            {
+                eprintln!("somnia play: following MIDI clock at {bpm:.1} bpm");
+                self.told_bpm = *bpm;
             }
-            Routed::ClockStopped if self.told_bpm > 0.0 => {
+            Routed::Steer(Intent::ClockStopped) if self.told_bpm > 0.0 => {
                 eprintln!("somnia play: MIDI clock stopped; the show's own tempo again");
                 self.told_bpm = 0.0;
             }
@@ -364,25 +349,15 @@ impl ClockLog {
 fn carry_out(
     routed: Routed,
     at: Instant,
-    sink: &LiveSink,
+    steering: &Steering,
     stats: &MidiStats,
     map_path: &std::path::Path,
 ) {
-    let dropped = |n: u64| {
-        stats.dropped.fetch_add(n, Ordering::Relaxed);
-    };
     match routed {
-        // Sample 0: at once, at the start of the next block.
-        Routed::Engine(kind) => dropped(sink.engine(&[Event { at_sample: 0, kind }])),
-        Routed::Show(command) => dropped(u64::from(!sink.show(command))),
-        Routed::Look(look) => dropped(u64::from(!sink.look(look))),
-        Routed::Glitch(g) => dropped(sink.glitch(g)),
-        Routed::Clock(reading) => {
-            sink.transport
-                .external_clock()
-                .set(reading.beats, reading.bpm, at)
+        Routed::Steer(intent) => {
+            let carried = steering.carry_out(intent, at);
+            stats.dropped.fetch_add(carried.dropped, Ordering::Relaxed);
         }
-        Routed::ClockStopped => sink.transport.external_clock().clear(),
         Routed::Learned(learned) => match save_learned(map_path, &learned) {
             Ok(()) => eprintln!(
                 "somnia play: MIDI learn: {learned}; saved to {}",

@@ -32,10 +32,10 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::bridge::ShowCommand;
 use crate::bridge::{AudioParam, Curve};
 use crate::show::Diagnostic;
 use crate::show::diag::did_you_mean;
-use crate::show::live::ShowCommand;
 use crate::show::look::MAX_DREAMERS;
 use crate::show::time::{Position, TimeSpec};
 

@@ -5,14 +5,13 @@
 
 use std::collections::HashMap;
 
-use crate::bridge::{AudioParam, Curve, EventKind};
+use super::intent::Intent;
+use crate::bridge::{AudioParam, EventKind, LookCommand, ShowCommand};
 use crate::clock::Tempo;
-use crate::show::live::ShowCommand;
-use crate::show::live_look::LookCommand;
 
 use super::midi_map::{
-    BeatClock, CcBinding, CcTarget, ClockReading, Learned, MidiMap, MidiMsg, MmcCommand,
-    SeekTarget, Trigger, TriggerKind,
+    BeatClock, CcBinding, CcTarget, Learned, MidiMap, MidiMsg, MmcCommand, SeekTarget, Trigger,
+    TriggerKind,
 };
 
 /// Controllers with a fixed meaning when the map does not bind them.
@@ -47,19 +46,11 @@ impl LearnTarget {
     }
 }
 
-/// One thing a message asks for.
+/// One thing a message asks for: an intent, or (MIDI's own) a binding MIDI learn made, to
+/// be saved to the map file.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Routed {
-    /// To the synth, at once.
-    Engine(EventKind),
-    Show(ShowCommand),
-    Look(LookCommand),
-    /// The glitch, on picture and sound.
-    Glitch(f32),
-    /// An external clock's tick.
-    Clock(ClockReading),
-    ClockStopped,
-    /// MIDI learn bound a control: save it.
+    Steer(Intent),
     Learned(Learned),
 }
 
@@ -116,7 +107,7 @@ impl Router {
         }
         for (trigger, kind) in &self.map.triggers {
             if trigger.fires(msg, rose) {
-                out.push(Routed::Show(kind.command()));
+                out.push(Routed::Steer(Intent::Show(kind.command())));
                 return;
             }
             if trigger.releases(msg) {
@@ -129,7 +120,7 @@ impl Router {
                     SeekTarget::Cue(n) => Some(ShowCommand::SeekCue(*n)),
                     SeekTarget::Time(p) => p.seconds(&self.tempo).ok().map(ShowCommand::Seek),
                 };
-                out.extend(command.map(Routed::Show));
+                out.extend(command.map(|c| Routed::Steer(Intent::Show(c))));
                 return;
             }
             if trigger.releases(msg) {
@@ -137,12 +128,18 @@ impl Router {
             }
         }
         match *msg {
-            MidiMsg::NoteOn { note, velocity, .. } => out.push(Routed::Engine(EventKind::NoteOn {
-                note,
-                velocity: f32::from(velocity) / 127.0,
+            MidiMsg::NoteOn { note, velocity, .. } => out.push(Routed::Steer(Intent::Engine {
+                kind: EventKind::NoteOn {
+                    note,
+                    velocity: f32::from(velocity) / 127.0,
+                },
+                at: None,
             })),
             MidiMsg::NoteOff { note, .. } => {
-                out.push(Routed::Engine(EventKind::NoteOff { note }));
+                out.push(Routed::Steer(Intent::Engine {
+                    kind: EventKind::NoteOff { note },
+                    at: None,
+                }));
             }
             MidiMsg::Control { channel, cc, value } => self.control(channel, cc, value, out),
             MidiMsg::PitchBend { bend, .. } => out.push(set(
@@ -160,12 +157,18 @@ impl Router {
                     None => (self.presets.get(usize::from(program)).cloned(), 0.0),
                 };
                 if let Some(name) = name {
-                    out.push(Routed::Show(ShowCommand::Preset { name, fade_s }));
+                    out.push(Routed::Steer(Intent::Show(ShowCommand::Preset {
+                        name,
+                        fade_s,
+                    })));
                 }
             }
             MidiMsg::Clock => {
                 if let Some(reading) = self.clock.tick(time_s) {
-                    out.push(Routed::Clock(reading));
+                    out.push(Routed::Steer(Intent::Clock {
+                        beats: reading.beats,
+                        bpm: reading.bpm,
+                    }));
                     if (reading.bpm - self.tempo_sent_bpm).abs() >= TEMPO_STEP_BPM {
                         self.tempo_sent_bpm = reading.bpm;
                         out.push(set(AudioParam::TempoBpm, reading.bpm as f32));
@@ -176,16 +179,16 @@ impl Router {
             MidiMsg::Continue => self.clock.resume(),
             MidiMsg::Stop => {
                 self.clock.stop();
-                out.push(Routed::ClockStopped);
+                out.push(Routed::Steer(Intent::ClockStopped));
             }
             MidiMsg::SongPosition(sixteenths) => self.clock.locate(sixteenths),
             // A DAW's stop keeps its place, so MMC stop pauses; rewind goes to the start.
-            MidiMsg::Mmc(command) => out.push(Routed::Show(match command {
+            MidiMsg::Mmc(command) => out.push(Routed::Steer(Intent::Show(match command {
                 MmcCommand::Stop | MmcCommand::Pause => ShowCommand::Pause,
                 MmcCommand::Play => ShowCommand::Resume,
                 MmcCommand::Rewind => ShowCommand::Seek(0.0),
                 MmcCommand::Locate(s) => ShowCommand::Seek(s),
-            })),
+            }))),
         }
     }
 
@@ -249,9 +252,15 @@ impl Router {
     fn control(&mut self, channel: u8, cc: u8, value: u8, out: &mut Vec<Routed>) {
         let Some(binding) = self.map.binding(channel, cc) else {
             match cc {
-                CC_SUSTAIN => out.push(Routed::Engine(EventKind::Sustain { down: value >= 64 })),
+                CC_SUSTAIN => out.push(Routed::Steer(Intent::Engine {
+                    kind: EventKind::Sustain { down: value >= 64 },
+                    at: None,
+                })),
                 CC_ALL_SOUND_OFF | CC_ALL_NOTES_OFF => {
-                    out.push(Routed::Engine(EventKind::AllNotesOff));
+                    out.push(Routed::Steer(Intent::Engine {
+                        kind: EventKind::AllNotesOff,
+                        at: None,
+                    }));
                 }
                 _ => {}
             }
@@ -271,33 +280,32 @@ impl Router {
         };
         out.push(match &binding.target {
             CcTarget::Audio(p) => set(*p, v),
-            CcTarget::Layer(name) => Routed::Look(LookCommand::LayerParam {
+            CcTarget::Layer(name) => Routed::Steer(Intent::Look(LookCommand::LayerParam {
                 name: name.clone(),
                 value: v,
-            }),
-            CcTarget::Dreamer { dreamer, name } => Routed::Look(LookCommand::DreamerParam {
-                dreamer: *dreamer,
-                name: name.clone(),
-                value: v,
-            }),
-            CcTarget::DreamerOpacity(dreamer) => Routed::Look(LookCommand::DreamerOpacity {
-                dreamer: *dreamer,
-                value: v,
-            }),
-            CcTarget::Unity => Routed::Look(LookCommand::Unity(v)),
-            CcTarget::Glitch => Routed::Glitch(v),
+            })),
+            CcTarget::Dreamer { dreamer, name } => {
+                Routed::Steer(Intent::Look(LookCommand::DreamerParam {
+                    dreamer: *dreamer,
+                    name: name.clone(),
+                    value: v,
+                }))
+            }
+            CcTarget::DreamerOpacity(dreamer) => {
+                Routed::Steer(Intent::Look(LookCommand::DreamerOpacity {
+                    dreamer: *dreamer,
+                    value: v,
+                }))
+            }
+            CcTarget::Unity => Routed::Steer(Intent::Look(LookCommand::Unity(v))),
+            CcTarget::Glitch => Routed::Steer(Intent::Glitch(v)),
         });
     }
 }
 
 /// An audio parameter, set at once (the engine smooths the step).
 fn set(param: AudioParam, value: f32) -> Routed {
-    Routed::Engine(EventKind::SetParam {
-        param,
-        value,
-        ramp_samples: 0,
-        curve: Curve::Linear,
-    })
+    Routed::Steer(Intent::set(param, value))
 }
 
 #[cfg(test)]
@@ -339,9 +347,12 @@ mod tests {
         let mut r = router("");
         assert_eq!(
             route(&mut r, note_on(60, 127)),
-            [Routed::Engine(EventKind::NoteOn {
-                note: 60,
-                velocity: 1.0
+            [Routed::Steer(Intent::Engine {
+                kind: EventKind::NoteOn {
+                    note: 60,
+                    velocity: 1.0
+                },
+                at: None,
             })]
         );
         let off = MidiMsg::NoteOff {
@@ -350,7 +361,10 @@ mod tests {
         };
         assert_eq!(
             route(&mut r, off),
-            [Routed::Engine(EventKind::NoteOff { note: 60 })]
+            [Routed::Steer(Intent::Engine {
+                kind: EventKind::NoteOff { note: 60 },
+                at: None,
+            })]
         );
         let bend = MidiMsg::PitchBend {
             channel: 0,
@@ -359,11 +373,17 @@ mod tests {
         assert_eq!(route(&mut r, bend), [set(AudioParam::PitchBend, -1.0)]);
         assert_eq!(
             route(&mut r, cc(64, 127)),
-            [Routed::Engine(EventKind::Sustain { down: true })]
+            [Routed::Steer(Intent::Engine {
+                kind: EventKind::Sustain { down: true },
+                at: None,
+            })]
         );
         assert_eq!(
             route(&mut r, cc(123, 0)),
-            [Routed::Engine(EventKind::AllNotesOff)]
+            [Routed::Steer(Intent::Engine {
+                kind: EventKind::AllNotesOff,
+                at: None,
+            })]
         );
         assert_eq!(route(&mut r, cc(5, 100)), [], "an unbound controller");
     }
@@ -379,12 +399,15 @@ mod tests {
         );
         assert_eq!(
             route(&mut r, cc(1, 0)),
-            [Routed::Look(LookCommand::LayerParam {
+            [Routed::Steer(Intent::Look(LookCommand::LayerParam {
                 name: "speed".into(),
                 value: 0.0
-            })]
+            }))]
         );
-        assert_eq!(route(&mut r, cc(2, 127)), [Routed::Glitch(1.0)]);
+        assert_eq!(
+            route(&mut r, cc(2, 127)),
+            [Routed::Steer(Intent::Glitch(1.0))]
+        );
         // An encoder starts mid-range and moves by ticks.
         route(&mut r, cc(16, 4));
         assert_eq!(
@@ -400,7 +423,7 @@ mod tests {
         );
         assert_eq!(
             route(&mut r, note_on(60, 90)),
-            [Routed::Show(ShowCommand::Go)]
+            [Routed::Steer(Intent::Show(ShowCommand::Go))]
         );
         let release = MidiMsg::NoteOff {
             channel: 0,
@@ -409,22 +432,22 @@ mod tests {
         assert_eq!(route(&mut r, release), [], "GO's note plays nothing");
         assert_eq!(
             route(&mut r, cc(20, 127)),
-            [Routed::Show(ShowCommand::NextCue)]
+            [Routed::Steer(Intent::Show(ShowCommand::NextCue))]
         );
         assert_eq!(route(&mut r, cc(20, 100)), [], "still held");
         route(&mut r, cc(20, 0));
         assert_eq!(
             route(&mut r, cc(20, 127)),
-            [Routed::Show(ShowCommand::NextCue)]
+            [Routed::Steer(Intent::Show(ShowCommand::NextCue))]
         );
         // Bar 3 at 120 bpm in 4/4 is 4 s in.
         assert_eq!(
             route(&mut r, note_on(36, 1)),
-            [Routed::Show(ShowCommand::Seek(4.0))]
+            [Routed::Steer(Intent::Show(ShowCommand::Seek(4.0)))]
         );
         assert_eq!(
             route(&mut r, note_on(37, 1)),
-            [Routed::Show(ShowCommand::SeekCue(1))]
+            [Routed::Steer(Intent::Show(ShowCommand::SeekCue(1)))]
         );
     }
 
@@ -432,11 +455,17 @@ mod tests {
     fn mmc_drives_the_transport() {
         let mut r = router("");
         let mut mmc = |c| route(&mut r, MidiMsg::Mmc(c));
-        assert_eq!(mmc(MmcCommand::Play), [Routed::Show(ShowCommand::Resume)]);
-        assert_eq!(mmc(MmcCommand::Stop), [Routed::Show(ShowCommand::Pause)]);
+        assert_eq!(
+            mmc(MmcCommand::Play),
+            [Routed::Steer(Intent::Show(ShowCommand::Resume))]
+        );
+        assert_eq!(
+            mmc(MmcCommand::Stop),
+            [Routed::Steer(Intent::Show(ShowCommand::Pause))]
+        );
         assert_eq!(
             mmc(MmcCommand::Locate(12.5)),
-            [Routed::Show(ShowCommand::Seek(12.5))]
+            [Routed::Steer(Intent::Show(ShowCommand::Seek(12.5)))]
         );
     }
 
@@ -449,17 +478,17 @@ mod tests {
         };
         assert_eq!(
             route(&mut r, program(9)),
-            [Routed::Show(ShowCommand::Preset {
+            [Routed::Steer(Intent::Show(ShowCommand::Preset {
                 name: "warm".into(),
                 fade_s: 2.0
-            })]
+            }))]
         );
         assert_eq!(
             route(&mut r, program(1)),
-            [Routed::Show(ShowCommand::Preset {
+            [Routed::Steer(Intent::Show(ShowCommand::Preset {
                 name: "cool".into(),
                 fade_s: 0.0
-            })]
+            }))]
         );
         assert_eq!(route(&mut r, program(99)), [], "no such preset");
     }
@@ -475,8 +504,8 @@ mod tests {
             r.route(&MidiMsg::Clock, f64::from(i) * 0.6 / 24.0, &mut out);
             for o in out {
                 match o {
-                    Routed::Clock(c) => readings.push(c),
-                    Routed::Engine(EventKind::SetParam {
+                    Routed::Steer(Intent::Clock { beats, .. }) => readings.push(beats),
+                    Routed::Steer(Intent::Param {
                         param: AudioParam::TempoBpm,
                         value,
                         ..
@@ -487,8 +516,11 @@ mod tests {
         }
         assert_eq!(tempos.len(), 1, "a steady clock sets the tempo once");
         assert!((tempos[0] - 100.0).abs() < 1e-3);
-        assert_eq!(readings.first().unwrap().beats, 1.0);
-        assert_eq!(route(&mut r, MidiMsg::Stop), [Routed::ClockStopped]);
+        assert_eq!(readings.first(), Some(&1.0));
+        assert_eq!(
+            route(&mut r, MidiMsg::Stop),
+            [Routed::Steer(Intent::ClockStopped)]
+        );
     }
 
     #[test]
@@ -518,7 +550,7 @@ mod tests {
         assert!(matches!(out.as_slice(), [Routed::Learned(_)]), "{out:?}");
         assert_eq!(
             route(&mut r, note_on(48, 100)),
-            [Routed::Show(ShowCommand::Go)]
+            [Routed::Steer(Intent::Show(ShowCommand::Go))]
         );
         assert!(LearnTarget::from_name("../etc").is_none());
     }

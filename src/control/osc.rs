@@ -23,13 +23,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ipnet::IpNet;
 use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 
-use crate::bridge::{AudioParam, Curve, Event, EventKind, Transport};
-use crate::control::midi::{MidiLearn, MidiStats};
+use super::intent::{Intent, MAX_INTENT_S, Steering};
+use crate::bridge::{AudioParam, EventKind, LiveMacros, LookCommand, ShowCommand};
+use crate::control::midi::MidiStats;
 use crate::control::midi_route::LearnTarget;
-use crate::control::sink::LiveSink;
-use crate::show::cues::LiveMacros;
-use crate::show::live::ShowCommand;
-use crate::show::live_look::{LookCommand, MAX_CAPTION_CHARS};
+use crate::show::live_look::MAX_CAPTION_CHARS;
 use crate::show::look::MAX_DREAMERS;
 
 /// The port OSC listens on unless told otherwise.
@@ -85,37 +83,17 @@ impl OscStats {
 
 /// Where OSC messages go.
 pub struct OscSink {
-    pub sink: LiveSink,
+    pub steering: Steering,
     /// The show's title, for `/somnia/status`.
     pub title: String,
-    /// MIDI learn, when MIDI input runs.
-    pub midi_learn: Option<MidiLearn>,
     /// MIDI input's counters, when it runs (reported in `/somnia/status`).
     pub midi_stats: Option<Arc<MidiStats>>,
 }
 
-/// One thing a message asks for.
+/// One thing a message asks for: an intent, or (OSC's own) a status reply to the sender.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    /// An engine event; `at` is when it should be heard (None: at once).
-    Engine {
-        kind: EventKind,
-        at: Option<SystemTime>,
-    },
-    /// A note that stops by itself after `length_s`.
-    Note {
-        note: u8,
-        velocity: f32,
-        length_s: f64,
-        at: Option<SystemTime>,
-    },
-    Show(ShowCommand),
-    /// A live change to the picture.
-    Look(LookCommand),
-    /// The glitch, on picture and sound.
-    Glitch(f32),
-    /// Arm MIDI learn for a target (`None`: disarm).
-    Learn(Option<LearnTarget>),
+    Steer(Intent),
     Status,
 }
 
@@ -181,14 +159,21 @@ fn number(a: &OscType) -> Option<f64> {
 }
 
 fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refusal> {
+    if m.addr == "/somnia/status" {
+        return Ok(Action::Status);
+    }
+    message_intent(m, at).map(Action::Steer)
+}
+
+/// What a message asks of the show, in the vocabulary every controller speaks.
+fn message_intent(m: &OscMessage, at: Option<SystemTime>) -> Result<Intent, Refusal> {
     let args = &m.args;
     let arg = |i: usize| args.get(i).and_then(number);
     let bad = |what: &str| Refusal::BadArguments(format!("{}: {what}", m.addr));
-    let show = |c| Ok(Action::Show(c));
+    let show = |c| Ok(Intent::Show(c));
     let parts: Vec<&str> = m.addr.trim_start_matches('/').split('/').collect();
     match parts.as_slice() {
         ["somnia", "go"] => show(ShowCommand::Go),
-        ["somnia", "status"] => Ok(Action::Status),
         ["somnia", "transport", "play"] => show(ShowCommand::Resume),
         ["somnia", "transport", "pause"] => show(ShowCommand::Pause),
         ["somnia", "transport", "stop"] => show(ShowCommand::Stop),
@@ -208,14 +193,14 @@ fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refu
                 .ok_or_else(|| bad("needs a MIDI note 0..127"))? as u8;
             let velocity = arg(1).unwrap_or(0.8).clamp(0.0, 1.0) as f32;
             match arg(2) {
-                Some(len) if len > 0.0 && len <= 600.0 => Ok(Action::Note {
+                Some(len) if len > 0.0 && len <= 600.0 => Ok(Intent::Note {
                     note,
                     velocity,
                     length_s: len,
                     at,
                 }),
                 Some(_) => Err(bad("the length must be within 0..600 s")),
-                None => Ok(Action::Engine {
+                None => Ok(Intent::Engine {
                     kind: EventKind::NoteOn { note, velocity },
                     at,
                 }),
@@ -225,12 +210,12 @@ fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refu
             let note = arg(0)
                 .filter(|n| (0.0..=127.0).contains(n))
                 .ok_or_else(|| bad("needs a MIDI note 0..127"))? as u8;
-            Ok(Action::Engine {
+            Ok(Intent::Engine {
                 kind: EventKind::NoteOff { note },
                 at,
             })
         }
-        ["somnia", "sustain"] => Ok(Action::Engine {
+        ["somnia", "sustain"] => Ok(Intent::Engine {
             kind: EventKind::Sustain {
                 down: arg(0).is_some_and(|v| v >= 0.5),
             },
@@ -240,14 +225,12 @@ fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refu
             let param = AudioParam::from_name(name)
                 .ok_or_else(|| Refusal::UnknownAddress(m.addr.clone()))?;
             let value = arg(0).ok_or_else(|| bad("needs a value"))? as f32;
-            let ramp_s = arg(1).unwrap_or(0.0).clamp(0.0, 600.0);
-            Ok(Action::Engine {
-                kind: EventKind::SetParam {
-                    param,
-                    value,
-                    ramp_samples: (ramp_s * 48_000.0) as u32,
-                    curve: Curve::Linear,
-                },
+            // Seconds: converted at the engine's own rate when carried out.
+            let ramp_s = arg(1).unwrap_or(0.0).clamp(0.0, MAX_INTENT_S);
+            Ok(Intent::Param {
+                param,
+                value,
+                ramp_s,
                 at,
             })
         }
@@ -282,33 +265,33 @@ fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refu
             show(ShowCommand::Symphony(change))
         }
         ["somnia", "layer", name] if name.len() <= 64 => {
-            Ok(Action::Look(LookCommand::LayerParam {
+            Ok(Intent::Look(LookCommand::LayerParam {
                 name: (*name).to_string(),
                 value: arg(0).ok_or_else(|| bad("needs a value"))? as f32,
             }))
         }
-        ["somnia", "unity"] => Ok(Action::Look(LookCommand::Unity(
+        ["somnia", "unity"] => Ok(Intent::Look(LookCommand::Unity(
             arg(0).ok_or_else(|| bad("needs a value 0..1"))? as f32,
         ))),
         ["somnia", "midi", "learn"] => {
             let wrong = || bad("needs a parameter name, go, play, pause, stop, next, prev or off");
             match args.first() {
-                None => Ok(Action::Learn(None)),
-                Some(OscType::String(off)) if off == "off" => Ok(Action::Learn(None)),
+                None => Ok(Intent::Learn(None)),
+                Some(OscType::String(off)) if off == "off" => Ok(Intent::Learn(None)),
                 Some(OscType::String(name)) => LearnTarget::from_name(name)
-                    .map(|t| Action::Learn(Some(t)))
+                    .map(|t| Intent::Learn(Some(t)))
                     .ok_or_else(wrong),
                 _ => Err(wrong()),
             }
         }
-        ["somnia", "glitch"] => Ok(Action::Glitch(
+        ["somnia", "glitch"] => Ok(Intent::Glitch(
             arg(0)
                 .filter(|g| (0.0..=1.0).contains(g))
                 .ok_or_else(|| bad("needs an intensity 0..1"))? as f32,
         )),
         ["somnia", "caption"] => match args.first() {
             Some(OscType::String(text)) if !text.trim().is_empty() => {
-                Ok(Action::Look(LookCommand::Caption {
+                Ok(Intent::Look(LookCommand::Caption {
                     text: text.chars().take(MAX_CAPTION_CHARS).collect(),
                     hold_s: arg(1).unwrap_or(5.0) as f32,
                 }))
@@ -323,7 +306,7 @@ fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refu
                 .ok_or_else(|| bad(&format!("dreamers are numbered 1 to {MAX_DREAMERS}")))?
                 - 1;
             let value = || arg(0).ok_or_else(|| bad("needs a value")).map(|v| v as f32);
-            Ok(Action::Look(match *what {
+            Ok(Intent::Look(match *what {
                 "leave" => LookCommand::DreamerLeave { dreamer },
                 "return" => LookCommand::DreamerReturn { dreamer },
                 "opacity" => LookCommand::DreamerOpacity {
@@ -509,17 +492,6 @@ fn serve(
 
 /// The engine sample heard at `at` (or 0, "at once", for `None`); a moment already past is
 /// "at once" too, counted late.
-fn sample_for(at: Option<SystemTime>, transport: &Transport, stats: &OscStats) -> u64 {
-    let Some(at) = at else { return 0 };
-    let (now_sys, now) = (SystemTime::now(), Instant::now());
-    let Ok(ahead) = at.duration_since(now_sys) else {
-        OscStats::add(&stats.late);
-        return 0;
-    };
-    // The smoothed heard clock: device timestamps jitter by milliseconds, the tag must not.
-    transport.sample_heard_at(now + ahead).unwrap_or(0)
-}
-
 fn carry_out(
     action: Action,
     socket: &UdpSocket,
@@ -527,43 +499,11 @@ fn carry_out(
     sink: &OscSink,
     stats: &OscStats,
 ) {
-    let dropped = |n: u64| {
-        stats.dropped.fetch_add(n, Ordering::Relaxed);
-    };
-    let live = &sink.sink;
     match action {
-        Action::Engine { kind, at } => dropped(live.engine(&[Event {
-            at_sample: sample_for(at, &live.transport, stats),
-            kind,
-        }])),
-        Action::Note {
-            note,
-            velocity,
-            length_s,
-            at,
-        } => {
-            let rate = f64::from(live.transport.sample_rate_hz());
-            let on = match sample_for(at, &live.transport, stats) {
-                0 => live.transport.position_samples(),
-                s => s,
-            };
-            dropped(live.engine(&[
-                Event {
-                    at_sample: on,
-                    kind: EventKind::NoteOn { note, velocity },
-                },
-                Event {
-                    at_sample: on + (length_s * rate) as u64,
-                    kind: EventKind::NoteOff { note },
-                },
-            ]));
-        }
-        Action::Show(cmd) => dropped(u64::from(!live.show(cmd))),
-        Action::Look(cmd) => dropped(u64::from(!live.look(cmd))),
-        Action::Glitch(g) => dropped(live.glitch(g)),
-        Action::Learn(target) => {
-            let armed = sink.midi_learn.as_ref().is_some_and(|l| l.arm(target));
-            dropped(u64::from(!armed));
+        Action::Steer(intent) => {
+            let carried = sink.steering.carry_out(intent, Instant::now());
+            stats.dropped.fetch_add(carried.dropped, Ordering::Relaxed);
+            stats.late.fetch_add(carried.late, Ordering::Relaxed);
         }
         Action::Status => {
             let reply = status_reply(sink, stats);
@@ -585,13 +525,18 @@ fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
         Some(m) => count(pick(m)),
         None => OscType::Long(0),
     };
-    let standby = sink.sink.cues.get().standby;
+    let standby = sink.steering.sink.cues.get().standby;
     OscPacket::Message(OscMessage {
         addr: "/somnia/status".into(),
         args: vec![
             OscType::String(sink.title.clone()),
-            OscType::Double(sink.sink.transport.estimated_time_s(Instant::now(), 0.05)),
-            OscType::Bool(sink.sink.transport.is_pause_requested()),
+            OscType::Double(
+                sink.steering
+                    .sink
+                    .transport
+                    .estimated_time_s(Instant::now(), 0.05),
+            ),
+            OscType::Bool(sink.steering.sink.transport.is_pause_requested()),
             count(&stats.packets),
             count(&stats.messages),
             count(&stats.malformed),
@@ -600,7 +545,7 @@ fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
             count(&stats.dropped),
             count(&stats.late),
             count(&stats.unknown_address),
-            OscType::Long(sink.sink.transport.underruns() as i64),
+            OscType::Long(sink.steering.sink.transport.underruns() as i64),
             midi(|m| &m.messages),
             midi(|m| &m.dropped),
             OscType::Int(standby.as_ref().map_or(0, |c| c.number as i32)),
@@ -612,6 +557,7 @@ fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bridge::Transport;
 
     #[test]
     fn status_reports_underruns_and_midi_counters_after_the_osc_ones() {
@@ -621,15 +567,17 @@ mod tests {
         midi.messages.store(7, Ordering::Relaxed);
         midi.dropped.store(2, Ordering::Relaxed);
         let sink = OscSink {
-            sink: LiveSink {
-                live: Arc::new(std::sync::Mutex::new(rtrb::RingBuffer::new(4).0)),
-                commands: std::sync::mpsc::sync_channel(1).0,
-                looks: std::sync::mpsc::sync_channel(1).0,
-                transport,
-                cues: Arc::new(crate::bridge::CueBoard::default()),
+            steering: Steering {
+                sink: crate::bridge::LiveSink {
+                    live: Arc::new(std::sync::Mutex::new(rtrb::RingBuffer::new(4).0)),
+                    commands: std::sync::mpsc::sync_channel(1).0,
+                    looks: std::sync::mpsc::sync_channel(1).0,
+                    transport,
+                    cues: Arc::new(crate::bridge::CueBoard::default()),
+                },
+                learn: None,
             },
             title: "Status".into(),
-            midi_learn: None,
             midi_stats: Some(midi),
         };
         let stats = OscStats::default();
@@ -690,35 +638,37 @@ mod tests {
         let one = |p: OscPacket| actions(&p).remove(0);
         assert_eq!(
             one(msg("/somnia/go", vec![])),
-            Ok(Action::Show(ShowCommand::Go))
+            Ok(Action::Steer(Intent::Show(ShowCommand::Go)))
         );
         assert_eq!(
             one(msg("/somnia/transport/seek", vec![OscType::Float(12.5)])),
-            Ok(Action::Show(ShowCommand::Seek(12.5)))
+            Ok(Action::Steer(Intent::Show(ShowCommand::Seek(12.5))))
         );
         assert_eq!(
             one(msg(
                 "/somnia/note",
                 vec![OscType::Int(69), OscType::Float(0.5)]
             )),
-            Ok(Action::Engine {
+            Ok(Action::Steer(Intent::Engine {
                 kind: EventKind::NoteOn {
                     note: 69,
                     velocity: 0.5
                 },
                 at: None
-            })
+            }))
         );
-        assert!(matches!(
-            one(msg("/somnia/param/cutoff_hz", vec![OscType::Double(800.0)])),
-            Ok(Action::Engine {
-                kind: EventKind::SetParam {
-                    param: AudioParam::CutoffHz,
-                    ..
-                },
-                ..
-            })
-        ));
+        assert_eq!(
+            one(msg(
+                "/somnia/param/cutoff_hz",
+                vec![OscType::Double(800.0), OscType::Float(1.5)]
+            )),
+            Ok(Action::Steer(Intent::Param {
+                param: AudioParam::CutoffHz,
+                value: 800.0,
+                ramp_s: 1.5,
+                at: None
+            }))
+        );
         assert!(matches!(
             one(msg("/somnia/note", vec![OscType::Int(300)])),
             Err(Refusal::BadArguments(_))
@@ -741,10 +691,10 @@ mod tests {
                 "/somnia/preset",
                 vec![OscType::String("canopy".into()), OscType::Float(2.0)]
             )),
-            Ok(Action::Show(ShowCommand::Preset {
+            Ok(Action::Steer(Intent::Show(ShowCommand::Preset {
                 name: "canopy".into(),
                 fade_s: 2.0
-            }))
+            })))
         );
         assert!(matches!(
             one(msg("/somnia/note", vec![OscType::Float(f32::NAN)])),
@@ -780,10 +730,10 @@ mod tests {
         let notes: Vec<(u8, Option<SystemTime>)> = a
             .iter()
             .filter_map(|r| match r {
-                Ok(Action::Engine {
+                Ok(Action::Steer(Intent::Engine {
                     kind: EventKind::NoteOn { note, .. },
                     at,
-                }) => Some((*note, *at)),
+                })) => Some((*note, *at)),
                 _ => None,
             })
             .collect();
@@ -791,7 +741,7 @@ mod tests {
             notes,
             [(60, Some(when)), (64, Some(when)), (67, Some(when))]
         );
-        assert_eq!(a[1], Ok(Action::Show(ShowCommand::Go)));
+        assert_eq!(a[1], Ok(Action::Steer(Intent::Show(ShowCommand::Go))));
     }
 
     #[test]

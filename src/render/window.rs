@@ -1,27 +1,27 @@
 //! The live window: winit's event loop on the main thread, drawing each frame for the time
 //! the audio clock reports. Esc quits, space pauses and resumes.
 
-use crate::bridge::AudioParam;
-use crate::control::midi_map::{CcTarget, TriggerKind};
-use crate::control::midi_route::LearnTarget;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use winit::application::ApplicationHandler;
 use winit::event::{ElementState, KeyEvent, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
-use winit::keyboard::{Key, NamedKey};
 use winit::window::{Fullscreen, Window, WindowId};
 
 use super::gpu::Gpu;
 use super::renderer::{FrameInputs, Renderer, ShownCaption};
+use crate::bridge::LookCommand;
+use crate::bridge::ShowCommand;
 use crate::bridge::{AnalysisReader, Transport};
+use crate::control::intent::{Intent, Steering};
+use crate::control::keys::{KeyAction, KeyMap};
 use crate::show::Timeline;
-use crate::show::live::{ShowCommand, ShowUpdate};
-use crate::show::live_look::{LiveLook, LookCommand};
+use crate::show::live::ShowMail;
+use crate::show::live_look::LiveLook;
 use crate::show::watch::{FileWatcher, parent_dirs};
 
 #[derive(Clone, Debug)]
@@ -45,12 +45,11 @@ pub struct WindowOptions {
 /// The window's line to the live show on the control thread: transport commands go out
 /// (keys, saved files), new timelines and load errors come back.
 pub struct ShowLink {
-    pub commands: SyncSender<ShowCommand>,
-    pub updates: Receiver<ShowUpdate>,
+    /// What the keys steer: the live show, and MIDI learn (L) when MIDI input runs.
+    pub steering: Steering,
+    pub updates: Arc<ShowMail>,
     /// Live changes to the picture (OSC and MIDI).
     pub looks: Receiver<LookCommand>,
-    /// MIDI learn, armed from the keyboard (L), when MIDI input runs.
-    pub learn: Option<crate::control::midi::MidiLearn>,
     /// Folders to watch besides those of the shaders and presets (the performance's).
     pub dirs: Vec<PathBuf>,
 }
@@ -103,20 +102,8 @@ struct App {
     live_look: LiveLook,
     /// The current error of each file that failed to load, for the log and the overlay.
     errors: BTreeMap<PathBuf, String>,
-    /// Which of [`learn_targets`] the L key armed last (`None`: learn off).
-    learn_step: Option<usize>,
-}
-
-/// What the L key steps MIDI learn through: GO and the transport, then every audio parameter,
-/// unity and the glitch, then off.
-fn learn_targets() -> Vec<LearnTarget> {
-    let triggers = TriggerKind::ALL.into_iter().map(LearnTarget::Trigger);
-    let params = AudioParam::ALL
-        .into_iter()
-        .map(CcTarget::Audio)
-        .chain([CcTarget::Unity, CcTarget::Glitch])
-        .map(LearnTarget::Control);
-    triggers.chain(params).collect()
+    /// What the keys mean.
+    keys: KeyMap,
 }
 
 /// Why the window could not run.
@@ -154,7 +141,7 @@ pub fn run(
         link,
         live_look: LiveLook::default(),
         errors: BTreeMap::new(),
-        learn_step: None,
+        keys: KeyMap::default(),
     };
     event_loop
         .run_app(&mut app)
@@ -171,40 +158,35 @@ impl App {
         let (Some(link), Some(live)) = (&self.link, &mut self.live) else {
             return;
         };
-        let mut changed = false;
-        while let Ok(update) = link.updates.try_recv() {
-            changed = true;
-            match update {
-                ShowUpdate::Timeline(timeline) => {
-                    self.errors
-                        .retain(|p, _| p.extension().is_none_or(|e| e != "toml"));
-                    if timeline.presets != self.timeline.presets {
-                        let mut failed = false;
-                        for d in live.renderer.rebuild(&live.gpu, &timeline.presets) {
-                            eprintln!("somnia: shader error, keeping the last good look:\n{d}");
-                            self.errors.insert(d.path.clone(), d.to_string());
-                            failed = true;
-                        }
-                        if !failed {
-                            self.errors
-                                .retain(|p, _| p.extension().is_none_or(|e| e != "wgsl"));
-                        }
-                    }
-                    self.timeline = timeline;
+        let Some(update) = link.updates.take() else {
+            return;
+        };
+        if let Some(timeline) = update.show {
+            self.errors
+                .retain(|p, _| p.extension().is_none_or(|e| e != "toml"));
+            if timeline.presets != self.timeline.presets {
+                let mut failed = false;
+                for d in live.renderer.rebuild(&live.gpu, &timeline.presets) {
+                    eprintln!("somnia: shader error, keeping the last good look:\n{d}");
+                    self.errors.insert(d.path.clone(), d.to_string());
+                    failed = true;
                 }
-                ShowUpdate::LoadFailed(diags) => {
+                if !failed {
                     self.errors
-                        .retain(|p, _| p.extension().is_none_or(|e| e != "toml"));
-                    for d in diags {
-                        self.errors.insert(d.path.clone(), d.to_string());
-                    }
+                        .retain(|p, _| p.extension().is_none_or(|e| e != "wgsl"));
                 }
             }
+            self.timeline = timeline;
         }
-        if changed {
-            live.renderer
-                .set_errors(self.errors.values().cloned().collect());
+        if let Some(diags) = update.load_failed {
+            self.errors
+                .retain(|p, _| p.extension().is_none_or(|e| e != "toml"));
+            for d in diags {
+                self.errors.insert(d.path.clone(), d.to_string());
+            }
         }
+        live.renderer
+            .set_errors(self.errors.values().cloned().collect());
     }
 
     /// Live editing: a saved shader is rebuilt, a saved preset or performance reloads the show.
@@ -246,7 +228,8 @@ impl App {
             }
         }
         if let (true, Some(link)) = (show_changed, &self.link) {
-            let _ = link.commands.try_send(ShowCommand::Reload);
+            link.steering
+                .carry_out(Intent::Show(ShowCommand::Reload), Instant::now());
         }
         live.renderer
             .set_errors(self.errors.values().cloned().collect());
@@ -439,28 +422,17 @@ impl App {
 }
 
 impl App {
-    /// L: arm MIDI learn for the next target in turn, or turn it off after the last.
-    fn step_learn(&mut self) {
-        let Some(learn) = self.link.as_ref().and_then(|l| l.learn.as_ref()) else {
-            eprintln!("somnia: MIDI learn needs MIDI input (it is off: --no-midi)");
+    /// Carries out what a key asks of the show, through the same steering as OSC and MIDI.
+    fn steer(&self, intent: Intent) {
+        let Some(link) = &self.link else {
+            eprintln!("somnia: {intent:?} needs a live show");
             return;
         };
-        let targets = learn_targets();
-        self.learn_step = match self.learn_step {
-            None => Some(0),
-            Some(i) if i + 1 < targets.len() => Some(i + 1),
-            Some(_) => None,
-        };
-        learn.arm(self.learn_step.map(|i| targets[i].clone()));
-    }
-
-    fn command(&self, cmd: ShowCommand) {
-        match &self.link {
-            Some(link) => {
-                let _ = link.commands.try_send(cmd);
-            }
-            None => eprintln!("somnia: {cmd:?} needs a live show"),
+        if matches!(intent, Intent::Learn(_)) && link.steering.learn.is_none() {
+            eprintln!("somnia: MIDI learn needs MIDI input (it is off: --no-midi)");
+            return;
         }
+        link.steering.carry_out(intent, Instant::now());
     }
 }
 
@@ -529,18 +501,10 @@ impl ApplicationHandler for App {
                     },
                 is_synthetic: false,
                 ..
-            } => match logical_key {
-                Key::Named(NamedKey::Escape) => event_loop.exit(),
-                Key::Named(NamedKey::Space | NamedKey::Enter) => self.command(ShowCommand::Go),
-                Key::Named(NamedKey::ArrowRight) => self.command(ShowCommand::NextCue),
-                Key::Named(NamedKey::ArrowLeft) => self.command(ShowCommand::PrevCue),
-                Key::Named(NamedKey::Home) => self.command(ShowCommand::Seek(0.0)),
-                Key::Character(c) if c.eq_ignore_ascii_case("p") => {
-                    self.command(ShowCommand::TogglePause)
-                }
-                Key::Character(c) if c.eq_ignore_ascii_case("s") => self.command(ShowCommand::Stop),
-                Key::Character(c) if c.eq_ignore_ascii_case("l") => self.step_learn(),
-                _ => {}
+            } => match self.keys.action(&logical_key) {
+                Some(KeyAction::Quit) => event_loop.exit(),
+                Some(KeyAction::Steer(intent)) => self.steer(intent),
+                None => {}
             },
             WindowEvent::RedrawRequested => {
                 let started = Instant::now();

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::chord::chord_notes;
-use super::cues::{self, GoPlan, LiveInput, LiveMacros};
+use super::cues::{self, GoPlan, LiveInput};
 use super::diag::{Diagnostic, did_you_mean};
 use super::look::{BlendMode, MAX_DREAMERS, Post};
 use super::loops::{self, Loop};
@@ -19,6 +19,7 @@ use super::timeline::{
     AudioAction, AudioCue, Caption, CaptionPlace, Curve, Dreamer, Switch, Target, Timeline,
     VisualChange,
 };
+use crate::bridge::LiveMacros;
 use crate::bridge::MasterSettings;
 use crate::bridge::Patch;
 use crate::bridge::{AudioParam, MIN_RAMP_S};
@@ -410,14 +411,12 @@ pub fn compile(
                     over_s: 0.0,
                     curve: Curve::Linear,
                 });
-                let stutter = if x >= 0.5 { x } else { 0.0 };
-                for (param, value) in [(AudioParam::Crush, 0.6 * x), (AudioParam::Stutter, stutter)]
-                {
+                for (param, value) in crate::bridge::events::glitch_sound(x) {
                     audio.push(AudioCue {
                         time_s: t,
                         action: AudioAction::Param {
                             param,
-                            value: value as f32,
+                            value,
                             ramp_s: 0.0,
                             curve: Curve::Linear,
                         },

@@ -29,6 +29,7 @@ use toml::Spanned;
 
 use super::diag::{Diagnostic, did_you_mean};
 use super::performance::CueFile;
+use crate::bridge::LiveMacros;
 use crate::clock::Tempo;
 
 /// Where manual cues' GOs come from.
@@ -51,16 +52,6 @@ pub struct LiveInput {
     pub presets: Vec<(f64, String, f64)>,
     /// Composer macros changed live: (show time, change).
     pub macros: Vec<(f64, LiveMacros)>,
-}
-
-/// A live change to the composer's macros; `None` leaves one as it is.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct LiveMacros {
-    pub key: Option<String>,
-    pub mode: Option<String>,
-    pub tension: Option<f32>,
-    pub density: Option<f32>,
-    pub unity: Option<f32>,
 }
 
 /// What starts the cue after this one.

@@ -6,52 +6,20 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use super::Diagnostic;
-use super::cues::{CueState, LiveInput, LiveMacros};
+use super::cues::{CueState, LiveInput};
 use super::loops;
 use super::scheduler::Scheduler;
 use super::timeline::{AudioAction, GoPlan, Timeline};
 use crate::bridge::{AudioParam, CueBoard, CueName, CueStatus, Event, EventKind, Transport};
+use crate::bridge::{ShowCommand, ShowMailbox};
 use crate::clock::{samples_to_seconds, seconds_to_samples};
 
-/// What a performer (or a controller) asks of the show.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ShowCommand {
-    /// Fire the standby cue (after a stop: start the show from the top).
-    Go,
-    Pause,
-    Resume,
-    TogglePause,
-    /// Pause and go back to the start, every GO forgotten.
-    Stop,
-    /// Jump to a show time, seconds.
-    Seek(f64),
-    /// Jump to cue `n` (0-based, in file order) and fire it there; a cue waiting for GO has
-    /// its act GOne where it would have come.
-    SeekCue(usize),
-    NextCue,
-    PrevCue,
-    /// A file of the show was saved: load it again.
-    Reload,
-    /// Change to a preset (by name: it must be one of the project's), fading over `fade_s`.
-    Preset {
-        name: String,
-        fade_s: f64,
-    },
-    /// Change the composer's macros (from the next bar).
-    Symphony(LiveMacros),
-}
-
-/// What the control thread tells the render thread.
-#[derive(Debug)]
-pub enum ShowUpdate {
-    Timeline(Arc<Timeline>),
-    /// A reload failed; the last good show plays on.
-    LoadFailed(Vec<Diagnostic>),
-}
+/// How the live show reaches the render thread: the newest timeline, and why a reload failed.
+pub type ShowMail = ShowMailbox<Timeline, Vec<Diagnostic>>;
 
 /// Loads the show with the GOs given so far.
 pub type Loader = Box<dyn Fn(&GoPlan) -> Result<Timeline, Vec<Diagnostic>> + Send>;
@@ -72,7 +40,7 @@ pub struct LiveShow {
     transport: Arc<Transport>,
     rate_hz: u32,
     lookahead: u64,
-    updates: Sender<ShowUpdate>,
+    updates: Arc<ShowMail>,
     /// Where the cue list stands, for whoever reports it.
     board: Arc<CueBoard>,
     /// Stopped (S): paused at the top, every GO forgotten, until GO starts the show.
@@ -90,7 +58,7 @@ impl LiveShow {
         timeline: Arc<Timeline>,
         transport: Arc<Transport>,
         lookahead: u64,
-        updates: Sender<ShowUpdate>,
+        updates: Arc<ShowMail>,
         board: Arc<CueBoard>,
     ) -> Self {
         let rate_hz = transport.sample_rate_hz();
@@ -432,7 +400,7 @@ impl LiveShow {
                     }
                 }
                 if let Why::Edit = why {
-                    let _ = self.updates.send(ShowUpdate::LoadFailed(diags));
+                    self.updates.post_load_failed(diags);
                 }
                 false
             }
@@ -482,7 +450,7 @@ impl LiveShow {
             }
         };
         self.timeline = timeline.clone();
-        let _ = self.updates.send(ShowUpdate::Timeline(timeline));
+        self.updates.post_show(timeline);
     }
 }
 

@@ -9,6 +9,7 @@
 use super::look::MAX_DREAMERS;
 use super::preset::MAX_LAYER_PARAMS;
 use super::timeline::{Caption, CaptionPlace, Timeline, VisualState};
+use crate::bridge::LookCommand;
 
 /// How long a leaving (or returning) dreamer takes to fade.
 pub const LEAVE_FADE_S: f64 = 2.0;
@@ -16,37 +17,6 @@ pub const LEAVE_FADE_S: f64 = 2.0;
 pub const MAX_CAPTION_CHARS: usize = 200;
 /// Most live captions kept at once (the oldest goes first).
 const MAX_LIVE_CAPTIONS: usize = 4;
-
-/// A live change to the picture. Dreamers are numbered from 0 here (1 on the wire).
-#[derive(Clone, Debug, PartialEq)]
-pub enum LookCommand {
-    /// A parameter of the preset showing (by name; ignored by presets without it).
-    LayerParam {
-        name: String,
-        value: f32,
-    },
-    DreamerParam {
-        dreamer: usize,
-        name: String,
-        value: f32,
-    },
-    DreamerOpacity {
-        dreamer: usize,
-        value: f32,
-    },
-    DreamerLeave {
-        dreamer: usize,
-    },
-    DreamerReturn {
-        dreamer: usize,
-    },
-    Unity(f32),
-    Glitch(f32),
-    Caption {
-        text: String,
-        hold_s: f32,
-    },
-}
 
 #[derive(Clone, Copy, Debug, Default)]
 struct DreamerLive {

@@ -1,0 +1,191 @@
+//! The one vocabulary of live control. Every controller (the keyboard, OSC, MIDI, and those to
+//! come: the kiosk, the web console, other machines) turns what it receives into [`Intent`]s,
+//! and [`Steering::carry_out`] is the one place they are carried out: onto the engine's live
+//! queue, the live show's commands, the picture's changes, MIDI learn and the external clock,
+//! all bounded, dropped and counted when full. A controller is then only its own wire format.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use super::midi_route::LearnTarget;
+use crate::bridge::{
+    AudioParam, Curve, Event, EventKind, LiveSink, LookCommand, ShowCommand, Transport, WakeSender,
+    glitch_sound,
+};
+
+/// Most seconds a controller may ask a note to hold or a parameter to ramp.
+pub const MAX_INTENT_S: f64 = 600.0;
+
+/// One thing a controller asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Intent {
+    /// A synth event, at once or at the moment `at` (an OSC bundle's time tag).
+    Engine {
+        kind: EventKind,
+        at: Option<SystemTime>,
+    },
+    /// A note that stops by itself after `length_s`.
+    Note {
+        note: u8,
+        velocity: f32,
+        length_s: f64,
+        at: Option<SystemTime>,
+    },
+    /// An audio parameter to `value`, over `ramp_s` seconds (0: the engine's smoothed jump).
+    Param {
+        param: AudioParam,
+        value: f32,
+        ramp_s: f64,
+        at: Option<SystemTime>,
+    },
+    Show(ShowCommand),
+    /// A live change to the picture.
+    Look(LookCommand),
+    /// The glitch at an intensity 0..1, on picture and sound at once.
+    Glitch(f32),
+    /// Arm MIDI learn for a target (`None`: disarm).
+    Learn(Option<LearnTarget>),
+    /// An external clock's beat and tempo, as of when its tick was received.
+    Clock {
+        beats: f64,
+        bpm: f64,
+    },
+    /// The external clock stopped: the show's own tempo again.
+    ClockStopped,
+}
+
+impl Intent {
+    /// A parameter jump at once.
+    pub fn set(param: AudioParam, value: f32) -> Self {
+        Self::Param {
+            param,
+            value,
+            ramp_s: 0.0,
+            at: None,
+        }
+    }
+}
+
+/// What carrying out an intent came to, for the controller's own counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Carried {
+    /// Parts dropped because a queue was full (or nobody listens: MIDI learn without MIDI).
+    pub dropped: u64,
+    /// Time-tagged for a moment already past: carried out at once.
+    pub late: u64,
+}
+
+/// Everything live control steers, shared by every controller.
+#[derive(Clone)]
+pub struct Steering {
+    pub sink: LiveSink,
+    /// MIDI learn, when MIDI input runs.
+    pub learn: Option<WakeSender<Option<LearnTarget>>>,
+}
+
+impl Steering {
+    pub fn transport(&self) -> &Arc<Transport> {
+        &self.sink.transport
+    }
+
+    /// Carries out `intent`, received at `received` (an external clock's tick is timed by it).
+    /// Never blocks: a full queue drops and counts.
+    pub fn carry_out(&self, intent: Intent, received: Instant) -> Carried {
+        let sink = &self.sink;
+        let mut late = 0;
+        let mut sample_for = |at: Option<SystemTime>| {
+            let (sample, was_late) = sample_for(at, &sink.transport);
+            late += u64::from(was_late);
+            sample
+        };
+        let dropped = match intent {
+            Intent::Engine { kind, at } => sink.engine(&[Event {
+                at_sample: sample_for(at),
+                kind,
+            }]),
+            Intent::Note {
+                note,
+                velocity,
+                length_s,
+                at,
+            } => {
+                let on = match sample_for(at) {
+                    0 => sink.transport.position_samples(),
+                    s => s,
+                };
+                sink.engine(&[
+                    Event {
+                        at_sample: on,
+                        kind: EventKind::NoteOn { note, velocity },
+                    },
+                    Event {
+                        at_sample: on + self.samples(length_s),
+                        kind: EventKind::NoteOff { note },
+                    },
+                ])
+            }
+            Intent::Param {
+                param,
+                value,
+                ramp_s,
+                at,
+            } => sink.engine(&[Event {
+                at_sample: sample_for(at),
+                kind: EventKind::SetParam {
+                    param,
+                    value,
+                    ramp_samples: u32::try_from(self.samples(ramp_s)).unwrap_or(u32::MAX),
+                    curve: Curve::Linear,
+                },
+            }]),
+            Intent::Show(command) => u64::from(!sink.show(command)),
+            Intent::Look(look) => u64::from(!sink.look(look)),
+            Intent::Glitch(g) => {
+                let sound = glitch_sound(f64::from(g)).map(|(param, value)| Event {
+                    at_sample: 0,
+                    kind: EventKind::SetParam {
+                        param,
+                        value,
+                        ramp_samples: 0,
+                        curve: Curve::Linear,
+                    },
+                });
+                u64::from(!sink.look(LookCommand::Glitch(g))) + sink.engine(&sound)
+            }
+            Intent::Learn(target) => {
+                let armed = self.learn.as_ref().is_some_and(|l| l.send(target));
+                u64::from(!armed)
+            }
+            Intent::Clock { beats, bpm } => {
+                sink.transport.external_clock().set(beats, bpm, received);
+                0
+            }
+            Intent::ClockStopped => {
+                sink.transport.external_clock().clear();
+                0
+            }
+        };
+        Carried { dropped, late }
+    }
+
+    /// `seconds` at the engine's own rate, clamped to [`MAX_INTENT_S`] (NaN: 0).
+    fn samples(&self, seconds: f64) -> u64 {
+        let s = if seconds.is_finite() {
+            seconds.clamp(0.0, MAX_INTENT_S)
+        } else {
+            0.0
+        };
+        (s * f64::from(self.sink.transport.sample_rate_hz())) as u64
+    }
+}
+
+/// The sample at which a moment `at` is heard (0: at once), and whether it had already passed.
+fn sample_for(at: Option<SystemTime>, transport: &Transport) -> (u64, bool) {
+    let Some(at) = at else { return (0, false) };
+    let (now_sys, now) = (SystemTime::now(), Instant::now());
+    let Ok(ahead) = at.duration_since(now_sys) else {
+        return (0, true);
+    };
+    // The smoothed heard clock: device timestamps jitter by milliseconds, the tag must not.
+    (transport.sample_heard_at(now + ahead).unwrap_or(0), false)
+}
