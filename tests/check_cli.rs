@@ -124,3 +124,47 @@ fn a_midi_map_is_checked_against_the_projects_presets_and_parameters() {
     let (code, err) = check(&map);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn a_cue_file_reports_its_unknown_key_its_bad_time_and_its_missing_preset_together() {
+    let dir = project();
+    let perf = dir.path().join("performances/three.toml");
+    std::fs::write(
+        &perf,
+        "duration = 10\npreset = \"glow\"\n\n[[cue]]\nat = \"1:xx\"\nnotse = [\"A4\"]\n\n[[cue]]\nat = 2\npreset = \"nowhere\"\n",
+    )
+    .unwrap();
+    let (code, err) = check(&perf);
+    assert_eq!(code, 1, "{err}");
+    let at = |line_col: &str| format!("{}:{line_col}:", perf.display());
+    for (place, what) in [
+        ("5:6", "bad time"),
+        ("6:1", "unknown key"),
+        ("10:10", "missing preset"),
+    ] {
+        assert!(err.contains(&at(place)), "the {what} at {place} in:\n{err}");
+    }
+    assert!(err.contains("3 error(s)"), "{err}");
+}
+
+#[test]
+fn nan_and_infinity_in_a_cue_are_refused_at_their_place() {
+    let dir = project();
+    let perf = dir.path().join("performances/nan.toml");
+    std::fs::write(
+        &perf,
+        "duration = 10\npreset = \"glow\"\n\n[[cue]]\nat = 1\nramp = { param = \"r\", to = nan, over_s = 1 }\nset = { gain_db = nan, cutoff_hz = inf }\n",
+    )
+    .unwrap();
+    let (code, err) = check(&perf);
+    assert_eq!(code, 1, "{err}");
+    for place in ["6:28", "7:19", "7:36"] {
+        let want = format!("{}:{place}:", perf.display());
+        assert!(err.contains(&want), "`{want}` in:\n{err}");
+    }
+    assert!(err.contains("is not a number a show can use"), "{err}");
+    assert!(
+        err.contains("3 error(s)"),
+        "only the three numbers are wrong:\n{err}"
+    );
+}

@@ -54,8 +54,9 @@ fn the_readme_preset_example_is_a_valid_preset_for_the_shipped_shader() {
 #[test]
 fn the_readme_performance_example_parses() {
     let src = toml_block(1);
-    somnia::show::performance::parse_performance(Path::new("README.md"), &src)
+    let (_, unknown) = somnia::show::performance::parse_performance(Path::new("README.md"), &src)
         .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(unknown.is_empty(), "{unknown:#?}");
 }
 
 #[test]

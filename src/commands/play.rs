@@ -330,6 +330,12 @@ pub fn run(args: &PlayArgs) -> i32 {
             crate::audio::engine::LIVE_PENDING
         );
     }
+    let late = transport.late_events();
+    if late > 0 {
+        eprintln!(
+            "somnia play: {late} event(s) reached the engine after their sample and played at once (the machine fell behind)"
+        );
+    }
     let underruns = transport.underruns();
     if underruns > 0 {
         eprintln!(

@@ -584,6 +584,10 @@ impl Checker<'_> {
 /// Parses a mapping file; every problem is reported, each at its place. `presets` are the
 /// project's preset names, which `[[program]]` entries must be among.
 pub fn parse_map(path: &Path, src: &str, presets: &[String]) -> Result<MidiMap, Vec<Diagnostic>> {
+    let non_finite = crate::show::schema::non_finite_numbers(path, src);
+    if !non_finite.is_empty() {
+        return Err(non_finite);
+    }
     let file: MapFile =
         toml::from_str(src).map_err(|e| vec![crate::show::diag::toml_error(path, src, &e)])?;
     let mut ck = Checker {

@@ -155,7 +155,9 @@ fn number(a: &OscType) -> Option<f64> {
         OscType::Bool(b) => Some(f64::from(u8::from(*b))),
         _ => None,
     }
-    .filter(|x| x.is_finite())
+    // NaN and infinity are refused (and counted), and so is a double too big for the f32 most
+    // values become.
+    .filter(|x| x.is_finite() && x.abs() <= f64::from(f32::MAX))
 }
 
 fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refusal> {

@@ -39,8 +39,16 @@ pub fn load_timeline_with(path: &Path, plan: &GoPlan) -> Result<Timeline, Vec<Di
             format!("cannot read performance: {e}"),
         )]
     })?;
-    let file = parse_performance(path, &src)?;
-    compile(&Project::of_file(path), path, &src, &file, plan)
+    let (file, mut diags) = parse_performance(path, &src)?;
+    match compile(&Project::of_file(path), path, &src, &file, plan) {
+        Ok(timeline) if diags.is_empty() => Ok(timeline),
+        Ok(_) => Err(diags),
+        Err(more) => {
+            diags.extend(more);
+            sort_diagnostics(path, &mut diags);
+            Err(diags)
+        }
+    }
 }
 
 /// Compiles a parsed performance file. `src` is its text, for error positions.
@@ -645,10 +653,7 @@ pub fn compile(
     }
 
     if !diags.is_empty() {
-        // In file order: this file's problems first, then the presets'.
-        diags.sort_by(|a, b| {
-            (a.path != path, &a.path, a.line, a.col).cmp(&(b.path != path, &b.path, b.line, b.col))
-        });
+        sort_diagnostics(path, &mut diags);
         return Err(diags);
     }
     // Live, the end moves with the last act GOne.
@@ -692,6 +697,13 @@ pub fn compile(
         captions,
         cues: resolved.cues,
     })
+}
+
+/// In file order: the performance's own problems first, then its presets'.
+fn sort_diagnostics(path: &Path, diags: &mut [Diagnostic]) {
+    diags.sort_by(|a, b| {
+        (a.path != path, &a.path, a.line, a.col).cmp(&(b.path != path, &b.path, b.line, b.col))
+    });
 }
 
 /// The `[[loop]]` regions, checked: each inside the performance, at least one pass, none

@@ -426,7 +426,7 @@ mod tests {
     fn resolved(text: &str, plan: &GoPlan, on_beats: bool) -> (Resolved, Vec<Diagnostic>) {
         let path = Path::new("p.toml");
         let src = format!("duration = 600\npreset = \"a\"\n{text}");
-        let file = parse_performance(path, &src).unwrap();
+        let (file, _) = parse_performance(path, &src).unwrap();
         let mut diags = Vec::new();
         let r = resolve(
             &file.cues,

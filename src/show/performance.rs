@@ -318,14 +318,26 @@ pub fn parse_note_name(s: &str) -> Result<u8, String> {
         .ok_or_else(|| format!("`{s}` is outside MIDI's range C-1..G9"))
 }
 
-/// Parses the text of a performance file.
-pub fn parse_performance(path: &Path, src: &str) -> Result<PerformanceFile, Vec<Diagnostic>> {
-    // Every misspelt key at once; serde alone would stop at the first.
-    let unknown = super::schema::unknown_keys(path, src, &super::schema::performance());
-    if !unknown.is_empty() {
+/// Parses the text of a performance file: the file, and its unknown keys (every one, each at
+/// its place), which the caller reports together with whatever else it finds. Err when the
+/// file cannot be read as a performance at all.
+pub fn parse_performance(
+    path: &Path,
+    src: &str,
+) -> Result<(PerformanceFile, Vec<Diagnostic>), Vec<Diagnostic>> {
+    // serde alone would stop at the first unknown key; these are all of them, and with them
+    // taken out the rest of the file is read too.
+    let (mut unknown, text) = super::schema::screen(path, src, &super::schema::performance());
+    let Some(text) = text else {
         return Err(unknown);
+    };
+    match toml::from_str(&text) {
+        Ok(file) => Ok((file, unknown)),
+        Err(e) => {
+            unknown.push(toml_error(path, src, &e));
+            Err(unknown)
+        }
     }
-    toml::from_str(src).map_err(|e| vec![toml_error(path, src, &e)])
 }
 
 #[cfg(test)]
@@ -347,7 +359,7 @@ mod tests {
     #[test]
     fn a_misspelt_cue_field_points_at_its_line() {
         let src = "duration = 10\npreset = \"a\"\n[[cue]]\nat = 1\nnotse = [60]\n";
-        let errs = parse_performance(Path::new("p.toml"), src).unwrap_err();
+        let (_, errs) = parse_performance(Path::new("p.toml"), src).unwrap();
         assert_eq!((errs[0].line, errs[0].col), (5, 1), "{}", errs[0]);
         assert_eq!(errs[0].hint.as_deref(), Some("did you mean `notes`?"));
     }
@@ -356,7 +368,8 @@ mod tests {
     fn times_may_be_numbers_or_clock_text() {
         let src =
             "duration = \"1:00\"\npreset = \"a\"\n[[cue]]\nat = 2.5\n[[cue]]\nat = \"0:30\"\n";
-        let f = parse_performance(Path::new("p.toml"), src).unwrap();
+        let (f, unknown) = parse_performance(Path::new("p.toml"), src).unwrap();
+        assert!(unknown.is_empty());
         assert_eq!(
             f.duration.get_ref().seconds(&Default::default()).unwrap(),
             60.0

@@ -22,7 +22,7 @@ use super::diag::{Diagnostic, did_you_mean, toml_error};
 use super::look::Post;
 use super::patch::{AudioFile, audio_shape, parse_patch};
 use super::project::Project;
-use super::schema::{Nested, Shape, unknown_keys};
+use super::schema::{Nested, Shape, screen};
 use crate::bridge::AudioParam;
 use crate::bridge::Patch;
 
@@ -110,13 +110,19 @@ pub fn load_preset(project: &Project, path: &Path) -> Result<Preset, Vec<Diagnos
 }
 
 pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset, Vec<Diagnostic>> {
-    // Every misspelt key at once; serde alone would stop at the first.
-    let unknown = unknown_keys(path, src, &preset_shape());
-    if !unknown.is_empty() {
-        return Err(unknown);
-    }
-    let file: PresetFile = toml::from_str(src).map_err(|e| vec![toml_error(path, src, &e)])?;
-    let mut diags = Vec::new();
+    // Every misspelt key at once (serde alone would stop at the first), then, with them taken
+    // out, every other problem of the file too.
+    let (mut diags, text) = screen(path, src, &preset_shape());
+    let Some(text) = text else {
+        return Err(diags);
+    };
+    let file: PresetFile = match toml::from_str(&text) {
+        Ok(f) => f,
+        Err(e) => {
+            diags.push(toml_error(path, src, &e));
+            return Err(diags);
+        }
+    };
     let name = path
         .file_stem()
         .and_then(|s| s.to_str())
@@ -212,6 +218,7 @@ pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset,
 
     let post = parse_post(path, src, &file.post, &mut diags);
 
+    diags.sort_by_key(|d| (d.line, d.col));
     if diags.is_empty() {
         Ok(Preset {
             name,
@@ -371,7 +378,8 @@ mod tests {
         let src = "[layer]\nshader = \"a.wgsl\"\n[post]\nglwo = 0.5\nglitch = 3\n";
         let errs = parse_preset(&project, Path::new("x.toml"), src).unwrap_err();
         assert_eq!(errs.len(), 2, "{errs:#?}");
-        assert_eq!(errs[0].line, 5, "glitch = 3 is out of range");
-        assert_eq!(errs[1].hint.as_deref(), Some("did you mean `glow`?"));
+        // In file order.
+        assert_eq!(errs[0].hint.as_deref(), Some("did you mean `glow`?"));
+        assert_eq!(errs[1].line, 5, "glitch = 3 is out of range");
     }
 }

@@ -75,6 +75,128 @@ pub fn unknown_keys(path: &Path, src: &str, shape: &Shape) -> Vec<Diagnostic> {
     out
 }
 
+/// Screens a file before serde reads it: every unknown key (serde alone would stop at the
+/// first) and every number that is not finite (TOML allows `nan` and `inf`; no setting of a
+/// show means either), each reported at its place. Returns them, and, when they can be taken
+/// out cleanly, the text without them: each unknown `key = value` blanked to spaces and each
+/// non-finite number written as `0`, so every other byte keeps its place and later errors keep
+/// their line and column. With that text the rest of the file is checked too, and a file's
+/// every problem is reported at once. `None` when an unknown key cannot be blanked alone (an
+/// unknown `[table]` header): then these are all there is to report.
+pub fn screen(path: &Path, src: &str, shape: &Shape) -> (Vec<Diagnostic>, Option<String>) {
+    let mut out = unknown_keys(path, src, shape);
+    out.extend(non_finite_numbers(path, src));
+    let mut spans = Vec::new();
+    let mut numbers = Vec::new();
+    if let Ok(doc) = DeTable::parse(src) {
+        unknown_spans(doc.get_ref(), shape, &mut spans);
+        non_finite(doc.get_ref(), &mut numbers);
+    }
+    out.sort_by_key(|d| (d.line, d.col));
+    if spans.is_empty() && numbers.is_empty() {
+        return (out, Some(src.to_string()));
+    }
+    let mut bytes = src.as_bytes().to_vec();
+    for span in &numbers {
+        bytes[span.start] = b'0';
+        for b in &mut bytes[span.start + 1..span.end] {
+            *b = b' ';
+        }
+    }
+    for (key, value) in &spans {
+        // Only a `key = value` that starts its line, or sits in an inline table, stands alone.
+        let before = src[..key.start].trim_end_matches([' ', '\t']);
+        if !(before.is_empty() || before.ends_with(['\n', '{', ','])) || value.end < key.start {
+            return (out, None);
+        }
+        let mut end = value.end.min(src.len());
+        // An inline table's entry takes its separating comma with it.
+        let after = &src[end..];
+        let trimmed = after.trim_start_matches([' ', '\t']);
+        if trimmed.starts_with(',') {
+            end += after.len() - trimmed.len() + 1;
+        }
+        for b in &mut bytes[key.start..end] {
+            if *b != b'\n' && *b != b'\r' {
+                *b = b' ';
+            }
+        }
+    }
+    let Ok(text) = String::from_utf8(bytes) else {
+        return (out, None);
+    };
+    // Taken out cleanly: the text still parses and has no unknown key left.
+    let clean = DeTable::parse(&text).is_ok() && unknown_keys(path, &text, shape).is_empty();
+    (out, clean.then_some(text))
+}
+
+/// Every number in `src` that is not finite (`nan`, `inf`), each at its place: for files read
+/// without a [`Shape`] (the MIDI map).
+pub fn non_finite_numbers(path: &Path, src: &str) -> Vec<Diagnostic> {
+    let mut spans = Vec::new();
+    if let Ok(doc) = DeTable::parse(src) {
+        non_finite(doc.get_ref(), &mut spans);
+    }
+    spans
+        .into_iter()
+        .map(|span| {
+            Diagnostic::at(
+                path,
+                src,
+                span.clone(),
+                format!("`{}` is not a number a show can use", src[span].trim()),
+            )
+            .with_hint("write a finite number")
+        })
+        .collect()
+}
+
+/// The span of every float in `table` (at any depth) that is NaN or infinite.
+fn non_finite(table: &DeTable<'_>, out: &mut Vec<std::ops::Range<usize>>) {
+    fn value(v: &toml::Spanned<DeValue<'_>>, out: &mut Vec<std::ops::Range<usize>>) {
+        match v.get_ref() {
+            DeValue::Float(f) if !f.as_str().parse::<f64>().is_ok_and(f64::is_finite) => {
+                out.push(v.span())
+            }
+            DeValue::Table(t) => non_finite(t, out),
+            DeValue::Array(items) => items.iter().for_each(|i| value(i, out)),
+            _ => {}
+        }
+    }
+    for (_, v) in table {
+        value(v, out);
+    }
+}
+
+/// The span of every unknown key and of its value, as [`walk`] finds them.
+fn unknown_spans(
+    table: &DeTable<'_>,
+    shape: &Shape,
+    spans: &mut Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+) {
+    for (key, value) in table {
+        let name: &str = key.get_ref();
+        if !shape.keys.contains(&name) {
+            spans.push((key.span(), value.span()));
+            continue;
+        }
+        let Some((_, nested)) = shape.nested.iter().find(|(k, _)| *k == name) else {
+            continue;
+        };
+        match (nested, value.get_ref()) {
+            (Nested::Table(s), DeValue::Table(t)) => unknown_spans(t, s, spans),
+            (Nested::Tables(s), DeValue::Array(items)) => {
+                for item in items.iter() {
+                    if let DeValue::Table(t) = item.get_ref() {
+                        unknown_spans(t, s, spans);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 fn walk(
     path: &Path,
     src: &str,
@@ -172,6 +294,47 @@ impl<'de> Deserializer<'de> for &mut FieldProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_keys_are_blanked_in_place_so_the_rest_can_be_checked() {
+        let src = "duration = 10\nsetp = 3\n[[cue]]\nat = 1\ncaption = { text = \"hi\", posiiton = \"top\" }\nnotes = [60]\n";
+        let (diags, text) = screen(Path::new("p.toml"), src, &performance());
+        assert_eq!(diags.len(), 2, "{diags:#?}");
+        let text = text.expect("both keys stand alone");
+        assert_eq!(text.len(), src.len());
+        assert_eq!(text.lines().count(), src.lines().count());
+        assert!(
+            !text.contains("setp") && !text.contains("posiiton"),
+            "{text}"
+        );
+        assert!(
+            text.contains("text = \"hi\"") && text.contains("notes = [60]"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn nan_and_infinity_are_refused_at_their_place_and_read_as_zero_after() {
+        let src = "duration = 10\n[[cue]]\nat = 1\nramp = { param = \"hue\", to = nan }\nset = { gain_db = -inf, cutoff_hz = inf }\n";
+        let (diags, text) = screen(Path::new("p.toml"), src, &performance());
+        let places: Vec<(usize, usize)> = diags.iter().map(|d| (d.line, d.col)).collect();
+        assert_eq!(places, [(4, 30), (5, 19), (5, 37)], "{diags:#?}");
+        assert!(diags[0].message.contains("`nan`"), "{}", diags[0]);
+        let text = text.unwrap();
+        assert_eq!(text.len(), src.len());
+        assert!(
+            text.contains("to = 0   }") && text.contains("gain_db = 0   ,"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_table_header_cannot_be_blanked_alone() {
+        let src = "duration = 10\n[symphonie]\nseed = 3\n";
+        let (diags, text) = screen(Path::new("p.toml"), src, &performance());
+        assert_eq!(diags.len(), 1);
+        assert_eq!(text, None);
+    }
 
     #[test]
     fn the_known_keys_are_the_serde_fields() {

@@ -441,11 +441,6 @@ impl Timeline {
             .last()
             .unwrap_or(self.initial_patch)
     }
-
-    /// The index of a preset by name.
-    pub fn preset_index(&self, name: &str) -> Option<usize> {
-        self.presets.iter().position(|p| p.name == name)
-    }
 }
 
 /// A VJ's preview of preset `name`: its picture for `duration_s`, and its sound playing what
