@@ -16,9 +16,9 @@ use somnia::clock::Tempo;
 use somnia::render::gpu::Gpu;
 use somnia::render::renderer::{FrameInputs, Renderer, SomniaUniforms};
 use somnia::render::shader::assemble;
+use somnia::show::compile::preset_timeline;
 use somnia::show::look::Post;
 use somnia::show::project::Project;
-use somnia::show::timeline::preset_timeline;
 
 const W: u32 = 1280;
 const H: u32 = 720;

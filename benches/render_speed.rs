@@ -13,7 +13,7 @@ use somnia::bridge::AnalysisTrack;
 use somnia::commands::render::{RenderArgs, run};
 use somnia::offline::render_wav;
 use somnia::render::capture::{FrameRenderer, VideoSettings};
-use somnia::show::timeline::load_timeline;
+use somnia::show::compile::load_timeline;
 
 fn main() {
     if std::env::var_os("NODEVICE_SELECT").is_none() {

@@ -77,8 +77,8 @@ impl MidiArgs {
     fn settings(&self) -> Option<commands::play::MidiArgs> {
         (!self.no_midi).then(|| commands::play::MidiArgs {
             ports: match self.midi.as_str() {
-                "all" => somnia::control::midi::PortChoice::All,
-                name => somnia::control::midi::PortChoice::Named(name.to_string()),
+                "all" => somnia::control::midi::input::PortChoice::All,
+                name => somnia::control::midi::input::PortChoice::Named(name.to_string()),
             },
             map: self.midi_map.clone(),
         })

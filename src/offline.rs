@@ -94,7 +94,7 @@ pub fn render_wav(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::show::timeline::load_timeline;
+    use crate::show::compile::load_timeline;
     use std::path::Path;
 
     fn render(perf: &str, seconds: f64, block: usize) -> Vec<f32> {

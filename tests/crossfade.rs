@@ -7,8 +7,8 @@ mod common;
 use common::*;
 use somnia::bridge::AnalysisTrack;
 use somnia::render::capture::FrameRenderer;
+use somnia::show::compile::{load_timeline, preset_timeline};
 use somnia::show::project::Project;
-use somnia::show::timeline::{load_timeline, preset_timeline};
 
 fn frame(timeline: &somnia::show::Timeline, t: f64) -> Vec<u8> {
     let mut fr = FrameRenderer::new(timeline, 64, 36).unwrap();

@@ -12,8 +12,8 @@ mod common;
 use common::*;
 use somnia::bridge::AnalysisTrack;
 use somnia::render::capture::FrameRenderer;
+use somnia::show::compile::preset_timeline;
 use somnia::show::project::Project;
-use somnia::show::timeline::preset_timeline;
 
 const FPS: f64 = 60.0;
 

@@ -19,8 +19,8 @@ use somnia::bridge::Analysis;
 use somnia::bridge::AnalysisTrack;
 use somnia::commands::check::check_file;
 use somnia::render::capture::FrameRenderer;
+use somnia::show::compile::preset_timeline;
 use somnia::show::project::Project;
-use somnia::show::timeline::preset_timeline;
 
 const SIZE: (u32, u32) = (160, 90);
 const AT_S: f64 = 2.5;

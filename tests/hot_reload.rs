@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use somnia::bridge::AnalysisTrack;
 use somnia::render::capture::FrameRenderer;
+use somnia::show::compile::preset_timeline;
 use somnia::show::project::Project;
-use somnia::show::timeline::preset_timeline;
 use somnia::show::watch::FileWatcher;
 
 const GREEN: &str = "@fragment\nfn fs_main(in: VsOut) -> @location(0) vec4<f32> {\n    return vec4<f32>(0.1, 0.8, 0.2, 1.0);\n}\n";

@@ -14,9 +14,10 @@ use common::*;
 use somnia::bridge::AnalysisTrack;
 use somnia::render::capture::FrameRenderer;
 use somnia::show::Timeline;
+use somnia::show::compile::{load_timeline, load_timeline_with};
+use somnia::show::cues::GoPlan;
 use somnia::show::cues::LiveInput;
 use somnia::show::loops;
-use somnia::show::timeline::{GoPlan, load_timeline, load_timeline_with};
 
 const PORT: u16 = 9411;
 const W: u32 = 320;

@@ -4,7 +4,8 @@
 mod common;
 
 use common::*;
-use somnia::show::timeline::{AudioAction, load_timeline};
+use somnia::show::compile::load_timeline;
+use somnia::show::timeline::AudioAction;
 
 fn render(perf: &std::path::Path, out: &std::path::Path, extra: &[&str]) {
     let o = somnia()

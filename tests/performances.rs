@@ -67,8 +67,9 @@ fn every_shipped_performance_checks_and_renders_its_first_20_seconds() {
 /// `play` plays, and the other way round.
 #[test]
 fn every_shipped_performance_compiles_live_before_and_after_each_go_on_time_late_or_early() {
+    use somnia::show::compile::{load_timeline, load_timeline_with};
+    use somnia::show::cues::GoPlan;
     use somnia::show::cues::LiveInput;
-    use somnia::show::timeline::{GoPlan, load_timeline, load_timeline_with};
     let files: Vec<std::path::PathBuf> = shipped_performances()
         .iter()
         .map(|n| repo().join(format!("performances/{n}.toml")))

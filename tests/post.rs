@@ -10,7 +10,7 @@ mod common;
 use common::*;
 use somnia::bridge::AnalysisTrack;
 use somnia::render::capture::FrameRenderer;
-use somnia::show::timeline::load_timeline;
+use somnia::show::compile::load_timeline;
 
 const W: u32 = 128;
 const H: u32 = 72;

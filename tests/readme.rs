@@ -68,9 +68,12 @@ fn the_readme_midi_map_example_is_a_valid_map() {
         .expect("README has a MIDI section")..];
     let start = section.find("```toml\n").unwrap() + "```toml\n".len();
     let src = &section[start..start + section[start..].find("```").unwrap()];
-    let map =
-        somnia::control::midi_map::parse_map(Path::new("README.md"), src, &["aurora".to_string()])
-            .unwrap_or_else(|e| panic!("{e:?}"));
+    let map = somnia::control::midi::map_file::parse_map(
+        Path::new("README.md"),
+        src,
+        &["aurora".to_string()],
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(
         (
             map.cc.len(),

@@ -128,7 +128,7 @@ fn the_midi_callback_parses_queues_and_wakes_without_allocating() {
     ];
     assert_no_alloc(|| {
         for bytes in messages {
-            somnia::control::midi::on_midi_bytes(bytes, &mut ring, &wake, &dropped);
+            somnia::control::midi::input::on_midi_bytes(bytes, &mut ring, &wake, &dropped);
         }
     });
     // Six parse (the stray data byte does not); four fit, two are dropped and counted.

@@ -6,8 +6,8 @@ mod common;
 use common::*;
 use somnia::bridge::AnalysisTrack;
 use somnia::render::capture::FrameRenderer;
+use somnia::show::compile::preset_timeline;
 use somnia::show::project::Project;
-use somnia::show::timeline::preset_timeline;
 
 const W: u32 = 480;
 const H: u32 = 270;

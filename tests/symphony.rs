@@ -13,7 +13,7 @@ use std::path::Path;
 
 use common::*;
 use somnia::offline::render_blocks;
-use somnia::show::timeline::load_timeline;
+use somnia::show::compile::load_timeline;
 
 const BAR_S: f64 = 2.0; // 4/4 at 120 BPM
 

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use super::{EXIT_BAD_INPUT, print_diagnostics};
 use crate::render::shader;
+use crate::show::compile::load_timeline;
 use crate::show::diag::Diagnostic;
 use crate::show::preset::{ParamDef, load_preset};
 use crate::show::project::Project;
-use crate::show::timeline::load_timeline;
 
 /// `somnia check [FILE...]`: with no files, checks the presets, performances and shaders
 /// folders of the current directory, and its MIDI map.
@@ -120,9 +120,11 @@ pub fn check_file(path: &Path) -> Vec<Diagnostic> {
                 .collect(),
             Err(d) => d,
         },
-        FileKind::MidiMap => crate::control::midi_map::load_map(path, &project.preset_names())
-            .err()
-            .unwrap_or_default(),
+        FileKind::MidiMap => {
+            crate::control::midi::map_file::load_map(path, &project.preset_names())
+                .err()
+                .unwrap_or_default()
+        }
         FileKind::Shader if path.file_name().is_some_and(|n| n == "common.wgsl") => {
             shader::validate_common(path).err().into_iter().collect()
         }

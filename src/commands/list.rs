@@ -19,7 +19,7 @@ pub fn run(what: What) -> i32 {
         What::Presets => Ok(project.preset_names()),
         What::Performances => Ok(project.performance_names()),
         What::Audio => crate::audio::device::output_device_lines(),
-        What::Midi => crate::control::midi::input_port_names(),
+        What::Midi => crate::control::midi::input::input_port_names(),
         What::Monitors => crate::render::window::monitor_names(),
     };
     match items {

@@ -64,13 +64,13 @@ impl Source {
 
     /// Loads the timeline, and the name outputs are called by.
     pub fn load(&self) -> Result<(crate::show::Timeline, String), Vec<crate::show::Diagnostic>> {
-        self.load_with(&crate::show::timeline::GoPlan::Planned)
+        self.load_with(&crate::show::cues::GoPlan::Planned)
     }
 
     /// [`Source::load`] with manual cues GOne as `plan` says.
     pub fn load_with(
         &self,
-        plan: &crate::show::timeline::GoPlan,
+        plan: &crate::show::cues::GoPlan,
     ) -> Result<(crate::show::Timeline, String), Vec<crate::show::Diagnostic>> {
         match self {
             Source::Performance(path) => {
@@ -79,13 +79,13 @@ impl Source {
                     .and_then(|s| s.to_str())
                     .unwrap_or("performance")
                     .to_string();
-                Ok((crate::show::timeline::load_timeline_with(path, plan)?, name))
+                Ok((crate::show::compile::load_timeline_with(path, plan)?, name))
             }
             Source::Preset { name, seconds } => {
                 let project = crate::show::project::Project::new(".");
                 let seconds = seconds.unwrap_or(Self::PRESET_SECONDS);
                 Ok((
-                    crate::show::timeline::preset_preview(&project, name, seconds)?,
+                    crate::show::compile::preset_preview(&project, name, seconds)?,
                     name.clone(),
                 ))
             }

@@ -10,14 +10,15 @@ use crate::audio::supervisor::{AudioOutput, DeviceChoice};
 use crate::bridge::LiveSink;
 use crate::bridge::{CueBoard, Transport, analysis_channel, event_queue};
 use crate::control::intent::Steering;
-use crate::control::midi::{MidiInputs, MidiSettings, PortChoice};
-use crate::control::midi_map::{MidiMap, load_map};
-use crate::control::midi_route::Router;
+use crate::control::midi::binding::MidiMap;
+use crate::control::midi::input::{MidiInputs, MidiSettings, PortChoice};
+use crate::control::midi::map_file::load_map;
+use crate::control::midi::route::Router;
 use crate::control::osc::{OscServer, OscSettings, OscSink};
 use crate::render::window::{self, WindowError, WindowOptions};
+use crate::show::cues::GoPlan;
 use crate::show::live::{LiveShow, Loader, ShowMail};
 use crate::show::scheduler::Scheduler;
-use crate::show::timeline::GoPlan;
 
 pub struct PlayArgs {
     pub source: super::Source,

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use super::midi_route::LearnTarget;
+use super::midi::learn::LearnTarget;
 use crate::bridge::{
     AudioParam, Curve, Event, EventKind, LiveSink, LookCommand, ShowCommand, Transport, WakeSender,
     glitch_sound,

@@ -8,8 +8,8 @@
 use winit::keyboard::{Key, NamedKey};
 
 use super::intent::Intent;
-use super::midi_map::{CcTarget, TriggerKind};
-use super::midi_route::LearnTarget;
+use super::midi::binding::{CcTarget, TriggerKind};
+use super::midi::learn::LearnTarget;
 use crate::bridge::{AudioParam, ShowCommand};
 
 /// What a key asks for.

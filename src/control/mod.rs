@@ -1,10 +1,8 @@
-//! Live control: controllers that steer the show. The keyboard is handled by the window; OSC
-//! ([`osc`]) and MIDI ([`midi`], the device; [`midi_route`], what messages mean; [`midi_map`],
-//! the mapping files) here.
+//! Live control: the controllers that steer the show, each a thin adapter onto one vocabulary
+//! ([`intent`]): the keyboard ([`keys`], whose presses the window receives), OSC ([`osc`]) and
+//! MIDI ([`midi`]). [`intent::Steering::carry_out`] is the one place an intent is carried out.
 
 pub mod intent;
 pub mod keys;
 pub mod midi;
-pub mod midi_map;
-pub mod midi_route;
 pub mod osc;

@@ -25,8 +25,8 @@ use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 
 use super::intent::{Intent, MAX_INTENT_S, Steering};
 use crate::bridge::{AudioParam, EventKind, LiveMacros, LookCommand, ShowCommand};
-use crate::control::midi::MidiStats;
-use crate::control::midi_route::LearnTarget;
+use crate::control::midi::input::MidiStats;
+use crate::control::midi::learn::LearnTarget;
 use crate::show::live_look::MAX_CAPTION_CHARS;
 use crate::show::look::MAX_DREAMERS;
 

@@ -21,7 +21,8 @@ use crate::bridge::Analysis;
 use crate::clock::Musical;
 use crate::show::Diagnostic;
 use crate::show::look::MAX_DREAMERS;
-use crate::show::preset::{MAX_LAYER_PARAMS, Preset};
+use crate::show::look::MAX_LAYER_PARAMS;
+use crate::show::preset::Preset;
 use crate::show::timeline::{CaptionPlace, Timeline, VisualState};
 
 /// The `Somnia` struct of `common.wgsl`, byte for byte.

@@ -27,7 +27,7 @@ use std::path::Path;
 
 use toml::Spanned;
 
-use super::diag::{Diagnostic, did_you_mean};
+use super::diag::{Diagnostic, suggestion};
 use super::performance::CueFile;
 use crate::bridge::LiveMacros;
 use crate::clock::Tempo;
@@ -294,10 +294,7 @@ fn planned(
         let mode = match &cue.continue_ {
             None => Continue::No,
             Some(c) => Continue::from_name(c.get_ref()).unwrap_or_else(|| {
-                let hint = match did_you_mean(c.get_ref(), Continue::NAMES) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("one of: {}", Continue::NAMES.join(", ")),
-                };
+                let hint = suggestion(c.get_ref(), Continue::NAMES);
                 bad(
                     c.span(),
                     format!("unknown continue mode `{}`", c.get_ref()),

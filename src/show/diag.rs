@@ -113,6 +113,123 @@ fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len()][b.len()]
 }
 
+/// A hint for a word that is not one of `known`: the near miss if there is one, else the list.
+pub fn suggestion<'a>(word: &str, known: impl IntoIterator<Item = &'a str> + Clone) -> String {
+    match did_you_mean(word, known.clone()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!(
+            "one of: {}",
+            known.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The diagnostics of one file, each at its place: the one way every reader of a file (a
+/// performance, a preset, its patch, a MIDI map) reports what it finds, so each problem reads
+/// the same and a file's every problem is collected, not just the first.
+pub struct Reporter<'a> {
+    pub path: &'a Path,
+    pub src: &'a str,
+    pub diags: &'a mut Vec<Diagnostic>,
+}
+
+impl<'a> Reporter<'a> {
+    pub fn new(path: &'a Path, src: &'a str, diags: &'a mut Vec<Diagnostic>) -> Self {
+        Self { path, src, diags }
+    }
+
+    /// A problem at `span` of the file.
+    pub fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::at(self.path, self.src, span, message));
+    }
+
+    /// A problem at `span`, with what to do about it.
+    pub fn error_hint(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::at(self.path, self.src, span, message).with_hint(hint));
+    }
+
+    /// A problem with no place in the file (it came from elsewhere: a controller, live).
+    pub fn file_error(&mut self, message: impl Into<String>) {
+        self.diags.push(Diagnostic::file(self.path, message));
+    }
+
+    /// `unknown WHAT `word``, with the near miss among `known` or the list of them.
+    pub fn unknown<'k>(
+        &mut self,
+        span: Range<usize>,
+        what: &str,
+        word: &str,
+        known: impl IntoIterator<Item = &'k str> + Clone,
+    ) {
+        self.error_hint(
+            span,
+            format!("unknown {what} `{word}`"),
+            suggestion(word, known),
+        );
+    }
+
+    /// The name `v` read as one of `known` by `parse`, or reported as unknown.
+    pub fn choice<T>(
+        &mut self,
+        v: &toml::Spanned<String>,
+        what: &str,
+        known: &[&str],
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<T> {
+        let found = parse(v.get_ref());
+        if found.is_none() {
+            self.unknown(v.span(), what, v.get_ref(), known.iter().copied());
+        }
+        found
+    }
+
+    /// `v` if it is finite and within `lo..=hi`, else reported.
+    pub fn within(&mut self, v: &toml::Spanned<f64>, what: &str, lo: f64, hi: f64) -> Option<f64> {
+        let x = *v.get_ref();
+        if x.is_finite() && (lo..=hi).contains(&x) {
+            Some(x)
+        } else {
+            self.error(
+                v.span(),
+                format!("{what} must be within {lo}..{hi}, not {x}"),
+            );
+            None
+        }
+    }
+
+    /// `v` if it is within `lo..=hi`, else reported (whole numbers).
+    pub fn within_int(
+        &mut self,
+        v: &toml::Spanned<i64>,
+        what: &str,
+        lo: i64,
+        hi: i64,
+    ) -> Option<i64> {
+        let x = *v.get_ref();
+        if (lo..=hi).contains(&x) {
+            Some(x)
+        } else {
+            self.error(
+                v.span(),
+                format!("{what} must be within {lo}..={hi}, not {x}"),
+            );
+            None
+        }
+    }
+
+    /// Whether nothing has been reported in this file so far (nor before it, in `diags`).
+    pub fn is_clean(&self) -> bool {
+        self.diags.is_empty()
+    }
+}
+
 /// Turns a serde/toml error into a diagnostic, adding a "did you mean" for unknown fields.
 pub fn toml_error(path: &Path, src: &str, err: &toml::de::Error) -> Diagnostic {
     let span = err.span().unwrap_or(0..0);
@@ -139,6 +256,25 @@ pub fn toml_error(path: &Path, src: &str, err: &toml::de::Error) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_name_gets_the_near_miss_or_the_whole_list() {
+        let mut diags = Vec::new();
+        let src = "curve = \"lineer\"\nmode = \"zzz\"\n";
+        let mut r = Reporter::new(Path::new("f.toml"), src, &mut diags);
+        let names = ["linear", "exponential"];
+        r.unknown(9..17, "curve", "lineer", names);
+        r.unknown(25..30, "curve", "zzz", names);
+        assert_eq!(
+            diags[0].to_string(),
+            "f.toml:1:10: unknown curve `lineer`\n    hint: did you mean `linear`?"
+        );
+        assert_eq!((diags[1].line, diags[1].col), (2, 9));
+        assert_eq!(
+            diags[1].hint.as_deref(),
+            Some("one of: linear, exponential")
+        );
+    }
 
     #[test]
     fn line_and_column_are_one_based() {

@@ -10,10 +10,11 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use super::Diagnostic;
+use super::cues::GoPlan;
 use super::cues::{CueState, LiveInput};
 use super::loops;
 use super::scheduler::Scheduler;
-use super::timeline::{AudioAction, GoPlan, Timeline};
+use super::timeline::{AudioAction, Timeline};
 use crate::bridge::{AudioParam, CueBoard, CueName, CueStatus, Event, EventKind, Transport};
 use crate::bridge::{ShowCommand, ShowMailbox};
 use crate::clock::{samples_to_seconds, seconds_to_samples};

@@ -7,7 +7,7 @@
 //! at that moment: nothing of their input is kept.
 
 use super::look::MAX_DREAMERS;
-use super::preset::MAX_LAYER_PARAMS;
+use super::look::MAX_LAYER_PARAMS;
 use super::timeline::{Caption, CaptionPlace, Timeline, VisualState};
 use crate::bridge::LookCommand;
 
@@ -175,7 +175,7 @@ impl LiveLook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::show::timeline::load_timeline;
+    use crate::show::compile::load_timeline;
 
     fn mosaic() -> (tempfile::TempDir, Timeline) {
         let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,8 @@
 //! `unity`) and the post chain's settings (trails, glow, colour grade, the glitch). These are
 //! plain values; the render thread turns them into passes.
 
-use super::preset::MAX_LAYER_PARAMS;
+/// Most named parameters one layer may declare (they share one small uniform buffer).
+pub const MAX_LAYER_PARAMS: usize = 16;
 
 /// Most dreamer layers a performance may have in its mosaic.
 pub const MAX_DREAMERS: usize = 12;

@@ -36,7 +36,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::diag::{Diagnostic, did_you_mean};
+use super::diag::{Diagnostic, Reporter};
 use super::schema::{Nested, Shape};
 use crate::bridge::patch::{EnvSpec, FilterMode, MAX_UNISON, MAX_VOICES, OscSpec, Patch, Waveform};
 
@@ -104,151 +104,131 @@ pub(crate) fn audio_shape() -> Shape {
     ])
 }
 
-/// Collects range errors while copying checked values into a patch.
-struct Checker<'a> {
-    path: &'a Path,
-    src: &'a str,
-    diags: &'a mut Vec<Diagnostic>,
+/// Copies `v` into `dst` when it is within `lo..=hi`; reports it otherwise.
+fn num(r: &mut Reporter, v: &Num, name: &str, lo: f64, hi: f64, dst: &mut f32) {
+    if let Some(x) = v.as_ref().and_then(|v| r.within(v, name, lo, hi)) {
+        *dst = x as f32;
+    }
 }
 
-impl Checker<'_> {
-    fn num(&mut self, v: &Num, name: &str, lo: f64, hi: f64, dst: &mut f32) {
-        if let Some(v) = v {
-            let x = *v.get_ref();
-            if x.is_finite() && (lo..=hi).contains(&x) {
-                *dst = x as f32;
-            } else {
-                self.diags.push(Diagnostic::at(
-                    self.path,
-                    self.src,
-                    v.span(),
-                    format!("{name} must be within {lo}..{hi}, not {x}"),
-                ));
-            }
+/// A count 1..=`hi`, whole.
+fn count(r: &mut Reporter, v: &Num, name: &str, hi: usize, dst: &mut u8) {
+    let mut x = f32::from(*dst);
+    num(r, v, name, 1.0, hi as f64, &mut x);
+    if let Some(v) = v {
+        if v.get_ref().fract() != 0.0 {
+            r.error(v.span(), format!("{name} must be a whole number"));
         }
     }
+    *dst = x as u8;
+}
 
-    fn count(&mut self, v: &Num, name: &str, hi: usize, dst: &mut u8) {
-        let mut x = f32::from(*dst);
-        self.num(v, name, 1.0, hi as f64, &mut x);
-        if let Some(v) = v {
-            if v.get_ref().fract() != 0.0 {
-                self.diags.push(Diagnostic::at(
-                    self.path,
-                    self.src,
-                    v.span(),
-                    format!("{name} must be a whole number"),
-                ));
-            }
-        }
-        *dst = x as u8;
+/// Copies the name `v` as one of `names` into `dst`; reports an unknown one.
+fn choice<T>(
+    r: &mut Reporter,
+    v: &Option<Spanned<String>>,
+    what: &str,
+    names: &[&str],
+    parse: fn(&str) -> Option<T>,
+    dst: &mut T,
+) {
+    if let Some(x) = v.as_ref().and_then(|v| r.choice(v, what, names, parse)) {
+        *dst = x;
     }
+}
 
-    fn choice<T>(
-        &mut self,
-        v: &Option<Spanned<String>>,
-        what: &str,
-        names: &[&str],
-        parse: fn(&str) -> Option<T>,
-        dst: &mut T,
-    ) {
-        let Some(v) = v else { return };
-        match parse(v.get_ref()) {
-            Some(x) => *dst = x,
-            None => {
-                let hint = match did_you_mean(v.get_ref(), names.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("one of: {}", names.join(", ")),
-                };
-                self.diags.push(
-                    Diagnostic::at(
-                        self.path,
-                        self.src,
-                        v.span(),
-                        format!("unknown {what} `{}`", v.get_ref()),
-                    )
-                    .with_hint(hint),
-                );
-            }
-        }
-    }
+fn osc(r: &mut Reporter, f: &OscFile, o: &mut OscSpec, n: u8) {
+    choice(
+        r,
+        &f.waveform,
+        "waveform",
+        &Waveform::NAMES,
+        Waveform::from_name,
+        &mut o.waveform,
+    );
+    num(
+        r,
+        &f.level,
+        &format!("osc{n}.level"),
+        0.0,
+        1.0,
+        &mut o.level,
+    );
+    num(
+        r,
+        &f.semitones,
+        &format!("osc{n}.semitones"),
+        -48.0,
+        48.0,
+        &mut o.semitones,
+    );
+    num(
+        r,
+        &f.detune_cents,
+        &format!("osc{n}.detune_cents"),
+        -100.0,
+        100.0,
+        &mut o.detune_cents,
+    );
+    count(
+        r,
+        &f.unison,
+        &format!("osc{n}.unison"),
+        MAX_UNISON,
+        &mut o.unison,
+    );
+    num(
+        r,
+        &f.unison_cents,
+        &format!("osc{n}.unison_cents"),
+        0.0,
+        100.0,
+        &mut o.unison_cents,
+    );
+    num(
+        r,
+        &f.fm_ratio,
+        &format!("osc{n}.fm_ratio"),
+        0.0625,
+        16.0,
+        &mut o.fm_ratio,
+    );
+    num(
+        r,
+        &f.fm_index,
+        &format!("osc{n}.fm_index"),
+        0.0,
+        20.0,
+        &mut o.fm_index,
+    );
+}
 
-    fn osc(&mut self, f: &OscFile, o: &mut OscSpec, n: u8) {
-        self.choice(
-            &f.waveform,
-            "waveform",
-            &Waveform::NAMES,
-            Waveform::from_name,
-            &mut o.waveform,
-        );
-        self.num(&f.level, &format!("osc{n}.level"), 0.0, 1.0, &mut o.level);
-        self.num(
-            &f.semitones,
-            &format!("osc{n}.semitones"),
-            -48.0,
-            48.0,
-            &mut o.semitones,
-        );
-        self.num(
-            &f.detune_cents,
-            &format!("osc{n}.detune_cents"),
-            -100.0,
-            100.0,
-            &mut o.detune_cents,
-        );
-        self.count(
-            &f.unison,
-            &format!("osc{n}.unison"),
-            MAX_UNISON,
-            &mut o.unison,
-        );
-        self.num(
-            &f.unison_cents,
-            &format!("osc{n}.unison_cents"),
-            0.0,
-            100.0,
-            &mut o.unison_cents,
-        );
-        self.num(
-            &f.fm_ratio,
-            &format!("osc{n}.fm_ratio"),
-            0.0625,
-            16.0,
-            &mut o.fm_ratio,
-        );
-        self.num(
-            &f.fm_index,
-            &format!("osc{n}.fm_index"),
-            0.0,
-            20.0,
-            &mut o.fm_index,
-        );
-    }
-
-    fn env(&mut self, f: &EnvFile, e: &mut EnvSpec) {
-        self.num(&f.attack_s, "attack_s", 0.0, 30.0, &mut e.attack_s);
-        self.num(&f.decay_s, "decay_s", 0.0, 30.0, &mut e.decay_s);
-        self.num(&f.sustain, "sustain", 0.0, 1.0, &mut e.sustain);
-        self.num(&f.release_s, "release_s", 0.0, 30.0, &mut e.release_s);
-    }
+fn env(r: &mut Reporter, f: &EnvFile, e: &mut EnvSpec) {
+    num(r, &f.attack_s, "attack_s", 0.0, 30.0, &mut e.attack_s);
+    num(r, &f.decay_s, "decay_s", 0.0, 30.0, &mut e.decay_s);
+    num(r, &f.sustain, "sustain", 0.0, 1.0, &mut e.sustain);
+    num(r, &f.release_s, "release_s", 0.0, 30.0, &mut e.release_s);
 }
 
 /// Builds a patch from the `[audio]` table, on top of the defaults; errors go to `diags`.
 pub fn parse_patch(path: &Path, src: &str, a: &AudioFile, diags: &mut Vec<Diagnostic>) -> Patch {
     let mut p = Patch::default();
-    let mut c = Checker { path, src, diags };
-    c.count(&a.voices, "voices", MAX_VOICES, &mut p.voices);
-    c.num(&a.gain_db, "gain_db", -60.0, 6.0, &mut p.gain_db);
-    c.num(&a.pan, "pan", -1.0, 1.0, &mut p.pan);
-    c.num(&a.spread, "spread", 0.0, 1.0, &mut p.spread);
-    c.num(
+    let mut r = Reporter::new(path, src, diags);
+    let c = &mut r;
+    count(c, &a.voices, "voices", MAX_VOICES, &mut p.voices);
+    num(c, &a.gain_db, "gain_db", -60.0, 6.0, &mut p.gain_db);
+    num(c, &a.pan, "pan", -1.0, 1.0, &mut p.pan);
+    num(c, &a.spread, "spread", 0.0, 1.0, &mut p.spread);
+    num(
+        c,
         &a.velocity_amount,
         "velocity_amount",
         0.0,
         1.0,
         &mut p.velocity_amount,
     );
-    c.num(
+    num(
+        c,
         &a.bend_semitones,
         "bend_semitones",
         0.0,
@@ -256,36 +236,54 @@ pub fn parse_patch(path: &Path, src: &str, a: &AudioFile, diags: &mut Vec<Diagno
         &mut p.bend_semitones,
     );
     if let Some(o) = &a.osc1 {
-        c.osc(o, &mut p.osc[0], 1);
+        osc(c, o, &mut p.osc[0], 1);
     }
     if let Some(o) = &a.osc2 {
-        c.osc(o, &mut p.osc[1], 2);
+        osc(c, o, &mut p.osc[1], 2);
     }
     if let Some(f) = &a.filter {
-        c.choice(
+        choice(
+            c,
             &f.mode,
             "filter mode",
             &FilterMode::NAMES,
             FilterMode::from_name,
             &mut p.filter.mode,
         );
-        c.num(
+        num(
+            c,
             &f.cutoff_hz,
             "cutoff_hz",
             20.0,
             20_000.0,
             &mut p.filter.cutoff_hz,
         );
-        c.num(&f.resonance, "resonance", 0.0, 1.0, &mut p.filter.resonance);
-        c.num(
+        num(
+            c,
+            &f.resonance,
+            "resonance",
+            0.0,
+            1.0,
+            &mut p.filter.resonance,
+        );
+        num(
+            c,
             &f.env_octaves,
             "env_octaves",
             -8.0,
             8.0,
             &mut p.filter.env_octaves,
         );
-        c.num(&f.key_track, "key_track", 0.0, 1.0, &mut p.filter.key_track);
-        c.num(
+        num(
+            c,
+            &f.key_track,
+            "key_track",
+            0.0,
+            1.0,
+            &mut p.filter.key_track,
+        );
+        num(
+            c,
             &f.velocity_octaves,
             "velocity_octaves",
             -4.0,
@@ -294,10 +292,10 @@ pub fn parse_patch(path: &Path, src: &str, a: &AudioFile, diags: &mut Vec<Diagno
         );
     }
     if let Some(e) = &a.amp_env {
-        c.env(e, &mut p.amp_env);
+        env(c, e, &mut p.amp_env);
     }
     if let Some(e) = &a.filter_env {
-        c.env(e, &mut p.filter_env);
+        env(c, e, &mut p.filter_env);
     }
     p
 }

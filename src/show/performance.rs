@@ -24,6 +24,7 @@ use toml::Spanned;
 
 use super::diag::Diagnostic;
 use super::diag::toml_error;
+use super::schema::{Nested, Shape};
 use super::time::TimeSpec;
 
 #[derive(Debug, Deserialize)]
@@ -318,6 +319,31 @@ pub fn parse_note_name(s: &str) -> Result<u8, String> {
         .ok_or_else(|| format!("`{s}` is outside MIDI's range C-1..G9"))
 }
 
+/// The performance file's shape.
+pub fn performance_shape() -> Shape {
+    let ramp = || Shape::of::<RampFile>(vec![]);
+    Shape::of::<PerformanceFile>(vec![
+        ("symphony", Nested::Table(Shape::of::<SymphonyFile>(vec![]))),
+        ("dreamer", Nested::Tables(Shape::of::<DreamerFile>(vec![]))),
+        (
+            "tempo",
+            Nested::Tables(Shape::of::<TempoChangeFile>(vec![])),
+        ),
+        ("loop", Nested::Tables(Shape::of::<LoopFile>(vec![]))),
+        (
+            "cue",
+            Nested::Tables(Shape::of::<CueFile>(vec![
+                ("set", Nested::Open),
+                ("ramp", Nested::Table(ramp())),
+                ("ramps", Nested::Tables(ramp())),
+                ("phrase", Nested::Table(Shape::of::<PhraseFile>(vec![]))),
+                ("caption", Nested::Table(Shape::of::<CaptionFile>(vec![]))),
+                ("symphony", Nested::Table(Shape::of::<MacrosFile>(vec![]))),
+            ])),
+        ),
+    ])
+}
+
 /// Parses the text of a performance file: the file, and its unknown keys (every one, each at
 /// its place), which the caller reports together with whatever else it finds. Err when the
 /// file cannot be read as a performance at all.
@@ -327,7 +353,7 @@ pub fn parse_performance(
 ) -> Result<(PerformanceFile, Vec<Diagnostic>), Vec<Diagnostic>> {
     // serde alone would stop at the first unknown key; these are all of them, and with them
     // taken out the rest of the file is read too.
-    let (mut unknown, text) = super::schema::screen(path, src, &super::schema::performance());
+    let (mut unknown, text) = super::schema::screen(path, src, &performance_shape());
     let Some(text) = text else {
         return Err(unknown);
     };

@@ -19,15 +19,12 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::diag::{Diagnostic, did_you_mean, toml_error};
-use super::look::Post;
+use super::look::{MAX_LAYER_PARAMS, Post};
 use super::patch::{AudioFile, audio_shape, parse_patch};
 use super::project::Project;
 use super::schema::{Nested, Shape, screen};
 use crate::bridge::AudioParam;
 use crate::bridge::Patch;
-
-/// Most named parameters one layer may declare (they share one small uniform buffer).
-pub const MAX_LAYER_PARAMS: usize = 16;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParamDef {

@@ -10,10 +10,6 @@ use serde::de::{self, Deserializer, Visitor};
 use toml::de::{DeTable, DeValue};
 
 use super::diag::{Diagnostic, did_you_mean};
-use super::performance::{
-    CaptionFile, CueFile, DreamerFile, LoopFile, MacrosFile, PerformanceFile, PhraseFile, RampFile,
-    SymphonyFile, TempoChangeFile,
-};
 
 /// The keys a table may have, and the shape under those that hold tables.
 pub struct Shape {
@@ -37,31 +33,6 @@ impl Shape {
             nested,
         }
     }
-}
-
-/// The performance file's shape.
-pub fn performance() -> Shape {
-    let ramp = || Shape::of::<RampFile>(vec![]);
-    Shape::of::<PerformanceFile>(vec![
-        ("symphony", Nested::Table(Shape::of::<SymphonyFile>(vec![]))),
-        ("dreamer", Nested::Tables(Shape::of::<DreamerFile>(vec![]))),
-        (
-            "tempo",
-            Nested::Tables(Shape::of::<TempoChangeFile>(vec![])),
-        ),
-        ("loop", Nested::Tables(Shape::of::<LoopFile>(vec![]))),
-        (
-            "cue",
-            Nested::Tables(Shape::of::<CueFile>(vec![
-                ("set", Nested::Open),
-                ("ramp", Nested::Table(ramp())),
-                ("ramps", Nested::Tables(ramp())),
-                ("phrase", Nested::Table(Shape::of::<PhraseFile>(vec![]))),
-                ("caption", Nested::Table(Shape::of::<CaptionFile>(vec![]))),
-                ("symphony", Nested::Table(Shape::of::<MacrosFile>(vec![]))),
-            ])),
-        ),
-    ])
 }
 
 /// Every key of `src` that `shape` does not know. An unparsable file gives nothing here (serde
@@ -294,6 +265,7 @@ impl<'de> Deserializer<'de> for &mut FieldProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::show::performance::{CueFile, performance_shape as performance};
 
     #[test]
     fn unknown_keys_are_blanked_in_place_so_the_rest_can_be_checked() {

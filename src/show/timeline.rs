@@ -1,16 +1,13 @@
 //! A compiled performance: audio actions with a time (the scheduler turns them into
 //! sample-stamped events) and visual changes that the render thread evaluates as a pure
 //! function of time. Evaluating rather than replaying is what makes an offline frame at time t
-//! identical to the live frame at t. `compile.rs` builds it from a performance file.
+//! identical to the live frame at t. [`super::compile`] builds it from a performance file.
 
-use super::diag::{Diagnostic, did_you_mean};
-use super::look::{BlendMode, DreamerState, MAX_DREAMERS, Mosaic, Post};
+use super::cues::CueTiming;
+use super::look::{BlendMode, DreamerState, MAX_DREAMERS, MAX_LAYER_PARAMS, Mosaic, Post};
 use super::loops::{Loop, score_time};
-use super::preset::{MAX_LAYER_PARAMS, Preset, load_preset};
-use super::project::Project;
-use crate::bridge::AudioParam;
-use crate::bridge::MasterSettings;
-use crate::bridge::Patch;
+use super::preset::Preset;
+use crate::bridge::{AudioParam, Curve, MasterSettings, Patch};
 use crate::clock::{Musical, Tempo};
 
 /// Something the audio thread must do at a time, before conversion to samples.
@@ -69,8 +66,6 @@ pub enum Target {
         dreamer: usize,
     },
 }
-
-pub use crate::bridge::Curve;
 
 /// A change to one visual value: jump (`over_s == 0`) or ramp.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -241,9 +236,6 @@ impl Caption {
         s_curve(fade_in.min(fade_out).min(1.0) as f32)
     }
 }
-
-pub use super::compile::{DEFAULT_PRESENCE_FADE_S, compile, load_timeline, load_timeline_with};
-pub use super::cues::{CueTiming, GoPlan};
 
 impl Timeline {
     /// The visual state at `time_s`: the preset showing, its parameters and post settings
@@ -441,71 +433,6 @@ impl Timeline {
             .last()
             .unwrap_or(self.initial_patch)
     }
-}
-
-/// A VJ's preview of preset `name`: its picture for `duration_s`, and its sound playing what
-/// the composer makes of a default key and macros (a seeded, repeatable phrase over chords),
-/// so the look's bands, onsets and beat can be judged as they will move in a show.
-pub fn preset_preview(
-    project: &Project,
-    name: &str,
-    duration_s: f64,
-) -> Result<Timeline, Vec<Diagnostic>> {
-    let mut t = preset_timeline(project, name, duration_s)?;
-    let spec = super::symphony::SymphonySpec {
-        seed: 1,
-        start_s: 0.0,
-        end_s: duration_s,
-        base: super::symphony::Macros::default(),
-        changes: Vec::new(),
-    };
-    t.audio.extend(super::symphony::compose(&spec, &t.tempo));
-    t.audio.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
-    Ok(t)
-}
-
-/// A timeline that just shows preset `name` of `project` (and plays nothing) for
-/// `duration_s`: for previewing a preset and for testing it.
-pub fn preset_timeline(
-    project: &Project,
-    name: &str,
-    duration_s: f64,
-) -> Result<Timeline, Vec<Diagnostic>> {
-    let path = project
-        .preset_path(name)
-        .map_err(|e| vec![Diagnostic::file(&project.presets_dir(), e)])?;
-    if !path.exists() {
-        let available = project.preset_names();
-        let mut d = Diagnostic::file(&path, format!("no preset named `{name}`"));
-        if let Some(s) = did_you_mean(name, available.iter().map(String::as_str)) {
-            d = d.with_hint(format!("did you mean `{s}`?"));
-        }
-        return Err(vec![d]);
-    }
-    let preset = load_preset(project, &path)?;
-    Ok(Timeline {
-        title: preset.name.clone(),
-        tempo: Tempo::default(),
-        duration_s,
-        initial_patch: preset.patch.unwrap_or_default(),
-        master: MasterSettings::default(),
-        presets: vec![preset],
-        audio: vec![AudioCue {
-            time_s: duration_s,
-            action: AudioAction::AllNotesOff,
-        }],
-        switches: vec![Switch {
-            time_s: 0.0,
-            preset: 0,
-            fade_s: 0.0,
-        }],
-        changes: vec![],
-        dreamers: vec![],
-        unity: 1.0,
-        captions: vec![],
-        cues: vec![],
-        loops: vec![],
-    })
 }
 
 #[cfg(test)]

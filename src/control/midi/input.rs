@@ -18,10 +18,11 @@ use std::sync::mpsc::Receiver;
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use super::intent::{Intent, Steering};
-use super::midi_map::{self, MidiMsg, save_learned};
-use super::midi_route::{LearnTarget, Routed, Router};
+use super::learn::{LearnTarget, save_learned};
+use super::route::{Routed, Router};
+use super::wire::{self, MidiMsg};
 use crate::bridge::{WakeSender, wake_channel};
+use crate::control::intent::{Intent, Steering};
 
 /// How often the ports are listed for hot-plug.
 const SCAN_INTERVAL: Duration = Duration::from_millis(500);
@@ -133,7 +134,7 @@ pub fn on_midi_bytes(
     wake: &Thread,
     dropped: &AtomicU64,
 ) {
-    if let Some(msg) = midi_map::parse(bytes) {
+    if let Some(msg) = wire::parse(bytes) {
         if ring.push((msg, Instant::now())).is_err() {
             dropped.fetch_add(1, Ordering::Relaxed);
         }

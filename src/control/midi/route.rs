@@ -5,14 +5,13 @@
 
 use std::collections::HashMap;
 
-use super::intent::Intent;
+use super::binding::{CcBinding, CcTarget, MidiMap, SeekTarget, Trigger};
+use super::clock::BeatClock;
+use super::learn::{LearnTarget, Learned};
+use super::wire::{MidiMsg, MmcCommand};
 use crate::bridge::{AudioParam, EventKind, LookCommand, ShowCommand};
 use crate::clock::Tempo;
-
-use super::midi_map::{
-    BeatClock, CcBinding, CcTarget, Learned, MidiMap, MidiMsg, MmcCommand, SeekTarget, Trigger,
-    TriggerKind,
-};
+use crate::control::intent::Intent;
 
 /// Controllers with a fixed meaning when the map does not bind them.
 const CC_SUSTAIN: u8 = 64;
@@ -22,29 +21,6 @@ const CC_ALL_NOTES_OFF: u8 = 123;
 /// The smallest tempo change from MIDI clock passed to the engine (clock jitter moves the
 /// average by less).
 const TEMPO_STEP_BPM: f64 = 0.1;
-
-/// What MIDI learn is armed for: the next control moved is bound to it.
-#[derive(Clone, Debug, PartialEq)]
-pub enum LearnTarget {
-    Control(CcTarget),
-    Trigger(TriggerKind),
-}
-
-impl LearnTarget {
-    /// `go`, `play`, `pause`, `stop`, `next`, `prev`, or any controller target's name.
-    pub fn from_name(name: &str) -> Option<Self> {
-        TriggerKind::from_name(name)
-            .map(Self::Trigger)
-            .or_else(|| CcTarget::from_name(name).map(Self::Control))
-    }
-
-    pub fn name(&self) -> String {
-        match self {
-            Self::Control(t) => t.name(),
-            Self::Trigger(k) => k.name().to_string(),
-        }
-    }
-}
 
 /// One thing a message asks for: an intent, or (MIDI's own) a binding MIDI learn made, to
 /// be saved to the map file.
@@ -310,8 +286,8 @@ fn set(param: AudioParam, value: f32) -> Routed {
 
 #[cfg(test)]
 mod tests {
+    use super::super::map_file::parse_map;
     use super::*;
-    use crate::control::midi_map::parse_map;
     use std::path::Path;
 
     fn router(map: &str) -> Router {
