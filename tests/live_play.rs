@@ -133,3 +133,34 @@ fn play_without_an_audio_device_says_so_and_exits_nonzero() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_broken_shader_at_play_start_exits_one_with_its_file_line_and_column() {
+    if !live_env() {
+        return;
+    }
+    let dir = temp_project(&[("warm", "glow")]);
+    let shader = dir.path().join("shaders/tint.wgsl");
+    // Line 4, column 24: the stray `*` after `+`.
+    std::fs::write(
+        &shader,
+        "// broken on purpose\n@fragment\nfn fs_main(in: VsOut) -> @location(0) vec4<f32> {\n    let x = params.r + * 2.0;\n    return vec4<f32>(x);\n}\n",
+    )
+    .unwrap();
+    let perf = dir.path().join("performances/show.toml");
+    std::fs::write(&perf, "duration = 5\npreset = \"glow\"\n").unwrap();
+    let o = somnia()
+        .args(["play", "--seconds", "3", "--no-midi", "--no-osc"])
+        .arg(&perf)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "bad input, not a missing device:\n{stderr}"
+    );
+    let want = format!("{}:4:24:", shader.display());
+    assert!(stderr.contains(&want), "`{want}` in:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -19,8 +19,12 @@ const MAX_BLOCK_FRAMES: usize = 1024;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AudioError {
+    /// No device (or none by that name): connect one, or name another (`somnia list audio`).
     #[error("no audio output device{0}")]
     NoDevice(String),
+    /// The sound system itself cannot be asked (no server, no ALSA): start it.
+    #[error("the sound system cannot list its devices: {0}")]
+    Host(String),
     #[error("the audio device `{device}` cannot play: {reason}")]
     Stream { device: String, reason: String },
 }
@@ -123,13 +127,13 @@ fn default_output(host: &cpal::Host) -> (Option<cpal::Device>, Option<String>) {
 }
 
 /// The output devices of the default host, the default first.
-pub fn output_devices() -> Result<Vec<DeviceInfo>, String> {
+pub fn output_devices() -> Result<Vec<DeviceInfo>, AudioError> {
     quiet_alsa(|| {
         let host = cpal::default_host();
         let (default, default_id) = default_output(&host);
         let mut out: Vec<DeviceInfo> = host
             .output_devices()
-            .map_err(|e| e.to_string())?
+            .map_err(|e| AudioError::Host(e.to_string()))?
             .map(|d| DeviceInfo::of(&d, default_id.as_deref()))
             .collect();
         if !out.iter().any(|d| d.is_default) {
@@ -144,7 +148,7 @@ pub fn output_devices() -> Result<Vec<DeviceInfo>, String> {
 
 /// `somnia list audio`: one device a line, its name first (what `--audio-device` takes), the
 /// default marked with `*`.
-pub fn output_device_lines() -> Result<Vec<String>, String> {
+pub fn output_device_lines() -> Result<Vec<String>, AudioError> {
     let devices = output_devices()?;
     let width = devices.iter().map(|d| d.name.len()).max().unwrap_or(0);
     Ok(devices

@@ -18,9 +18,9 @@ pub fn run(what: What) -> i32 {
     let items = match what {
         What::Presets => Ok(project.preset_names()),
         What::Performances => Ok(project.performance_names()),
-        What::Audio => crate::audio::device::output_device_lines(),
-        What::Midi => crate::control::midi::input::input_port_names(),
-        What::Monitors => crate::render::window::monitor_names(),
+        What::Audio => crate::audio::device::output_device_lines().map_err(|e| e.to_string()),
+        What::Midi => crate::control::midi::input::input_port_names().map_err(|e| e.to_string()),
+        What::Monitors => crate::render::window::monitor_names().map_err(|e| e.to_string()),
     };
     match items {
         Ok(items) => {

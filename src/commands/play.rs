@@ -349,6 +349,12 @@ pub fn run(args: &PlayArgs) -> i32 {
             eprintln!("somnia play: no display ({e}). {}", headless_hint(args));
             EXIT_MISSING
         }
+        // A broken shader is bad input, as `somnia render` has it: fix the file.
+        Err(WindowError::Shaders(diags)) => {
+            print_diagnostics(&diags);
+            eprintln!("somnia play: a shader of the show does not compile; fix it and play again");
+            EXIT_BAD_INPUT
+        }
         Err(e) => {
             eprintln!("somnia play: {e}");
             EXIT_MISSING

@@ -403,15 +403,33 @@ pub struct OscServer {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// Why the OSC server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OscError {
+    /// The address is taken (another program, another show) or not this machine's: choose
+    /// another port or address.
+    #[error("cannot listen for OSC on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// The socket or its thread could not be set up: the machine is short of something.
+    #[error("cannot run the OSC server: {0}")]
+    Setup(std::io::Error),
+}
+
 impl OscServer {
-    /// Binds and starts listening. Fails (with a message) if the address cannot be bound.
-    pub fn start(settings: OscSettings, sink: OscSink) -> Result<Self, String> {
-        let socket = UdpSocket::bind(settings.bind)
-            .map_err(|e| format!("cannot listen for OSC on {}: {e}", settings.bind))?;
+    /// Binds and starts listening. Fails if the address cannot be bound.
+    pub fn start(settings: OscSettings, sink: OscSink) -> Result<Self, OscError> {
+        let socket = UdpSocket::bind(settings.bind).map_err(|source| OscError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
         socket
             .set_read_timeout(Some(Duration::from_millis(100)))
-            .map_err(|e| e.to_string())?;
-        let local_addr = socket.local_addr().map_err(|e| e.to_string())?;
+            .map_err(OscError::Setup)?;
+        let local_addr = socket.local_addr().map_err(OscError::Setup)?;
         let stats = Arc::new(OscStats::default());
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -419,7 +437,7 @@ impl OscServer {
             std::thread::Builder::new()
                 .name("somnia-osc".into())
                 .spawn(move || serve(&socket, &settings, &sink, &stats, &stop))
-                .map_err(|e| e.to_string())?
+                .map_err(OscError::Setup)?
         };
         Ok(Self {
             local_addr,

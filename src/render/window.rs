@@ -12,13 +12,14 @@ use winit::event::{ElementState, KeyEvent, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
 use winit::window::{Fullscreen, Window, WindowId};
 
-use super::gpu::Gpu;
+use super::gpu::{Gpu, RenderError};
 use super::renderer::{FrameInputs, Renderer, ShownCaption};
 use crate::bridge::LookCommand;
 use crate::bridge::ShowCommand;
 use crate::bridge::{AnalysisReader, Transport};
 use crate::control::intent::{Intent, Steering};
 use crate::control::keys::{KeyAction, KeyMap};
+use crate::show::Diagnostic;
 use crate::show::Timeline;
 use crate::show::live::ShowMail;
 use crate::show::live_look::LiveLook;
@@ -87,7 +88,7 @@ struct App {
     options: WindowOptions,
     live: Option<Live>,
     /// A failure that ended the loop, reported by [`run`].
-    error: Option<String>,
+    error: Option<WindowError>,
     /// How far past the end of a performance to keep drawing with `exit_at_end`.
     tail_s: f64,
     last_frame: Option<Instant>,
@@ -110,8 +111,18 @@ struct App {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WindowError {
+    /// No display to open a window on: run under a desktop session, or point DISPLAY (or
+    /// WAYLAND_DISPLAY) at one (`xvfb-run` on a server).
     #[error("no display: {0}")]
     NoDisplay(String),
+    /// A window, but nothing can draw into it: the machine lacks a GPU driver.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// A shader of the show does not compile: bad input, fixed in the file (each diagnostic
+    /// names its file:line:col).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Shaders(Vec<Diagnostic>),
+    /// The window system refused (the window could not be made, or its loop failed).
     #[error("{0}")]
     Failed(String),
 }
@@ -147,7 +158,7 @@ pub fn run(
         .run_app(&mut app)
         .map_err(|e| WindowError::Failed(e.to_string()))?;
     match app.error {
-        Some(e) => Err(WindowError::Failed(e)),
+        Some(e) => Err(e),
         None => Ok(()),
     }
 }
@@ -235,7 +246,7 @@ impl App {
             .set_errors(self.errors.values().cloned().collect());
     }
 
-    fn start(&mut self, event_loop: &ActiveEventLoop) -> Result<Live, String> {
+    fn start(&mut self, event_loop: &ActiveEventLoop) -> Result<Live, WindowError> {
         let (w, h) = self.options.size.unwrap_or((1280, 720));
         let mut attrs = Window::default_attributes()
             .with_title(format!("Somnia — {}", self.timeline.title))
@@ -258,7 +269,7 @@ impl App {
         let window = Arc::new(
             event_loop
                 .create_window(attrs)
-                .map_err(|e| format!("cannot open a window: {e}"))?,
+                .map_err(|e| WindowError::Failed(format!("cannot open a window: {e}")))?,
         );
         if self.options.fullscreen {
             window.set_cursor_visible(false);
@@ -269,8 +280,8 @@ impl App {
             ));
         let surface = instance
             .create_surface(window.clone())
-            .map_err(|e| format!("cannot draw into the window: {e}"))?;
-        let gpu = Gpu::with_instance(instance, Some(&surface)).map_err(|e| e.to_string())?;
+            .map_err(|e| RenderError::Surface(e.to_string()))?;
+        let gpu = Gpu::with_instance(instance, Some(&surface))?;
         let caps = surface.get_capabilities(&gpu.adapter);
         // Prefer a non-sRGB format so the window shows the same bytes as `somnia render`.
         let format = caps
@@ -279,11 +290,13 @@ impl App {
             .copied()
             .find(|f| !f.is_srgb())
             .or(caps.formats.first().copied())
-            .ok_or("the window surface offers no formats")?;
+            .ok_or(RenderError::Surface("it offers no formats".into()))?;
         let size = window.inner_size();
         let mut config = surface
             .get_default_config(&gpu.adapter, size.width.max(1), size.height.max(1))
-            .ok_or("the window surface is not supported by this adapter")?;
+            .ok_or(RenderError::Surface(
+                "it is not supported by this adapter".into(),
+            ))?;
         config.format = format;
         config.present_mode = if self.options.vsync {
             wgpu::PresentMode::AutoVsync
@@ -293,13 +306,8 @@ impl App {
         // The flash guard works on the frame in place when the surface can be sampled and
         // viewed as sRGB; drivers that refuse get the guard's own full pass instead.
         let srgb_views = configure_for_in_place_guard(&surface, &gpu, &caps, &mut config);
-        let renderer = Renderer::new(&gpu, format, &self.timeline.presets).map_err(|diags| {
-            diags
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })?;
+        let renderer =
+            Renderer::new(&gpu, format, &self.timeline.presets).map_err(WindowError::Shaders)?;
         let mut renderer = renderer;
         renderer.set_srgb_views(srgb_views);
         if !self.options.flash_guard {
@@ -555,7 +563,7 @@ fn configure_for_in_place_guard(
     false
 }
 
-pub fn monitor_names() -> Result<Vec<String>, String> {
+pub fn monitor_names() -> Result<Vec<String>, WindowError> {
     struct Lister(Vec<String>);
     impl ApplicationHandler for Lister {
         fn resumed(&mut self, event_loop: &ActiveEventLoop) {
@@ -581,12 +589,18 @@ pub fn monitor_names() -> Result<Vec<String>, String> {
             .iter()
             .all(|v| std::env::var_os(v).is_none_or(|s| s.is_empty()))
     {
-        return Err("no display (DISPLAY and WAYLAND_DISPLAY are not set)".into());
+        return Err(WindowError::NoDisplay(
+            "DISPLAY and WAYLAND_DISPLAY are not set".into(),
+        ));
     }
     let event_loop = EventLoop::new().map_err(|_| {
-        "no display could be opened (is DISPLAY or WAYLAND_DISPLAY right?)".to_string()
+        WindowError::NoDisplay(
+            "none could be opened; is DISPLAY or WAYLAND_DISPLAY right?".to_string(),
+        )
     })?;
     let mut lister = Lister(Vec::new());
-    event_loop.run_app(&mut lister).map_err(|e| e.to_string())?;
+    event_loop
+        .run_app(&mut lister)
+        .map_err(|e| WindowError::Failed(e.to_string()))?;
     Ok(lister.0)
 }

@@ -23,13 +23,23 @@ const QUALITIES: [(&str, &[u8]); 17] = [
     ("m", &[0, 3, 7]),
 ];
 
+/// Why a chord in a file cannot be played.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChordError {
+    /// Not a chord symbol: write it another way.
+    #[error(
+        "`{0}` is not a chord; write a root and a quality: C, Dm, F#maj7, Bb7, Esus4, Gm7b5, Aadd9"
+    )]
+    NotAChord(String),
+    /// A chord, but some of its notes are beyond MIDI's range there: choose another octave.
+    #[error("`{symbol}` in octave {octave} is outside MIDI's range")]
+    OutOfRange { symbol: String, octave: i32 },
+}
+
 /// The notes of chord `symbol` with its root in `octave` (C4 = 60, so octave 3 starts at 48).
-pub fn chord_notes(symbol: &str, octave: i32) -> Result<Vec<u8>, String> {
-    let bad = || {
-        format!(
-            "`{symbol}` is not a chord; write a root and a quality: C, Dm, F#maj7, Bb7, Esus4, Gm7b5, Aadd9"
-        )
-    };
+pub fn chord_notes(symbol: &str, octave: i32) -> Result<Vec<u8>, ChordError> {
+    let bad = || ChordError::NotAChord(symbol.to_string());
     let s = symbol.trim();
     let mut chars = s.chars();
     let root = match chars.next() {
@@ -68,7 +78,10 @@ pub fn chord_notes(symbol: &str, octave: i32) -> Result<Vec<u8>, String> {
             u8::try_from(base + i32::from(*i))
                 .ok()
                 .filter(|n| *n <= 127)
-                .ok_or_else(|| format!("`{symbol}` in octave {octave} is outside MIDI's range"))
+                .ok_or_else(|| ChordError::OutOfRange {
+                    symbol: symbol.to_string(),
+                    octave,
+                })
         })
         .collect()
 }

@@ -307,7 +307,7 @@ fn planned(
         let at = cue.at.as_ref().and_then(|a| {
             a.get_ref()
                 .seconds(tempo)
-                .map_err(|e| bad(a.span(), e, ""))
+                .map_err(|e| bad(a.span(), e.to_string(), ""))
                 .ok()
         });
         let in_group = match (&cue.group, prev) {

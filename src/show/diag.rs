@@ -17,24 +17,24 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic at byte offset `span.start` of `src`, the text of `path`.
-    pub fn at(path: &Path, src: &str, span: Range<usize>, message: impl Into<String>) -> Self {
+    pub fn at(path: &Path, src: &str, span: Range<usize>, message: impl fmt::Display) -> Self {
         let (line, col) = line_col(src, span.start);
         Self {
             path: path.to_path_buf(),
             line,
             col,
-            message: message.into(),
+            message: message.to_string(),
             hint: None,
         }
     }
 
     /// A diagnostic about a whole file (it could not be read, say): reported at 1:1.
-    pub fn file(path: &Path, message: impl Into<String>) -> Self {
+    pub fn file(path: &Path, message: impl fmt::Display) -> Self {
         Self {
             path: path.to_path_buf(),
             line: 1,
             col: 1,
-            message: message.into(),
+            message: message.to_string(),
             hint: None,
         }
     }
@@ -139,7 +139,7 @@ impl<'a> Reporter<'a> {
     }
 
     /// A problem at `span` of the file.
-    pub fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+    pub fn error(&mut self, span: Range<usize>, message: impl fmt::Display) {
         self.diags
             .push(Diagnostic::at(self.path, self.src, span, message));
     }
@@ -148,7 +148,7 @@ impl<'a> Reporter<'a> {
     pub fn error_hint(
         &mut self,
         span: Range<usize>,
-        message: impl Into<String>,
+        message: impl fmt::Display,
         hint: impl Into<String>,
     ) {
         self.diags
@@ -156,7 +156,7 @@ impl<'a> Reporter<'a> {
     }
 
     /// A problem with no place in the file (it came from elsewhere: a controller, live).
-    pub fn file_error(&mut self, message: impl Into<String>) {
+    pub fn file_error(&mut self, message: impl fmt::Display) {
         self.diags.push(Diagnostic::file(self.path, message));
     }
 

@@ -274,21 +274,34 @@ pub enum NoteSpec {
     Name(String),
 }
 
+/// Why a note in a file is not one.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NoteError {
+    /// Not a MIDI number or a note name: write it another way.
+    #[error("`{0}` is not a note; write a MIDI number (60) or a name like C4, F#3, Bb2")]
+    NotANote(String),
+    /// A real note, but lower or higher than MIDI goes: move it by octaves.
+    #[error("`{0}` is outside MIDI's range C-1..G9")]
+    OutOfRange(String),
+    #[error("note {0} is outside MIDI's 0..=127")]
+    NumberOutOfRange(i64),
+}
+
 impl NoteSpec {
-    /// The MIDI note number, or a message saying what is wrong.
-    pub fn to_midi(&self) -> Result<u8, String> {
+    /// The MIDI note number, or what is wrong with it.
+    pub fn to_midi(&self) -> Result<u8, NoteError> {
         match self {
             NoteSpec::Number(n) if (0..=127).contains(n) => Ok(*n as u8),
-            NoteSpec::Number(n) => Err(format!("note {n} is outside MIDI's 0..=127")),
+            NoteSpec::Number(n) => Err(NoteError::NumberOutOfRange(*n)),
             NoteSpec::Name(s) => parse_note_name(s),
         }
     }
 }
 
 /// Parses scientific pitch notation: `C4` = 60, `A4` = 69, `F#3`, `Bb2`, `C-1` = 0.
-pub fn parse_note_name(s: &str) -> Result<u8, String> {
-    let bad =
-        || format!("`{s}` is not a note; write a MIDI number (60) or a name like C4, F#3, Bb2");
+pub fn parse_note_name(s: &str) -> Result<u8, NoteError> {
+    let bad = || NoteError::NotANote(s.to_string());
     let mut chars = s.trim().chars().peekable();
     let base = match chars.next().map(|c| c.to_ascii_uppercase()) {
         Some('C') => 0,
@@ -316,7 +329,7 @@ pub fn parse_note_name(s: &str) -> Result<u8, String> {
     u8::try_from(midi)
         .ok()
         .filter(|m| *m <= 127)
-        .ok_or_else(|| format!("`{s}` is outside MIDI's range C-1..G9"))
+        .ok_or_else(|| NoteError::OutOfRange(s.to_string()))
 }
 
 /// The performance file's shape.

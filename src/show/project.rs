@@ -52,13 +52,13 @@ impl Project {
     }
 
     /// The file of the preset called `name`, after checking the name is a plain name.
-    pub fn preset_path(&self, name: &str) -> Result<PathBuf, String> {
+    pub fn preset_path(&self, name: &str) -> Result<PathBuf, NameError> {
         validate_name(name, "preset")?;
         Ok(self.presets_dir().join(format!("{name}.toml")))
     }
 
     /// The file of shader `file_name` (e.g. `aurora.wgsl`), after the same check.
-    pub fn shader_path(&self, file_name: &str) -> Result<PathBuf, String> {
+    pub fn shader_path(&self, file_name: &str) -> Result<PathBuf, NameError> {
         validate_name(file_name, "shader")?;
         Ok(self.shaders_dir().join(file_name))
     }
@@ -74,8 +74,21 @@ impl Project {
     }
 }
 
+/// Why a name cannot be a file of the project. Names come from files and from the network, and
+/// a name is never a path.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameError {
+    /// Empty, too long, hidden, or with a separator, `..` or another character a plain name
+    /// has not: rename it.
+    #[error(
+        "`{name}` is not a valid {what} name: use letters, digits, `-`, `_` and `.` only, with no folders"
+    )]
+    NotPlain { name: String, what: &'static str },
+}
+
 /// Accepts plain file names only: no separators, no `..`, nothing hidden, nothing empty.
-pub fn validate_name(name: &str, what: &str) -> Result<(), String> {
+pub fn validate_name(name: &str, what: &'static str) -> Result<(), NameError> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && !name.starts_with('.')
@@ -86,9 +99,10 @@ pub fn validate_name(name: &str, what: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "`{name}` is not a valid {what} name: use letters, digits, `-`, `_` and `.` only, with no folders"
-        ))
+        Err(NameError::NotPlain {
+            name: name.to_string(),
+            what,
+        })
     }
 }
 

@@ -25,18 +25,37 @@ pub enum Position {
     },
 }
 
+/// Why a time in a file is not one. Each says how to write it instead.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TimeError {
+    /// Neither seconds nor clock text nor bar|beat.
+    #[error(
+        "`{0}` is not a time; write seconds (`90`), minutes:seconds (`1:30.5`) or bar|beat (`12|1`)"
+    )]
+    NotATime(String),
+    /// Clock text with a field after a colon of 60 or more.
+    #[error("`{0}`: minutes and seconds after a colon must be below 60")]
+    SixtyOrMore(String),
+    /// `bar|beat` that does not read as two numbers from 1.
+    #[error("`{0}` is not a musical position; write bar|beat, both from 1: `12|1`, `12|3.5`")]
+    NotAPosition(String),
+    #[error("time {0} must be zero or more seconds")]
+    Negative(f64),
+    /// A beat past the end of its bar on the tempo map.
+    #[error("`{bar}|{beat}`: a bar has {per_bar} beats here; beats run from 1 to below {}", per_bar + 1)]
+    BeatPastBar { bar: u32, beat: f64, per_bar: u32 },
+}
+
 impl Position {
     /// Seconds, through `tempo` for a musical position.
-    pub fn seconds(&self, tempo: &Tempo) -> Result<f64, String> {
+    pub fn seconds(&self, tempo: &Tempo) -> Result<f64, TimeError> {
         match *self {
             Position::Seconds(s) => Ok(s),
             Position::Musical { bar, beat } => {
                 let per_bar = tempo.beats_per_bar.max(1);
                 if beat >= f64::from(per_bar) + 1.0 {
-                    return Err(format!(
-                        "`{bar}|{beat}`: a bar has {per_bar} beats here; beats run from 1 to below {}",
-                        per_bar + 1
-                    ));
+                    return Err(TimeError::BeatPastBar { bar, beat, per_bar });
                 }
                 Ok(tempo.time_at_bar_beat(f64::from(bar), beat))
             }
@@ -45,32 +64,30 @@ impl Position {
 }
 
 impl TimeSpec {
-    pub fn position(&self) -> Result<Position, String> {
+    pub fn position(&self) -> Result<Position, TimeError> {
         match self {
             TimeSpec::Seconds(s) if s.is_finite() && *s >= 0.0 => Ok(Position::Seconds(*s)),
-            TimeSpec::Seconds(s) => Err(format!("time {s} must be zero or more seconds")),
+            TimeSpec::Seconds(s) => Err(TimeError::Negative(*s)),
             TimeSpec::Text(t) => parse_position(t),
         }
     }
 
     /// The position in seconds on `tempo`, or a message saying what is wrong.
-    pub fn seconds(&self, tempo: &Tempo) -> Result<f64, String> {
+    pub fn seconds(&self, tempo: &Tempo) -> Result<f64, TimeError> {
         self.position()?.seconds(tempo)
     }
 }
 
 /// Parses clock text or `BAR|BEAT`.
-pub fn parse_position(text: &str) -> Result<Position, String> {
+pub fn parse_position(text: &str) -> Result<Position, TimeError> {
     match text.split_once('|') {
         Some((bar, beat)) => parse_musical(text, bar, beat),
         None => parse_clock(text).map(Position::Seconds),
     }
 }
 
-fn parse_musical(text: &str, bar: &str, beat: &str) -> Result<Position, String> {
-    let bad = || {
-        format!("`{text}` is not a musical position; write bar|beat, both from 1: `12|1`, `12|3.5`")
-    };
+fn parse_musical(text: &str, bar: &str, beat: &str) -> Result<Position, TimeError> {
+    let bad = || TimeError::NotAPosition(text.to_string());
     let bar: u32 = bar.trim().parse().map_err(|_| bad())?;
     let beat: f64 = beat.trim().parse().map_err(|_| bad())?;
     if bar == 0 || !beat.is_finite() || beat < 1.0 || bar > 100_000 {
@@ -80,12 +97,8 @@ fn parse_musical(text: &str, bar: &str, beat: &str) -> Result<Position, String> 
 }
 
 /// Parses `"SS.s"`, `"M:SS.s"` or `"H:MM:SS.s"`.
-pub fn parse_clock(text: &str) -> Result<f64, String> {
-    let bad = || {
-        format!(
-            "`{text}` is not a time; write seconds (`90`), minutes:seconds (`1:30.5`) or bar|beat (`12|1`)"
-        )
-    };
+pub fn parse_clock(text: &str) -> Result<f64, TimeError> {
+    let bad = || TimeError::NotATime(text.to_string());
     let parts: Vec<&str> = text.trim().split(':').collect();
     if parts.is_empty() || parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
         return Err(bad());
@@ -102,9 +115,7 @@ pub fn parse_clock(text: &str) -> Result<f64, String> {
             return Err(bad());
         }
         if i > 0 && v >= 60.0 {
-            return Err(format!(
-                "`{text}`: minutes and seconds after a colon must be below 60"
-            ));
+            return Err(TimeError::SixtyOrMore(text.to_string()));
         }
         total = total * 60.0 + v;
     }
@@ -127,7 +138,7 @@ mod tests {
     fn malformed_clock_text_is_rejected_with_a_hint() {
         for bad in ["", "1:", ":30", "1:75", "a:b", "1:2:3:4", "-4", "1.5:00"] {
             let err = parse_clock(bad).unwrap_err();
-            assert!(err.contains('`'), "{bad}: {err}");
+            assert!(err.to_string().contains('`'), "{bad}: {err}");
         }
     }
 
@@ -146,7 +157,7 @@ mod tests {
         assert_eq!(at("2|3.5"), 3.25);
         for bad in ["0|1", "1|0", "1|", "|2", "x|1", "1|5", "1|1|1", "2|-1"] {
             let err = TimeSpec::Text(bad.into()).seconds(&tempo).unwrap_err();
-            assert!(err.contains('`'), "{bad}: {err}");
+            assert!(err.to_string().contains('`'), "{bad}: {err}");
         }
     }
 

@@ -11,9 +11,21 @@ pub struct FileWatcher {
     rx: Receiver<PathBuf>,
 }
 
+/// Why a show's folders cannot be watched for edits. The show plays on; edits are then only
+/// seen after a restart.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WatchError {
+    /// The system's file watching (inotify) is not available or out of watches.
+    #[error("cannot watch files: {0}")]
+    Unavailable(notify::Error),
+    #[error("none of the show's folders could be watched")]
+    NoFolder,
+}
+
 impl FileWatcher {
-    /// Watches each of `dirs` (not recursively). Fails with a message if none can be watched.
-    pub fn new(dirs: &[PathBuf]) -> Result<Self, String> {
+    /// Watches each of `dirs` (not recursively). Fails if none can be watched.
+    pub fn new(dirs: &[PathBuf]) -> Result<Self, WatchError> {
         let (tx, rx) = channel();
         let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             if let Ok(event) = res {
@@ -24,7 +36,7 @@ impl FileWatcher {
                 }
             }
         })
-        .map_err(|e| format!("cannot watch files: {e}"))?;
+        .map_err(WatchError::Unavailable)?;
         let mut watched = 0;
         for d in dirs {
             if watcher.watch(d, RecursiveMode::NonRecursive).is_ok() {
@@ -32,7 +44,7 @@ impl FileWatcher {
             }
         }
         if watched == 0 {
-            return Err("none of the show's folders could be watched".into());
+            return Err(WatchError::NoFolder);
         }
         Ok(Self {
             _watcher: watcher,

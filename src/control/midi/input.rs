@@ -32,10 +32,10 @@ const RING_CAPACITY: usize = 1024;
 const CLIENT_NAME: &str = "somnia";
 
 /// Names of the MIDI input ports, or why they cannot be listed.
-pub fn input_port_names() -> Result<Vec<String>, String> {
-    let input = midi_system_present()
-        .and_then(|()| midir::MidiInput::new(CLIENT_NAME).map_err(|e| e.to_string()))
-        .map_err(|e| format!("MIDI is not available here: {e}"))?;
+pub fn input_port_names() -> Result<Vec<String>, MidiError> {
+    let input = midi_system_present().and_then(|()| {
+        midir::MidiInput::new(CLIENT_NAME).map_err(|e| MidiError::NoMidiSystem(e.to_string()))
+    })?;
     Ok(input
         .ports()
         .iter()
@@ -90,8 +90,25 @@ pub struct MidiInputs {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// Why MIDI input could not start, or a port could not be listened to.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MidiError {
+    /// The machine has no MIDI system (no ALSA sequencer, no JACK): MIDI devices cannot be
+    /// reached until it has one. Input keeps looking.
+    #[error("MIDI is not available here: {0}")]
+    NoMidiSystem(String),
+    /// The port was found but refused us (busy, or gone as we connected): it is tried again
+    /// when it comes back.
+    #[error("{0}")]
+    Port(String),
+    /// The MIDI thread could not start: the machine is short of something.
+    #[error("cannot start MIDI input: {0}")]
+    Thread(std::io::Error),
+}
+
 impl MidiInputs {
-    pub fn start(settings: MidiSettings, steering: Steering) -> Result<Self, String> {
+    pub fn start(settings: MidiSettings, steering: Steering) -> Result<Self, MidiError> {
         let stats = Arc::new(MidiStats::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (waker, rx) = wake_channel(16);
@@ -100,7 +117,7 @@ impl MidiInputs {
             std::thread::Builder::new()
                 .name("somnia-midi".into())
                 .spawn(move || run(settings, &steering, stats, &stop, &rx))
-                .map_err(|e| format!("cannot start MIDI input: {e}"))?
+                .map_err(MidiError::Thread)?
         };
         Ok(Self {
             stats,
@@ -165,10 +182,12 @@ struct Ports {
 
 /// Whether the MIDI system could be there, checked without opening it: ALSA's library prints
 /// its own error to stderr on every failed open, which twice a second would flood the log.
-fn midi_system_present() -> Result<(), String> {
+fn midi_system_present() -> Result<(), MidiError> {
     #[cfg(all(target_os = "linux", not(feature = "jack")))]
     if !std::path::Path::new("/dev/snd/seq").exists() {
-        return Err("no ALSA sequencer (/dev/snd/seq)".into());
+        return Err(MidiError::NoMidiSystem(
+            "no ALSA sequencer (/dev/snd/seq)".into(),
+        ));
     }
     Ok(())
 }
@@ -176,8 +195,10 @@ fn midi_system_present() -> Result<(), String> {
 impl Ports {
     fn rescan(&mut self) {
         if self.lister.is_none() {
-            let opened = midi_system_present()
-                .and_then(|()| midir::MidiInput::new(CLIENT_NAME).map_err(|e| e.to_string()));
+            let opened = midi_system_present().and_then(|()| {
+                midir::MidiInput::new(CLIENT_NAME)
+                    .map_err(|e| MidiError::NoMidiSystem(e.to_string()))
+            });
             match opened {
                 Ok(l) => {
                     if self.told_unavailable {
@@ -188,9 +209,7 @@ impl Ports {
                 }
                 Err(e) => {
                     if !self.told_unavailable {
-                        eprintln!(
-                            "somnia play: MIDI is not available here ({e}); playing on, and looking again twice a second"
-                        );
+                        eprintln!("somnia play: {e}; playing on, and looking again twice a second");
                         self.told_unavailable = true;
                     }
                     return;
@@ -240,8 +259,9 @@ impl Ports {
         port: &midir::MidiInputPort,
         id: &str,
         name: &str,
-    ) -> Result<OpenPort, String> {
-        let mut input = midir::MidiInput::new(CLIENT_NAME).map_err(|e| e.to_string())?;
+    ) -> Result<OpenPort, MidiError> {
+        let mut input =
+            midir::MidiInput::new(CLIENT_NAME).map_err(|e| MidiError::Port(e.to_string()))?;
         // Clock, song position and MMC (system exclusive) are wanted; active sensing is
         // parsed to nothing.
         input.ignore(midir::Ignore::None);
@@ -254,7 +274,7 @@ impl Ports {
                 move |_stamp_us, bytes, _| on_midi_bytes(bytes, &mut tx, &wake, &stats.dropped),
                 (),
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| MidiError::Port(e.to_string()))?;
         Ok(OpenPort {
             id: id.to_string(),
             name: name.to_string(),
@@ -364,7 +384,10 @@ fn carry_out(
                 "somnia play: MIDI learn: {learned}; saved to {}",
                 map_path.display()
             ),
-            Err(e) => eprintln!("somnia play: MIDI learn: {learned}, but it was not saved: {e}"),
+            Err(e) => eprintln!(
+                "somnia play: MIDI learn: {learned}, but it was not saved to {}: {e}",
+                map_path.display()
+            ),
         },
     }
 }

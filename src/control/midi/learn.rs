@@ -55,13 +55,30 @@ impl std::fmt::Display for Learned {
     }
 }
 
+/// Why a learned binding was not saved. The binding works until the show ends either way.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LearnError {
+    /// The map file is not TOML, or its `cc` is not a list of tables: fix the file (`somnia
+    /// check` says where), then learn again.
+    #[error("the MIDI map is not valid TOML: {0}")]
+    NotToml(toml_edit::TomlError),
+    #[error("`cc` in the MIDI map is not a list of [[cc]] tables")]
+    CcNotTables,
+    /// The file could not be read or written (permissions, a full disk).
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// The text of the mapping file `src` (empty for a new one) with `learned` in it, replacing
 /// whatever bound the same control or target. Comments and everything else are kept.
-pub fn with_learned(src: &str, learned: &Learned) -> Result<String, String> {
+pub fn with_learned(src: &str, learned: &Learned) -> Result<String, LearnError> {
     use toml_edit::{DocumentMut, Item, Table, value};
-    let mut doc: DocumentMut = src
-        .parse()
-        .map_err(|e| format!("the MIDI map is not valid TOML: {e}"))?;
+    let mut doc: DocumentMut = src.parse().map_err(LearnError::NotToml)?;
     let channel_of = |t: &Table| t.get("channel").and_then(Item::as_integer);
     match learned {
         Learned::Cc(b) => {
@@ -71,7 +88,7 @@ pub fn with_learned(src: &str, learned: &Learned) -> Result<String, String> {
                 .entry("cc")
                 .or_insert(Item::ArrayOfTables(Default::default()))
                 .as_array_of_tables_mut()
-                .ok_or("`cc` in the MIDI map is not a list of [[cc]] tables")?;
+                .ok_or(LearnError::CcNotTables)?;
             let same_control = |t: &Table| {
                 t.get("cc").and_then(Item::as_integer) == Some(i64::from(b.cc))
                     && channel_of(t) == channel
@@ -122,20 +139,25 @@ pub fn with_learned(src: &str, learned: &Learned) -> Result<String, String> {
 
 /// Writes `learned` into the mapping file at `path` (made if missing), atomically: a crash
 /// mid-write leaves the old file whole.
-pub fn save_learned(path: &Path, learned: &Learned) -> Result<(), String> {
+pub fn save_learned(path: &Path, learned: &Learned) -> Result<(), LearnError> {
+    let io = |action, source| LearnError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    };
     let src = match std::fs::read_to_string(path) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             "# Somnia MIDI map: controllers, transport and presets (see the README, \"MIDI\").\n"
                 .to_string()
         }
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(e) => return Err(io("read", e)),
     };
-    let text = with_learned(&src, learned).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = with_learned(&src, learned)?;
     let tmp = path.with_extension("toml.tmp");
     std::fs::write(&tmp, text)
         .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(|e| io("write", e))
 }
 
 #[cfg(test)]

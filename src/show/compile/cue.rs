@@ -185,7 +185,7 @@ impl Compiler<'_> {
             let octave = cue.octave.as_ref().map_or(3, |o| *o.get_ref());
             match i32::try_from(octave)
                 .map_err(|_| format!("octave {octave} is out of range"))
-                .and_then(|o| chord_notes(chord.get_ref(), o))
+                .and_then(|o| chord_notes(chord.get_ref(), o).map_err(|e| e.to_string()))
             {
                 Ok(notes) => {
                     for n in notes {
