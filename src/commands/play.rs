@@ -238,10 +238,16 @@ pub fn run(args: &PlayArgs) -> i32 {
     };
     let control = {
         let stop = stop.clone();
-        std::thread::Builder::new()
+        match std::thread::Builder::new()
             .name("somnia-control".into())
             .spawn(move || show.run(&command_rx, &mut tx, SCHEDULER_TICK, &stop))
-            .expect("spawning the control thread")
+        {
+            Ok(thread) => thread,
+            Err(e) => {
+                eprintln!("somnia play: cannot start the show's control thread: {e}");
+                return EXIT_MISSING;
+            }
+        }
     };
     // Every controller steers the show through the same bounded queues.
     let live_sink = LiveSink {

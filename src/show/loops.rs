@@ -1,10 +1,8 @@
 //! Loop regions: `[[loop]] from, to, times` plays the stretch of the score between `from` and
 //! `to` `times` times in all. The score (everything the cue file writes) stays as written; the
 //! show clock maps onto it. The sound is unrolled at compile time (each pass's events copied,
-//! everything after shifted, notes released at each jump back); the picture maps the show time
+//! everything after shifted, notes released at each jump back: `compile::loop_regions`); the picture maps the show time
 //! to score time and evaluates there, so both jump back together.
-
-use super::timeline::{AudioAction, AudioCue};
 
 /// One loop region, in score seconds.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -16,12 +14,12 @@ pub struct Loop {
 }
 
 impl Loop {
-    fn len_s(&self) -> f64 {
+    pub fn len_s(&self) -> f64 {
         self.to_s - self.from_s
     }
 
     /// How much later everything after the region happens.
-    fn extra_s(&self) -> f64 {
+    pub fn extra_s(&self) -> f64 {
         self.len_s() * f64::from(self.times.saturating_sub(1))
     }
 }
@@ -58,41 +56,6 @@ pub fn show_length_s(loops: &[Loop], score_s: f64) -> f64 {
     score_s + loops.iter().map(Loop::extra_s).sum::<f64>()
 }
 
-/// The sound with the loops played out, in show time.
-pub fn unroll(loops: &[Loop], audio: Vec<AudioCue>) -> Vec<AudioCue> {
-    let mut out = audio;
-    // Innermost first is not a thing (no overlaps); later loops first keeps earlier shifts simple.
-    for l in loops.iter().rev() {
-        let mut next = Vec::with_capacity(out.len());
-        for c in &out {
-            if c.time_s < l.from_s {
-                next.push(*c);
-            } else if c.time_s < l.to_s {
-                for k in 0..l.times {
-                    next.push(AudioCue {
-                        time_s: c.time_s + l.len_s() * f64::from(k),
-                        ..*c
-                    });
-                }
-            } else {
-                next.push(AudioCue {
-                    time_s: c.time_s + l.extra_s(),
-                    ..*c
-                });
-            }
-        }
-        // Each jump back lets go of what was sounding, as a sequencer's loop does.
-        for k in 1..l.times {
-            next.push(AudioCue {
-                time_s: l.from_s + l.len_s() * f64::from(k),
-                action: AudioAction::AllNotesOff,
-            });
-        }
-        out = next;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,29 +85,5 @@ mod tests {
         assert_eq!(at(29.5), 20.5, "the second loop's second pass");
         assert_eq!(at(40.0), 31.0);
         assert_eq!(show_length_s(&LOOPS, 60.0), 69.0);
-    }
-
-    #[test]
-    fn the_sound_repeats_and_releases_at_each_jump_back() {
-        let note = |t: f64| AudioCue {
-            time_s: t,
-            action: AudioAction::NoteOn {
-                note: 60,
-                velocity: 1.0,
-            },
-        };
-        let out = unroll(&LOOPS[..1], vec![note(1.0), note(12.0), note(16.0)]);
-        let ons: Vec<f64> = out
-            .iter()
-            .filter(|c| matches!(c.action, AudioAction::NoteOn { .. }))
-            .map(|c| c.time_s)
-            .collect();
-        assert_eq!(ons, [1.0, 12.0, 16.0, 20.0, 24.0]);
-        let offs: Vec<f64> = out
-            .iter()
-            .filter(|c| c.action == AudioAction::AllNotesOff)
-            .map(|c| c.time_s)
-            .collect();
-        assert_eq!(offs, [14.0, 18.0]);
     }
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::diag::{Diagnostic, did_you_mean, toml_error};
+use super::diag::{Diagnostic, Reporter, toml_error};
 use super::look::{MAX_LAYER_PARAMS, Post};
 use super::patch::{AudioFile, audio_shape, parse_patch};
 use super::project::Project;
@@ -243,19 +243,11 @@ fn parse_post(
     let mut values = Post::default().to_array();
     for (name, v) in table {
         let Some(i) = Post::index(name) else {
-            let names = Post::FIELDS.iter().map(|f| f.name);
-            let hint = match did_you_mean(name, names.clone()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("post settings: {}", names.collect::<Vec<_>>().join(", ")),
-            };
-            diags.push(
-                Diagnostic::at(
-                    path,
-                    src,
-                    v.span(),
-                    format!("unknown post setting `{name}`"),
-                )
-                .with_hint(hint),
+            Reporter::new(path, src, diags).unknown(
+                v.span(),
+                "post setting",
+                name,
+                Post::FIELDS.iter().map(|f| f.name),
             );
             continue;
         };

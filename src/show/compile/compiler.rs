@@ -297,7 +297,7 @@ impl<'a> Compiler<'a> {
             time_s: duration_s,
             action: AudioAction::AllNotesOff,
         });
-        let mut audio = loops::unroll(&loop_regions, self.audio);
+        let mut audio = super::loop_regions::unroll(&loop_regions, self.audio);
         audio.sort_by(|a, b| {
             // Releases first at equal times, so a note (or a loop's jump back) that ends as
             // another begins never cuts the new one.
