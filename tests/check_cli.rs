@@ -168,3 +168,14 @@ fn nan_and_infinity_in_a_cue_are_refused_at_their_place() {
         "only the three numbers are wrong:\n{err}"
     );
 }
+
+#[test]
+fn a_refused_number_is_not_also_reported_out_of_range() {
+    let dir = project();
+    let perf = dir.path().join("performances/inf.toml");
+    std::fs::write(&perf, "duration = 10\ntempo_bpm = inf\npreset = \"glow\"\n").unwrap();
+    let (code, err) = check(&perf);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("{}:2:13:", perf.display())), "{err}");
+    assert!(err.contains("1 error(s)"), "one problem, one error:\n{err}");
+}

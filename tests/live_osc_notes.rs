@@ -96,6 +96,11 @@ fn live_notes_with_lengths_chords_bundles_offs_and_changes_each_take_effect_when
     let log = play.stop();
     stop_with_sigint(&mut parec);
     assert!(sent.success(), "python-osc failed to send\n{log}");
+    // Notes sent now start now: none of them reached the engine after its sample.
+    assert!(
+        !log.contains("after their sample"),
+        "untimed notes were counted late:\n{log}"
+    );
     let mono = read_wav(&rec).mono();
     // Everything is placed against C4, the first note sent (the stage is silent before it).
     let first = first_sound_after(&mono, 0.0, 0.01).expect("the notes were heard");

@@ -11,7 +11,7 @@ use super::priority::{self, Priority};
 #[derive(Debug)]
 pub struct Transport {
     sample_rate_hz: u32,
-    /// Sample position of the start of the next block the engine will render.
+    /// Sample position of the start of the block last rendered (published with it).
     position_samples: AtomicU64,
     /// Nanoseconds since `epoch` at which the sample at `position_samples` is (or was) heard.
     published_ns: AtomicU64,
@@ -111,8 +111,15 @@ impl Transport {
         now_ns.saturating_sub(self.callback_ns.load(Ordering::Relaxed)) as f64 * 1e-9
     }
 
+    /// The first sample of the block last rendered.
     pub fn position_samples(&self) -> u64 {
         self.position_samples.load(Ordering::Acquire)
+    }
+
+    /// The first sample of the next block the engine renders: the earliest an event sent now
+    /// can apply (an event stamped before it is late).
+    pub fn next_block_sample(&self) -> u64 {
+        self.position_samples() + u64::from(self.block_frames.load(Ordering::Relaxed))
     }
 
     /// The clock as the render thread should see it: the last published position plus the

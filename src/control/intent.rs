@@ -4,7 +4,6 @@
 //! queue, the live show's commands, the picture's changes, MIDI learn and the external clock,
 //! all bounded, dropped and counted when full. A controller is then only its own wire format.
 
-use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::midi::learn::LearnTarget;
@@ -84,10 +83,6 @@ pub struct Steering {
 }
 
 impl Steering {
-    pub fn transport(&self) -> &Arc<Transport> {
-        &self.sink.transport
-    }
-
     /// Carries out `intent`, received at `received` (an external clock's tick is timed by it).
     /// Never blocks: a full queue drops and counts.
     pub fn carry_out(&self, intent: Intent, received: Instant) -> Carried {
@@ -109,8 +104,11 @@ impl Steering {
                 length_s,
                 at,
             } => {
-                let on = match sample_for(at) {
-                    0 => sink.transport.position_samples(),
+                // Untimed, the note starts at once (sample 0) and its end is counted from the
+                // next block, where it starts: stamped with a past sample it would be late.
+                let on = sample_for(at);
+                let from = match on {
+                    0 => sink.transport.next_block_sample(),
                     s => s,
                 };
                 sink.engine(&[
@@ -119,7 +117,7 @@ impl Steering {
                         kind: EventKind::NoteOn { note, velocity },
                     },
                     Event {
-                        at_sample: on + self.samples(length_s),
+                        at_sample: from + self.samples(length_s),
                         kind: EventKind::NoteOff { note },
                     },
                 ])

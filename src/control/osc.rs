@@ -161,7 +161,7 @@ fn number(a: &OscType) -> Option<f64> {
 }
 
 fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refusal> {
-    if m.addr == "/somnia/status" {
+    if m.addr.trim_start_matches('/') == "somnia/status" {
         return Ok(Action::Status);
     }
     message_intent(m, at).map(Action::Steer)
@@ -510,8 +510,8 @@ fn serve(
     }
 }
 
-/// The engine sample heard at `at` (or 0, "at once", for `None`); a moment already past is
-/// "at once" too, counted late.
+/// Carries out one message: an intent through the steering every controller shares (its
+/// drops and late time tags counted here), or the status reply to its sender.
 fn carry_out(
     action: Action,
     socket: &UdpSocket,

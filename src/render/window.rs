@@ -432,15 +432,14 @@ impl App {
 impl App {
     /// Carries out what a key asks of the show, through the same steering as OSC and MIDI.
     fn steer(&self, intent: Intent) {
-        let Some(link) = &self.link else {
-            eprintln!("somnia: {intent:?} needs a live show");
-            return;
-        };
-        if matches!(intent, Intent::Learn(_)) && link.steering.learn.is_none() {
-            eprintln!("somnia: MIDI learn needs MIDI input (it is off: --no-midi)");
-            return;
+        let learn = matches!(intent, Intent::Learn(_));
+        match &self.link {
+            Some(link) if !learn || link.steering.learn.is_some() => {
+                link.steering.carry_out(intent, Instant::now());
+            }
+            _ if learn => eprintln!("somnia: MIDI learn needs MIDI input (it is off: --no-midi)"),
+            _ => eprintln!("somnia: {intent:?} needs a live show"),
         }
-        link.steering.carry_out(intent, Instant::now());
     }
 }
 

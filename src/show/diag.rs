@@ -113,6 +113,19 @@ fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len()][b.len()]
 }
 
+/// `later` without the problems at a place `first` already reports: a number screened out of a
+/// file (`nan`, read on as 0) is not also reported as out of range.
+pub fn without_places_of(first: &[Diagnostic], later: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    later
+        .into_iter()
+        .filter(|d| {
+            !first
+                .iter()
+                .any(|f| f.path == d.path && f.line == d.line && f.col == d.col)
+        })
+        .collect()
+}
+
 /// A hint for a word that is not one of `known`: the near miss if there is one, else the list.
 pub fn suggestion<'a>(word: &str, known: impl IntoIterator<Item = &'a str> + Clone) -> String {
     match did_you_mean(word, known.clone()) {
@@ -222,11 +235,6 @@ impl<'a> Reporter<'a> {
             );
             None
         }
-    }
-
-    /// Whether nothing has been reported in this file so far (nor before it, in `diags`).
-    pub fn is_clean(&self) -> bool {
-        self.diags.is_empty()
     }
 }
 

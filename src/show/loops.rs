@@ -1,8 +1,8 @@
 //! Loop regions: `[[loop]] from, to, times` plays the stretch of the score between `from` and
 //! `to` `times` times in all. The score (everything the cue file writes) stays as written; the
 //! show clock maps onto it. The sound is unrolled at compile time (each pass's events copied,
-//! everything after shifted, notes released at each jump back: `compile::loop_regions`); the picture maps the show time
-//! to score time and evaluates there, so both jump back together.
+//! everything after shifted, notes released at each jump back: `compile::loop_regions`); the
+//! picture maps the show time to score time and evaluates there, so both jump back together.
 
 /// One loop region, in score seconds.
 #[derive(Clone, Copy, Debug, PartialEq)]

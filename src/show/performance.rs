@@ -374,6 +374,7 @@ pub fn parse_performance(
         Ok(file) => Ok((file, unknown)),
         Err(e) => {
             unknown.push(toml_error(path, src, &e));
+            unknown.sort_by_key(|d| (d.line, d.col));
             Err(unknown)
         }
     }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::diag::{Diagnostic, Reporter, toml_error};
+use super::diag::{Diagnostic, Reporter, toml_error, without_places_of};
 use super::look::{MAX_LAYER_PARAMS, Post};
 use super::patch::{AudioFile, audio_shape, parse_patch};
 use super::project::Project;
@@ -117,9 +117,11 @@ pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset,
         Ok(f) => f,
         Err(e) => {
             diags.push(toml_error(path, src, &e));
+            diags.sort_by_key(|d| (d.line, d.col));
             return Err(diags);
         }
     };
+    let screened = diags.len();
     let name = path
         .file_stem()
         .and_then(|s| s.to_str())
@@ -215,6 +217,9 @@ pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset,
 
     let post = parse_post(path, src, &file.post, &mut diags);
 
+    let later = diags.split_off(screened);
+    let later = without_places_of(&diags, later);
+    diags.extend(later);
     diags.sort_by_key(|d| (d.line, d.col));
     if diags.is_empty() {
         Ok(Preset {

@@ -7,9 +7,10 @@
 //! - midir calls back on its own thread (under JACK, the real-time process thread). The callback
 //!   only parses the bytes into a fixed-size message, pushes it into that port's bounded ring
 //!   (full: dropped and counted) and wakes our thread; it never allocates or locks.
-//! - Our thread routes each message ([`super::midi_route`]) and carries it out: the engine's
-//!   live queue (heard within a block), show commands, picture changes, the external clock,
-//!   and MIDI learn's saves to the mapping file.
+//! - Our thread routes each message ([`super::route`]) and carries out what it means through
+//!   the steering every controller shares (the engine's live queue, heard within a block; show
+//!   commands; picture changes; the external clock), and saves what MIDI learn binds to the
+//!   mapping file.
 
 use std::path::PathBuf;
 use std::sync::Arc;

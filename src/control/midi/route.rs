@@ -1,7 +1,7 @@
 //! From MIDI messages to what the show does: notes to the synth, controllers through the map,
 //! transport and GO, program changes to presets, MIDI clock to tempo and beat, and MIDI learn.
 //! Pure (no device, no threads), so every rule is tested here; the midir wrapper
-//! ([`super::midi`]) carries out what it returns.
+//! ([`super::input`]) carries out what it returns.
 
 use std::collections::HashMap;
 
