@@ -179,3 +179,61 @@ fn a_refused_number_is_not_also_reported_out_of_range() {
     assert!(err.contains(&format!("{}:2:13:", perf.display())), "{err}");
     assert!(err.contains("1 error(s)"), "one problem, one error:\n{err}");
 }
+
+#[test]
+fn the_shipped_kiosk_passes_check() {
+    let (code, err) = check(&repo().join("kiosks/sanctuary.toml"));
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn every_mistake_in_a_kiosk_file_is_reported_at_its_place() {
+    let dir = project();
+    std::fs::create_dir_all(dir.path().join("kiosks")).unwrap();
+    let kiosk = dir.path().join("kiosks/gallery.toml");
+    std::fs::write(
+        &kiosk,
+        [
+            "order = \"shuffle\"",          // 1
+            "shuffle = \"bagg\"",           // 2: unknown shuffle
+            "fade_s = -1",                  // 3: out of range
+            "[[item]]",                     // 4
+            "preset = \"glwo\"",            // 5: no such preset
+            "[[item]]",                     // 6
+            "performance = \"glow\"",       // 7: no such performance
+            "[schedule]",                   // 8
+            "timezone = \"Europe/Berlln\"", // 9: no such zone
+            "[[schedule.open]]",            // 10
+            "days = [\"mon\", \"thurs\"]",  // 11: unknown day
+            "from = \"10:00\"",             // 12
+            "to = \"25:00\"",               // 13: not a time
+            "[[schedule.date]]",            // 14
+            "date = \"2026-02-30\"",        // 15: not a date
+            "closed = true",                // 16
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let (code, err) = check(&kiosk);
+    assert_eq!(code, 1, "{err}");
+    let at = |place: &str| format!("{}:{place}:", kiosk.display());
+    for (place, what) in [
+        ("2:11", "unknown shuffle `bagg`"),
+        ("3:10", "fade_s must be within"),
+        ("5:10", "no preset named `glwo`"),
+        ("7:15", "no performance named `glow`"),
+        ("9:12", "is not a time zone"),
+        ("11:16", "unknown day `thurs`"),
+        ("13:6", "is not a time of day"),
+        ("15:8", "is not a date"),
+    ] {
+        let line = err
+            .lines()
+            .find(|l| l.starts_with(&at(place)))
+            .unwrap_or_else(|| panic!("nothing at {place} ({what}) in:\n{err}"));
+        assert!(line.contains(what), "{place}: `{what}` in `{line}`");
+    }
+    assert!(err.contains("did you mean `bag`?"), "{err}");
+    assert!(err.contains("did you mean `glow`?"), "{err}");
+    assert!(err.contains("8 error(s)"), "{err}");
+}

@@ -1,5 +1,5 @@
-//! `somnia check`: validates presets, performances and shaders and reports every problem as
-//! `file:line:col: message` with a hint.
+//! `somnia check`: validates presets, performances, shaders, MIDI maps and kiosk files and
+//! reports every problem as `file:line:col: message` with a hint.
 
 use std::path::{Path, PathBuf};
 
@@ -10,15 +10,21 @@ use crate::show::diag::Diagnostic;
 use crate::show::preset::{ParamDef, load_preset};
 use crate::show::project::Project;
 
-/// `somnia check [FILE...]`: with no files, checks the presets, performances and shaders
-/// folders of the current directory, and its MIDI map.
+/// `somnia check [FILE...]`: with no files, checks the presets, performances, shaders and
+/// kiosks folders of the current directory, and its MIDI map.
 pub fn run(files: &[PathBuf]) -> i32 {
     let paths: Vec<PathBuf> = if files.is_empty() {
-        ["presets", "performances", "shaders", "midi-map.toml"]
-            .iter()
-            .map(PathBuf::from)
-            .filter(|p| p.exists())
-            .collect()
+        [
+            "presets",
+            "performances",
+            "shaders",
+            "kiosks",
+            "midi-map.toml",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.exists())
+        .collect()
     } else {
         files.to_vec()
     };
@@ -47,6 +53,8 @@ pub enum FileKind {
     Shader,
     /// A MIDI map (controllers, transport, programs).
     MidiMap,
+    /// A kiosk (a playlist, an attract item, opening hours).
+    Kiosk,
 }
 
 /// The top-level tables only a MIDI map has.
@@ -71,6 +79,7 @@ pub fn classify(path: &Path) -> Result<FileKind, Diagnostic> {
     {
         Some("presets") => return Ok(FileKind::Preset),
         Some("performances") => return Ok(FileKind::Performance),
+        Some("kiosks") => return Ok(FileKind::Kiosk),
         _ => {}
     }
     if path.file_name().is_some_and(|n| n == "midi-map.toml") {
@@ -86,11 +95,13 @@ pub fn classify(path: &Path) -> Result<FileKind, Diagnostic> {
         Ok(FileKind::Preset)
     } else if table.contains_key("cue") || table.contains_key("duration") {
         Ok(FileKind::Performance)
+    } else if table.contains_key("item") || table.contains_key("attract") {
+        Ok(FileKind::Kiosk)
     } else if !table.is_empty() && table.keys().all(|k| MIDI_MAP_KEYS.contains(&k.as_str())) {
         Ok(FileKind::MidiMap)
     } else {
         Err(Diagnostic::file(path, "neither a preset nor a performance")
-            .with_hint("a preset has a [layer] table; a performance has `duration`, `preset` and [[cue]] entries; a MIDI map has [[cc]], [go] or [[program]] entries"))
+            .with_hint("a preset has a [layer] table; a performance has `duration`, `preset` and [[cue]] entries; a MIDI map has [[cc]], [go] or [[program]] entries; a kiosk has [[item]] entries"))
     }
 }
 
@@ -120,6 +131,9 @@ pub fn check_file(path: &Path) -> Vec<Diagnostic> {
                 .collect(),
             Err(d) => d,
         },
+        FileKind::Kiosk => crate::show::kiosk::file::load_kiosk(path)
+            .err()
+            .unwrap_or_default(),
         FileKind::MidiMap => {
             crate::control::midi::map_file::load_map(path, &project.preset_names())
                 .err()

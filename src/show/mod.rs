@@ -7,6 +7,7 @@ pub mod chord;
 pub mod compile;
 pub mod cues;
 pub mod diag;
+pub mod kiosk;
 pub mod live;
 pub mod live_look;
 pub mod look;

@@ -10,7 +10,7 @@ pub struct Project {
     pub root: PathBuf,
 }
 
-const KNOWN_DIRS: [&str; 3] = ["presets", "performances", "shaders"];
+const KNOWN_DIRS: [&str; 4] = ["presets", "performances", "shaders", "kiosks"];
 
 impl Project {
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -55,6 +55,12 @@ impl Project {
     pub fn preset_path(&self, name: &str) -> Result<PathBuf, NameError> {
         validate_name(name, "preset")?;
         Ok(self.presets_dir().join(format!("{name}.toml")))
+    }
+
+    /// The file of the performance called `name`, after the same check.
+    pub fn performance_path(&self, name: &str) -> Result<PathBuf, NameError> {
+        validate_name(name, "performance")?;
+        Ok(self.performances_dir().join(format!("{name}.toml")))
     }
 
     /// The file of shader `file_name` (e.g. `aurora.wgsl`), after the same check.
