@@ -49,6 +49,7 @@ fn run(frames: usize) -> Vec<f64> {
             },
             title: "bench".into(),
             midi_stats: None,
+            health: Default::default(),
         },
     )
     .expect("OSC server");

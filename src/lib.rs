@@ -14,6 +14,7 @@ pub mod control;
 pub mod offline;
 pub mod render;
 pub mod show;
+pub mod web;
 
 /// The sample rate of offline renders, and the one live playback asks the device for.
 pub const SAMPLE_RATE_HZ: u32 = 48_000;

@@ -57,6 +57,24 @@ impl OscArgs {
     }
 }
 
+/// The web server's switches (`somnia play`): `/health` now.
+#[derive(clap::Args, Debug)]
+struct WebArgs {
+    /// Where the web server (`GET /health`) listens: this machine only unless you give
+    /// another address, e.g. 0.0.0.0:9080 for every interface.
+    #[arg(long, env = "SOMNIA_WEB_BIND", default_value = somnia::web::DEFAULT_BIND)]
+    web_bind: std::net::SocketAddr,
+    /// No web server.
+    #[arg(long)]
+    no_web: bool,
+}
+
+impl WebArgs {
+    fn bind(&self) -> Option<std::net::SocketAddr> {
+        (!self.no_web).then_some(self.web_bind)
+    }
+}
+
 /// MIDI input's switches (`somnia play`).
 #[derive(clap::Args, Debug)]
 struct MidiArgs {
@@ -174,6 +192,8 @@ enum Command {
         osc: OscArgs,
         #[command(flatten)]
         midi: MidiArgs,
+        #[command(flatten)]
+        web: WebArgs,
         #[command(flatten)]
         safety: Safety,
     },
@@ -306,9 +326,11 @@ fn main() {
             input,
             osc,
             midi,
+            web,
             safety,
         } => commands::play::run(&commands::play::PlayArgs {
             osc: osc.settings(),
+            web: web.bind(),
             midi: midi.settings(),
             source: source(performance, preset, seconds),
             audio_device,

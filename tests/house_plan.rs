@@ -16,10 +16,11 @@ const PLAN: &[(&str, &[&str])] = &[
     ("control", &["bridge", "clock", "show"]),
     ("render", &["bridge", "clock", "show", "control"]),
     ("offline", &["bridge", "clock", "audio", "show"]),
+    ("web", &["bridge", "clock", "show", "control"]),
     (
         "commands",
         &[
-            "bridge", "clock", "audio", "show", "control", "render", "offline",
+            "bridge", "clock", "audio", "show", "control", "render", "offline", "web",
         ],
     ),
 ];
@@ -38,8 +39,8 @@ const NARROWER: &[(&str, &str, &str)] = &[
     ),
 ];
 
-const MODULES: [&str; 8] = [
-    "clock", "bridge", "audio", "show", "control", "render", "offline", "commands",
+const MODULES: [&str; 9] = [
+    "clock", "bridge", "audio", "show", "control", "render", "offline", "web", "commands",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -153,6 +153,7 @@ impl Supervisor {
                     eprintln!(
                         "somnia: audio device lost; the show goes on silently and sound resumes when it is back"
                     );
+                    self.transport.count_device_loss();
                     standin_since = Instant::now();
                     lost_at = standin_since;
                     standin_frames = 0;

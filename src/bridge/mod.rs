@@ -24,7 +24,8 @@
 //!   [`LiveSink`] that drops and counts when one is full;
 //! - a request to a thread that parks (MIDI learn's arming) travels a [`wake`] channel;
 //! - the newest show for the render thread ([`show_update`]) and the standby cue
-//!   ([`cue_board`]) are latest-value-wins cells under a mutex only these threads take;
+//!   ([`cue_board`]) are latest-value-wins cells under a mutex only these threads take, and
+//!   the render thread's frame figures for the reporters ([`health`]) are kept the same way;
 //! - a stop signal for the whole process ([`shutdown`]).
 
 pub mod analysis;
@@ -32,6 +33,7 @@ pub mod commands;
 pub mod cue_board;
 pub mod events;
 pub mod external_clock;
+pub mod health;
 pub mod live_sink;
 pub mod patch;
 pub mod priority;
@@ -49,6 +51,7 @@ pub use events::{
     AudioParam, Curve, Event, EventKind, EventQueue, MIN_RAMP_S, event_queue, glitch_sound,
 };
 pub use external_clock::ExternalClock;
+pub use health::{FrameReport, Health};
 pub use live_sink::LiveSink;
 pub use patch::{MasterSettings, Patch};
 pub use priority::Priority;

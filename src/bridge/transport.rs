@@ -27,6 +27,8 @@ pub struct Transport {
     late_events: AtomicU64,
     /// Times the device ran dry (it asked for sound before a block was ready).
     underruns: AtomicU64,
+    /// Times the sound card was lost and the show went on silently until it came back.
+    device_losses: AtomicU64,
     /// Blocks held back because the device took sound faster than real time.
     paced_blocks: AtomicU64,
     /// The smoothed moment sample 0 is heard (ns since `epoch`, as f64 bits): a filtered
@@ -57,6 +59,7 @@ impl Transport {
             dropped_events: AtomicU64::new(0),
             late_events: AtomicU64::new(0),
             underruns: AtomicU64::new(0),
+            device_losses: AtomicU64::new(0),
             paced_blocks: AtomicU64::new(0),
             heard_origin_ns: AtomicU64::new(0),
             seek_to: AtomicU64::new(0),
@@ -226,6 +229,15 @@ impl Transport {
 
     pub fn underruns(&self) -> u64 {
         self.underruns.load(Ordering::Relaxed)
+    }
+
+    /// The sound card was lost (the supervisor took the engine back).
+    pub fn count_device_loss(&self) {
+        self.device_losses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn device_losses(&self) -> u64 {
+        self.device_losses.load(Ordering::Relaxed)
     }
 
     /// Called by the audio thread once it has asked for real-time priority.

@@ -26,6 +26,8 @@ pub struct PlayArgs {
     pub osc: Option<OscSettings>,
     /// MIDI input; `None` turns it off.
     pub midi: Option<MidiArgs>,
+    /// Where the web server (`/health`) listens; `None` turns it off.
+    pub web: Option<std::net::SocketAddr>,
     pub audio_device: Option<String>,
     /// Visuals follow this input (empty: the default input) instead of Somnia's own sound.
     pub input: Option<String>,
@@ -281,11 +283,14 @@ pub fn run(args: &PlayArgs) -> i32 {
         learn: midi.as_ref().map(MidiInputs::learn),
     };
 
+    let health = Arc::new(crate::bridge::Health::default());
+    health.set_playing(&timeline.title);
     let _osc = args.osc.clone().and_then(|settings| {
         let sink = OscSink {
             steering: steering.clone(),
             title: timeline.title.clone(),
             midi_stats: midi.as_ref().map(|m| m.stats.clone()),
+            health: health.clone(),
         };
         let open_bind = !settings.bind.ip().is_loopback();
         let no_allow = settings.allow.is_empty();
@@ -306,10 +311,24 @@ pub fn run(args: &PlayArgs) -> i32 {
         }
     });
 
+    // The web server: `/health`. A taken port is said and the show plays on without it.
+    let _web = args.web.and_then(|bind| {
+        let state = crate::web::WebState {
+            transport: transport.clone(),
+            health: health.clone(),
+        };
+        crate::web::WebServer::start(bind, state)
+            .inspect_err(|e| {
+                eprintln!("somnia play: {e}; playing on without it (--web-bind moves it)")
+            })
+            .ok()
+    });
+
     let link = window::ShowLink {
         steering,
         updates,
         looks: look_rx,
+        health,
         dirs: match &args.source {
             super::Source::Performance(p) => {
                 p.parent().map(Path::to_path_buf).into_iter().collect()

@@ -24,7 +24,7 @@ use ipnet::IpNet;
 use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 
 use super::intent::{Intent, MAX_INTENT_S, Steering};
-use crate::bridge::{AudioParam, EventKind, LiveMacros, LookCommand, ShowCommand};
+use crate::bridge::{AudioParam, EventKind, Health, LiveMacros, LookCommand, ShowCommand};
 use crate::control::midi::input::MidiStats;
 use crate::control::midi::learn::LearnTarget;
 use crate::show::live_look::MAX_CAPTION_CHARS;
@@ -88,6 +88,8 @@ pub struct OscSink {
     pub title: String,
     /// MIDI input's counters, when it runs (reported in `/somnia/status`).
     pub midi_stats: Option<Arc<MidiStats>>,
+    /// The picture's and the devices' figures, as `/health` has them.
+    pub health: Arc<Health>,
 }
 
 /// One thing a message asks for: an intent, or (OSC's own) a status reply to the sender.
@@ -538,8 +540,13 @@ fn carry_out(
 /// messages, malformed, refused, rate_limited, dropped, late, unknown_address, and after them
 /// (added later, so readers of the first eleven values still work) the sound card's underruns,
 /// MIDI messages and MIDI messages dropped (0 and 0 without MIDI input), then the standby cue:
-/// its number (from 1; 0 when no cue waits for GO) and its label.
+/// its number (from 1; 0 when no cue waits for GO) and its label; then the figures `/health`
+/// reports: uptime (s), frames a second, the frame-time p99 (ms), dropped frames, audio
+/// device losses, GPU device losses and resident memory (bytes).
 fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
+    let now = Instant::now();
+    let frames = sink.health.frames(now);
+    let transport = &sink.steering.sink.transport;
     let count = |c: &AtomicU64| OscType::Long(OscStats::get(c) as i64);
     let midi = |pick: fn(&MidiStats) -> &AtomicU64| match &sink.midi_stats {
         Some(m) => count(pick(m)),
@@ -570,6 +577,13 @@ fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
             midi(|m| &m.dropped),
             OscType::Int(standby.as_ref().map_or(0, |c| c.number as i32)),
             OscType::String(standby.map(|c| c.label).unwrap_or_default()),
+            OscType::Double(sink.health.uptime_s(now)),
+            OscType::Double(frames.fps),
+            OscType::Double(frames.frame_time_p99_ms),
+            OscType::Long(frames.dropped as i64),
+            OscType::Long(transport.device_losses() as i64),
+            OscType::Long(sink.health.gpu_device_losses() as i64),
+            OscType::Long(crate::bridge::health::resident_memory_bytes() as i64),
         ],
     })
 }
@@ -583,6 +597,11 @@ mod tests {
     fn status_reports_underruns_and_midi_counters_after_the_osc_ones() {
         let transport = Arc::new(Transport::new(48_000));
         transport.count_underrun();
+        transport.count_device_loss();
+        let health = Arc::new(Health::default());
+        let t0 = Instant::now();
+        health.frame_presented(t0, Some(1.0 / 60.0));
+        health.frame_presented(t0 + Duration::from_secs_f64(1.0 / 32.0), Some(1.0 / 60.0));
         let midi = Arc::new(MidiStats::default());
         midi.messages.store(7, Ordering::Relaxed);
         midi.dropped.store(2, Ordering::Relaxed);
@@ -599,13 +618,14 @@ mod tests {
             },
             title: "Status".into(),
             midi_stats: Some(midi),
+            health,
         };
         let stats = OscStats::default();
         stats.packets.store(5, Ordering::Relaxed);
         let OscPacket::Message(m) = status_reply(&sink, &stats) else {
             panic!("a message");
         };
-        assert_eq!(m.args.len(), 16);
+        assert_eq!(m.args.len(), 23);
         assert_eq!(m.args[0], OscType::String("Status".into()));
         assert_eq!(m.args[3], OscType::Long(5));
         assert_eq!(
@@ -613,8 +633,24 @@ mod tests {
             &[OscType::Long(1), OscType::Long(7), OscType::Long(2)]
         );
         assert_eq!(
-            &m.args[14..],
+            &m.args[14..16],
             &[OscType::Int(0), OscType::String(String::new())]
+        );
+        // Then the health figures: two frames 31.25 ms apart (at 60 Hz, one dropped), and a
+        // lost sound card.
+        assert_eq!(
+            &m.args[17..21],
+            &[
+                OscType::Double(32.0),
+                OscType::Double(31.25),
+                OscType::Long(1),
+                OscType::Long(1),
+            ]
+        );
+        assert!(
+            matches!(m.args[22], OscType::Long(bytes) if bytes > 1 << 20),
+            "{:?}",
+            m.args[22]
         );
     }
 

@@ -16,7 +16,7 @@ use super::gpu::{Gpu, RenderError};
 use super::renderer::{FrameInputs, Renderer, ShownCaption};
 use crate::bridge::LookCommand;
 use crate::bridge::ShowCommand;
-use crate::bridge::{AnalysisReader, Transport};
+use crate::bridge::{AnalysisReader, Health, Transport};
 use crate::control::intent::{Intent, Steering};
 use crate::control::keys::{KeyAction, KeyMap};
 use crate::show::Diagnostic;
@@ -51,6 +51,8 @@ pub struct ShowLink {
     pub updates: Arc<ShowMail>,
     /// Live changes to the picture (OSC and MIDI).
     pub looks: Receiver<LookCommand>,
+    /// Where each presented frame is counted, for `/health` and `/somnia/status`.
+    pub health: Arc<Health>,
     /// Folders to watch besides those of the shaders and presets (the performance's).
     pub dirs: Vec<PathBuf>,
 }
@@ -105,6 +107,8 @@ struct App {
     errors: BTreeMap<PathBuf, String>,
     /// What the keys mean.
     keys: KeyMap,
+    /// The display's refresh rate, as last asked (for counting dropped frames).
+    refresh_hz: f64,
 }
 
 /// Why the window could not run.
@@ -153,6 +157,7 @@ pub fn run(
         live_look: LiveLook::default(),
         errors: BTreeMap::new(),
         keys: KeyMap::default(),
+        refresh_hz: 60.0,
     };
     event_loop
         .run_app(&mut app)
@@ -418,6 +423,10 @@ impl App {
         live.gpu.queue.submit([encoder.finish()]);
         live.window.pre_present_notify();
         live.gpu.queue.present(frame);
+        if let Some(link) = &self.link {
+            let period_s = self.options.vsync.then(|| 1.0 / self.refresh_hz);
+            link.health.frame_presented(Instant::now(), period_s);
+        }
         if !self.picture_up {
             // Said once: the operator (and a script) knows the show can be seen.
             self.picture_up = true;
@@ -524,6 +533,7 @@ impl ApplicationHandler for App {
                             .and_then(|m| m.refresh_rate_millihertz())
                             .map_or(60.0, |mhz| f64::from(mhz) / 1000.0)
                             .clamp(24.0, 360.0);
+                        self.refresh_hz = hz;
                         let next = started + Duration::from_secs_f64(1.0 / hz);
                         self.next_frame = Some(next);
                         event_loop.set_control_flow(ControlFlow::WaitUntil(next));

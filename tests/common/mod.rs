@@ -10,10 +10,14 @@ use realfft::RealFftPlanner;
 /// The `somnia` built with these tests; `SOMNIA_BIN` runs the tests against another build
 /// instead (to show that a test catches a defect an older version has).
 pub fn somnia() -> Command {
-    match std::env::var_os("SOMNIA_BIN") {
+    let mut c = match std::env::var_os("SOMNIA_BIN") {
         Some(bin) => Command::new(bin),
         None => Command::new(env!("CARGO_BIN_EXE_somnia")),
-    }
+    };
+    // Each show's web server on a port of its own (tests run side by side); a test of the
+    // server itself says where with --web-bind.
+    c.env("SOMNIA_WEB_BIND", "127.0.0.1:0");
+    c
 }
 
 pub fn repo() -> PathBuf {

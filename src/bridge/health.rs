@@ -1,0 +1,210 @@
+//! How the show is doing, for the health endpoint and `/somnia/status`: the render thread's
+//! frames (their rate, the 99th percentile of their times, the ones dropped), GPU device
+//! losses, what is playing, and since when. Tier 2: the render thread records each presented
+//! frame under a mutex that only it and the reporters (the web and OSC threads) take, once a
+//! frame; the audio thread never touches any of it.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How much of the recent past the frame rate and the percentile look at.
+const WINDOW: Duration = Duration::from_secs(10);
+/// Most frame times kept (10 s at 240 Hz), so the window is bounded whatever the rate.
+const MAX_FRAMES: usize = 2400;
+/// A frame later than this many refresh periods after the last one counts as dropped.
+const DROPPED_AFTER_PERIODS: f64 = 1.5;
+
+#[derive(Debug)]
+pub struct Health {
+    started: Instant,
+    /// (when presented, time since the frame before, s), newest last.
+    frames: Mutex<VecDeque<(Instant, f32)>>,
+    last_present: Mutex<Option<Instant>>,
+    presented: AtomicU64,
+    dropped_frames: AtomicU64,
+    gpu_device_losses: AtomicU64,
+    playing: Mutex<String>,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self::new(Instant::now())
+    }
+}
+
+/// The frames' figures at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FrameReport {
+    /// Frames presented a second, over the recent window.
+    pub fps: f64,
+    /// 99th percentile of the time between frames over the recent window, ms.
+    pub frame_time_p99_ms: f64,
+    pub presented: u64,
+    /// Frames that came more than 1.5 refresh periods after the one before.
+    pub dropped: u64,
+}
+
+impl Health {
+    pub fn new(started: Instant) -> Self {
+        Self {
+            started,
+            frames: Mutex::new(VecDeque::with_capacity(MAX_FRAMES)),
+            last_present: Mutex::new(None),
+            presented: AtomicU64::new(0),
+            dropped_frames: AtomicU64::new(0),
+            gpu_device_losses: AtomicU64::new(0),
+            playing: Mutex::new(String::new()),
+        }
+    }
+
+    /// Seconds since the show started.
+    pub fn uptime_s(&self, now: Instant) -> f64 {
+        now.saturating_duration_since(self.started).as_secs_f64()
+    }
+
+    /// The render thread presented a frame at `now`; `period_s` is the display's refresh
+    /// period (`None`: no vsync, nothing counts as dropped).
+    pub fn frame_presented(&self, now: Instant, period_s: Option<f64>) {
+        self.presented.fetch_add(1, Ordering::Relaxed);
+        let Ok(mut last) = self.last_present.lock() else {
+            return;
+        };
+        let since = last.map(|l| now.saturating_duration_since(l).as_secs_f64());
+        *last = Some(now);
+        drop(last);
+        let Some(since) = since else { return };
+        if period_s.is_some_and(|p| since > DROPPED_AFTER_PERIODS * p) {
+            self.dropped_frames.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Ok(mut frames) = self.frames.lock() {
+            if frames.len() == MAX_FRAMES {
+                frames.pop_front();
+            }
+            frames.push_back((now, since as f32));
+            while frames
+                .front()
+                .is_some_and(|(t, _)| now.duration_since(*t) > WINDOW)
+            {
+                frames.pop_front();
+            }
+        }
+    }
+
+    /// The picture had to be rebuilt on a new GPU device.
+    pub fn count_gpu_device_loss(&self) {
+        self.gpu_device_losses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn gpu_device_losses(&self) -> u64 {
+        self.gpu_device_losses.load(Ordering::Relaxed)
+    }
+
+    /// What is playing, in words (a performance's title, a kiosk's item).
+    pub fn set_playing(&self, what: &str) {
+        if let Ok(mut p) = self.playing.lock() {
+            what.clone_into(&mut p);
+        }
+    }
+
+    pub fn playing(&self) -> String {
+        self.playing.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// The frames' figures at `now`, over the recent window.
+    pub fn frames(&self, now: Instant) -> FrameReport {
+        let mut report = FrameReport {
+            presented: self.presented.load(Ordering::Relaxed),
+            dropped: self.dropped_frames.load(Ordering::Relaxed),
+            ..FrameReport::default()
+        };
+        let Ok(frames) = self.frames.lock() else {
+            return report;
+        };
+        let recent: Vec<f32> = frames
+            .iter()
+            .filter(|(t, _)| now.saturating_duration_since(*t) <= WINDOW)
+            .map(|(_, dt)| *dt)
+            .collect();
+        drop(frames);
+        if recent.is_empty() {
+            return report;
+        }
+        let total_s: f64 = recent.iter().map(|dt| f64::from(*dt)).sum();
+        if total_s > 0.0 {
+            report.fps = recent.len() as f64 / total_s;
+        }
+        let mut sorted = recent;
+        sorted.sort_by(f32::total_cmp);
+        let k = ((sorted.len() as f64 * 0.99).ceil() as usize).clamp(1, sorted.len()) - 1;
+        report.frame_time_p99_ms = f64::from(sorted[k]) * 1000.0;
+        report
+    }
+}
+
+/// This process's resident memory, from /proc (Linux); 0 elsewhere.
+pub fn resident_memory_bytes() -> u64 {
+    let Ok(statm) = std::fs::read_to_string("/proc/self/statm") else {
+        return 0;
+    };
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    #[cfg(target_os = "linux")]
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    #[cfg(not(target_os = "linux"))]
+    let page = 4096;
+    pages * page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_steady_picture_reports_its_rate_and_a_late_frame_counts_as_dropped() {
+        let t0 = Instant::now();
+        let h = Health::new(t0);
+        let period = 1.0 / 60.0;
+        let mut t = t0;
+        for _ in 0..120 {
+            t += Duration::from_secs_f64(period);
+            h.frame_presented(t, Some(period));
+        }
+        let r = h.frames(t);
+        assert!((r.fps - 60.0).abs() < 0.5, "{r:?}");
+        assert!((r.frame_time_p99_ms - 16.67).abs() < 0.1, "{r:?}");
+        assert_eq!((r.presented, r.dropped), (120, 0));
+        // One frame 50 ms late: dropped, but one frame in 121 is under the percentile.
+        t += Duration::from_millis(50);
+        h.frame_presented(t, Some(period));
+        let r = h.frames(t);
+        assert_eq!(r.dropped, 1);
+        assert!((r.frame_time_p99_ms - 16.67).abs() < 0.1, "{r:?}");
+        // Two more: three slow frames in 123 reach it.
+        for _ in 0..2 {
+            t += Duration::from_millis(50);
+            h.frame_presented(t, Some(period));
+        }
+        let r = h.frames(t);
+        assert_eq!(r.dropped, 3);
+        assert!((r.frame_time_p99_ms - 50.0).abs() < 0.1, "{r:?}");
+        // Long after, the window is empty but the counts stay.
+        let r = h.frames(t + Duration::from_secs(60));
+        assert_eq!((r.fps, r.presented, r.dropped), (0.0, 123, 3));
+    }
+
+    #[test]
+    fn the_frame_window_stays_bounded() {
+        let t0 = Instant::now();
+        let h = Health::new(t0);
+        for i in 0..(3 * MAX_FRAMES as u64) {
+            h.frame_presented(t0 + Duration::from_micros(i), None);
+        }
+        assert!(h.frames.lock().unwrap().len() <= MAX_FRAMES);
+    }
+}

@@ -1,0 +1,61 @@
+//! `GET /health`: how the show is doing, as JSON, for a watchdog, a monitoring system or a
+//! person with `curl`.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+use super::WebState;
+
+/// The `/health` document. Fields are only ever added, so readers keep working.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct HealthReport {
+    pub status: &'static str,
+    pub uptime_s: f64,
+    /// Times the process was started again after a crash (a kiosk's; 0 for `play`).
+    pub restarts: u64,
+    /// What is playing.
+    pub playing: String,
+    /// The next scheduled change (a kiosk opening or closing), RFC 3339; none for `play`.
+    pub next_change: Option<String>,
+    pub fps: f64,
+    pub frame_time_p99_ms: f64,
+    pub frames_presented: u64,
+    pub dropped_frames: u64,
+    pub audio_underruns: u64,
+    pub audio_device_losses: u64,
+    pub gpu_device_losses: u64,
+    /// Items that failed and wait for their file to change (a kiosk's).
+    pub quarantined: Vec<String>,
+    /// Resident memory, bytes (0 where the system does not say).
+    pub resident_memory_bytes: u64,
+}
+
+impl HealthReport {
+    /// The figures as they are at `now`.
+    pub fn of(state: &WebState, now: Instant) -> Self {
+        let frames = state.health.frames(now);
+        Self {
+            status: "ok",
+            uptime_s: state.health.uptime_s(now),
+            restarts: 0,
+            playing: state.health.playing(),
+            next_change: None,
+            fps: frames.fps,
+            frame_time_p99_ms: frames.frame_time_p99_ms,
+            frames_presented: frames.presented,
+            dropped_frames: frames.dropped,
+            audio_underruns: state.transport.underruns(),
+            audio_device_losses: state.transport.device_losses(),
+            gpu_device_losses: state.health.gpu_device_losses(),
+            quarantined: Vec::new(),
+            resident_memory_bytes: crate::bridge::health::resident_memory_bytes(),
+        }
+    }
+}
+
+pub async fn get(State(state): State<WebState>) -> Json<HealthReport> {
+    Json(HealthReport::of(&state, Instant::now()))
+}

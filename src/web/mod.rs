@@ -1,0 +1,101 @@
+//! The web server: `GET /health` now; the audience page and the operator console grow here.
+//! It runs on a thread of its own (`somnia-web`) with a one-thread tokio runtime, and reads
+//! the show only through the bridge (the transport's counters, the health figures), so a slow
+//! or hostile client can never hold up the sound or the picture.
+//!
+//! Safe by default: it binds 127.0.0.1 unless another address is given explicitly, and it
+//! serves nothing from the file system.
+
+pub mod health;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::bridge::{Health, Transport};
+
+/// Where the web server listens unless told otherwise.
+pub const DEFAULT_BIND: &str = "127.0.0.1:9080";
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct WebState {
+    pub transport: Arc<Transport>,
+    pub health: Arc<Health>,
+}
+
+/// Why the web server could not start. The show plays on without it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebError {
+    /// The address is taken (another show, another program) or not this machine's: choose
+    /// another with --web-bind, or --no-web.
+    #[error("cannot serve http on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// The runtime or its thread could not start: the machine is short of something.
+    #[error("cannot run the web server: {0}")]
+    Setup(std::io::Error),
+}
+
+/// The running server; dropping it stops it.
+pub struct WebServer {
+    pub local_addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WebServer {
+    /// Binds `addr` (at once, so a taken port is known here) and serves on its own thread.
+    pub fn start(addr: SocketAddr, state: WebState) -> Result<Self, WebError> {
+        let listener =
+            std::net::TcpListener::bind(addr).map_err(|source| WebError::Bind { addr, source })?;
+        listener.set_nonblocking(true).map_err(WebError::Setup)?;
+        let local_addr = listener.local_addr().map_err(WebError::Setup)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(WebError::Setup)?;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let app = axum::Router::new()
+            .route("/health", axum::routing::get(health::get))
+            .with_state(state);
+        let thread = std::thread::Builder::new()
+            .name("somnia-web".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        eprintln!("somnia: the web server could not take its socket");
+                        return;
+                    };
+                    let served = axum::serve(listener, app)
+                        .with_graceful_shutdown(async {
+                            let _ = stop_rx.await;
+                        })
+                        .await;
+                    if let Err(e) = served {
+                        eprintln!("somnia: the web server stopped: {e}");
+                    }
+                });
+            })
+            .map_err(WebError::Setup)?;
+        Ok(Self {
+            local_addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for WebServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
