@@ -12,6 +12,7 @@ pub mod offscreen;
 pub mod passes;
 pub mod post;
 pub mod renderer;
+pub mod service;
 pub mod shader;
 pub mod text;
 pub mod window;

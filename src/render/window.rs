@@ -14,6 +14,7 @@ use winit::window::{Fullscreen, Window, WindowId};
 
 use super::gpu::{Gpu, RenderError};
 use super::renderer::{FrameInputs, Renderer, ShownCaption};
+use super::service::ServiceNotifier;
 use crate::bridge::LookCommand;
 use crate::bridge::ShowCommand;
 use crate::bridge::{AnalysisReader, Health, Transport};
@@ -107,6 +108,8 @@ struct App {
     errors: BTreeMap<PathBuf, String>,
     /// What the keys mean.
     keys: KeyMap,
+    /// systemd, told when the picture is up and fed from here while it stays up.
+    service: ServiceNotifier,
     /// The display's refresh rate, as last asked (for counting dropped frames).
     refresh_hz: f64,
 }
@@ -157,11 +160,13 @@ pub fn run(
         live_look: LiveLook::default(),
         errors: BTreeMap::new(),
         keys: KeyMap::default(),
+        service: ServiceNotifier::from_env(),
         refresh_hz: 60.0,
     };
     event_loop
         .run_app(&mut app)
         .map_err(|e| WindowError::Failed(e.to_string()))?;
+    app.service.stopping();
     match app.error {
         Some(e) => Err(e),
         None => Ok(()),
@@ -423,9 +428,10 @@ impl App {
         live.gpu.queue.submit([encoder.finish()]);
         live.window.pre_present_notify();
         live.gpu.queue.present(frame);
+        let now = Instant::now();
         if let Some(link) = &self.link {
             let period_s = self.options.vsync.then(|| 1.0 / self.refresh_hz);
-            link.health.frame_presented(Instant::now(), period_s);
+            link.health.frame_presented(now, period_s);
         }
         if !self.picture_up {
             // Said once: the operator (and a script) knows the show can be seen.
@@ -435,6 +441,8 @@ impl App {
                 live.config.width, live.config.height
             );
         }
+        let title = &self.timeline.title;
+        self.service.presented(now, || title.clone());
     }
 }
 
