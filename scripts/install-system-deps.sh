@@ -12,7 +12,9 @@ PACKAGES=(
   # paced audio without a sound card, and recording what left the process
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils jackd2
   # real peers and measurement tools used by the tests
-  liblo-tools ffmpeg sox imagemagick python3 python3-venv xdotool
+  liblo-tools ffmpeg sox imagemagick python3 python3-venv xdotool x11-xserver-utils
+  # the X extension library DPMS is switched through
+  libxext6
 )
 
 missing=()

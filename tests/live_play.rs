@@ -164,3 +164,44 @@ fn a_broken_shader_at_play_start_exits_one_with_its_file_line_and_column() {
     assert!(stderr.contains(&want), "`{want}` in:\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// The X screensaver's timeout as `xset q` prints it.
+fn screensaver_timeout_s() -> u32 {
+    let out = std::process::Command::new("xset")
+        .arg("q")
+        .output()
+        .expect("xset (x11-xserver-utils)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("timeout:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no screensaver timeout in:\n{text}"))
+}
+
+#[test]
+fn the_screen_does_not_blank_while_a_show_plays_and_its_settings_come_back_after() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let before = screensaver_timeout_s();
+    assert!(
+        before > 0,
+        "the test display blanks by default ({before} s)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let play = LivePlay::start(
+        dir.path(),
+        &["--size", "160x90", "--no-osc", "--no-midi"],
+        &fixture("performances/live.toml"),
+    );
+    play.wait_until_up();
+    assert_eq!(
+        screensaver_timeout_s(),
+        0,
+        "the screensaver is off while it plays"
+    );
+    play.stop();
+    assert_eq!(screensaver_timeout_s(), before, "and back as it was after");
+}

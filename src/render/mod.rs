@@ -3,6 +3,7 @@
 //! and the live window ([`window`]). The render thread reads the clock and the analysis
 //! snapshot; it never waits on the audio thread.
 
+pub mod blanking;
 pub mod capture;
 pub mod display_lost;
 pub mod flash_guard;

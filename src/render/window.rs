@@ -12,6 +12,7 @@ use winit::event::{ElementState, KeyEvent, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
 use winit::window::{Fullscreen, Window, WindowId};
 
+use super::blanking::BlankingOff;
 use super::gpu::{Gpu, RenderError};
 use super::renderer::{FrameInputs, Renderer, ShownCaption};
 use super::service::ServiceNotifier;
@@ -75,6 +76,8 @@ impl Default for WindowOptions {
 }
 
 struct Live {
+    /// The display neither blanks nor sleeps while the window is open.
+    _blanking: BlankingOff,
     /// Shader edits, reloaded live; `None` if the folders cannot be watched.
     watcher: Option<FileWatcher>,
     window: Arc<Window>,
@@ -349,6 +352,7 @@ impl App {
             }
         };
         Ok(Live {
+            _blanking: BlankingOff::new(),
             watcher,
             window,
             surface,
