@@ -1,6 +1,7 @@
 //! Our one wrapper around wgpu's instance, adapter, device and queue.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -22,6 +23,9 @@ pub struct Gpu {
     pub adapter: wgpu::Adapter,
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
+    /// Set by wgpu's device-lost callback: a driver reset, a GPU that hung, an unplugged
+    /// external GPU. wgpu does not recover by itself; whoever draws builds a new `Gpu`.
+    lost: Arc<AtomicBool>,
 }
 
 impl Gpu {
@@ -61,12 +65,25 @@ impl Gpu {
                 );
             }
         }));
+        let lost = Arc::new(AtomicBool::new(false));
+        {
+            let lost = lost.clone();
+            device.set_device_lost_callback(move |_reason, _message| {
+                lost.store(true, Ordering::Relaxed);
+            });
+        }
         Ok(Self {
             instance,
             adapter,
             device,
             queue,
+            lost,
         })
+    }
+
+    /// Whether the device was lost (it cannot draw again; build a new `Gpu`).
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
     }
 
     /// "llvmpipe (LLVM 15.0.6, 256 bits) via Vulkan, Cpu" and the like.

@@ -81,7 +81,8 @@ struct Live {
     /// Shader edits, reloaded live; `None` if the folders cannot be watched.
     watcher: Option<FileWatcher>,
     window: Arc<Window>,
-    surface: wgpu::Surface<'static>,
+    /// `None` after the surface or the device was lost, until the GPU side is rebuilt.
+    surface: Option<wgpu::Surface<'static>>,
     config: wgpu::SurfaceConfiguration,
     gpu: Gpu,
     renderer: Renderer,
@@ -113,6 +114,13 @@ struct App {
     keys: KeyMap,
     /// systemd, told when the picture is up and fed from here while it stays up.
     service: ServiceNotifier,
+    /// The device was lost and the picture is being rebuilt.
+    gpu_lost: bool,
+    /// When to try rebuilding again after a failed try.
+    next_gpu_try: Option<Instant>,
+    /// A debug switch for tests of the way back: destroy the device at this show time
+    /// (`SOMNIA_DEBUG_LOSE_GPU_AT_S`).
+    lose_gpu_at_s: Option<f64>,
     /// The display's refresh rate, as last asked (for counting dropped frames).
     refresh_hz: f64,
 }
@@ -164,6 +172,11 @@ pub fn run(
         errors: BTreeMap::new(),
         keys: KeyMap::default(),
         service: ServiceNotifier::from_env(),
+        gpu_lost: false,
+        next_gpu_try: None,
+        lose_gpu_at_s: std::env::var("SOMNIA_DEBUG_LOSE_GPU_AT_S")
+            .ok()
+            .and_then(|s| s.parse().ok()),
         refresh_hz: 60.0,
     };
     event_loop
@@ -287,57 +300,8 @@ impl App {
         if self.options.fullscreen {
             window.set_cursor_visible(false);
         }
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(
-                Box::new(event_loop.owned_display_handle()),
-            ));
-        let surface = instance
-            .create_surface(window.clone())
-            .map_err(|e| RenderError::Surface(e.to_string()))?;
-        let gpu = Gpu::with_instance(instance, Some(&surface))?;
-        let caps = surface.get_capabilities(&gpu.adapter);
-        // Prefer a non-sRGB format so the window shows the same bytes as `somnia render`.
-        let format = caps
-            .formats
-            .iter()
-            .copied()
-            .find(|f| !f.is_srgb())
-            .or(caps.formats.first().copied())
-            .ok_or(RenderError::Surface("it offers no formats".into()))?;
-        let size = window.inner_size();
-        let mut config = surface
-            .get_default_config(&gpu.adapter, size.width.max(1), size.height.max(1))
-            .ok_or(RenderError::Surface(
-                "it is not supported by this adapter".into(),
-            ))?;
-        config.format = format;
-        config.present_mode = if self.options.vsync {
-            wgpu::PresentMode::AutoVsync
-        } else {
-            wgpu::PresentMode::AutoNoVsync
-        };
-        // The flash guard works on the frame in place when the surface can be sampled and
-        // viewed as sRGB; drivers that refuse get the guard's own full pass instead.
-        let srgb_views = configure_for_in_place_guard(&surface, &gpu, &caps, &mut config);
-        let renderer =
-            Renderer::new(&gpu, format, &self.timeline.presets).map_err(WindowError::Shaders)?;
-        let mut renderer = renderer;
-        renderer.set_srgb_views(srgb_views);
-        if !self.options.flash_guard {
-            renderer.set_flash_guard(&gpu.device, false);
-        }
-        eprintln!(
-            "somnia: rendering on {}{}",
-            gpu.describe(),
-            if !self.options.flash_guard {
-                ""
-            } else if srgb_views {
-                " (flash guard in place)"
-            } else {
-                " (flash guard in its own pass: this surface cannot be sampled)"
-            }
-        );
-        renderer.set_rehearsal(self.options.rehearsal);
+        let (surface, config, gpu, renderer) =
+            attach(&window, event_loop, &self.options, &self.timeline.presets)?;
         let mut watched = renderer.shader_paths();
         watched.extend(self.timeline.presets.iter().map(|p| p.path.clone()));
         let mut dirs = parent_dirs(&watched);
@@ -355,15 +319,71 @@ impl App {
             _blanking: BlankingOff::new(),
             watcher,
             window,
-            surface,
+            surface: Some(surface),
             config,
             gpu,
             renderer,
         })
     }
 
+    /// A lost GPU device (or window surface) is built anew: adapter, device, surface,
+    /// pipelines and textures, and the picture carries on at the show's time; the sound, on
+    /// its own thread, never stops for it. A rebuild that fails is tried again each second.
+    fn recover_gpu(&mut self, event_loop: &ActiveEventLoop) {
+        let Some(live) = &mut self.live else { return };
+        let now = Instant::now();
+        if let Some(at_s) = self.lose_gpu_at_s {
+            if self.transport.estimated_time_s(now, 0.05) >= at_s {
+                self.lose_gpu_at_s = None;
+                eprintln!(
+                    "somnia: debug: destroying the graphics device (SOMNIA_DEBUG_LOSE_GPU_AT_S)"
+                );
+                live.gpu.device.destroy();
+            }
+        }
+        // wgpu calls its device-lost callback from here (and from submissions); a frame's poll
+        // never waits.
+        let _ = live.gpu.device.poll(wgpu::PollType::Poll);
+        if live.gpu.is_lost() && !self.gpu_lost {
+            self.gpu_lost = true;
+            eprintln!("somnia: the graphics device was lost; building the picture anew");
+            if let Some(link) = &self.link {
+                link.health.count_gpu_device_loss();
+            }
+        }
+        if !self.gpu_lost && live.surface.is_some() {
+            return;
+        }
+        if self.next_gpu_try.is_some_and(|t| now < t) {
+            return;
+        }
+        live.surface = None;
+        match attach(
+            &live.window,
+            event_loop,
+            &self.options,
+            &self.timeline.presets,
+        ) {
+            Ok((surface, config, gpu, mut renderer)) => {
+                renderer.set_errors(self.errors.values().cloned().collect());
+                live.renderer = renderer;
+                live.gpu = gpu;
+                live.config = config;
+                live.surface = Some(surface);
+                self.gpu_lost = false;
+                self.next_gpu_try = None;
+                eprintln!("somnia: the picture is back");
+            }
+            Err(e) => {
+                eprintln!("somnia: the picture cannot be rebuilt yet ({e}); trying again in 1 s");
+                self.next_gpu_try = Some(now + Duration::from_secs(1));
+            }
+        }
+    }
+
     fn draw(&mut self, event_loop: &ActiveEventLoop) {
         self.reload_changed_files();
+        self.recover_gpu(event_loop);
         let Some(live) = &mut self.live else { return };
         let time_s = self.transport.estimated_time_s(Instant::now(), 0.05);
         let past_end = self.options.exit_at_end && time_s > self.timeline.duration_s + self.tail_s;
@@ -371,11 +391,17 @@ impl App {
             event_loop.exit();
             return;
         }
-        let frame = match live.surface.get_current_texture() {
+        let Some(surface) = &live.surface else { return };
+        let frame = match surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(f)
             | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
-            wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
-                live.surface.configure(&live.gpu.device, &live.config);
+            wgpu::CurrentSurfaceTexture::Outdated => {
+                surface.configure(&live.gpu.device, &live.config);
+                return;
+            }
+            // A lost surface is made anew (with the device, in `recover_gpu`).
+            wgpu::CurrentSurfaceTexture::Lost => {
+                live.surface = None;
                 return;
             }
             _ => return,
@@ -464,6 +490,73 @@ impl App {
     }
 }
 
+/// The GPU side of the window: a surface on `window`, a device that can present to it, and
+/// the renderer's pipelines for `presets`. Built at start, and again after the device is lost.
+fn attach(
+    window: &Arc<Window>,
+    event_loop: &ActiveEventLoop,
+    options: &WindowOptions,
+    presets: &[crate::show::preset::Preset],
+) -> Result<
+    (
+        wgpu::Surface<'static>,
+        wgpu::SurfaceConfiguration,
+        Gpu,
+        Renderer,
+    ),
+    WindowError,
+> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(
+        Box::new(event_loop.owned_display_handle()),
+    ));
+    let surface = instance
+        .create_surface(window.clone())
+        .map_err(|e| RenderError::Surface(e.to_string()))?;
+    let gpu = Gpu::with_instance(instance, Some(&surface))?;
+    let caps = surface.get_capabilities(&gpu.adapter);
+    // Prefer a non-sRGB format so the window shows the same bytes as `somnia render`.
+    let format = caps
+        .formats
+        .iter()
+        .copied()
+        .find(|f| !f.is_srgb())
+        .or(caps.formats.first().copied())
+        .ok_or(RenderError::Surface("it offers no formats".into()))?;
+    let size = window.inner_size();
+    let mut config = surface
+        .get_default_config(&gpu.adapter, size.width.max(1), size.height.max(1))
+        .ok_or(RenderError::Surface(
+            "it is not supported by this adapter".into(),
+        ))?;
+    config.format = format;
+    config.present_mode = if options.vsync {
+        wgpu::PresentMode::AutoVsync
+    } else {
+        wgpu::PresentMode::AutoNoVsync
+    };
+    // The flash guard works on the frame in place when the surface can be sampled and
+    // viewed as sRGB; drivers that refuse get the guard's own full pass instead.
+    let srgb_views = configure_for_in_place_guard(&surface, &gpu, &caps, &mut config);
+    let mut renderer = Renderer::new(&gpu, format, presets).map_err(WindowError::Shaders)?;
+    renderer.set_srgb_views(srgb_views);
+    if !options.flash_guard {
+        renderer.set_flash_guard(&gpu.device, false);
+    }
+    eprintln!(
+        "somnia: rendering on {}{}",
+        gpu.describe(),
+        if !options.flash_guard {
+            ""
+        } else if srgb_views {
+            " (flash guard in place)"
+        } else {
+            " (flash guard in its own pass: this surface cannot be sampled)"
+        }
+    );
+    renderer.set_rehearsal(options.rehearsal);
+    Ok((surface, config, gpu, renderer))
+}
+
 impl ApplicationHandler for App {
     fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
         if crate::bridge::shutdown::requested() {
@@ -513,7 +606,9 @@ impl ApplicationHandler for App {
                 if let Some(live) = &mut self.live {
                     live.config.width = size.width.max(1);
                     live.config.height = size.height.max(1);
-                    live.surface.configure(&live.gpu.device, &live.config);
+                    if let Some(surface) = &live.surface {
+                        surface.configure(&live.gpu.device, &live.config);
+                    }
                 }
             }
             // A key held down repeats, and X11 replays the keys held when the window gains

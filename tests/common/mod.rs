@@ -294,8 +294,19 @@ pub struct LivePlay {
 impl LivePlay {
     /// Starts `somnia play ARGS PERFORMANCE`, logging into `dir`.
     pub fn start(dir: &Path, args: &[&str], performance: &Path) -> Self {
+        Self::start_with_env(dir, args, performance, &[])
+    }
+
+    /// [`LivePlay::start`] with environment variables set for it.
+    pub fn start_with_env(
+        dir: &Path,
+        args: &[&str],
+        performance: &Path,
+        env: &[(&str, &str)],
+    ) -> Self {
         let log = dir.join("somnia-stderr.txt");
         let child = somnia()
+            .envs(env.iter().copied())
             .arg("play")
             .args(args)
             .arg(performance)
