@@ -17,7 +17,9 @@ test_env_start() {
   # A free display number: the first without a lock file.
   local n=99
   while [ -e "/tmp/.X${n}-lock" ]; do n=$((n + 1)); done
-  Xvfb ":$n" -screen 0 1280x720x24 -nolisten tcp >"$SOMNIA_ENV_DIR/xvfb.log" 2>&1 &
+  # -noreset: the server keeps its settings (the screensaver's, say) when its last client
+  # goes, as a desktop with a window manager does; a plain Xvfb resets them then.
+  Xvfb ":$n" -screen 0 1280x720x24 -nolisten tcp -noreset >"$SOMNIA_ENV_DIR/xvfb.log" 2>&1 &
   SOMNIA_XVFB_PID=$!
   export DISPLAY=":$n"
 

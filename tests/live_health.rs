@@ -32,6 +32,24 @@ fn health(addr: SocketAddr) -> std::io::Result<serde_json::Value> {
     serde_json::from_str(body).map_err(std::io::Error::other)
 }
 
+/// `somnia play` of the live fixture with its web server bound at `bind`, up and drawing.
+fn play_serving(dir: &std::path::Path, bind: &str) -> LivePlay {
+    let play = LivePlay::start(
+        dir,
+        &[
+            "--size",
+            "160x90",
+            "--no-osc",
+            "--no-midi",
+            "--web-bind",
+            bind,
+        ],
+        &fixture("performances/live.toml"),
+    );
+    play.wait_until_up();
+    play
+}
+
 /// This machine's address on its network, if it has one (no packet is sent).
 fn lan_address() -> Option<std::net::IpAddr> {
     let s = UdpSocket::bind("0.0.0.0:0").ok()?;
@@ -48,19 +66,7 @@ fn health_answers_on_loopback_with_the_shows_figures_and_nowhere_else() {
     let _turn = live_turn();
     let dir = tempfile::tempdir().unwrap();
     let port = 9481;
-    let play = LivePlay::start(
-        dir.path(),
-        &[
-            "--size",
-            "160x90",
-            "--no-osc",
-            "--no-midi",
-            "--web-bind",
-            &format!("127.0.0.1:{port}"),
-        ],
-        &fixture("performances/live.toml"),
-    );
-    play.wait_until_up();
+    let play = play_serving(dir.path(), &format!("127.0.0.1:{port}"));
     std::thread::sleep(Duration::from_secs(2));
     let here: SocketAddr = ([127, 0, 0, 1], port).into();
     let h = health(here).unwrap_or_else(|e| panic!("{e}\n{}", play.log_text()));
@@ -106,19 +112,7 @@ fn health_answers_on_another_address_only_when_bound_there() {
     let _turn = live_turn();
     let dir = tempfile::tempdir().unwrap();
     let port = 9482;
-    let play = LivePlay::start(
-        dir.path(),
-        &[
-            "--size",
-            "160x90",
-            "--no-osc",
-            "--no-midi",
-            "--web-bind",
-            &format!("0.0.0.0:{port}"),
-        ],
-        &fixture("performances/live.toml"),
-    );
-    play.wait_until_up();
+    let play = play_serving(dir.path(), &format!("0.0.0.0:{port}"));
     let other: SocketAddr = ([127, 0, 0, 2], port).into();
     let h = health(other).unwrap_or_else(|e| panic!("{e}\n{}", play.log_text()));
     assert_eq!(h["status"], "ok", "{h}");
@@ -153,4 +147,27 @@ fn a_taken_port_is_said_once_and_the_show_plays_on() {
         1,
         "one line about the taken port:\n{log}"
     );
+}
+
+#[test]
+fn a_client_holding_half_a_request_does_not_hold_up_the_end_of_the_show() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let port = 9483;
+    let play = play_serving(dir.path(), &format!("127.0.0.1:{port}"));
+    let mut held = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    held.write_all(b"GET /hea").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // `stop` needs a clean exit within a few seconds.
+    let started = std::time::Instant::now();
+    play.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the show took {:?} to end",
+        started.elapsed()
+    );
+    drop(held);
 }

@@ -98,9 +98,21 @@ fn attempt() -> (f64, Environment) {
         stderr.contains(&format!("OSC on udp 127.0.0.1:{PORT}")),
         "{stderr}"
     );
-    // The title, time, paused, eleven counters, the standby cue's number and label: 0 and
-    // none, as the GO fired the only manual cue.
-    assert_eq!(status.len(), 16, "status reply: {status:?}");
+    // The title, time, paused, eleven counters, the standby cue's number and label (0 and
+    // none, as the GO fired the only manual cue), then the seven health figures: uptime, fps,
+    // frame-time p99, dropped frames, audio and GPU device losses, resident memory.
+    assert_eq!(status.len(), 23, "status reply: {status:?}");
+    let figure = |i: usize| status[i].parse::<f64>().unwrap_or(-1.0);
+    assert!(
+        figure(16) > 1.0 && figure(17) > 5.0,
+        "uptime and fps: {status:?}"
+    );
+    assert_eq!(
+        (figure(20), figure(21)),
+        (0.0, 0.0),
+        "no device lost: {status:?}"
+    );
+    assert!(figure(22) > 10e6, "resident memory: {status:?}");
     assert_eq!(status[0], "OSC test", "{status:?}");
     assert_eq!(
         (status[14].as_str(), status[15].as_str()),

@@ -205,3 +205,35 @@ fn the_screen_does_not_blank_while_a_show_plays_and_its_settings_come_back_after
     play.stop();
     assert_eq!(screensaver_timeout_s(), before, "and back as it was after");
 }
+
+#[test]
+fn a_show_killed_outright_leaves_no_blanking_settings_behind_for_the_next_to_keep() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    assert!(
+        std::process::Command::new("xset")
+            .args(["s", "420", "420"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--size", "160x90", "--no-osc", "--no-midi"];
+    let perf = fixture("performances/live.toml");
+    let mut first = LivePlay::start(dir.path(), &args, &perf);
+    first.wait_until_up();
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    assert_eq!(
+        screensaver_timeout_s(),
+        0,
+        "killed: nothing put the settings back"
+    );
+    // The next show takes the settings the killed one found, and puts those back.
+    let next = LivePlay::start(dir.path(), &args, &perf);
+    next.wait_until_up();
+    next.stop();
+    assert_eq!(screensaver_timeout_s(), 420);
+}

@@ -59,6 +59,16 @@ impl Health {
         }
     }
 
+    /// `ok` while frames are presented; `starting` before the first; `stalled` when none came
+    /// for two seconds (a hung GPU or render thread: what a monitor should act on).
+    pub fn status(&self, now: Instant) -> &'static str {
+        match self.last_present.lock().ok().and_then(|l| *l) {
+            None => "starting",
+            Some(t) if now.saturating_duration_since(t) > Duration::from_secs(2) => "stalled",
+            Some(_) => "ok",
+        }
+    }
+
     /// Seconds since the show started.
     pub fn uptime_s(&self, now: Instant) -> f64 {
         now.saturating_duration_since(self.started).as_secs_f64()

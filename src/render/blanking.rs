@@ -6,6 +6,11 @@
 //! The settings are the X server's, changed through a connection of our own (Xlib and Xext
 //! loaded at run time, as winit loads them). Without X (Wayland, no display), or a server
 //! without the DPMS extension, the part that cannot be done is skipped.
+//!
+//! A show killed outright (`kill -9`, a crash) cannot put them back, and the next start would
+//! take "off" for the settings to keep. So the settings found are also written to a small
+//! file for that display, removed when they are put back; a start that finds the file takes
+//! the settings from it.
 
 #[cfg(target_os = "linux")]
 mod imp {
@@ -20,6 +25,57 @@ mod imp {
         interval: c_int,
         prefer_blanking: c_int,
         allow_exposures: c_int,
+    }
+
+    /// Where the settings found wait for a show that did not end to put them back.
+    fn saved_path() -> std::path::PathBuf {
+        let display: String = std::env::var("DISPLAY")
+            .unwrap_or_default()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        std::env::temp_dir().join(format!("somnia-blanking-{display}.txt"))
+    }
+
+    /// The settings a show that did not end left in the file: saver and DPMS.
+    fn read_saved() -> Option<(Saver, Option<bool>)> {
+        let text = std::fs::read_to_string(saved_path()).ok()?;
+        let v: Vec<i64> = text
+            .split_whitespace()
+            .map(|n| n.parse().ok())
+            .collect::<Option<_>>()?;
+        let [timeout, interval, prefer_blanking, allow_exposures, dpms] = v[..] else {
+            return None;
+        };
+        let int = |n: i64| c_int::try_from(n).ok();
+        Some((
+            Saver {
+                timeout: int(timeout)?,
+                interval: int(interval)?,
+                prefer_blanking: int(prefer_blanking)?,
+                allow_exposures: int(allow_exposures)?,
+            },
+            match dpms {
+                0 => Some(false),
+                1 => Some(true),
+                _ => None,
+            },
+        ))
+    }
+
+    fn write_saved(s: &Saver, dpms: Option<bool>) {
+        let dpms = match dpms {
+            Some(true) => 1,
+            Some(false) => 0,
+            None => -1,
+        };
+        let _ = std::fs::write(
+            saved_path(),
+            format!(
+                "{} {} {} {} {dpms}\n",
+                s.timeout, s.interval, s.prefer_blanking, s.allow_exposures
+            ),
+        );
     }
 
     pub struct BlankingOff {
@@ -86,6 +142,14 @@ mod imp {
                 (xlib.XFlush)(display);
                 dpms
             };
+            // A show before this one did not end: what it found is what to put back.
+            let (saver, dpms_was_on) = match read_saved() {
+                Some((saved, dpms)) => (saved, dpms.or(dpms_was_on)),
+                None => {
+                    write_saved(&saver, dpms_was_on);
+                    (saver, dpms_was_on)
+                }
+            };
             Some(Self {
                 xlib,
                 xext,
@@ -114,6 +178,7 @@ mod imp {
                 (self.xlib.XFlush)(self.display);
                 (self.xlib.XCloseDisplay)(self.display);
             }
+            let _ = std::fs::remove_file(saved_path());
         }
     }
 }

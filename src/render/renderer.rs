@@ -120,6 +120,9 @@ pub struct FrameInputs {
 struct Layer {
     pipeline: wgpu::RenderPipeline,
     shader_path: std::path::PathBuf,
+    /// The assembled WGSL that built it: after a lost GPU device, a layer whose file is
+    /// mid-edit (broken) is built again from this, its last good version.
+    source: String,
 }
 
 /// Which block of the parameter buffer a draw reads: every draw of a frame has its own, so one
@@ -164,6 +167,48 @@ impl Renderer {
         format: wgpu::TextureFormat,
         presets: &[Preset],
     ) -> Result<Self, Vec<Diagnostic>> {
+        let mut r = Self::without_layers(gpu, format);
+        let mut diags = Vec::new();
+        for preset in presets {
+            match r.build_layer(gpu, preset) {
+                Ok(layer) => r.layers.push(layer),
+                Err(d) => diags.push(d),
+            }
+        }
+        if diags.is_empty() { Ok(r) } else { Err(diags) }
+    }
+
+    /// [`Renderer::new`] on a new device after `lost`'s device was lost: a layer whose shader
+    /// file does not build now (it is being edited) is built from the source `lost` last drew
+    /// it with, so the picture comes back whole. Those layers' errors are returned with it.
+    pub fn after_loss(
+        gpu: &Gpu,
+        format: wgpu::TextureFormat,
+        presets: &[Preset],
+        lost: &Renderer,
+    ) -> Result<(Self, Vec<Diagnostic>), Vec<Diagnostic>> {
+        let mut r = Self::without_layers(gpu, format);
+        let (mut kept, mut failed) = (Vec::new(), Vec::new());
+        for (i, preset) in presets.iter().enumerate() {
+            let layer = r.build_layer(gpu, preset).or_else(|d| {
+                let last = lost.layers.get(i).ok_or_else(|| d.clone())?;
+                kept.push(d);
+                r.pipeline_for(gpu, preset, last.source.clone())
+            });
+            match layer {
+                Ok(layer) => r.layers.push(layer),
+                Err(d) => failed.push(d),
+            }
+        }
+        if failed.is_empty() {
+            Ok((r, kept))
+        } else {
+            Err(failed)
+        }
+    }
+
+    /// Everything but the layers' pipelines.
+    fn without_layers(gpu: &Gpu, format: wgpu::TextureFormat) -> Self {
         let device = &gpu.device;
         let bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("layer uniforms"),
@@ -211,7 +256,7 @@ impl Renderer {
                 },
             ],
         });
-        let mut r = Self {
+        Self {
             format,
             somnia_buf,
             params_buf,
@@ -228,27 +273,29 @@ impl Renderer {
             caption_text: None,
             overlay_text: None,
             layer_layout: layout,
-        };
-        let mut diags = Vec::new();
-        for preset in presets {
-            match r.build_layer(gpu, preset) {
-                Ok(layer) => r.layers.push(layer),
-                Err(d) => diags.push(d),
-            }
         }
-        if diags.is_empty() { Ok(r) } else { Err(diags) }
     }
 
     /// Validates a preset's shader and builds its pipeline. Errors are diagnostics, never a
     /// panic: naga checks the source first, and an error scope catches what the driver rejects.
     fn build_layer(&self, gpu: &Gpu, preset: &Preset) -> Result<Layer, Diagnostic> {
-        let device = &gpu.device;
         let params = &preset.layer.params;
         let assembled = shader::load_and_validate(&preset.layer.shader_path, params)?;
+        self.pipeline_for(gpu, preset, assembled.source)
+    }
+
+    /// The pipeline of `preset`'s layer from its assembled, validated WGSL `source`.
+    fn pipeline_for(
+        &self,
+        gpu: &Gpu,
+        preset: &Preset,
+        source: String,
+    ) -> Result<Layer, Diagnostic> {
+        let device = &gpu.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(&preset.name),
-            source: wgpu::ShaderSource::Wgsl(assembled.source.into()),
+            source: wgpu::ShaderSource::Wgsl(source.as_str().into()),
         });
         let pipeline = fullscreen_pipeline(
             device,
@@ -268,6 +315,7 @@ impl Renderer {
         Ok(Layer {
             pipeline,
             shader_path: preset.layer.shader_path.clone(),
+            source,
         })
     }
 
@@ -318,6 +366,7 @@ impl Renderer {
                         Some(old) => layers.push(Layer {
                             pipeline: old.pipeline.clone(),
                             shader_path: preset.layer.shader_path.clone(),
+                            source: old.source.clone(),
                         }),
                         None => return diags,
                     }

@@ -21,7 +21,8 @@ impl ServiceNotifier {
     /// As the environment the service manager gave says.
     pub fn from_env() -> Self {
         Self {
-            watchdog: sd_notify::watchdog_enabled(),
+            // A zero interval would mean a ping every frame: no watchdog at all is meant.
+            watchdog: sd_notify::watchdog_enabled().filter(|d| !d.is_zero()),
             last_ping: None,
             ready: false,
             told_failure: false,
@@ -33,7 +34,8 @@ impl ServiceNotifier {
     pub fn presented(&mut self, now: Instant, playing: impl FnOnce() -> String) {
         if !self.ready {
             self.ready = true;
-            let status = format!("playing {}", playing());
+            // One line: a newline would start another assignment in the message.
+            let status = format!("playing {}", playing().replace(['\n', '\r'], " "));
             self.send(&[NotifyState::Ready, NotifyState::Status(&status)]);
         }
         let Some(interval) = self.watchdog else {
@@ -50,7 +52,8 @@ impl ServiceNotifier {
 
     /// What plays changed (a kiosk's next item).
     pub fn status(&mut self, status: &str) {
-        self.send(&[NotifyState::Status(status)]);
+        let status = status.replace(['\n', '\r'], " ");
+        self.send(&[NotifyState::Status(&status)]);
     }
 
     /// The show is ending on purpose: no restart is wanted for it.

@@ -116,14 +116,20 @@ struct App {
     service: ServiceNotifier,
     /// The device was lost and the picture is being rebuilt.
     gpu_lost: bool,
-    /// When to try rebuilding again after a failed try.
+    /// When the GPU side may be rebuilt again (after a failed try, or a rebuild just made).
     next_gpu_try: Option<Instant>,
+    /// How long the next failed rebuild waits: doubling from 1 s to 30 s.
+    gpu_retry_s: f64,
     /// A debug switch for tests of the way back: destroy the device at this show time
     /// (`SOMNIA_DEBUG_LOSE_GPU_AT_S`).
     lose_gpu_at_s: Option<f64>,
     /// The display's refresh rate, as last asked (for counting dropped frames).
     refresh_hz: f64,
 }
+
+/// The shortest wait between two rebuilds of the GPU side, and the longest between failed tries.
+const MIN_GPU_RETRY_S: f64 = 1.0;
+const MAX_GPU_RETRY_S: f64 = 30.0;
 
 /// Why the window could not run.
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +180,7 @@ pub fn run(
         service: ServiceNotifier::from_env(),
         gpu_lost: false,
         next_gpu_try: None,
+        gpu_retry_s: MIN_GPU_RETRY_S,
         lose_gpu_at_s: std::env::var("SOMNIA_DEBUG_LOSE_GPU_AT_S")
             .ok()
             .and_then(|s| s.parse().ok()),
@@ -300,8 +307,13 @@ impl App {
         if self.options.fullscreen {
             window.set_cursor_visible(false);
         }
-        let (surface, config, gpu, renderer) =
-            attach(&window, event_loop, &self.options, &self.timeline.presets)?;
+        let (surface, config, gpu, renderer) = attach(
+            &window,
+            event_loop,
+            &self.options,
+            &self.timeline.presets,
+            None,
+        )?;
         let mut watched = renderer.shader_paths();
         watched.extend(self.timeline.presets.iter().map(|p| p.path.clone()));
         let mut dirs = parent_dirs(&watched);
@@ -363,6 +375,7 @@ impl App {
             event_loop,
             &self.options,
             &self.timeline.presets,
+            Some(&live.renderer),
         ) {
             Ok((surface, config, gpu, mut renderer)) => {
                 renderer.set_errors(self.errors.values().cloned().collect());
@@ -371,12 +384,19 @@ impl App {
                 live.config = config;
                 live.surface = Some(surface);
                 self.gpu_lost = false;
-                self.next_gpu_try = None;
+                // A driver that loses the surface again and again is not rebuilt every frame.
+                self.gpu_retry_s = MIN_GPU_RETRY_S;
+                self.next_gpu_try = Some(now + Duration::from_secs_f64(MIN_GPU_RETRY_S));
                 eprintln!("somnia: the picture is back");
             }
             Err(e) => {
-                eprintln!("somnia: the picture cannot be rebuilt yet ({e}); trying again in 1 s");
-                self.next_gpu_try = Some(now + Duration::from_secs(1));
+                // Said at each doubling of the wait, then every 30 s.
+                eprintln!(
+                    "somnia: the picture cannot be rebuilt yet ({e}); trying again in {:.0} s",
+                    self.gpu_retry_s
+                );
+                self.next_gpu_try = Some(now + Duration::from_secs_f64(self.gpu_retry_s));
+                self.gpu_retry_s = (self.gpu_retry_s * 2.0).min(MAX_GPU_RETRY_S);
             }
         }
     }
@@ -492,11 +512,15 @@ impl App {
 
 /// The GPU side of the window: a surface on `window`, a device that can present to it, and
 /// the renderer's pipelines for `presets`. Built at start, and again after the device is lost.
+///
+/// After a loss, `lost` is the renderer that drew before: a layer whose shader file does not
+/// build now (it is mid-edit) is built from the source it last drew with.
 fn attach(
     window: &Arc<Window>,
     event_loop: &ActiveEventLoop,
     options: &WindowOptions,
     presets: &[crate::show::preset::Preset],
+    lost: Option<&Renderer>,
 ) -> Result<
     (
         wgpu::Surface<'static>,
@@ -537,7 +561,17 @@ fn attach(
     // The flash guard works on the frame in place when the surface can be sampled and
     // viewed as sRGB; drivers that refuse get the guard's own full pass instead.
     let srgb_views = configure_for_in_place_guard(&surface, &gpu, &caps, &mut config);
-    let mut renderer = Renderer::new(&gpu, format, presets).map_err(WindowError::Shaders)?;
+    let mut renderer = match lost {
+        None => Renderer::new(&gpu, format, presets).map_err(WindowError::Shaders)?,
+        Some(lost) => {
+            let (renderer, kept) =
+                Renderer::after_loss(&gpu, format, presets, lost).map_err(WindowError::Shaders)?;
+            for d in kept {
+                eprintln!("somnia: shader error, keeping the last good look:\n{d}");
+            }
+            renderer
+        }
+    };
     renderer.set_srgb_views(srgb_views);
     if !options.flash_guard {
         renderer.set_flash_guard(&gpu.device, false);
@@ -633,7 +667,12 @@ impl ApplicationHandler for App {
                 let started = Instant::now();
                 self.draw(event_loop);
                 if let Some(live) = &self.live {
-                    if self.options.vsync {
+                    if live.surface.is_none() {
+                        // Nothing to draw into while the GPU side is rebuilt: no spinning.
+                        let next = started + Duration::from_millis(50);
+                        self.next_frame = Some(next);
+                        event_loop.set_control_flow(ControlFlow::WaitUntil(next));
+                    } else if self.options.vsync {
                         let hz = live
                             .window
                             .current_monitor()

@@ -12,6 +12,8 @@ use super::WebState;
 /// The `/health` document. Fields are only ever added, so readers keep working.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct HealthReport {
+    /// `ok` while frames are presented, `starting` before the first, `stalled` when none
+    /// came for two seconds.
     pub status: &'static str,
     pub uptime_s: f64,
     /// Times the process was started again after a crash (a kiosk's; 0 for `play`).
@@ -38,7 +40,7 @@ impl HealthReport {
     pub fn of(state: &WebState, now: Instant) -> Self {
         let frames = state.health.frames(now);
         Self {
-            status: "ok",
+            status: state.health.status(now),
             uptime_s: state.health.uptime_s(now),
             restarts: 0,
             playing: state.health.playing(),

@@ -16,6 +16,9 @@ use crate::bridge::{Health, Transport};
 /// Where the web server listens unless told otherwise.
 pub const DEFAULT_BIND: &str = "127.0.0.1:9080";
 
+/// How long requests in flight may take to finish once the show ends.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What the handlers read.
 #[derive(Clone)]
 pub struct WebState {
@@ -42,7 +45,7 @@ pub enum WebError {
 /// The running server; dropping it stops it.
 pub struct WebServer {
     pub local_addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -58,7 +61,7 @@ impl WebServer {
             .enable_time()
             .build()
             .map_err(WebError::Setup)?;
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let app = axum::Router::new()
             .route("/health", axum::routing::get(health::get))
             .with_state(state);
@@ -70,13 +73,24 @@ impl WebServer {
                         eprintln!("somnia: the web server could not take its socket");
                         return;
                     };
-                    let served = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = stop_rx.await;
-                        })
-                        .await;
-                    if let Err(e) = served {
-                        eprintln!("somnia: the web server stopped: {e}");
+                    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                        let _ = rx.wait_for(|stop| *stop).await;
+                    };
+                    let graceful =
+                        axum::serve(listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
+                    // Requests in flight get a moment to finish; a client that holds a half
+                    // sent request does not hold up the end of the show.
+                    let deadline = async {
+                        stopped(stop_rx).await;
+                        tokio::time::sleep(STOP_GRACE).await;
+                    };
+                    tokio::select! {
+                        served = graceful => {
+                            if let Err(e) = served {
+                                eprintln!("somnia: the web server stopped: {e}");
+                            }
+                        }
+                        () = deadline => {}
                     }
                 });
             })
@@ -92,7 +106,7 @@ impl WebServer {
 impl Drop for WebServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();

@@ -368,7 +368,13 @@ fn schedule(project: &Project, f: &ScheduleFile, r: &mut Reporter) -> Option<Sch
                     suggestion(name, known.iter().map(String::as_str))
                 );
                 match project.preset_path(name) {
-                    Ok(p) if p.exists() => Some(ClosedLook::Preset(name.to_string())),
+                    Ok(p) if p.exists() => match load_preset(project, &p) {
+                        Ok(_) => Some(ClosedLook::Preset(name.to_string())),
+                        Err(errs) => {
+                            r.diags.extend(errs);
+                            None
+                        }
+                    },
                     _ => {
                         r.error_hint(c.span(), format!("`{name}` is not a closed look"), hint);
                         None
@@ -387,9 +393,17 @@ fn schedule(project: &Project, f: &ScheduleFile, r: &mut Reporter) -> Option<Sch
         );
         ok = false;
     }
-    for o in &f.open {
-        let o = o.get_ref();
+    for spanned in &f.open {
+        let o = spanned.get_ref();
         let window = window(&o.from, &o.to, r);
+        if o.days.is_empty() {
+            r.error_hint(
+                spanned.span(),
+                "these hours are on no day",
+                "write days = [\"mon\", \"tue\"] (mon, tue, wed, thu, fri, sat, sun)",
+            );
+            ok = false;
+        }
         for d in &o.days {
             match DAY_NAMES
                 .iter()
