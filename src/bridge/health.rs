@@ -16,12 +16,19 @@ const MAX_FRAMES: usize = 2400;
 /// A frame later than this many refresh periods after the last one counts as dropped.
 const DROPPED_AFTER_PERIODS: f64 = 1.5;
 
+/// The render thread's recent frames, under one lock taken once a frame.
+#[derive(Debug)]
+struct FrameLog {
+    /// When the last frame was presented.
+    last: Option<Instant>,
+    /// (when presented, time since the frame before, s), newest last.
+    recent: VecDeque<(Instant, f32)>,
+}
+
 #[derive(Debug)]
 pub struct Health {
     started: Instant,
-    /// (when presented, time since the frame before, s), newest last.
-    frames: Mutex<VecDeque<(Instant, f32)>>,
-    last_present: Mutex<Option<Instant>>,
+    frames: Mutex<FrameLog>,
     presented: AtomicU64,
     dropped_frames: AtomicU64,
     gpu_device_losses: AtomicU64,
@@ -50,8 +57,10 @@ impl Health {
     pub fn new(started: Instant) -> Self {
         Self {
             started,
-            frames: Mutex::new(VecDeque::with_capacity(MAX_FRAMES)),
-            last_present: Mutex::new(None),
+            frames: Mutex::new(FrameLog {
+                last: None,
+                recent: VecDeque::with_capacity(MAX_FRAMES),
+            }),
             presented: AtomicU64::new(0),
             dropped_frames: AtomicU64::new(0),
             gpu_device_losses: AtomicU64::new(0),
@@ -62,7 +71,7 @@ impl Health {
     /// `ok` while frames are presented; `starting` before the first; `stalled` when none came
     /// for two seconds (a hung GPU or render thread: what a monitor should act on).
     pub fn status(&self, now: Instant) -> &'static str {
-        match self.last_present.lock().ok().and_then(|l| *l) {
+        match self.frames.lock().ok().and_then(|f| f.last) {
             None => "starting",
             Some(t) if now.saturating_duration_since(t) > Duration::from_secs(2) => "stalled",
             Some(_) => "ok",
@@ -78,17 +87,19 @@ impl Health {
     /// period (`None`: no vsync, nothing counts as dropped).
     pub fn frame_presented(&self, now: Instant, period_s: Option<f64>) {
         self.presented.fetch_add(1, Ordering::Relaxed);
-        let Ok(mut last) = self.last_present.lock() else {
+        let Ok(mut log) = self.frames.lock() else {
             return;
         };
-        let since = last.map(|l| now.saturating_duration_since(l).as_secs_f64());
-        *last = Some(now);
-        drop(last);
+        let since = log
+            .last
+            .map(|l| now.saturating_duration_since(l).as_secs_f64());
+        log.last = Some(now);
         let Some(since) = since else { return };
         if period_s.is_some_and(|p| since > DROPPED_AFTER_PERIODS * p) {
             self.dropped_frames.fetch_add(1, Ordering::Relaxed);
         }
-        if let Ok(mut frames) = self.frames.lock() {
+        {
+            let frames = &mut log.recent;
             if frames.len() == MAX_FRAMES {
                 frames.pop_front();
             }
@@ -129,15 +140,16 @@ impl Health {
             dropped: self.dropped_frames.load(Ordering::Relaxed),
             ..FrameReport::default()
         };
-        let Ok(frames) = self.frames.lock() else {
+        let Ok(log) = self.frames.lock() else {
             return report;
         };
-        let recent: Vec<f32> = frames
+        let recent: Vec<f32> = log
+            .recent
             .iter()
             .filter(|(t, _)| now.saturating_duration_since(*t) <= WINDOW)
             .map(|(_, dt)| *dt)
             .collect();
-        drop(frames);
+        drop(log);
         if recent.is_empty() {
             return report;
         }
@@ -215,6 +227,6 @@ mod tests {
         for i in 0..(3 * MAX_FRAMES as u64) {
             h.frame_presented(t0 + Duration::from_micros(i), None);
         }
-        assert!(h.frames.lock().unwrap().len() <= MAX_FRAMES);
+        assert!(h.frames.lock().unwrap().recent.len() <= MAX_FRAMES);
     }
 }

@@ -113,17 +113,17 @@ fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len()][b.len()]
 }
 
-/// `later` without the problems at a place `first` already reports: a number screened out of a
-/// file (`nan`, read on as 0) is not also reported as out of range.
-pub fn without_places_of(first: &[Diagnostic], later: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    later
+/// Drops the problems from `diags[first..]` at a place `diags[..first]` already reports: a
+/// number screened out of a file (`nan`, read on as 0) is not also reported as out of range.
+pub fn drop_repeated_places(diags: &mut Vec<Diagnostic>, first: usize) {
+    let later = diags.split_off(first.min(diags.len()));
+    let same =
+        |a: &Diagnostic, b: &Diagnostic| a.path == b.path && a.line == b.line && a.col == b.col;
+    let kept: Vec<Diagnostic> = later
         .into_iter()
-        .filter(|d| {
-            !first
-                .iter()
-                .any(|f| f.path == d.path && f.line == d.line && f.col == d.col)
-        })
-        .collect()
+        .filter(|d| !diags.iter().any(|f| same(f, d)))
+        .collect();
+    diags.extend(kept);
 }
 
 /// A hint for a word that is not one of `known`: the near miss if there is one, else the list.

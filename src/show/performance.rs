@@ -23,7 +23,6 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::diag::Diagnostic;
-use super::diag::toml_error;
 use super::schema::{Nested, Shape};
 use super::time::TimeSpec;
 
@@ -366,18 +365,7 @@ pub fn parse_performance(
 ) -> Result<(PerformanceFile, Vec<Diagnostic>), Vec<Diagnostic>> {
     // serde alone would stop at the first unknown key; these are all of them, and with them
     // taken out the rest of the file is read too.
-    let (mut unknown, text) = super::schema::screen(path, src, &performance_shape());
-    let Some(text) = text else {
-        return Err(unknown);
-    };
-    match toml::from_str(&text) {
-        Ok(file) => Ok((file, unknown)),
-        Err(e) => {
-            unknown.push(toml_error(path, src, &e));
-            unknown.sort_by_key(|d| (d.line, d.col));
-            Err(unknown)
-        }
-    }
+    super::schema::read_screened(path, src, &performance_shape())
 }
 
 #[cfg(test)]

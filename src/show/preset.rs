@@ -18,11 +18,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::diag::{Diagnostic, Reporter, toml_error, without_places_of};
+use super::diag::{Diagnostic, Reporter, drop_repeated_places};
 use super::look::{MAX_LAYER_PARAMS, Post};
 use super::patch::{AudioFile, audio_shape, parse_patch};
 use super::project::Project;
-use super::schema::{Nested, Shape, screen};
+use super::schema::{Nested, Shape, read_screened};
 use crate::bridge::AudioParam;
 use crate::bridge::Patch;
 
@@ -109,18 +109,7 @@ pub fn load_preset(project: &Project, path: &Path) -> Result<Preset, Vec<Diagnos
 pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset, Vec<Diagnostic>> {
     // Every misspelt key at once (serde alone would stop at the first), then, with them taken
     // out, every other problem of the file too.
-    let (mut diags, text) = screen(path, src, &preset_shape());
-    let Some(text) = text else {
-        return Err(diags);
-    };
-    let file: PresetFile = match toml::from_str(&text) {
-        Ok(f) => f,
-        Err(e) => {
-            diags.push(toml_error(path, src, &e));
-            diags.sort_by_key(|d| (d.line, d.col));
-            return Err(diags);
-        }
-    };
+    let (file, mut diags): (PresetFile, _) = read_screened(path, src, &preset_shape())?;
     let screened = diags.len();
     let name = path
         .file_stem()
@@ -217,9 +206,7 @@ pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset,
 
     let post = parse_post(path, src, &file.post, &mut diags);
 
-    let later = diags.split_off(screened);
-    let later = without_places_of(&diags, later);
-    diags.extend(later);
+    drop_repeated_places(&mut diags, screened);
     diags.sort_by_key(|d| (d.line, d.col));
     if diags.is_empty() {
         Ok(Preset {

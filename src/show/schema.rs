@@ -139,6 +139,28 @@ fn non_finite(table: &DeTable<'_>, out: &mut Vec<std::ops::Range<usize>>) {
     }
 }
 
+/// Reads a file of `shape` after [`screen`]ing it: the value and the screen's problems (to be
+/// reported with whatever else the caller finds), or, when the file cannot be read as `T` at
+/// all, every problem found, in file order.
+pub fn read_screened<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    src: &str,
+    shape: &Shape,
+) -> Result<(T, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let (mut diags, text) = screen(path, src, shape);
+    let Some(text) = text else {
+        return Err(diags);
+    };
+    match toml::from_str(&text) {
+        Ok(value) => Ok((value, diags)),
+        Err(e) => {
+            diags.push(super::diag::toml_error(path, src, &e));
+            diags.sort_by_key(|d| (d.line, d.col));
+            Err(diags)
+        }
+    }
+}
+
 /// The span of every unknown key and of its value, as [`walk`] finds them.
 fn unknown_spans(
     table: &DeTable<'_>,

@@ -32,7 +32,7 @@ pub use self::preview::{preset_preview, preset_timeline};
 
 use self::compiler::Compiler;
 use super::cues::{self, GoPlan, LiveInput};
-use super::diag::{Diagnostic, without_places_of};
+use super::diag::{Diagnostic, drop_repeated_places};
 use super::loops;
 use super::performance::{PerformanceFile, parse_performance};
 use super::project::Project;
@@ -60,8 +60,9 @@ pub fn load_timeline_with(path: &Path, plan: &GoPlan) -> Result<Timeline, Vec<Di
         Ok(timeline) if diags.is_empty() => Ok(timeline),
         Ok(_) => Err(diags),
         Err(more) => {
-            let more = without_places_of(&diags, more);
+            let screened = diags.len();
             diags.extend(more);
+            drop_repeated_places(&mut diags, screened);
             sort_diagnostics(path, &mut diags);
             Err(diags)
         }

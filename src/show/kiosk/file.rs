@@ -51,10 +51,10 @@ use toml::Spanned;
 use super::playlist::{Order, Shuffle};
 use super::schedule::{ClosedLook, DayHours, Schedule, Window};
 use crate::show::compile::load_timeline;
-use crate::show::diag::{Diagnostic, Reporter, suggestion, toml_error, without_places_of};
+use crate::show::diag::{Diagnostic, Reporter, drop_repeated_places, suggestion};
 use crate::show::preset::load_preset;
 use crate::show::project::Project;
-use crate::show::schema::{Nested, Shape, screen};
+use crate::show::schema::{Nested, Shape, read_screened};
 
 /// How long a preset plays when neither it nor the kiosk says.
 pub const DEFAULT_HOLD_S: f64 = 60.0;
@@ -161,24 +161,11 @@ pub fn load_kiosk(path: &Path) -> Result<Kiosk, Vec<Diagnostic>> {
 
 /// Checks the text of a kiosk file of `project`.
 pub fn parse_kiosk(project: &Project, path: &Path, src: &str) -> Result<Kiosk, Vec<Diagnostic>> {
-    let (mut diags, text) = screen(path, src, &kiosk_shape());
-    let Some(text) = text else {
-        return Err(diags);
-    };
-    let file: KioskFile = match toml::from_str(&text) {
-        Ok(f) => f,
-        Err(e) => {
-            diags.push(toml_error(path, src, &e));
-            diags.sort_by_key(|d| (d.line, d.col));
-            return Err(diags);
-        }
-    };
+    let (file, mut diags): (KioskFile, _) = read_screened(path, src, &kiosk_shape())?;
     let screened = diags.len();
     let mut r = Reporter::new(path, src, &mut diags);
     let kiosk = read(project, &file, path, &mut r);
-    let later = diags.split_off(screened);
-    let later = without_places_of(&diags, later);
-    diags.extend(later);
+    drop_repeated_places(&mut diags, screened);
     // In file order: the kiosk's own problems first, then those of what it names.
     diags.sort_by_key(|d| (d.path != path, d.path.clone(), d.line, d.col));
     match kiosk {
