@@ -221,6 +221,44 @@ enum Command {
         #[command(flatten)]
         safety: Safety,
     },
+    /// Run an installation unattended: the kiosk file's playlist, fullscreen, by its opening
+    /// hours, with the keys locked (its chord or a signal ends it); it resumes after a restart.
+    Kiosk {
+        /// The kiosk file, e.g. kiosks/sanctuary.toml.
+        file: PathBuf,
+        /// Print a systemd unit for this kiosk (with the way to install it) and exit.
+        #[arg(long)]
+        print_unit: bool,
+        /// Where the kiosk keeps its place (default: $XDG_STATE_HOME/somnia/kiosks/NAME).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// The key chord that ends the kiosk; no single key does.
+        #[arg(long, default_value = somnia::control::keys::Chord::DEFAULT, value_parser = somnia::control::keys::Chord::parse)]
+        quit_chord: somnia::control::keys::Chord,
+        /// A window instead of fullscreen (for setting up).
+        #[arg(long)]
+        windowed: bool,
+        /// The monitor to fill, as `somnia list monitors` numbers them.
+        #[arg(long)]
+        monitor: Option<usize>,
+        /// Window size with --windowed, WIDTHxHEIGHT.
+        #[arg(long, value_parser = parse_size)]
+        size: Option<(u32, u32)>,
+        #[arg(long)]
+        no_vsync: bool,
+        #[arg(long)]
+        audio_device: Option<String>,
+        #[arg(long)]
+        buffer: Option<u32>,
+        #[command(flatten)]
+        osc: OscArgs,
+        #[command(flatten)]
+        midi: MidiArgs,
+        #[command(flatten)]
+        web: WebArgs,
+        #[command(flatten)]
+        safety: Safety,
+    },
     /// Validate presets, performances and shaders; errors as file:line:col. Exit 1 on any error.
     Check { files: Vec<PathBuf> },
     /// Soundcheck an audio input: prints its level, bands, onsets and tempo as the visuals see them.
@@ -346,6 +384,7 @@ fn main() {
                 quit_after_s: seconds,
                 size,
                 rehearsal,
+                lock: None,
             },
         }),
         Command::Render {
@@ -369,6 +408,43 @@ fn main() {
             },
             no_mp4,
             limiter: safety.limiter(),
+        }),
+        Command::Kiosk {
+            file,
+            print_unit,
+            state_dir,
+            quit_chord,
+            windowed,
+            monitor,
+            size,
+            no_vsync,
+            audio_device,
+            buffer,
+            osc,
+            midi,
+            web,
+            safety,
+        } => commands::kiosk::run(&commands::kiosk::KioskArgs {
+            file,
+            print_unit,
+            state_dir,
+            osc: osc.settings(),
+            midi: midi.settings(),
+            web: web.bind(),
+            audio_device,
+            buffer_frames: buffer,
+            limiter: safety.limiter(),
+            window: WindowOptions {
+                monitor,
+                vsync: !no_vsync,
+                flash_guard: safety.flash_guard(),
+                fullscreen: !windowed,
+                exit_at_end: false,
+                quit_after_s: None,
+                size,
+                rehearsal: false,
+                lock: Some(quit_chord),
+            },
         }),
         Command::Check { files } => commands::check::run(&files),
         Command::Meter { input, seconds } => commands::meter::run(input.as_deref(), seconds),

@@ -4,33 +4,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
 use common::*;
-
-/// `GET /health` from `addr`: the JSON body, or why not.
-fn health(addr: SocketAddr) -> std::io::Result<serde_json::Value> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut reply = String::new();
-    s.read_to_string(&mut reply)?;
-    let (head, body) = reply
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other(format!("no body in {reply:?}")))?;
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("content-type: application/json"),
-        "{head}"
-    );
-    serde_json::from_str(body).map_err(std::io::Error::other)
-}
 
 /// `somnia play` of the live fixture with its web server bound at `bind`, up and drawing.
 fn play_serving(dir: &std::path::Path, bind: &str) -> LivePlay {

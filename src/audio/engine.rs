@@ -419,6 +419,14 @@ impl Engine {
                     v.release(now);
                 }
             }
+            EventKind::FadeOut { over_samples } => {
+                let now = self.position;
+                self.sustain_down = false;
+                for v in self.voices.iter_mut().filter(|v| v.is_active()) {
+                    v.held_by_pedal = false;
+                    v.fade_out(now, over_samples);
+                }
+            }
         }
     }
 
@@ -606,6 +614,33 @@ mod tests {
                 "block {block}"
             );
         }
+    }
+
+    #[test]
+    fn a_fade_out_takes_every_held_note_to_silence_over_its_length_and_frees_the_voices() {
+        let rms = |s: &[f32]| (s.iter().map(|x| x * x).sum::<f32>() / s.len() as f32).sqrt();
+        let fade = Event {
+            at_sample: 24_000,
+            kind: EventKind::FadeOut {
+                over_samples: 24_000,
+            },
+        };
+        let mut e = engine_with(&[note_on(0, 57), note_on(0, 64), fade]);
+        let latency = e.latency_samples();
+        let out = run(&mut e, 256, 48_000 + latency);
+        let lat = 2 * latency;
+        let before = rms(&out[lat + 2 * 19_200..lat + 2 * 24_000]);
+        let halfway = rms(&out[lat + 2 * 34_800..lat + 2 * 37_200]);
+        assert!(before > 0.01, "the notes sound before the fade: {before}");
+        let ratio = halfway / before;
+        assert!(
+            (0.35..0.65).contains(&ratio),
+            "half way through the fade the level is {ratio:.2} of what it was"
+        );
+        assert!(
+            e.voices.iter().all(|v| !v.is_active()),
+            "every voice is free when the fade has run"
+        );
     }
 
     #[test]

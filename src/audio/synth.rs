@@ -91,6 +91,18 @@ impl Adsr {
         }
     }
 
+    /// Fades to silence over `samples`, straight from wherever the level is; a release already
+    /// quicker than that keeps its pace.
+    fn fade_out(&mut self, samples: u32) {
+        if self.stage != Stage::Idle {
+            let step = self.level.max(1e-4) / samples.max(1) as f32;
+            if self.stage != Stage::Release || step > self.release_step {
+                self.release_step = step;
+            }
+            self.stage = Stage::Release;
+        }
+    }
+
     /// Forces a fast fade (for stolen voices): 2 ms to silence.
     fn kill(&mut self) {
         if self.stage != Stage::Idle {
@@ -313,6 +325,14 @@ impl Voice {
     pub fn release(&mut self, now: u64) {
         self.sync(now);
         self.amp_env.release();
+        self.filter_env.release();
+    }
+
+    /// Fades the voice out over `samples`, whatever its envelope says (a crossfade to another
+    /// show); the filter envelope releases as usual.
+    pub fn fade_out(&mut self, now: u64, samples: u32) {
+        self.sync(now);
+        self.amp_env.fade_out(samples);
         self.filter_env.release();
     }
 

@@ -160,6 +160,11 @@ pub enum EventKind {
     },
     /// Release every voice (end of show, stop).
     AllNotesOff,
+    /// Every sounding voice fades to silence over `over_samples`, straight from its level, and
+    /// the pedal comes up: the sound of a kiosk item going out while the next comes in.
+    FadeOut {
+        over_samples: u32,
+    },
 }
 
 /// An event stamped with the absolute sample at which it takes effect.

@@ -33,6 +33,17 @@ pub struct Health {
     dropped_frames: AtomicU64,
     gpu_device_losses: AtomicU64,
     playing: Mutex<String>,
+    kiosk: Mutex<KioskHealth>,
+    restarts: AtomicU64,
+}
+
+/// What only a kiosk reports.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KioskHealth {
+    /// The next opening or closing, RFC 3339.
+    pub next_change: Option<String>,
+    /// Items passed over until their files change, in words.
+    pub quarantined: Vec<String>,
 }
 
 impl Default for Health {
@@ -65,7 +76,34 @@ impl Health {
             dropped_frames: AtomicU64::new(0),
             gpu_device_losses: AtomicU64::new(0),
             playing: Mutex::new(String::new()),
+            kiosk: Mutex::new(KioskHealth::default()),
+            restarts: AtomicU64::new(0),
         }
+    }
+
+    /// How many times the process was started again (a kiosk counts its starts).
+    pub fn set_restarts(&self, n: u64) {
+        self.restarts.store(n, Ordering::Relaxed);
+    }
+
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    pub fn set_next_change(&self, at: Option<String>) {
+        if let Ok(mut k) = self.kiosk.lock() {
+            k.next_change = at;
+        }
+    }
+
+    pub fn set_quarantined(&self, items: Vec<String>) {
+        if let Ok(mut k) = self.kiosk.lock() {
+            k.quarantined = items;
+        }
+    }
+
+    pub fn kiosk(&self) -> KioskHealth {
+        self.kiosk.lock().map(|k| k.clone()).unwrap_or_default()
     }
 
     /// `ok` while frames are presented; `starting` before the first; `stalled` when none came

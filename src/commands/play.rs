@@ -48,14 +48,10 @@ pub struct MidiArgs {
 pub const MIDI_MAP_FILE: &str = "midi-map.toml";
 
 /// The MIDI map and where learn saves, or the map's errors.
-fn midi_map(
+pub(super) fn midi_map(
     args: &MidiArgs,
-    source: &super::Source,
+    project: &crate::show::project::Project,
 ) -> Result<(MidiMap, std::path::PathBuf, Vec<String>), Vec<crate::show::Diagnostic>> {
-    let project = match source {
-        super::Source::Performance(p) => crate::show::project::Project::of_file(p),
-        super::Source::Preset { .. } => crate::show::project::Project::new("."),
-    };
     let presets = project.preset_names();
     let path = args
         .map
@@ -77,8 +73,8 @@ fn midi_map(
 
 /// How far ahead of the clock the scheduler queues events. Generous, because events carry
 /// their sample and wait in the engine's queue until it arrives.
-const LOOKAHEAD_S: f64 = 0.2;
-const SCHEDULER_TICK: Duration = Duration::from_millis(5);
+pub(super) const LOOKAHEAD_S: f64 = 0.2;
+pub(super) const SCHEDULER_TICK: Duration = Duration::from_millis(5);
 
 fn headless_hint(args: &PlayArgs) -> String {
     format!(
@@ -98,7 +94,7 @@ fn audio_missing(args: &PlayArgs, e: &crate::audio::device::AudioError) -> i32 {
     EXIT_MISSING
 }
 
-fn display_available() -> bool {
+pub(super) fn display_available() -> bool {
     if !cfg!(target_os = "linux") {
         return true;
     }
@@ -109,7 +105,7 @@ fn display_available() -> bool {
 
 /// Ctrl-C and `kill` (SIGINT, SIGTERM) end the show as Esc does, so the sound stops cleanly
 /// and the process exits 0; a second one ends the process at once.
-fn stop_on_signals() {
+pub(super) fn stop_on_signals() {
     #[cfg(target_os = "linux")]
     {
         extern "C" fn on_signal(signal: libc::c_int) {
@@ -143,7 +139,11 @@ pub fn run(args: &PlayArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
-    let midi_map = match args.midi.as_ref().map(|m| midi_map(m, &args.source)) {
+    let project = match &args.source {
+        super::Source::Performance(p) => crate::show::project::Project::of_file(p),
+        super::Source::Preset { .. } => crate::show::project::Project::new("."),
+    };
+    let midi_map = match args.midi.as_ref().map(|m| midi_map(m, &project)) {
         Some(Err(d)) => {
             print_diagnostics(&d);
             return EXIT_BAD_INPUT;
@@ -292,37 +292,12 @@ pub fn run(args: &PlayArgs) -> i32 {
             midi_stats: midi.as_ref().map(|m| m.stats.clone()),
             health: health.clone(),
         };
-        let open_bind = !settings.bind.ip().is_loopback();
-        let no_allow = settings.allow.is_empty();
-        match OscServer::start(settings, sink) {
-            Ok(server) => {
-                eprintln!("somnia play: OSC on udp {}", server.local_addr);
-                if open_bind && no_allow {
-                    eprintln!(
-                        "somnia play: OSC accepts loopback senders only; add --osc-allow NET (e.g. 192.168.1.0/24) to let a network in"
-                    );
-                }
-                Some(server)
-            }
-            Err(e) => {
-                eprintln!("somnia play: {e}; playing on without OSC (try --osc-port)");
-                None
-            }
-        }
+        start_osc(settings, sink, "somnia play")
     });
 
-    // The web server: `/health`. A taken port is said and the show plays on without it.
-    let _web = args.web.and_then(|bind| {
-        let state = crate::web::WebState {
-            transport: transport.clone(),
-            health: health.clone(),
-        };
-        crate::web::WebServer::start(bind, state)
-            .inspect_err(|e| {
-                eprintln!("somnia play: {e}; playing on without it (--web-bind moves it)")
-            })
-            .ok()
-    });
+    let _web = args
+        .web
+        .and_then(|bind| start_web(bind, &transport, &health, "somnia play"));
 
     let link = window::ShowLink {
         steering,
@@ -335,6 +310,7 @@ pub fn run(args: &PlayArgs) -> i32 {
             }
             super::Source::Preset { .. } => Vec::new(),
         },
+        display_asleep: None,
     };
 
     crate::render::display_lost::exit_when_lost(EXIT_MISSING);
@@ -349,39 +325,87 @@ pub fn run(args: &PlayArgs) -> i32 {
     stop.store(true, Ordering::Relaxed);
     let _ = control.join();
     drop(output);
+    report_counters(&transport, "somnia play");
+    window_result(result, "somnia play", &headless_hint(args))
+}
+
+/// The OSC server on `settings`, steering through `sink`; a port that cannot be had is said
+/// and the show plays on without it. `who` starts each line (`somnia play`).
+pub(super) fn start_osc(settings: OscSettings, sink: OscSink, who: &str) -> Option<OscServer> {
+    let open_bind = !settings.bind.ip().is_loopback();
+    let no_allow = settings.allow.is_empty();
+    match OscServer::start(settings, sink) {
+        Ok(server) => {
+            eprintln!("{who}: OSC on udp {}", server.local_addr);
+            if open_bind && no_allow {
+                eprintln!(
+                    "{who}: OSC accepts loopback senders only; add --osc-allow NET (e.g. 192.168.1.0/24) to let a network in"
+                );
+            }
+            Some(server)
+        }
+        Err(e) => {
+            eprintln!("{who}: {e}; playing on without OSC (try --osc-port)");
+            None
+        }
+    }
+}
+
+/// The web server (`/health`) on `bind`; a taken port is said and the show plays on without it.
+pub(super) fn start_web(
+    bind: std::net::SocketAddr,
+    transport: &Arc<Transport>,
+    health: &Arc<crate::bridge::Health>,
+    who: &str,
+) -> Option<crate::web::WebServer> {
+    let state = crate::web::WebState {
+        transport: transport.clone(),
+        health: health.clone(),
+    };
+    crate::web::WebServer::start(bind, state)
+        .inspect_err(|e| eprintln!("{who}: {e}; playing on without it (--web-bind moves it)"))
+        .ok()
+}
+
+/// What went wrong with the sound along the way, said once at the end.
+pub(super) fn report_counters(transport: &Transport, who: &str) {
     let dropped = transport.dropped_events();
     if dropped > 0 {
         eprintln!(
-            "somnia play: {dropped} live event(s) were dropped: more than {} were waiting for their time at once",
+            "{who}: {dropped} live event(s) were dropped: more than {} were waiting for their time at once",
             crate::audio::engine::LIVE_PENDING
         );
     }
     let late = transport.late_events();
     if late > 0 {
         eprintln!(
-            "somnia play: {late} event(s) reached the engine after their sample and played at once (the machine fell behind)"
+            "{who}: {late} event(s) reached the engine after their sample and played at once (the machine fell behind)"
         );
     }
     let underruns = transport.underruns();
     if underruns > 0 {
         eprintln!(
-            "somnia play: the sound card ran dry {underruns} time(s) (a larger --buffer helps on a busy machine)"
+            "{who}: the sound card ran dry {underruns} time(s) (a larger --buffer helps on a busy machine)"
         );
     }
+}
+
+/// The exit status for how the window ended, said in one line.
+pub(super) fn window_result(result: Result<(), WindowError>, who: &str, hint: &str) -> i32 {
     match result {
         Ok(()) => 0,
         Err(WindowError::NoDisplay(e)) => {
-            eprintln!("somnia play: no display ({e}). {}", headless_hint(args));
+            eprintln!("{who}: no display ({e}). {hint}");
             EXIT_MISSING
         }
         // A broken shader is bad input, as `somnia render` has it: fix the file.
         Err(WindowError::Shaders(diags)) => {
             print_diagnostics(&diags);
-            eprintln!("somnia play: a shader of the show does not compile; fix it and play again");
+            eprintln!("{who}: a shader of the show does not compile; fix it and play again");
             EXIT_BAD_INPUT
         }
         Err(e) => {
-            eprintln!("somnia play: {e}");
+            eprintln!("{who}: {e}");
             EXIT_MISSING
         }
     }

@@ -25,9 +25,90 @@ pub enum KeyAction {
 pub struct KeyMap {
     /// Which of [`learn_targets`] L armed last (`None`: learn off).
     learn_step: Option<usize>,
+    /// Locked (a kiosk): every key does nothing but this chord, which quits.
+    locked: Option<Chord>,
+}
+
+/// A key with modifiers held, e.g. `ctrl+alt+q`: a kiosk's way out that a visitor does not hit
+/// by chance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chord {
+    pub ctrl: bool,
+    pub alt: bool,
+    pub shift: bool,
+    /// The key itself, lower case (`q`, or a named key such as `escape`).
+    pub key: String,
+}
+
+/// The modifiers held with a key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    pub ctrl: bool,
+    pub alt: bool,
+    pub shift: bool,
+}
+
+impl Chord {
+    /// The default way out of a kiosk.
+    pub const DEFAULT: &str = "ctrl+alt+shift+q";
+
+    /// `ctrl+alt+q` and the like: at least one modifier and one key.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut chord = Chord {
+            ctrl: false,
+            alt: false,
+            shift: false,
+            key: String::new(),
+        };
+        for part in s.split('+').map(|p| p.trim().to_ascii_lowercase()) {
+            match part.as_str() {
+                "ctrl" | "control" => chord.ctrl = true,
+                "alt" => chord.alt = true,
+                "shift" => chord.shift = true,
+                "" => return Err(format!("`{s}`: an empty part; write e.g. ctrl+alt+q")),
+                key if chord.key.is_empty() => chord.key = key.to_string(),
+                _ => return Err(format!("`{s}` names two keys; write e.g. ctrl+alt+q")),
+            }
+        }
+        if chord.key.is_empty() || !(chord.ctrl || chord.alt) {
+            return Err(format!(
+                "`{s}`: a chord is ctrl and/or alt (shift too if you like) with one key, e.g. ctrl+alt+q, so a visitor cannot hit it by chance"
+            ));
+        }
+        Ok(chord)
+    }
+
+    fn matches(&self, key: &Key, held: Held) -> bool {
+        let name = match key {
+            Key::Character(c) => c.to_ascii_lowercase(),
+            Key::Named(n) => format!("{n:?}").to_ascii_lowercase(),
+            _ => return false,
+        };
+        name == self.key
+            && held.ctrl == self.ctrl
+            && held.alt == self.alt
+            && held.shift == self.shift
+    }
 }
 
 impl KeyMap {
+    /// A kiosk's keys: none does anything but `chord`, which quits.
+    pub fn locked(chord: Chord) -> Self {
+        Self {
+            learn_step: None,
+            locked: Some(chord),
+        }
+    }
+
+    /// What a real press of `key` with `held` down asks for (the window filters out repeats
+    /// and replays).
+    pub fn action_with(&mut self, key: &Key, held: Held) -> Option<KeyAction> {
+        match &self.locked {
+            Some(chord) => chord.matches(key, held).then_some(KeyAction::Quit),
+            None => self.action(key),
+        }
+    }
+
     /// What a real press of `key` asks for (the window filters out repeats and replays).
     pub fn action(&mut self, key: &Key) -> Option<KeyAction> {
         let show = |c| Some(KeyAction::Steer(Intent::Show(c)));
@@ -107,6 +188,43 @@ mod tests {
             Some(KeyAction::Quit)
         );
         assert_eq!(keys.action(&Key::Character("x".into())), None);
+    }
+
+    #[test]
+    fn a_locked_keyboard_quits_only_on_its_chord_and_ignores_escape_and_go() {
+        let mut keys = KeyMap::locked(Chord::parse(Chord::DEFAULT).unwrap());
+        let none = Held::default();
+        let all = Held {
+            ctrl: true,
+            alt: true,
+            shift: true,
+        };
+        for key in [
+            Key::Named(NamedKey::Escape),
+            Key::Named(NamedKey::Space),
+            Key::Character("q".into()),
+            Key::Character("p".into()),
+        ] {
+            assert_eq!(keys.action_with(&key, none), None, "{key:?}");
+        }
+        let ctrl_alt = Held {
+            shift: false,
+            ..all
+        };
+        assert_eq!(
+            keys.action_with(&Key::Character("q".into()), ctrl_alt),
+            None
+        );
+        assert_eq!(
+            keys.action_with(&Key::Character("Q".into()), all),
+            Some(KeyAction::Quit)
+        );
+        assert!(Chord::parse("q").is_err(), "a lone key is no chord");
+        assert!(
+            Chord::parse("shift+q").is_err(),
+            "shift alone is typed by chance"
+        );
+        assert_eq!(Chord::parse("Ctrl+Escape").unwrap().key, "escape");
     }
 
     #[test]

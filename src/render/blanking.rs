@@ -160,6 +160,30 @@ mod imp {
         }
     }
 
+    impl BlankingOff {
+        /// Puts the display to sleep (DPMS off) or wakes it; false where the server has no
+        /// DPMS. While asleep DPMS is enabled (it must be, to force a level), awake it is off
+        /// again as the show wants it.
+        pub fn sleep(&self, asleep: bool) -> bool {
+            let (Some(_), Some(xext)) = (self.dpms_was_on, &self.xext) else {
+                return false;
+            };
+            use x11_dl::dpms::{DPMSModeOff, DPMSModeOn};
+            // SAFETY: `display` is the connection opened in `new`, still open.
+            unsafe {
+                if asleep {
+                    (xext.DPMSEnable)(self.display);
+                    (xext.DPMSForceLevel)(self.display, DPMSModeOff);
+                } else {
+                    (xext.DPMSForceLevel)(self.display, DPMSModeOn);
+                    (xext.DPMSDisable)(self.display);
+                }
+                (self.xlib.XFlush)(self.display);
+            }
+            true
+        }
+    }
+
     impl Drop for BlankingOff {
         fn drop(&mut self) {
             let s = &self.saver;
@@ -196,6 +220,19 @@ impl BlankingOff {
             #[cfg(target_os = "linux")]
             _x: imp::BlankingOff::new(),
         }
+    }
+}
+
+impl BlankingOff {
+    /// Puts the display to sleep (a closed kiosk's `sleep`) or wakes it; false where it
+    /// cannot (no X server with DPMS).
+    pub fn sleep(&self, asleep: bool) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Some(x) = &self._x {
+            return x.sleep(asleep);
+        }
+        let _ = asleep;
+        false
     }
 }
 

@@ -56,8 +56,16 @@ pub struct ShownCaption {
 }
 
 impl ShownCaption {
-    /// The captions `timeline` shows at `time_s`.
+    /// The captions `timeline` shows at `time_s` (with those of a kiosk's item fading out).
     pub fn at(timeline: &Timeline, time_s: f64) -> Vec<Self> {
+        let mut shown = Self::own(timeline, time_s, 1.0);
+        if let Some((before, weight)) = timeline.outgoing_at(time_s) {
+            shown.extend(Self::own(before, time_s, weight));
+        }
+        shown
+    }
+
+    fn own(timeline: &Timeline, time_s: f64, weight: f32) -> Vec<Self> {
         let score_s = timeline.score_time(time_s);
         timeline
             .captions_at(time_s)
@@ -65,9 +73,10 @@ impl ShownCaption {
                 text: c.text.clone(),
                 place: c.place,
                 size: c.size,
-                alpha,
+                alpha: alpha * weight,
                 age_s: score_s - c.start_s,
             })
+            .filter(|c| c.alpha > 0.0)
             .collect()
     }
 
@@ -123,6 +132,9 @@ struct Layer {
     /// The assembled WGSL that built it: after a lost GPU device, a layer whose file is
     /// mid-edit (broken) is built again from this, its last good version.
     source: String,
+    /// The preset it was built for: a new list of presets that still has it keeps the
+    /// pipeline (a kiosk's next item comes with the last one's presets).
+    preset: Preset,
 }
 
 /// Which block of the parameter buffer a draw reads: every draw of a frame has its own, so one
@@ -213,7 +225,18 @@ impl Renderer {
         let bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("layer uniforms"),
             entries: &[
-                uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT),
+                // Both per draw (dynamic offsets): each layer has its own clock as well as its
+                // own parameters, so a kiosk item fading out keeps its time.
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: true,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
                 wgpu::BindGroupLayoutEntry {
                     binding: 1,
                     visibility: wgpu::ShaderStages::FRAGMENT,
@@ -231,11 +254,8 @@ impl Renderer {
             bind_group_layouts: &[Some(&bgl)],
             immediate_size: 0,
         });
-        let somnia_buf = super::passes::uniform_buffer(
-            device,
-            "somnia uniforms",
-            std::mem::size_of::<SomniaUniforms>() as u64,
-        );
+        let somnia_buf =
+            super::passes::uniform_buffer(device, "somnia uniforms", (SLOTS * SLOT_BYTES) as u64);
         let params_buf =
             super::passes::uniform_buffer(device, "layer params", (SLOTS * SLOT_BYTES) as u64);
         let layer_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -244,7 +264,11 @@ impl Renderer {
             entries: &[
                 wgpu::BindGroupEntry {
                     binding: 0,
-                    resource: somnia_buf.as_entire_binding(),
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &somnia_buf,
+                        offset: 0,
+                        size: wgpu::BufferSize::new(std::mem::size_of::<SomniaUniforms>() as u64),
+                    }),
                 },
                 wgpu::BindGroupEntry {
                     binding: 1,
@@ -316,6 +340,7 @@ impl Renderer {
             pipeline,
             shader_path: preset.layer.shader_path.clone(),
             source,
+            preset: preset.clone(),
         })
     }
 
@@ -358,6 +383,17 @@ impl Renderer {
         let mut diags = Vec::new();
         let mut layers = Vec::with_capacity(presets.len());
         for (i, preset) in presets.iter().enumerate() {
+            // Shader edits reach the layers through `reload_shader`, so a layer built for an
+            // equal preset is current.
+            if let Some(same) = self.layers.iter().find(|l| l.preset == *preset) {
+                layers.push(Layer {
+                    pipeline: same.pipeline.clone(),
+                    shader_path: same.shader_path.clone(),
+                    source: same.source.clone(),
+                    preset: preset.clone(),
+                });
+                continue;
+            }
             match self.build_layer(gpu, preset) {
                 Ok(layer) => layers.push(layer),
                 Err(d) => {
@@ -367,6 +403,7 @@ impl Renderer {
                             pipeline: old.pipeline.clone(),
                             shader_path: preset.layer.shader_path.clone(),
                             source: old.source.clone(),
+                            preset: preset.clone(),
                         }),
                         None => return diags,
                     }
@@ -594,9 +631,24 @@ impl Renderer {
             detected_bpm: inputs.analysis.bpm,
             _pad: 0.0,
         };
-        gpu.queue
-            .write_buffer(&self.somnia_buf, 0, bytemuck::bytes_of(&u));
         let v = &inputs.visual;
+        // Each draw's clock counts from its show's origin (0 but in a kiosk).
+        let mut clocks = [[0u8; SLOT_BYTES]; SLOTS];
+        let mut clock_at = |slot: usize, origin_s: f64| {
+            let own = SomniaUniforms {
+                time_s: (t - origin_s) as f32,
+                ..u
+            };
+            clocks[slot][..std::mem::size_of::<SomniaUniforms>()]
+                .copy_from_slice(bytemuck::bytes_of(&own));
+        };
+        clock_at(SLOT_BASE, v.origin_s);
+        clock_at(SLOT_FADE, v.fade.map_or(v.origin_s, |f| f.origin_s));
+        for i in 0..MAX_DREAMERS {
+            clock_at(SLOT_DREAMER + i, v.mosaic.origin_s);
+        }
+        gpu.queue
+            .write_buffer(&self.somnia_buf, 0, bytemuck::cast_slice(&clocks));
         let mut slots = [[0.0f32; SLOT_BYTES / 4]; SLOTS];
         slots[SLOT_BASE][..MAX_LAYER_PARAMS].copy_from_slice(&v.params);
         if let Some(fade) = &v.fade {
@@ -653,7 +705,8 @@ impl Renderer {
         let mut pass = begin_pass(encoder, view, "layer");
         if let Some(layer) = self.layers.get(preset) {
             pass.set_pipeline(&layer.pipeline);
-            pass.set_bind_group(0, &self.layer_bind_group, &[(slot * SLOT_BYTES) as u32]);
+            let offset = (slot * SLOT_BYTES) as u32;
+            pass.set_bind_group(0, &self.layer_bind_group, &[offset, offset]);
             pass.draw(0..3, 0..1);
         }
     }

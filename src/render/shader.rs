@@ -167,12 +167,25 @@ pub fn validate_common(path: &Path) -> Result<(), Diagnostic> {
 }
 
 /// Reads and validates the shader of a layer.
+/// The WGSL of a built-in look (`show::preset::builtin_look`), compiled into the binary.
+fn builtin_look(path: &Path) -> Option<&'static str> {
+    use crate::show::preset::{BLACK_LOOK, REST_LOOK, builtin_look_name};
+    match builtin_look_name(path)? {
+        BLACK_LOOK => Some(include_str!("looks/black.wgsl")),
+        REST_LOOK => Some(include_str!("looks/rest.wgsl")),
+        _ => None,
+    }
+}
+
 pub fn load_and_validate(
     layer_path: &Path,
     params: &[ParamDef],
 ) -> Result<AssembledShader, Diagnostic> {
-    let src = std::fs::read_to_string(layer_path)
-        .map_err(|e| Diagnostic::file(layer_path, format!("cannot read shader: {e}")))?;
+    let src = match builtin_look(layer_path) {
+        Some(src) => src.to_string(),
+        None => std::fs::read_to_string(layer_path)
+            .map_err(|e| Diagnostic::file(layer_path, format!("cannot read shader: {e}")))?,
+    };
     let shader = assemble(layer_path, &src, params);
     shader.validate()?;
     Ok(shader)

@@ -43,6 +43,8 @@ pub struct WindowOptions {
     pub vsync: bool,
     /// Rehearsal mode: errors also show in a small overlay on the picture.
     pub rehearsal: bool,
+    /// Locked (a kiosk): no key does anything but this chord, which quits.
+    pub lock: Option<crate::control::keys::Chord>,
 }
 
 /// The window's line to the live show on the control thread: transport commands go out
@@ -57,6 +59,8 @@ pub struct ShowLink {
     pub health: Arc<Health>,
     /// Folders to watch besides those of the shaders and presets (the performance's).
     pub dirs: Vec<PathBuf>,
+    /// Set while the display is to sleep (a closed kiosk's `sleep` look).
+    pub display_asleep: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for WindowOptions {
@@ -71,13 +75,14 @@ impl Default for WindowOptions {
             monitor: None,
             vsync: true,
             rehearsal: false,
+            lock: None,
         }
     }
 }
 
 struct Live {
     /// The display neither blanks nor sleeps while the window is open.
-    _blanking: BlankingOff,
+    blanking: BlankingOff,
     /// Shader edits, reloaded live; `None` if the folders cannot be watched.
     watcher: Option<FileWatcher>,
     window: Arc<Window>,
@@ -112,6 +117,10 @@ struct App {
     errors: BTreeMap<PathBuf, String>,
     /// What the keys mean.
     keys: KeyMap,
+    /// The modifiers held now, for a locked window's chord.
+    held: crate::control::keys::Held,
+    /// The display was put to sleep.
+    asleep: bool,
     /// systemd, told when the picture is up and fed from here while it stays up.
     service: ServiceNotifier,
     /// The device was lost and the picture is being rebuilt.
@@ -162,6 +171,7 @@ pub fn run(
 ) -> Result<(), WindowError> {
     let event_loop = EventLoop::new().map_err(|e| WindowError::NoDisplay(e.to_string()))?;
     event_loop.set_control_flow(ControlFlow::Poll);
+    let lock = options.lock.clone();
     let mut app = App {
         timeline,
         transport,
@@ -176,7 +186,9 @@ pub fn run(
         link,
         live_look: LiveLook::default(),
         errors: BTreeMap::new(),
-        keys: KeyMap::default(),
+        keys: lock.map_or_else(KeyMap::default, KeyMap::locked),
+        held: Default::default(),
+        asleep: false,
         service: ServiceNotifier::from_env(),
         gpu_lost: false,
         next_gpu_try: None,
@@ -328,7 +340,7 @@ impl App {
             }
         };
         Ok(Live {
-            _blanking: BlankingOff::new(),
+            blanking: BlankingOff::new(),
             watcher,
             window,
             surface: Some(surface),
@@ -405,6 +417,24 @@ impl App {
         self.reload_changed_files();
         self.recover_gpu(event_loop);
         let Some(live) = &mut self.live else { return };
+        let asleep = self
+            .link
+            .as_ref()
+            .and_then(|l| l.display_asleep.as_ref())
+            .is_some_and(|a| a.load(std::sync::atomic::Ordering::Relaxed));
+        if asleep != self.asleep {
+            self.asleep = asleep;
+            let done = live.blanking.sleep(asleep);
+            eprintln!(
+                "somnia: {}",
+                match (asleep, done) {
+                    (true, true) => "the display sleeps",
+                    (false, true) => "the display is awake",
+                    (true, false) => "the display cannot sleep here (no DPMS); it shows black",
+                    (false, false) => "waking",
+                }
+            );
+        }
         let time_s = self.transport.estimated_time_s(Instant::now(), 0.05);
         let past_end = self.options.exit_at_end && time_s > self.timeline.duration_s + self.tail_s;
         if past_end || self.options.quit_after_s.is_some_and(|q| time_s > q) {
@@ -628,7 +658,19 @@ impl ApplicationHandler for App {
 
     fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
         match event {
+            // A locked window (a kiosk) is not closed by a visitor's window manager shortcut.
+            WindowEvent::CloseRequested if self.options.lock.is_some() => {
+                eprintln!("somnia: the window is locked; close it with its key chord or a signal");
+            }
             WindowEvent::CloseRequested => event_loop.exit(),
+            WindowEvent::ModifiersChanged(m) => {
+                let state = m.state();
+                self.held = crate::control::keys::Held {
+                    ctrl: state.control_key(),
+                    alt: state.alt_key(),
+                    shift: state.shift_key(),
+                };
+            }
             // Destroyed by another program (a window manager, `xdotool windowclose`): as a
             // close. Drawing on would only fail, again and again.
             WindowEvent::Destroyed => {
@@ -658,7 +700,7 @@ impl ApplicationHandler for App {
                     },
                 is_synthetic: false,
                 ..
-            } => match self.keys.action(&logical_key) {
+            } => match self.keys.action_with(&logical_key, self.held) {
                 Some(KeyAction::Quit) => event_loop.exit(),
                 Some(KeyAction::Steer(intent)) => self.steer(intent),
                 None => {}

@@ -202,6 +202,8 @@ pub struct Mosaic {
     pub count: usize,
     /// 0: each dreamer in a tile of its own; 1: all merged into one dreamscape.
     pub unity: f32,
+    /// Where the dreamers' clock starts on the show clock (their show's `origin_s`).
+    pub origin_s: f64,
 }
 
 impl Default for Mosaic {
@@ -210,6 +212,7 @@ impl Default for Mosaic {
             layers: [DreamerState::default(); MAX_DREAMERS],
             count: 0,
             unity: 1.0,
+            origin_s: 0.0,
         }
     }
 }

@@ -99,6 +99,34 @@ struct ParamFile {
     max: Option<f64>,
 }
 
+/// The built-in looks a kiosk needs when no file can give one: black (closed) and rest (the
+/// fallback when every item is broken). Their shaders are compiled into the binary; the
+/// path names them and no file is read.
+pub const BLACK_LOOK: &str = "black";
+pub const REST_LOOK: &str = "rest";
+const BUILTIN_DIR: &str = "(built in)";
+
+/// The preset of built-in look `name` ([`BLACK_LOOK`] or [`REST_LOOK`]).
+pub fn builtin_look(name: &'static str) -> Preset {
+    Preset {
+        name: name.to_string(),
+        path: PathBuf::from(BUILTIN_DIR).join(format!("{name}.toml")),
+        description: format!("Somnia's built-in {name} look"),
+        layer: LayerDef {
+            shader_path: PathBuf::from(BUILTIN_DIR).join(format!("{name}.wgsl")),
+            params: Vec::new(),
+        },
+        patch: None,
+        post: Post::default(),
+    }
+}
+
+/// Which built-in look a shader path names, if it is one.
+pub fn builtin_look_name(shader_path: &Path) -> Option<&str> {
+    let rest = shader_path.strip_prefix(BUILTIN_DIR).ok()?;
+    rest.to_str()?.strip_suffix(".wgsl")
+}
+
 /// Loads and validates the preset file at `path`. Every problem found is returned.
 pub fn load_preset(project: &Project, path: &Path) -> Result<Preset, Vec<Diagnostic>> {
     let src = std::fs::read_to_string(path)

@@ -13,12 +13,20 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
+    /// The timeline's events, on the show clock from its `origin_s` (0 but for a kiosk's item).
     pub fn new(timeline: &Timeline, sample_rate_hz: u32) -> Self {
+        // A kiosk's item resumed after a restart started before the clock did: what would
+        // have come before sample 0 is gone.
+        let origin = (timeline.origin_s * f64::from(sample_rate_hz)).round() as i64;
         let events = timeline
             .audio
             .iter()
-            .map(|c| Event {
-                at_sample: seconds_to_samples(c.time_s, sample_rate_hz),
+            .filter_map(|c| {
+                let at = origin + seconds_to_samples(c.time_s, sample_rate_hz) as i64;
+                Some((u64::try_from(at).ok()?, c))
+            })
+            .map(|(at_sample, c)| Event {
+                at_sample,
                 kind: match c.action {
                     AudioAction::NoteOn { note, velocity } => EventKind::NoteOn { note, velocity },
                     AudioAction::NoteOff { note } => EventKind::NoteOff { note },
@@ -127,6 +135,8 @@ mod tests {
             captions: vec![],
             cues: vec![],
             loops: vec![],
+            origin_s: 0.0,
+            before: None,
             unity: 1.0,
         }
     }

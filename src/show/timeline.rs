@@ -3,6 +3,8 @@
 //! function of time. Evaluating rather than replaying is what makes an offline frame at time t
 //! identical to the live frame at t. [`super::compile`] builds it from a performance file.
 
+use std::sync::Arc;
+
 use super::cues::CueTiming;
 use super::look::{BlendMode, DreamerState, MAX_DREAMERS, MAX_LAYER_PARAMS, Mosaic, Post};
 use super::loops::{Loop, score_time};
@@ -98,6 +100,24 @@ pub struct VisualState {
     pub mosaic: Mosaic,
     /// The post chain (blended across a crossfade).
     pub post: Post,
+    /// Where the preset's clock starts on the show clock: its shaders see the show time less
+    /// this (see [`Timeline::origin_s`]).
+    pub origin_s: f64,
+}
+
+impl VisualState {
+    /// The same state with every preset index moved up by `base` (a kiosk's outgoing item,
+    /// whose presets follow the new item's).
+    pub fn with_presets_from(mut self, base: usize) -> Self {
+        self.preset += base;
+        if let Some(f) = &mut self.fade {
+            f.preset += base;
+        }
+        for d in &mut self.mosaic.layers {
+            d.preset += base;
+        }
+        self
+    }
 }
 
 /// A value moved by jumps and ramps, evaluated at any time.
@@ -145,6 +165,8 @@ pub struct Fade {
     pub params: [f32; MAX_LAYER_PARAMS],
     /// Weight of the incoming preset, 0..1 (an S-curve over the fade's time).
     pub weight_new: f32,
+    /// Where the outgoing layer's clock starts on the show clock (see [`Timeline::origin_s`]).
+    pub origin_s: f64,
 }
 
 /// A change of preset: a cut when `fade_s` is 0, else a crossfade over `fade_s`.
@@ -181,6 +203,24 @@ pub struct Timeline {
     pub cues: Vec<CueTiming>,
     /// Loop regions, in score time; `duration_s` and the sound include their repeats.
     pub loops: Vec<Loop>,
+    /// Where this timeline's 0 is on the show clock. A performance played alone starts at 0; a
+    /// kiosk's item starts wherever the clock has got to (after weeks: millions of seconds),
+    /// and everything in it (cues, tempo, captions, its shaders' clock) counts from here, so a
+    /// shader's `f32` time stays as fine on the fortieth day as on the first.
+    pub origin_s: f64,
+    /// A kiosk's crossfade from the item before, which runs on its own clock until the fade
+    /// (from `origin_s`) is over. Its presets follow this timeline's own in `presets`.
+    pub before: Option<Before>,
+}
+
+/// The item a kiosk is crossfading from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Before {
+    /// Its timeline, with no `before` of its own.
+    pub timeline: Arc<Timeline>,
+    pub fade_s: f64,
+    /// Where its presets start in the new timeline's `presets`.
+    pub preset_base: usize,
 }
 
 /// Where a caption sits.
@@ -241,6 +281,51 @@ impl Timeline {
     /// The visual state at `time_s`: the preset showing, its parameters and post settings
     /// with every set and ramp up to that time applied, and the mosaic's dreamers.
     pub fn visual_state_at(&self, show_s: f64) -> VisualState {
+        let Some((before, weight_out)) = self.outgoing_at(show_s) else {
+            return self.own_state_at(show_s);
+        };
+        let base = self.before.as_ref().map_or(0, |b| b.preset_base);
+        let out = before.visual_state_at(show_s).with_presets_from(base);
+        if weight_out >= 1.0 {
+            return out;
+        }
+        let mut state = self.own_state_at(show_s);
+        let weight_new = 1.0 - weight_out;
+        state.post = Post::lerp(&out.post, &state.post, weight_new);
+        state.fade = Some(Fade {
+            preset: out.preset,
+            params: out.params,
+            weight_new,
+            origin_s: out.origin_s,
+        });
+        // Dreamers going out fade with their show, unless the new one brings its own.
+        if state.mosaic.count == 0 && out.mosaic.count > 0 {
+            state.mosaic = out.mosaic;
+            for d in &mut state.mosaic.layers {
+                d.presence *= weight_out;
+            }
+        }
+        state
+    }
+
+    /// The item a kiosk is crossfading from at `show_s`, and its weight (1 before this
+    /// timeline starts, falling to 0 over the fade); `None` once the fade is over.
+    pub fn outgoing_at(&self, show_s: f64) -> Option<(&Timeline, f32)> {
+        let b = self.before.as_ref()?;
+        let into_s = show_s - self.origin_s;
+        if into_s >= b.fade_s {
+            return None;
+        }
+        let weight_new = if into_s <= 0.0 {
+            0.0
+        } else {
+            s_curve((into_s / b.fade_s) as f32)
+        };
+        Some((&b.timeline, 1.0 - weight_new))
+    }
+
+    /// [`Timeline::visual_state_at`] of this timeline alone.
+    fn own_state_at(&self, show_s: f64) -> VisualState {
         let time_s = self.score_time(show_s);
         let idx = self
             .switches
@@ -257,6 +342,7 @@ impl Timeline {
                         preset: from,
                         params: from_params,
                         weight_new,
+                        origin_s: self.origin_s,
                     }
                 })
             }
@@ -275,6 +361,7 @@ impl Timeline {
             fade,
             mosaic: self.mosaic_at(time_s),
             post,
+            origin_s: self.origin_s,
         }
     }
 
@@ -343,6 +430,7 @@ impl Timeline {
     fn mosaic_at(&self, time_s: f64) -> Mosaic {
         let mut mosaic = Mosaic {
             count: self.dreamers.len().min(MAX_DREAMERS),
+            origin_s: self.origin_s,
             ..Mosaic::default()
         };
         if mosaic.count == 0 {
@@ -413,7 +501,7 @@ impl Timeline {
     /// The score time (as the cue file writes it) that show time `show_s` plays: they differ
     /// after and inside loop regions.
     pub fn score_time(&self, show_s: f64) -> f64 {
-        score_time(&self.loops, show_s)
+        score_time(&self.loops, show_s - self.origin_s)
     }
 
     /// Beat, bar and tempo at show time `show_s`.
@@ -421,7 +509,8 @@ impl Timeline {
         self.tempo.musical_at(self.score_time(show_s))
     }
 
-    /// The synth patch playing at `time_s`: the last preset change's, else the opening one.
+    /// The synth patch playing at `time_s` (the timeline's own time, as its audio cues have
+    /// it): the last preset change's, else the opening one.
     pub fn patch_at(&self, time_s: f64) -> Patch {
         self.audio
             .iter()

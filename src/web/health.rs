@@ -39,12 +39,13 @@ impl HealthReport {
     /// The figures as they are at `now`.
     pub fn of(state: &WebState, now: Instant) -> Self {
         let frames = state.health.frames(now);
+        let kiosk = state.health.kiosk();
         Self {
             status: state.health.status(now),
             uptime_s: state.health.uptime_s(now),
-            restarts: 0,
+            restarts: state.health.restarts(),
             playing: state.health.playing(),
-            next_change: None,
+            next_change: kiosk.next_change,
             fps: frames.fps,
             frame_time_p99_ms: frames.frame_time_p99_ms,
             frames_presented: frames.presented,
@@ -52,7 +53,7 @@ impl HealthReport {
             audio_underruns: state.transport.underruns(),
             audio_device_losses: state.transport.device_losses(),
             gpu_device_losses: state.health.gpu_device_losses(),
-            quarantined: Vec::new(),
+            quarantined: kiosk.quarantined,
             resident_memory_bytes: crate::bridge::health::resident_memory_bytes(),
         }
     }

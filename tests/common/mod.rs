@@ -318,6 +318,23 @@ impl LivePlay {
         Self { child, log }
     }
 
+    /// `somnia kiosk ARGS` (the kiosk file among them), logging into `dir`.
+    /// Each start logs into a file of its own.
+    pub fn kiosk(dir: &Path, args: &[&str]) -> Self {
+        static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = dir.join(format!("kiosk-stderr-{n}.txt"));
+        let child = somnia()
+            .arg("kiosk")
+            .args(args)
+            .stderr(std::process::Stdio::from(
+                std::fs::File::create(&log).unwrap(),
+            ))
+            .spawn()
+            .unwrap();
+        Self { child, log }
+    }
+
     /// What it has printed so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -644,4 +661,36 @@ pub fn shipped_performances() -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// `GET /health` from `addr`: the JSON body, or why not.
+pub fn health(addr: std::net::SocketAddr) -> std::io::Result<serde_json::Value> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut reply = String::new();
+    s.read_to_string(&mut reply)?;
+    let (head, body) = reply
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no body in {reply:?}")))?;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    serde_json::from_str(body).map_err(std::io::Error::other)
+}
+
+/// A loopback TCP port free right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

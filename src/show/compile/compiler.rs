@@ -323,6 +323,8 @@ impl<'a> Compiler<'a> {
             }),
             tempo: self.tempo,
             duration_s: loops::show_length_s(&loop_regions, duration_s),
+            origin_s: 0.0,
+            before: None,
             loops: loop_regions,
             presets: self.presets,
             initial_patch: self.initial_patch,

@@ -28,7 +28,7 @@ mod tests;
 
 use std::path::Path;
 
-pub use self::preview::{preset_preview, preset_timeline};
+pub use self::preview::{preset_preview, preset_timeline, still_timeline};
 
 use self::compiler::Compiler;
 use super::cues::{self, GoPlan, LiveInput};

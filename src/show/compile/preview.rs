@@ -3,7 +3,7 @@
 use crate::bridge::MasterSettings;
 use crate::clock::Tempo;
 use crate::show::diag::{Diagnostic, did_you_mean};
-use crate::show::preset::load_preset;
+use crate::show::preset::{Preset, load_preset};
 use crate::show::project::Project;
 use crate::show::timeline::{AudioAction, AudioCue, Switch, Timeline};
 
@@ -47,8 +47,12 @@ pub fn preset_timeline(
         }
         return Err(vec![d]);
     }
-    let preset = load_preset(project, &path)?;
-    Ok(Timeline {
+    Ok(still_timeline(load_preset(project, &path)?, duration_s))
+}
+
+/// A timeline that shows `preset` for `duration_s` and plays nothing (but its patch).
+pub fn still_timeline(preset: Preset, duration_s: f64) -> Timeline {
+    Timeline {
         title: preset.name.clone(),
         tempo: Tempo::default(),
         duration_s,
@@ -70,5 +74,7 @@ pub fn preset_timeline(
         captions: vec![],
         cues: vec![],
         loops: vec![],
-    })
+        origin_s: 0.0,
+        before: None,
+    }
 }

@@ -81,6 +81,8 @@ pub struct ItemFile {
     pub performance: Option<Spanned<String>>,
     pub preset: Option<Spanned<String>>,
     pub hold_s: Option<Spanned<f64>>,
+    /// `[attract]` only: after how many items it plays (0: only when nothing else can).
+    pub every: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +147,8 @@ pub struct Kiosk {
     pub fade_s: f64,
     pub items: Vec<Item>,
     pub attract: Option<Item>,
+    /// The attract item plays after this many items (0: only when nothing else can play).
+    pub attract_every: usize,
     pub schedule: Schedule,
 }
 
@@ -157,6 +161,27 @@ pub fn load_kiosk(path: &Path) -> Result<Kiosk, Vec<Diagnostic>> {
     let src = std::fs::read_to_string(path)
         .map_err(|e| vec![Diagnostic::file(path, format!("cannot read kiosk: {e}"))])?;
     parse_kiosk(&Project::of_file(path), path, &src)
+}
+
+/// Reads the kiosk file at `path` to play it: only its own problems refuse it. The problems
+/// of the files it names come back with it (the kiosk passes over those items until their
+/// files are fixed: an unattended installation starts, whatever one file says).
+pub fn load_kiosk_to_play(path: &Path) -> Result<(Kiosk, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| vec![Diagnostic::file(path, format!("cannot read kiosk: {e}"))])?;
+    let project = Project::of_file(path);
+    let (file, mut diags): (KioskFile, _) = read_screened(path, &src, &kiosk_shape())?;
+    let screened = diags.len();
+    let mut r = Reporter::new(path, &src, &mut diags);
+    let kiosk = read(&project, &file, path, &mut r);
+    drop_repeated_places(&mut diags, screened);
+    match kiosk {
+        Some(k) if diags.iter().all(|d| d.path != path) => Ok((k, diags)),
+        _ => {
+            diags.sort_by_key(|d| (d.path != path, d.path.clone(), d.line, d.col));
+            Err(diags)
+        }
+    }
 }
 
 /// Checks the text of a kiosk file of `project`.
@@ -216,6 +241,21 @@ fn read(project: &Project, file: &KioskFile, path: &Path, r: &mut Reporter) -> O
         .attract
         .as_ref()
         .map(|a| item(project, a, hold_s.unwrap_or(DEFAULT_HOLD_S), r));
+    for i in &file.items {
+        if let Some(e) = &i.get_ref().every {
+            r.error_hint(
+                e.span(),
+                "`every` is for the [attract] item",
+                "take it out of this [[item]]",
+            );
+        }
+    }
+    let attract_every = file
+        .attract
+        .as_ref()
+        .and_then(|a| a.get_ref().every.as_ref())
+        .map_or(Some(1), |e| r.within_int(e, "every", 0, 1000))
+        .map(|e| e as usize);
     if items.is_empty() && attract.is_none() {
         r.error_hint(
             0..0,
@@ -238,6 +278,7 @@ fn read(project: &Project, file: &KioskFile, path: &Path, r: &mut Reporter) -> O
         fade_s: fade_s?,
         items: items.into_iter().collect::<Option<Vec<_>>>()?,
         attract: attract.flatten(),
+        attract_every: attract_every?,
         schedule: schedule?,
     })
 }
@@ -263,13 +304,12 @@ fn item(
             let known = project.performance_names();
             let path = project.performance_path(name.get_ref());
             let file = exists(path, name, "performance", &known, r)?;
-            match load_timeline(&file) {
-                Ok(_) => Some(Item::Performance(name.get_ref().clone())),
-                Err(errs) => {
-                    r.diags.extend(errs);
-                    None
-                }
+            // A broken file is reported, but the item stays: a kiosk passes over it until
+            // the file is fixed, and `check` fails on it.
+            if let Err(errs) = load_timeline(&file) {
+                r.diags.extend(errs);
             }
+            Some(Item::Performance(name.get_ref().clone()))
         }
         (None, Some(name)) => {
             let hold_s = f.hold_s.as_ref().map_or(Some(default_hold_s), |h| {
@@ -283,16 +323,13 @@ fn item(
                 &known,
                 r,
             )?;
-            match load_preset(project, &file) {
-                Ok(_) => Some(Item::Preset {
-                    name: name.get_ref().clone(),
-                    hold_s: hold_s?,
-                }),
-                Err(errs) => {
-                    r.diags.extend(errs);
-                    None
-                }
+            if let Err(errs) = load_preset(project, &file) {
+                r.diags.extend(errs);
             }
+            Some(Item::Preset {
+                name: name.get_ref().clone(),
+                hold_s: hold_s?,
+            })
         }
         _ => {
             r.error_hint(

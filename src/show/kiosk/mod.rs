@@ -5,4 +5,5 @@
 
 pub mod file;
 pub mod playlist;
+pub mod runner;
 pub mod schedule;

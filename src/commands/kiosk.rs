@@ -1,0 +1,342 @@
+//! `somnia kiosk KIOSK.toml`: an installation that runs by itself. The kiosk file's playlist
+//! plays fullscreen with crossfades (picture and sound), by its opening hours, with the keys
+//! locked; the kiosk's place survives a restart, bad items are passed over, and systemd is
+//! told the picture is up and kept fed from the render loop (`--print-unit` writes the unit).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::play::{
+    LOOKAHEAD_S, MidiArgs, SCHEDULER_TICK, display_available, midi_map, report_counters, start_osc,
+    start_web, stop_on_signals, window_result,
+};
+use super::{EXIT_BAD_INPUT, EXIT_MISSING, print_diagnostics};
+use crate::audio::Engine;
+use crate::audio::device::prepare_output;
+use crate::audio::supervisor::{AudioOutput, DeviceChoice};
+use crate::bridge::{CueBoard, Health, LiveSink, Transport, analysis_channel, event_queue};
+use crate::control::intent::Steering;
+use crate::control::midi::input::{MidiInputs, MidiSettings};
+use crate::control::midi::route::Router;
+use crate::control::osc::{OscSettings, OscSink};
+use crate::render::window::{self, WindowOptions};
+use crate::show::Diagnostic;
+use crate::show::Timeline;
+use crate::show::cues::GoPlan;
+use crate::show::kiosk::file::{Item, Kiosk, load_kiosk_to_play};
+use crate::show::kiosk::runner::{ItemLoader, KioskSetup, KioskShow, Look};
+use crate::show::live::ShowMail;
+use crate::show::project::Project;
+
+const WHO: &str = "somnia kiosk";
+
+pub struct KioskArgs {
+    pub file: PathBuf,
+    /// Print a systemd unit for this kiosk and exit.
+    pub print_unit: bool,
+    /// Where the kiosk keeps its place; default: `$XDG_STATE_HOME/somnia/kiosks/NAME`.
+    pub state_dir: Option<PathBuf>,
+    pub osc: Option<OscSettings>,
+    pub midi: Option<MidiArgs>,
+    pub web: Option<std::net::SocketAddr>,
+    pub audio_device: Option<String>,
+    pub buffer_frames: Option<u32>,
+    pub limiter: super::LimiterArgs,
+    pub window: WindowOptions,
+}
+
+/// How long the closed look's timeline runs: opening ends it long before.
+const CLOSED_S: f64 = 366.0 * 86_400.0;
+
+/// The kiosk's state folder: `--state-dir`, else `$XDG_STATE_HOME/somnia/kiosks/NAME` (or
+/// `~/.local/state/...`).
+fn state_dir(args: &KioskArgs) -> Option<PathBuf> {
+    if let Some(d) = &args.state_dir {
+        return Some(d.clone());
+    }
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state"))
+        })?;
+    let name = args.file.file_stem()?.to_string_lossy().into_owned();
+    Some(base.join("somnia").join("kiosks").join(name))
+}
+
+/// Compiles what the kiosk shows, with every shader checked (naga) before the render thread
+/// sees it: a look that cannot draw is refused here, where it can be passed over.
+fn item_loader(project: Project, limiter: super::LimiterArgs) -> ItemLoader {
+    Box::new(move |look: &Look| {
+        let mut t = match look {
+            Look::Item(Item::Performance(name)) => {
+                let path = project
+                    .performance_path(name)
+                    .map_err(|e| vec![Diagnostic::file(&project.root, e)])?;
+                crate::show::compile::load_timeline_with(&path, &GoPlan::Planned)?
+            }
+            Look::Item(Item::Preset { name, hold_s }) => {
+                crate::show::compile::preset_preview(&project, name, *hold_s)?
+            }
+            Look::Still(name) => crate::show::compile::preset_timeline(&project, name, CLOSED_S)?,
+            Look::BuiltIn(name) => crate::show::compile::still_timeline(
+                crate::show::preset::builtin_look(name),
+                CLOSED_S,
+            ),
+        };
+        let broken: Vec<Diagnostic> = t
+            .presets
+            .iter()
+            .filter_map(|p| {
+                crate::render::shader::load_and_validate(&p.layer.shader_path, &p.layer.params)
+                    .err()
+            })
+            .collect();
+        if !broken.is_empty() {
+            return Err(broken);
+        }
+        limiter.apply_quietly(&mut t.master);
+        Ok(t)
+    })
+}
+
+/// The file a look is made from, watched while it is quarantined.
+fn files_of(project: &Project, look: &Look) -> Vec<PathBuf> {
+    match look {
+        Look::Item(Item::Performance(name)) => project.performance_path(name).ok(),
+        Look::Item(Item::Preset { name, .. }) | Look::Still(name) => project.preset_path(name).ok(),
+        Look::BuiltIn(_) => None,
+    }
+    .into_iter()
+    .collect()
+}
+
+/// A systemd user unit that runs this kiosk in the desktop session: started with it, told
+/// when the picture is up, restarted when it ends or stops feeding the watchdog.
+pub fn unit(kiosk: &Kiosk, file: &Path) -> String {
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let file = abs(file);
+    let root = abs(&Project::of_file(&file).root);
+    let exe = std::env::current_exe()
+        .ok()
+        .map_or_else(|| "somnia".to_string(), |e| e.display().to_string());
+    format!(
+        "# Somnia kiosk: {title}. Install for the user that logs in automatically:\n\
+         #   somnia kiosk --print-unit {file} > ~/.config/systemd/user/somnia-kiosk.service\n\
+         #   systemctl --user daemon-reload && systemctl --user enable --now somnia-kiosk\n\
+         [Unit]\n\
+         Description=Somnia kiosk: {title}\n\
+         PartOf=graphical-session.target\n\
+         After=graphical-session.target pipewire-pulse.service pulseaudio.service\n\
+         \n\
+         [Service]\n\
+         Type=notify\n\
+         NotifyAccess=main\n\
+         WorkingDirectory={root}\n\
+         ExecStart={exe} kiosk {file}\n\
+         Restart=always\n\
+         RestartSec=2\n\
+         WatchdogSec=10\n\
+         TimeoutStartSec=120\n\
+         TimeoutStopSec=10\n\
+         \n\
+         [Install]\n\
+         WantedBy=graphical-session.target\n",
+        title = kiosk.title,
+        file = file.display(),
+        root = root.display(),
+    )
+}
+
+/// `somnia kiosk KIOSK.toml`.
+pub fn run(args: &KioskArgs) -> i32 {
+    let kiosk = match load_kiosk_to_play(&args.file) {
+        Ok((k, broken)) => {
+            if !broken.is_empty() {
+                print_diagnostics(&broken);
+                eprintln!(
+                    "{WHO}: the items above cannot play; they are passed over until their files are fixed"
+                );
+            }
+            k
+        }
+        Err(d) => {
+            print_diagnostics(&d);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if args.print_unit {
+        print!("{}", unit(&kiosk, &args.file));
+        return 0;
+    }
+    if !display_available() {
+        eprintln!("{WHO}: no display (DISPLAY and WAYLAND_DISPLAY are not set)");
+        return EXIT_MISSING;
+    }
+    let project = Project::of_file(&args.file);
+    let state_path = state_dir(args).and_then(|d| match std::fs::create_dir_all(&d) {
+        Ok(()) => Some(d.join("place.json")),
+        Err(e) => {
+            eprintln!(
+                "{WHO}: cannot make the state folder {} ({e}); a restart will start from the top",
+                d.display()
+            );
+            None
+        }
+    });
+    let midi_map = match args.midi.as_ref().map(|m| midi_map(m, &project)) {
+        Some(Err(d)) => {
+            print_diagnostics(&d);
+            return EXIT_BAD_INPUT;
+        }
+        Some(Ok(m)) => Some(m),
+        None => None,
+    };
+    let prepared = match prepare_output(args.audio_device.as_deref(), args.buffer_frames) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{WHO}: {}", e.to_string().trim_end_matches('.'));
+            return EXIT_MISSING;
+        }
+    };
+    let rate = prepared.sample_rate_hz();
+    let transport = Arc::new(Transport::new(rate));
+    let health = Arc::new(Health::default());
+    let updates = Arc::new(ShowMail::default());
+    let display_asleep = Arc::new(AtomicBool::new(false));
+    let lookahead = crate::clock::seconds_to_samples(LOOKAHEAD_S, rate)
+        .max(4 * u64::from(prepared.buffer_frames().unwrap_or(0)));
+    let title = kiosk.title.clone();
+    let mut show = KioskShow::start(KioskSetup {
+        load: item_loader(project.clone(), args.limiter),
+        files_of: {
+            let project = project.clone();
+            Box::new(move |look| files_of(&project, look))
+        },
+        kiosk,
+        transport: transport.clone(),
+        lookahead,
+        updates: updates.clone(),
+        health: health.clone(),
+        state_path,
+        now: Box::new(jiff::Timestamp::now),
+        display_asleep: display_asleep.clone(),
+    });
+    health.set_restarts(show.starts().saturating_sub(1));
+    let timeline: Arc<Timeline> = show.timeline();
+
+    let (mut tx, rx) = event_queue(4096);
+    show.prime(&mut tx);
+    let mut engine = Engine::new(rate, timeline.initial_patch, rx);
+    engine.apply_master(&timeline.master);
+    let (live_tx, live_rx) = event_queue(4096);
+    engine.attach_live_queue(live_rx);
+    let live_tx = Arc::new(Mutex::new(live_tx));
+    let (analysis_writer, analysis_reader) = analysis_channel();
+    let output = match AudioOutput::start(
+        prepared,
+        DeviceChoice {
+            name: args.audio_device.clone(),
+            buffer_frames: args.buffer_frames,
+        },
+        engine,
+        transport.clone(),
+        analysis_writer,
+    ) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{WHO}: {}", e.to_string().trim_end_matches('.'));
+            return EXIT_MISSING;
+        }
+    };
+    eprintln!(
+        "{WHO}: `{title}` on audio device `{}` at {rate} Hz",
+        output.name
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (command_tx, command_rx) = crate::bridge::show_commands();
+    let (look_tx, look_rx) = crate::bridge::look_commands();
+    let control = {
+        let stop = stop.clone();
+        match std::thread::Builder::new()
+            .name("somnia-control".into())
+            .spawn(move || show.run(&command_rx, &mut tx, SCHEDULER_TICK, &stop))
+        {
+            Ok(thread) => thread,
+            Err(e) => {
+                eprintln!("{WHO}: cannot start the kiosk's control thread: {e}");
+                return EXIT_MISSING;
+            }
+        }
+    };
+    let live_sink = LiveSink {
+        live: live_tx,
+        commands: command_tx,
+        looks: look_tx,
+        transport: transport.clone(),
+        cues: Arc::new(CueBoard::default()),
+    };
+    let midi = midi_map
+        .zip(args.midi.as_ref())
+        .and_then(|((map, map_path, presets), m)| {
+            let settings = MidiSettings {
+                ports: m.ports.clone(),
+                map_path,
+                router: Router::new(map, timeline.tempo.clone(), presets),
+            };
+            MidiInputs::start(
+                settings,
+                Steering {
+                    sink: live_sink.clone(),
+                    learn: None,
+                },
+            )
+            .inspect_err(|e| eprintln!("{WHO}: {e}; playing on without MIDI"))
+            .ok()
+        });
+    let steering = Steering {
+        sink: live_sink,
+        learn: midi.as_ref().map(MidiInputs::learn),
+    };
+    let _osc = args.osc.clone().and_then(|settings| {
+        let sink = OscSink {
+            steering: steering.clone(),
+            title: title.clone(),
+            midi_stats: midi.as_ref().map(|m| m.stats.clone()),
+            health: health.clone(),
+        };
+        start_osc(settings, sink, WHO)
+    });
+    let _web = args
+        .web
+        .and_then(|bind| start_web(bind, &transport, &health, WHO));
+    let link = window::ShowLink {
+        steering,
+        updates,
+        looks: look_rx,
+        health,
+        // The presets' and shaders' folders are watched for the looks that play.
+        dirs: Vec::new(),
+        display_asleep: Some(display_asleep),
+    };
+    crate::render::display_lost::exit_when_lost(EXIT_MISSING);
+    stop_on_signals();
+    let result = window::run(
+        timeline,
+        transport.clone(),
+        analysis_reader,
+        args.window.clone(),
+        Some(link),
+    );
+    stop.store(true, Ordering::Relaxed);
+    let _ = control.join();
+    drop(output);
+    report_counters(&transport, WHO);
+    window_result(
+        result,
+        WHO,
+        "A kiosk needs a display and a sound device; check them with `somnia list monitors` and `somnia list audio`",
+    )
+}

@@ -1,0 +1,169 @@
+//! `somnia kiosk` through the real binary, under Xvfb and the PulseAudio null sink: a playlist
+//! with a broken performance and a preset whose shader fails plays on, passing over both (and
+//! saying so in the log and on `/health`), the picture never black for longer than the fade;
+//! killed outright mid-item it starts again on the same item; no single key ends it, its chord
+//! does.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// A project with two good looks (`warm`, `cool`), a preset whose shader does not compile
+/// (`cracked`), a performance that does not parse (`torn`) and a kiosk playing all four.
+fn kiosk_project(hold_s: f64) -> tempfile::TempDir {
+    let dir = temp_project(&[("warm", "warm"), ("cool", "cool"), ("warm", "cracked")]);
+    let root = dir.path();
+    std::fs::write(
+        root.join("shaders/cracked.wgsl"),
+        "@fragment\nfn fs_main(in: VsOut) -> @location(0) vec4<f32> {\n    return vec4<f32>(undefined_thing, 1.0);\n}\n",
+    )
+    .unwrap();
+    let cracked = std::fs::read_to_string(root.join("presets/cracked.toml"))
+        .unwrap()
+        .replace("tint.wgsl", "cracked.wgsl");
+    std::fs::write(root.join("presets/cracked.toml"), cracked).unwrap();
+    std::fs::write(
+        root.join("performances/torn.toml"),
+        "title = \"Torn\n[[cue]\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("kiosks")).unwrap();
+    std::fs::write(
+        root.join("kiosks/test.toml"),
+        format!(
+            "title = \"Test kiosk\"\norder = \"in-order\"\nfade_s = 1\nhold_s = {hold_s}\n\
+             [[item]]\nperformance = \"torn\"\n[[item]]\npreset = \"warm\"\n\
+             [[item]]\npreset = \"cracked\"\n[[item]]\npreset = \"cool\"\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+fn start(root: &Path, extra: &[&str]) -> LivePlay {
+    let kiosk = root.join("kiosks/test.toml");
+    let state = root.join("state");
+    let mut args = vec![
+        kiosk.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--windowed",
+        "--size",
+        "160x90",
+        "--no-osc",
+        "--no-midi",
+    ];
+    args.extend_from_slice(extra);
+    LivePlay::kiosk(root, &args)
+}
+
+/// The window's mean brightness, 0..255.
+fn brightness(path: &Path) -> f64 {
+    let img = window_shot(path);
+    let t = thumbnail(&img.rgb, img.width, img.height, 8, 5);
+    t.iter().map(|p| (p[0] + p[1] + p[2]) / 3.0).sum::<f64>() / t.len() as f64
+}
+
+#[test]
+fn a_kiosk_passes_over_broken_items_and_is_never_black_for_longer_than_its_fade() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = kiosk_project(2.0);
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let kiosk = start(dir.path(), &["--web-bind", &bind]);
+    kiosk.wait_until_up();
+    // Shots every 200 ms for two rounds of the playlist; the longest dark run is measured.
+    let (mut dark_since, mut longest_dark_s) = (None::<Instant>, 0.0f64);
+    let until = Instant::now() + Duration::from_secs(9);
+    let shot = dir.path().join("shot.png");
+    while Instant::now() < until {
+        let b = brightness(&shot);
+        let now = Instant::now();
+        match (b < 8.0, dark_since) {
+            (true, None) => dark_since = Some(now),
+            (false, Some(t)) => {
+                longest_dark_s = longest_dark_s.max(now.duration_since(t).as_secs_f64());
+                dark_since = None;
+            }
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let h = health(([127, 0, 0, 1], port).into()).unwrap();
+    let log = kiosk.stop();
+    assert!(
+        log.contains("performance `torn` cannot play")
+            && log.contains("preset `cracked` cannot play"),
+        "both broken items are reported:\n{log}"
+    );
+    assert!(
+        log.contains("now warm (item 2)") && log.contains("now cool (item 4)"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("now cracked") && !log.contains("now Torn"),
+        "{log}"
+    );
+    let quarantined = h["quarantined"].as_array().unwrap();
+    assert_eq!(quarantined.len(), 2, "{h}");
+    assert!(
+        longest_dark_s <= 1.0 + 0.4,
+        "the picture was dark for {longest_dark_s:.1} s (the fade is 1 s):\n{log}"
+    );
+    report(
+        "kiosk",
+        &format!("broken items passed over; longest dark stretch {longest_dark_s:.1} s"),
+    );
+}
+
+#[test]
+fn killed_outright_mid_item_a_kiosk_starts_again_on_the_same_item_and_only_its_chord_ends_it() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = kiosk_project(30.0);
+    let mut first = start(dir.path(), &[]);
+    first.wait_until_up();
+    assert!(
+        first.wait_for_log("now warm (item 2)", Duration::from_secs(10)),
+        "{}",
+        first.log_text()
+    );
+    // Let the state file catch up with a second or two of the item, then kill it outright.
+    std::thread::sleep(Duration::from_millis(2500));
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let place: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("state/place.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(place["item"], 1, "{place}");
+    let second = start(dir.path(), &[]);
+    second.wait_until_up();
+    let log = second.log_text();
+    assert!(
+        log.contains("carrying on with `warm`") && log.contains("now warm (item 2)"),
+        "{log}"
+    );
+    // Escape, Space and Alt+F4 are a visitor's; only the chord ends it.
+    for key in ["Escape", "space", "q", "alt+F4"] {
+        press(key);
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let mut second = second;
+    assert!(
+        matches!(second.child.try_wait(), Ok(None)),
+        "a single key ended the kiosk:\n{}",
+        second.log_text()
+    );
+    press("ctrl+alt+shift+q");
+    let log = second.finish(Duration::from_secs(10));
+    assert!(log.contains("somnia kiosk"), "{log}");
+}
