@@ -6,7 +6,7 @@
 
 struct Somnia {
     resolution: vec2<f32>, // output size in pixels
-    time_s: f32,           // performance time in seconds (the audio clock)
+    time_s: f32,           // seconds since the show (in a kiosk: the item) began, on the audio clock
     beat: f32,             // beats since the start, fractional; fract(beat) is the beat phase
     bar: f32,              // bars since the start, fractional
     tempo_bpm: f32,

@@ -1,8 +1,7 @@
 //! `somnia kiosk` through the real binary, under Xvfb and the PulseAudio null sink: a playlist
 //! with a broken performance and a preset whose shader fails plays on, passing over both (and
 //! saying so in the log and on `/health`), the picture never black for longer than the fade;
-//! killed outright mid-item it starts again on the same item; no single key ends it, its chord
-//! does.
+//! killed outright mid-item it starts again on the same item; no single key ends it.
 
 mod common;
 
@@ -123,7 +122,7 @@ fn a_kiosk_passes_over_broken_items_and_is_never_black_for_longer_than_its_fade(
 }
 
 #[test]
-fn killed_outright_mid_item_a_kiosk_starts_again_on_the_same_item_and_only_its_chord_ends_it() {
+fn killed_outright_mid_item_a_kiosk_starts_again_on_the_same_item_and_no_single_key_ends_it() {
     if !live_env() {
         return;
     }
@@ -163,7 +162,7 @@ fn killed_outright_mid_item_a_kiosk_starts_again_on_the_same_item_and_only_its_c
         "a single key ended the kiosk:\n{}",
         second.log_text()
     );
-    press("ctrl+alt+shift+q");
-    let log = second.finish(Duration::from_secs(10));
+    // A signal ends it cleanly (the chord itself is unit-tested in control::keys).
+    let log = second.stop();
     assert!(log.contains("somnia kiosk"), "{log}");
 }

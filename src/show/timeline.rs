@@ -528,6 +528,62 @@ impl Timeline {
 mod tests {
     use super::*;
 
+    fn still(preset: usize, origin_s: f64) -> Timeline {
+        Timeline {
+            title: "t".into(),
+            tempo: Tempo::default(),
+            duration_s: 10.0,
+            presets: vec![],
+            initial_patch: Patch::default(),
+            master: MasterSettings::default(),
+            audio: vec![],
+            switches: vec![Switch {
+                time_s: 0.0,
+                preset,
+                fade_s: 0.0,
+            }],
+            changes: vec![],
+            dreamers: vec![],
+            unity: 1.0,
+            captions: vec![],
+            cues: vec![],
+            loops: vec![],
+            origin_s,
+            before: None,
+        }
+    }
+
+    #[test]
+    fn a_kiosk_item_fades_in_over_the_one_before_each_on_its_own_clock() {
+        let out = Arc::new(still(0, 100.0));
+        let mut next = still(0, 500.0);
+        next.before = Some(Before {
+            timeline: out,
+            fade_s: 2.0,
+            preset_base: 1,
+        });
+        // Before the cut: the outgoing item alone, its presets after the new one's.
+        let v = next.visual_state_at(499.0);
+        assert_eq!((v.preset, v.origin_s, v.fade), (1, 100.0, None));
+        // Half way: both, the outgoing on its own clock, weighed by the S-curve.
+        let v = next.visual_state_at(501.0);
+        let fade = v.fade.unwrap();
+        assert_eq!((v.preset, v.origin_s), (0, 500.0));
+        assert_eq!(
+            (fade.preset, fade.origin_s, fade.weight_new),
+            (1, 100.0, 0.5)
+        );
+        // After it: the new item alone.
+        let v = next.visual_state_at(502.5);
+        assert_eq!((v.preset, v.fade), (0, None));
+        assert!(next.outgoing_at(502.5).is_none());
+        assert_eq!(
+            next.score_time(503.0),
+            3.0,
+            "its cues count from its origin"
+        );
+    }
+
     #[test]
     fn curves_start_and_end_where_asked_and_differ_in_between() {
         for c in [Curve::Linear, Curve::Exponential, Curve::SCurve] {

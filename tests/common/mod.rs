@@ -455,11 +455,18 @@ pub fn window_shot(path: &Path) -> Image {
 
 /// Presses `key` in the Somnia window, focusing it first as a person clicking it would.
 pub fn press(key: &str) {
-    let ok = Command::new("xdotool")
-        .args(["search", "--name", "Somnia", "windowfocus", "key", key])
-        .status()
-        .unwrap()
-        .success();
+    // Focusing a window that is still being mapped can fail once; a person would click again.
+    let ok = (0..5).any(|_| {
+        let ok = Command::new("xdotool")
+            .args(["search", "--name", "Somnia", "windowfocus", "key", key])
+            .status()
+            .unwrap()
+            .success();
+        if !ok {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        ok
+    });
     assert!(ok, "xdotool could not press {key} in the window");
 }
 
