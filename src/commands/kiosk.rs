@@ -8,18 +8,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::play::{
-    LOOKAHEAD_S, MidiArgs, SCHEDULER_TICK, display_available, midi_map, report_counters, start_osc,
-    start_web, stop_on_signals, window_result,
+    ControllerSettings, LOOKAHEAD_S, MidiArgs, SCHEDULER_TICK, display_available, midi_map,
+    report_counters, start_controllers, stop_on_signals, window_result,
 };
 use super::{EXIT_BAD_INPUT, EXIT_MISSING, print_diagnostics};
 use crate::audio::Engine;
 use crate::audio::device::prepare_output;
 use crate::audio::supervisor::{AudioOutput, DeviceChoice};
 use crate::bridge::{CueBoard, Health, LiveSink, Transport, analysis_channel, event_queue};
-use crate::control::intent::Steering;
-use crate::control::midi::input::{MidiInputs, MidiSettings};
-use crate::control::midi::route::Router;
-use crate::control::osc::{OscSettings, OscSink};
+use crate::control::osc::OscSettings;
 use crate::render::window::{self, WindowOptions};
 use crate::show::Diagnostic;
 use crate::show::Timeline;
@@ -278,42 +275,20 @@ pub fn run(args: &KioskArgs) -> i32 {
         transport: transport.clone(),
         cues: Arc::new(CueBoard::default()),
     };
-    let midi = midi_map
-        .zip(args.midi.as_ref())
-        .and_then(|((map, map_path, presets), m)| {
-            let settings = MidiSettings {
-                ports: m.ports.clone(),
-                map_path,
-                router: Router::new(map, timeline.tempo.clone(), presets),
-            };
-            MidiInputs::start(
-                settings,
-                Steering {
-                    sink: live_sink.clone(),
-                    learn: None,
-                },
-            )
-            .inspect_err(|e| eprintln!("{WHO}: {e}; playing on without MIDI"))
-            .ok()
-        });
-    let steering = Steering {
-        sink: live_sink,
-        learn: midi.as_ref().map(MidiInputs::learn),
-    };
-    let _osc = args.osc.clone().and_then(|settings| {
-        let sink = OscSink {
-            steering: steering.clone(),
-            title: title.clone(),
-            midi_stats: midi.as_ref().map(|m| m.stats.clone()),
-            health: health.clone(),
-        };
-        start_osc(settings, sink, WHO)
-    });
-    let _web = args
-        .web
-        .and_then(|bind| start_web(bind, &transport, &health, WHO));
+    let controllers = start_controllers(
+        ControllerSettings {
+            osc: args.osc.clone(),
+            midi: midi_map.zip(args.midi.as_ref()),
+            web: args.web,
+        },
+        live_sink,
+        &timeline.tempo,
+        &title,
+        &health,
+        WHO,
+    );
     let link = window::ShowLink {
-        steering,
+        steering: controllers.steering.clone(),
         updates,
         looks: look_rx,
         health,

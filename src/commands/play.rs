@@ -259,48 +259,23 @@ pub fn run(args: &PlayArgs) -> i32 {
         transport: transport.clone(),
         cues: cue_board,
     };
-    let midi = midi_map
-        .zip(args.midi.as_ref())
-        .and_then(|((map, map_path, presets), m)| {
-            let settings = MidiSettings {
-                ports: m.ports.clone(),
-                map_path,
-                router: Router::new(map, timeline.tempo.clone(), presets),
-            };
-            MidiInputs::start(
-                settings,
-                Steering {
-                    sink: live_sink.clone(),
-                    learn: None,
-                },
-            )
-            .inspect_err(|e| eprintln!("somnia play: {e}; playing on without MIDI"))
-            .ok()
-        });
-    // Every controller steers through the same sink; MIDI learn is armed from OSC and the keys.
-    let steering = Steering {
-        sink: live_sink,
-        learn: midi.as_ref().map(MidiInputs::learn),
-    };
-
     let health = Arc::new(crate::bridge::Health::default());
     health.set_playing(&timeline.title);
-    let _osc = args.osc.clone().and_then(|settings| {
-        let sink = OscSink {
-            steering: steering.clone(),
-            title: timeline.title.clone(),
-            midi_stats: midi.as_ref().map(|m| m.stats.clone()),
-            health: health.clone(),
-        };
-        start_osc(settings, sink, "somnia play")
-    });
-
-    let _web = args
-        .web
-        .and_then(|bind| start_web(bind, &transport, &health, "somnia play"));
+    let controllers = start_controllers(
+        ControllerSettings {
+            osc: args.osc.clone(),
+            midi: midi_map.zip(args.midi.as_ref()),
+            web: args.web,
+        },
+        live_sink,
+        &timeline.tempo,
+        &timeline.title,
+        &health,
+        "somnia play",
+    );
 
     let link = window::ShowLink {
-        steering,
+        steering: controllers.steering.clone(),
         updates,
         looks: look_rx,
         health,
@@ -329,9 +304,82 @@ pub fn run(args: &PlayArgs) -> i32 {
     window_result(result, "somnia play", &headless_hint(args))
 }
 
+/// A loaded MIDI map: the map, where MIDI learn saves, and the project's preset names.
+pub(super) type LoadedMidiMap = (MidiMap, std::path::PathBuf, Vec<String>);
+
+/// The controllers the command line asks for.
+pub(super) struct ControllerSettings<'a> {
+    pub osc: Option<OscSettings>,
+    /// MIDI input, with its map loaded before the sound starts (a bad map is bad input).
+    pub midi: Option<(LoadedMidiMap, &'a MidiArgs)>,
+    pub web: Option<std::net::SocketAddr>,
+}
+
+/// A show's controllers, running while this is held.
+pub(super) struct Controllers {
+    /// What the keys steer: the sink every controller steers through, and MIDI learn (armed
+    /// from OSC and the keys) when MIDI input runs.
+    pub steering: Steering,
+    _midi: Option<MidiInputs>,
+    _osc: Option<OscServer>,
+    _web: Option<crate::web::WebServer>,
+}
+
+/// Starts MIDI input, the OSC server and the web server, all steering the show through
+/// `sink`. One that cannot start is said (lines begin with `who`) and the show plays on
+/// without it.
+pub(super) fn start_controllers(
+    settings: ControllerSettings<'_>,
+    sink: LiveSink,
+    tempo: &crate::clock::Tempo,
+    title: &str,
+    health: &Arc<crate::bridge::Health>,
+    who: &str,
+) -> Controllers {
+    let transport = sink.transport.clone();
+    let midi = settings.midi.and_then(|((map, map_path, presets), m)| {
+        let settings = MidiSettings {
+            ports: m.ports.clone(),
+            map_path,
+            router: Router::new(map, tempo.clone(), presets),
+        };
+        MidiInputs::start(
+            settings,
+            Steering {
+                sink: sink.clone(),
+                learn: None,
+            },
+        )
+        .inspect_err(|e| eprintln!("{who}: {e}; playing on without MIDI"))
+        .ok()
+    });
+    let steering = Steering {
+        sink,
+        learn: midi.as_ref().map(MidiInputs::learn),
+    };
+    let osc = settings.osc.and_then(|osc| {
+        let sink = OscSink {
+            steering: steering.clone(),
+            title: title.to_string(),
+            midi_stats: midi.as_ref().map(|m| m.stats.clone()),
+            health: health.clone(),
+        };
+        start_osc(osc, sink, who)
+    });
+    let web = settings
+        .web
+        .and_then(|bind| start_web(bind, &transport, health, who));
+    Controllers {
+        steering,
+        _midi: midi,
+        _osc: osc,
+        _web: web,
+    }
+}
+
 /// The OSC server on `settings`, steering through `sink`; a port that cannot be had is said
 /// and the show plays on without it. `who` starts each line (`somnia play`).
-pub(super) fn start_osc(settings: OscSettings, sink: OscSink, who: &str) -> Option<OscServer> {
+fn start_osc(settings: OscSettings, sink: OscSink, who: &str) -> Option<OscServer> {
     let open_bind = !settings.bind.ip().is_loopback();
     let no_allow = settings.allow.is_empty();
     match OscServer::start(settings, sink) {
@@ -352,7 +400,7 @@ pub(super) fn start_osc(settings: OscSettings, sink: OscSink, who: &str) -> Opti
 }
 
 /// The web server (`/health`) on `bind`; a taken port is said and the show plays on without it.
-pub(super) fn start_web(
+fn start_web(
     bind: std::net::SocketAddr,
     transport: &Arc<Transport>,
     health: &Arc<crate::bridge::Health>,

@@ -424,16 +424,16 @@ impl App {
             .is_some_and(|a| a.load(std::sync::atomic::Ordering::Relaxed));
         if asleep != self.asleep {
             self.asleep = asleep;
-            let done = live.blanking.sleep(asleep);
-            eprintln!(
-                "somnia: {}",
-                match (asleep, done) {
-                    (true, true) => "the display sleeps",
-                    (false, true) => "the display is awake",
-                    (true, false) => "the display cannot sleep here (no DPMS); it shows black",
-                    (false, false) => "waking",
-                }
-            );
+            let said = match (asleep, live.blanking.sleep(asleep)) {
+                (true, true) => Some("the display sleeps"),
+                (false, true) => Some("the display is awake"),
+                (true, false) => Some("the display cannot sleep here (no DPMS); it shows black"),
+                // It never slept: nothing to say.
+                (false, false) => None,
+            };
+            if let Some(said) = said {
+                eprintln!("somnia: {said}");
+            }
         }
         let time_s = self.transport.estimated_time_s(Instant::now(), 0.05);
         let past_end = self.options.exit_at_end && time_s > self.timeline.duration_s + self.tail_s;

@@ -324,6 +324,17 @@ impl Timeline {
         Some((&b.timeline, 1.0 - weight_new))
     }
 
+    /// This timeline without the item it fades in over, and so with its own presets only.
+    pub fn alone(self: &Arc<Self>) -> Arc<Self> {
+        let Some(b) = &self.before else {
+            return self.clone();
+        };
+        let mut t = (**self).clone();
+        t.before = None;
+        t.presets.truncate(b.preset_base);
+        Arc::new(t)
+    }
+
     /// [`Timeline::visual_state_at`] of this timeline alone.
     fn own_state_at(&self, show_s: f64) -> VisualState {
         let time_s = self.score_time(show_s);
@@ -528,35 +539,19 @@ impl Timeline {
 mod tests {
     use super::*;
 
-    fn still(preset: usize, origin_s: f64) -> Timeline {
+    /// A built-in look shown still, its clock starting at `origin_s`.
+    fn still(origin_s: f64) -> Timeline {
+        let look = crate::show::preset::builtin_look(crate::show::preset::BLACK_LOOK);
         Timeline {
-            title: "t".into(),
-            tempo: Tempo::default(),
-            duration_s: 10.0,
-            presets: vec![],
-            initial_patch: Patch::default(),
-            master: MasterSettings::default(),
-            audio: vec![],
-            switches: vec![Switch {
-                time_s: 0.0,
-                preset,
-                fade_s: 0.0,
-            }],
-            changes: vec![],
-            dreamers: vec![],
-            unity: 1.0,
-            captions: vec![],
-            cues: vec![],
-            loops: vec![],
             origin_s,
-            before: None,
+            ..crate::show::compile::still_timeline(look, 10.0)
         }
     }
 
     #[test]
     fn a_kiosk_item_fades_in_over_the_one_before_each_on_its_own_clock() {
-        let out = Arc::new(still(0, 100.0));
-        let mut next = still(0, 500.0);
+        let out = Arc::new(still(100.0));
+        let mut next = still(500.0);
         next.before = Some(Before {
             timeline: out,
             fade_s: 2.0,

@@ -169,34 +169,34 @@ pub fn load_kiosk(path: &Path) -> Result<Kiosk, Vec<Diagnostic>> {
 pub fn load_kiosk_to_play(path: &Path) -> Result<(Kiosk, Vec<Diagnostic>), Vec<Diagnostic>> {
     let src = std::fs::read_to_string(path)
         .map_err(|e| vec![Diagnostic::file(path, format!("cannot read kiosk: {e}"))])?;
-    let project = Project::of_file(path);
-    let (file, mut diags): (KioskFile, _) = read_screened(path, &src, &kiosk_shape())?;
-    let screened = diags.len();
-    let mut r = Reporter::new(path, &src, &mut diags);
-    let kiosk = read(&project, &file, path, &mut r);
-    drop_repeated_places(&mut diags, screened);
-    match kiosk {
-        Some(k) if diags.iter().all(|d| d.path != path) => Ok((k, diags)),
-        _ => {
-            diags.sort_by_key(|d| (d.path != path, d.path.clone(), d.line, d.col));
-            Err(diags)
-        }
+    match check(&Project::of_file(path), path, &src)? {
+        (Some(k), diags) if diags.iter().all(|d| d.path != path) => Ok((k, diags)),
+        (_, diags) => Err(diags),
     }
 }
 
 /// Checks the text of a kiosk file of `project`.
 pub fn parse_kiosk(project: &Project, path: &Path, src: &str) -> Result<Kiosk, Vec<Diagnostic>> {
+    match check(project, path, src)? {
+        (Some(k), diags) if diags.is_empty() => Ok(k),
+        (_, diags) => Err(diags),
+    }
+}
+
+/// The kiosk a file makes, if its own structure holds, and every problem of it and of what it
+/// names, in file order: the kiosk's own first, then those of the files it names.
+fn check(
+    project: &Project,
+    path: &Path,
+    src: &str,
+) -> Result<(Option<Kiosk>, Vec<Diagnostic>), Vec<Diagnostic>> {
     let (file, mut diags): (KioskFile, _) = read_screened(path, src, &kiosk_shape())?;
     let screened = diags.len();
     let mut r = Reporter::new(path, src, &mut diags);
     let kiosk = read(project, &file, path, &mut r);
     drop_repeated_places(&mut diags, screened);
-    // In file order: the kiosk's own problems first, then those of what it names.
     diags.sort_by_key(|d| (d.path != path, d.path.clone(), d.line, d.col));
-    match kiosk {
-        Some(k) if diags.is_empty() => Ok(k),
-        _ => Err(diags),
-    }
+    Ok((kiosk, diags))
 }
 
 fn read(project: &Project, file: &KioskFile, path: &Path, r: &mut Reporter) -> Option<Kiosk> {

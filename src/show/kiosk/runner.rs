@@ -161,8 +161,6 @@ pub struct KioskShow {
     last_tick: Option<Instant>,
     /// A skip asked for (GO, next cue): cut at this show time.
     skip_at_s: Option<f64>,
-    /// The slot [`KioskShow::load_first_that_plays`] ended up loading.
-    loaded_slot: Option<Slot>,
 }
 
 impl KioskShow {
@@ -209,7 +207,6 @@ impl KioskShow {
             starts: saved.as_ref().map_or(0, |p| p.starts) + 1,
             last_tick: None,
             skip_at_s: None,
-            loaded_slot: None,
             s,
         };
         // A restart carries on with the item that was playing, where it was.
@@ -230,8 +227,7 @@ impl KioskShow {
             });
         let (slot, t) = resumed.unwrap_or_else(|| {
             let slot = show.choose();
-            let t = show.load_first_that_plays(slot);
-            (show.loaded_slot.take().unwrap_or(slot), t)
+            show.load_first_that_plays(slot)
         });
         let ends_s = t.origin_s + show.length_s(slot, &t);
         let t = Arc::new(t);
@@ -340,12 +336,7 @@ impl KioskShow {
         // Once the fade is over the outgoing item is let go.
         let t = &self.current.timeline;
         if t.before.is_some() && t.outgoing_at(now_s).is_none() {
-            let mut alone = (**t).clone();
-            alone.before = None;
-            let own =
-                alone.presets.len() - t.before.as_ref().map_or(0, |b| b.timeline.presets.len());
-            alone.presets.truncate(own);
-            let alone = Arc::new(alone);
+            let alone = t.alone();
             self.current.timeline = alone.clone();
             self.s.updates.post_show(alone);
         }
@@ -354,34 +345,28 @@ impl KioskShow {
     /// Ends the current look at `at_s` (a skip, opening or closing): what was prepared is
     /// chosen again.
     fn cut_at(&mut self, at_s: f64) {
-        if let Some(next) = self.next.take() {
+        if self.next.take().is_some() {
             // Not yet spliced: its place in the playlist is given back.
             self.playlist.state = self.current.playlist.clone();
-            drop(next);
         }
         self.current.ends_s = at_s;
     }
 
     /// Chooses, compiles and hands over the next look, coming in at `cut_s`.
     fn prepare(&mut self, cut_s: f64) {
-        let slot = self.choose();
-        let mut t = self.load_first_that_plays(slot);
-        let slot = self.loaded_slot.take().unwrap_or(slot);
+        let first_choice = self.choose();
+        let (slot, mut t) = self.load_first_that_plays(first_choice);
         let length_s = self.length_s(slot, &t);
         t.origin_s = cut_s;
         let fade_s = self.s.kiosk.fade_s;
         if fade_s > 0.0 {
-            let mut out = (*self.current.timeline).clone();
-            if let Some(b) = out.before.take() {
-                out.presets
-                    .truncate(out.presets.len() - b.timeline.presets.len());
-            }
+            let out = self.current.timeline.alone();
             t.before = Some(Before {
                 preset_base: t.presets.len(),
                 fade_s,
-                timeline: Arc::new(out.clone()),
+                timeline: out.clone(),
             });
-            t.presets.extend(out.presets);
+            t.presets.extend(out.presets.iter().cloned());
         }
         let t = Arc::new(t);
         // The render thread gets it now, and builds what it needs while the old look plays on.
@@ -501,12 +486,11 @@ impl KioskShow {
     }
 
     /// `slot`'s look, or the next choice's when it cannot play, down to the rest look (built
-    /// in, so it always can). The slot that did load is left in `loaded_slot`.
-    fn load_first_that_plays(&mut self, mut slot: Slot) -> Timeline {
+    /// in, so it always can), with the slot that did load.
+    fn load_first_that_plays(&mut self, mut slot: Slot) -> (Slot, Timeline) {
         for _ in 0..self.s.kiosk.items.len() + 3 {
             if let Some(t) = self.load(slot) {
-                self.loaded_slot = Some(slot);
-                return t;
+                return (slot, t);
             }
             slot = match slot {
                 Slot::Closed => Slot::Rest,
@@ -514,11 +498,11 @@ impl KioskShow {
                 _ => self.choose(),
             };
         }
-        self.loaded_slot = Some(Slot::Rest);
-        crate::show::compile::still_timeline(
+        let rest = crate::show::compile::still_timeline(
             crate::show::preset::builtin_look(crate::show::preset::REST_LOOK),
             REST_S,
-        )
+        );
+        (Slot::Rest, rest)
     }
 
     /// How long `slot` plays: a performance to its end, a preset for its hold, the closed
