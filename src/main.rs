@@ -348,6 +348,10 @@ fn main() {
             });
         }
     };
+    // A kiosk decides where its logs go once it knows its state folder; the rest log to stderr.
+    if !matches!(cli.command, Command::Kiosk { .. }) {
+        commands::logs::to_terminal();
+    }
     let code = match cli.command {
         Command::Play {
             performance,

@@ -1,7 +1,9 @@
 //! `somnia kiosk` through the real binary, under Xvfb and the PulseAudio null sink: a playlist
 //! with a broken performance and a preset whose shader fails plays on, passing over both (and
 //! saying so in the log and on `/health`), the picture never black for longer than the fade;
-//! killed outright mid-item it starts again on the same item; no single key ends it.
+//! killed outright mid-item it starts again on the same item; no single key ends it; under
+//! systemd it says READY with its first frame, names each item, feeds the watchdog only while
+//! it runs, and logs to the journal with priorities (otherwise to a file in its state folder).
 
 mod common;
 
@@ -165,4 +167,132 @@ fn killed_outright_mid_item_a_kiosk_starts_again_on_the_same_item_and_no_single_
     // A signal ends it cleanly (the chord itself is unit-tested in control::keys).
     let log = second.stop();
     assert!(log.contains("somnia kiosk"), "{log}");
+    // Both runs are in the state folder's log, each line stamped with its UTC time and level.
+    let file = std::fs::read_to_string(dir.path().join("state/somnia.log")).unwrap();
+    let item_lines: Vec<&str> = file
+        .lines()
+        .filter(|l| l.ends_with("INFO somnia kiosk: now warm (item 2)"))
+        .collect();
+    assert_eq!(item_lines.len(), 2, "{file}");
+    for line in item_lines {
+        let stamp = line.split_whitespace().next().unwrap();
+        assert!(
+            stamp.len() >= 20 && stamp.starts_with("20") && stamp.ends_with('Z'),
+            "{line}"
+        );
+    }
+    assert!(
+        file.contains("ERROR ") && file.contains("WARN somnia kiosk: "),
+        "{file}"
+    );
+}
+
+#[test]
+fn under_systemd_a_kiosk_is_ready_with_its_first_frame_names_each_item_pings_only_while_running_and_logs_to_the_journal()
+ {
+    use std::os::unix::fs::MetadataExt;
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = kiosk_project(3.0);
+    let root = dir.path();
+    let socket_path = root.join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    // Our stderr file stands in for the journal's stream: systemd names it in JOURNAL_STREAM.
+    let log = root.join("journal.txt");
+    let stderr = std::fs::File::create(&log).unwrap();
+    let stream = stderr.metadata().unwrap();
+    let mut child = somnia()
+        .arg("kiosk")
+        .arg(root.join("kiosks/test.toml"))
+        .args(["--state-dir"])
+        .arg(root.join("state"))
+        .args(["--windowed", "--size", "160x90", "--no-osc", "--no-midi"])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "1000000")
+        .env_remove("WATCHDOG_PID")
+        .env(
+            "JOURNAL_STREAM",
+            format!("{}:{}", stream.dev(), stream.ino()),
+        )
+        .stderr(std::process::Stdio::from(stderr))
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    let signal = |sig: &str| {
+        assert!(
+            std::process::Command::new("kill")
+                .args([sig, &pid])
+                .status()
+                .unwrap()
+                .success()
+        )
+    };
+
+    // READY=1 with the first frame, naming the first item that plays (the first is broken).
+    let mut said = Vec::new();
+    let until = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < until && !said.iter().any(|m| m == "READY=1") {
+        said.extend(notify_messages(&sock, 0.2));
+    }
+    assert!(
+        said.iter().any(|m| m == "READY=1"),
+        "no READY=1:\n{}",
+        log_text()
+    );
+    assert!(log_text().contains("the picture is up"), "{}", log_text());
+    assert!(
+        said.iter().any(|m| m == "STATUS=playing warm (item 2)"),
+        "{said:?}"
+    );
+
+    // Fed every half second while it plays; the next good item is named when it comes.
+    let playing = notify_messages(&sock, 3.0);
+    assert!((4..=8).contains(&watchdog_pings(&playing)), "{playing:?}");
+    let mut later = playing;
+    later.extend(notify_messages(&sock, 2.0));
+    assert!(
+        later.iter().any(|m| m == "STATUS=playing cool (item 4)"),
+        "{later:?}\n{}",
+        log_text()
+    );
+
+    // A stopped process stops the pings; continued, it feeds the watchdog again.
+    signal("-STOP");
+    notify_messages(&sock, 0.3);
+    let stopped = watchdog_pings(&notify_messages(&sock, 2.0));
+    signal("-CONT");
+    assert_eq!(stopped, 0, "pings while the process was stopped");
+    let resumed = watchdog_pings(&notify_messages(&sock, 2.0));
+    assert!(resumed >= 2, "{resumed} pings in 2 s after it continued");
+
+    signal("-INT");
+    assert!(child.wait().unwrap().success(), "{}", log_text());
+    assert!(
+        notify_messages(&sock, 0.5)
+            .iter()
+            .any(|m| m == "STOPPING=1"),
+        "no STOPPING=1"
+    );
+    // The journal gets each line with its priority (and stamps the time itself); no log file
+    // is written beside it.
+    let journal = log_text();
+    assert!(
+        journal.contains("<6>somnia kiosk: now warm (item 2)"),
+        "{journal}"
+    );
+    assert!(
+        journal.contains("<3>") && journal.contains("<4>somnia kiosk: "),
+        "{journal}"
+    );
+    assert!(
+        journal
+            .lines()
+            .filter(|l| l.contains("somnia"))
+            .all(|l| l.starts_with('<')),
+        "a line without its priority:\n{journal}"
+    );
+    assert!(!root.join("state/somnia.log").exists());
 }

@@ -10,30 +10,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// Every message that arrives on `sock` within `for_s`.
-fn messages(sock: &UnixDatagram, for_s: f64) -> Vec<String> {
-    let until = Instant::now() + Duration::from_secs_f64(for_s);
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Some(left) = until.checked_duration_since(Instant::now()) {
-        sock.set_read_timeout(Some(left.max(Duration::from_millis(1))))
-            .unwrap();
-        match sock.recv(&mut buf) {
-            Ok(n) => out.extend(
-                String::from_utf8_lossy(&buf[..n])
-                    .lines()
-                    .map(str::to_string),
-            ),
-            Err(_) => break,
-        }
-    }
-    out
-}
-
-fn pings(msgs: &[String]) -> usize {
-    msgs.iter().filter(|m| *m == "WATCHDOG=1").count()
-}
-
 #[test]
 fn ready_comes_with_the_first_frame_and_the_watchdog_pings_stop_when_the_process_does() {
     if !live_env() {
@@ -61,7 +37,7 @@ fn ready_comes_with_the_first_frame_and_the_watchdog_pings_stop_when_the_process
     let until = Instant::now() + Duration::from_secs(30);
     let mut first = Vec::new();
     while Instant::now() < until && !first.iter().any(|m| m == "READY=1") {
-        first.extend(messages(&sock, 0.2));
+        first.extend(notify_messages(&sock, 0.2));
     }
     assert!(
         first.iter().any(|m| m == "READY=1"),
@@ -79,7 +55,7 @@ fn ready_comes_with_the_first_frame_and_the_watchdog_pings_stop_when_the_process
     );
 
     // Fed every half second while it plays.
-    let playing = pings(&messages(&sock, 3.0));
+    let playing = watchdog_pings(&notify_messages(&sock, 3.0));
     assert!((4..=8).contains(&playing), "{playing} pings in 3 s");
 
     // Stopped: the pings stop (the one already in flight aside).
@@ -93,17 +69,17 @@ fn ready_comes_with_the_first_frame_and_the_watchdog_pings_stop_when_the_process
         )
     };
     signal("-STOP");
-    messages(&sock, 0.3);
-    let stopped = pings(&messages(&sock, 2.0));
+    notify_messages(&sock, 0.3);
+    let stopped = watchdog_pings(&notify_messages(&sock, 2.0));
     signal("-CONT");
     assert_eq!(stopped, 0, "pings while the process was stopped");
-    let resumed = pings(&messages(&sock, 2.0));
+    let resumed = watchdog_pings(&notify_messages(&sock, 2.0));
     assert!(resumed >= 2, "{resumed} pings in 2 s after it continued");
 
     // Ended on purpose: it says it is stopping.
     signal("-INT");
     let status = child.wait().unwrap();
-    let last = messages(&sock, 0.5);
+    let last = notify_messages(&sock, 0.5);
     assert!(status.success(), "{}", log_text());
     assert!(last.iter().any(|m| m == "STOPPING=1"), "{last:?}");
 }

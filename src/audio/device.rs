@@ -539,14 +539,14 @@ where
         // Runs on cpal's stream thread, not inside the audio callback: printing is fine here.
         if is_fatal(&e, err_transport.seconds_since_callback(Instant::now())) {
             if !failed.swap(true, Ordering::Relaxed) {
-                eprintln!("somnia: audio device `{err_name}` failed: {e}");
+                tracing::warn!("somnia: audio device `{err_name}` failed: {e}");
             }
         } else if !matches!(e.kind(), cpal::ErrorKind::Xrun) {
             // At most one line every few seconds: a flaky device must not flood the log.
             let now = Instant::now();
             if last_hiccup.is_none_or(|t: Instant| now.duration_since(t).as_secs() >= 5) {
                 last_hiccup = Some(now);
-                eprintln!("somnia: audio device `{err_name}` hiccup (playing on): {e}");
+                tracing::info!("somnia: audio device `{err_name}` hiccup (playing on): {e}");
             }
         }
     };

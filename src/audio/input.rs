@@ -108,7 +108,7 @@ where
     };
     let on_error = move |e: cpal::Error| {
         if !failed.swap(true, Ordering::Relaxed) {
-            eprintln!("somnia: audio input failed: {e}");
+            tracing::warn!("somnia: audio input failed: {e}");
         }
     };
     device.build_input_stream::<T, _, _>(config, callback, on_error, None)

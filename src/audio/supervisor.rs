@@ -126,11 +126,11 @@ impl Supervisor {
             if !priority_said && let Some(priority) = self.transport.audio_priority() {
                 // Said once: a reopened stream's thread asks again and gets the same answer.
                 priority_said = true;
-                eprintln!("{}", rt_priority::describe(priority));
+                tracing::info!("{}", rt_priority::describe(priority));
             }
             if !pace_said && self.transport.paced_blocks() > 0 {
                 pace_said = true;
-                eprintln!(
+                tracing::warn!(
                     "somnia: the audio device `{}` takes sound faster than it plays it (it plays nowhere, like ALSA's `null`): the show is held to real time, but nothing is heard; choose another with --audio-device (somnia list audio)",
                     self.last.as_ref().map_or("?", |p| p.name.as_str())
                 );
@@ -139,18 +139,18 @@ impl Supervisor {
                 let stalled = self.transport.seconds_since_callback(now) > STALL_AFTER_S;
                 if self.failed.load(Ordering::Relaxed) || stalled {
                     if stalled {
-                        eprintln!("somnia: the audio device stopped calling back");
+                        tracing::warn!("somnia: the audio device stopped calling back");
                     }
                     // Closing the stream drops its callback, which sends the engine home.
                     drop(stream.take());
                     core = self.home_rx.recv_timeout(Duration::from_secs(2)).ok();
                     if core.is_none() {
-                        eprintln!(
+                        tracing::warn!(
                             "somnia: the audio engine could not be recovered from the failed device; sound is off"
                         );
                         return;
                     }
-                    eprintln!(
+                    tracing::warn!(
                         "somnia: audio device lost; the show goes on silently and sound resumes when it is back"
                     );
                     self.transport.count_device_loss();
@@ -188,7 +188,7 @@ impl Supervisor {
                     if let Some(c) = core.take() {
                         match self.reopen(c) {
                             Ok(s) => {
-                                eprintln!(
+                                tracing::info!(
                                     "somnia: audio device back after {} ms; sound resumed",
                                     lost_at.elapsed().as_millis()
                                 );
@@ -197,7 +197,7 @@ impl Supervisor {
                             Err(c) => core = c,
                         }
                         if stream.is_none() && core.is_none() {
-                            eprintln!(
+                            tracing::warn!(
                                 "somnia: the audio engine was lost while reopening the device; sound is off"
                             );
                             return;

@@ -33,6 +33,9 @@ pub struct Health {
     dropped_frames: AtomicU64,
     gpu_device_losses: AtomicU64,
     playing: Mutex<String>,
+    /// Bumped with each change of `playing`, so the render loop can tell the service manager
+    /// without taking the lock every frame.
+    playing_changes: AtomicU64,
     kiosk: Mutex<KioskHealth>,
     restarts: AtomicU64,
 }
@@ -76,6 +79,7 @@ impl Health {
             dropped_frames: AtomicU64::new(0),
             gpu_device_losses: AtomicU64::new(0),
             playing: Mutex::new(String::new()),
+            playing_changes: AtomicU64::new(0),
             kiosk: Mutex::new(KioskHealth::default()),
             restarts: AtomicU64::new(0),
         }
@@ -165,6 +169,12 @@ impl Health {
         if let Ok(mut p) = self.playing.lock() {
             what.clone_into(&mut p);
         }
+        self.playing_changes.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many times what is playing has changed.
+    pub fn playing_changes(&self) -> u64 {
+        self.playing_changes.load(Ordering::Acquire)
     }
 
     pub fn playing(&self) -> String {

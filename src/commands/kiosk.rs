@@ -148,43 +148,61 @@ pub fn unit(kiosk: &Kiosk, file: &Path) -> String {
 
 /// `somnia kiosk KIOSK.toml`.
 pub fn run(args: &KioskArgs) -> i32 {
+    if args.print_unit {
+        crate::commands::logs::to_terminal();
+        return match load_kiosk_to_play(&args.file) {
+            Ok((kiosk, _)) => {
+                print!("{}", unit(&kiosk, &args.file));
+                0
+            }
+            Err(d) => {
+                print_diagnostics(&d);
+                EXIT_BAD_INPUT
+            }
+        };
+    }
+    // The state folder first: the log file lives there, and everything after is logged.
+    let state = state_dir(args).map(|d| (std::fs::create_dir_all(&d), d));
+    let log_dir = state
+        .as_ref()
+        .and_then(|(made, d)| made.is_ok().then_some(d.as_path()));
+    if let Some(file) = crate::commands::logs::for_kiosk(log_dir) {
+        tracing::info!("{WHO}: logging to {}", file.display());
+    }
+    let state_path = match state {
+        Some((Ok(()), d)) => Some(d.join("place.json")),
+        Some((Err(e), d)) => {
+            tracing::warn!(
+                "{WHO}: cannot make the state folder {} ({e}); a restart will start from the top",
+                d.display()
+            );
+            None
+        }
+        None => None,
+    };
     let kiosk = match load_kiosk_to_play(&args.file) {
         Ok((k, broken)) => {
             if !broken.is_empty() {
-                print_diagnostics(&broken);
-                eprintln!(
+                broken.iter().for_each(|d| tracing::error!("{d}"));
+                tracing::warn!(
                     "{WHO}: the items above cannot play; they are passed over until their files are fixed"
                 );
             }
             k
         }
         Err(d) => {
-            print_diagnostics(&d);
+            d.iter().for_each(|d| tracing::error!("{d}"));
             return EXIT_BAD_INPUT;
         }
     };
-    if args.print_unit {
-        print!("{}", unit(&kiosk, &args.file));
-        return 0;
-    }
     if !display_available() {
-        eprintln!("{WHO}: no display (DISPLAY and WAYLAND_DISPLAY are not set)");
+        tracing::error!("{WHO}: no display (DISPLAY and WAYLAND_DISPLAY are not set)");
         return EXIT_MISSING;
     }
     let project = Project::of_file(&args.file);
-    let state_path = state_dir(args).and_then(|d| match std::fs::create_dir_all(&d) {
-        Ok(()) => Some(d.join("place.json")),
-        Err(e) => {
-            eprintln!(
-                "{WHO}: cannot make the state folder {} ({e}); a restart will start from the top",
-                d.display()
-            );
-            None
-        }
-    });
     let midi_map = match args.midi.as_ref().map(|m| midi_map(m, &project)) {
         Some(Err(d)) => {
-            print_diagnostics(&d);
+            d.iter().for_each(|d| tracing::error!("{d}"));
             return EXIT_BAD_INPUT;
         }
         Some(Ok(m)) => Some(m),
@@ -193,7 +211,7 @@ pub fn run(args: &KioskArgs) -> i32 {
     let prepared = match prepare_output(args.audio_device.as_deref(), args.buffer_frames) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("{WHO}: {}", e.to_string().trim_end_matches('.'));
+            tracing::error!("{WHO}: {}", e.to_string().trim_end_matches('.'));
             return EXIT_MISSING;
         }
     };
@@ -243,11 +261,11 @@ pub fn run(args: &KioskArgs) -> i32 {
     ) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("{WHO}: {}", e.to_string().trim_end_matches('.'));
+            tracing::error!("{WHO}: {}", e.to_string().trim_end_matches('.'));
             return EXIT_MISSING;
         }
     };
-    eprintln!(
+    tracing::info!(
         "{WHO}: `{title}` on audio device `{}` at {rate} Hz",
         output.name
     );
@@ -263,7 +281,7 @@ pub fn run(args: &KioskArgs) -> i32 {
         {
             Ok(thread) => thread,
             Err(e) => {
-                eprintln!("{WHO}: cannot start the kiosk's control thread: {e}");
+                tracing::error!("{WHO}: cannot start the kiosk's control thread: {e}");
                 return EXIT_MISSING;
             }
         }

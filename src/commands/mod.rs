@@ -4,6 +4,7 @@
 pub mod check;
 pub mod kiosk;
 pub mod list;
+pub mod logs;
 pub mod meter;
 pub mod play;
 pub mod render;

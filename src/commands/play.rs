@@ -61,7 +61,7 @@ pub(super) fn midi_map(
         load_map(&path, &presets)?
     } else {
         if args.map.is_some() {
-            eprintln!(
+            tracing::info!(
                 "somnia play: no MIDI map at {} yet; MIDI learn will make it",
                 path.display()
             );
@@ -86,7 +86,7 @@ fn headless_hint(args: &PlayArgs) -> String {
 /// Reports an audio device that cannot be used, in one line, and gives the exit code.
 fn audio_missing(args: &PlayArgs, e: &crate::audio::device::AudioError) -> i32 {
     let what = e.to_string();
-    eprintln!(
+    tracing::error!(
         "somnia play: {}. {}",
         what.trim_end_matches('.'),
         headless_hint(args)
@@ -152,7 +152,7 @@ pub fn run(args: &PlayArgs) -> i32 {
         None => None,
     };
     if !display_available() {
-        eprintln!(
+        tracing::error!(
             "somnia play: no display (DISPLAY and WAYLAND_DISPLAY are not set). {}",
             headless_hint(args)
         );
@@ -190,9 +190,10 @@ pub fn run(args: &PlayArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return audio_missing(args, &e),
     };
-    eprintln!(
+    tracing::info!(
         "somnia play: `{}` on audio device `{}` at {rate} Hz",
-        timeline.title, output.name
+        timeline.title,
+        output.name
     );
 
     // With --input, the picture follows the line in; the engine's own analysis is unused.
@@ -204,11 +205,13 @@ pub fn run(args: &PlayArgs) -> i32 {
             writer,
         ) {
             Ok(i) => {
-                eprintln!("somnia play: visuals follow the input `{}`", i.name);
+                tracing::info!("somnia play: visuals follow the input `{}`", i.name);
                 analysis_reader = reader;
                 _input = Some(i);
             }
-            Err(e) => eprintln!("somnia play: {e}; the visuals follow Somnia's own sound instead"),
+            Err(e) => {
+                tracing::warn!("somnia play: {e}; the visuals follow Somnia's own sound instead")
+            }
         }
     }
 
@@ -246,7 +249,7 @@ pub fn run(args: &PlayArgs) -> i32 {
         {
             Ok(thread) => thread,
             Err(e) => {
-                eprintln!("somnia play: cannot start the show's control thread: {e}");
+                tracing::error!("somnia play: cannot start the show's control thread: {e}");
                 return EXIT_MISSING;
             }
         }
@@ -350,7 +353,7 @@ pub(super) fn start_controllers(
                 learn: None,
             },
         )
-        .inspect_err(|e| eprintln!("{who}: {e}; playing on without MIDI"))
+        .inspect_err(|e| tracing::warn!("{who}: {e}; playing on without MIDI"))
         .ok()
     });
     let steering = Steering {
@@ -384,16 +387,16 @@ fn start_osc(settings: OscSettings, sink: OscSink, who: &str) -> Option<OscServe
     let no_allow = settings.allow.is_empty();
     match OscServer::start(settings, sink) {
         Ok(server) => {
-            eprintln!("{who}: OSC on udp {}", server.local_addr);
+            tracing::info!("{who}: OSC on udp {}", server.local_addr);
             if open_bind && no_allow {
-                eprintln!(
+                tracing::info!(
                     "{who}: OSC accepts loopback senders only; add --osc-allow NET (e.g. 192.168.1.0/24) to let a network in"
                 );
             }
             Some(server)
         }
         Err(e) => {
-            eprintln!("{who}: {e}; playing on without OSC (try --osc-port)");
+            tracing::warn!("{who}: {e}; playing on without OSC (try --osc-port)");
             None
         }
     }
@@ -411,7 +414,7 @@ fn start_web(
         health: health.clone(),
     };
     crate::web::WebServer::start(bind, state)
-        .inspect_err(|e| eprintln!("{who}: {e}; playing on without it (--web-bind moves it)"))
+        .inspect_err(|e| tracing::warn!("{who}: {e}; playing on without it (--web-bind moves it)"))
         .ok()
 }
 
@@ -419,20 +422,20 @@ fn start_web(
 pub(super) fn report_counters(transport: &Transport, who: &str) {
     let dropped = transport.dropped_events();
     if dropped > 0 {
-        eprintln!(
+        tracing::warn!(
             "{who}: {dropped} live event(s) were dropped: more than {} were waiting for their time at once",
             crate::audio::engine::LIVE_PENDING
         );
     }
     let late = transport.late_events();
     if late > 0 {
-        eprintln!(
+        tracing::warn!(
             "{who}: {late} event(s) reached the engine after their sample and played at once (the machine fell behind)"
         );
     }
     let underruns = transport.underruns();
     if underruns > 0 {
-        eprintln!(
+        tracing::warn!(
             "{who}: the sound card ran dry {underruns} time(s) (a larger --buffer helps on a busy machine)"
         );
     }
@@ -443,17 +446,17 @@ pub(super) fn window_result(result: Result<(), WindowError>, who: &str, hint: &s
     match result {
         Ok(()) => 0,
         Err(WindowError::NoDisplay(e)) => {
-            eprintln!("{who}: no display ({e}). {hint}");
+            tracing::error!("{who}: no display ({e}). {hint}");
             EXIT_MISSING
         }
         // A broken shader is bad input, as `somnia render` has it: fix the file.
         Err(WindowError::Shaders(diags)) => {
             print_diagnostics(&diags);
-            eprintln!("{who}: a shader of the show does not compile; fix it and play again");
+            tracing::error!("{who}: a shader of the show does not compile; fix it and play again");
             EXIT_BAD_INPUT
         }
         Err(e) => {
-            eprintln!("{who}: {e}");
+            tracing::error!("{who}: {e}");
             EXIT_MISSING
         }
     }

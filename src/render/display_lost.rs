@@ -13,7 +13,7 @@ mod imp {
     static XLIB: OnceLock<Option<x11_dl::xlib::Xlib>> = OnceLock::new();
 
     unsafe extern "C" fn lost(_display: *mut x11_dl::xlib::Display) -> std::os::raw::c_int {
-        eprintln!(
+        tracing::warn!(
             "somnia: the display went away (its X server stopped); the show cannot be seen and ends here"
         );
         // Xlib must not be returned to; `_exit` skips handlers that might touch it again.

@@ -119,7 +119,7 @@ impl LogLimit {
             .is_none_or(|t| now.saturating_duration_since(t) >= Self::WINDOW);
         if new_window {
             if self.held > 0 {
-                eprintln!(
+                tracing::warn!(
                     "somnia: ({} more such errors in the last {} s were not printed)",
                     self.held,
                     Self::WINDOW.as_secs()
@@ -132,7 +132,7 @@ impl LogLimit {
         }
         if self.said < LOG_LINES_PER_WINDOW {
             self.said += 1;
-            eprintln!("{line}");
+            tracing::warn!("{line}");
             true
         } else {
             self.held += 1;

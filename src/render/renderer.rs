@@ -502,7 +502,7 @@ impl Renderer {
             shadow: true,
         };
         if let Err(e) = painter.draw(&gpu.device, &gpu.queue, encoder, view, size, &[item]) {
-            eprintln!("somnia: the rehearsal overlay failed: {e}");
+            tracing::warn!("somnia: the rehearsal overlay failed: {e}");
             self.rehearsal = false;
         }
     }
@@ -574,7 +574,7 @@ impl Renderer {
             .caption_text
             .get_or_insert_with(|| TextPainter::new(&gpu.device, &gpu.queue, format));
         if let Err(e) = painter.draw(&gpu.device, &gpu.queue, encoder, view, size, &items) {
-            eprintln!("somnia: a caption could not be drawn: {e}");
+            tracing::warn!("somnia: a caption could not be drawn: {e}");
         }
     }
 

@@ -50,6 +50,11 @@ impl ServiceNotifier {
         }
     }
 
+    /// `READY=1` has been sent.
+    pub fn is_ready(&self) -> bool {
+        self.ready
+    }
+
     /// What plays changed (a kiosk's next item).
     pub fn status(&mut self, status: &str) {
         let status = status.replace(['\n', '\r'], " ");
@@ -65,7 +70,7 @@ impl ServiceNotifier {
         if let Err(e) = sd_notify::notify(state) {
             if !self.told_failure {
                 self.told_failure = true;
-                eprintln!("somnia: cannot tell the service manager how the show is: {e}");
+                tracing::warn!("somnia: cannot tell the service manager how the show is: {e}");
             }
         }
     }

@@ -123,6 +123,8 @@ struct App {
     asleep: bool,
     /// systemd, told when the picture is up and fed from here while it stays up.
     service: ServiceNotifier,
+    /// The `Health::playing_changes` the service manager was last told of.
+    service_told: u64,
     /// The device was lost and the picture is being rebuilt.
     gpu_lost: bool,
     /// When the GPU side may be rebuilt again (after a failed try, or a rebuild just made).
@@ -190,6 +192,7 @@ pub fn run(
         held: Default::default(),
         asleep: false,
         service: ServiceNotifier::from_env(),
+        service_told: 0,
         gpu_lost: false,
         next_gpu_try: None,
         gpu_retry_s: MIN_GPU_RETRY_S,
@@ -223,7 +226,7 @@ impl App {
             if timeline.presets != self.timeline.presets {
                 let mut failed = false;
                 for d in live.renderer.rebuild(&live.gpu, &timeline.presets) {
-                    eprintln!("somnia: shader error, keeping the last good look:\n{d}");
+                    tracing::warn!("somnia: shader error, keeping the last good look:\n{d}");
                     self.errors.insert(d.path.clone(), d.to_string());
                     failed = true;
                 }
@@ -269,11 +272,13 @@ impl App {
                     {
                         match result {
                             Ok(name) => {
-                                eprintln!("somnia: reloaded `{name}` from {}", path.display());
+                                tracing::info!("somnia: reloaded `{name}` from {}", path.display());
                                 self.errors.remove(&path);
                             }
                             Err(d) => {
-                                eprintln!("somnia: shader error, keeping the last good look:\n{d}");
+                                tracing::warn!(
+                                    "somnia: shader error, keeping the last good look:\n{d}"
+                                );
                                 self.errors.insert(path.clone(), d.to_string());
                             }
                         }
@@ -301,7 +306,7 @@ impl App {
                 Some(i) => {
                     let m = event_loop.available_monitors().nth(i);
                     if m.is_none() {
-                        eprintln!(
+                        tracing::warn!(
                             "somnia: no monitor {i} (`somnia list monitors` numbers them); using the primary one"
                         );
                     }
@@ -335,7 +340,7 @@ impl App {
         let watcher = match FileWatcher::new(&dirs) {
             Ok(w) => Some(w),
             Err(e) => {
-                eprintln!("somnia: {e}; shaders and presets will not reload while playing");
+                tracing::warn!("somnia: {e}; shaders and presets will not reload while playing");
                 None
             }
         };
@@ -359,7 +364,7 @@ impl App {
         if let Some(at_s) = self.lose_gpu_at_s {
             if self.transport.estimated_time_s(now, 0.05) >= at_s {
                 self.lose_gpu_at_s = None;
-                eprintln!(
+                tracing::info!(
                     "somnia: debug: destroying the graphics device (SOMNIA_DEBUG_LOSE_GPU_AT_S)"
                 );
                 live.gpu.device.destroy();
@@ -370,7 +375,7 @@ impl App {
         let _ = live.gpu.device.poll(wgpu::PollType::Poll);
         if live.gpu.is_lost() && !self.gpu_lost {
             self.gpu_lost = true;
-            eprintln!("somnia: the graphics device was lost; building the picture anew");
+            tracing::warn!("somnia: the graphics device was lost; building the picture anew");
             if let Some(link) = &self.link {
                 link.health.count_gpu_device_loss();
             }
@@ -399,11 +404,11 @@ impl App {
                 // A driver that loses the surface again and again is not rebuilt every frame.
                 self.gpu_retry_s = MIN_GPU_RETRY_S;
                 self.next_gpu_try = Some(now + Duration::from_secs_f64(MIN_GPU_RETRY_S));
-                eprintln!("somnia: the picture is back");
+                tracing::info!("somnia: the picture is back");
             }
             Err(e) => {
                 // Said at each doubling of the wait, then every 30 s.
-                eprintln!(
+                tracing::warn!(
                     "somnia: the picture cannot be rebuilt yet ({e}); trying again in {:.0} s",
                     self.gpu_retry_s
                 );
@@ -432,7 +437,7 @@ impl App {
                 (false, false) => None,
             };
             if let Some(said) = said {
-                eprintln!("somnia: {said}");
+                tracing::info!("somnia: {said}");
             }
         }
         let time_s = self.transport.estimated_time_s(Instant::now(), 0.05);
@@ -516,13 +521,26 @@ impl App {
         if !self.picture_up {
             // Said once: the operator (and a script) knows the show can be seen.
             self.picture_up = true;
-            eprintln!(
+            tracing::info!(
                 "somnia: the picture is up ({}x{})",
-                live.config.width, live.config.height
+                live.config.width,
+                live.config.height
             );
         }
-        let title = &self.timeline.title;
-        self.service.presented(now, || title.clone());
+        // What plays: a kiosk's item (as it says on /health), else the show's title.
+        let health = self.link.as_ref().map(|l| &l.health);
+        let changes = health.map_or(0, |h| h.playing_changes());
+        let playing = || {
+            health
+                .map(|h| h.playing())
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| self.timeline.title.clone())
+        };
+        if self.service.is_ready() && changes != self.service_told {
+            self.service.status(&format!("playing {}", playing()));
+        }
+        self.service_told = changes;
+        self.service.presented(now, playing);
     }
 }
 
@@ -534,8 +552,10 @@ impl App {
             Some(link) if !learn || link.steering.learn.is_some() => {
                 link.steering.carry_out(intent, Instant::now());
             }
-            _ if learn => eprintln!("somnia: MIDI learn needs MIDI input (it is off: --no-midi)"),
-            _ => eprintln!("somnia: {intent:?} needs a live show"),
+            _ if learn => {
+                tracing::warn!("somnia: MIDI learn needs MIDI input (it is off: --no-midi)")
+            }
+            _ => tracing::warn!("somnia: {intent:?} needs a live show"),
         }
     }
 }
@@ -597,7 +617,7 @@ fn attach(
             let (renderer, kept) =
                 Renderer::after_loss(&gpu, format, presets, lost).map_err(WindowError::Shaders)?;
             for d in kept {
-                eprintln!("somnia: shader error, keeping the last good look:\n{d}");
+                tracing::warn!("somnia: shader error, keeping the last good look:\n{d}");
             }
             renderer
         }
@@ -606,7 +626,7 @@ fn attach(
     if !options.flash_guard {
         renderer.set_flash_guard(&gpu.device, false);
     }
-    eprintln!(
+    tracing::info!(
         "somnia: rendering on {}{}",
         gpu.describe(),
         if !options.flash_guard {
@@ -624,7 +644,7 @@ fn attach(
 impl ApplicationHandler for App {
     fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
         if crate::bridge::shutdown::requested() {
-            eprintln!("somnia: asked to stop (a signal); the show ends");
+            tracing::info!("somnia: asked to stop (a signal); the show ends");
             event_loop.exit();
             return;
         }
@@ -660,7 +680,9 @@ impl ApplicationHandler for App {
         match event {
             // A locked window (a kiosk) is not closed by a visitor's window manager shortcut.
             WindowEvent::CloseRequested if self.options.lock.is_some() => {
-                eprintln!("somnia: the window is locked; close it with its key chord or a signal");
+                tracing::info!(
+                    "somnia: the window is locked; close it with its key chord or a signal"
+                );
             }
             WindowEvent::CloseRequested => event_loop.exit(),
             WindowEvent::ModifiersChanged(m) => {
@@ -674,7 +696,7 @@ impl ApplicationHandler for App {
             // Destroyed by another program (a window manager, `xdotool windowclose`): as a
             // close. Drawing on would only fail, again and again.
             WindowEvent::Destroyed => {
-                eprintln!("somnia: the window was closed by another program; the show ends");
+                tracing::info!("somnia: the window was closed by another program; the show ends");
                 self.live = None;
                 event_loop.exit();
             }

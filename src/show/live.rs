@@ -147,21 +147,23 @@ impl LiveShow {
                 if !paused {
                     self.stopped = false;
                 }
-                eprintln!("somnia: {}", if paused { "paused" } else { "playing" });
+                tracing::info!("somnia: {}", if paused { "paused" } else { "playing" });
             }
             ShowCommand::Stop => {
                 self.transport.request_pause(true);
                 self.live = LiveInput::default();
                 self.stopped = true;
                 self.seek(0.0, Vec::new(), tx);
-                eprintln!("somnia: stopped at the top; GO starts the show");
+                tracing::info!("somnia: stopped at the top; GO starts the show");
             }
             ShowCommand::Seek(t) => {
                 let end_s = self.timeline.duration_s;
                 if t.is_finite() && (0.0..=end_s).contains(&t) {
                     self.seek(t, Vec::new(), tx);
                 } else {
-                    eprintln!("somnia: cannot jump to {t} s: the show runs from 0 to {end_s:.1} s");
+                    tracing::warn!(
+                        "somnia: cannot jump to {t} s: the show runs from 0 to {end_s:.1} s"
+                    );
                 }
             }
             ShowCommand::SeekCue(n) => self.jump_to_cue(n, tx),
@@ -169,14 +171,16 @@ impl LiveShow {
             ShowCommand::PrevCue => self.prev_cue(tx),
             ShowCommand::Reload => {
                 if self.reload(tx, Why::Edit) {
-                    eprintln!("somnia: reloaded `{}`", self.timeline.title);
+                    tracing::info!("somnia: reloaded `{}`", self.timeline.title);
                 }
             }
             ShowCommand::Preset { name, fade_s } => {
                 let at = self.now_s() + self.go_lead_s();
                 self.live.presets.push((at, name.clone(), fade_s));
                 match self.reload(tx, Why::Live) {
-                    true => eprintln!("somnia: preset `{name}` at {at:.2} s (fade {fade_s} s)"),
+                    true => {
+                        tracing::info!("somnia: preset `{name}` at {at:.2} s (fade {fade_s} s)")
+                    }
                     // Not a preset of this project: forget it, so the show stays loadable.
                     false => {
                         self.live.presets.pop();
@@ -216,8 +220,8 @@ impl LiveShow {
         let before = self.board.get();
         if before.standby != status.standby {
             match &status.standby {
-                Some(c) => eprintln!("somnia: standby: {c}"),
-                None => eprintln!("somnia: standby: none (no cue waits for GO)"),
+                Some(c) => tracing::info!("somnia: standby: {c}"),
+                None => tracing::info!("somnia: standby: none (no cue waits for GO)"),
             }
         }
         self.board.set(status);
@@ -229,7 +233,7 @@ impl LiveShow {
         if self.stopped {
             self.stopped = false;
             self.transport.request_pause(false);
-            eprintln!("somnia: GO: the show starts from the top");
+            tracing::info!("somnia: GO: the show starts from the top");
             let at_top = self.standby().is_some_and(|n| {
                 self.timeline.cues[n]
                     .expected_s
@@ -240,7 +244,7 @@ impl LiveShow {
             }
         }
         let Some(n) = self.standby() else {
-            eprintln!("somnia: GO, but no cue is waiting for one");
+            tracing::info!("somnia: GO, but no cue is waiting for one");
             return;
         };
         let at = self.now_s() + self.go_lead_s();
@@ -252,7 +256,7 @@ impl LiveShow {
         let key = self.timeline.cues[n].key.clone();
         self.live.gos.insert(key, at);
         let name = self.cue_name(n);
-        eprintln!("somnia: GO {name} at {at:.3} s");
+        tracing::info!("somnia: GO {name} at {at:.3} s");
         self.reload(tx, Why::Go);
     }
 
@@ -292,7 +296,7 @@ impl LiveShow {
             }
             (None, Some(_)) => self.go(tx),
             (Some((_, i)), _) => self.jump_to_cue(i, tx),
-            (None, None) => eprintln!("somnia: no cue after this one"),
+            (None, None) => tracing::info!("somnia: no cue after this one"),
         }
     }
 
@@ -314,7 +318,7 @@ impl LiveShow {
     /// before it.
     fn jump_to_cue(&mut self, n: usize, tx: &mut rtrb::Producer<Event>) {
         let Some(cue) = self.timeline.cues.get(n) else {
-            eprintln!("somnia: there is no cue {}", n + 1);
+            tracing::info!("somnia: there is no cue {}", n + 1);
             return;
         };
         if let Some(t) = cue.fire_s {
@@ -322,7 +326,7 @@ impl LiveShow {
             return;
         }
         let (Some(act), Some(t)) = (cue.act, cue.expected_s) else {
-            eprintln!("somnia: cue {} has no time to jump to", n + 1);
+            tracing::info!("somnia: cue {} has no time to jump to", n + 1);
             return;
         };
         // Waiting acts up to this one are GOne where they come; passed-over ones stay so.
@@ -334,7 +338,7 @@ impl LiveShow {
             .filter_map(|(_, c)| Some((c.key.clone(), self.show_s(c.expected_s?))))
             .collect();
         if !gos.is_empty() {
-            eprintln!("somnia: GO {} (jumped to)", self.cue_name(act));
+            tracing::info!("somnia: GO {} (jumped to)", self.cue_name(act));
         }
         self.seek(self.show_s(t), gos, tx);
     }
@@ -357,7 +361,7 @@ impl LiveShow {
             std::thread::sleep(Duration::from_millis(1));
         }
         self.reload(tx, Why::Seek(sample));
-        eprintln!("somnia: at {time_s:.2} s");
+        tracing::info!("somnia: at {time_s:.2} s");
     }
 
     /// Compiles the show again (after a GO, a seek or a saved file) and takes it over.
@@ -384,7 +388,7 @@ impl LiveShow {
                     Why::Live => {
                         for d in &diags {
                             let hint = d.hint.as_deref().map(|h| format!(" ({h})"));
-                            eprintln!(
+                            tracing::warn!(
                                 "somnia: {}{}; the show goes on",
                                 d.message,
                                 hint.unwrap_or_default()
@@ -393,9 +397,9 @@ impl LiveShow {
                     }
                     _ => {
                         for d in &diags {
-                            eprintln!("{d}");
+                            tracing::error!("{d}");
                         }
-                        eprintln!(
+                        tracing::warn!(
                             "somnia: the show did not reload; the last good version plays on"
                         );
                     }

@@ -70,7 +70,7 @@ impl WebServer {
             .spawn(move || {
                 runtime.block_on(async move {
                     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                        eprintln!("somnia: the web server could not take its socket");
+                        tracing::warn!("somnia: the web server could not take its socket");
                         return;
                     };
                     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -87,7 +87,7 @@ impl WebServer {
                     tokio::select! {
                         served = graceful => {
                             if let Err(e) = served {
-                                eprintln!("somnia: the web server stopped: {e}");
+                                tracing::warn!("somnia: the web server stopped: {e}");
                             }
                         }
                         () = deadline => {}

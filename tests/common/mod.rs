@@ -701,3 +701,27 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Every message a service manager's notify socket receives on `sock` within `for_s`.
+pub fn notify_messages(sock: &std::os::unix::net::UnixDatagram, for_s: f64) -> Vec<String> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs_f64(for_s);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+        sock.set_read_timeout(Some(left.max(std::time::Duration::from_millis(1))))
+            .unwrap();
+        match sock.recv(&mut buf) {
+            Ok(n) => out.extend(
+                String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .map(str::to_string),
+            ),
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+pub fn watchdog_pings(msgs: &[String]) -> usize {
+    msgs.iter().filter(|m| *m == "WATCHDOG=1").count()
+}

@@ -203,14 +203,16 @@ impl Ports {
             match opened {
                 Ok(l) => {
                     if self.told_unavailable {
-                        eprintln!("somnia play: MIDI is available now");
+                        tracing::info!("somnia play: MIDI is available now");
                     }
                     self.told_unavailable = false;
                     self.lister = Some(l);
                 }
                 Err(e) => {
                     if !self.told_unavailable {
-                        eprintln!("somnia play: {e}; playing on, and looking again twice a second");
+                        tracing::warn!(
+                            "somnia play: {e}; playing on, and looking again twice a second"
+                        );
                         self.told_unavailable = true;
                     }
                     return;
@@ -229,7 +231,7 @@ impl Ports {
         self.open.retain(|o| {
             let here = present.iter().any(|(_, id, _)| *id == o.id);
             if !here {
-                eprintln!("somnia play: MIDI `{}` is gone", o.name);
+                tracing::warn!("somnia play: MIDI `{}` is gone", o.name);
             }
             here
         });
@@ -244,11 +246,11 @@ impl Ports {
             }
             match self.connect(&port, &id, &name) {
                 Ok(open) => {
-                    eprintln!("somnia play: MIDI in from `{name}`");
+                    tracing::info!("somnia play: MIDI in from `{name}`");
                     self.open.push(open);
                 }
                 Err(e) => {
-                    eprintln!("somnia play: cannot listen to MIDI `{name}`: {e}");
+                    tracing::warn!("somnia play: cannot listen to MIDI `{name}`: {e}");
                     self.failed.push(id);
                 }
             }
@@ -317,12 +319,12 @@ fn run(
         }
         while let Ok(target) = learn_rx.try_recv() {
             match &target {
-                Some(t) => eprintln!(
+                Some(t) => tracing::info!(
                     "somnia play: MIDI learn: move a control for `{}` (it will be saved to {})",
                     t.name(),
                     map_path.display()
                 ),
-                None => eprintln!("somnia play: MIDI learn off"),
+                None => tracing::info!("somnia play: MIDI learn off"),
             }
             router.arm(target);
         }
@@ -356,11 +358,11 @@ impl ClockLog {
             Routed::Steer(Intent::Clock { bpm, .. })
                 if (bpm - self.told_bpm).abs() >= Self::STEP_BPM =>
             {
-                eprintln!("somnia play: following MIDI clock at {bpm:.1} bpm");
+                tracing::info!("somnia play: following MIDI clock at {bpm:.1} bpm");
                 self.told_bpm = *bpm;
             }
             Routed::Steer(Intent::ClockStopped) if self.told_bpm > 0.0 => {
-                eprintln!("somnia play: MIDI clock stopped; the show's own tempo again");
+                tracing::info!("somnia play: MIDI clock stopped; the show's own tempo again");
                 self.told_bpm = 0.0;
             }
             _ => {}
@@ -381,11 +383,11 @@ fn carry_out(
             stats.dropped.fetch_add(carried.dropped, Ordering::Relaxed);
         }
         Routed::Learned(learned) => match save_learned(map_path, &learned) {
-            Ok(()) => eprintln!(
+            Ok(()) => tracing::info!(
                 "somnia play: MIDI learn: {learned}; saved to {}",
                 map_path.display()
             ),
-            Err(e) => eprintln!(
+            Err(e) => tracing::warn!(
                 "somnia play: MIDI learn: {learned}, but it was not saved to {}: {e}",
                 map_path.display()
             ),

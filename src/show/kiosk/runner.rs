@@ -219,7 +219,7 @@ impl KioskShow {
                 let last_s = show.length_s(Slot::Item(i), &t) - show.s.kiosk.fade_s - 1.0;
                 let position_s = p.position_s.min(last_s).max(0.0);
                 t.origin_s = -position_s;
-                eprintln!(
+                tracing::info!(
                     "somnia kiosk: carrying on with `{}` at {position_s:.1} s",
                     t.title
                 );
@@ -289,12 +289,12 @@ impl KioskShow {
     fn handle(&mut self, cmd: ShowCommand) {
         match cmd {
             ShowCommand::Go | ShowCommand::NextCue => {
-                eprintln!("somnia kiosk: skipping to the next item");
+                tracing::info!("somnia kiosk: skipping to the next item");
                 self.skip_at_s = Some(self.now_s() + CUT_LEAD_S);
             }
             // Files are looked at when an item is chosen; nothing to do now.
             ShowCommand::Reload => {}
-            other => eprintln!("somnia kiosk: {other:?} is not for a kiosk, which plays on"),
+            other => tracing::warn!("somnia kiosk: {other:?} is not for a kiosk, which plays on"),
         }
     }
 
@@ -307,7 +307,7 @@ impl KioskShow {
             let open = self.s.kiosk.schedule.is_open((self.s.now)());
             if open != self.open {
                 self.open = open;
-                eprintln!("somnia kiosk: {}", if open { "opening" } else { "closing" });
+                tracing::info!("somnia kiosk: {}", if open { "opening" } else { "closing" });
                 self.cut_at(now_s + CUT_LEAD_S);
             }
             self.save();
@@ -462,8 +462,8 @@ impl KioskShow {
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join("\n");
-                eprintln!("{why}");
-                eprintln!(
+                tracing::error!("{why}");
+                tracing::warn!(
                     "somnia kiosk: {} cannot play; it is passed over until its files change",
                     describe(&look)
                 );
@@ -521,7 +521,7 @@ impl KioskShow {
         self.quarantine
             .retain(|q| q.slot != slot || !q.files.iter().any(|(f, s)| stamp(f) != *s));
         if self.quarantine.len() != before {
-            eprintln!("somnia kiosk: a quarantined item's files changed; it is tried again");
+            tracing::info!("somnia kiosk: a quarantined item's files changed; it is tried again");
             self.report_quarantine();
         }
         self.quarantine.iter().any(|q| q.slot == slot)
@@ -547,7 +547,7 @@ impl KioskShow {
             Slot::Closed => "closed".to_string(),
             Slot::Rest => "rest (nothing else can play)".to_string(),
         };
-        eprintln!("somnia kiosk: now {what}");
+        tracing::info!("somnia kiosk: now {what}");
         self.s.health.set_playing(&what);
         self.s.display_asleep.store(
             self.current.slot == Slot::Closed && self.s.kiosk.schedule.closed == ClosedLook::Sleep,
@@ -579,7 +579,7 @@ impl KioskShow {
             starts: self.starts,
         };
         if let Err(e) = place.write(path) {
-            eprintln!(
+            tracing::warn!(
                 "somnia kiosk: cannot write the state file {}: {e}",
                 path.display()
             );
