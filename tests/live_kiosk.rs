@@ -113,6 +113,13 @@ fn a_kiosk_passes_over_broken_items_and_is_never_black_for_longer_than_its_fade(
     );
     let quarantined = h["quarantined"].as_array().unwrap();
     assert_eq!(quarantined.len(), 2, "{h}");
+    // The kiosk's own meter (every presented frame, measured on the GPU) agrees: no black frame.
+    assert_eq!(h["picture"]["black_frames_longest"], 0, "{h}");
+    assert!(h["picture"]["luminance"].as_f64().unwrap() > 0.01, "{h}");
+    assert!(
+        h["gpu_memory"]["allocated_bytes"].as_u64().unwrap() > 0,
+        "{h}"
+    );
     assert!(
         longest_dark_s <= 1.0 + 0.4,
         "the picture was dark for {longest_dark_s:.1} s (the fade is 1 s):\n{log}"
@@ -295,4 +302,50 @@ fn under_systemd_a_kiosk_is_ready_with_its_first_frame_names_each_item_pings_onl
         "a line without its priority:\n{journal}"
     );
     assert!(!root.join("state/somnia.log").exists());
+}
+
+#[test]
+fn a_closed_kiosk_shows_its_black_look_and_health_counts_the_black_frames() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = kiosk_project(2.0);
+    // Open only on the day after tomorrow (UTC), so it is closed now.
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 86_400;
+    // 1970-01-01 was a Thursday.
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][((days + 2 + 3) % 7) as usize];
+    let file = dir.path().join("kiosks/test.toml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str(&format!(
+        "[schedule]\ntimezone = \"UTC\"\nclosed = \"black\"\n\
+         [[schedule.open]]\ndays = [\"{day}\"]\nfrom = \"10:00\"\nto = \"11:00\"\n"
+    ));
+    std::fs::write(&file, text).unwrap();
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let kiosk = start(dir.path(), &["--web-bind", &bind]);
+    kiosk.wait_until_up();
+    std::thread::sleep(Duration::from_secs(2));
+    let shot = dir.path().join("shot.png");
+    let seen = brightness(&shot);
+    let h = health(([127, 0, 0, 1], port).into()).unwrap();
+    let log = kiosk.stop();
+    assert!(log.contains("now closed"), "{log}");
+    assert!(
+        seen < 2.0,
+        "the closed look is not black: brightness {seen:.1}"
+    );
+    let now = h["picture"]["black_frames_now"].as_u64().unwrap();
+    assert!(now >= 30, "{now} black frames in 2 s: {h}");
+    assert_eq!(
+        h["picture"]["black_frames_longest"].as_u64().unwrap(),
+        now,
+        "{h}"
+    );
+    assert!(h["next_change"].as_str().unwrap().contains("10:00"), "{h}");
 }

@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How much of the recent past the frame rate and the percentile look at.
@@ -15,6 +15,9 @@ const WINDOW: Duration = Duration::from_secs(10);
 const MAX_FRAMES: usize = 2400;
 /// A frame later than this many refresh periods after the last one counts as dropped.
 const DROPPED_AFTER_PERIODS: f64 = 1.5;
+/// A frame whose mean relative luminance is below this is black: a uniform field of it is
+/// under 2/255 in sRGB, darker than any look meant to be seen.
+pub const BLACK_LUMINANCE: f32 = 0.0005;
 
 /// The render thread's recent frames, under one lock taken once a frame.
 #[derive(Debug)]
@@ -38,6 +41,36 @@ pub struct Health {
     playing_changes: AtomicU64,
     kiosk: Mutex<KioskHealth>,
     restarts: AtomicU64,
+    /// Whether any frame's brightness was measured (the flash guard measures it).
+    metered: AtomicBool,
+    /// The last measured frame's mean relative luminance, as `f32` bits.
+    luminance_bits: AtomicU32,
+    /// Black frames in a row up to the last measured one, and the most ever in a row.
+    black_run_frames: AtomicU64,
+    black_longest_frames: AtomicU64,
+    gpu_memory: Mutex<Option<GpuMemory>>,
+}
+
+/// The GPU allocator's report, in brief.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpuMemory {
+    /// Bytes in live allocations.
+    pub allocated_bytes: u64,
+    /// Bytes of the memory blocks the allocator holds from the driver.
+    pub reserved_bytes: u64,
+    /// Live allocations.
+    pub allocations: u64,
+}
+
+/// What the measured frames say about the picture.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PictureReport {
+    /// The last measured frame's mean relative luminance, 0..1.
+    pub luminance: f32,
+    /// Black frames in a row, up to now.
+    pub black_frames_now: u64,
+    /// The most black frames in a row since the start.
+    pub black_frames_longest: u64,
 }
 
 /// What only a kiosk reports.
@@ -80,6 +113,11 @@ impl Health {
             gpu_device_losses: AtomicU64::new(0),
             playing: Mutex::new(String::new()),
             playing_changes: AtomicU64::new(0),
+            metered: AtomicBool::new(false),
+            luminance_bits: AtomicU32::new(0),
+            black_run_frames: AtomicU64::new(0),
+            black_longest_frames: AtomicU64::new(0),
+            gpu_memory: Mutex::new(None),
             kiosk: Mutex::new(KioskHealth::default()),
             restarts: AtomicU64::new(0),
         }
@@ -164,6 +202,40 @@ impl Health {
         self.gpu_device_losses.load(Ordering::Relaxed)
     }
 
+    /// A presented frame's mean relative luminance (render thread, in frame order).
+    pub fn frame_luminance(&self, mean: f32) {
+        self.metered.store(true, Ordering::Relaxed);
+        self.luminance_bits.store(mean.to_bits(), Ordering::Relaxed);
+        // NaN is not black: only a measured darkness counts.
+        if mean < BLACK_LUMINANCE {
+            let run = self.black_run_frames.fetch_add(1, Ordering::Relaxed) + 1;
+            self.black_longest_frames.fetch_max(run, Ordering::Relaxed);
+        } else {
+            self.black_run_frames.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// The picture's brightness figures; `None` when no frame was measured (the flash guard
+    /// is off, or nothing was presented yet).
+    pub fn picture(&self) -> Option<PictureReport> {
+        self.metered.load(Ordering::Relaxed).then(|| PictureReport {
+            luminance: f32::from_bits(self.luminance_bits.load(Ordering::Relaxed)),
+            black_frames_now: self.black_run_frames.load(Ordering::Relaxed),
+            black_frames_longest: self.black_longest_frames.load(Ordering::Relaxed),
+        })
+    }
+
+    pub fn set_gpu_memory(&self, m: GpuMemory) {
+        if let Ok(mut g) = self.gpu_memory.lock() {
+            *g = Some(m);
+        }
+    }
+
+    /// The GPU allocator's last report, where the backend gives one.
+    pub fn gpu_memory(&self) -> Option<GpuMemory> {
+        self.gpu_memory.lock().ok().and_then(|g| *g)
+    }
+
     /// What is playing, in words (a performance's title, a kiosk's item).
     pub fn set_playing(&self, what: &str) {
         if let Ok(mut p) = self.playing.lock() {
@@ -234,6 +306,19 @@ pub fn resident_memory_bytes() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn black_frames_are_counted_in_runs_and_the_longest_run_is_kept() {
+        let h = Health::default();
+        assert_eq!(h.picture(), None, "nothing measured yet");
+        for mean in [0.2, 0.0, 0.0, 0.0, 0.1, 0.0, f32::NAN, 0.0, 0.0] {
+            h.frame_luminance(mean);
+        }
+        let p = h.picture().unwrap();
+        assert_eq!((p.black_frames_now, p.black_frames_longest), (2, 3));
+        h.frame_luminance(BLACK_LUMINANCE * 2.0);
+        assert_eq!(h.picture().unwrap().black_frames_now, 0);
+    }
 
     #[test]
     fn a_steady_picture_reports_its_rate_and_a_late_frame_counts_as_dropped() {

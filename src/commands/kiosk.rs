@@ -67,11 +67,16 @@ fn state_dir(args: &KioskArgs) -> Option<PathBuf> {
 fn item_loader(project: Project, limiter: super::LimiterArgs) -> ItemLoader {
     Box::new(move |look: &Look| {
         let mut t = match look {
-            Look::Item(Item::Performance(name)) => {
+            Look::Item(Item::Performance { name, hold_s }) => {
                 let path = project
                     .performance_path(name)
                     .map_err(|e| vec![Diagnostic::file(&project.root, e)])?;
-                crate::show::compile::load_timeline_with(&path, &GoPlan::Planned)?
+                let mut t = crate::show::compile::load_timeline_with(&path, &GoPlan::Planned)?;
+                // An excerpt: the kiosk moves on at its hold, the fade taking what sounds.
+                if let Some(h) = hold_s {
+                    t.duration_s = t.duration_s.min(*h);
+                }
+                t
             }
             Look::Item(Item::Preset { name, hold_s }) => {
                 crate::show::compile::preset_preview(&project, name, *hold_s)?
@@ -101,7 +106,7 @@ fn item_loader(project: Project, limiter: super::LimiterArgs) -> ItemLoader {
 /// The file a look is made from, watched while it is quarantined.
 fn files_of(project: &Project, look: &Look) -> Vec<PathBuf> {
     match look {
-        Look::Item(Item::Performance(name)) => project.performance_path(name).ok(),
+        Look::Item(Item::Performance { name, .. }) => project.performance_path(name).ok(),
         Look::Item(Item::Preset { name, .. }) | Look::Still(name) => project.preset_path(name).ok(),
         Look::BuiltIn(_) => None,
     }

@@ -542,7 +542,8 @@ fn carry_out(
 /// MIDI messages and MIDI messages dropped (0 and 0 without MIDI input), then the standby cue:
 /// its number (from 1; 0 when no cue waits for GO) and its label; then the figures `/health`
 /// reports: uptime (s), frames a second, the frame-time p99 (ms), dropped frames, audio
-/// device losses, GPU device losses and resident memory (bytes).
+/// device losses, GPU device losses and resident memory (bytes); then the GPU allocator's
+/// allocated bytes and the longest run of black frames (each -1 where not measured).
 fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
     let now = Instant::now();
     let frames = sink.health.frames(now);
@@ -584,6 +585,16 @@ fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
             OscType::Long(transport.device_losses() as i64),
             OscType::Long(sink.health.gpu_device_losses() as i64),
             OscType::Long(crate::bridge::health::resident_memory_bytes() as i64),
+            OscType::Long(
+                sink.health
+                    .gpu_memory()
+                    .map_or(-1, |m| m.allocated_bytes as i64),
+            ),
+            OscType::Long(
+                sink.health
+                    .picture()
+                    .map_or(-1, |p| p.black_frames_longest as i64),
+            ),
         ],
     })
 }
@@ -625,7 +636,9 @@ mod tests {
         let OscPacket::Message(m) = status_reply(&sink, &stats) else {
             panic!("a message");
         };
-        assert_eq!(m.args.len(), 23);
+        assert_eq!(m.args.len(), 25);
+        // Nothing measured the GPU or the picture here.
+        assert_eq!(&m.args[23..], &[OscType::Long(-1), OscType::Long(-1)]);
         assert_eq!(m.args[0], OscType::String("Status".into()));
         assert_eq!(m.args[3], OscType::Long(5));
         assert_eq!(

@@ -276,7 +276,9 @@ impl FlashGuard {
         let stats = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("flash guard stats"),
             size: 32,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
         let args = device.create_buffer(&wgpu::BufferDescriptor {
@@ -310,6 +312,12 @@ impl FlashGuard {
     /// Forgets the luminance history (after a seek or a size change): the next frame passes.
     pub fn reset(&mut self, queue: &wgpu::Queue) {
         queue.write_buffer(&self.stats, 0, bytemuck::cast_slice(&[0.0f32; 8]));
+    }
+
+    /// Copies the last measured frame's mean relative luminance (an `f32`, as output: after
+    /// any hold) to the start of `dst`, for the picture meter.
+    pub fn copy_output_luminance(&self, encoder: &mut wgpu::CommandEncoder, dst: &wgpu::Buffer) {
+        encoder.copy_buffer_to_buffer(&self.stats, 0, dst, 0, Some(4));
     }
 
     /// Whether the guard can work in place on a target of its format with `usage`, given that

@@ -11,6 +11,7 @@ pub mod gpu;
 pub mod mosaic;
 pub mod offscreen;
 pub mod passes;
+pub mod picture_meter;
 pub mod post;
 pub mod renderer;
 pub mod service;

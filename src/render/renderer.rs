@@ -507,6 +507,20 @@ impl Renderer {
         }
     }
 
+    /// Copies the frame just encoded's mean relative luminance (an `f32`) to the start of
+    /// `dst`, after the commands of [`Renderer::encode`]; false when nothing measures it (the
+    /// flash guard is off).
+    pub fn copy_output_luminance(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        dst: &wgpu::Buffer,
+    ) -> bool {
+        self.guard
+            .as_ref()
+            .map(|g| g.copy_output_luminance(encoder, dst))
+            .is_some()
+    }
+
     /// Turns the flash guard on or off (it is on unless this turns it off).
     pub fn set_flash_guard(&mut self, device: &wgpu::Device, on: bool) {
         self.guard = on.then(|| FlashGuard::new(device, self.format));

@@ -14,10 +14,12 @@ use winit::window::{Fullscreen, Window, WindowId};
 
 use super::blanking::BlankingOff;
 use super::gpu::{Gpu, RenderError};
+use super::picture_meter::PictureMeter;
 use super::renderer::{FrameInputs, Renderer, ShownCaption};
 use super::service::ServiceNotifier;
 use crate::bridge::LookCommand;
 use crate::bridge::ShowCommand;
+use crate::bridge::health::GpuMemory;
 use crate::bridge::{AnalysisReader, Health, Transport};
 use crate::control::intent::{Intent, Steering};
 use crate::control::keys::{KeyAction, KeyMap};
@@ -91,6 +93,8 @@ struct Live {
     config: wgpu::SurfaceConfiguration,
     gpu: Gpu,
     renderer: Renderer,
+    /// Each frame's brightness, read back for the health report (of this device).
+    meter: PictureMeter,
 }
 
 struct App {
@@ -125,6 +129,8 @@ struct App {
     service: ServiceNotifier,
     /// The `Health::playing_changes` the service manager was last told of.
     service_told: u64,
+    /// When the GPU allocator's report is next read for the health report.
+    next_gpu_report: Option<Instant>,
     /// The device was lost and the picture is being rebuilt.
     gpu_lost: bool,
     /// When the GPU side may be rebuilt again (after a failed try, or a rebuild just made).
@@ -141,6 +147,8 @@ struct App {
 /// The shortest wait between two rebuilds of the GPU side, and the longest between failed tries.
 const MIN_GPU_RETRY_S: f64 = 1.0;
 const MAX_GPU_RETRY_S: f64 = 30.0;
+/// How often the GPU allocator's report is read for `/health`.
+const GPU_REPORT_EVERY: Duration = Duration::from_secs(5);
 
 /// Why the window could not run.
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +201,7 @@ pub fn run(
         asleep: false,
         service: ServiceNotifier::from_env(),
         service_told: 0,
+        next_gpu_report: None,
         gpu_lost: false,
         next_gpu_try: None,
         gpu_retry_s: MIN_GPU_RETRY_S,
@@ -350,6 +359,7 @@ impl App {
             window,
             surface: Some(surface),
             config,
+            meter: PictureMeter::new(&gpu.device),
             gpu,
             renderer,
         })
@@ -397,6 +407,7 @@ impl App {
             Ok((surface, config, gpu, mut renderer)) => {
                 renderer.set_errors(self.errors.values().cloned().collect());
                 live.renderer = renderer;
+                live.meter = PictureMeter::new(&gpu.device);
                 live.gpu = gpu;
                 live.config = config;
                 live.surface = Some(surface);
@@ -510,13 +521,30 @@ impl App {
             });
         live.renderer
             .encode(&live.gpu, &mut encoder, &frame.texture, &inputs);
+        let metered = live.meter.encode(&live.renderer, &mut encoder);
         live.gpu.queue.submit([encoder.finish()]);
+        if let Some(slot) = metered {
+            live.meter.submitted(slot);
+        }
         live.window.pre_present_notify();
         live.gpu.queue.present(frame);
         let now = Instant::now();
         if let Some(link) = &self.link {
             let period_s = self.options.vsync.then(|| 1.0 / self.refresh_hz);
             link.health.frame_presented(now, period_s);
+            live.meter
+                .collect(&live.gpu.device, |mean| link.health.frame_luminance(mean));
+            // The GPU allocator's report is a walk over every allocation: now and then.
+            if self.next_gpu_report.is_none_or(|t| now >= t) {
+                self.next_gpu_report = Some(now + GPU_REPORT_EVERY);
+                if let Some(r) = live.gpu.device.generate_allocator_report() {
+                    link.health.set_gpu_memory(GpuMemory {
+                        allocated_bytes: r.total_allocated_bytes,
+                        reserved_bytes: r.total_reserved_bytes,
+                        allocations: r.allocations.len() as u64,
+                    });
+                }
+            }
         }
         if !self.picture_up {
             // Said once: the operator (and a script) knows the show can be seen.

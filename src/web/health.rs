@@ -33,6 +33,27 @@ pub struct HealthReport {
     pub quarantined: Vec<String>,
     /// Resident memory, bytes (0 where the system does not say).
     pub resident_memory_bytes: u64,
+    /// The GPU allocator's report (every few seconds; none where the backend gives none).
+    pub gpu_memory: Option<GpuMemoryReport>,
+    /// Each presented frame's brightness, measured by the flash guard (none when it is off).
+    pub picture: Option<PictureReport>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct GpuMemoryReport {
+    pub allocated_bytes: u64,
+    pub reserved_bytes: u64,
+    pub allocations: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PictureReport {
+    /// The last measured frame's mean relative luminance, 0..1.
+    pub luminance: f32,
+    /// Frames in a row that were black (mean relative luminance under 0.0005), up to now.
+    pub black_frames_now: u64,
+    /// The most black frames in a row since the start.
+    pub black_frames_longest: u64,
 }
 
 impl HealthReport {
@@ -55,6 +76,16 @@ impl HealthReport {
             gpu_device_losses: state.health.gpu_device_losses(),
             quarantined: kiosk.quarantined,
             resident_memory_bytes: crate::bridge::health::resident_memory_bytes(),
+            gpu_memory: state.health.gpu_memory().map(|m| GpuMemoryReport {
+                allocated_bytes: m.allocated_bytes,
+                reserved_bytes: m.reserved_bytes,
+                allocations: m.allocations,
+            }),
+            picture: state.health.picture().map(|p| PictureReport {
+                luminance: p.luminance,
+                black_frames_now: p.black_frames_now,
+                black_frames_longest: p.black_frames_longest,
+            }),
         }
     }
 }

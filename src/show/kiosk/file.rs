@@ -10,6 +10,9 @@
 //! [[item]]
 //! performance = "first-light"
 //! [[item]]
+//! performance = "etherwood"
+//! hold_s = 120               # a performance's own hold plays its first two minutes
+//! [[item]]
 //! preset = "aurora"
 //! hold_s = 90
 //!
@@ -133,8 +136,8 @@ pub fn kiosk_shape() -> Shape {
 /// One thing a kiosk plays.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
-    /// A performance, to its end.
-    Performance(String),
+    /// A performance, to its end, or for its own `hold_s` (its first seconds, an excerpt).
+    Performance { name: String, hold_s: Option<f64> },
     /// A preset, for `hold_s`.
     Preset { name: String, hold_s: f64 },
 }
@@ -294,13 +297,12 @@ fn item(
     let f = spanned.get_ref();
     match (&f.performance, &f.preset) {
         (Some(name), None) => {
-            if let Some(h) = &f.hold_s {
-                r.error_hint(
-                    h.span(),
-                    "a performance plays to its end",
-                    "hold_s is for presets; take it out",
-                );
-            }
+            // A performance plays to its end unless the item gives its own hold (an excerpt);
+            // the kiosk's `hold_s` is for presets.
+            let hold_s = match &f.hold_s {
+                Some(h) => r.within(h, "hold_s", 1.0, 86_400.0).map(Some),
+                None => Some(None),
+            };
             let known = project.performance_names();
             let path = project.performance_path(name.get_ref());
             let file = exists(path, name, "performance", &known, r)?;
@@ -309,7 +311,10 @@ fn item(
             if let Err(errs) = load_timeline(&file) {
                 r.diags.extend(errs);
             }
-            Some(Item::Performance(name.get_ref().clone()))
+            Some(Item::Performance {
+                name: name.get_ref().clone(),
+                hold_s: hold_s?,
+            })
         }
         (None, Some(name)) => {
             let hold_s = f.hold_s.as_ref().map_or(Some(default_hold_s), |h| {

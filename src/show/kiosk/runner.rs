@@ -590,7 +590,7 @@ impl KioskShow {
 /// A look in words, for the log.
 pub fn describe(look: &Look) -> String {
     match look {
-        Look::Item(Item::Performance(name)) => format!("performance `{name}`"),
+        Look::Item(Item::Performance { name, .. }) => format!("performance `{name}`"),
         Look::Item(Item::Preset { name, .. }) | Look::Still(name) => format!("preset `{name}`"),
         Look::BuiltIn(name) => format!("the built-in {name} look"),
     }
