@@ -1,19 +1,48 @@
 #!/usr/bin/env bash
 # Runs Somnia's benchmarks and prints their tables. Installs what they compare against
 # (SuperCollider's scsynth, from Debian's supercollider-server) besides the usual packages.
-#   render_speed: offline render speed in × real time (audio; audio + 1280x720 video)
 #   synth_voices: ns per voice-sample and voices in real time, vs scsynth and a bare loop
+#   render_speed: offline render speed in × real time (audio; audio + 1280x720 video)
 #   render_frame: render-thread CPU time and frame time, engine vs a bare wgpu program
+#   osc_latency:  OSC arrival to the sample that plays it, at 64- and 256-frame blocks
+#   kiosk_soak:   `somnia kiosk` cycling every shipped preset and performance (3 s each, 1 s
+#                 fades) for 30 minutes under Xvfb and the null sink: memory and GPU memory
+#                 growth per hour after warm-up, and the longest black stretch in frames
+#
+# Usage: scripts/bench.sh [BENCH...] [--seconds S]
+#   With no BENCH, all of them. --seconds sets the soak's length (default 1800).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+benches=()
+soak_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) soak_args+=(--seconds "$2"); shift 2 ;;
+    --seconds=*) soak_args+=(--seconds "${1#*=}"); shift ;;
+    -*) echo "scripts/bench.sh: unknown option $1 (--seconds S)" >&2; exit 1 ;;
+    *) benches+=("$1"); shift ;;
+  esac
+done
+[ ${#benches[@]} -eq 0 ] && benches=(synth_voices render_speed render_frame osc_latency kiosk_soak)
+
 bash scripts/install-system-deps.sh
 bash scripts/ensure-rust.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
-if ! command -v scsynth >/dev/null; then
+if [[ " ${benches[*]} " == *" synth_voices "* ]] && ! command -v scsynth >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends supercollider-server >/dev/null
 fi
 export NODEVICE_SELECT=1
-cargo bench --locked --bench synth_voices
-cargo bench --locked --bench render_speed
-cargo bench --locked --bench render_frame --bench osc_latency
+for b in "${benches[@]}"; do
+  if [ "$b" = kiosk_soak ]; then
+    # A real window and a real sound server, as the live tests have them; stopped at the end.
+    (
+      source scripts/test-env.sh
+      test_env_start
+      trap test_env_stop EXIT
+      cargo bench --locked --bench kiosk_soak -- "${soak_args[@]}"
+    )
+  else
+    cargo bench --locked --bench "$b"
+  fi
+done

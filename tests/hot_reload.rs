@@ -93,3 +93,26 @@ fn the_watcher_sees_a_saved_shader() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_renderer_coming_back_to_presets_it_drew_reuses_their_pipelines_instead_of_building_new_ones() {
+    use somnia::render::gpu::Gpu;
+    use somnia::render::renderer::Renderer;
+    let project = Project::new(repo());
+    let preset = |name: &str| {
+        preset_timeline(&project, name, 10.0)
+            .unwrap()
+            .presets
+            .clone()
+    };
+    let (aurora, canopy, oasis) = (preset("aurora"), preset("canopy"), preset("oasis"));
+    let gpu = Gpu::headless().unwrap();
+    let mut r = Renderer::new(&gpu, wgpu::TextureFormat::Rgba8Unorm, &aurora).unwrap();
+    // A kiosk going round: each item's presets in turn, three rounds.
+    for _ in 0..3 {
+        for presets in [&canopy, &oasis, &aurora] {
+            assert!(r.rebuild(&gpu, presets).is_empty());
+        }
+    }
+    assert_eq!(r.pipelines_kept(), 3, "one pipeline per shader, built once");
+}

@@ -169,6 +169,62 @@ pub struct Renderer {
     caption_text: Option<TextPainter>,
     overlay_text: Option<TextPainter>,
     layer_layout: wgpu::PipelineLayout,
+    pipelines: PipelineCache,
+}
+
+/// Most layer pipelines kept for reuse.
+const PIPELINES_KEPT: usize = 32;
+
+/// Layer pipelines built recently, by the WGSL that built them: a kiosk going round its
+/// playlist (or a show coming back to a preset) finds its pipeline again instead of compiling
+/// the shader anew, so an item change costs no compile and the driver's memory stays flat.
+/// Bounded: the least recently used goes first.
+#[derive(Default)]
+struct PipelineCache {
+    /// (hash of the source, the source, the pipeline, when last used).
+    entries: Vec<(u64, String, wgpu::RenderPipeline, u64)>,
+    clock: u64,
+}
+
+impl PipelineCache {
+    fn hash(source: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        source.hash(&mut h);
+        h.finish()
+    }
+
+    fn get(&mut self, source: &str) -> Option<wgpu::RenderPipeline> {
+        let hash = Self::hash(source);
+        self.clock += 1;
+        let clock = self.clock;
+        self.entries
+            .iter_mut()
+            .find(|e| e.0 == hash && e.1 == source)
+            .map(|e| {
+                e.3 = clock;
+                e.2.clone()
+            })
+    }
+
+    fn put(&mut self, source: &str, pipeline: &wgpu::RenderPipeline) {
+        if self.entries.len() >= PIPELINES_KEPT {
+            if let Some(oldest) = (0..self.entries.len()).min_by_key(|i| self.entries[*i].3) {
+                self.entries.swap_remove(oldest);
+            }
+        }
+        self.clock += 1;
+        self.entries.push((
+            Self::hash(source),
+            source.to_owned(),
+            pipeline.clone(),
+            self.clock,
+        ));
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
 }
 
 impl Renderer {
@@ -202,11 +258,14 @@ impl Renderer {
         let mut r = Self::without_layers(gpu, format);
         let (mut kept, mut failed) = (Vec::new(), Vec::new());
         for (i, preset) in presets.iter().enumerate() {
-            let layer = r.build_layer(gpu, preset).or_else(|d| {
-                let last = lost.layers.get(i).ok_or_else(|| d.clone())?;
-                kept.push(d);
-                r.pipeline_for(gpu, preset, last.source.clone())
-            });
+            let layer = match (r.build_layer(gpu, preset), lost.layers.get(i)) {
+                (Ok(layer), _) => Ok(layer),
+                (Err(d), Some(last)) => {
+                    kept.push(d);
+                    r.pipeline_for(gpu, preset, last.source.clone())
+                }
+                (Err(d), None) => Err(d),
+            };
             match layer {
                 Ok(layer) => r.layers.push(layer),
                 Err(d) => failed.push(d),
@@ -297,12 +356,13 @@ impl Renderer {
             caption_text: None,
             overlay_text: None,
             layer_layout: layout,
+            pipelines: PipelineCache::default(),
         }
     }
 
     /// Validates a preset's shader and builds its pipeline. Errors are diagnostics, never a
     /// panic: naga checks the source first, and an error scope catches what the driver rejects.
-    fn build_layer(&self, gpu: &Gpu, preset: &Preset) -> Result<Layer, Diagnostic> {
+    fn build_layer(&mut self, gpu: &Gpu, preset: &Preset) -> Result<Layer, Diagnostic> {
         let params = &preset.layer.params;
         let assembled = shader::load_and_validate(&preset.layer.shader_path, params)?;
         self.pipeline_for(gpu, preset, assembled.source)
@@ -310,11 +370,19 @@ impl Renderer {
 
     /// The pipeline of `preset`'s layer from its assembled, validated WGSL `source`.
     fn pipeline_for(
-        &self,
+        &mut self,
         gpu: &Gpu,
         preset: &Preset,
         source: String,
     ) -> Result<Layer, Diagnostic> {
+        if let Some(pipeline) = self.pipelines.get(&source) {
+            return Ok(Layer {
+                pipeline,
+                shader_path: preset.layer.shader_path.clone(),
+                source,
+                preset: preset.clone(),
+            });
+        }
         let device = &gpu.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -336,6 +404,7 @@ impl Renderer {
                 format!("the graphics driver rejected the shader: {err}"),
             ));
         }
+        self.pipelines.put(&source, &pipeline);
         Ok(Layer {
             pipeline,
             shader_path: preset.layer.shader_path.clone(),
@@ -412,6 +481,11 @@ impl Renderer {
         }
         self.layers = layers;
         diags
+    }
+
+    /// Layer pipelines kept for reuse (at most 32).
+    pub fn pipelines_kept(&self) -> usize {
+        self.pipelines.len()
     }
 
     /// The shader files the layers were built from.
