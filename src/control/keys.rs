@@ -40,6 +40,22 @@ pub struct Chord {
     pub key: String,
 }
 
+impl std::fmt::Display for Chord {
+    /// As it is written on the command line: `ctrl+alt+shift+q`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (held, name) in [
+            (self.ctrl, "ctrl+"),
+            (self.alt, "alt+"),
+            (self.shift, "shift+"),
+        ] {
+            if held {
+                f.write_str(name)?;
+            }
+        }
+        f.write_str(&self.key)
+    }
+}
+
 /// The modifiers held with a key.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Held {
@@ -188,6 +204,15 @@ mod tests {
             Some(KeyAction::Quit)
         );
         assert_eq!(keys.action(&Key::Character("x".into())), None);
+    }
+
+    #[test]
+    fn a_chord_is_written_back_in_one_order_whatever_order_it_was_given_in() {
+        assert_eq!(
+            Chord::parse("Shift+q+ALT+ctrl").unwrap().to_string(),
+            "ctrl+alt+shift+q"
+        );
+        assert_eq!(Chord::parse("alt+F12").unwrap().to_string(), "alt+f12");
     }
 
     #[test]

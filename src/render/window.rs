@@ -751,7 +751,13 @@ impl ApplicationHandler for App {
                 is_synthetic: false,
                 ..
             } => match self.keys.action_with(&logical_key, self.held) {
-                Some(KeyAction::Quit) => event_loop.exit(),
+                Some(KeyAction::Quit) => {
+                    match &self.options.lock {
+                        Some(chord) => tracing::info!("somnia: {chord} pressed; the show ends"),
+                        None => tracing::info!("somnia: Esc pressed; the show ends"),
+                    }
+                    event_loop.exit();
+                }
                 Some(KeyAction::Steer(intent)) => self.steer(intent),
                 None => {}
             },
