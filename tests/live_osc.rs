@@ -100,9 +100,12 @@ fn attempt() -> (f64, Environment) {
     );
     // The title, time, paused, eleven counters, the standby cue's number and label (0 and
     // none, as the GO fired the only manual cue), then the seven health figures: uptime, fps,
-    // frame-time p99, dropped frames, audio and GPU device losses, resident memory.
-    assert_eq!(status.len(), 23, "status reply: {status:?}");
-    let figure = |i: usize| status[i].parse::<f64>().unwrap_or(-1.0);
+    // frame-time p99, dropped frames, audio and GPU device losses, resident memory; then the
+    // GPU allocator's bytes and the longest run of black frames.
+    assert_eq!(status.len(), 25, "status reply: {status:?}");
+    assert!(figure_of(&status, 23) > 0.0, "GPU memory: {status:?}");
+    assert_eq!(figure_of(&status, 24), 0.0, "black frames: {status:?}");
+    let figure = |i: usize| figure_of(&status, i);
     assert!(
         figure(16) > 1.0 && figure(17) > 5.0,
         "uptime and fps: {status:?}"
@@ -148,4 +151,9 @@ fn attempt() -> (f64, Environment) {
         recording_short_s: recording_short_s(mono.len(), recorded_for),
     };
     ((second - first) as f64 / 48.0, env)
+}
+
+/// The `i`th value of a status reply as a number (-1 when it is not one).
+fn figure_of(status: &[String], i: usize) -> f64 {
+    status[i].parse::<f64>().unwrap_or(-1.0)
 }

@@ -6,6 +6,7 @@
 //! Safe by default: it binds 127.0.0.1 unless another address is given explicitly, and it
 //! serves nothing from the file system.
 
+pub mod audience;
 pub mod health;
 
 use std::net::SocketAddr;
