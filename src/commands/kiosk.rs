@@ -303,6 +303,8 @@ pub fn run(args: &KioskArgs) -> i32 {
             osc: args.osc.clone(),
             midi: midi_map.zip(args.midi.as_ref()),
             web: args.web,
+            // The audience page follows a show's dreamers; a kiosk's items change them.
+            audience: None,
         },
         live_sink,
         &timeline.tempo,

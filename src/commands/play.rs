@@ -269,6 +269,7 @@ pub fn run(args: &PlayArgs) -> i32 {
             osc: args.osc.clone(),
             midi: midi_map.zip(args.midi.as_ref()),
             web: args.web,
+            audience: Some(crate::web::audience::slot_controls(&timeline)),
         },
         live_sink,
         &timeline.tempo,
@@ -316,6 +317,8 @@ pub(super) struct ControllerSettings<'a> {
     /// MIDI input, with its map loaded before the sound starts (a bad map is bad input).
     pub midi: Option<(LoadedMidiMap, &'a MidiArgs)>,
     pub web: Option<std::net::SocketAddr>,
+    /// The audience page's dreamer slots (`/join`, served by the web server); `None`: no page.
+    pub audience: Option<Vec<crate::web::audience::slots::SlotControls>>,
 }
 
 /// A show's controllers, running while this is held.
@@ -369,9 +372,15 @@ pub(super) fn start_controllers(
         };
         start_osc(osc, sink, who)
     });
+    let audience = settings.audience.map(|slots| {
+        crate::web::audience::socket::AudienceState::new(
+            crate::web::audience::slots::Audience::new(Default::default(), slots),
+            steering.clone(),
+        )
+    });
     let web = settings
         .web
-        .and_then(|bind| start_web(bind, &transport, health, who));
+        .and_then(|bind| start_web(bind, &transport, health, audience, who));
     Controllers {
         steering,
         _midi: midi,
@@ -407,13 +416,14 @@ fn start_web(
     bind: std::net::SocketAddr,
     transport: &Arc<Transport>,
     health: &Arc<crate::bridge::Health>,
+    audience: Option<crate::web::audience::socket::AudienceState>,
     who: &str,
 ) -> Option<crate::web::WebServer> {
     let state = crate::web::WebState {
         transport: transport.clone(),
         health: health.clone(),
     };
-    crate::web::WebServer::start(bind, state)
+    crate::web::WebServer::start(bind, state, audience)
         .inspect_err(|e| tracing::warn!("{who}: {e}; playing on without it (--web-bind moves it)"))
         .ok()
 }

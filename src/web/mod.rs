@@ -51,8 +51,13 @@ pub struct WebServer {
 }
 
 impl WebServer {
-    /// Binds `addr` (at once, so a taken port is known here) and serves on its own thread.
-    pub fn start(addr: SocketAddr, state: WebState) -> Result<Self, WebError> {
+    /// Binds `addr` (at once, so a taken port is known here) and serves on its own thread;
+    /// with `audience`, the audience page (`/join`) and its WebSocket too.
+    pub fn start(
+        addr: SocketAddr,
+        state: WebState,
+        audience: Option<audience::socket::AudienceState>,
+    ) -> Result<Self, WebError> {
         let listener =
             std::net::TcpListener::bind(addr).map_err(|source| WebError::Bind { addr, source })?;
         listener.set_nonblocking(true).map_err(WebError::Setup)?;
@@ -63,13 +68,35 @@ impl WebServer {
             .build()
             .map_err(WebError::Setup)?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let app = axum::Router::new()
+        let mut app = axum::Router::new()
             .route("/health", axum::routing::get(health::get))
             .with_state(state);
+        if let Some(a) = &audience {
+            let page = audience::page(None);
+            app = app.merge(
+                axum::Router::new()
+                    .route(
+                        "/join",
+                        axum::routing::get(move || std::future::ready(page.clone())),
+                    )
+                    .route("/join/ws", axum::routing::get(audience::socket::upgrade))
+                    .with_state(a.clone()),
+            );
+        }
         let thread = std::thread::Builder::new()
             .name("somnia-web".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    // Phones whose connection dropped are let go once their grace is over.
+                    if let Some(a) = audience {
+                        tokio::spawn(async move {
+                            let mut every = tokio::time::interval(audience::TICK);
+                            loop {
+                                every.tick().await;
+                                a.tick();
+                            }
+                        });
+                    }
                     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                         tracing::warn!("somnia: the web server could not take its socket");
                         return;

@@ -671,6 +671,23 @@ pub fn shipped_performances() -> Vec<String> {
 }
 
 /// `GET /health` from `addr`: the JSON body, or why not.
+/// `GET path` from `addr`: the status line and headers, and the body.
+pub fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<(String, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut reply = String::new();
+    s.read_to_string(&mut reply)?;
+    let (head, body) = reply
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no body in {reply:?}")))?;
+    Ok((head.to_string(), body.to_string()))
+}
+
 pub fn health(addr: std::net::SocketAddr) -> std::io::Result<serde_json::Value> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))?;

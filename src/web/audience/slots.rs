@@ -35,12 +35,26 @@ impl Default for AudienceSettings {
     }
 }
 
+/// One of a layer's parameters a phone moves: its 0..1 control spans `min..max`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamControl {
+    pub name: String,
+    pub min: f32,
+    pub max: f32,
+}
+
+impl ParamControl {
+    fn at(&self, unit: f32) -> f32 {
+        self.min + unit * (self.max - self.min)
+    }
+}
+
 /// What a dreamer slot lets its phone steer: the layer's parameters under the touch pad (x
-/// then y) and the one its energy control moves, by name; `None` where the preset has none.
+/// then y) and the one its energy control moves; `None` where the preset has none.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SlotControls {
-    pub pad: [Option<String>; 2],
-    pub energy: Option<String>,
+    pub pad: [Option<ParamControl>; 2],
+    pub energy: Option<ParamControl>,
     /// The slot's colour, for the phone to show (`#rrggbb`), and its name in words (so
     /// colour is never the only way to tell).
     pub colour: String,
@@ -180,12 +194,12 @@ impl Audience {
         match says {
             PhoneSays::Pad { x, y } if unit(x) && unit(y) => {
                 if let Some(slot) = slot {
-                    for (name, value) in self.slots[slot].pad.iter().zip([x, y]) {
-                        if let Some(name) = name {
+                    for (control, unit) in self.slots[slot].pad.iter().zip([x, y]) {
+                        if let Some(c) = control {
                             out.push(LookCommand::DreamerParam {
                                 dreamer: slot,
-                                name: name.clone(),
-                                value,
+                                name: c.name.clone(),
+                                value: c.at(unit),
                             });
                         }
                     }
@@ -194,11 +208,11 @@ impl Audience {
             PhoneSays::Energy(v) if unit(v) => {
                 phone.energy = v;
                 if let Some(slot) = slot {
-                    if let Some(name) = &self.slots[slot].energy {
+                    if let Some(c) = &self.slots[slot].energy {
                         out.push(LookCommand::DreamerParam {
                             dreamer: slot,
-                            name: name.clone(),
-                            value: v,
+                            name: c.name.clone(),
+                            value: c.at(v),
                         });
                     }
                 }
@@ -343,11 +357,19 @@ impl Audience {
 mod tests {
     use super::*;
 
+    fn control(name: &str, max: f32) -> Option<ParamControl> {
+        Some(ParamControl {
+            name: name.into(),
+            min: 0.0,
+            max,
+        })
+    }
+
     fn slots(n: usize) -> Vec<SlotControls> {
         (0..n)
             .map(|i| SlotControls {
-                pad: [Some("drift".into()), Some("glow".into())],
-                energy: Some("energy".into()),
+                pad: [control("drift", 2.0), control("glow", 1.0)],
+                energy: control("energy", 1.0),
                 colour: "#ff8800".into(),
                 colour_name: format!("amber {i}"),
             })
@@ -406,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn a_dreamer_steers_only_its_own_layer_and_bad_or_early_values_are_refused() {
+    fn a_dreamer_steers_only_its_own_layer_within_its_ranges_and_bad_or_early_values_are_refused() {
         let t = Instant::now();
         let mut a = audience(2, 10);
         let mut out = Vec::new();
@@ -434,10 +456,11 @@ mod tests {
         assert_eq!(
             out,
             [
+                // 0.25 of drift's 0..2.
                 LookCommand::DreamerParam {
                     dreamer: 1,
                     name: "drift".into(),
-                    value: 0.25
+                    value: 0.5
                 },
                 LookCommand::DreamerParam {
                     dreamer: 1,

@@ -1,0 +1,186 @@
+//! The audience page through real phones' protocol: python's `websockets` (a client nobody here
+//! wrote) joins `somnia play` under Xvfb. Three phones agree and take dreamers 1 to 3; phone 1's
+//! touch pad turns its red tile magenta and phone 2's energy turns its green tile yellow (seen
+//! in the window); phone 1 leaves and its tile fades to the black below. (The flat preset's
+//! parameters are b, g, r in that order: the pad moves b and g, the energy r.) Garbage, binary,
+//! out-of-range and oversized messages are refused and the show plays on.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// The phones: joins, steers, says `steered`, waits for a line on stdin, leaves, says `left`,
+/// then misbehaves and says `done`. Each server answer is printed as it comes, one JSON a line.
+const PHONES: &str = r#"
+import json, sys
+from websockets.sync.client import connect
+url = sys.argv[1]
+def answer(ws, kind=None):
+    while True:
+        m = json.loads(ws.recv(timeout=10))
+        if kind is None or m["t"] == kind:
+            return m
+phones = [connect(url) for _ in range(3)]
+for p in phones:
+    p.send(json.dumps({"t": "agree"}))
+    print(json.dumps(answer(p)), flush=True)
+a, b, c = phones
+a.send(json.dumps({"t": "pad", "x": 1, "y": 0}))
+b.send(json.dumps({"t": "energy", "v": 1}))
+c.send(json.dumps({"t": "choice", "c": 2}))
+# How the crowd feels, once it has heard all three (the first may be from before).
+feel = answer(a, "feel")
+while feel["size"] != 3:
+    feel = answer(a, "feel")
+print(json.dumps(feel), flush=True)
+print("steered", flush=True)
+sys.stdin.readline()
+a.send(json.dumps({"t": "leave"}))
+print(json.dumps(answer(a, "left")), flush=True)
+print("left", flush=True)
+sys.stdin.readline()
+b.send("{{{ not json")
+b.send(b"\x00\x01binary")
+b.send(json.dumps({"t": "pad", "x": float("nan"), "y": 0}).replace("NaN", "1e999"))
+import time
+from websockets.exceptions import ConnectionClosed
+closed = False
+try:
+    c.send("x" * 5000)
+    end = time.time() + 5
+    while time.time() < end:
+        try:
+            c.recv(timeout=1)
+        except TimeoutError:
+            pass
+except ConnectionClosed:
+    closed = True
+print("oversized: closed" if closed else "oversized: still open", flush=True)
+b.send(json.dumps({"t": "energy", "v": 0.5}))
+print(json.dumps(answer(b, "feel")), flush=True)
+print("done", flush=True)
+"#;
+
+/// Pixels of the screen close to `rgb`.
+fn count(shot: &std::path::Path, rgb: [u8; 3]) -> usize {
+    let img = read_png(shot);
+    img.rgb
+        .chunks(3)
+        .filter(|p| p.iter().zip(rgb).all(|(a, b)| a.abs_diff(b) < 40))
+        .count()
+}
+
+#[test]
+fn phones_take_dreamer_slots_steer_their_tiles_and_one_that_leaves_fades_out() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let play = LivePlay::start(
+        dir.path(),
+        &["--size", "320x180", "--no-osc", "--web-bind", &bind],
+        &fixture("performances/mosaic-live.toml"),
+    );
+    play.wait_until_up();
+
+    // The page itself: one document, its words in it, small.
+    let (head, page) = http_get(([127, 0, 0, 1], port).into(), "/join").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/html"), "{head}");
+    assert!(page.contains("Nothing is stored"), "{page}");
+    assert!(page.len() < 100_000, "{} bytes", page.len());
+
+    let (red, magenta, yellow) = ([255, 0, 0], [255, 0, 255], [255, 255, 0]);
+    let before = dir.path().join("before.png");
+    screenshot(&before);
+
+    let mut phones = Command::new(python_osc())
+        .args(["-c", PHONES, &format!("ws://{bind}/join/ws")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(phones.stdout.take().unwrap()).lines();
+    let mut said = Vec::new();
+    let mut until = |word: &str| {
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let done = line == word;
+            said.push(line);
+            if done {
+                return;
+            }
+        }
+        panic!("the phones stopped before `{word}`: {said:?}");
+    };
+    until("steered");
+    // Wait for the tiles to turn: phone 1's red to magenta, phone 2's green to yellow.
+    let steered = dir.path().join("steered.png");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while {
+        screenshot(&steered);
+        (count(&steered, magenta) < 2_000 || count(&steered, yellow) < 2_000)
+            && Instant::now() < deadline
+    } {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut stdin = phones.stdin.take().unwrap();
+    use std::io::Write;
+    writeln!(stdin).unwrap();
+    until("left");
+    // The leave fades over 2 s.
+    std::thread::sleep(Duration::from_millis(2500));
+    let after = dir.path().join("after.png");
+    screenshot(&after);
+    writeln!(stdin).unwrap();
+    until("done");
+    let health = health(([127, 0, 0, 1], port).into());
+    let log = play.stop();
+    let _ = phones.wait();
+
+    let json = |i: usize| serde_json::from_str::<serde_json::Value>(&said[i]).unwrap();
+    assert_eq!(json(0)["t"], "dreamer", "{said:?}");
+    assert_eq!(json(0)["slot"], 0);
+    assert_eq!(json(1)["slot"], 1);
+    assert_eq!(json(0)["token"].as_str().unwrap().len(), 32);
+    assert_ne!(json(0)["colour_name"], json(1)["colour_name"]);
+    // Four dreamer slots, so the third phone is a dreamer too.
+    assert_eq!(json(2)["slot"], 2, "{said:?}");
+    assert_eq!(json(3)["t"], "feel");
+    assert_eq!(json(3)["size"], 3);
+    assert!(said.iter().any(|l| l.contains("\"left\"")), "{said:?}");
+    assert!(said.iter().any(|l| l == "oversized: closed"), "{said:?}");
+
+    let red_before = count(&before, red);
+    assert!(
+        red_before > 2_000,
+        "dreamer 1 starts red: {red_before}\n{log}"
+    );
+    assert!(
+        count(&steered, red) < red_before / 20 && count(&steered, magenta) > 2_000,
+        "phone 1's pad turned its tile magenta: red {}, magenta {}",
+        count(&steered, red),
+        count(&steered, magenta)
+    );
+    assert!(
+        count(&steered, yellow) > 2_000,
+        "phone 2's energy made yellow"
+    );
+    assert!(
+        count(&after, magenta) < count(&steered, magenta) / 20,
+        "phone 1 left and its magenta tile faded: {} then {}",
+        count(&steered, magenta),
+        count(&after, magenta)
+    );
+    assert!(count(&after, yellow) > 2_000, "phone 2 stays");
+    let health = health.expect("the show still answers after the garbage");
+    assert_eq!(health["status"], "ok", "{health}");
+}
