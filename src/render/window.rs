@@ -342,11 +342,14 @@ impl App {
         )?;
         let mut watched = renderer.shader_paths();
         watched.extend(self.timeline.presets.iter().map(|p| p.path.clone()));
+        watched.retain(|p| !crate::show::preset::is_builtin(p));
         let mut dirs = parent_dirs(&watched);
         dirs.extend(self.link.iter().flat_map(|r| r.dirs.iter().cloned()));
         dirs.sort();
         dirs.dedup();
         let watcher = match FileWatcher::new(&dirs) {
+            // Nothing to watch (a kiosk opening on its built-in closed look): nothing to say.
+            Err(_) if dirs.is_empty() => None,
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::warn!("somnia: {e}; shaders and presets will not reload while playing");

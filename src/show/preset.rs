@@ -121,6 +121,11 @@ pub fn builtin_look(name: &'static str) -> Preset {
     }
 }
 
+/// Whether `path` (a preset's or a shader's) is a built-in look's: no file, nothing to watch.
+pub fn is_builtin(path: &Path) -> bool {
+    path.starts_with(BUILTIN_DIR)
+}
+
 /// Which built-in look a shader path names, if it is one.
 pub fn builtin_look_name(shader_path: &Path) -> Option<&str> {
     let rest = shader_path.strip_prefix(BUILTIN_DIR).ok()?;
