@@ -65,15 +65,6 @@ print(json.dumps(answer(b, "feel")), flush=True)
 print("done", flush=True)
 "#;
 
-/// Pixels of the screen close to `rgb`.
-fn count(shot: &std::path::Path, rgb: [u8; 3]) -> usize {
-    let img = read_png(shot);
-    img.rgb
-        .chunks(3)
-        .filter(|p| p.iter().zip(rgb).all(|(a, b)| a.abs_diff(b) < 40))
-        .count()
-}
-
 #[test]
 fn phones_take_dreamer_slots_steer_their_tiles_and_one_that_leaves_fades_out() {
     if !live_env() {
@@ -127,7 +118,7 @@ fn phones_take_dreamer_slots_steer_their_tiles_and_one_that_leaves_fades_out() {
     let deadline = Instant::now() + Duration::from_secs(5);
     while {
         screenshot(&steered);
-        (count(&steered, magenta) < 2_000 || count(&steered, yellow) < 2_000)
+        (pixels_near(&steered, magenta) < 2_000 || pixels_near(&steered, yellow) < 2_000)
             && Instant::now() < deadline
     } {
         std::thread::sleep(Duration::from_millis(200));
@@ -159,28 +150,28 @@ fn phones_take_dreamer_slots_steer_their_tiles_and_one_that_leaves_fades_out() {
     assert!(said.iter().any(|l| l.contains("\"left\"")), "{said:?}");
     assert!(said.iter().any(|l| l == "oversized: closed"), "{said:?}");
 
-    let red_before = count(&before, red);
+    let red_before = pixels_near(&before, red);
     assert!(
         red_before > 2_000,
         "dreamer 1 starts red: {red_before}\n{log}"
     );
     assert!(
-        count(&steered, red) < red_before / 20 && count(&steered, magenta) > 2_000,
+        pixels_near(&steered, red) < red_before / 20 && pixels_near(&steered, magenta) > 2_000,
         "phone 1's pad turned its tile magenta: red {}, magenta {}",
-        count(&steered, red),
-        count(&steered, magenta)
+        pixels_near(&steered, red),
+        pixels_near(&steered, magenta)
     );
     assert!(
-        count(&steered, yellow) > 2_000,
+        pixels_near(&steered, yellow) > 2_000,
         "phone 2's energy made yellow"
     );
     assert!(
-        count(&after, magenta) < count(&steered, magenta) / 20,
+        pixels_near(&after, magenta) < pixels_near(&steered, magenta) / 20,
         "phone 1 left and its magenta tile faded: {} then {}",
-        count(&steered, magenta),
-        count(&after, magenta)
+        pixels_near(&steered, magenta),
+        pixels_near(&after, magenta)
     );
-    assert!(count(&after, yellow) > 2_000, "phone 2 stays");
+    assert!(pixels_near(&after, yellow) > 2_000, "phone 2 stays");
     let health = health.expect("the show still answers after the garbage");
     assert_eq!(health["status"], "ok", "{health}");
 }

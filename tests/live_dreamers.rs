@@ -22,15 +22,6 @@ fn send(args: &[&str]) {
     assert!(ok, "python-osc could not send {args:?}");
 }
 
-/// Pixels of the screen close to `rgb`.
-fn count(shot: &std::path::Path, rgb: [u8; 3]) -> usize {
-    let img = read_png(shot);
-    img.rgb
-        .chunks(3)
-        .filter(|p| p.iter().zip(rgb).all(|(a, b)| a.abs_diff(b) < 40))
-        .count()
-}
-
 #[test]
 fn a_dreamer_steers_their_layer_and_leaves_by_consent() {
     if !live_env() {
@@ -53,7 +44,7 @@ fn a_dreamer_steers_their_layer_and_leaves_by_consent() {
     let until = std::time::Instant::now() + Duration::from_secs(5);
     loop {
         screenshot(&after);
-        let done = count(&after, red) < 100 && count(&after, cyan) > 5_000;
+        let done = pixels_near(&after, red) < 100 && pixels_near(&after, cyan) > 5_000;
         if done || std::time::Instant::now() > until {
             break;
         }
@@ -61,19 +52,19 @@ fn a_dreamer_steers_their_layer_and_leaves_by_consent() {
     }
     let stderr = play.stop();
 
-    let red_before = count(&before, red);
+    let red_before = pixels_near(&before, red);
     assert!(
         red_before > 5_000,
         "dreamer 1's red tile: {red_before} pixels\n{stderr}"
     );
-    assert_eq!(count(&before, cyan), 0);
+    assert_eq!(pixels_near(&before, cyan), 0);
     assert!(
-        count(&after, red) < red_before / 50,
+        pixels_near(&after, red) < red_before / 50,
         "dreamer 1 left: {} red pixels",
-        count(&after, red)
+        pixels_near(&after, red)
     );
     assert!(
-        count(&after, cyan) > 5_000,
+        pixels_near(&after, cyan) > 5_000,
         "dreamer 2 turned their layer cyan"
     );
 }

@@ -689,25 +689,14 @@ pub fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<(Stri
 }
 
 pub fn health(addr: std::net::SocketAddr) -> std::io::Result<serde_json::Value> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut reply = String::new();
-    s.read_to_string(&mut reply)?;
-    let (head, body) = reply
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other(format!("no body in {reply:?}")))?;
+    let (head, body) = http_get(addr, "/health")?;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(
         head.to_ascii_lowercase()
             .contains("content-type: application/json"),
         "{head}"
     );
-    serde_json::from_str(body).map_err(std::io::Error::other)
+    serde_json::from_str(&body).map_err(std::io::Error::other)
 }
 
 /// A loopback TCP port free right now.
@@ -741,4 +730,13 @@ pub fn notify_messages(sock: &std::os::unix::net::UnixDatagram, for_s: f64) -> V
 
 pub fn watchdog_pings(msgs: &[String]) -> usize {
     msgs.iter().filter(|m| *m == "WATCHDOG=1").count()
+}
+
+/// Pixels of the screenshot at `shot` within 40 of `rgb` in every channel.
+pub fn pixels_near(shot: &Path, rgb: [u8; 3]) -> usize {
+    let img = read_png(shot);
+    img.rgb
+        .chunks(3)
+        .filter(|p| p.iter().zip(rgb).all(|(a, b)| a.abs_diff(b) < 40))
+        .count()
 }
