@@ -337,18 +337,43 @@ fn is_plain_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// A token bucket per sender.
+/// A token bucket: `rate_per_s` messages a second, with a burst of as many. Shared by every
+/// controller that limits a sender (OSC per address, the audience page per phone).
 #[derive(Debug)]
-struct Bucket {
+pub struct TokenBucket {
     tokens: f64,
     last: Instant,
+}
+
+impl TokenBucket {
+    /// Full at `now`.
+    pub fn new(rate_per_s: f64, now: Instant) -> Self {
+        Self {
+            tokens: rate_per_s,
+            last: now,
+        }
+    }
+
+    /// Whether one more message may pass at `now` (and takes its token if so).
+    pub fn take(&mut self, rate_per_s: f64, now: Instant) -> bool {
+        self.tokens = (self.tokens
+            + now.saturating_duration_since(self.last).as_secs_f64() * rate_per_s)
+            .min(rate_per_s);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// Per-sender rate limits, for a bounded number of senders.
 #[derive(Debug)]
 pub struct RateLimiter {
     rate_per_s: f64,
-    senders: HashMap<IpAddr, Bucket>,
+    senders: HashMap<IpAddr, TokenBucket>,
 }
 
 impl RateLimiter {
@@ -372,19 +397,10 @@ impl RateLimiter {
             }
         }
         let rate = self.rate_per_s;
-        let b = self.senders.entry(from).or_insert(Bucket {
-            tokens: rate,
-            last: now,
-        });
-        b.tokens =
-            (b.tokens + now.saturating_duration_since(b.last).as_secs_f64() * rate).min(rate);
-        b.last = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.senders
+            .entry(from)
+            .or_insert_with(|| TokenBucket::new(rate, now))
+            .take(rate, now)
     }
 }
 

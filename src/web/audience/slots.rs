@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::bridge::LookCommand;
+use crate::control::osc::TokenBucket;
 
 /// How the audience may join.
 #[derive(Clone, Debug)]
@@ -128,8 +129,8 @@ struct Phone {
     choice: Option<u8>,
     /// When its connection dropped; it leaves once the grace is over.
     dropped_at: Option<Instant>,
-    tokens: f64,
-    last: Instant,
+    /// Its rate limit.
+    bucket: TokenBucket,
 }
 
 /// The audience of one show.
@@ -180,15 +181,10 @@ impl Audience {
             self.refused += 1;
             return Err(Refusal::NotJoined);
         };
-        phone.tokens = (phone.tokens
-            + now.saturating_duration_since(phone.last).as_secs_f64() * rate)
-            .min(rate);
-        phone.last = now;
-        if phone.tokens < 1.0 {
+        if !phone.bucket.take(rate, now) {
             self.refused += 1;
             return Err(Refusal::TooFast);
         }
-        phone.tokens -= 1.0;
         let unit = |v: f32| (0.0..=1.0).contains(&v);
         let slot = phone.slot;
         match says {
@@ -275,8 +271,7 @@ impl Audience {
                 energy: 0.0,
                 choice: None,
                 dropped_at: None,
-                tokens: rate,
-                last: now,
+                bucket: TokenBucket::new(rate, now),
             },
         );
         self.joined(slot, token)
