@@ -413,6 +413,54 @@ impl Pacer {
     }
 }
 
+/// A gap in the sound longer than this, seen in the device's own timestamps, counts as an
+/// underrun. Longer than a timestamp's jitter (a few ms through the ALSA PulseAudio plugin),
+/// shorter than anything a listener would miss.
+const GAP_S: f64 = 0.015;
+/// A new stream's timestamps are not watched for gaps until it has played this long: the
+/// sound server fills its buffer before it starts the stream, and the first blocks' times
+/// say when they were queued, not when they will play.
+const SETTLE_S: f64 = 0.25;
+
+/// Finds gaps the device does not report. The ALSA PulseAudio plugin hides the server's
+/// underruns (its `handle_underrun` is off by default): the server plays silence while the
+/// stream is starved and everything after is heard late, yet no xrun reaches cpal. A block
+/// that follows the last one in the engine's clock but is to be heard later than the last
+/// one's end is such a gap. Plain data: no allocation, no locks.
+#[derive(Debug, Default)]
+struct GapWatch {
+    /// (engine sample, when it is heard) at the end of the last block that moved the clock.
+    last_end: Option<(u64, Instant)>,
+    /// Frames the stream has been given so far.
+    streamed_frames: u64,
+}
+
+impl GapWatch {
+    /// Records a block from `start` to `end` (engine samples) heard from `heard_at`; whether
+    /// the sound had a gap before it.
+    fn gap_before(&mut self, start: u64, end: u64, heard_at: Instant, rate_hz: f64) -> bool {
+        let settled = self.streamed_frames as f64 >= SETTLE_S * rate_hz;
+        self.streamed_frames += end.saturating_sub(start);
+        let gap = match self.last_end {
+            Some((at, heard)) if settled && at == start => {
+                heard_at.saturating_duration_since(heard).as_secs_f64() > GAP_S
+            }
+            _ => false,
+        };
+        // A block that did not move the clock (paused) or moved it elsewhere (a seek) starts
+        // the watch afresh.
+        self.last_end = (end > start).then(|| {
+            let block_s = (end - start) as f64 / rate_hz;
+            (end, heard_at + Duration::from_secs_f64(block_s))
+        });
+        gap
+    }
+
+    fn forget(&mut self) {
+        self.last_end = None;
+    }
+}
+
 /// How long a stream may report backend errors without calling back before it is given up
 /// and reopened. Short, so a dead stream is silent for a fraction of a second rather than the
 /// watchdog's two; long enough to ride out the ALSA PulseAudio plugin's passing I/O errors.
@@ -483,6 +531,7 @@ where
     let err_transport = transport.clone();
     let mut asked_priority = false;
     let mut pacer = Pacer::default();
+    let mut gaps = GapWatch::default();
     let rate_hz = f64::from(prepared.config.sample_rate);
     let callback = move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
         if !asked_priority {
@@ -504,6 +553,7 @@ where
             data.fill(T::EQUILIBRIUM);
             transport.count_paced_block();
             transport.mark_callback(now);
+            gaps.forget();
             std::thread::sleep(Duration::from_secs_f64(
                 (ahead_s - PACE_SLACK_S + 0.005).min(0.02),
             ));
@@ -521,6 +571,10 @@ where
             .saturating_duration_since(ts.callback)
             .min(Duration::from_millis(500))
             + core.latency();
+        let end = core.engine.position_samples();
+        if gaps.gap_before(start, end, now + latency, rate_hz) {
+            transport.count_underrun();
+        }
         transport.publish_position(start, (data.len() / channels) as u32, now + latency);
         transport.mark_callback(now);
     };
@@ -579,6 +633,67 @@ mod tests {
     fn a_backend_error_after_a_quarter_second_without_callbacks_is_fatal() {
         assert!(!is_fatal(&backend_error(), 0.24), "fatal at 0.24 s");
         assert!(is_fatal(&backend_error(), 0.26), "not fatal at 0.26 s");
+    }
+
+    /// Blocks of 480 samples at 48 kHz (10 ms), heard where `heard_ms` says.
+    fn gaps_in(blocks: &[(u64, u64, u64)]) -> Vec<bool> {
+        let t0 = Instant::now();
+        let mut watch = GapWatch::default();
+        blocks
+            .iter()
+            .map(|&(start, end, heard_ms)| {
+                watch.gap_before(start, end, t0 + Duration::from_millis(heard_ms), 48_000.0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blocks_heard_back_to_back_within_a_timestamps_jitter_are_no_gap() {
+        let blocks = [
+            (0, 480, 100),
+            (480, 960, 112),
+            (960, 1440, 118),
+            (1440, 1920, 128),
+        ];
+        assert_eq!(gaps_in(&blocks), [false; 4]);
+    }
+
+    #[test]
+    fn a_block_heard_a_tenth_of_a_second_after_the_last_one_ended_is_a_gap() {
+        let mut blocks: Vec<(u64, u64, u64)> =
+            (0..30).map(|i| (i * 480, (i + 1) * 480, i * 10)).collect();
+        blocks[29].2 += 100;
+        assert_eq!(gaps_in(&blocks).iter().filter(|g| **g).count(), 1);
+        assert!(gaps_in(&blocks)[29]);
+    }
+
+    #[test]
+    fn a_new_streams_first_quarter_second_is_not_watched() {
+        let mut blocks: Vec<(u64, u64, u64)> =
+            (0..30).map(|i| (i * 480, (i + 1) * 480, i * 10)).collect();
+        // The fourth block is heard late while the server starts; the 28th once it plays.
+        for b in &mut blocks[3..] {
+            b.2 += 40;
+        }
+        for b in &mut blocks[27..] {
+            b.2 += 40;
+        }
+        let gaps: Vec<usize> = (0..30).filter(|i| gaps_in(&blocks)[*i]).collect();
+        assert_eq!(gaps, [27]);
+    }
+
+    #[test]
+    fn a_pause_or_a_seek_is_no_gap() {
+        // Paused blocks leave the clock where it was; a seek starts it elsewhere.
+        let blocks = [
+            (0, 480, 0),
+            (480, 480, 10),
+            (480, 480, 900),
+            (480, 960, 1000),
+        ];
+        assert_eq!(gaps_in(&blocks), [false; 4]);
+        let blocks = [(0, 480, 0), (96_000, 96_480, 500)];
+        assert_eq!(gaps_in(&blocks), [false; 2]);
     }
 
     #[test]
