@@ -44,6 +44,7 @@ fn run(frames: usize) -> Vec<f64> {
                     looks: mpsc::sync_channel(16).0,
                     transport: transport.clone(),
                     cues: Default::default(),
+                    crowd: Default::default(),
                 },
                 learn: None,
             },

@@ -16,7 +16,10 @@ struct Somnia {
     onset_age_s: f32,      // seconds since the latest detected onset (large if none yet)
     onsets: f32,           // how many onsets so far
     detected_bpm: f32,     // tempo heard in the sound (0 until known)
-    _pad: f32,
+    crowd_energy: f32,     // the audience's mean energy from their phones, 0..1 (0 with none)
+    crowd_agreement: f32,  // how much the phones' choices agree, 0..1 (0 with none)
+    crowd_size: f32,       // phones joined (0 in an offline render)
+    _pad: vec2<f32>,
 };
 @group(0) @binding(0) var<uniform> somnia: Somnia;
 

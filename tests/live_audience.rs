@@ -175,3 +175,127 @@ fn phones_take_dreamer_slots_steer_their_tiles_and_one_that_leaves_fades_out() {
     let health = health.expect("the show still answers after the garbage");
     assert_eq!(health["status"], "ok", "{health}");
 }
+
+/// Three phones: join (two dreamers, then the crowd), all full of energy and of one mind, say
+/// `together`; wait for a line; then three minds, say `apart`.
+const CROWD: &str = r#"
+import json, sys
+from websockets.sync.client import connect
+url = sys.argv[1]
+def feel(ws, want):
+    while True:
+        m = json.loads(ws.recv(timeout=10))
+        if m["t"] == "feel" and want(m):
+            return m
+phones = [connect(url) for _ in range(3)]
+for p in phones:
+    p.send(json.dumps({"t": "agree"}))
+    print(ws := p.recv(timeout=10), flush=True)
+for p in phones:
+    p.send(json.dumps({"t": "energy", "v": 1}))
+    p.send(json.dumps({"t": "choice", "c": 1}))
+print(json.dumps(feel(phones[0], lambda m: m["size"] == 3 and m["agreement"] == 1 and m["energy"] == 1)), flush=True)
+print("together", flush=True)
+sys.stdin.readline()
+for c, p in enumerate(phones):
+    p.send(json.dumps({"t": "choice", "c": c}))
+print(json.dumps(feel(phones[0], lambda m: m["agreement"] < 0.5)), flush=True)
+print("apart", flush=True)
+sys.stdin.readline()
+"#;
+
+#[test]
+fn the_crowds_energy_reaches_the_shaders_and_its_agreement_brings_the_tiles_together() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let play = LivePlay::start(
+        dir.path(),
+        &["--size", "320x180", "--no-osc", "--web-bind", &bind],
+        &fixture("performances/mosaic-crowd.toml"),
+    );
+    play.wait_until_up();
+    let (red, blue) = ([255, 0, 0], [0, 0, 255]);
+    let shot = |name: &str| {
+        let path = dir.path().join(name);
+        screenshot(&path);
+        path
+    };
+    // Waits (up to 5 s) for a screenshot that `ok` accepts; the last one taken.
+    let shot_until = |name: &str, ok: &dyn Fn(&std::path::Path) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let path = shot(name);
+            if ok(&path) || Instant::now() > deadline {
+                return path;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let before = shot("before.png");
+    let half = 320 * 180 / 2;
+
+    let mut phones = Command::new(python_osc())
+        .args(["-c", CROWD, &format!("ws://{bind}/join/ws")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(phones.stdout.take().unwrap()).lines();
+    let mut said = Vec::new();
+    let mut until = |word: &str| {
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let done = line == word;
+            said.push(line);
+            if done {
+                return;
+            }
+        }
+        panic!("the phones stopped before `{word}`: {said:?}");
+    };
+    let mut stdin = phones.stdin.take().unwrap();
+    use std::io::Write;
+    until("together");
+    let together = shot_until("together.png", &|p| pixels_near(p, blue) > 40_000);
+    writeln!(stdin).unwrap();
+    until("apart");
+    let apart = shot_until("apart.png", &|p| pixels_near(p, blue) < half * 11 / 10);
+    writeln!(stdin).unwrap();
+    let log = play.stop();
+    let _ = phones.wait();
+
+    assert!(
+        said[2].contains("\"crowd\""),
+        "the third phone is the crowd: {said:?}"
+    );
+    let (red_before, blue_before) = (pixels_near(&before, red), pixels_near(&before, blue));
+    assert!(
+        red_before > half * 9 / 10 && blue_before == 0,
+        "no one agrees yet: two tiles, red and (no energy) black: red {red_before}, blue {blue_before}\n{log}"
+    );
+    let (red_together, blue_together) = (pixels_near(&together, red), pixels_near(&together, blue));
+    assert!(
+        red_together < 500 && blue_together > 2 * half * 9 / 10,
+        "of one mind, the tiles merged under the blue layer, bright with their energy: red {red_together}, blue {blue_together}"
+    );
+    // A third agree: the unity is a third, so the red tile shows again, mixed a little with
+    // the merged blue.
+    let reddish = |shot: &std::path::Path| {
+        let img = read_png(shot);
+        img.rgb
+            .chunks(3)
+            .filter(|p| p[0] > 120 && u16::from(p[0]) > 2 * u16::from(p[2]) && p[1] < 40)
+            .count()
+    };
+    let (red_apart, blue_apart) = (reddish(&apart), pixels_near(&apart, blue));
+    assert!(
+        red_apart > half * 9 / 10 && blue_apart < half * 11 / 10,
+        "of three minds, the tiles came apart again, the red one showing: red {red_apart}, blue {blue_apart}"
+    );
+}

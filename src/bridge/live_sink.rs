@@ -1,11 +1,12 @@
 //! Where live control goes: the engine's live queue, the live show and the render thread. One
 //! sink serves every controller (the keyboard, OSC, MIDI), so each full queue is handled one
-//! way: the message is dropped and counted, never waited for.
+//! way: the message is dropped and counted, never waited for. The crowd's figures are the one
+//! value here that is not a queue: the newest wins.
 
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
-use super::{CueBoard, Event, LookCommand, ShowCommand, Transport};
+use super::{CrowdGauge, CueBoard, Event, LookCommand, ShowCommand, Transport};
 
 #[derive(Clone)]
 pub struct LiveSink {
@@ -19,6 +20,8 @@ pub struct LiveSink {
     pub transport: Arc<Transport>,
     /// Where the cue list stands (the standby cue), for controllers that report it.
     pub cues: Arc<CueBoard>,
+    /// What the audience's crowd feels, for the picture (the audience page sets it).
+    pub crowd: Arc<CrowdGauge>,
 }
 
 impl LiveSink {

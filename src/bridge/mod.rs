@@ -26,10 +26,12 @@
 //! - the newest show for the render thread ([`show_update`]) and the standby cue
 //!   ([`cue_board`]) are latest-value-wins cells under a mutex only these threads take, and
 //!   the render thread's frame figures for the reporters ([`health`]) are kept the same way;
+//! - the audience's crowd, from the web thread to the picture ([`crowd`]), in atomics;
 //! - a stop signal for the whole process ([`shutdown`]).
 
 pub mod analysis;
 pub mod commands;
+pub mod crowd;
 pub mod cue_board;
 pub mod events;
 pub mod external_clock;
@@ -46,6 +48,7 @@ pub use analysis::{
     Analysis, AnalysisReader, AnalysisTrack, AnalysisWriter, BANDS, analysis_channel,
 };
 pub use commands::{LiveMacros, LookCommand, ShowCommand, look_commands, show_commands};
+pub use crowd::{Crowd, CrowdGauge};
 pub use cue_board::{CueBoard, CueName, CueStatus};
 pub use events::{
     AudioParam, Curve, Event, EventKind, EventQueue, MIN_RAMP_S, event_queue, glitch_sound,

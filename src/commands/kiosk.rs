@@ -297,6 +297,7 @@ pub fn run(args: &KioskArgs) -> i32 {
         looks: look_tx,
         transport: transport.clone(),
         cues: Arc::new(CueBoard::default()),
+        crowd: Default::default(),
     };
     let controllers = start_controllers(
         ControllerSettings {

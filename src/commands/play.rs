@@ -261,6 +261,7 @@ pub fn run(args: &PlayArgs) -> i32 {
         looks: look_tx,
         transport: transport.clone(),
         cues: cue_board,
+        crowd: Default::default(),
     };
     let health = Arc::new(crate::bridge::Health::default());
     health.set_playing(&timeline.title);

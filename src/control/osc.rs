@@ -640,6 +640,7 @@ mod tests {
                     looks: std::sync::mpsc::sync_channel(1).0,
                     transport,
                     cues: Arc::new(crate::bridge::CueBoard::default()),
+                    crowd: Default::default(),
                 },
                 learn: None,
             },

@@ -102,6 +102,7 @@ impl FrameRenderer {
             analysis: track.at(time_s),
             visual: timeline.visual_state_at(span_s),
             captions: ShownCaption::at(timeline, span_s),
+            crowd: Default::default(),
         };
         self.target.render(&self.gpu, &mut self.renderer, &inputs)
     }

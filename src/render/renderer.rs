@@ -17,7 +17,7 @@ use super::passes::{
 use super::post::PostPass;
 use super::shader;
 use super::text::{Anchor, TextItem, TextPainter};
-use crate::bridge::Analysis;
+use crate::bridge::{Analysis, Crowd};
 use crate::clock::Musical;
 use crate::show::Diagnostic;
 use crate::show::look::MAX_DREAMERS;
@@ -40,7 +40,10 @@ pub struct SomniaUniforms {
     pub onset_age_s: f32,
     pub onsets: f32,
     pub detected_bpm: f32,
-    pub _pad: f32,
+    pub crowd_energy: f32,
+    pub crowd_agreement: f32,
+    pub crowd_size: f32,
+    pub _pad: [f32; 2],
 }
 
 /// A caption as one frame shows it.
@@ -124,6 +127,8 @@ pub struct FrameInputs {
     pub visual: VisualState,
     /// Narrative captions, drawn over the picture (under the flash guard).
     pub captions: Vec<ShownCaption>,
+    /// The audience's crowd (none offline: renders do not depend on who was in the room).
+    pub crowd: Crowd,
 }
 
 struct Layer {
@@ -676,7 +681,9 @@ impl Renderer {
         inputs: &FrameInputs,
     ) {
         self.write_uniforms(gpu, size, inputs);
-        let mosaic = &inputs.visual.mosaic;
+        let mut mosaic = inputs.visual.mosaic;
+        mosaic.unity = mosaic.unity_with(inputs.crowd.agreement);
+        let mosaic = &mosaic;
         if mosaic.count == 0 {
             self.draw_base(gpu, encoder, view, size, inputs);
             return;
@@ -717,7 +724,10 @@ impl Renderer {
             },
             onsets: inputs.analysis.onsets as f32,
             detected_bpm: inputs.analysis.bpm,
-            _pad: 0.0,
+            crowd_energy: inputs.crowd.energy,
+            crowd_agreement: inputs.crowd.agreement,
+            crowd_size: inputs.crowd.size as f32,
+            _pad: [0.0; 2],
         };
         let v = &inputs.visual;
         // Each draw's clock counts from its show's origin (0 but in a kiosk).
@@ -944,6 +954,12 @@ mod tests {
                 ("onset_age_s", offset_of!(SomniaUniforms, onset_age_s)),
                 ("onsets", offset_of!(SomniaUniforms, onsets)),
                 ("detected_bpm", offset_of!(SomniaUniforms, detected_bpm)),
+                ("crowd_energy", offset_of!(SomniaUniforms, crowd_energy)),
+                (
+                    "crowd_agreement",
+                    offset_of!(SomniaUniforms, crowd_agreement)
+                ),
+                ("crowd_size", offset_of!(SomniaUniforms, crowd_size)),
                 ("_pad", offset_of!(SomniaUniforms, _pad)),
             ]
         );

@@ -515,6 +515,11 @@ impl App {
             analysis: self.analysis.latest(),
             visual,
             captions,
+            crowd: self
+                .link
+                .as_ref()
+                .map(|l| l.steering.sink.crowd.get())
+                .unwrap_or_default(),
         };
         let mut encoder = live
             .gpu

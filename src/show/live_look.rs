@@ -158,7 +158,9 @@ impl LiveLook {
             layer.presence *= live.presence_at(now_s);
         }
         if let Some(u) = self.unity {
+            // A hand on the fader takes the unity back from the crowd.
             state.mosaic.unity = u;
+            state.mosaic.unity_crowd = 0.0;
         }
         state.post.glitch = state.post.glitch.max(self.glitch);
     }

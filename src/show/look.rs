@@ -202,6 +202,9 @@ pub struct Mosaic {
     pub count: usize,
     /// 0: each dreamer in a tile of its own; 1: all merged into one dreamscape.
     pub unity: f32,
+    /// How much the audience's agreement sets the unity instead of `unity`, 0..1 (a cue's
+    /// `unity = "crowd"`): the crowd, agreeing, brings the dreamscape together.
+    pub unity_crowd: f32,
     /// Where the dreamers' clock starts on the show clock (their show's `origin_s`).
     pub origin_s: f64,
 }
@@ -212,12 +215,25 @@ impl Default for Mosaic {
             layers: [DreamerState::default(); MAX_DREAMERS],
             count: 0,
             unity: 1.0,
+            unity_crowd: 0.0,
             origin_s: 0.0,
         }
     }
 }
 
 impl Mosaic {
+    /// The unity to draw with, given how much the crowd agrees (0..1; 0 with no audience, as
+    /// in an offline render, so renders stay reproducible).
+    pub fn unity_with(&self, crowd_agreement: f32) -> f32 {
+        let w = self.unity_crowd.clamp(0.0, 1.0);
+        let crowd = if crowd_agreement.is_finite() {
+            crowd_agreement.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        (self.unity + w * (crowd - self.unity)).clamp(0.0, 1.0)
+    }
+
     pub fn dreamers(&self) -> &[DreamerState] {
         &self.layers[..self.count.min(MAX_DREAMERS)]
     }

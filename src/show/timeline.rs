@@ -53,6 +53,9 @@ pub enum Target {
     },
     /// The dream mosaic's unity.
     Unity,
+    /// How much the audience's agreement sets the unity instead, 0..1 (a cue's
+    /// `unity = "crowd"` moves it to 1; a number for `unity` moves it back to 0).
+    UnityCrowd,
     /// The show's glitch (the picture's glitch is the larger of this and the preset's).
     Glitch,
     /// A layer parameter of a dreamer (numbered from 0 here).
@@ -448,6 +451,7 @@ impl Timeline {
             return mosaic;
         }
         let mut unity = Track::new(self.unity);
+        let mut unity_crowd = Track::new(0.0);
         let mut opacity = [Track::new(1.0); MAX_DREAMERS];
         let mut presence = [Track::new(0.0); MAX_DREAMERS];
         let mut params = [[Track::new(0.0); MAX_LAYER_PARAMS]; MAX_DREAMERS];
@@ -463,6 +467,7 @@ impl Timeline {
         for c in self.changes_until(time_s) {
             match c.target {
                 Target::Unity => unity.apply(c),
+                Target::UnityCrowd => unity_crowd.apply(c),
                 Target::DreamerOpacity { dreamer } if dreamer < mosaic.count => {
                     opacity[dreamer].apply(c)
                 }
@@ -478,6 +483,7 @@ impl Timeline {
             }
         }
         mosaic.unity = unity.at(time_s).clamp(0.0, 1.0);
+        mosaic.unity_crowd = unity_crowd.at(time_s).clamp(0.0, 1.0);
         for (i, d) in self.dreamers.iter().take(mosaic.count).enumerate() {
             let defs = self
                 .presets

@@ -77,6 +77,12 @@ impl Compiler<'_> {
         }
         self.presence(cue, t, fade_s);
         for (name, v) in cue.set.iter().flatten() {
+            if name == "unity" {
+                self.unity_source(v, t, fade_s.unwrap_or(0.0));
+                if v.get_ref().is_str() {
+                    continue;
+                }
+            }
             for (name, value) in flatten_set(name, v.get_ref()) {
                 match value {
                     Some(x) => self.param_change(&at, &name, v.span(), x, 0.0, Curve::Linear),
@@ -114,6 +120,10 @@ impl Compiler<'_> {
             if rf.over_s < 0.0 || !rf.over_s.is_finite() {
                 self.report().error(r.span(), "over_s must be zero or more");
             } else {
+                if rf.param.get_ref() == "unity" {
+                    // A ramp of the unity takes it back from the crowd as it goes.
+                    self.crowd_weight(t, 0.0, rf.over_s);
+                }
                 self.param_change(
                     &at,
                     rf.param.get_ref(),
@@ -124,6 +134,30 @@ impl Compiler<'_> {
                 );
             }
         }
+    }
+
+    /// A cue's `unity`: a number gives the unity back to the file (the number itself is set
+    /// as any parameter is); `"crowd"` hands it to the audience's agreement, over `fade_s`.
+    fn unity_source(&mut self, v: &Spanned<toml::Value>, t: f64, fade_s: f64) {
+        match v.get_ref() {
+            toml::Value::String(s) if s == "crowd" => self.crowd_weight(t, 1.0, fade_s),
+            toml::Value::String(s) => self.report().error_hint(
+                v.span(),
+                format!("`unity = \"{s}\"`: unity is a number from 0 to 1, or \"crowd\""),
+                "write `set = { unity = 0.5 }`, or `set = { unity = \"crowd\" }` to let the audience's agreement set it",
+            ),
+            _ => self.crowd_weight(t, 0.0, 0.0),
+        }
+    }
+
+    fn crowd_weight(&mut self, t: f64, to: f32, over_s: f64) {
+        self.changes.push(VisualChange {
+            time_s: t,
+            target: Target::UnityCrowd,
+            to,
+            over_s,
+            curve: Curve::Linear,
+        });
     }
 
     /// The cue's preset change (a fade of `fade_s`), and its patch for the sound.

@@ -391,6 +391,36 @@ fn unity_post_and_dreamer_values_are_set_and_ramped_by_name() {
 }
 
 #[test]
+fn a_cue_hands_the_unity_to_the_crowd_and_a_number_takes_it_back() {
+    let (_d, perf) = project();
+    let text = format!(
+        "{MOSAIC}[[cue]]\nat = 2\nset = {{ unity = \"crowd\" }}\nfade_s = 2\n[[cue]]\nat = 10\nset = {{ unity = 0.25 }}\n"
+    );
+    let tl = compile_text(&perf, &text).unwrap();
+    let m = |t: f64| tl.visual_state_at(t).mosaic;
+    assert_eq!(m(1.0).unity_crowd, 0.0);
+    assert!((m(3.0).unity_crowd - 0.5).abs() < 1e-6, "over its fade");
+    assert_eq!(m(5.0).unity_crowd, 1.0);
+    // The file's unity (0) stays under it: the crowd's agreement is what shows.
+    assert_eq!(m(5.0).unity, 0.0);
+    assert_eq!(m(5.0).unity_with(0.75), 0.75);
+    assert_eq!(m(5.0).unity_with(f32::NAN), 0.0);
+    assert_eq!((m(11.0).unity_crowd, m(11.0).unity), (0.0, 0.25));
+    assert_eq!(m(11.0).unity_with(0.75), 0.25);
+}
+
+#[test]
+fn a_unity_that_is_neither_a_number_nor_crowd_is_an_error_at_its_value() {
+    let (_d, perf) = project();
+    let text = format!("{MOSAIC}[[cue]]\nat = 2\nset = {{ unity = \"audience\" }}\n");
+    let errs = compile_text(&perf, &text).unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].message.contains("\"crowd\""), "{}", errs[0]);
+    let line = text.lines().position(|l| l.contains("audience")).unwrap() + 1;
+    assert_eq!(errs[0].line, line, "{}", errs[0]);
+}
+
+#[test]
 fn bad_mosaic_names_are_reported_with_hints() {
     let (_d, perf) = project();
     let text = format!(

@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+pub use crate::bridge::Crowd;
 use crate::bridge::LookCommand;
 use crate::control::osc::TokenBucket;
 
@@ -105,17 +106,6 @@ pub enum Joined {
     Crowd { token: String },
     /// The room is full.
     Full,
-}
-
-/// The crowd's figures, for every shader (`somnia.crowd_*`) and for `unity = "crowd"`.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Crowd {
-    /// Mean energy of every joined phone, 0..1.
-    pub energy: f32,
-    /// How much the phones' choices agree: the share of the most chosen, 0..1 (0 with none).
-    pub agreement: f32,
-    /// Phones joined (dreamers and crowd).
-    pub size: u32,
 }
 
 /// A connection's number, given by the server.

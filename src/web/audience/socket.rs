@@ -57,11 +57,17 @@ impl AudienceState {
         }
     }
 
+    /// Tells the picture how the crowd feels now.
+    fn feel(&self, audience: &Audience) {
+        self.steering.sink.crowd.set(audience.crowd());
+    }
+
     /// Lets go of the phones whose grace ran out: called now and then by the server.
     pub fn tick(&self) {
         let mut out = Vec::new();
         if let Ok(mut a) = self.audience.lock() {
             a.tick(Instant::now(), &mut out);
+            self.feel(&a);
         }
         self.carry_out(out);
     }
@@ -169,11 +175,17 @@ async fn phone(mut ws: WebSocket, state: AudienceState) {
                     continue;
                 };
                 let leaving = says == PhoneSays::Leave;
+                // The pad moves only the phone's own layer; all else may move the crowd.
+                let moves_crowd = !matches!(says, PhoneSays::Pad { .. });
                 let mut looks = Vec::new();
                 // The answer, and whether the phone is in after it.
                 let answer = {
                     let Ok(mut a) = state.audience.lock() else { break };
-                    match a.hears(id, says, Instant::now(), new_token, &mut looks) {
+                    let heard = a.hears(id, says, Instant::now(), new_token, &mut looks);
+                    if moves_crowd && heard.is_ok() {
+                        state.feel(&a);
+                    }
+                    match heard {
                         Ok(Some(j)) => Some((tell_joined(&a, &j), j != Joined::Full)),
                         Ok(None) if leaving => Some((to_json(&Tell::Left), false)),
                         _ => None,
