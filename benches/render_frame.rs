@@ -89,6 +89,7 @@ fn main() {
         visual: timeline.visual_state_at(1.0),
         captions: Vec::new(),
         crowd: Default::default(),
+        join_code: None,
     };
 
     // The engine, as shipped (flash guard on), then without the guard.

@@ -13,6 +13,8 @@ PACKAGES=(
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils jackd2
   # real peers and measurement tools used by the tests
   liblo-tools ffmpeg sox imagemagick python3 python3-venv xdotool x11-xserver-utils
+  # a QR code reader (the join code on the picture) and a real browser (the web pages)
+  zbar-tools chromium
   # the X extension library DPMS is switched through
   libxext6
 )

@@ -67,6 +67,15 @@ struct WebArgs {
     /// No web server.
     #[arg(long)]
     no_web: bool,
+    /// The audience page's address as phones should reach it, for the join code on the
+    /// picture (e.g. http://dreams.local:9080/join); by default the address the server
+    /// listens on, or this machine's network address when it listens on all of them.
+    #[arg(long, env = "SOMNIA_JOIN_URL", value_parser = join_url_arg)]
+    join_url: Option<String>,
+}
+
+fn join_url_arg(given: &str) -> Result<String, String> {
+    somnia::web::join::checked_url(given).map_err(|e| e.to_string())
 }
 
 impl WebArgs {
@@ -373,6 +382,7 @@ fn main() {
         } => commands::play::run(&commands::play::PlayArgs {
             osc: osc.settings(),
             web: web.bind(),
+            join_url: web.join_url.clone(),
             midi: midi.settings(),
             source: source(performance, preset, seconds),
             audio_device,
@@ -435,6 +445,7 @@ fn main() {
             osc: osc.settings(),
             midi: midi.settings(),
             web: web.bind(),
+            join_url: web.join_url.clone(),
             audio_device,
             buffer_frames: buffer,
             limiter: safety.limiter(),

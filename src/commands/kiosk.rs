@@ -37,6 +37,8 @@ pub struct KioskArgs {
     pub osc: Option<OscSettings>,
     pub midi: Option<MidiArgs>,
     pub web: Option<std::net::SocketAddr>,
+    /// The audience page's address for the join code, when not the server's own.
+    pub join_url: Option<String>,
     pub audio_device: Option<String>,
     pub buffer_frames: Option<u32>,
     pub limiter: super::LimiterArgs,
@@ -314,6 +316,7 @@ pub fn run(args: &KioskArgs) -> i32 {
         WHO,
     );
     let link = window::ShowLink {
+        join: None,
         steering: controllers.steering.clone(),
         updates,
         looks: look_rx,

@@ -28,6 +28,8 @@ pub struct PlayArgs {
     pub midi: Option<MidiArgs>,
     /// Where the web server (`/health`) listens; `None` turns it off.
     pub web: Option<std::net::SocketAddr>,
+    /// The audience page's address for the join code, when not the server's own.
+    pub join_url: Option<String>,
     pub audio_device: Option<String>,
     /// Visuals follow this input (empty: the default input) instead of Somnia's own sound.
     pub input: Option<String>,
@@ -279,6 +281,7 @@ pub fn run(args: &PlayArgs) -> i32 {
         "somnia play",
     );
 
+    let join = controllers.join_link(args.join_url.as_deref(), "somnia play");
     let link = window::ShowLink {
         steering: controllers.steering.clone(),
         updates,
@@ -290,6 +293,7 @@ pub fn run(args: &PlayArgs) -> i32 {
             }
             super::Source::Preset { .. } => Vec::new(),
         },
+        join,
         display_asleep: None,
     };
 
@@ -330,6 +334,30 @@ pub(super) struct Controllers {
     _midi: Option<MidiInputs>,
     _osc: Option<OscServer>,
     _web: Option<crate::web::WebServer>,
+}
+
+impl Controllers {
+    /// Where the audience joins, when the web server runs: `given` (`--join-url`) or the
+    /// server's own address; said in the log, with a word when phones cannot reach it.
+    pub fn join_link(&self, given: Option<&str>, who: &str) -> Option<window::JoinLink> {
+        let addr = self._web.as_ref()?.local_addr;
+        let url = match given {
+            Some(u) => u.to_string(),
+            None => crate::web::join::join_url(addr, &crate::web::join::interface_addresses()),
+        };
+        if given.is_none() && addr.ip().is_loopback() {
+            tracing::info!(
+                "{who}: the audience page is at {url}, on this machine only (--web-bind 0.0.0.0:{} lets phones in)",
+                addr.port()
+            );
+        } else {
+            tracing::info!("{who}: the audience joins at {url}");
+        }
+        Some(window::JoinLink {
+            url: url.into(),
+            always: false,
+        })
+    }
 }
 
 /// Starts MIDI input, the OSC server and the web server, all steering the show through

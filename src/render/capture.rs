@@ -103,6 +103,7 @@ impl FrameRenderer {
             visual: timeline.visual_state_at(span_s),
             captions: ShownCaption::at(timeline, span_s),
             crowd: Default::default(),
+            join_code: None,
         };
         self.target.render(&self.gpu, &mut self.renderer, &inputs)
     }

@@ -10,6 +10,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::flash_guard::FlashGuard;
 use super::gpu::Gpu;
+use super::join_code::JoinCodePass;
 use super::mosaic::MosaicPass;
 use super::passes::{
     FULLSCREEN_VS_WGSL, begin_pass, fullscreen_pipeline, intermediate_texture, uniform_entry,
@@ -129,6 +130,18 @@ pub struct FrameInputs {
     pub captions: Vec<ShownCaption>,
     /// The audience's crowd (none offline: renders do not depend on who was in the room).
     pub crowd: Crowd,
+    /// The audience page's join code, where one is shown (live only: an offline render has
+    /// no page to join, and must not depend on the machine's address).
+    pub join_code: Option<JoinCodeShown>,
+}
+
+/// The join code as a frame shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JoinCodeShown {
+    /// The page's address (`http://192.168.1.20:9080/join`).
+    pub url: std::sync::Arc<str>,
+    /// 0..1, from its fades.
+    pub opacity: f32,
 }
 
 struct Layer {
@@ -161,6 +174,10 @@ pub struct Renderer {
     fade: Option<FadeTargets>,
     mosaic: MosaicPass,
     post: PostPass,
+    /// Made the first time a join code shows.
+    join_code: Option<JoinCodePass>,
+    /// An address no QR code could hold was said once.
+    join_code_refused: bool,
     /// On by default; off only when explicitly asked for.
     guard: Option<FlashGuard>,
     /// Whether targets may be viewed as sRGB (lets the flash guard work in place).
@@ -360,6 +377,8 @@ impl Renderer {
             errors: Vec::new(),
             caption_text: None,
             overlay_text: None,
+            join_code: None,
+            join_code_refused: false,
             layer_layout: layout,
             pipelines: PipelineCache::default(),
         }
@@ -624,24 +643,98 @@ impl Renderer {
             self.post
                 .apply(&gpu.queue, encoder, view, &post, inputs.time_s, inputs.dt_s);
         }
+        let mut text = Vec::new();
+        if let Some(join) = inputs.join_code.as_ref().filter(|j| j.opacity > 0.0) {
+            text.extend(self.draw_join_code(gpu, encoder, view, size, join));
+        }
         if !inputs.captions.is_empty() {
             let mut captions = inputs.captions.clone();
             ShownCaption::one_per_place(&mut captions);
-            self.draw_captions(gpu, encoder, view, size, &captions);
+            text.extend(Self::caption_items(size, &captions));
+        }
+        if !text.is_empty() {
+            self.draw_text(gpu, encoder, view, size, &text);
         }
     }
 
-    /// Narrative captions: white with a soft shadow, centred, a twentieth of the height.
-    fn draw_captions(
+    /// The join code in the bottom-right corner; the address in words above it, to draw.
+    fn draw_join_code(
         &mut self,
         gpu: &Gpu,
         encoder: &mut wgpu::CommandEncoder,
         view: &wgpu::TextureView,
         size: (u32, u32),
-        captions: &[ShownCaption],
-    ) {
+        join: &JoinCodeShown,
+    ) -> Option<TextItem> {
+        let format = self.format;
+        let pass = self
+            .join_code
+            .get_or_insert_with(|| JoinCodePass::new(&gpu.device, format));
+        let Some((left, top, side)) = pass.draw(
+            &gpu.device,
+            &gpu.queue,
+            encoder,
+            view,
+            size,
+            &join.url,
+            join.opacity,
+        ) else {
+            if !std::mem::replace(&mut self.join_code_refused, true) {
+                tracing::warn!(
+                    "somnia: the join address is too long for a QR code ({} characters); shorten --join-url",
+                    join.url.len()
+                );
+            }
+            return None;
+        };
         let (w, h) = (size.0 as f32, size.1 as f32);
-        let items: Vec<TextItem> = captions
+        // The address without its scheme: what a person types.
+        let words = join
+            .url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://");
+        let size_px = (h / 28.0).max(6.0);
+        // Centred over the code where the words fit there (about 0.6 em a character in
+        // DejaVu Sans); else as close as the picture's edge allows, never wrapped.
+        let centre = left as f32 + side as f32 / 2.0;
+        let needed = 0.62 * size_px * words.chars().count() as f32 + size_px;
+        let room = 2.0 * centre.min(w - centre);
+        let width = needed.max(room.min(needed)).min(w);
+        Some(TextItem {
+            text: words.to_string(),
+            left_px: (centre - width / 2.0).min(w - width).max(0.0),
+            y_px: top as f32 - 0.01 * h,
+            anchor: Anchor::Bottom,
+            centered: true,
+            size_px,
+            max_width_px: width,
+            rgba: [255, 255, 255, (join.opacity.clamp(0.0, 1.0) * 255.0) as u8],
+            shadow: true,
+        })
+    }
+
+    /// Text over the picture (captions, the join address): one painter, one draw a frame.
+    fn draw_text(
+        &mut self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &wgpu::TextureView,
+        size: (u32, u32),
+        items: &[TextItem],
+    ) {
+        let format = self.format;
+        let painter = self
+            .caption_text
+            .get_or_insert_with(|| TextPainter::new(&gpu.device, &gpu.queue, format));
+        if let Err(e) = painter.draw(&gpu.device, &gpu.queue, encoder, view, size, items) {
+            tracing::warn!("somnia: a caption could not be drawn: {e}");
+        }
+    }
+
+    /// Narrative captions: white with a soft shadow, centred, a twentieth of the height.
+    fn caption_items(size: (u32, u32), captions: &[ShownCaption]) -> Vec<TextItem> {
+        let (w, h) = (size.0 as f32, size.1 as f32);
+        captions
             .iter()
             .map(|c| {
                 let (y_px, anchor) = match c.place {
@@ -661,14 +754,7 @@ impl Renderer {
                     shadow: true,
                 }
             })
-            .collect();
-        let format = self.format;
-        let painter = self
-            .caption_text
-            .get_or_insert_with(|| TextPainter::new(&gpu.device, &gpu.queue, format));
-        if let Err(e) = painter.draw(&gpu.device, &gpu.queue, encoder, view, size, &items) {
-            tracing::warn!("somnia: a caption could not be drawn: {e}");
-        }
+            .collect()
     }
 
     /// The performance's preset (with its crossfade) and, over it, the dream mosaic.

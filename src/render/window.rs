@@ -15,7 +15,7 @@ use winit::window::{Fullscreen, Window, WindowId};
 use super::blanking::BlankingOff;
 use super::gpu::{Gpu, RenderError};
 use super::picture_meter::PictureMeter;
-use super::renderer::{FrameInputs, Renderer, ShownCaption};
+use super::renderer::{FrameInputs, JoinCodeShown, Renderer, ShownCaption};
 use super::service::ServiceNotifier;
 use crate::bridge::LookCommand;
 use crate::bridge::ShowCommand;
@@ -63,6 +63,17 @@ pub struct ShowLink {
     pub dirs: Vec<PathBuf>,
     /// Set while the display is to sleep (a closed kiosk's `sleep` look).
     pub display_asleep: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// The audience page's join code: its address, when the page is served.
+    pub join: Option<JoinLink>,
+}
+
+/// Where the audience joins, for the join code on the picture.
+#[derive(Clone, Debug)]
+pub struct JoinLink {
+    /// The page's address, as the code holds it.
+    pub url: Arc<str>,
+    /// Shown all the time (a kiosk's `join_code = true`); else when a cue shows it.
+    pub always: bool,
 }
 
 impl Default for WindowOptions {
@@ -503,6 +514,14 @@ impl App {
                     age_s: span_s - c.start_s,
                 }),
         );
+        let join_code = self
+            .link
+            .as_ref()
+            .and_then(|l| l.join.as_ref())
+            .map(|j| JoinCodeShown {
+                url: j.url.clone(),
+                opacity: if j.always { 1.0 } else { visual.join_code },
+            });
         let inputs = FrameInputs {
             time_s,
             dt_s,
@@ -520,6 +539,7 @@ impl App {
                 .as_ref()
                 .map(|l| l.steering.sink.crowd.get())
                 .unwrap_or_default(),
+            join_code,
         };
         let mut encoder = live
             .gpu

@@ -188,6 +188,10 @@ pub struct CueFile {
     /// Withdrawn dreamers whose layers fade back in over `fade_s` (default 2 s).
     #[serde(default, rename = "return")]
     pub return_: Option<Vec<Spanned<i64>>>,
+    /// Shows (true) or hides (false) the audience page's join code on the picture: a QR code
+    /// of its address, with the address in words. Live only: offline renders leave it out.
+    #[serde(default)]
+    pub join_code: Option<bool>,
 }
 
 /// A phrase: `notes` (names, numbers, or "-" for a rest) `step_beats` apart.

@@ -53,6 +53,9 @@ pub enum Target {
     },
     /// The dream mosaic's unity.
     Unity,
+    /// The audience page's join code on the picture: 1 shown, 0 hidden (a cue's
+    /// `join_code`).
+    JoinCode,
     /// How much the audience's agreement sets the unity instead, 0..1 (a cue's
     /// `unity = "crowd"` moves it to 1; a number for `unity` moves it back to 0).
     UnityCrowd,
@@ -106,6 +109,8 @@ pub struct VisualState {
     /// Where the preset's clock starts on the show clock: its shaders see the show time less
     /// this (see [`Timeline::origin_s`]).
     pub origin_s: f64,
+    /// How much of the audience page's join code shows, 0..1 (a cue's `join_code`).
+    pub join_code: f32,
 }
 
 impl VisualState {
@@ -362,10 +367,12 @@ impl Timeline {
             }
             _ => None,
         };
-        let mut glitch = Track::new(0.0);
+        let (mut glitch, mut join_code) = (Track::new(0.0), Track::new(0.0));
         for c in self.changes_until(time_s) {
-            if c.target == Target::Glitch {
-                glitch.apply(c);
+            match c.target {
+                Target::Glitch => glitch.apply(c),
+                Target::JoinCode => join_code.apply(c),
+                _ => {}
             }
         }
         post.glitch = post.glitch.max(glitch.at(time_s).clamp(0.0, 1.0));
@@ -376,6 +383,7 @@ impl Timeline {
             mosaic: self.mosaic_at(time_s),
             post,
             origin_s: self.origin_s,
+            join_code: join_code.at(time_s).clamp(0.0, 1.0),
         }
     }
 

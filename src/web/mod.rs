@@ -8,6 +8,7 @@
 
 pub mod audience;
 pub mod health;
+pub mod join;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -12,6 +12,9 @@ use super::params::{ParamRef, flatten_set, resolve_param};
 use crate::bridge::Curve;
 use crate::bridge::{AudioParam, MIN_RAMP_S, glitch_sound};
 use crate::show::chord::chord_notes;
+
+/// How long the join code takes to appear or go: quick, but never a flash.
+const JOIN_CODE_FADE_S: f64 = 0.5;
 use crate::show::cues::CueTiming;
 use crate::show::performance::{CueFile, NoteSpec};
 use crate::show::timeline::{AudioAction, AudioCue, Switch, Target, VisualChange};
@@ -69,6 +72,15 @@ impl Compiler<'_> {
         self.notes(cue, t);
         if let Some(g) = &cue.glitch {
             self.glitch(g, t);
+        }
+        if let Some(shown) = cue.join_code {
+            self.changes.push(VisualChange {
+                time_s: t,
+                target: Target::JoinCode,
+                to: if shown { 1.0 } else { 0.0 },
+                over_s: JOIN_CODE_FADE_S,
+                curve: Curve::Linear,
+            });
         }
         if let Some(c) = &cue.caption {
             if let Some(caption) = caption(c, t, &mut self.report()) {

@@ -1,0 +1,72 @@
+//! The join code on the picture, read by a real QR reader: `somnia play` draws the audience
+//! page's address as a QR code when a cue says `join_code = true`; zbar's `zbarimg` (a reader
+//! nobody here wrote) decodes a screenshot of the window to that address, and once a cue hides
+//! the code, finds none.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// What zbarimg reads in `png`: its `QR-Code:...` lines' texts.
+fn qr_codes(png: &std::path::Path) -> Vec<String> {
+    let out = Command::new("zbarimg")
+        .args(["--quiet", "-Sdisable", "-Sqrcode.enable"])
+        .arg(png)
+        .output()
+        .expect("zbarimg runs (scripts/install-system-deps.sh installs zbar-tools)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("QR-Code:").map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn a_cue_shows_the_join_code_and_a_qr_reader_decodes_it_to_the_audience_pages_address() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let play = LivePlay::start(
+        dir.path(),
+        &["--size", "640x360", "--no-osc", "--web-bind", &bind],
+        &fixture("performances/join.toml"),
+    );
+    play.wait_until_up();
+    let up = Instant::now();
+    let url = format!("http://{bind}/join");
+
+    // Shown from the start (it fades in over half a second).
+    let shown = dir.path().join("shown.png");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut read = Vec::new();
+    while read.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(300));
+        screenshot(&shown);
+        read = qr_codes(&shown);
+    }
+    // The page behind the address answers.
+    let (head, _) = http_get(([127, 0, 0, 1], port).into(), "/join").unwrap();
+    // Hidden at 4 s of the show (which started before the picture was up).
+    std::thread::sleep(Duration::from_secs(5).saturating_sub(up.elapsed()));
+    let hidden = dir.path().join("hidden.png");
+    screenshot(&hidden);
+    let log = play.stop();
+
+    assert_eq!(
+        read,
+        std::slice::from_ref(&url),
+        "the code on the picture reads as the page's address\n{log}"
+    );
+    assert!(
+        log.contains(&format!("the audience page is at {url}")),
+        "the log says where the page is:\n{log}"
+    );
+    assert_eq!(qr_codes(&hidden), Vec::<String>::new(), "hidden at 4 s");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
