@@ -72,6 +72,15 @@ struct WebArgs {
     /// listens on, or this machine's network address when it listens on all of them.
     #[arg(long, env = "SOMNIA_JOIN_URL", value_parser = join_url_arg)]
     join_url: Option<String>,
+    /// The operator console's secret (at least 12 letters, digits, - _ . ~); every request to
+    /// /console needs it. Without it a new one is made at each start and printed with the
+    /// console's address.
+    #[arg(long, env = "SOMNIA_CONSOLE_TOKEN", value_parser = console_token_arg)]
+    console_token: Option<String>,
+}
+
+fn console_token_arg(given: &str) -> Result<String, String> {
+    somnia::web::console::checked_token(given)
 }
 
 fn join_url_arg(given: &str) -> Result<String, String> {
@@ -383,6 +392,7 @@ fn main() {
             osc: osc.settings(),
             web: web.bind(),
             join_url: web.join_url.clone(),
+            console_token: web.console_token.clone(),
             midi: midi.settings(),
             source: source(performance, preset, seconds),
             audio_device,

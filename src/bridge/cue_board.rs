@@ -1,6 +1,6 @@
 //! Where the show stands in its cue list, latest value wins: the live show (control thread)
 //! writes it after every GO, jump and reload; controllers that report the show read it (OSC's
-//! `/somnia/status`, later the operator's console). Only non-real-time threads touch it, so a
+//! `/somnia/status`, the operator's console). Only non-real-time threads touch it, so a
 //! short lock is fine; the audio thread never sees it.
 
 use std::sync::Mutex;
@@ -27,6 +27,64 @@ impl std::fmt::Display for CueName {
 pub struct CueStatus {
     /// What the next GO fires: the first manual cue after the last one GOne.
     pub standby: Option<CueName>,
+    /// Every cue, in file order.
+    pub cues: Vec<CueRow>,
+    /// The show's presets, in its order (what a console offers to cut to).
+    pub presets: Vec<PresetFacts>,
+    pub title: String,
+    pub duration_s: f64,
+    /// Whether the show has a composer whose macros can be moved.
+    pub symphony: bool,
+}
+
+/// One cue of the list.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CueRow {
+    pub name: CueName,
+    /// When it fires (or would, GOne on time from here) on the show clock; `None` while that
+    /// is not known.
+    pub time_s: Option<f64>,
+    /// It waits for GO.
+    pub manual: bool,
+    pub state: CueRowState,
+}
+
+/// Where a cue stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CueRowState {
+    /// Its time is set (it has fired, or will at its time).
+    #[default]
+    Timed,
+    /// It waits for a GO.
+    Waiting,
+    /// Passed over: it plays only if jumped to.
+    Skipped,
+}
+
+impl CueRowState {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Timed => "timed",
+            Self::Waiting => "waiting",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+/// A preset as a console shows it: its name and its layer's parameters.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PresetFacts {
+    pub name: String,
+    pub params: Vec<ParamFacts>,
+}
+
+/// A parameter's name, range and default.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ParamFacts {
+    pub name: String,
+    pub min: f32,
+    pub max: f32,
+    pub default: f32,
 }
 
 #[derive(Debug, Default)]

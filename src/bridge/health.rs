@@ -49,6 +49,26 @@ pub struct Health {
     black_run_frames: AtomicU64,
     black_longest_frames: AtomicU64,
     gpu_memory: Mutex<Option<GpuMemory>>,
+    /// The sound's level as the picture last saw it: rms, peak and the eight bands, as `f32`
+    /// bits (the render thread reads the analysis once a frame; a console shows it as meters).
+    level_bits: [AtomicU32; 10],
+    /// The preset showing (its index in the show's presets), `u32::MAX` before the first frame.
+    showing: AtomicU32,
+    /// Its layer's parameter values as the last frame drew them, as `f32` bits.
+    showing_params: [AtomicU32; SHOWN_PARAMS],
+    /// The errors the rehearsal overlay shows (whether or not it is on): file:line:col, what.
+    errors: Mutex<Vec<String>>,
+}
+
+/// Most layer parameters whose values are reported (every one a preset may have).
+pub const SHOWN_PARAMS: usize = 16;
+
+/// The sound's level, as meters show it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Levels {
+    pub rms: f32,
+    pub peak: f32,
+    pub bands: [f32; 8],
 }
 
 /// The GPU allocator's report, in brief.
@@ -118,6 +138,10 @@ impl Health {
             black_run_frames: AtomicU64::new(0),
             black_longest_frames: AtomicU64::new(0),
             gpu_memory: Mutex::new(None),
+            level_bits: Default::default(),
+            showing: AtomicU32::new(u32::MAX),
+            showing_params: Default::default(),
+            errors: Mutex::new(Vec::new()),
             kiosk: Mutex::new(KioskHealth::default()),
             restarts: AtomicU64::new(0),
         }
@@ -237,6 +261,57 @@ impl Health {
     }
 
     /// What is playing, in words (a performance's title, a kiosk's item).
+    /// The sound's level as this frame drew it.
+    pub fn set_levels(&self, levels: Levels) {
+        let values = [levels.rms, levels.peak].into_iter().chain(levels.bands);
+        for (slot, v) in self.level_bits.iter().zip(values) {
+            slot.store(v.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    pub fn levels(&self) -> Levels {
+        let v = |i: usize| f32::from_bits(self.level_bits[i].load(Ordering::Relaxed));
+        Levels {
+            rms: v(0),
+            peak: v(1),
+            bands: std::array::from_fn(|i| v(2 + i)),
+        }
+    }
+
+    /// The preset showing, by its index in the show's presets, and its layer's values.
+    pub fn set_showing(&self, preset: usize, params: &[f32]) {
+        self.showing
+            .store(u32::try_from(preset).unwrap_or(u32::MAX), Ordering::Relaxed);
+        for (slot, v) in self.showing_params.iter().zip(params) {
+            slot.store(v.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// The showing preset's layer values, in its order (as many as it has, the caller knows).
+    pub fn showing_params(&self) -> [f32; SHOWN_PARAMS] {
+        std::array::from_fn(|i| f32::from_bits(self.showing_params[i].load(Ordering::Relaxed)))
+    }
+
+    pub fn showing(&self) -> Option<usize> {
+        match self.showing.load(Ordering::Relaxed) {
+            u32::MAX => None,
+            i => Some(i as usize),
+        }
+    }
+
+    /// The show's current errors (a file that does not load, a shader that does not build).
+    pub fn set_errors(&self, errors: &[String]) {
+        if let Ok(mut e) = self.errors.lock() {
+            if e.as_slice() != errors {
+                *e = errors.to_vec();
+            }
+        }
+    }
+
+    pub fn errors(&self) -> Vec<String> {
+        self.errors.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
     pub fn set_playing(&self, what: &str) {
         if let Ok(mut p) = self.playing.lock() {
             what.clone_into(&mut p);

@@ -27,6 +27,8 @@
 //!   ([`cue_board`]) are latest-value-wins cells under a mutex only these threads take, and
 //!   the render thread's frame figures for the reporters ([`health`]) are kept the same way;
 //! - the audience's crowd, from the web thread to the picture ([`crowd`]), in atomics;
+//! - the presets' thumbnails for the console ([`thumbnails`]): a latest-value request the
+//!   render thread makes, a helper thread draws, the web thread serves;
 //! - a stop signal for the whole process ([`shutdown`]).
 
 pub mod analysis;
@@ -41,6 +43,7 @@ pub mod patch;
 pub mod priority;
 pub mod show_update;
 pub mod shutdown;
+pub mod thumbnails;
 pub mod transport;
 pub mod wake;
 
@@ -49,15 +52,16 @@ pub use analysis::{
 };
 pub use commands::{LiveMacros, LookCommand, ShowCommand, look_commands, show_commands};
 pub use crowd::{Crowd, CrowdGauge};
-pub use cue_board::{CueBoard, CueName, CueStatus};
+pub use cue_board::{CueBoard, CueName, CueRow, CueRowState, CueStatus, ParamFacts, PresetFacts};
 pub use events::{
     AudioParam, Curve, Event, EventKind, EventQueue, MIN_RAMP_S, event_queue, glitch_sound,
 };
 pub use external_clock::ExternalClock;
-pub use health::{FrameReport, Health};
+pub use health::{FrameReport, Health, Levels};
 pub use live_sink::LiveSink;
 pub use patch::{MasterSettings, Patch};
 pub use priority::Priority;
 pub use show_update::{ShowMailbox, ShowUpdate};
+pub use thumbnails::{ThumbnailSet, Thumbnails};
 pub use transport::Transport;
 pub use wake::{WakeSender, wake_channel};

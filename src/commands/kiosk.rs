@@ -308,6 +308,7 @@ pub fn run(args: &KioskArgs) -> i32 {
             web: args.web,
             // The audience page follows a show's dreamers; a kiosk's items change them.
             audience: None,
+            console: None,
         },
         live_sink,
         &timeline.tempo,
@@ -316,6 +317,7 @@ pub fn run(args: &KioskArgs) -> i32 {
         WHO,
     );
     let link = window::ShowLink {
+        thumbnails: None,
         join: None,
         steering: controllers.steering.clone(),
         updates,

@@ -30,6 +30,8 @@ pub struct PlayArgs {
     pub web: Option<std::net::SocketAddr>,
     /// The audience page's address for the join code, when not the server's own.
     pub join_url: Option<String>,
+    /// The console's secret (`--console-token`); `None`: one is made and printed.
+    pub console_token: Option<String>,
     pub audio_device: Option<String>,
     /// Visuals follow this input (empty: the default input) instead of Somnia's own sound.
     pub input: Option<String>,
@@ -267,12 +269,17 @@ pub fn run(args: &PlayArgs) -> i32 {
     };
     let health = Arc::new(crate::bridge::Health::default());
     health.set_playing(&timeline.title);
+    let console = args
+        .web
+        .map(|_| ConsoleSettings::new(args.console_token.as_deref(), "somnia play"));
+    let thumbnails = console.as_ref().map(|c| c.thumbnails.clone());
     let controllers = start_controllers(
         ControllerSettings {
             osc: args.osc.clone(),
             midi: midi_map.zip(args.midi.as_ref()),
             web: args.web,
             audience: Some(crate::web::audience::slot_controls(&timeline)),
+            console,
         },
         live_sink,
         &timeline.tempo,
@@ -283,6 +290,7 @@ pub fn run(args: &PlayArgs) -> i32 {
 
     let join = controllers.join_link(args.join_url.as_deref(), "somnia play");
     let link = window::ShowLink {
+        thumbnails,
         steering: controllers.steering.clone(),
         updates,
         looks: look_rx,
@@ -324,6 +332,29 @@ pub(super) struct ControllerSettings<'a> {
     pub web: Option<std::net::SocketAddr>,
     /// The audience page's dreamer slots (`/join`, served by the web server); `None`: no page.
     pub audience: Option<Vec<crate::web::audience::slots::SlotControls>>,
+    /// The operator's console (`/console`, served by the web server); `None`: no console.
+    pub console: Option<ConsoleSettings>,
+}
+
+/// The console's secret and where its thumbnails come from.
+pub(super) struct ConsoleSettings {
+    pub token: String,
+    pub thumbnails: Arc<crate::bridge::Thumbnails<crate::show::preset::Preset>>,
+}
+
+impl ConsoleSettings {
+    /// The token given (`--console-token`), or a new one; and a fresh thumbnail board with its
+    /// painter running.
+    pub fn new(given: Option<&str>, who: &str) -> Self {
+        let thumbnails = Arc::new(crate::bridge::Thumbnails::default());
+        if let Err(e) = crate::render::thumbnails::start(&thumbnails) {
+            tracing::warn!("{who}: the console's thumbnails cannot be drawn: {e}");
+        }
+        Self {
+            token: given.map_or_else(crate::web::console::new_token, str::to_string),
+            thumbnails,
+        }
+    }
 }
 
 /// A show's controllers, running while this is held.
@@ -407,9 +438,28 @@ pub(super) fn start_controllers(
             steering.clone(),
         )
     });
+    let console = settings.console.map(|c| crate::web::console::ConsoleState {
+        token: c.token.into(),
+        steering: steering.clone(),
+        health: health.clone(),
+        thumbnails: c.thumbnails,
+        audience: audience.clone(),
+        osc: osc.as_ref().map(|o| o.stats.clone()),
+        refused: Default::default(),
+        malformed: Default::default(),
+    });
+    let console_token = console.as_ref().map(|c| c.token.clone());
     let web = settings
         .web
-        .and_then(|bind| start_web(bind, &transport, health, audience, who));
+        .and_then(|bind| start_web(bind, &transport, health, audience, console, who));
+    if let (Some(web), Some(token)) = (&web, console_token) {
+        let addr = web.local_addr;
+        let host = match addr.ip().is_unspecified() {
+            true => std::net::SocketAddr::new([127, 0, 0, 1].into(), addr.port()),
+            false => addr,
+        };
+        tracing::info!("{who}: the operator's console is at http://{host}/console?token={token}");
+    }
     Controllers {
         steering,
         _midi: midi,
@@ -446,13 +496,14 @@ fn start_web(
     transport: &Arc<Transport>,
     health: &Arc<crate::bridge::Health>,
     audience: Option<crate::web::audience::socket::AudienceState>,
+    console: Option<crate::web::console::ConsoleState>,
     who: &str,
 ) -> Option<crate::web::WebServer> {
     let state = crate::web::WebState {
         transport: transport.clone(),
         health: health.clone(),
     };
-    crate::web::WebServer::start(bind, state, audience)
+    crate::web::WebServer::start(bind, state, audience, console)
         .inspect_err(|e| tracing::warn!("{who}: {e}; playing on without it (--web-bind moves it)"))
         .ok()
 }

@@ -18,6 +18,7 @@ pub mod renderer;
 pub mod service;
 pub mod shader;
 pub mod text;
+pub mod thumbnails;
 pub mod window;
 
 pub use gpu::{Gpu, RenderError};

@@ -65,7 +65,13 @@ pub struct ShowLink {
     pub display_asleep: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// The audience page's join code: its address, when the page is served.
     pub join: Option<JoinLink>,
+    /// Where the console's thumbnails are asked for (at the start and after a preset or a
+    /// shader changes); `None`: no console.
+    pub thumbnails: Option<Arc<crate::bridge::Thumbnails<crate::show::preset::Preset>>>,
 }
+
+// Every value of a layer fits the health report.
+const _: () = assert!(crate::show::look::MAX_LAYER_PARAMS <= crate::bridge::health::SHOWN_PARAMS);
 
 /// Where the audience joins, for the join code on the picture.
 #[derive(Clone, Debug)]
@@ -240,10 +246,12 @@ impl App {
         let Some(update) = link.updates.take() else {
             return;
         };
+        let mut presets_changed = false;
         if let Some(timeline) = update.show {
             self.errors
                 .retain(|p, _| p.extension().is_none_or(|e| e != "toml"));
             if timeline.presets != self.timeline.presets {
+                presets_changed = true;
                 let mut failed = false;
                 for d in live.renderer.rebuild(&live.gpu, &timeline.presets) {
                     tracing::warn!("somnia: shader error, keeping the last good look:\n{d}");
@@ -264,8 +272,28 @@ impl App {
                 self.errors.insert(d.path.clone(), d.to_string());
             }
         }
-        live.renderer
-            .set_errors(self.errors.values().cloned().collect());
+        self.publish_errors();
+        if presets_changed {
+            self.ask_for_thumbnails();
+        }
+    }
+
+    /// The errors go to the rehearsal overlay and to whoever reports them (the console).
+    fn publish_errors(&mut self) {
+        let errors: Vec<String> = self.errors.values().cloned().collect();
+        if let Some(link) = &self.link {
+            link.health.set_errors(&errors);
+        }
+        if let Some(live) = &mut self.live {
+            live.renderer.set_errors(errors);
+        }
+    }
+
+    /// Asks for thumbnails of the presets as they are now (the console's grid).
+    fn ask_for_thumbnails(&self) {
+        if let Some(board) = self.link.as_ref().and_then(|l| l.thumbnails.as_ref()) {
+            board.request(self.timeline.presets.clone());
+        }
     }
 
     /// Live editing: a saved shader is rebuilt, a saved preset or performance reloads the show.
@@ -283,6 +311,7 @@ impl App {
             return;
         }
         let mut show_changed = false;
+        let mut shader_reloaded = false;
         for path in changed {
             match path.extension().and_then(|e| e.to_str()) {
                 Some("wgsl") => {
@@ -294,6 +323,7 @@ impl App {
                             Ok(name) => {
                                 tracing::info!("somnia: reloaded `{name}` from {}", path.display());
                                 self.errors.remove(&path);
+                                shader_reloaded = true;
                             }
                             Err(d) => {
                                 tracing::warn!(
@@ -312,8 +342,10 @@ impl App {
             link.steering
                 .carry_out(Intent::Show(ShowCommand::Reload), Instant::now());
         }
-        live.renderer
-            .set_errors(self.errors.values().cloned().collect());
+        self.publish_errors();
+        if shader_reloaded {
+            self.ask_for_thumbnails();
+        }
     }
 
     fn start(&mut self, event_loop: &ActiveEventLoop) -> Result<Live, WindowError> {
@@ -514,6 +546,15 @@ impl App {
                     age_s: span_s - c.start_s,
                 }),
         );
+        let analysis = self.analysis.latest();
+        if let Some(link) = &self.link {
+            link.health.set_levels(crate::bridge::Levels {
+                rms: analysis.rms,
+                peak: analysis.peak,
+                bands: analysis.bands,
+            });
+            link.health.set_showing(visual.preset, &visual.params);
+        }
         let join_code = self
             .link
             .as_ref()
@@ -531,7 +572,7 @@ impl App {
                 .external_clock()
                 .musical_at(Instant::now(), self.timeline.tempo.beats_per_bar)
                 .unwrap_or_else(|| self.timeline.musical_at(time_s)),
-            analysis: self.analysis.latest(),
+            analysis,
             visual,
             captions,
             crowd: self
@@ -724,6 +765,7 @@ impl ApplicationHandler for App {
             Ok(live) => {
                 live.window.request_redraw();
                 self.live = Some(live);
+                self.ask_for_thumbnails();
             }
             Err(e) => {
                 self.error = Some(e);

@@ -16,7 +16,7 @@ use super::loops;
 use super::scheduler::Scheduler;
 use super::timeline::{AudioAction, Timeline};
 use crate::bridge::{AudioParam, CueBoard, CueName, CueStatus, Event, EventKind, Transport};
-use crate::bridge::{ShowCommand, ShowMailbox};
+use crate::bridge::{CueRow, CueRowState, ParamFacts, PresetFacts, ShowCommand, ShowMailbox};
 use crate::clock::{samples_to_seconds, seconds_to_samples};
 
 /// How the live show reaches the render thread: the newest timeline, and why a reload failed.
@@ -214,8 +214,45 @@ impl LiveShow {
 
     /// Tells the board (and the log, when the standby changes) where the cue list stands.
     fn publish(&self) {
+        let t = &self.timeline;
         let status = CueStatus {
             standby: self.standby().map(|n| self.cue_name(n)),
+            cues: (0..t.cues.len())
+                .map(|n| {
+                    let c = &t.cues[n];
+                    CueRow {
+                        name: self.cue_name(n),
+                        time_s: c.expected_s.map(|s| self.show_s(s)),
+                        manual: c.manual,
+                        state: match c.state {
+                            CueState::Fired => CueRowState::Timed,
+                            CueState::Pending => CueRowState::Waiting,
+                            CueState::Skipped => CueRowState::Skipped,
+                        },
+                    }
+                })
+                .collect(),
+            presets: t
+                .presets
+                .iter()
+                .map(|p| PresetFacts {
+                    name: p.name.clone(),
+                    params: p
+                        .layer
+                        .params
+                        .iter()
+                        .map(|d| ParamFacts {
+                            name: d.name.clone(),
+                            min: d.min,
+                            max: d.max,
+                            default: d.default,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            title: t.title.clone(),
+            duration_s: t.duration_s,
+            symphony: t.symphony,
         };
         let before = self.board.get();
         if before.standby != status.standby {

@@ -114,6 +114,7 @@ mod tests {
     fn timeline(times: &[f64]) -> Timeline {
         Timeline {
             title: "t".into(),
+            symphony: false,
             tempo: Tempo::default(),
             duration_s: 10.0,
             presets: vec![],

@@ -209,6 +209,8 @@ pub struct Timeline {
     pub captions: Vec<Caption>,
     /// Every cue of the file, in order, with when it fires (if known yet), in score time.
     pub cues: Vec<CueTiming>,
+    /// Whether a composer plays (a `[symphony]` table): its macros can be moved live.
+    pub symphony: bool,
     /// Loop regions, in score time; `duration_s` and the sound include their repeats.
     pub loops: Vec<Loop>,
     /// Where this timeline's 0 is on the show clock. A performance played alone starts at 0; a

@@ -1,4 +1,5 @@
-//! The web server: `GET /health` now; the audience page and the operator console grow here.
+//! The web server: `GET /health`, the audience page (`/join`) and the operator's console
+//! (`/console`).
 //! It runs on a thread of its own (`somnia-web`) with a one-thread tokio runtime, and reads
 //! the show only through the bridge (the transport's counters, the health figures), so a slow
 //! or hostile client can never hold up the sound or the picture.
@@ -7,6 +8,7 @@
 //! serves nothing from the file system.
 
 pub mod audience;
+pub mod console;
 pub mod health;
 pub mod join;
 
@@ -53,11 +55,13 @@ pub struct WebServer {
 
 impl WebServer {
     /// Binds `addr` (at once, so a taken port is known here) and serves on its own thread;
-    /// with `audience`, the audience page (`/join`) and its WebSocket too.
+    /// with `audience`, the audience page (`/join`) and its WebSocket too; with `console`, the
+    /// operator's console (`/console`).
     pub fn start(
         addr: SocketAddr,
         state: WebState,
         audience: Option<audience::socket::AudienceState>,
+        console: Option<console::ConsoleState>,
     ) -> Result<Self, WebError> {
         let listener =
             std::net::TcpListener::bind(addr).map_err(|source| WebError::Bind { addr, source })?;
@@ -83,6 +87,9 @@ impl WebServer {
                     .route("/join/ws", axum::routing::get(audience::socket::upgrade))
                     .with_state(a.clone()),
             );
+        }
+        if let Some(c) = console {
+            app = app.merge(console::routes(c));
         }
         let thread = std::thread::Builder::new()
             .name("somnia-web".into())

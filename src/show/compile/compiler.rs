@@ -336,6 +336,7 @@ impl<'a> Compiler<'a> {
             unity: self.unity,
             captions: self.captions,
             cues: resolved.cues,
+            symphony: self.file.symphony.is_some(),
         })
     }
 }

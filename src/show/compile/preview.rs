@@ -73,6 +73,7 @@ pub fn still_timeline(preset: Preset, duration_s: f64) -> Timeline {
         unity: 1.0,
         captions: vec![],
         cues: vec![],
+        symphony: false,
         loops: vec![],
         origin_s: 0.0,
         before: None,

@@ -284,6 +284,29 @@ impl Audience {
         }
     }
 
+    /// Which slots a phone holds now, slot by slot.
+    pub fn taken(&self) -> Vec<bool> {
+        self.holders.iter().map(Option::is_some).collect()
+    }
+
+    /// The operator withdraws dreamer `slot`: its phone leaves as if it had said so (its
+    /// layer fades out, what it sent is forgotten; the phone is told at its next update).
+    /// False when no phone holds the slot.
+    pub fn withdraw(&mut self, slot: usize, out: &mut Vec<LookCommand>) -> bool {
+        match self.holders.get(slot).copied().flatten() {
+            Some(id) => {
+                self.leave(id, out);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether phone `id` is in (a dreamer or in the crowd).
+    pub fn is_in(&self, id: PhoneId) -> bool {
+        self.phones.contains_key(&id)
+    }
+
     /// Phone `id`'s connection dropped at `now`: it keeps its place for the grace period.
     pub fn dropped(&mut self, id: PhoneId, now: Instant) {
         if let Some(p) = self.phones.get_mut(&id) {
@@ -382,6 +405,26 @@ mod tests {
         )
         .unwrap()
         .unwrap()
+    }
+
+    #[test]
+    fn the_operator_withdraws_a_dreamer_whose_phone_is_then_out_and_its_slot_free() {
+        let t = Instant::now();
+        let mut a = audience(2, 3);
+        let mut out = Vec::new();
+        agree(&mut a, 1, t, &mut out);
+        agree(&mut a, 2, t, &mut out);
+        assert_eq!(a.taken(), [true, true]);
+        out.clear();
+        assert!(a.withdraw(0, &mut out));
+        assert_eq!(out, [LookCommand::DreamerLeave { dreamer: 0 }]);
+        assert_eq!(a.taken(), [false, true]);
+        assert!(!a.is_in(1) && a.is_in(2));
+        assert!(!a.withdraw(0, &mut out), "nobody holds it now");
+        assert_eq!(
+            a.hears(1, PhoneSays::Energy(0.5), t, String::new, &mut out),
+            Err(Refusal::NotJoined)
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ impl AudienceState {
     }
 
     /// Carries the audience's changes to the picture out, never waiting.
-    fn carry_out(&self, looks: Vec<LookCommand>) {
+    pub fn carry_out(&self, looks: Vec<LookCommand>) {
         let now = Instant::now();
         for look in looks {
             self.steering.carry_out(Intent::Look(look), now);
@@ -58,7 +58,7 @@ impl AudienceState {
     }
 
     /// Tells the picture how the crowd feels now.
-    fn feel(&self, audience: &Audience) {
+    pub fn feel(&self, audience: &Audience) {
         self.steering.sink.crowd.set(audience.crowd());
     }
 
@@ -90,7 +90,8 @@ enum Wire {
     Choice {
         c: u8,
     },
-    Leave,
+    // Empty braces, not a unit variant: serde denies unknown fields only in struct variants.
+    Leave {},
 }
 
 /// Parses one message of a phone; `None` for anything not of the protocol.
@@ -106,7 +107,7 @@ fn parse(text: &str) -> Option<PhoneSays> {
         Wire::Pad { x, y } => PhoneSays::Pad { x, y },
         Wire::Energy { v } => PhoneSays::Energy(v),
         Wire::Choice { c } => PhoneSays::Choice(c),
-        Wire::Leave => PhoneSays::Leave,
+        Wire::Leave {} => PhoneSays::Leave,
     })
 }
 
@@ -132,7 +133,7 @@ enum Tell<'a> {
 }
 
 /// A new secret for a phone to come back with: 128 random bits, in hex.
-fn new_token() -> String {
+pub fn new_token() -> String {
     let mut bytes = [0u8; 16];
     if getrandom::fill(&mut bytes).is_err() {
         // No system randomness: a token from the clock still tells phones apart; it only
@@ -200,10 +201,18 @@ async fn phone(mut ws: WebSocket, state: AudienceState) {
                 }
             }
             _ = feel.tick(), if joined => {
-                let crowd = match state.audience.lock() {
-                    Ok(a) => a.crowd(),
+                let (crowd, still_in) = match state.audience.lock() {
+                    Ok(a) => (a.crowd(), a.is_in(id)),
                     Err(_) => break,
                 };
+                // Withdrawn by the operator: told, as if it had left.
+                if !still_in {
+                    joined = false;
+                    if ws.send(Message::Text(to_json(&Tell::Left).into())).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
                 let feel = to_json(&Tell::Feel {
                     energy: crowd.energy,
                     agreement: crowd.agreement,
@@ -270,6 +279,7 @@ mod tests {
             r#"{"t":"pad","x":0,"y":0,"file":"/etc/passwd"}"#,
             r#"{"t":"choice","c":300}"#,
             r#"{"t":"shell","cmd":"rm"}"#,
+            r#"{"t":"leave","file":"/etc/passwd"}"#,
             &format!(r#"{{"t":"leave","pad":"{}"}}"#, "x".repeat(300)),
         ] {
             assert_eq!(parse(bad), None, "{bad}");
