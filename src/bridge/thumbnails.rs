@@ -1,11 +1,9 @@
-//! Thumbnails of the show's presets, for the operator's console: the render thread asks for
+//! Thumbnails of the project's presets, for the operator's console: the render thread asks for
 //! them (at the start, and again when a preset or its shader changes), a helper thread of its
-//! own draws them offscreen, and the web thread serves the newest set. Tier 2: the request is
-//! latest-value-wins (asking again before the helper got to it replaces the list), the set is
-//! behind a mutex the web and helper threads take for a moment, and nobody waits for anybody
-//! but the helper, which sleeps until there is work.
-//!
-//! Generic over what a preset is (`show/` says that); how it crosses belongs here.
+//! own draws them offscreen, and the web thread serves the newest set. Tier 2: a request is a
+//! flag (asking twice before the helper got to it is asking once), the set is behind a mutex
+//! the web and helper threads take for a moment, and nobody waits for anybody but the helper,
+//! which sleeps until there is work.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -21,40 +19,31 @@ pub struct ThumbnailSet {
     pub pngs: Vec<Thumbnail>,
 }
 
-#[derive(Debug)]
-pub struct Thumbnails<P> {
-    wanted: Mutex<Option<Vec<P>>>,
+#[derive(Debug, Default)]
+pub struct Thumbnails {
+    wanted: Mutex<bool>,
     wake: Condvar,
     set: Mutex<ThumbnailSet>,
 }
 
-impl<P> Default for Thumbnails<P> {
-    fn default() -> Self {
-        Self {
-            wanted: Mutex::new(None),
-            wake: Condvar::new(),
-            set: Mutex::new(ThumbnailSet::default()),
-        }
-    }
-}
-
-impl<P> Thumbnails<P> {
-    /// Asks for thumbnails of `presets`, replacing a request not yet taken.
-    pub fn request(&self, presets: Vec<P>) {
+impl Thumbnails {
+    /// Asks for a new set (the presets or their shaders changed).
+    pub fn request(&self) {
         if let Ok(mut w) = self.wanted.lock() {
-            *w = Some(presets);
+            *w = true;
             self.wake.notify_one();
         }
     }
 
-    /// The helper's end: the newest request, waiting up to `timeout` for one.
-    pub fn next_request(&self, timeout: Duration) -> Option<Vec<P>> {
-        let w = self.wanted.lock().ok()?;
-        let (mut w, _) = self
-            .wake
-            .wait_timeout_while(w, timeout, |w| w.is_none())
-            .ok()?;
-        w.take()
+    /// The helper's end: whether a set was asked for, waiting up to `timeout` for a request.
+    pub fn take_request(&self, timeout: Duration) -> bool {
+        let Ok(w) = self.wanted.lock() else {
+            return false;
+        };
+        match self.wake.wait_timeout_while(w, timeout, |w| !*w) {
+            Ok((mut w, _)) => std::mem::take(&mut *w),
+            Err(_) => false,
+        }
     }
 
     /// The helper's result.
@@ -76,13 +65,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_newest_request_wins_and_each_published_set_has_a_new_generation() {
-        let t: Thumbnails<&str> = Thumbnails::default();
-        assert_eq!(t.next_request(Duration::from_millis(1)), None);
-        t.request(vec!["a"]);
-        t.request(vec!["a", "b"]);
-        assert_eq!(t.next_request(Duration::ZERO), Some(vec!["a", "b"]));
-        assert_eq!(t.next_request(Duration::from_millis(1)), None);
+    fn two_requests_before_the_helper_looks_are_one_and_each_set_has_a_new_generation() {
+        let t = Thumbnails::default();
+        assert!(!t.take_request(Duration::from_millis(1)));
+        t.request();
+        t.request();
+        assert!(t.take_request(Duration::ZERO));
+        assert!(!t.take_request(Duration::from_millis(1)));
         t.publish(vec![("a".into(), Arc::from(&b"png"[..]))]);
         t.publish(vec![("b".into(), Arc::from(&b"png"[..]))]);
         let set = t.current();

@@ -271,7 +271,7 @@ pub fn run(args: &PlayArgs) -> i32 {
     health.set_playing(&timeline.title);
     let console = args
         .web
-        .map(|_| ConsoleSettings::new(args.console_token.as_deref(), "somnia play"));
+        .map(|_| ConsoleSettings::new(args.console_token.as_deref(), &project, "somnia play"));
     let thumbnails = console.as_ref().map(|c| c.thumbnails.clone());
     let controllers = start_controllers(
         ControllerSettings {
@@ -339,15 +339,26 @@ pub(super) struct ControllerSettings<'a> {
 /// The console's secret and where its thumbnails come from.
 pub(super) struct ConsoleSettings {
     pub token: String,
-    pub thumbnails: Arc<crate::bridge::Thumbnails<crate::show::preset::Preset>>,
+    pub thumbnails: Arc<crate::bridge::Thumbnails>,
 }
 
 impl ConsoleSettings {
     /// The token given (`--console-token`), or a new one; and a fresh thumbnail board with its
-    /// painter running.
-    pub fn new(given: Option<&str>, who: &str) -> Self {
+    /// painter running, drawing every preset of `project`.
+    pub fn new(given: Option<&str>, project: &crate::show::project::Project, who: &str) -> Self {
         let thumbnails = Arc::new(crate::bridge::Thumbnails::default());
-        if let Err(e) = crate::render::thumbnails::start(&thumbnails) {
+        let project = project.clone();
+        let load = Box::new(move || {
+            project
+                .preset_names()
+                .iter()
+                .filter_map(|name| {
+                    let path = project.preset_path(name).ok()?;
+                    crate::show::preset::load_preset(&project, &path).ok()
+                })
+                .collect()
+        });
+        if let Err(e) = crate::render::thumbnails::start(&thumbnails, load) {
             tracing::warn!("{who}: the console's thumbnails cannot be drawn: {e}");
         }
         Self {

@@ -1,8 +1,9 @@
 //! The thumbnail painter: a helper thread (`somnia-thumbs`) that draws a small still of each
-//! of the show's presets, offscreen on a GPU device of its own, when the render thread asks
-//! (at the start, and after a preset or a shader changes), and publishes them as PNGs for the
-//! operator's console. It never touches the window's device, so a slow painter (lavapipe on a
-//! busy machine) can never hold up a frame.
+//! of the project's presets (loaded afresh from their files each time), offscreen on a GPU
+//! device of its own, when the render thread asks (at the start, and after a preset or a
+//! shader changes), and publishes them as PNGs for the operator's console. It never touches
+//! the window's device, so a slow painter (lavapipe on a busy machine) can never hold up a
+//! frame.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -20,21 +21,27 @@ pub const SIZE: (u32, u32) = (192, 108);
 /// Where in its preset's life a thumbnail is taken (s): past any opening darkness.
 const AT_S: f64 = 1.5;
 
+/// Loads the presets to draw, as their files are now.
+pub type PresetLoader = Box<dyn Fn() -> Vec<Preset> + Send>;
+
 /// Starts the painter; it ends once everyone else has let go of `board`.
-pub fn start(board: &Arc<Thumbnails<Preset>>) -> std::io::Result<std::thread::JoinHandle<()>> {
+pub fn start(
+    board: &Arc<Thumbnails>,
+    load: PresetLoader,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
     let board = Arc::downgrade(board);
     std::thread::Builder::new()
         .name("somnia-thumbs".into())
-        .spawn(move || paint_on(board))
+        .spawn(move || paint_on(board, load))
 }
 
-fn paint_on(board: Weak<Thumbnails<Preset>>) {
+fn paint_on(board: Weak<Thumbnails>, load: PresetLoader) {
     loop {
         let Some(b) = board.upgrade() else { return };
-        let Some(presets) = b.next_request(Duration::from_millis(500)) else {
+        if !b.take_request(Duration::from_millis(500)) {
             continue;
-        };
-        match paint(&presets) {
+        }
+        match paint(&load()) {
             Ok(pngs) => b.publish(pngs),
             Err(e) => tracing::warn!("somnia: the console's thumbnails could not be drawn: {e}"),
         }

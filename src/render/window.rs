@@ -67,7 +67,7 @@ pub struct ShowLink {
     pub join: Option<JoinLink>,
     /// Where the console's thumbnails are asked for (at the start and after a preset or a
     /// shader changes); `None`: no console.
-    pub thumbnails: Option<Arc<crate::bridge::Thumbnails<crate::show::preset::Preset>>>,
+    pub thumbnails: Option<Arc<crate::bridge::Thumbnails>>,
 }
 
 // Every value of a layer fits the health report.
@@ -289,10 +289,10 @@ impl App {
         }
     }
 
-    /// Asks for thumbnails of the presets as they are now (the console's grid).
+    /// Asks for thumbnails of the presets as their files are now (the console's grid).
     fn ask_for_thumbnails(&self) {
         if let Some(board) = self.link.as_ref().and_then(|l| l.thumbnails.as_ref()) {
-            board.request(self.timeline.presets.clone());
+            board.request();
         }
     }
 

@@ -21,7 +21,6 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::bridge::{Health, Thumbnails};
 use crate::control::intent::Steering;
 use crate::control::osc::OscStats;
-use crate::show::preset::Preset;
 use crate::web::audience::socket::AudienceState;
 
 const PAGE: &str = include_str!("console.html");
@@ -34,7 +33,7 @@ pub struct ConsoleState {
     pub token: Arc<str>,
     pub steering: Steering,
     pub health: Arc<Health>,
-    pub thumbnails: Arc<Thumbnails<Preset>>,
+    pub thumbnails: Arc<Thumbnails>,
     pub audience: Option<AudienceState>,
     pub osc: Option<Arc<OscStats>>,
     /// Requests refused for a wrong or missing token.
@@ -134,7 +133,8 @@ pub async fn page(
         .into_response()
 }
 
-/// `GET /console/thumbs/{n}`: preset `n`'s thumbnail, as a PNG.
+/// `GET /console/thumbs/{n}`: the `n`th thumbnail of the newest set (the snapshot names them in
+/// order), as a PNG.
 pub async fn thumbnail(
     State(state): State<ConsoleState>,
     Path(n): Path<usize>,

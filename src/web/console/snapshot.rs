@@ -105,7 +105,10 @@ pub fn snapshot(state: &ConsoleState) -> String {
         "next": next,
         "presets": presets,
         "showing": showing,
-        "thumbs": { "generation": thumbs.generation, "count": thumbs.pngs.len() },
+        "thumbs": {
+            "generation": thumbs.generation,
+            "names": thumbs.pngs.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(),
+        },
         "params": params,
         "audio": audio,
         "symphony": board.symphony,

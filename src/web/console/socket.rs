@@ -143,8 +143,16 @@ fn intents(state: &ConsoleState, command: Command) -> Option<Vec<Intent>> {
         Command::Cue { n } if (1..=board.cues.len()).contains(&n) => {
             show(ShowCommand::SeekCue(n - 1))
         }
+        // Only a preset the console was shown: the show's own or one of the project's.
         Command::Preset { name, fade_s }
-            if fade_s.is_finite() && board.presets.iter().any(|p| p.name == name) =>
+            if fade_s.is_finite()
+                && (board.presets.iter().any(|p| p.name == name)
+                    || state
+                        .thumbnails
+                        .current()
+                        .pngs
+                        .iter()
+                        .any(|(n, _)| *n == name)) =>
         {
             show(ShowCommand::Preset {
                 name,
