@@ -10,6 +10,8 @@ bash scripts/ensure-rust.sh
 # python-osc, one of the OSC peers the live tests use.
 SOMNIA_PYTHON="$(bash scripts/ensure-python-osc.sh)"
 export SOMNIA_PYTHON
+# axe-core, the accessibility audit the browser tests run in Chromium (pinned, hash-checked).
+bash scripts/ensure-axe.sh >/dev/null
 
 source scripts/test-env.sh
 test_env_start
@@ -38,8 +40,7 @@ set -e
 # closing line (cargo prints one per test binary, doc tests last).
 echo "== summary"
 grep -E '^test .* FAILED$' "$log" | sed 's/^test /failed: /; s/ \.\.\. FAILED$//' || true
-touch "$SOMNIA_REPORT_DIR/skipped" "$SOMNIA_REPORT_DIR/retried"
-sed 's/^/skipped: /' "$SOMNIA_REPORT_DIR/skipped"
+XX
 sed 's/^/retried: /' "$SOMNIA_REPORT_DIR/retried"
 ignored=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^ignored/) n += $i } END { print n + 0 }' "$log")
 skipped=$(( $(wc -l < "$SOMNIA_REPORT_DIR/skipped") + ignored ))

@@ -8,22 +8,6 @@ use std::time::Duration;
 
 use common::*;
 
-const RATE: usize = 48_000;
-const HOP: usize = 240;
-const WIN: usize = 2_048;
-
-/// When `hz` starts sounding in `mono` (seconds): the first window reaching 30% of its peak.
-fn onset_s(mono: &[f32], hz: f32) -> f64 {
-    let levels: Vec<f32> = mono
-        .windows(WIN)
-        .step_by(HOP)
-        .map(|w| level_near(&spectrum(w), WIN, RATE as u32, hz))
-        .collect();
-    let peak = levels.iter().copied().fold(0.0, f32::max);
-    let i = levels.iter().position(|l| *l >= 0.3 * peak).unwrap();
-    (i * HOP + WIN / 2) as f64 / RATE as f64
-}
-
 #[test]
 fn a_manual_cue_waits_for_go_and_its_follower_comes_when_it_ends() {
     if !live_env() {

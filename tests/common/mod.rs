@@ -40,7 +40,8 @@ fn test_name() -> String {
 }
 
 /// Adds a line to the suite's report (`scripts/test.sh` prints it at the end), when the suite
-/// keeps one: `kind` is `skipped` or `retried`.
+/// keeps one: `kind` is `skipped`, `retried` or `measured` (a figure worth seeing in the
+/// summary, such as a page's transfer size).
 pub fn report(kind: &str, line: &str) {
     eprintln!("{kind}: {line}");
     let Some(dir) = std::env::var_os("SOMNIA_REPORT_DIR") else {
@@ -139,6 +140,22 @@ pub fn level_near(spec: &[f32], n: usize, sample_rate_hz: u32, hz: f32) -> f32 {
     let bin = |f: f32| (f * n as f32 / sample_rate_hz as f32).round() as usize;
     let (lo, hi) = (bin(hz * 0.985), bin(hz * 1.015).min(spec.len() - 1));
     spec[lo..=hi].iter().copied().fold(0.0, f32::max)
+}
+
+/// When `hz` starts sounding in `mono` (48 kHz, seconds): the first 2048-sample window (hop
+/// 240) reaching 30% of its loudest.
+pub fn onset_s(mono: &[f32], hz: f32) -> f64 {
+    const RATE: usize = 48_000;
+    const HOP: usize = 240;
+    const WIN: usize = 2_048;
+    let levels: Vec<f32> = mono
+        .windows(WIN)
+        .step_by(HOP)
+        .map(|w| level_near(&spectrum(w), WIN, RATE as u32, hz))
+        .collect();
+    let peak = levels.iter().copied().fold(0.0, f32::max);
+    let i = levels.iter().position(|l| *l >= 0.3 * peak).unwrap_or(0);
+    (i * HOP + WIN / 2) as f64 / RATE as f64
 }
 
 pub fn note_hz(midi: u8) -> f32 {

@@ -1,0 +1,336 @@
+//! The web pages in a real browser: Debian's Chromium, headless, driven over the DevTools
+//! protocol by tests/browser/cdp.py with real mouse and key events, against `somnia play` under
+//! Xvfb. Two phones join from the audience page and steer their tiles (seen in the window), one
+//! leaves and fades; the operator's console fires GO (heard in the recording), moves a fader
+//! (seen) and cuts to a preset by its thumbnail (seen). Both pages pass axe-core's audit with no
+//! serious or critical violation, and the audience page's transfer size is measured.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// A python script driving Chromium, spoken to line by line: it prints what it saw (JSON
+/// lines) and words when it reaches a step, and waits for a line on stdin to go on.
+struct Driver {
+    child: Child,
+    stdin: ChildStdin,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    said: Vec<String>,
+}
+
+impl Driver {
+    fn start(script: &str, url: &str) -> Self {
+        let axe = std::process::Command::new("bash")
+            .arg(repo().join("scripts/ensure-axe.sh"))
+            .output()
+            .expect("scripts/ensure-axe.sh runs");
+        assert!(axe.status.success(), "axe-core: {axe:?}");
+        let axe = String::from_utf8(axe.stdout).unwrap().trim().to_string();
+        let mut child = Command::new(python_osc())
+            .args(["-c", script, url])
+            .arg(repo().join("tests/browser"))
+            .arg(axe)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Self {
+            child,
+            stdin,
+            lines,
+            said: Vec::new(),
+        }
+    }
+
+    /// Reads until the line `word`; panics if the script ends first.
+    fn until(&mut self, word: &str) {
+        for line in self.lines.by_ref() {
+            let line = line.unwrap();
+            let done = line == word;
+            self.said.push(line);
+            if done {
+                return;
+            }
+        }
+        panic!(
+            "the browser script stopped before `{word}`: {:?}",
+            self.said
+        );
+    }
+
+    fn go_on(&mut self) {
+        writeln!(self.stdin).unwrap();
+    }
+
+    /// The JSON line that has `key`.
+    fn json(&self, key: &str) -> serde_json::Value {
+        self.said
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v.get(key).is_some())
+            .unwrap_or_else(|| panic!("no `{key}` in {:?}", self.said))[key]
+            .clone()
+    }
+
+    fn finish(mut self) {
+        self.go_on();
+        let _ = self.child.wait();
+    }
+}
+
+const PHONES: &str = r##"
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from cdp import Browser
+url, axe = sys.argv[1], sys.argv[3]
+b = Browser()
+try:
+    a, c = b.page(url), b.page(url)
+    print(json.dumps({"bytes": a.transfer_bytes()}), flush=True)
+    print(json.dumps({"axe_consent": a.axe(axe)}), flush=True)
+    for p in (a, c):
+        p.click("#agree")
+    for p in (a, c):
+        p.wait("!document.getElementById('dream').hidden && document.getElementById('who-text').textContent.length > 0")
+    print(json.dumps({"who": [p.eval("document.getElementById('who-text').textContent") for p in (a, c)]}), flush=True)
+    print(json.dumps({"axe_joined": c.axe(axe)}), flush=True)
+    # Phone 1 touches its pad near the bottom-right corner (x 0.97, y 0.03: inside the rounded
+    # corner); phone 2 turns its energy up.
+    a.click("#pad", 0.97, 0.97)
+    c.key("#energy", "End", "End", 35)
+    print(json.dumps({"pad": a.eval("[document.getElementById('x').value, document.getElementById('y').value]"), "energy": c.eval("document.getElementById('energy').value")}), flush=True)
+    print("steered", flush=True)
+    sys.stdin.readline()
+    a.click("#leave")
+    a.wait("!document.getElementById('after').hidden")
+    print("left", flush=True)
+    sys.stdin.readline()
+finally:
+    b.close()
+"##;
+
+#[test]
+fn two_phones_in_chromium_join_steer_their_tiles_and_one_that_leaves_fades() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let play = LivePlay::start(
+        dir.path(),
+        &["--size", "320x180", "--no-osc", "--web-bind", &bind],
+        &fixture("performances/mosaic-live.toml"),
+    );
+    play.wait_until_up();
+    let (red, magenta, yellow) = ([255, 0, 0], [255, 0, 255], [255, 255, 0]);
+    let before = dir.path().join("before.png");
+    screenshot(&before);
+
+    let mut phones = Driver::start(PHONES, &format!("http://{bind}/join"));
+    phones.until("steered");
+    let steered = dir.path().join("steered.png");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while {
+        screenshot(&steered);
+        (pixels_near(&steered, magenta) < 2_000 || pixels_near(&steered, yellow) < 2_000)
+            && Instant::now() < deadline
+    } {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    phones.go_on();
+    phones.until("left");
+    std::thread::sleep(Duration::from_millis(2500));
+    let after = dir.path().join("after.png");
+    screenshot(&after);
+    let log = play.stop();
+    let bytes = phones.json("bytes").as_u64().unwrap();
+    let who = phones.json("who");
+    let axe = [phones.json("axe_consent"), phones.json("axe_joined")];
+    eprintln!("the phones said: {:?}", phones.said);
+    phones.finish();
+
+    report(
+        "measured",
+        &format!("the audience page took {bytes} bytes on the wire in Chromium"),
+    );
+    assert!(bytes > 0 && bytes < 100_000, "{bytes} bytes");
+    for a in &axe {
+        assert_eq!(
+            a,
+            &serde_json::json!([]),
+            "axe-core: serious or critical violations"
+        );
+    }
+    let who: Vec<&str> = who
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        who[0].contains('1') && who[1].contains('2'),
+        "each phone is told its dreamer: {who:?}"
+    );
+    let red_before = pixels_near(&before, red);
+    assert!(red_before > 2_000, "dreamer 1 starts red\n{log}");
+    assert!(
+        pixels_near(&steered, magenta) > 2_000 && pixels_near(&steered, red) < red_before / 20,
+        "phone 1's touch turned its tile magenta"
+    );
+    assert!(
+        pixels_near(&steered, yellow) > 2_000,
+        "phone 2's energy made its tile yellow"
+    );
+    assert!(
+        pixels_near(&after, magenta) < pixels_near(&steered, magenta) / 20,
+        "phone 1 left and its tile faded"
+    );
+    assert!(pixels_near(&after, yellow) > 2_000, "phone 2 stays");
+}
+
+const CONSOLE: &str = r##"
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from cdp import Browser
+from websockets.sync.client import connect
+url, axe = sys.argv[1], sys.argv[3]
+# A wrong token is refused, at the socket as at the page.
+try:
+    connect(url.replace("http://", "ws://").split("/console")[0] + "/console/ws?token=x", open_timeout=5)
+    print(json.dumps({"wrong_token": "accepted"}), flush=True)
+except Exception as e:
+    print(json.dumps({"wrong_token": str(e)}), flush=True)
+b = Browser()
+try:
+    p = b.page(url, width=1280, height=900, mobile=False)
+    # Connected, the cue list in, the thumbnails drawn (the fixture project has six presets).
+    p.wait("document.getElementById('status').textContent === 'connected' && document.getElementById('cue-2') !== null", 15)
+    p.wait("document.querySelectorAll('#presets img').length >= 6", 30)
+    print(json.dumps({"address_bar": p.eval("location.href")}), flush=True)
+    print(json.dumps({"axe": p.axe(axe)}), flush=True)
+    # Past the cue's planned time (3 s): it waits for GO.
+    p.wait("(() => { const [m, s] = document.getElementById('time').textContent.split(':'); return 60 * m + +s > 4; })()", 15)
+    p.click("#go")
+    print("go", flush=True)
+    sys.stdin.readline()
+    p.key("#param-r", "End", "End", 35)
+    print("fader", flush=True)
+    sys.stdin.readline()
+    p.eval("document.getElementById('fade').value = '0'")
+    n = p.eval("[...document.querySelectorAll('#presets button')].findIndex(b => b.textContent.trim() === 'cool')")
+    p.click(f"#preset-{n}")
+    p.wait(f"document.getElementById('preset-{n}').getAttribute('aria-pressed') === 'true'")
+    print("preset", flush=True)
+    sys.stdin.readline()
+finally:
+    b.close()
+"##;
+
+#[test]
+fn the_console_in_chromium_fires_go_moves_a_fader_and_cuts_to_a_preset_by_its_thumbnail() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let token = "stage-left-2026";
+    let rec = dir.path().join("rec.wav");
+    let mut parec = start_recording(&rec);
+    let play = LivePlay::start(
+        dir.path(),
+        &[
+            "--size",
+            "320x180",
+            "--no-osc",
+            "--web-bind",
+            &bind,
+            "--console-token",
+            token,
+        ],
+        &fixture("performances/console.toml"),
+    );
+    play.wait_until_up();
+    let addr: std::net::SocketAddr = bind.parse().unwrap();
+    let (refused, _) = http_get(addr, "/console?token=wrong").unwrap();
+    let (no_token, _) = http_get(addr, "/console").unwrap();
+
+    let mut console = Driver::start(CONSOLE, &format!("http://{bind}/console?token={token}"));
+    console.until("go");
+    std::thread::sleep(Duration::from_millis(1500));
+    console.go_on();
+    console.until("fader");
+    let red = dir.path().join("red.png");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while {
+        screenshot(&red);
+        pixels_near(&red, [255, 0, 0]) < 320 * 180 * 9 / 10 && Instant::now() < deadline
+    } {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    console.go_on();
+    console.until("preset");
+    std::thread::sleep(Duration::from_millis(500));
+    let cool = dir.path().join("cool.png");
+    screenshot(&cool);
+    let log = play.stop();
+    std::thread::sleep(Duration::from_millis(200));
+    stop_with_sigint(&mut parec);
+    let wrong = console.json("wrong_token");
+    let address_bar = console.json("address_bar");
+    let axe = console.json("axe");
+    eprintln!("the console said: {:?}", console.said);
+    console.finish();
+
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    assert!(no_token.starts_with("HTTP/1.1 401"), "{no_token}");
+    assert!(
+        wrong.as_str().unwrap().contains("401"),
+        "the socket refuses a wrong token: {wrong}"
+    );
+    assert!(
+        !address_bar.as_str().unwrap().contains(token),
+        "the token leaves the address bar: {address_bar}"
+    );
+    assert_eq!(
+        axe,
+        serde_json::json!([]),
+        "axe-core: serious or critical violations"
+    );
+    // GO: logged, and A4 heard where the log puts it (C3 at 0.5 s places the show clock).
+    let go_s: f64 = log
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("somnia: GO cue 2 ")?
+                .rsplit(" at ")
+                .next()?
+                .strip_suffix(" s")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no GO in the log:\n{log}"));
+    let mono = read_wav(&rec).mono();
+    let a4_s = onset_s(&mono, note_hz(69)) - onset_s(&mono, note_hz(48)) + 0.5;
+    assert!(
+        go_s > 4.0 && (a4_s - go_s).abs() < 0.25,
+        "the console's GO at {go_s:.3} s; A4 heard at {a4_s:.3} s of the show"
+    );
+    assert!(
+        pixels_near(&red, [255, 0, 0]) > 320 * 180 * 9 / 10,
+        "the console's fader turned the flat preset red"
+    );
+    assert!(
+        pixels_near(&cool, [255, 0, 0]) < 1_000,
+        "the console cut to `cool`: the red is gone"
+    );
+}
