@@ -40,12 +40,14 @@ set -e
 # closing line (cargo prints one per test binary, doc tests last).
 echo "== summary"
 grep -E '^test .* FAILED$' "$log" | sed 's/^test /failed: /; s/ \.\.\. FAILED$//' || true
-XX
+touch "$SOMNIA_REPORT_DIR/skipped" "$SOMNIA_REPORT_DIR/retried" "$SOMNIA_REPORT_DIR/measured"
+sed 's/^/skipped: /' "$SOMNIA_REPORT_DIR/skipped"
 sed 's/^/retried: /' "$SOMNIA_REPORT_DIR/retried"
 ignored=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^ignored/) n += $i } END { print n + 0 }' "$log")
 skipped=$(( $(wc -l < "$SOMNIA_REPORT_DIR/skipped") + ignored ))
 retried=$(wc -l < "$SOMNIA_REPORT_DIR/retried")
 echo "retries: $retried (each above, with its reason)"
+sed 's/^/measured: /' "$SOMNIA_REPORT_DIR/measured"
 awk -v s="$skipped" '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 # Disk is finite on CI machines: say what the build took, so growth is noticed before it fails.
