@@ -86,6 +86,14 @@ pub fn show_commands() -> (SyncSender<ShowCommand>, Receiver<ShowCommand>) {
 }
 
 /// The bounded channel to the picture.
-pub fn look_commands() -> (SyncSender<LookCommand>, Receiver<LookCommand>) {
+/// A change to the picture and when its controller received it: the render thread measures
+/// from this to the frame that shows it (the controller-to-picture latency `/health` reports).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StampedLook {
+    pub look: LookCommand,
+    pub received: std::time::Instant,
+}
+
+pub fn look_commands() -> (SyncSender<StampedLook>, Receiver<StampedLook>) {
     sync_channel(LOOK_COMMANDS)
 }

@@ -58,6 +58,21 @@ pub struct Health {
     showing_params: [AtomicU32; SHOWN_PARAMS],
     /// The errors the rehearsal overlay shows (whether or not it is on): file:line:col, what.
     errors: Mutex<Vec<String>>,
+    /// Live changes to the picture lately: (when shown, ms from their controller receiving
+    /// them to the frame that showed them), newest last.
+    look_latencies: Mutex<VecDeque<(Instant, f32)>>,
+}
+
+/// Most live changes' latencies kept (the window is also bounded in time).
+const MAX_LATENCIES: usize = 8192;
+
+/// How long live changes took to reach the picture, over the recent window.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LatencyReport {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// Changes measured in the window.
+    pub count: usize,
 }
 
 /// Most layer parameters whose values are reported (every one a preset may have).
@@ -142,6 +157,7 @@ impl Health {
             showing: AtomicU32::new(u32::MAX),
             showing_params: Default::default(),
             errors: Mutex::new(Vec::new()),
+            look_latencies: Mutex::new(VecDeque::with_capacity(MAX_LATENCIES)),
             kiosk: Mutex::new(KioskHealth::default()),
             restarts: AtomicU64::new(0),
         }
@@ -261,6 +277,48 @@ impl Health {
     }
 
     /// What is playing, in words (a performance's title, a kiosk's item).
+    /// A frame presented at `now` showed live changes received at `received`.
+    pub fn looks_shown(&self, now: Instant, received: &[Instant]) {
+        if received.is_empty() {
+            return;
+        }
+        let Ok(mut l) = self.look_latencies.lock() else {
+            return;
+        };
+        for r in received {
+            if l.len() == MAX_LATENCIES {
+                l.pop_front();
+            }
+            l.push_back((now, now.saturating_duration_since(*r).as_secs_f32() * 1e3));
+        }
+        while l
+            .front()
+            .is_some_and(|(t, _)| now.saturating_duration_since(*t) > WINDOW)
+        {
+            l.pop_front();
+        }
+    }
+
+    /// How long live changes took to reach the picture over the last 10 s; `None` with none.
+    pub fn look_latency(&self, now: Instant) -> Option<LatencyReport> {
+        let l = self.look_latencies.lock().ok()?;
+        let mut ms: Vec<f32> = l
+            .iter()
+            .filter(|(t, _)| now.saturating_duration_since(*t) <= WINDOW)
+            .map(|(_, ms)| *ms)
+            .collect();
+        if ms.is_empty() {
+            return None;
+        }
+        ms.sort_by(f32::total_cmp);
+        let at = |q: f64| f64::from(ms[((ms.len() - 1) as f64 * q).round() as usize]);
+        Some(LatencyReport {
+            p50_ms: at(0.5),
+            p99_ms: at(0.99),
+            count: ms.len(),
+        })
+    }
+
     /// The sound's level as this frame drew it.
     pub fn set_levels(&self, levels: Levels) {
         let values = [levels.rms, levels.peak].into_iter().chain(levels.bands);

@@ -6,7 +6,7 @@
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
-use super::{CrowdGauge, CueBoard, Event, LookCommand, ShowCommand, Transport};
+use super::{CrowdGauge, CueBoard, Event, LookCommand, ShowCommand, StampedLook, Transport};
 
 #[derive(Clone)]
 pub struct LiveSink {
@@ -16,7 +16,7 @@ pub struct LiveSink {
     /// The live show (GO, transport, presets).
     pub commands: SyncSender<ShowCommand>,
     /// Live changes to the picture (the render thread).
-    pub looks: SyncSender<LookCommand>,
+    pub looks: SyncSender<StampedLook>,
     pub transport: Arc<Transport>,
     /// Where the cue list stands (the standby cue), for controllers that report it.
     pub cues: Arc<CueBoard>,
@@ -38,8 +38,9 @@ impl LiveSink {
         self.commands.try_send(command).is_ok()
     }
 
-    /// Sends a change to the picture; false if it was dropped.
-    pub fn look(&self, look: LookCommand) -> bool {
-        self.looks.try_send(look).is_ok()
+    /// Sends a change to the picture, received by its controller at `received`; false if it
+    /// was dropped.
+    pub fn look(&self, look: LookCommand, received: std::time::Instant) -> bool {
+        self.looks.try_send(StampedLook { look, received }).is_ok()
     }
 }

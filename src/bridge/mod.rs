@@ -50,14 +50,16 @@ pub mod wake;
 pub use analysis::{
     Analysis, AnalysisReader, AnalysisTrack, AnalysisWriter, BANDS, analysis_channel,
 };
-pub use commands::{LiveMacros, LookCommand, ShowCommand, look_commands, show_commands};
+pub use commands::{
+    LiveMacros, LookCommand, ShowCommand, StampedLook, look_commands, show_commands,
+};
 pub use crowd::{Crowd, CrowdGauge};
 pub use cue_board::{CueBoard, CueName, CueRow, CueRowState, CueStatus, ParamFacts, PresetFacts};
 pub use events::{
     AudioParam, Curve, Event, EventKind, EventQueue, MIN_RAMP_S, event_queue, glitch_sound,
 };
 pub use external_clock::ExternalClock;
-pub use health::{FrameReport, Health, Levels};
+pub use health::{FrameReport, Health, LatencyReport, Levels};
 pub use live_sink::LiveSink;
 pub use patch::{MasterSettings, Patch};
 pub use priority::Priority;

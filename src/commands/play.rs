@@ -513,8 +513,10 @@ fn start_web(
     let state = crate::web::WebState {
         transport: transport.clone(),
         health: health.clone(),
+        audience,
+        console,
     };
-    crate::web::WebServer::start(bind, state, audience, console)
+    crate::web::WebServer::start(bind, state)
         .inspect_err(|e| tracing::warn!("{who}: {e}; playing on without it (--web-bind moves it)"))
         .ok()
 }

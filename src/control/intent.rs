@@ -137,7 +137,7 @@ impl Steering {
                 },
             }]),
             Intent::Show(command) => u64::from(!sink.show(command)),
-            Intent::Look(look) => u64::from(!sink.look(look)),
+            Intent::Look(look) => u64::from(!sink.look(look, received)),
             Intent::Glitch(g) => {
                 let sound = glitch_sound(f64::from(g)).map(|(param, value)| Event {
                     at_sample: 0,
@@ -148,7 +148,7 @@ impl Steering {
                         curve: Curve::Linear,
                     },
                 });
-                u64::from(!sink.look(LookCommand::Glitch(g))) + sink.engine(&sound)
+                u64::from(!sink.look(LookCommand::Glitch(g), received)) + sink.engine(&sound)
             }
             Intent::Learn(target) => {
                 let armed = self.learn.as_ref().is_some_and(|l| l.send(target));

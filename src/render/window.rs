@@ -17,7 +17,6 @@ use super::gpu::{Gpu, RenderError};
 use super::picture_meter::PictureMeter;
 use super::renderer::{FrameInputs, JoinCodeShown, Renderer, ShownCaption};
 use super::service::ServiceNotifier;
-use crate::bridge::LookCommand;
 use crate::bridge::ShowCommand;
 use crate::bridge::health::GpuMemory;
 use crate::bridge::{AnalysisReader, Health, Transport};
@@ -56,7 +55,7 @@ pub struct ShowLink {
     pub steering: Steering,
     pub updates: Arc<ShowMail>,
     /// Live changes to the picture (OSC and MIDI).
-    pub looks: Receiver<LookCommand>,
+    pub looks: Receiver<crate::bridge::StampedLook>,
     /// Where each presented frame is counted, for `/health` and `/somnia/status`.
     pub health: Arc<Health>,
     /// Folders to watch besides those of the shaders and presets (the performance's).
@@ -136,6 +135,9 @@ struct App {
     live_look: LiveLook,
     /// The current error of each file that failed to load, for the log and the overlay.
     errors: BTreeMap<PathBuf, String>,
+    /// When each live change drawn in this frame was received (reused: no allocation a frame
+    /// once it has grown).
+    look_received: Vec<Instant>,
     /// What the keys mean.
     keys: KeyMap,
     /// The modifiers held now, for a locked window's chord.
@@ -213,6 +215,7 @@ pub fn run(
         link,
         live_look: LiveLook::default(),
         errors: BTreeMap::new(),
+        look_received: Vec::with_capacity(1024),
         keys: lock.map_or_else(KeyMap::default, KeyMap::locked),
         held: Default::default(),
         asleep: false,
@@ -528,8 +531,9 @@ impl App {
         // This frame shows until about the next one: the last frame's interval estimates it.
         let span_s = Timeline::frame_time(time_s, f64::from(dt_s.min(0.1)));
         if let Some(link) = &self.link {
-            for cmd in link.looks.try_iter().take(1024) {
-                self.live_look.apply(cmd, &self.timeline, span_s);
+            for stamped in link.looks.try_iter().take(1024) {
+                self.look_received.push(stamped.received);
+                self.live_look.apply(stamped.look, &self.timeline, span_s);
             }
         }
         let mut visual = self.timeline.visual_state_at(span_s);
@@ -601,6 +605,8 @@ impl App {
         if let Some(link) = &self.link {
             let period_s = self.options.vsync.then(|| 1.0 / self.refresh_hz);
             link.health.frame_presented(now, period_s);
+            link.health.looks_shown(now, &self.look_received);
+            self.look_received.clear();
             live.meter
                 .collect(&live.gpu.device, |mean| link.health.frame_luminance(mean));
             // The GPU allocator's report is a walk over every allocation: now and then.

@@ -1,6 +1,7 @@
 //! `GET /health`: how the show is doing, as JSON, for a watchdog, a monitoring system or a
 //! person with `curl`.
 
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::Json;
@@ -37,6 +38,39 @@ pub struct HealthReport {
     pub gpu_memory: Option<GpuMemoryReport>,
     /// Each presented frame's brightness, measured by the flash guard (none when it is off).
     pub picture: Option<PictureReport>,
+    /// How long live changes (OSC, MIDI, phones, the console) took from their controller
+    /// receiving them to the frame that showed them, over the last 10 s (none without any).
+    pub look_latency_ms: Option<LatencyMsReport>,
+    /// The audience page's phones and what was refused (none without the page).
+    pub audience: Option<AudienceReport>,
+    /// Requests to the console refused for a wrong or missing token, and commands from it not
+    /// of its protocol (none without the console).
+    pub console: Option<ConsoleReport>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LatencyMsReport {
+    pub p50: f64,
+    pub p99: f64,
+    pub count: usize,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AudienceReport {
+    /// Phones joined now (dreamers and crowd).
+    pub phones: usize,
+    /// Phones told the room was full.
+    pub turned_away: u64,
+    /// Messages refused: out of range, too fast, or before agreeing.
+    pub refused: u64,
+    /// Messages not of the protocol (not JSON, binary, unknown).
+    pub malformed: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ConsoleReport {
+    pub refused_tokens: u64,
+    pub malformed: u64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -85,6 +119,24 @@ impl HealthReport {
                 luminance: p.luminance,
                 black_frames_now: p.black_frames_now,
                 black_frames_longest: p.black_frames_longest,
+            }),
+            look_latency_ms: state.health.look_latency(now).map(|l| LatencyMsReport {
+                p50: l.p50_ms,
+                p99: l.p99_ms,
+                count: l.count,
+            }),
+            audience: state.audience.as_ref().and_then(|a| {
+                let phones = a.audience.lock().ok()?;
+                Some(AudienceReport {
+                    phones: phones.len(),
+                    turned_away: phones.turned_away,
+                    refused: phones.refused,
+                    malformed: a.malformed.load(Ordering::Relaxed),
+                })
+            }),
+            console: state.console.as_ref().map(|c| ConsoleReport {
+                refused_tokens: c.refused.load(Ordering::Relaxed),
+                malformed: c.malformed.load(Ordering::Relaxed),
             }),
         }
     }

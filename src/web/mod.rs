@@ -28,6 +28,10 @@ const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 pub struct WebState {
     pub transport: Arc<Transport>,
     pub health: Arc<Health>,
+    /// The audience page's state, for its counters (none without the page).
+    pub audience: Option<audience::socket::AudienceState>,
+    /// The console's state, for its counters (none without the console).
+    pub console: Option<console::ConsoleState>,
 }
 
 /// Why the web server could not start. The show plays on without it.
@@ -55,14 +59,11 @@ pub struct WebServer {
 
 impl WebServer {
     /// Binds `addr` (at once, so a taken port is known here) and serves on its own thread;
-    /// with `audience`, the audience page (`/join`) and its WebSocket too; with `console`, the
-    /// operator's console (`/console`).
-    pub fn start(
-        addr: SocketAddr,
-        state: WebState,
-        audience: Option<audience::socket::AudienceState>,
-        console: Option<console::ConsoleState>,
-    ) -> Result<Self, WebError> {
+    /// with an audience in `state`, the audience page (`/join`) and its WebSocket too; with a
+    /// console, the operator's console (`/console`).
+    pub fn start(addr: SocketAddr, state: WebState) -> Result<Self, WebError> {
+        let audience = state.audience.clone();
+        let console = state.console.clone();
         let listener =
             std::net::TcpListener::bind(addr).map_err(|source| WebError::Bind { addr, source })?;
         listener.set_nonblocking(true).map_err(WebError::Setup)?;
