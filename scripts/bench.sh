@@ -8,9 +8,13 @@
 #   kiosk_soak:   `somnia kiosk` cycling every shipped preset and performance (3 s each, 1 s
 #                 fades) for 30 minutes under Xvfb and the null sink: memory and GPU memory
 #                 growth per hour after warm-up, and the longest black stretch in frames
+#   audience_load: 50, 100 and 200 simulated phones at 30 messages a second on a four-dreamer
+#                 show: joins a second, join time, message-to-frame latency (p50, p99) and
+#                 server CPU per 100 phones, under Xvfb and the null sink
 #
 # Usage: scripts/bench.sh [BENCH...] [--seconds S]
-#   With no BENCH, all of them. --seconds sets the soak's length (default 1800).
+#   With no BENCH, all of them. --seconds sets the soak's length (default 1800) and each
+#   crowd's (default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 benches=()
@@ -23,7 +27,7 @@ while [ $# -gt 0 ]; do
     *) benches+=("$1"); shift ;;
   esac
 done
-[ ${#benches[@]} -eq 0 ] && benches=(synth_voices render_speed render_frame osc_latency kiosk_soak)
+[ ${#benches[@]} -eq 0 ] && benches=(synth_voices render_speed render_frame osc_latency kiosk_soak audience_load)
 
 bash scripts/install-system-deps.sh
 bash scripts/ensure-rust.sh
@@ -34,13 +38,13 @@ if [[ " ${benches[*]} " == *" synth_voices "* ]] && ! command -v scsynth >/dev/n
 fi
 export NODEVICE_SELECT=1
 for b in "${benches[@]}"; do
-  if [ "$b" = kiosk_soak ]; then
+  if [ "$b" = kiosk_soak ] || [ "$b" = audience_load ]; then
     # A real window and a real sound server, as the live tests have them; stopped at the end.
     (
       source scripts/test-env.sh
       test_env_start
       trap test_env_stop EXIT
-      cargo bench --locked --bench kiosk_soak -- "${soak_args[@]}"
+      SOMNIA_PYTHON="$(bash scripts/ensure-python-osc.sh)" cargo bench --locked --bench "$b" -- "${soak_args[@]}"
     )
   else
     cargo bench --locked --bench "$b"

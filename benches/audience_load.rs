@@ -1,0 +1,155 @@
+//! The audience page under load: `somnia play` (this build) shows a four-dreamer mosaic in a
+//! real window (Xvfb) with real sound (the PulseAudio null sink) while crowds of simulated phones
+//! (tests/browser/crowd.py, python `websockets` on loopback) join and send at their rate limit
+//! (30 messages a second each). For each crowd size it prints phones joined a second, each
+//! phone's join time (p50, p99), the latency from a phone's message reaching the server to the
+//! frame that shows it (p50, p99, from the show's own `/health`), and the server's CPU per 100
+//! phones: its CPU time during the crowd less its CPU time idle, per 100 phones, in cores.
+//!
+//! Run: `scripts/bench.sh audience_load [--seconds S]` (which starts Xvfb and the sound server),
+//! or in such an environment `cargo bench --bench audience_load -- --seconds 30`.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RATE: u32 = 30;
+const CROWDS: [usize; 3] = [50, 100, 200];
+
+fn seconds() -> f64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--seconds")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(30.0)
+}
+
+/// `GET /health` over a plain TCP connection.
+fn health(port: u16) -> Option<serde_json::Value> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    serde_json::from_str(body.split("\r\n\r\n").nth(1)?).ok()
+}
+
+/// The process's CPU time so far (user and system), seconds.
+fn cpu_s(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    ticks as f64 / 100.0
+}
+
+fn python() -> String {
+    std::env::var("SOMNIA_PYTHON").unwrap_or_else(|_| {
+        let out = Command::new("bash")
+            .arg("scripts/ensure-python-osc.sh")
+            .output()
+            .expect("scripts/ensure-python-osc.sh");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    })
+}
+
+fn main() {
+    if std::env::var_os("DISPLAY").is_none() {
+        println!("audience_load: no DISPLAY; run it through scripts/bench.sh, which starts Xvfb");
+        return;
+    }
+    let seconds = seconds();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut play = Command::new(env!("CARGO_BIN_EXE_somnia"))
+        .arg("play")
+        .arg(repo.join("tests/fixtures/performances/mosaic-live.toml"))
+        .args(["--size", "640x360", "--no-osc", "--no-midi", "--web-bind"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("somnia play");
+    let pid = play.id();
+    let up = Instant::now();
+    while health(port).is_none_or(|h| h["status"] != "ok") {
+        assert!(up.elapsed() < Duration::from_secs(60), "the show never came up");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let python = python();
+    // Idle: the show alone, for the CPU it costs without phones.
+    std::thread::sleep(Duration::from_secs(3));
+    let (idle_t, idle_c) = (Instant::now(), cpu_s(pid));
+    std::thread::sleep(Duration::from_secs_f64(seconds.min(10.0)));
+    let idle_cores = (cpu_s(pid) - idle_c) / idle_t.elapsed().as_secs_f64();
+
+    println!("audience_load: {RATE} messages a second a phone, {seconds} s a crowd, 640x360");
+    println!(
+        "{:>7} {:>9} {:>9} {:>9} {:>10} {:>10} {:>11} {:>12} {:>9}",
+        "phones",
+        "joins/s",
+        "join p50",
+        "join p99",
+        "msg→frame",
+        "msg→frame",
+        "server CPU",
+        "CPU per 100",
+        "underruns"
+    );
+    println!(
+        "{:>7} {:>9} {:>9} {:>9} {:>10} {:>10} {:>11} {:>12} {:>9}",
+        "", "", "ms", "ms", "p50 ms", "p99 ms", "cores", "phones, cores", ""
+    );
+    println!(
+        "{:>7} {:>9} {:>9} {:>9} {:>10} {:>10} {:>11.3} {:>12} {:>9}",
+        0, "", "", "", "", "", idle_cores, "", ""
+    );
+    for phones in CROWDS {
+        let before = health(port).unwrap_or_default();
+        let (t0, c0) = (Instant::now(), cpu_s(pid));
+        let out = Command::new(&python)
+            .arg(repo.join("tests/browser/crowd.py"))
+            .arg(format!("ws://127.0.0.1:{port}/join/ws"))
+            .args([phones.to_string(), seconds.to_string(), RATE.to_string()])
+            .output()
+            .expect("the crowd runs");
+        let cores = (cpu_s(pid) - c0) / t0.elapsed().as_secs_f64();
+        let after = health(port).unwrap_or_default();
+        let r: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        let lat = &after["look_latency_ms"];
+        let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{:>7} {:>9.0} {:>9.1} {:>9.1} {:>10.1} {:>10.1} {:>11.3} {:>12.3} {:>9}",
+            phones,
+            f(&r["joins_per_s"]),
+            f(&r["join_p50_ms"]),
+            f(&r["join_p99_ms"]),
+            f(&lat["p50"]),
+            f(&lat["p99"]),
+            cores,
+            (cores - idle_cores) / (phones as f64 / 100.0),
+            f(&after["audio_underruns"]) - f(&before["audio_underruns"]),
+        );
+        if r["error_count"].as_u64().unwrap_or(1) > 0 {
+            println!("        phones that failed: {}", r["errors"]);
+        }
+        // The phones' grace ends before the next crowd (they left, so it is at once).
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let _ = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
+    let _ = play.wait();
+}
