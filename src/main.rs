@@ -456,6 +456,7 @@ fn main() {
             midi: midi.settings(),
             web: web.bind(),
             join_url: web.join_url.clone(),
+            console_token: web.console_token.clone(),
             audio_device,
             buffer_frames: buffer,
             limiter: safety.limiter(),

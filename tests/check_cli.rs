@@ -197,19 +197,21 @@ fn every_mistake_in_a_kiosk_file_is_reported_at_its_place() {
             "order = \"shuffle\"",          // 1
             "shuffle = \"bagg\"",           // 2: unknown shuffle
             "fade_s = -1",                  // 3: out of range
-            "[[item]]",                     // 4
-            "preset = \"glwo\"",            // 5: no such preset
+            "join_url = \"dreams/join\"",   // 4: no scheme
+            "console_token = \"short\"",    // 5: too short
             "[[item]]",                     // 6
-            "performance = \"glow\"",       // 7: no such performance
-            "[schedule]",                   // 8
-            "timezone = \"Europe/Berlln\"", // 9: no such zone
-            "[[schedule.open]]",            // 10
-            "days = [\"mon\", \"thurs\"]",  // 11: unknown day
-            "from = \"10:00\"",             // 12
-            "to = \"25:00\"",               // 13: not a time
-            "[[schedule.date]]",            // 14
-            "date = \"2026-02-30\"",        // 15: not a date
-            "closed = true",                // 16
+            "preset = \"glwo\"",            // 7: no such preset
+            "[[item]]",                     // 8
+            "performance = \"glow\"",       // 9: no such performance
+            "[schedule]",                   // 10
+            "timezone = \"Europe/Berlln\"", // 11: no such zone
+            "[[schedule.open]]",            // 12
+            "days = [\"mon\", \"thurs\"]",  // 13: unknown day
+            "from = \"10:00\"",             // 14
+            "to = \"25:00\"",               // 15: not a time
+            "[[schedule.date]]",            // 16
+            "date = \"2026-02-30\"",        // 17: not a date
+            "closed = true",                // 18
         ]
         .join("\n"),
     )
@@ -220,12 +222,14 @@ fn every_mistake_in_a_kiosk_file_is_reported_at_its_place() {
     for (place, what) in [
         ("2:11", "unknown shuffle `bagg`"),
         ("3:10", "fade_s must be within"),
-        ("5:10", "no preset named `glwo`"),
-        ("7:15", "no performance named `glow`"),
-        ("9:12", "is not a time zone"),
-        ("11:16", "unknown day `thurs`"),
-        ("13:6", "is not a time of day"),
-        ("15:8", "is not a date"),
+        ("4:12", "must start with http:// or https://"),
+        ("5:17", "at least 12 characters"),
+        ("7:10", "no preset named `glwo`"),
+        ("9:15", "no performance named `glow`"),
+        ("11:12", "is not a time zone"),
+        ("13:16", "unknown day `thurs`"),
+        ("15:6", "is not a time of day"),
+        ("17:8", "is not a date"),
     ] {
         let line = err
             .lines()
@@ -235,5 +239,5 @@ fn every_mistake_in_a_kiosk_file_is_reported_at_its_place() {
     }
     assert!(err.contains("did you mean `bag`?"), "{err}");
     assert!(err.contains("did you mean `glow`?"), "{err}");
-    assert!(err.contains("8 error(s)"), "{err}");
+    assert!(err.contains("10 error(s)"), "{err}");
 }

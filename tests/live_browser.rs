@@ -209,6 +209,20 @@ try:
     print(json.dumps({"wrong_token": "accepted"}), flush=True)
 except Exception as e:
     print(json.dumps({"wrong_token": str(e)}), flush=True)
+# Hostile commands on the right token: each refused and counted, the console still answers.
+ws = connect(url.replace("http://", "ws://").replace("/console?", "/console/ws?"), open_timeout=5)
+for bad in ["{{{", '{"t":"param","name":"r","value":1e999}',
+            json.dumps({"t": "preset", "name": "../../etc/passwd"}), json.dumps({"t": "cue", "n": 99}),
+            json.dumps({"t": "rm", "path": "/"}), b"\x00binary"]:
+    ws.send(bad)
+hostile = json.loads(ws.recv(timeout=5))["t"]
+try:
+    ws.send("x" * 5000)
+    while True:
+        ws.recv(timeout=5)
+except Exception as e:
+    oversized = type(e).__name__
+print(json.dumps({"hostile": hostile, "oversized": oversized}), flush=True)
 b = Browser()
 try:
     p = b.page(url, width=1280, height=900, mobile=False)
@@ -283,10 +297,26 @@ fn the_console_in_chromium_fires_go_moves_a_fader_and_cuts_to_a_preset_by_its_th
     std::thread::sleep(Duration::from_millis(500));
     let cool = dir.path().join("cool.png");
     screenshot(&cool);
+    let health = health(addr).expect("/health answers");
     let log = play.stop();
     std::thread::sleep(Duration::from_millis(200));
     stop_with_sigint(&mut parec);
     let wrong = console.json("wrong_token");
+    assert_eq!(
+        console.json("hostile"),
+        "state",
+        "the console answers after hostile commands"
+    );
+    assert_eq!(
+        console.json("oversized"),
+        "ConnectionClosedError",
+        "an oversized frame closes the socket"
+    );
+    let counted = &health["console"];
+    assert!(
+        counted["malformed"].as_u64() >= Some(6) && counted["refused_tokens"].as_u64() >= Some(3),
+        "refused and counted: {counted}"
+    );
     let address_bar = console.json("address_bar");
     let axe = console.json("axe");
     eprintln!("the console said: {:?}", console.said);

@@ -70,3 +70,82 @@ fn a_cue_shows_the_join_code_and_a_qr_reader_decodes_it_to_the_audience_pages_ad
     assert_eq!(qr_codes(&hidden), Vec::<String>::new(), "hidden at 4 s");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
 }
+
+#[test]
+fn a_kiosk_with_join_code_shows_its_address_over_every_item_and_visitors_join_the_crowd() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = temp_project(&[("warm", "warm"), ("cool", "cool")]);
+    let root = dir.path();
+    let port = free_port();
+    std::fs::create_dir_all(root.join("kiosks")).unwrap();
+    std::fs::write(
+        root.join("kiosks/test.toml"),
+        format!(
+            "title = \"Join kiosk\"\nhold_s = 2\nfade_s = 0.5\njoin_code = true\n\
+             join_url = \"http://sanctuary.local:{port}/join\"\n\
+             console_token = \"gallery-night-2026\"\n\
+             [[item]]\npreset = \"warm\"\n[[item]]\npreset = \"cool\"\n"
+        ),
+    )
+    .unwrap();
+    let kiosk = root.join("kiosks/test.toml");
+    let state = root.join("state");
+    let bind = format!("127.0.0.1:{port}");
+    let play = LivePlay::kiosk(
+        root,
+        &[
+            kiosk.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--windowed",
+            "--size",
+            "640x360",
+            "--no-osc",
+            "--no-midi",
+            "--web-bind",
+            &bind,
+        ],
+    );
+    play.wait_until_up();
+    // Over one item, then over the next.
+    let mut read = Vec::new();
+    for name in ["first.png", "second.png"] {
+        let shot = dir.path().join(name);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut codes = Vec::new();
+        while codes.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(300));
+            screenshot(&shot);
+            codes = qr_codes(&shot);
+        }
+        read.push(codes);
+        std::thread::sleep(Duration::from_millis(2200));
+    }
+    // A visitor's phone joins the crowd (a kiosk's items come and go with their dreamers).
+    let phone = Command::new(python_osc())
+        .args([
+            "-c",
+            "import json,sys\nfrom websockets.sync.client import connect\nws=connect(sys.argv[1])\nws.send(json.dumps({'t':'agree'}))\nprint(json.loads(ws.recv(timeout=10))['t'])",
+            &format!("ws://{bind}/join/ws"),
+        ])
+        .output()
+        .unwrap();
+    let addr: std::net::SocketAddr = bind.parse().unwrap();
+    let (console, _) = http_get(addr, "/console?token=gallery-night-2026").unwrap();
+    let log = play.stop();
+
+    let url = format!("http://sanctuary.local:{port}/join");
+    assert_eq!(
+        read,
+        [vec![url.clone()], vec![url.clone()]],
+        "the kiosk's code reads as its join_url over both items\n{log}"
+    );
+    assert_eq!(String::from_utf8_lossy(&phone.stdout).trim(), "crowd");
+    assert!(
+        console.starts_with("HTTP/1.1 200"),
+        "the kiosk file's console token opens the console: {console}"
+    );
+}

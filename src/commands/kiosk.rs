@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::play::{
-    ControllerSettings, LOOKAHEAD_S, MidiArgs, SCHEDULER_TICK, display_available, midi_map,
-    report_counters, start_controllers, stop_on_signals, window_result,
+    ConsoleSettings, ControllerSettings, LOOKAHEAD_S, MidiArgs, SCHEDULER_TICK, display_available,
+    midi_map, report_counters, start_controllers, stop_on_signals, window_result,
 };
 use super::{EXIT_BAD_INPUT, EXIT_MISSING, print_diagnostics};
 use crate::audio::Engine;
@@ -39,6 +39,8 @@ pub struct KioskArgs {
     pub web: Option<std::net::SocketAddr>,
     /// The audience page's address for the join code, when not the server's own.
     pub join_url: Option<String>,
+    /// The console's secret (`--console-token`; else the kiosk file's, else one is made).
+    pub console_token: Option<String>,
     pub audio_device: Option<String>,
     pub buffer_frames: Option<u32>,
     pub limiter: super::LimiterArgs,
@@ -230,6 +232,12 @@ pub fn run(args: &KioskArgs) -> i32 {
     let lookahead = crate::clock::seconds_to_samples(LOOKAHEAD_S, rate)
         .max(4 * u64::from(prepared.buffer_frames().unwrap_or(0)));
     let title = kiosk.title.clone();
+    // What the kiosk file says about the web pages (the command line's own come first).
+    let kiosk_access = KioskAccess {
+        join_code: kiosk.join_code,
+        join_url: kiosk.join_url.clone(),
+        console_token: kiosk.console_token.clone(),
+    };
     let mut show = KioskShow::start(KioskSetup {
         load: item_loader(project.clone(), args.limiter),
         files_of: {
@@ -301,14 +309,28 @@ pub fn run(args: &KioskArgs) -> i32 {
         cues: Arc::new(CueBoard::default()),
         crowd: Default::default(),
     };
+    let console = args.web.map(|_| {
+        let token = args
+            .console_token
+            .as_deref()
+            .or(kiosk_access.console_token.as_deref());
+        ConsoleSettings::new(
+            token,
+            &crate::show::project::Project::of_file(&args.file),
+            WHO,
+        )
+    });
+    let thumbnails = console.as_ref().map(|c| c.thumbnails.clone());
     let controllers = start_controllers(
         ControllerSettings {
             osc: args.osc.clone(),
             midi: midi_map.zip(args.midi.as_ref()),
             web: args.web,
-            // The audience page follows a show's dreamers; a kiosk's items change them.
-            audience: None,
-            console: None,
+            // A kiosk's items come and go with their dreamers, so visitors' phones join the
+            // crowd: their energy and agreement reach every item's shaders and its
+            // `unity = "crowd"`.
+            audience: Some(Vec::new()),
+            console,
         },
         live_sink,
         &timeline.tempo,
@@ -316,9 +338,20 @@ pub fn run(args: &KioskArgs) -> i32 {
         &health,
         WHO,
     );
+    let join = controllers
+        .join_link(
+            args.join_url
+                .as_deref()
+                .or(kiosk_access.join_url.as_deref()),
+            WHO,
+        )
+        .map(|j| window::JoinLink {
+            always: kiosk_access.join_code,
+            ..j
+        });
     let link = window::ShowLink {
-        thumbnails: None,
-        join: None,
+        thumbnails,
+        join,
         steering: controllers.steering.clone(),
         updates,
         looks: look_rx,
@@ -345,4 +378,11 @@ pub fn run(args: &KioskArgs) -> i32 {
         WHO,
         "A kiosk needs a display and a sound device; check them with `somnia list monitors` and `somnia list audio`",
     )
+}
+
+/// The kiosk file's settings for the web pages.
+struct KioskAccess {
+    join_code: bool,
+    join_url: Option<String>,
+    console_token: Option<String>,
 }

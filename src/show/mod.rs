@@ -3,6 +3,7 @@
 //! Everything here may allocate and block; nothing here runs in the
 //! audio callback.
 
+pub mod access;
 pub mod chord;
 pub mod compile;
 pub mod cues;

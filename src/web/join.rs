@@ -6,41 +6,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-/// Longest join address taken: a QR code that a phone reads from across a room must stay
-/// small, and an address of this length already needs a large one.
-pub const MAX_URL_CHARS: usize = 200;
-
-/// Why a given join address cannot be used.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum JoinUrlError {
-    #[error(
-        "the join address `{0}` must start with http:// or https:// (e.g. http://dreams.local:9080/join)"
-    )]
-    Scheme(String),
-    #[error("the join address is {0} characters long; at most {MAX_URL_CHARS} fit a readable code")]
-    TooLong(usize),
-    #[error("the join address may not hold spaces or control characters")]
-    Spaces,
-}
-
-/// Checks a join address given on the command line or in a kiosk file.
-pub fn checked_url(given: &str) -> Result<String, JoinUrlError> {
-    let given = given.trim();
-    if given.chars().count() > MAX_URL_CHARS {
-        return Err(JoinUrlError::TooLong(given.chars().count()));
-    }
-    if given.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(JoinUrlError::Spaces);
-    }
-    let rest = given
-        .strip_prefix("http://")
-        .or_else(|| given.strip_prefix("https://"));
-    match rest {
-        Some(r) if !r.is_empty() => Ok(given.to_string()),
-        _ => Err(JoinUrlError::Scheme(given.to_string())),
-    }
-}
+pub use crate::show::access::{JoinUrlError, MAX_URL_CHARS, checked_url};
 
 /// The page's address for a server listening on `bound`, with this machine's interface
 /// addresses `interfaces` to choose from when it listens on all of them.
@@ -126,27 +92,6 @@ mod tests {
         assert_eq!(
             join_url("0.0.0.0:9080".parse().unwrap(), &[ip("127.0.0.1")]),
             "http://127.0.0.1:9080/join"
-        );
-    }
-
-    #[test]
-    fn a_given_address_is_checked_for_its_scheme_length_and_spaces() {
-        assert_eq!(
-            checked_url(" https://dreams.example/join "),
-            Ok("https://dreams.example/join".into())
-        );
-        assert!(matches!(
-            checked_url("dreams.local/join"),
-            Err(JoinUrlError::Scheme(_))
-        ));
-        assert!(matches!(
-            checked_url("http://"),
-            Err(JoinUrlError::Scheme(_))
-        ));
-        assert_eq!(checked_url("http://a b"), Err(JoinUrlError::Spaces));
-        assert_eq!(
-            checked_url(&format!("http://{}", "a".repeat(300))),
-            Err(JoinUrlError::TooLong(307))
         );
     }
 }

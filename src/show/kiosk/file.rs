@@ -76,6 +76,12 @@ pub struct KioskFile {
     pub items: Vec<Spanned<ItemFile>>,
     pub attract: Option<Spanned<ItemFile>>,
     pub schedule: Option<ScheduleFile>,
+    /// The audience page's QR code over every item (true), or only where an item's cue shows it.
+    pub join_code: Option<bool>,
+    /// The audience page's address as visitors' phones reach it (else the server's own).
+    pub join_url: Option<Spanned<String>>,
+    /// The operator console's secret (else one is made at each start and logged).
+    pub console_token: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -153,6 +159,10 @@ pub struct Kiosk {
     /// The attract item plays after this many items (0: only when nothing else can play).
     pub attract_every: usize,
     pub schedule: Schedule,
+    /// The join code shows over every item.
+    pub join_code: bool,
+    pub join_url: Option<String>,
+    pub console_token: Option<String>,
 }
 
 /// The weekday names a window's `days` take, Monday first.
@@ -270,6 +280,26 @@ fn read(project: &Project, file: &KioskFile, path: &Path, r: &mut Reporter) -> O
         None => Some(Schedule::always()),
         Some(s) => schedule(project, s, r),
     };
+    let join_url = match &file.join_url {
+        Some(u) => match crate::show::access::checked_url(u.get_ref()) {
+            Ok(u) => Some(Some(u)),
+            Err(e) => {
+                r.error(u.span(), e.to_string());
+                None
+            }
+        },
+        None => Some(None),
+    };
+    let console_token = match &file.console_token {
+        Some(t) => match crate::show::access::checked_token(t.get_ref()) {
+            Ok(t) => Some(Some(t)),
+            Err(e) => {
+                r.error(t.span(), e);
+                None
+            }
+        },
+        None => Some(None),
+    };
     Some(Kiosk {
         title: file.title.clone().unwrap_or_else(|| {
             path.file_stem()
@@ -283,6 +313,9 @@ fn read(project: &Project, file: &KioskFile, path: &Path, r: &mut Reporter) -> O
         attract: attract.flatten(),
         attract_every: attract_every?,
         schedule: schedule?,
+        join_code: file.join_code.unwrap_or(false),
+        join_url: join_url?,
+        console_token: console_token?,
     })
 }
 

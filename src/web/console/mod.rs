@@ -24,8 +24,7 @@ use crate::control::osc::OscStats;
 use crate::web::audience::socket::AudienceState;
 
 const PAGE: &str = include_str!("console.html");
-/// Shortest token taken from the command line or a kiosk file: a guess must be hopeless.
-pub const MIN_TOKEN_CHARS: usize = 12;
+pub use crate::show::access::{MIN_TOKEN_CHARS, checked_token};
 
 /// What the console's handlers share.
 #[derive(Clone)]
@@ -79,26 +78,6 @@ fn same_secret(given: &[u8], token: &[u8]) -> bool {
 /// A new console token: 128 random bits in hex.
 pub fn new_token() -> String {
     crate::web::audience::socket::new_token()
-}
-
-/// Checks a token given on the command line or in a kiosk file.
-pub fn checked_token(given: &str) -> Result<String, String> {
-    let t = given.trim();
-    if t.chars().count() < MIN_TOKEN_CHARS {
-        return Err(format!(
-            "the console token must be at least {MIN_TOKEN_CHARS} characters (leave it out and one is made for you)"
-        ));
-    }
-    if !t
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
-    {
-        return Err(
-            "the console token may hold letters, digits and - _ . ~ only (it travels in an address)"
-                .into(),
-        );
-    }
-    Ok(t.to_string())
 }
 
 fn refused() -> Response {
@@ -176,16 +155,5 @@ mod tests {
         assert!(!same_secret(b"abcdef123457", b"abcdef123456"));
         assert!(!same_secret(b"abcdef12345", b"abcdef123456"));
         assert!(!same_secret(b"", b"abcdef123456"));
-    }
-
-    #[test]
-    fn a_given_token_must_be_long_and_plain() {
-        assert_eq!(
-            checked_token(" stage-left.2026 "),
-            Ok("stage-left.2026".into())
-        );
-        assert!(checked_token("short").is_err());
-        assert!(checked_token("has spaces in it here").is_err());
-        assert!(checked_token("amp&ersand=token").is_err());
     }
 }
