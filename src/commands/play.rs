@@ -460,9 +460,19 @@ pub(super) fn start_controllers(
         malformed: Default::default(),
     });
     let console_token = console.as_ref().map(|c| c.token.clone());
-    let web = settings
-        .web
-        .and_then(|bind| start_web(bind, &transport, health, audience, console, who));
+    let osc_addr = osc.as_ref().map(|o| o.local_addr);
+    let cues = steering.sink.cues.clone();
+    let web = settings.web.and_then(|bind| {
+        let state = crate::web::WebState {
+            transport: transport.clone(),
+            health: health.clone(),
+            audience,
+            console,
+            cues: Some(cues),
+            osc_addr,
+        };
+        start_web(bind, state, who)
+    });
     if let (Some(web), Some(token)) = (&web, console_token) {
         let addr = web.local_addr;
         let host = match addr.ip().is_unspecified() {
@@ -501,21 +511,12 @@ fn start_osc(settings: OscSettings, sink: OscSink, who: &str) -> Option<OscServe
     }
 }
 
-/// The web server (`/health`) on `bind`; a taken port is said and the show plays on without it.
+/// The web server on `bind`; a taken port is said and the show plays on without it.
 fn start_web(
     bind: std::net::SocketAddr,
-    transport: &Arc<Transport>,
-    health: &Arc<crate::bridge::Health>,
-    audience: Option<crate::web::audience::socket::AudienceState>,
-    console: Option<crate::web::console::ConsoleState>,
+    state: crate::web::WebState,
     who: &str,
 ) -> Option<crate::web::WebServer> {
-    let state = crate::web::WebState {
-        transport: transport.clone(),
-        health: health.clone(),
-        audience,
-        console,
-    };
     crate::web::WebServer::start(bind, state)
         .inspect_err(|e| tracing::warn!("{who}: {e}; playing on without it (--web-bind moves it)"))
         .ok()

@@ -6,3 +6,4 @@ pub mod intent;
 pub mod keys;
 pub mod midi;
 pub mod osc;
+pub mod osc_namespace;

@@ -1,5 +1,5 @@
-//! The web server: `GET /health`, the audience page (`/join`) and the operator's console
-//! (`/console`).
+//! The web server: `GET /health`, the audience page (`/join`), the operator's console
+//! (`/console`) and OSCQuery's namespace (`/`, `oscquery.rs`).
 //! It runs on a thread of its own (`somnia-web`) with a one-thread tokio runtime, and reads
 //! the show only through the bridge (the transport's counters, the health figures), so a slow
 //! or hostile client can never hold up the sound or the picture.
@@ -11,6 +11,7 @@ pub mod audience;
 pub mod console;
 pub mod health;
 pub mod join;
+pub mod oscquery;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +33,10 @@ pub struct WebState {
     pub audience: Option<audience::socket::AudienceState>,
     /// The console's state, for its counters (none without the console).
     pub console: Option<console::ConsoleState>,
+    /// The cue board (the show's presets and length), for OSCQuery's namespace.
+    pub cues: Option<Arc<crate::bridge::CueBoard>>,
+    /// Where the OSC server listens, for OSCQuery's HOST_INFO (none without it).
+    pub osc_addr: Option<SocketAddr>,
 }
 
 /// Why the web server could not start. The show plays on without it.
@@ -76,6 +81,8 @@ impl WebServer {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut app = axum::Router::new()
             .route("/health", axum::routing::get(health::get))
+            // OSCQuery: `/`, `/?HOST_INFO` and every OSC address's path.
+            .fallback(axum::routing::get(oscquery::get))
             .with_state(state);
         if let Some(a) = &audience {
             let page = audience::page(None);
