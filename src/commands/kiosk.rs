@@ -370,6 +370,7 @@ pub fn run(args: &KioskArgs) -> i32 {
         Some(link),
     );
     stop.store(true, Ordering::Relaxed);
+    controllers.stop();
     let _ = control.join();
     drop(output);
     report_counters(&transport, WHO);

@@ -315,6 +315,7 @@ pub fn run(args: &PlayArgs) -> i32 {
         Some(link),
     );
     stop.store(true, Ordering::Relaxed);
+    controllers.stop();
     let _ = control.join();
     drop(output);
     report_counters(&transport, "somnia play");
@@ -340,6 +341,8 @@ pub(super) struct ControllerSettings<'a> {
 pub(super) struct ConsoleSettings {
     pub token: String,
     pub thumbnails: Arc<crate::bridge::Thumbnails>,
+    /// The thumbnail painter, joined when the show ends (see [`Controllers::stop`]).
+    pub painter: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ConsoleSettings {
@@ -358,12 +361,13 @@ impl ConsoleSettings {
                 })
                 .collect()
         });
-        if let Err(e) = crate::render::thumbnails::start(&thumbnails, load) {
-            tracing::warn!("{who}: the console's thumbnails cannot be drawn: {e}");
-        }
+        let painter = crate::render::thumbnails::start(&thumbnails, load)
+            .inspect_err(|e| tracing::warn!("{who}: the console's thumbnails cannot be drawn: {e}"))
+            .ok();
         Self {
             token: given.map_or_else(crate::web::console::new_token, str::to_string),
             thumbnails,
+            painter,
         }
     }
 }
@@ -376,9 +380,21 @@ pub(super) struct Controllers {
     _midi: Option<MidiInputs>,
     _osc: Option<OscServer>,
     _web: Option<crate::web::WebServer>,
+    painter: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Controllers {
+    /// Stops every controller and waits for the thumbnail painter, whose GPU device must not
+    /// outlive the process's teardown. Call once the window (which also holds the thumbnail
+    /// board) has closed.
+    pub fn stop(mut self) {
+        let painter = self.painter.take();
+        drop(self);
+        if let Some(p) = painter {
+            let _ = p.join();
+        }
+    }
+
     /// Where the audience joins, when the web server runs: `given` (`--join-url`) or the
     /// server's own address; said in the log, with a word when phones cannot reach it.
     pub fn join_link(&self, given: Option<&str>, who: &str) -> Option<window::JoinLink> {
@@ -449,15 +465,19 @@ pub(super) fn start_controllers(
             steering.clone(),
         )
     });
-    let console = settings.console.map(|c| crate::web::console::ConsoleState {
-        token: c.token.into(),
-        steering: steering.clone(),
-        health: health.clone(),
-        thumbnails: c.thumbnails,
-        audience: audience.clone(),
-        osc: osc.as_ref().map(|o| o.stats.clone()),
-        refused: Default::default(),
-        malformed: Default::default(),
+    let mut painter = None;
+    let console = settings.console.map(|mut c| {
+        painter = c.painter.take();
+        crate::web::console::ConsoleState {
+            token: c.token.into(),
+            steering: steering.clone(),
+            health: health.clone(),
+            thumbnails: c.thumbnails,
+            audience: audience.clone(),
+            osc: osc.as_ref().map(|o| o.stats.clone()),
+            refused: Default::default(),
+            malformed: Default::default(),
+        }
     });
     let console_token = console.as_ref().map(|c| c.token.clone());
     let osc_addr = osc.as_ref().map(|o| o.local_addr);
@@ -486,6 +506,7 @@ pub(super) fn start_controllers(
         _midi: midi,
         _osc: osc,
         _web: web,
+        painter,
     }
 }
 

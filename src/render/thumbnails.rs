@@ -41,8 +41,18 @@ fn paint_on(board: Weak<Thumbnails>, load: PresetLoader) {
         if !b.take_request(Duration::from_millis(500)) {
             continue;
         }
-        match paint(&load()) {
-            Ok(pngs) => b.publish(pngs),
+        let presets = load();
+        drop(b);
+        // Given up between pictures once the show ends: a paint in flight on its own device
+        // must not outlive the process's teardown.
+        let alive = || board.strong_count() > 0;
+        match paint(&presets, &alive) {
+            Ok(pngs) => {
+                if let Some(b) = board.upgrade() {
+                    b.publish(pngs);
+                }
+            }
+            Err(_) if !alive() => return,
             Err(e) => tracing::warn!("somnia: the console's thumbnails could not be drawn: {e}"),
         }
     }
@@ -50,7 +60,7 @@ fn paint_on(board: Weak<Thumbnails>, load: PresetLoader) {
 
 /// A PNG of each preset, in order. One timeline shows them one after another (a second each)
 /// so that one renderer, on one device, draws them all.
-pub fn paint(presets: &[Preset]) -> Result<Vec<Thumbnail>, String> {
+pub fn paint(presets: &[Preset], alive: &dyn Fn() -> bool) -> Result<Vec<Thumbnail>, String> {
     let Some(first) = presets.first() else {
         return Ok(Vec::new());
     };
@@ -74,6 +84,9 @@ pub fn paint(presets: &[Preset]) -> Result<Vec<Thumbnail>, String> {
         .iter()
         .enumerate()
         .map(|(i, p)| {
+            if !alive() {
+                return Err("the show ended".to_string());
+            }
             let rgba = renderer
                 .frame_at(&timeline, &track, i as f64 * span_s + AT_S)
                 .map_err(|e| e.to_string())?;
