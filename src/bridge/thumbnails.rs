@@ -21,7 +21,10 @@ pub struct ThumbnailSet {
 
 #[derive(Debug, Default)]
 pub struct Thumbnails {
-    wanted: Mutex<bool>,
+    /// (a set was asked for, a console has been opened): the helper paints only when both
+    /// hold, so a show nobody watches from a console never pays for thumbnails (on a machine
+    /// drawing on its CPU, painting competes with the show itself).
+    wanted: Mutex<(bool, bool)>,
     wake: Condvar,
     set: Mutex<ThumbnailSet>,
 }
@@ -30,8 +33,18 @@ impl Thumbnails {
     /// Asks for a new set (the presets or their shaders changed).
     pub fn request(&self) {
         if let Ok(mut w) = self.wanted.lock() {
-            *w = true;
+            w.0 = true;
             self.wake.notify_one();
+        }
+    }
+
+    /// A console was opened: from now on, asked-for sets are painted.
+    pub fn watch(&self) {
+        if let Ok(mut w) = self.wanted.lock() {
+            if !w.1 {
+                w.1 = true;
+                self.wake.notify_one();
+            }
         }
     }
 
@@ -40,9 +53,12 @@ impl Thumbnails {
         let Ok(w) = self.wanted.lock() else {
             return false;
         };
-        match self.wake.wait_timeout_while(w, timeout, |w| !*w) {
-            Ok((mut w, _)) => std::mem::take(&mut *w),
-            Err(_) => false,
+        match self.wake.wait_timeout_while(w, timeout, |w| !(w.0 && w.1)) {
+            Ok((mut w, _)) if w.0 && w.1 => {
+                w.0 = false;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -70,6 +86,11 @@ mod tests {
         assert!(!t.take_request(Duration::from_millis(1)));
         t.request();
         t.request();
+        assert!(
+            !t.take_request(Duration::from_millis(1)),
+            "nobody has opened a console yet"
+        );
+        t.watch();
         assert!(t.take_request(Duration::ZERO));
         assert!(!t.take_request(Duration::from_millis(1)));
         t.publish(vec![("a".into(), Arc::from(&b"png"[..]))]);

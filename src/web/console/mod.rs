@@ -102,6 +102,8 @@ pub async fn page(
     if !state.allows(query.as_deref(), &headers) {
         return refused();
     }
+    // Thumbnails are painted once someone looks.
+    state.thumbnails.watch();
     (
         [
             (header::CACHE_CONTROL, "no-store"),
