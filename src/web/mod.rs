@@ -18,6 +18,32 @@ use std::sync::Arc;
 
 use crate::bridge::{Health, Transport};
 
+/// What a page's WebSocket heard, sorted the same way for every page.
+pub(crate) enum Heard {
+    Text(axum::extract::ws::Utf8Bytes),
+    /// A ping or pong, or a binary frame (no page speaks binary: counted in `malformed`).
+    Skip,
+    /// Closed, or broken (an oversized frame among them).
+    End,
+}
+
+/// Sorts what `recv` gave a page's socket; binary frames are counted in `malformed`.
+pub(crate) fn heard(
+    msg: Option<Result<axum::extract::ws::Message, axum::Error>>,
+    malformed: &std::sync::atomic::AtomicU64,
+) -> Heard {
+    use axum::extract::ws::Message;
+    match msg {
+        Some(Ok(Message::Text(t))) => Heard::Text(t),
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Heard::Skip,
+        Some(Ok(Message::Binary(_))) => {
+            malformed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Heard::Skip
+        }
+        _ => Heard::End,
+    }
+}
+
 /// Where the web server listens unless told otherwise.
 pub const DEFAULT_BIND: &str = "127.0.0.1:9080";
 

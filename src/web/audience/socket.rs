@@ -161,15 +161,10 @@ async fn phone(mut ws: WebSocket, state: AudienceState) {
     loop {
         tokio::select! {
             msg = ws.recv() => {
-                let text = match msg {
-                    Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Binary(_))) => {
-                        state.malformed.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    // Closed, or broken (an oversized frame among them).
-                    _ => break,
+                let text = match crate::web::heard(msg, &state.malformed) {
+                    crate::web::Heard::Text(t) => t,
+                    crate::web::Heard::Skip => continue,
+                    crate::web::Heard::End => break,
                 };
                 let Some(says) = parse(text.as_str()) else {
                     state.malformed.fetch_add(1, Ordering::Relaxed);

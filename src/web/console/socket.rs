@@ -94,14 +94,10 @@ async fn console(mut ws: WebSocket, state: ConsoleState) {
     loop {
         tokio::select! {
             msg = ws.recv() => {
-                let text = match msg {
-                    Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Binary(_))) => {
-                        state.malformed.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    _ => break,
+                let text = match crate::web::heard(msg, &state.malformed) {
+                    crate::web::Heard::Text(t) => t,
+                    crate::web::Heard::Skip => continue,
+                    crate::web::Heard::End => break,
                 };
                 let carried = serde_json::from_str::<Command>(text.as_str())
                     .ok()
