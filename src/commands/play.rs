@@ -490,6 +490,8 @@ pub(super) fn start_controllers(
             console,
             cues: Some(cues),
             osc_addr,
+            web_addr: None,
+            oscquery: Default::default(),
         };
         start_web(bind, state, who)
     });

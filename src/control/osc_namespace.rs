@@ -4,6 +4,7 @@
 //! the two cannot drift apart.
 
 use crate::bridge::{AudioParam, ParamFacts};
+use crate::show::look::MAX_DREAMERS;
 
 /// Who may do what with an address (OSCQuery's ACCESS): 0 nothing, 1 read, 2 write, 3 both.
 pub const WRITE: u8 = 2;
@@ -155,6 +156,34 @@ pub fn namespace(layer: &[ParamFacts], duration_s: f64) -> Vec<OscNode> {
             )
             .range(&[Some((f64::from(d.min), f64::from(d.max)))]),
         );
+    }
+    // A dreamer's own tile: numbered from 1, as the audience page and the console count them.
+    for k in 1..=MAX_DREAMERS {
+        let at = |what: &str| format!("/somnia/dreamer/{k}/{what}");
+        n.push(OscNode::new(
+            &at("leave"),
+            "",
+            &format!("Dreamer {k} leaves: the tile fades out"),
+        ));
+        n.push(OscNode::new(
+            &at("return"),
+            "",
+            &format!("Dreamer {k} returns"),
+        ));
+        n.push(
+            OscNode::new(&at("opacity"), "f", &format!("Dreamer {k}'s tile opacity"))
+                .range(&[unit]),
+        );
+        for d in layer {
+            n.push(
+                OscNode::new(
+                    &at(&d.name),
+                    "f",
+                    &format!("Dreamer {k}'s own `{}`", d.name),
+                )
+                .range(&[Some((f64::from(d.min), f64::from(d.max)))]),
+            );
+        }
     }
     n
 }

@@ -46,6 +46,8 @@ pub struct HealthReport {
     /// Requests to the console refused for a wrong or missing token, and commands from it not
     /// of its protocol (none without the console).
     pub console: Option<ConsoleReport>,
+    /// OSCQuery's WebSocket clients open now, and their messages refused.
+    pub oscquery: OscQueryReport,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -70,6 +72,12 @@ pub struct AudienceReport {
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ConsoleReport {
     pub refused_tokens: u64,
+    pub malformed: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct OscQueryReport {
+    pub listeners: u64,
     pub malformed: u64,
 }
 
@@ -138,6 +146,10 @@ impl HealthReport {
                 refused_tokens: c.refused.load(Ordering::Relaxed),
                 malformed: c.malformed.load(Ordering::Relaxed),
             }),
+            oscquery: OscQueryReport {
+                listeners: state.oscquery.listeners.load(Ordering::Relaxed),
+                malformed: state.oscquery.malformed.load(Ordering::Relaxed),
+            },
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The web server: `GET /health`, the audience page (`/join`), the operator's console
-//! (`/console`) and OSCQuery's namespace (`/`, `oscquery.rs`).
+//! (`/console`) and OSCQuery's namespace and LISTEN socket (`/`, `oscquery/`), announced with
+//! mDNS when the server listens beyond loopback (`mdns.rs`).
 //! It runs on a thread of its own (`somnia-web`) with a one-thread tokio runtime, and reads
 //! the show only through the bridge (the transport's counters, the health figures), so a slow
 //! or hostile client can never hold up the sound or the picture.
@@ -11,6 +12,7 @@ pub mod audience;
 pub mod console;
 pub mod health;
 pub mod join;
+pub mod mdns;
 pub mod oscquery;
 
 use std::net::SocketAddr;
@@ -63,6 +65,10 @@ pub struct WebState {
     pub cues: Option<Arc<crate::bridge::CueBoard>>,
     /// Where the OSC server listens, for OSCQuery's HOST_INFO (none without it).
     pub osc_addr: Option<SocketAddr>,
+    /// Where this server listens (set by `WebServer::start`), for HOST_INFO's WS_IP/WS_PORT.
+    pub web_addr: Option<SocketAddr>,
+    /// OSCQuery's WebSocket clients.
+    pub oscquery: Arc<oscquery::OscQueryCounters>,
 }
 
 /// Why the web server could not start. The show plays on without it.
@@ -84,6 +90,8 @@ pub enum WebError {
 /// The running server; dropping it stops it.
 pub struct WebServer {
     pub local_addr: SocketAddr,
+    /// The mDNS announcement, when the server listens beyond loopback.
+    _advert: Option<mdns::Advert>,
     stop: Option<tokio::sync::watch::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -92,13 +100,24 @@ impl WebServer {
     /// Binds `addr` (at once, so a taken port is known here) and serves on its own thread;
     /// with an audience in `state`, the audience page (`/join`) and its WebSocket too; with a
     /// console, the operator's console (`/console`).
-    pub fn start(addr: SocketAddr, state: WebState) -> Result<Self, WebError> {
+    pub fn start(addr: SocketAddr, mut state: WebState) -> Result<Self, WebError> {
         let audience = state.audience.clone();
         let console = state.console.clone();
         let listener =
             std::net::TcpListener::bind(addr).map_err(|source| WebError::Bind { addr, source })?;
         listener.set_nonblocking(true).map_err(WebError::Setup)?;
         let local_addr = listener.local_addr().map_err(WebError::Setup)?;
+        state.web_addr = Some(local_addr);
+        let advert = mdns::beyond_loopback(local_addr)
+            .then(|| {
+                let instance = format!("Somnia on {}", mdns::host_label());
+                mdns::Advert::start(&instance, local_addr, state.osc_addr)
+                    .inspect_err(|e| {
+                        tracing::warn!("somnia: {e}; the show is reachable at its address")
+                    })
+                    .ok()
+            })
+            .flatten();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -167,6 +186,7 @@ impl WebServer {
             .map_err(WebError::Setup)?;
         Ok(Self {
             local_addr,
+            _advert: advert,
             stop: Some(stop_tx),
             thread: Some(thread),
         })

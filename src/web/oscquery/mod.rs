@@ -1,17 +1,32 @@
 //! OSCQuery (the Vidvox proposal) over the web server: `GET /` is the JSON namespace of every
 //! OSC address Somnia takes (from `control::osc_namespace`, the table the parser is tested
-//! against), `GET /?HOST_INFO` says where the OSC server listens, `GET /PATH` is one node and
-//! `GET /PATH?ATTRIBUTE` one of its attributes. Read only: the namespace is never changed from
-//! here, and values are set over OSC itself. Not yet: the WebSocket's LISTEN (so HOST_INFO
-//! says `LISTEN: false`) and the mDNS advertisement.
+//! against), `GET /?HOST_INFO` says where the OSC server and the WebSocket listen, `GET /PATH`
+//! is one node and `GET /PATH?ATTRIBUTE` one of its attributes. A WebSocket opened on `/`
+//! takes LISTEN and IGNORE and streams values as binary OSC (`listen.rs`). Read only: the
+//! namespace is never changed from here, and values are set over OSC itself. `mdns.rs`
+//! announces it on the network.
 
-use axum::extract::{RawQuery, State};
-use axum::http::{StatusCode, Uri};
+pub mod listen;
+
+use std::sync::atomic::AtomicU64;
+
+use axum::extract::{FromRequestParts, Request, State, ws::WebSocketUpgrade};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::WebState;
+use crate::bridge::ParamFacts;
 use crate::control::osc_namespace::{OscNode, namespace};
+
+/// OSCQuery's WebSocket clients, for `/health`.
+#[derive(Debug, Default)]
+pub struct OscQueryCounters {
+    /// WebSockets open now.
+    pub listeners: AtomicU64,
+    /// Messages that were not LISTEN or IGNORE of a path the namespace has, or one too many.
+    pub malformed: AtomicU64,
+}
 
 /// The attributes a node may have, as the proposal names them.
 const ATTRIBUTES: [&str; 8] = [
@@ -95,19 +110,42 @@ fn find<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
         .try_fold(root, |at, part| at.get("CONTENTS")?.get(part))
 }
 
-/// The namespace for the show as it is now.
-fn current(state: &WebState) -> Value {
+/// The showing preset's layer parameters, with their values now.
+fn layer(state: &WebState) -> (Vec<ParamFacts>, f64, Vec<f32>) {
     let board = state.cues.as_ref().map(|c| c.get()).unwrap_or_default();
-    let showing = state.health.showing();
-    let layer = showing
+    let params = state
+        .health
+        .showing()
         .and_then(|i| board.presets.get(i))
         .map(|p| p.params.clone())
         .unwrap_or_default();
     let values = state.health.showing_params();
-    let nodes: Vec<(OscNode, Option<f64>)> = namespace(&layer, board.duration_s)
+    let values = params
+        .iter()
+        .enumerate()
+        .map(|(i, _)| values.get(i).copied().unwrap_or(f32::NAN))
+        .collect();
+    (params, board.duration_s, values)
+}
+
+/// Every address that has a value now, with it: the showing preset's layer parameters.
+pub fn values(state: &WebState) -> Vec<(String, f32)> {
+    let (params, _, values) = layer(state);
+    params
+        .iter()
+        .zip(values)
+        .filter(|(_, v)| v.is_finite())
+        .map(|(d, v)| (format!("/somnia/layer/{}", d.name), v))
+        .collect()
+}
+
+/// The namespace for the show as it is now.
+fn current(state: &WebState) -> Value {
+    let (params, duration_s, values) = layer(state);
+    let nodes: Vec<(OscNode, Option<f64>)> = namespace(&params, duration_s)
         .into_iter()
         .map(|n| {
-            let value = layer
+            let value = params
                 .iter()
                 .position(|d| n.path == format!("/somnia/layer/{}", d.name))
                 .and_then(|i| values.get(i))
@@ -118,28 +156,68 @@ fn current(state: &WebState) -> Value {
     tree(&nodes)
 }
 
-/// `GET /` and every path under it that no page has.
-pub async fn get(State(state): State<WebState>, uri: Uri, RawQuery(query): RawQuery) -> Response {
-    let json = |v: Value| ([("content-type", "application/json")], v.to_string()).into_response();
-    if query.as_deref() == Some("HOST_INFO") {
-        let osc = state.osc_addr;
-        let mut info = json!({
-            "NAME": "Somnia",
-            "OSC_TRANSPORT": "UDP",
-            "EXTENSIONS": {
-                "ACCESS": true, "VALUE": true, "RANGE": true, "DESCRIPTION": true,
-                "TAGS": false, "CLIPMODE": false, "UNIT": true, "CRITICAL": false,
-                "OVERLOADS": false, "LISTEN": false, "PATH_CHANGED": false,
-            },
-        });
-        if let (Some(o), Some(addr)) = (info.as_object_mut(), osc) {
-            o.insert("OSC_IP".into(), json!(addr.ip().to_string()));
+/// Whether the namespace has a node at `path` now.
+pub fn has(state: &WebState, path: &str) -> bool {
+    find(&current(state), path).is_some()
+}
+
+/// The host a client reached us by (its `Host` header), for addresses on a server that
+/// listens on every interface; `None` when it sent none we can read.
+fn reached_as(req: &Request) -> Option<std::net::IpAddr> {
+    let host = req.headers().get(header::HOST)?.to_str().ok()?;
+    let host = host
+        .rsplit_once(':')
+        .map_or(host, |(h, _)| h)
+        .trim_matches(['[', ']']);
+    host.parse().ok()
+}
+
+/// `GET /?HOST_INFO`: where to send OSC and where the WebSocket is.
+fn host_info(state: &WebState, reached: Option<std::net::IpAddr>) -> Value {
+    let visible = |ip: std::net::IpAddr| match ip.is_unspecified() {
+        true => reached.unwrap_or(ip),
+        false => ip,
+    };
+    let mut info = json!({
+        "NAME": "Somnia",
+        "OSC_TRANSPORT": "UDP",
+        "EXTENSIONS": {
+            "ACCESS": true, "VALUE": true, "RANGE": true, "DESCRIPTION": true,
+            "TAGS": false, "CLIPMODE": false, "UNIT": true, "CRITICAL": false,
+            "OVERLOADS": false, "LISTEN": true, "PATH_CHANGED": true,
+        },
+    });
+    if let Some(o) = info.as_object_mut() {
+        if let Some(addr) = state.osc_addr {
+            o.insert("OSC_IP".into(), json!(visible(addr.ip()).to_string()));
             o.insert("OSC_PORT".into(), json!(addr.port()));
         }
-        return json(info);
+        if let Some(addr) = state.web_addr {
+            o.insert("WS_IP".into(), json!(visible(addr.ip()).to_string()));
+            o.insert("WS_PORT".into(), json!(addr.port()));
+        }
+    }
+    info
+}
+
+/// `GET /` and every path under it that no page has; a WebSocket upgrade there is OSCQuery's
+/// LISTEN socket.
+pub async fn get(State(state): State<WebState>, req: Request) -> Response {
+    let json = |v: Value| ([("content-type", "application/json")], v.to_string()).into_response();
+    let query = req.uri().query().map(str::to_owned);
+    let path = req.uri().path().to_owned();
+    if req.headers().contains_key(header::UPGRADE) {
+        let (mut parts, _) = req.into_parts();
+        return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+            Ok(ws) => listen::upgrade(ws, state),
+            Err(refused) => refused.into_response(),
+        };
+    }
+    if query.as_deref() == Some("HOST_INFO") {
+        return json(host_info(&state, reached_as(&req)));
     }
     let root = current(&state);
-    let Some(node) = find(&root, uri.path()) else {
+    let Some(node) = find(&root, &path) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     match query.as_deref() {
