@@ -1,5 +1,7 @@
 //! Sample clock arithmetic: the audio sample counter is the master clock, and every other
-//! notion of time (seconds, beats, bars, video frames) is derived from it here.
+//! notion of time (seconds, beats, bars, video frames, SMPTE timecode) is derived from it here.
+
+pub mod timecode;
 
 /// Converts a time in seconds to the nearest sample index at `sample_rate_hz`.
 /// Negative times clamp to sample 0 (nothing can happen before the show starts).

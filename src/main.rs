@@ -93,6 +93,49 @@ impl WebArgs {
     }
 }
 
+/// Sync with other machines (`somnia play`): MIDI clock and MTC out, timecode chased in.
+#[derive(clap::Args, Debug)]
+struct SyncArgs {
+    /// The MIDI output (a part of its name) that --midi-clock-out and --mtc-out send to.
+    #[arg(long)]
+    midi_out: Option<String>,
+    /// Send MIDI clock (24 a quarter note, start/stop/continue, song position on a locate),
+    /// paced by the sound as it is heard.
+    #[arg(long, requires = "midi_out")]
+    midi_clock_out: bool,
+    /// Send MIDI Time Code (quarter frames while playing, a full frame on every locate).
+    #[arg(long, requires = "midi_out")]
+    mtc_out: bool,
+    /// MTC out's frame rate: 24, 25, 29.97df or 30.
+    #[arg(long, default_value = "25")]
+    timecode_rate: somnia::clock::timecode::FrameRate,
+    /// The timecode at the show's start, out and in (e.g. 01:00:00:00).
+    #[arg(long, default_value = "00:00:00:00")]
+    timecode_offset: somnia::clock::timecode::Timecode,
+    /// Chase timecode heard on MIDI input (MTC): locate to it, follow it, freewheel through
+    /// a dropout, stop when it stays gone.
+    #[arg(long, value_parser = ["mtc"])]
+    chase: Option<String>,
+    /// Frames the show carries on by itself when chased timecode drops out, before it stops.
+    #[arg(long, default_value_t = 10)]
+    freewheel_frames: u32,
+}
+
+impl SyncArgs {
+    fn settings(&self) -> Option<somnia::control::sync::SyncSettings> {
+        let s = somnia::control::sync::SyncSettings {
+            midi_out: self.midi_out.clone(),
+            clock_out: self.midi_clock_out,
+            mtc_out: self.mtc_out,
+            rate: self.timecode_rate,
+            offset_s: self.timecode_offset.seconds(self.timecode_rate),
+            chase: self.chase.is_some(),
+            freewheel_frames: self.freewheel_frames,
+        };
+        s.wanted().then_some(s)
+    }
+}
+
 /// MIDI input's switches (`somnia play`).
 #[derive(clap::Args, Debug)]
 struct MidiArgs {
@@ -212,6 +255,8 @@ enum Command {
         midi: MidiArgs,
         #[command(flatten)]
         web: WebArgs,
+        #[command(flatten)]
+        sync: SyncArgs,
         #[command(flatten)]
         safety: Safety,
     },
@@ -387,8 +432,10 @@ fn main() {
             osc,
             midi,
             web,
+            sync,
             safety,
         } => commands::play::run(&commands::play::PlayArgs {
+            sync: sync.settings(),
             osc: osc.settings(),
             web: web.bind(),
             join_url: web.join_url.clone(),

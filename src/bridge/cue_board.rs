@@ -35,6 +35,9 @@ pub struct CueStatus {
     pub duration_s: f64,
     /// Whether the show has a composer whose macros can be moved.
     pub symphony: bool,
+    /// The tempo map, counting from `origin_s` on the show clock (for MIDI clock out).
+    pub tempo: crate::clock::Tempo,
+    pub origin_s: f64,
 }
 
 /// One cue of the list.

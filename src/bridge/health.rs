@@ -58,6 +58,8 @@ pub struct Health {
     showing_params: [AtomicU32; SHOWN_PARAMS],
     /// The errors the rehearsal overlay shows (whether or not it is on): file:line:col, what.
     errors: Mutex<Vec<String>>,
+    /// Each sync source's standing (the sync thread writes it).
+    pub sync: super::SyncBoard,
     /// Live changes to the picture lately: (when shown, ms from their controller receiving
     /// them to the frame that showed them), newest last.
     look_latencies: Mutex<VecDeque<(Instant, f32)>>,
@@ -157,6 +159,7 @@ impl Health {
             showing: AtomicU32::new(u32::MAX),
             showing_params: Default::default(),
             errors: Mutex::new(Vec::new()),
+            sync: Default::default(),
             look_latencies: Mutex::new(VecDeque::with_capacity(MAX_LATENCIES)),
             kiosk: Mutex::new(KioskHealth::default()),
             restarts: AtomicU64::new(0),

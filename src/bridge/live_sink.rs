@@ -6,7 +6,10 @@
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
-use super::{CrowdGauge, CueBoard, Event, LookCommand, ShowCommand, StampedLook, Transport};
+use super::{
+    CrowdGauge, CueBoard, Event, LookCommand, ShowCommand, StampedLook, TimecodeReading,
+    TimecodeSender, Transport,
+};
 
 #[derive(Clone)]
 pub struct LiveSink {
@@ -22,6 +25,8 @@ pub struct LiveSink {
     pub cues: Arc<CueBoard>,
     /// What the audience's crowd feels, for the picture (the audience page sets it).
     pub crowd: Arc<CrowdGauge>,
+    /// Timecode heard (MTC, LTC), for the sync thread when it chases.
+    pub timecode: TimecodeSender,
 }
 
 impl LiveSink {
@@ -36,6 +41,11 @@ impl LiveSink {
     /// Sends a command to the live show; false if it was dropped.
     pub fn show(&self, command: ShowCommand) -> bool {
         self.commands.try_send(command).is_ok()
+    }
+
+    /// Hands timecode heard to the chaser; false if it was dropped (none, or behind).
+    pub fn timecode(&self, reading: TimecodeReading) -> bool {
+        self.timecode.send(reading)
     }
 
     /// Sends a change to the picture, received by its controller at `received`; false if it

@@ -29,6 +29,8 @@
 //! - the audience's crowd, from the web thread to the picture ([`crowd`]), in atomics;
 //! - the presets' thumbnails for the console ([`thumbnails`]): a latest-value request the
 //!   render thread makes, a helper thread draws, the web thread serves;
+//! - timecode heard from outside, to the sync thread that chases it, and every sync source's
+//!   report back ([`timecode`]);
 //! - a stop signal for the whole process ([`shutdown`]).
 
 pub mod analysis;
@@ -44,6 +46,7 @@ pub mod priority;
 pub mod show_update;
 pub mod shutdown;
 pub mod thumbnails;
+pub mod timecode;
 pub mod transport;
 pub mod wake;
 
@@ -65,5 +68,9 @@ pub use patch::{MasterSettings, Patch};
 pub use priority::Priority;
 pub use show_update::{ShowMailbox, ShowUpdate};
 pub use thumbnails::{ThumbnailSet, Thumbnails};
+pub use timecode::{
+    SyncBoard, SyncReport, SyncState, TimecodeReading, TimecodeSender, TimecodeSource,
+    timecode_channel,
+};
 pub use transport::Transport;
 pub use wake::{WakeSender, wake_channel};

@@ -308,6 +308,7 @@ pub fn run(args: &KioskArgs) -> i32 {
         transport: transport.clone(),
         cues: Arc::new(CueBoard::default()),
         crowd: Default::default(),
+        timecode: crate::bridge::TimecodeSender::unheard(),
     };
     let console = args.web.map(|_| {
         let token = args
@@ -331,6 +332,7 @@ pub fn run(args: &KioskArgs) -> i32 {
             // `unity = "crowd"`.
             audience: Some(Vec::new()),
             console,
+            sync: None,
         },
         live_sink,
         &timeline.tempo,

@@ -38,6 +38,8 @@ pub struct PlayArgs {
     pub buffer_frames: Option<u32>,
     pub limiter: super::LimiterArgs,
     pub window: WindowOptions,
+    /// MIDI clock and MTC out, the timecode chase.
+    pub sync: Option<crate::control::sync::SyncSettings>,
 }
 
 /// MIDI input as asked for on the command line.
@@ -266,6 +268,7 @@ pub fn run(args: &PlayArgs) -> i32 {
         transport: transport.clone(),
         cues: cue_board,
         crowd: Default::default(),
+        timecode: crate::bridge::TimecodeSender::unheard(),
     };
     let health = Arc::new(crate::bridge::Health::default());
     health.set_playing(&timeline.title);
@@ -280,6 +283,7 @@ pub fn run(args: &PlayArgs) -> i32 {
             web: args.web,
             audience: Some(crate::web::audience::slot_controls(&timeline)),
             console,
+            sync: args.sync.clone(),
         },
         live_sink,
         &timeline.tempo,
@@ -335,6 +339,8 @@ pub(super) struct ControllerSettings<'a> {
     pub audience: Option<Vec<crate::web::audience::slots::SlotControls>>,
     /// The operator's console (`/console`, served by the web server); `None`: no console.
     pub console: Option<ConsoleSettings>,
+    /// MIDI clock and MTC out, the timecode chase; `None`: neither.
+    pub sync: Option<crate::control::sync::SyncSettings>,
 }
 
 /// The console's secret and where its thumbnails come from.
@@ -380,6 +386,7 @@ pub(super) struct Controllers {
     _midi: Option<MidiInputs>,
     _osc: Option<OscServer>,
     _web: Option<crate::web::WebServer>,
+    _sync: Option<crate::control::sync::SyncThread>,
     painter: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -423,13 +430,19 @@ impl Controllers {
 /// without it.
 pub(super) fn start_controllers(
     settings: ControllerSettings<'_>,
-    sink: LiveSink,
+    mut sink: LiveSink,
     tempo: &crate::clock::Tempo,
     title: &str,
     health: &Arc<crate::bridge::Health>,
     who: &str,
 ) -> Controllers {
     let transport = sink.transport.clone();
+    // Timecode heard reaches the sync thread only when it chases.
+    let (timecode_tx, timecode_rx) = crate::bridge::timecode_channel();
+    let sync_settings = settings.sync.filter(crate::control::sync::SyncSettings::wanted);
+    if sync_settings.as_ref().is_some_and(|s| s.chase) {
+        sink.timecode = timecode_tx;
+    }
     let midi = settings.midi.and_then(|((map, map_path, presets), m)| {
         let settings = MidiSettings {
             ports: m.ports.clone(),
@@ -503,11 +516,23 @@ pub(super) fn start_controllers(
         };
         tracing::info!("{who}: the operator's console is at http://{host}/console?token={token}");
     }
+    let sync = sync_settings.and_then(|s| {
+        crate::control::sync::SyncThread::start(
+            s,
+            steering.clone(),
+            health.clone(),
+            timecode_rx,
+            who,
+        )
+        .inspect_err(|e| tracing::warn!("{who}: cannot start the sync thread: {e}"))
+        .ok()
+    });
     Controllers {
         steering,
         _midi: midi,
         _osc: osc,
         _web: web,
+        _sync: sync,
         painter,
     }
 }

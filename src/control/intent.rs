@@ -51,6 +51,13 @@ pub enum Intent {
     },
     /// The external clock stopped: the show's own tempo again.
     ClockStopped,
+    /// Timecode heard (frames since 00:00:00:00), as of when it was received: for the chase.
+    Timecode {
+        source: crate::bridge::TimecodeSource,
+        frames: f64,
+        rate: crate::clock::timecode::FrameRate,
+        running: bool,
+    },
 }
 
 impl Intent {
@@ -160,6 +167,23 @@ impl Steering {
             }
             Intent::ClockStopped => {
                 sink.transport.external_clock().clear();
+                0
+            }
+            Intent::Timecode {
+                source,
+                frames,
+                rate,
+                running,
+            } => {
+                // Not counted when dropped: with no chase running nobody wants it, and a
+                // chase that is behind has the next reading a quarter frame later.
+                sink.timecode(crate::bridge::TimecodeReading {
+                    source,
+                    frames,
+                    rate,
+                    running,
+                    received,
+                });
                 0
             }
         };

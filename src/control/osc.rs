@@ -641,6 +641,7 @@ mod tests {
                     transport,
                     cues: Arc::new(crate::bridge::CueBoard::default()),
                     crowd: Default::default(),
+                    timecode: crate::bridge::TimecodeSender::unheard(),
                 },
                 learn: None,
             },

@@ -253,6 +253,8 @@ impl LiveShow {
             title: t.title.clone(),
             duration_s: t.duration_s,
             symphony: t.symphony,
+            tempo: t.tempo.clone(),
+            origin_s: t.origin_s,
         };
         let before = self.board.get();
         if before.standby != status.standby {

@@ -41,6 +41,8 @@ pub struct Router {
     /// Where each relative encoder's target is.
     positions: HashMap<CcTarget, f32>,
     clock: BeatClock,
+    /// MTC's quarter frames, put back together.
+    mtc: crate::control::sync::mtc::MtcReader,
     learn: Option<LearnTarget>,
     tempo_sent_bpm: f64,
 }
@@ -54,6 +56,7 @@ impl Router {
             high: [0; 16],
             positions: HashMap::new(),
             clock: BeatClock::default(),
+            mtc: Default::default(),
             learn: None,
             tempo_sent_bpm: 0.0,
         }
@@ -158,6 +161,22 @@ impl Router {
                 out.push(Routed::Steer(Intent::ClockStopped));
             }
             MidiMsg::SongPosition(sixteenths) => self.clock.locate(sixteenths),
+            MidiMsg::QuarterFrame(data) => {
+                if let Some((frames, rate)) = self.mtc.quarter(data) {
+                    out.push(Routed::Steer(Intent::Timecode {
+                        source: crate::bridge::TimecodeSource::Mtc,
+                        frames,
+                        rate,
+                        running: true,
+                    }));
+                }
+            }
+            MidiMsg::FullFrame(tc, rate) => out.push(Routed::Steer(Intent::Timecode {
+                source: crate::bridge::TimecodeSource::Mtc,
+                frames: self.mtc.full(tc, rate),
+                rate,
+                running: false,
+            })),
             // A DAW's stop keeps its place, so MMC stop pauses; rewind goes to the start.
             MidiMsg::Mmc(command) => out.push(Routed::Steer(Intent::Show(match command {
                 MmcCommand::Stop | MmcCommand::Pause => ShowCommand::Pause,

@@ -2,6 +2,8 @@
 //! Never trusted: anything malformed or of no interest is dropped. Runs in the device
 //! callback, so parsing never allocates.
 
+use crate::clock::timecode::{FrameRate, Timecode};
+
 /// A MIDI Machine Control command (a universal real-time System Exclusive message), the
 /// transport messages DAWs and control surfaces send.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -49,6 +51,10 @@ pub enum MidiMsg {
     /// Song position pointer, in sixteenth notes from the start.
     SongPosition(u16),
     Mmc(MmcCommand),
+    /// An MTC quarter frame: piece (0..7) in the high nibble, its four bits in the low.
+    QuarterFrame(u8),
+    /// An MTC full-frame message: the time, sent on a locate (the sender is not running).
+    FullFrame(Timecode, FrameRate),
 }
 
 /// Parses one message; anything malformed or of no interest is `None`. Runs in the device
@@ -63,7 +69,11 @@ pub fn parse(bytes: &[u8]) -> Option<MidiMsg> {
         0xFB => MidiMsg::Continue,
         0xFC => MidiMsg::Stop,
         0xF2 => MidiMsg::SongPosition((u16::from(d(1)?) << 7) | u16::from(d(0)?)),
-        0xF0 => MidiMsg::Mmc(parse_mmc(data)?),
+        0xF1 => MidiMsg::QuarterFrame(d(0)?),
+        0xF0 => match data {
+            [0x7F, _device, 0x01, 0x01, ..] => parse_full_frame(data)?,
+            _ => MidiMsg::Mmc(parse_mmc(data)?),
+        },
         0x80..=0x8F => MidiMsg::NoteOff {
             channel,
             note: d(0)?,
@@ -92,6 +102,25 @@ pub fn parse(bytes: &[u8]) -> Option<MidiMsg> {
         },
         _ => return None,
     })
+}
+
+/// MTC's full frame: `7F <device> 01 01 hr mn sc fr F7` (the bytes after `F0`); the hour
+/// byte's bits 5-6 are the rate.
+fn parse_full_frame(data: &[u8]) -> Option<MidiMsg> {
+    let [0x7F, _, 0x01, 0x01, hr, mn, sc, fr, ..] = data else {
+        return None;
+    };
+    if [*hr, *mn, *sc, *fr].iter().any(|b| *b >= 0x80) {
+        return None;
+    }
+    let rate = FrameRate::from_mtc_code(hr >> 5);
+    let tc = Timecode {
+        hours: hr & 0x1F,
+        minutes: *mn,
+        seconds: *sc,
+        frames: *fr,
+    };
+    tc.valid(rate).then_some(MidiMsg::FullFrame(tc, rate))
 }
 
 /// `7F <device> 06 <command> ... F7` (the bytes after `F0`), to any device id.

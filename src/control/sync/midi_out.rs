@@ -1,0 +1,220 @@
+//! The MIDI output the sync messages leave by: our own small type over the device crates.
+//!
+//! - Through midir (ALSA's sequencer, the default build): a message is sent the moment the
+//!   sync thread hands it over, so the thread sleeps until each message's time first.
+//! - Through JACK (the `jack` build): a client of our own (`somnia-sync`) whose process
+//!   callback writes each message at its frame within the period, so a clock tick lands on its
+//!   sample whatever the period length (midir's JACK output puts everything at a period's
+//!   start: 5 ms of jitter at 256 frames). Messages are handed over ahead of time through a
+//!   bounded wait-free ring; the callback allocates nothing and never waits.
+
+use std::time::{Duration, Instant};
+
+use super::schedule::Timed;
+
+/// Why the output could not open. The show plays on without it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MidiOutError {
+    /// No MIDI system (no ALSA sequencer, no JACK server).
+    #[error("no MIDI output system: {0}")]
+    NoSystem(String),
+    /// No output port's name contains the one asked for; `somnia list midi` prints them.
+    #[error("no MIDI output port matches `{wanted}` (there are: {present})")]
+    NoPort { wanted: String, present: String },
+    #[error("cannot open the MIDI output `{0}`")]
+    Open(String),
+}
+
+/// An open output.
+pub struct MidiOut {
+    inner: Inner,
+    /// Messages dropped (a full ring, a failed send).
+    pub dropped: u64,
+}
+
+enum Inner {
+    Midir(midir::MidiOutputConnection),
+    #[cfg(feature = "jack")]
+    Jack(jack_out::JackOut),
+}
+
+/// The client name the show's MIDI output appears under.
+const CLIENT_NAME: &str = "somnia-sync";
+
+impl MidiOut {
+    /// Opens the first output port whose name contains `wanted` (any case).
+    pub fn open(wanted: &str) -> Result<Self, MidiOutError> {
+        #[cfg(feature = "jack")]
+        {
+            jack_out::JackOut::open(wanted).map(|j| Self {
+                inner: Inner::Jack(j),
+                dropped: 0,
+            })
+        }
+        #[cfg(not(feature = "jack"))]
+        {
+            Self::open_midir(wanted)
+        }
+    }
+
+    #[cfg_attr(feature = "jack", allow(dead_code))]
+    fn open_midir(wanted: &str) -> Result<Self, MidiOutError> {
+        let out = midir::MidiOutput::new(CLIENT_NAME)
+            .map_err(|e| MidiOutError::NoSystem(e.to_string()))?;
+        let ports = out.ports();
+        let names: Vec<String> = ports
+            .iter()
+            .map(|p| out.port_name(p).unwrap_or_default())
+            .collect();
+        let low = wanted.to_lowercase();
+        let Some(i) = names.iter().position(|n| n.to_lowercase().contains(&low)) else {
+            return Err(MidiOutError::NoPort {
+                wanted: wanted.into(),
+                present: names.join(", "),
+            });
+        };
+        let conn = out
+            .connect(&ports[i], "sync")
+            .map_err(|e| MidiOutError::Open(format!("{}: {e}", names[i])))?;
+        Ok(Self {
+            inner: Inner::Midir(conn),
+            dropped: 0,
+        })
+    }
+
+    /// How far ahead of its time a message is handed over.
+    pub fn lead(&self) -> Duration {
+        match &self.inner {
+            Inner::Midir(_) => Duration::ZERO,
+            #[cfg(feature = "jack")]
+            Inner::Jack(_) => jack_out::LEAD,
+        }
+    }
+
+    /// Sends `m` at its time: at once (midir: the caller waits for the time first) or placed
+    /// on its frame (JACK).
+    pub fn send(&mut self, m: &Timed) {
+        let sent = match &mut self.inner {
+            Inner::Midir(c) => {
+                let wait = m.at.saturating_duration_since(Instant::now());
+                if !wait.is_zero() {
+                    std::thread::sleep(wait);
+                }
+                c.send(m.bytes()).is_ok()
+            }
+            #[cfg(feature = "jack")]
+            Inner::Jack(j) => j.send(m),
+        };
+        if !sent {
+            self.dropped += 1;
+        }
+    }
+}
+
+#[cfg(feature = "jack")]
+mod jack_out {
+    use super::{CLIENT_NAME, MidiOutError, Timed};
+    use std::time::{Duration, Instant};
+
+    /// Handed over this far ahead: more than a period at any usual size.
+    pub const LEAD: Duration = Duration::from_millis(40);
+    /// Messages waiting for the callback at most.
+    const RING: usize = 1024;
+
+    /// A message for the callback: when, on JACK's clock (µs), and its bytes.
+    #[derive(Clone, Copy)]
+    struct Due {
+        at_us: u64,
+        len: u8,
+        bytes: [u8; 10],
+    }
+
+    type Process = Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Control + Send>;
+
+    pub struct JackOut {
+        tx: rtrb::Producer<Due>,
+        /// JACK's clock (µs) less ours at opening: both count the same monotonic clock.
+        jack_us_at_open: u64,
+        opened: Instant,
+        _active: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), Process>>,
+    }
+
+    impl JackOut {
+        pub fn open(wanted: &str) -> Result<Self, MidiOutError> {
+            let (client, _) = jack::Client::new(CLIENT_NAME, jack::ClientOptions::NO_START_SERVER)
+                .map_err(|e| MidiOutError::NoSystem(format!("JACK: {e}")))?;
+            let low = wanted.to_lowercase();
+            let present = client.ports(None, Some("midi"), jack::PortFlags::IS_INPUT);
+            let Some(dest) = present
+                .iter()
+                .find(|n| n.to_lowercase().contains(&low))
+                .cloned()
+            else {
+                return Err(MidiOutError::NoPort {
+                    wanted: wanted.into(),
+                    present: present.join(", "),
+                });
+            };
+            let mut port = client
+                .register_port("out", jack::MidiOut::default())
+                .map_err(|e| MidiOutError::Open(e.to_string()))?;
+            let ours = port
+                .name()
+                .map_err(|e| MidiOutError::Open(e.to_string()))?;
+            let (tx, mut rx) = rtrb::RingBuffer::<Due>::new(RING);
+            let process: Process = Box::new(move |_, ps| {
+                let mut w = port.writer(ps);
+                let Ok(times) = ps.cycle_times() else {
+                    return jack::Control::Continue;
+                };
+                let n = ps.n_frames();
+                // JACK plays what a cycle writes one period later: aim a period early.
+                let start = times.current_usecs;
+                let span = times.next_usecs.saturating_sub(start).max(1);
+                while let Ok(due) = rx.peek() {
+                    let at = due.at_us.saturating_sub(span);
+                    if at >= times.next_usecs {
+                        break;
+                    }
+                    let Ok(due) = rx.pop() else { break };
+                    let offset = (at.saturating_sub(start) * u64::from(n) / span)
+                        .min(u64::from(n.saturating_sub(1))) as u32;
+                    let _ = w.write(&jack::RawMidi {
+                        time: offset,
+                        bytes: &due.bytes[..usize::from(due.len)],
+                    });
+                }
+                jack::Control::Continue
+            });
+            let opened = Instant::now();
+            let jack_us_at_open = client.time();
+            let active = client
+                .activate_async((), jack::contrib::ClosureProcessHandler::new(process))
+                .map_err(|e| MidiOutError::Open(e.to_string()))?;
+            active
+                .as_client()
+                .connect_ports_by_name(&ours, &dest)
+                .map_err(|e| MidiOutError::Open(format!("{ours} to {dest}: {e}")))?;
+            tracing::info!("somnia: sync out on JACK's {dest}");
+            Ok(Self {
+                tx,
+                jack_us_at_open,
+                opened,
+                _active: active,
+            })
+        }
+
+        /// Hands `m` to the callback; false if the ring is full.
+        pub fn send(&mut self, m: &Timed) -> bool {
+            let since = m.at.saturating_duration_since(self.opened).as_micros() as u64;
+            let before = self.opened.saturating_duration_since(m.at).as_micros() as u64;
+            let due = Due {
+                at_us: (self.jack_us_at_open + since).saturating_sub(before),
+                len: m.len,
+                bytes: m.bytes,
+            };
+            self.tx.push(due).is_ok()
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Sync with other machines and apps: the show's clock out as MIDI clock and MTC, and the show
+//! chasing timecode in (MTC from the MIDI thread, LTC from the sound input). One thread,
+//! `somnia-sync`, owns all of it: it reads the show's heard time from the transport, sends
+//! what [`schedule`] plans at the moments it plans them, feeds what it hears to the [`chase`],
+//! carries out what the chase says through the same `Steering` every controller uses, and
+//! reports each source's standing to the health board (`/somnia/status`, `/health`, the
+//! console).
+//!
+//! It wakes every couple of milliseconds, and at each message's time: never on the audio
+//! thread, which knows nothing of it.
+
+pub mod chase;
+pub mod midi_out;
+pub mod mtc;
+pub mod schedule;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use crate::bridge::{
+    Health, ShowCommand, SyncReport, SyncState, TimecodeReading, Transport,
+};
+use crate::clock::timecode::FrameRate;
+use crate::control::intent::{Intent, Steering};
+use chase::{ChaseAction, ChaseSettings, Chaser};
+use midi_out::MidiOut;
+use schedule::{OutPlanner, OutSettings, ShowClock, Timed};
+
+/// What to send and what to follow.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncSettings {
+    /// The MIDI output (part of a port's name) clock and MTC leave by.
+    pub midi_out: Option<String>,
+    pub clock_out: bool,
+    pub mtc_out: bool,
+    /// MTC out's rate.
+    pub rate: FrameRate,
+    /// Seconds of timecode at the show's time 0, out and in.
+    pub offset_s: f64,
+    /// Chase timecode heard (MTC from MIDI in; LTC from the sound input).
+    pub chase: bool,
+    pub freewheel_frames: u32,
+}
+
+impl SyncSettings {
+    /// Whether anything is asked of the sync thread.
+    pub fn wanted(&self) -> bool {
+        self.chase || (self.midi_out.is_some() && (self.clock_out || self.mtc_out))
+    }
+}
+
+/// How often the thread looks at the clock and the readings at least.
+const LOOK_EVERY: Duration = Duration::from_millis(2);
+/// How often the reports are written.
+const REPORT_EVERY: Duration = Duration::from_millis(100);
+
+/// The running sync thread; dropping it stops it.
+pub struct SyncThread {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SyncThread {
+    /// Starts the thread: outputs opened now, so a missing port is said at once (the show
+    /// plays on without it).
+    pub fn start(
+        settings: SyncSettings,
+        steering: Steering,
+        health: Arc<Health>,
+        readings: Receiver<TimecodeReading>,
+        who: &str,
+    ) -> std::io::Result<Self> {
+        let out = settings.midi_out.as_deref().and_then(|name| {
+            MidiOut::open(name)
+                .inspect(|_| tracing::info!("{who}: sync out on the MIDI output matching `{name}`"))
+                .inspect_err(|e| tracing::warn!("{who}: {e}; playing on without MIDI sync out"))
+                .ok()
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name("somnia-sync".into())
+                .spawn(move || run(settings, out, &steering, &health, &readings, &stop))?
+        };
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for SyncThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The show's clock as heard at `now`.
+fn show_clock(transport: &Transport, now: Instant) -> ShowClock {
+    let sr = transport.sample_rate_hz();
+    let running = !transport.is_pause_requested() && transport.seconds_since_callback(now) < 0.2;
+    let samples = match running {
+        true => transport.sample_heard_at(now),
+        false => None,
+    };
+    ShowClock {
+        now,
+        show_s: crate::clock::samples_to_seconds(
+            samples.unwrap_or_else(|| transport.position_samples()),
+            sr,
+        ),
+        playing: running && samples.is_some(),
+    }
+}
+
+/// How long from `now` until a seek asked for now is heard: the sound already on its way.
+fn seek_lead_s(transport: &Transport, now: Instant) -> f64 {
+    let sr = f64::from(transport.sample_rate_hz());
+    match transport.sample_heard_at(now) {
+        Some(heard) => transport.next_block_sample().saturating_sub(heard) as f64 / sr,
+        None => 0.0,
+    }
+}
+
+fn run(
+    settings: SyncSettings,
+    mut out: Option<MidiOut>,
+    steering: &Steering,
+    health: &Health,
+    readings: &Receiver<TimecodeReading>,
+    stop: &AtomicBool,
+) {
+    let transport = steering.sink.transport.clone();
+    let mut planner = OutPlanner::new(OutSettings {
+        clock: settings.clock_out,
+        mtc: settings.mtc_out,
+        rate: settings.rate,
+        offset_s: settings.offset_s,
+    });
+    let mut chaser = settings.chase.then(|| {
+        Chaser::new(ChaseSettings {
+            offset_s: settings.offset_s,
+            freewheel_frames: settings.freewheel_frames,
+        })
+    });
+    let mut pending: std::collections::VecDeque<Timed> = Default::default();
+    let mut next_report = Instant::now();
+    let mut source = None;
+    let mut tempo = crate::clock::Tempo::default();
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        // Timecode heard.
+        while let Ok(r) = readings.try_recv() {
+            let Some(c) = chaser.as_mut() else { continue };
+            source = Some(r.source);
+            let heard = show_clock(&transport, r.received);
+            if let Some(action) = c.heard(&r, heard.show_s, heard.playing) {
+                act(action, steering, &transport, Instant::now());
+            }
+        }
+        if let Some(action) = chaser.as_mut().and_then(|c| c.tick(now)) {
+            act(action, steering, &transport, now);
+        }
+        // Clock and timecode out.
+        if let Some(o) = out.as_mut() {
+            let horizon = o.lead() + LOOK_EVERY * 2;
+            pending.extend(planner.poll(show_clock(&transport, now), &tempo, horizon));
+            while let Some(m) = pending.front() {
+                if m.at.saturating_duration_since(Instant::now()) > o.lead() + LOOK_EVERY {
+                    break;
+                }
+                let m = pending.pop_front().expect("looked at");
+                o.send(&m);
+            }
+        }
+        if now >= next_report {
+            next_report = now + REPORT_EVERY;
+            let board = steering.sink.cues.get();
+            tempo = board.tempo;
+            planner.set_origin(board.origin_s);
+            health.sync.set(reports(&settings, chaser.as_ref(), source, out.as_ref()));
+        }
+        let until_next = pending
+            .front()
+            .map(|m| m.at.saturating_duration_since(Instant::now()))
+            .map_or(LOOK_EVERY, |d| d.saturating_sub(out.as_ref().map_or(Duration::ZERO, MidiOut::lead)).min(LOOK_EVERY));
+        std::thread::sleep(until_next.max(Duration::from_micros(200)));
+    }
+}
+
+/// Carries out what the chase says.
+fn act(action: ChaseAction, steering: &Steering, transport: &Transport, now: Instant) {
+    let show = |c: ShowCommand| {
+        steering.carry_out(Intent::Show(c), now);
+    };
+    match action {
+        ChaseAction::Locate { show_s, at, play } => {
+            // Where the source is by the time the locate is heard.
+            let since_s = now.saturating_duration_since(at).as_secs_f64();
+            let lead_s = if play { seek_lead_s(transport, now) } else { 0.0 };
+            let target_s = show_s + if play { since_s + lead_s } else { 0.0 };
+            show(ShowCommand::Seek(target_s.max(0.0)));
+            show(if play {
+                ShowCommand::Resume
+            } else {
+                ShowCommand::Pause
+            });
+        }
+        ChaseAction::Stop => show(ShowCommand::Pause),
+    }
+}
+
+fn reports(
+    settings: &SyncSettings,
+    chaser: Option<&Chaser>,
+    source: Option<crate::bridge::TimecodeSource>,
+    out: Option<&MidiOut>,
+) -> Vec<SyncReport> {
+    let mut r = Vec::new();
+    if let Some(c) = chaser {
+        r.push(SyncReport {
+            name: match source {
+                Some(crate::bridge::TimecodeSource::Ltc) => "ltc in",
+                _ => "mtc in",
+            },
+            state: c.state(),
+            offset: c.offset_frames(),
+            detail: c.rate().map_or("", FrameRate::name).to_string(),
+        });
+    }
+    if let Some(o) = out {
+        let state = SyncState::Locked;
+        if settings.mtc_out {
+            r.push(SyncReport {
+                name: "mtc out",
+                state,
+                offset: None,
+                detail: format!("{} ({} dropped)", settings.rate.name(), o.dropped),
+            });
+        }
+        if settings.clock_out {
+            r.push(SyncReport {
+                name: "midi clock out",
+                state,
+                offset: None,
+                detail: format!("{} dropped", o.dropped),
+            });
+        }
+    }
+    r
+}
