@@ -45,6 +45,7 @@ fn run(frames: usize) -> Vec<f64> {
                     transport: transport.clone(),
                     cues: Default::default(),
                     crowd: Default::default(),
+                    timecode: somnia::bridge::TimecodeSender::unheard(),
                 },
                 learn: None,
             },

@@ -40,9 +40,15 @@ test_env_start() {
     tail -n 20 "$SOMNIA_ENV_DIR"/*.log >&2
     return 1
   fi
-  # JACK: no realtime scheduling needed, no sound card reserved, nothing but MIDI used.
+  # JACK: no sound card reserved, nothing but MIDI used. Real-time scheduling where the machine
+  # allows it: the dummy driver's periods then start on time, so its frame clock keeps to the
+  # wall clock that the sound (and so the sync tests' MIDI clock) runs on; without it, a busy
+  # machine makes the periods late and the frame clock slip.
   export JACK_DEFAULT_SERVER="somnia-test-$$" JACK_NO_AUDIO_RESERVATION=1
-  jackd --no-realtime -n "$JACK_DEFAULT_SERVER" -d dummy -r 48000 -p 256 \
+  local realtime="--realtime --realtime-priority 60"
+  if ! chrt -f 1 true 2>/dev/null; then realtime="--no-realtime"; fi
+  # shellcheck disable=SC2086
+  jackd $realtime -n "$JACK_DEFAULT_SERVER" -d dummy -r 48000 -p 256 \
     >"$SOMNIA_ENV_DIR/jackd.log" 2>&1 &
   SOMNIA_JACK_PID=$!
   export SOMNIA_JACK_PID

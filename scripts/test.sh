@@ -24,15 +24,16 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
-cargo clippy --locked --features jack --test live_midi -- -D warnings
+cargo clippy --locked --features jack --lib --test live_midi --test live_sync -- -D warnings
 echo "== cargo test"
 log="$SOMNIA_ENV_DIR/cargo-test.log"
 set +e
 cargo test --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-# MIDI between processes goes through the JACK dummy server: the `jack` build of the MIDI tests.
-echo "== cargo test --features jack --test live_midi"
-cargo test --locked --no-fail-fast --features jack --test live_midi 2>&1 | tee -a "$log"
+# MIDI between processes goes through the JACK dummy server: the `jack` build of the MIDI and
+# sync tests.
+echo "== cargo test --features jack --test live_midi --test live_sync"
+cargo test --locked --no-fail-fast --features jack --test live_midi --test live_sync 2>&1 | tee -a "$log"
 jack_status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] && status=$jack_status
 set -e

@@ -147,10 +147,8 @@ impl Timecode {
 
     /// Whether every field is in range for `rate` (a label drop-frame skips is not).
     pub fn valid(self, rate: FrameRate) -> bool {
-        let dropped = rate.drop_frame()
-            && self.seconds == 0
-            && self.frames < 2
-            && !self.minutes.is_multiple_of(10);
+        let dropped =
+            rate.drop_frame() && self.seconds == 0 && self.frames < 2 && self.minutes % 10 != 0;
         self.hours < 24
             && self.minutes < 60
             && self.seconds < 60
@@ -245,7 +243,10 @@ mod tests {
             assert_eq!(r.name().parse::<FrameRate>(), Ok(r));
             assert_eq!(FrameRate::from_mtc_code(r.mtc_code()), r);
         }
-        assert_eq!(Timecode::at_seconds(3600.0, FrameRate::Fps25), tc("01:00:00:00"));
+        assert_eq!(
+            Timecode::at_seconds(3600.0, FrameRate::Fps25),
+            tc("01:00:00:00")
+        );
         assert_eq!(
             Timecode::at_seconds(-1.0 / 25.0, FrameRate::Fps25),
             tc("23:59:59:24"),

@@ -439,7 +439,9 @@ pub(super) fn start_controllers(
     let transport = sink.transport.clone();
     // Timecode heard reaches the sync thread only when it chases.
     let (timecode_tx, timecode_rx) = crate::bridge::timecode_channel();
-    let sync_settings = settings.sync.filter(crate::control::sync::SyncSettings::wanted);
+    let sync_settings = settings
+        .sync
+        .filter(crate::control::sync::SyncSettings::wanted);
     if sync_settings.as_ref().is_some_and(|s| s.chase) {
         sink.timecode = timecode_tx;
     }

@@ -21,6 +21,12 @@ pub struct HealthReport {
     pub restarts: u64,
     /// What is playing.
     pub playing: String,
+    /// The show's clock (seconds of show time, as rendered) and whether it is paused.
+    pub show_s: f64,
+    pub paused: bool,
+    /// Each sync source (MTC/LTC chased in, MIDI clock and MTC out): its state (`locked`,
+    /// `freewheeling`, `lost`, `waiting`) and the offset last measured (frames).
+    pub sync: Vec<SyncSourceReport>,
     /// The next scheduled change (a kiosk opening or closing), RFC 3339; none for `play`.
     pub next_change: Option<String>,
     pub fps: f64,
@@ -76,6 +82,14 @@ pub struct ConsoleReport {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SyncSourceReport {
+    pub name: &'static str,
+    pub state: &'static str,
+    pub offset_frames: Option<f64>,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct OscQueryReport {
     pub listeners: u64,
     pub malformed: u64,
@@ -108,6 +122,23 @@ impl HealthReport {
             uptime_s: state.health.uptime_s(now),
             restarts: state.health.restarts(),
             playing: state.health.playing(),
+            show_s: crate::clock::samples_to_seconds(
+                state.transport.position_samples(),
+                state.transport.sample_rate_hz(),
+            ),
+            paused: state.transport.is_pause_requested(),
+            sync: state
+                .health
+                .sync
+                .get()
+                .into_iter()
+                .map(|r| SyncSourceReport {
+                    name: r.name,
+                    state: r.state.name(),
+                    offset_frames: r.offset.filter(|o| o.is_finite()),
+                    detail: r.detail,
+                })
+                .collect(),
             next_change: kiosk.next_change,
             fps: frames.fps,
             frame_time_p99_ms: frames.frame_time_p99_ms,

@@ -34,7 +34,11 @@ pub struct ChaseSettings {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ChaseAction {
     /// Go to `show_s` (as of the reading's moment); play on from there, or stand there.
-    Locate { show_s: f64, at: Instant, play: bool },
+    Locate {
+        show_s: f64,
+        at: Instant,
+        play: bool,
+    },
     /// The timecode is gone: stop where we are.
     Stop,
 }
@@ -203,7 +207,10 @@ mod tests {
         assert_eq!(c.state(), SyncState::Freewheeling);
         // Back after five frames: locked again with no locate (the show ran on in step).
         let back = t0 + frame * 5;
-        assert_eq!(c.heard(&reading(25.0 * 3600.0 + 5.0, back), 0.2, true), None);
+        assert_eq!(
+            c.heard(&reading(25.0 * 3600.0 + 5.0, back), 0.2, true),
+            None
+        );
         assert_eq!(c.state(), SyncState::Locked);
         assert_eq!(c.tick(back + frame * 11), Some(ChaseAction::Stop));
         assert_eq!(c.state(), SyncState::Lost);
@@ -224,6 +231,10 @@ mod tests {
                 play: false
             })
         );
-        assert_eq!(c.tick(t0 + Duration::from_secs(5)), None, "not running: no dropout");
+        assert_eq!(
+            c.tick(t0 + Duration::from_secs(5)),
+            None,
+            "not running: no dropout"
+        );
     }
 }

@@ -88,7 +88,16 @@ impl MidiOut {
         match &self.inner {
             Inner::Midir(_) => Duration::ZERO,
             #[cfg(feature = "jack")]
-            Inner::Jack(_) => jack_out::LEAD,
+            Inner::Jack(j) => j.lead,
+        }
+    }
+
+    /// The show located: messages handed over ahead of time and not yet sent are dropped.
+    pub fn forget(&self) {
+        match &self.inner {
+            Inner::Midir(_) => {}
+            #[cfg(feature = "jack")]
+            Inner::Jack(j) => j.forget(),
         }
     }
 
@@ -117,23 +126,74 @@ mod jack_out {
     use super::{CLIENT_NAME, MidiOutError, Timed};
     use std::time::{Duration, Instant};
 
-    /// Handed over this far ahead: more than a period at any usual size.
-    pub const LEAD: Duration = Duration::from_millis(40);
+    /// Handed over this far ahead of its time, beyond two periods: room for the sync thread
+    /// to wake late on a busy machine (messages handed over late land at a period's start).
+    /// What a locate makes stale is forgotten by generation, not sent.
+    const LEAD_MARGIN: Duration = Duration::from_millis(40);
     /// Messages waiting for the callback at most.
     const RING: usize = 1024;
 
     /// A message for the callback: when, on JACK's clock (µs), and its bytes.
     #[derive(Clone, Copy)]
     struct Due {
+        /// The generation it was planned in: a locate starts a new one.
+        generation: u32,
         at_us: u64,
         len: u8,
         bytes: [u8; 10],
+    }
+
+    /// JACK's frames on its microsecond clock, as a straight line at the nominal rate that
+    /// follows JACK's own estimate (`jack_frames_to_time`) only slowly: that estimate jumps
+    /// by milliseconds when a period starts late on a busy machine, which would move every
+    /// message with it, while a real device's clock drifts by parts per million.
+    #[derive(Default)]
+    struct FrameClock {
+        /// A frame and its time (µs) on the line.
+        anchor: Option<(u32, f64)>,
+        /// Periods since the line started: it averages JACK's estimate over them (the first
+        /// estimates are the least settled) until that is slower than `FOLLOW`.
+        periods: u32,
+    }
+
+    impl FrameClock {
+        /// How much of JACK's estimate's difference from the line is taken each period, once
+        /// settled.
+        const FOLLOW: f64 = 0.002;
+        /// A difference this large (µs) is a restart or an xrun: start the line again.
+        const JUMP_US: f64 = 20_000.0;
+
+        fn cycle_start_us(&mut self, first: u32, jack_estimate_us: u64, sample_rate: f64) -> f64 {
+            let estimate = jack_estimate_us as f64;
+            let Some((frame0, us0)) = self.anchor else {
+                self.anchor = Some((first, estimate));
+                self.periods = 1;
+                return estimate;
+            };
+            let since = first.wrapping_sub(frame0);
+            let on_line = us0 + f64::from(since) * 1e6 / sample_rate;
+            let error = estimate - on_line;
+            if error.abs() > Self::JUMP_US || since > u32::MAX / 2 {
+                self.anchor = Some((first, estimate));
+                self.periods = 1;
+                return estimate;
+            }
+            self.periods = self.periods.saturating_add(1);
+            let follow = (1.0 / f64::from(self.periods)).max(Self::FOLLOW);
+            let corrected = on_line + follow * error;
+            // Re-anchored here, so the line is kept from this period on.
+            self.anchor = Some((first, corrected));
+            corrected
+        }
     }
 
     type Process = Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Control + Send>;
 
     pub struct JackOut {
         tx: rtrb::Producer<Due>,
+        /// Two periods and a margin.
+        pub lead: Duration,
+        generation: std::sync::Arc<std::sync::atomic::AtomicU32>,
         /// JACK's clock (µs) less ours at opening: both count the same monotonic clock.
         jack_us_at_open: u64,
         opened: Instant,
@@ -159,27 +219,36 @@ mod jack_out {
             let mut port = client
                 .register_port("out", jack::MidiOut::default())
                 .map_err(|e| MidiOutError::Open(e.to_string()))?;
-            let ours = port
-                .name()
-                .map_err(|e| MidiOutError::Open(e.to_string()))?;
+            let ours = port.name().map_err(|e| MidiOutError::Open(e.to_string()))?;
             let (tx, mut rx) = rtrb::RingBuffer::<Due>::new(RING);
-            let process: Process = Box::new(move |_, ps| {
+            let generation = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+            let current = generation.clone();
+            let sample_rate = f64::from(client.sample_rate());
+            let mut map = FrameClock::default();
+            let process: Process = Box::new(move |client, ps| {
                 let mut w = port.writer(ps);
-                let Ok(times) = ps.cycle_times() else {
-                    return jack::Control::Continue;
-                };
                 let n = ps.n_frames();
-                // JACK plays what a cycle writes one period later: aim a period early.
-                let start = times.current_usecs;
-                let span = times.next_usecs.saturating_sub(start).max(1);
+                let first = ps.last_frame_time();
+                let start = map.cycle_start_us(first, client.frames_to_time(first), sample_rate);
+                let span = f64::from(n) * 1e6 / sample_rate;
+                let next = start + span;
+                // JACK takes a period's events in time order only.
+                let mut last_offset = 0;
+                let now_generation = current.load(std::sync::atomic::Ordering::Acquire);
                 while let Ok(due) = rx.peek() {
-                    let at = due.at_us.saturating_sub(span);
-                    if at >= times.next_usecs {
+                    // JACK plays what a cycle writes one period later: aim a period early.
+                    let at = due.at_us as f64 - span;
+                    if at >= next {
                         break;
                     }
                     let Ok(due) = rx.pop() else { break };
-                    let offset = (at.saturating_sub(start) * u64::from(n) / span)
-                        .min(u64::from(n.saturating_sub(1))) as u32;
+                    if due.generation != now_generation {
+                        continue;
+                    }
+                    let offset = (((at - start) / span * f64::from(n)).max(0.0) as u32)
+                        .min(n.saturating_sub(1))
+                        .max(last_offset);
+                    last_offset = offset;
                     let _ = w.write(&jack::RawMidi {
                         time: offset,
                         bytes: &due.bytes[..usize::from(due.len)],
@@ -187,6 +256,8 @@ mod jack_out {
                 }
                 jack::Control::Continue
             });
+            let period_s = f64::from(client.buffer_size()) / f64::from(client.sample_rate());
+            let lead = Duration::from_secs_f64(2.0 * period_s) + LEAD_MARGIN;
             let opened = Instant::now();
             let jack_us_at_open = client.time();
             let active = client
@@ -199,10 +270,18 @@ mod jack_out {
             tracing::info!("somnia: sync out on JACK's {dest}");
             Ok(Self {
                 tx,
+                lead,
+                generation,
                 jack_us_at_open,
                 opened,
                 _active: active,
             })
+        }
+
+        /// Whatever was handed over and not yet sent is stale: the callback drops it.
+        pub fn forget(&self) {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
         }
 
         /// Hands `m` to the callback; false if the ring is full.
@@ -210,6 +289,7 @@ mod jack_out {
             let since = m.at.saturating_duration_since(self.opened).as_micros() as u64;
             let before = self.opened.saturating_duration_since(m.at).as_micros() as u64;
             let due = Due {
+                generation: self.generation.load(std::sync::atomic::Ordering::Relaxed),
                 at_us: (self.jack_us_at_open + since).saturating_sub(before),
                 len: m.len,
                 bytes: m.bytes,

@@ -19,9 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use crate::bridge::{
-    Health, ShowCommand, SyncReport, SyncState, TimecodeReading, Transport,
-};
+use crate::bridge::{Health, ShowCommand, SyncReport, SyncState, TimecodeReading, Transport};
 use crate::clock::timecode::FrameRate;
 use crate::control::intent::{Intent, Steering};
 use chase::{ChaseAction, ChaseSettings, Chaser};
@@ -170,7 +168,13 @@ fn run(
         // Clock and timecode out.
         if let Some(o) = out.as_mut() {
             let horizon = o.lead() + LOOK_EVERY * 2;
-            pending.extend(planner.poll(show_clock(&transport, now), &tempo, horizon));
+            let planned = planner.poll(show_clock(&transport, now), &tempo, horizon);
+            if planner.located() {
+                pending.clear();
+                o.forget();
+            }
+            pending.extend(planned);
+            pending.make_contiguous().sort_by_key(|m| m.at);
             while let Some(m) = pending.front() {
                 if m.at.saturating_duration_since(Instant::now()) > o.lead() + LOOK_EVERY {
                     break;
@@ -184,12 +188,17 @@ fn run(
             let board = steering.sink.cues.get();
             tempo = board.tempo;
             planner.set_origin(board.origin_s);
-            health.sync.set(reports(&settings, chaser.as_ref(), source, out.as_ref()));
+            health
+                .sync
+                .set(reports(&settings, chaser.as_ref(), source, out.as_ref()));
         }
         let until_next = pending
             .front()
             .map(|m| m.at.saturating_duration_since(Instant::now()))
-            .map_or(LOOK_EVERY, |d| d.saturating_sub(out.as_ref().map_or(Duration::ZERO, MidiOut::lead)).min(LOOK_EVERY));
+            .map_or(LOOK_EVERY, |d| {
+                d.saturating_sub(out.as_ref().map_or(Duration::ZERO, MidiOut::lead))
+                    .min(LOOK_EVERY)
+            });
         std::thread::sleep(until_next.max(Duration::from_micros(200)));
     }
 }
@@ -203,7 +212,11 @@ fn act(action: ChaseAction, steering: &Steering, transport: &Transport, now: Ins
         ChaseAction::Locate { show_s, at, play } => {
             // Where the source is by the time the locate is heard.
             let since_s = now.saturating_duration_since(at).as_secs_f64();
-            let lead_s = if play { seek_lead_s(transport, now) } else { 0.0 };
+            let lead_s = if play {
+                seek_lead_s(transport, now)
+            } else {
+                0.0
+            };
             let target_s = show_s + if play { since_s + lead_s } else { 0.0 };
             show(ShowCommand::Seek(target_s.max(0.0)));
             show(if play {

@@ -126,10 +126,17 @@ mod tests {
                     heard.push((q, frames));
                 }
             }
-            assert_eq!(heard.first().map(|h| h.0), Some(7), "{rate:?}: known at piece 7");
+            assert_eq!(
+                heard.first().map(|h| h.0),
+                Some(7),
+                "{rate:?}: known at piece 7"
+            );
             for (q, frames) in heard {
                 let sent_at = start as f64 + q as f64 / 4.0;
-                assert!((frames - sent_at).abs() < 1e-9, "{rate:?} {q}: {frames} {sent_at}");
+                assert!(
+                    (frames - sent_at).abs() < 1e-9,
+                    "{rate:?} {q}: {frames} {sent_at}"
+                );
             }
         }
     }

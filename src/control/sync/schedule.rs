@@ -68,6 +68,8 @@ pub struct OutPlanner {
     next_quarter: u64,
     /// Where the tempo map's 0 is on the show clock (a kiosk item's start).
     origin_s: f64,
+    /// Whether the last poll located (what was planned before it is stale).
+    located: bool,
 }
 
 /// A jump in the show's time bigger than this is a locate.
@@ -81,7 +83,14 @@ impl OutPlanner {
             next_tick: 0,
             next_quarter: 0,
             origin_s: 0.0,
+            located: false,
         }
+    }
+
+    /// Whether the last poll found the show somewhere else (a seek, a stop, a loop's jump):
+    /// messages planned before it and not yet sent belong to the old place.
+    pub fn located(&self) -> bool {
+        self.located
     }
 
     /// The tempo map counts from `origin_s` on the show clock.
@@ -100,6 +109,7 @@ impl OutPlanner {
     }
 
     fn locate_messages(&mut self, c: &ShowClock, tempo: &Tempo, out: &mut Vec<Timed>) {
+        self.located = true;
         let beats = tempo.beats_at((c.show_s - self.origin_s).max(0.0));
         if self.settings.clock {
             // Song position in sixteenths, at or before the place (the next tick lands on it).
@@ -120,6 +130,7 @@ impl OutPlanner {
     /// Everything to send from `c.now` to `c.now + horizon`, given the show's clock now.
     pub fn poll(&mut self, c: ShowClock, tempo: &Tempo, horizon: Duration) -> Vec<Timed> {
         let mut out = Vec::new();
+        self.located = false;
         match self.last {
             None => {
                 if self.settings.clock && c.playing && c.show_s < JUMP_S {
@@ -184,7 +195,8 @@ impl OutPlanner {
                 }
                 if t >= c.show_s - late_s {
                     let piece = (q % 8) as u8;
-                    let label = Timecode::from_frame_count((q - u64::from(piece)) / 4, self.settings.rate);
+                    let label =
+                        Timecode::from_frame_count((q - u64::from(piece)) / 4, self.settings.rate);
                     out.push(Timed::new(
                         when(t),
                         &mtc::quarter_frame(piece, label, self.settings.rate),
@@ -257,14 +269,22 @@ mod tests {
         let out = run(&mut p, t0, 10.0, 0.5);
         // Not from the top: song position, full frame, continue first.
         assert_eq!(out[0].bytes()[0], 0xF2);
-        assert_eq!(out[1].bytes(), mtc::full_frame("00:00:10:00".parse().unwrap(), FrameRate::Fps25));
+        assert_eq!(
+            out[1].bytes(),
+            mtc::full_frame("00:00:10:00".parse().unwrap(), FrameRate::Fps25)
+        );
         let pieces: Vec<u8> = out
             .iter()
             .filter(|t| t.bytes()[0] == 0xF1 && t.at < t0 + Duration::from_millis(500))
             .map(|t| t.bytes()[1] >> 4)
             .collect();
         assert_eq!(pieces.len(), 50, "a hundred a second at 25 fps");
-        assert!(pieces.iter().enumerate().all(|(i, p)| usize::from(*p) == i % 8));
+        assert!(
+            pieces
+                .iter()
+                .enumerate()
+                .all(|(i, p)| usize::from(*p) == i % 8)
+        );
         // Reassembled, the quarter frames say where the show was.
         let mut reader = mtc::MtcReader::default();
         let mut last = None;
@@ -288,7 +308,10 @@ mod tests {
             Duration::from_millis(10),
         );
         assert_eq!(jump[0].bytes(), [0xF2, 240 & 0x7F, 240 >> 7]);
-        assert_eq!(jump[1].bytes(), mtc::full_frame("00:00:30:00".parse().unwrap(), FrameRate::Fps25));
+        assert_eq!(
+            jump[1].bytes(),
+            mtc::full_frame("00:00:30:00".parse().unwrap(), FrameRate::Fps25)
+        );
     }
 
     #[test]
@@ -304,7 +327,10 @@ mod tests {
         };
         let stop = p.poll(c(200, 0.2, false), &tempo, Duration::ZERO);
         assert_eq!(stop[0].bytes(), [0xFC]);
-        assert!(p.poll(c(500, 0.2, false), &tempo, Duration::ZERO).is_empty());
+        assert!(
+            p.poll(c(500, 0.2, false), &tempo, Duration::ZERO)
+                .is_empty()
+        );
         let go = p.poll(c(700, 0.2, true), &tempo, Duration::ZERO);
         assert_eq!(go[0].bytes(), [0xFB]);
     }

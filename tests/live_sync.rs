@@ -1,0 +1,397 @@
+//! Sync with peers nobody here wrote, over a JACK dummy server (the `jack` build, as
+//! scripts/test.sh runs it; a machine without a sound card has no ALSA sequencer):
+//! - `jack_midi_dump` (JACK's own monitor) captures `somnia play`'s MIDI clock and MTC: the
+//!   ticks' jitter, and the quarter frames' order and labels across a seek;
+//! - a JACK-Client (python) peer sends MTC into the show, which locates to it, follows it,
+//!   freewheels through a five-frame dropout and stops when it stays gone.
+#![cfg(feature = "jack")]
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn require_jack() -> bool {
+    if !live_env() {
+        return false;
+    }
+    let up = Command::new("timeout")
+        .args(["5", "jack_lsp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        up,
+        "no JACK server: start one with scripts/test-env.sh (JACK_DEFAULT_SERVER={:?})",
+        std::env::var("JACK_DEFAULT_SERVER").ok()
+    );
+    true
+}
+
+/// `jack_midi_dump -a` as a client named `name`, its lines to `out`.
+struct Dump(Child);
+
+impl Dump {
+    fn start(name: &str, out: &std::path::Path) -> Self {
+        let file = std::fs::File::create(out).unwrap();
+        let dump = Self(
+            Command::new("stdbuf")
+                .args(["-oL", "jack_midi_dump", "-a", name])
+                .stdout(file)
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("jack_midi_dump (jackd2) must be installed"),
+        );
+        let port = format!("{name}:input");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let lsp = Command::new("timeout")
+                .args(["5", "jack_lsp"])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&lsp.stdout)
+                .lines()
+                .any(|l| l == port)
+            {
+                return dump;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("jack_midi_dump's port {port} did not appear");
+    }
+
+    /// Stops it (SIGINT, so it flushes) and reads what it captured: (frame, bytes).
+    fn finish(self, out: &std::path::Path) -> Vec<(u64, Vec<u8>)> {
+        drop(self);
+        std::fs::read_to_string(out)
+            .unwrap()
+            .lines()
+            .filter_map(|l| {
+                let (frame, bytes) = l.trim().split_once(':')?;
+                let bytes: Option<Vec<u8>> = bytes
+                    .split_whitespace()
+                    .map(|b| u8::from_str_radix(b, 16).ok())
+                    .collect();
+                Some((frame.trim().parse().ok()?, bytes?))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Dump {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// How far (ms, at 48 kHz) each gap between `frames` is from `nominal_frames`: the tick
+/// jitter a receiver following the clock feels.
+fn gap_jitter_ms(frames: &[u64], nominal_frames: f64) -> Vec<f64> {
+    frames
+        .windows(2)
+        .map(|w| ((w[1] - w[0]) as f64 - nominal_frames).abs() / 48.0)
+        .collect()
+}
+
+fn p99(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 * 0.99).ceil() as usize).clamp(1, v.len()) - 1]
+}
+
+#[test]
+fn midi_clock_and_mtc_out_reach_jack_midi_dump_on_their_frames_and_in_order_across_a_seek() {
+    if !require_jack() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("sync_dump_{}", std::process::id());
+    let out = dir.path().join("dump.txt");
+    let dump = Dump::start(&name, &out);
+    let osc = free_port();
+    let play = LivePlay::start(
+        dir.path(),
+        &[
+            "--size",
+            "160x90",
+            "--no-midi",
+            "--no-web",
+            "--osc-port",
+            &osc.to_string(),
+            "--midi-out",
+            &name,
+            "--midi-clock-out",
+            "--mtc-out",
+            "--timecode-rate",
+            "25",
+        ],
+        &fixture("performances/osc.toml"),
+    );
+    play.wait_until_up();
+    std::thread::sleep(Duration::from_secs(5));
+    oscsend(osc, "/somnia/transport/seek", "f", &["20"]);
+    std::thread::sleep(Duration::from_secs(5));
+    let log = play.stop();
+    let got = dump.finish(&out);
+    assert!(got.len() > 300, "{} messages captured\n{log}", got.len());
+    // Song position pointers split the capture: the start, and the seek.
+    let spp: Vec<usize> = got
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, b))| b[0] == 0xF2)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        got[0].1,
+        [0xFA],
+        "the show from the top starts the clock: {:?}",
+        &got[..4]
+    );
+    assert_eq!(spp.len(), 1, "one locate, one song position: {spp:?}");
+    let seek_at = spp[0];
+    // 20 s at the performance's 120 bpm: beat 40, sixteenth 160.
+    let pointer = &got[seek_at].1;
+    let sixteenths = u32::from(pointer[1]) | (u32::from(pointer[2]) << 7);
+    assert!(
+        (158..=160).contains(&sixteenths),
+        "song position {sixteenths}"
+    );
+    // Each stretch from its third beat on (before, the clocks settle after the start or the
+    // seek): 120 bpm is a tick every 1000 frames at 48 kHz.
+    let mut jitter = Vec::new();
+    let mut ticks_total = 0;
+    for part in [&got[..seek_at], &got[seek_at..]] {
+        let ticks: Vec<u64> = part
+            .iter()
+            .filter(|(_, b)| b == &[0xF8])
+            .map(|(f, _)| *f)
+            .skip(48)
+            .collect();
+        assert!(ticks.len() > 150, "{} ticks", ticks.len());
+        let mut gaps: Vec<u64> = ticks.windows(2).map(|w| w[1] - w[0]).collect();
+        gaps.sort_unstable();
+        let median = gaps[gaps.len() / 2];
+        assert!(
+            (999..=1001).contains(&median),
+            "120 bpm is a tick every 1000 frames: {median}"
+        );
+        ticks_total += ticks.len();
+        jitter.extend(gap_jitter_ms(&ticks, 1000.0));
+    }
+    let over_1ms = jitter.iter().filter(|j| **j >= 1.0).count();
+    let jitter_p99 = p99(jitter.clone());
+    let jitter_mean = jitter.iter().sum::<f64>() / jitter.len() as f64;
+    report(
+        "measured",
+        &format!(
+            "MIDI clock out over JACK: {ticks_total} ticks, jitter mean {jitter_mean:.3} ms, p99 {jitter_p99:.3} ms, {over_1ms} gaps off by 1 ms or more"
+        ),
+    );
+    assert!(jitter_p99 < 1.0, "tick jitter p99 {jitter_p99} ms");
+    // MTC: the full frame at the seek says 00:00:20:xx, and the quarter frames on either side
+    // run 0..7 in order and read back as labels two frames apart, each on its own frame time.
+    let full = got[seek_at..]
+        .iter()
+        .find(|(_, b)| b[0] == 0xF0)
+        .map(|(_, b)| b.clone())
+        .expect("a full frame after the seek");
+    assert_eq!(&full[..5], &[0xF0, 0x7F, 0x7F, 0x01, 0x01]);
+    let label_s = f64::from(full[5] & 0x1F) * 3600.0
+        + f64::from(full[6]) * 60.0
+        + f64::from(full[7])
+        + f64::from(full[8]) / 25.0;
+    assert_eq!(full[5] >> 5, 1, "25 fps");
+    assert!((label_s - 20.0).abs() <= 0.2, "full frame at {label_s} s");
+    let mut label_jitter = Vec::new();
+    for part in [&got[..seek_at], &got[seek_at..]] {
+        let quarters: Vec<(u64, u8)> = part
+            .iter()
+            .filter(|(_, b)| b[0] == 0xF1)
+            .map(|(f, b)| (*f, b[1]))
+            .skip_while(|(_, d)| d >> 4 != 0)
+            .collect();
+        assert!(quarters.len() > 200, "{} quarter frames", quarters.len());
+        let mut labels = Vec::new();
+        for (i, chunk) in quarters.chunks_exact(8).enumerate() {
+            let pieces: Vec<u8> = chunk.iter().map(|(_, d)| d >> 4).collect();
+            assert_eq!(pieces, [0, 1, 2, 3, 4, 5, 6, 7], "sequence {i}");
+            let n: Vec<u64> = chunk.iter().map(|(_, d)| u64::from(d & 0x0F)).collect();
+            let frames = n[0] | (n[1] << 4);
+            let secs = n[2] | (n[3] << 4);
+            let mins = n[4] | (n[5] << 4);
+            let hours = n[6] | ((n[7] & 1) << 4);
+            assert_eq!(n[7] >> 1, 1, "25 fps");
+            labels.push((chunk[0].0, ((hours * 60 + mins) * 60 + secs) * 25 + frames));
+        }
+        for w in labels.windows(2) {
+            assert_eq!(w[1].1, w[0].1 + 2, "labels two frames apart: {w:?}");
+        }
+        // Each label leaves 80 ms (3840 frames) after the one before.
+        let starts: Vec<u64> = labels.iter().map(|l| l.0).skip(12).collect();
+        label_jitter.extend(gap_jitter_ms(&starts, 3840.0));
+    }
+    let label_p99 = p99(label_jitter);
+    report(
+        "measured",
+        &format!("MTC out over JACK: quarter-frame sequences' jitter p99 {label_p99:.3} ms"),
+    );
+    assert!(label_p99 < 1.0, "MTC jitter p99 {label_p99} ms");
+}
+
+/// The MTC source: a JACK client (the JACK-Client package) that sends 25 fps quarter frames
+/// from 01:00:20:00, each on its frame; drops out for five frames at 3 s and for good at 5 s;
+/// and reads the show's `/health` meanwhile, on its own JACK clock.
+const SOURCE: &str = r#"
+import jack, json, sys, time, urllib.request
+web = sys.argv[1]
+client = jack.Client("mtc_source", no_start_server=True)
+out = client.midi_outports.register("out")
+QF = client.samplerate // 100   # a quarter frame at 25 fps
+START = (3600 + 20) * 25        # 01:00:20:00
+state = {"f0": None}
+def muted(q):
+    return 300 <= q < 320 or q >= 500
+def quarter(q):
+    piece = q % 8
+    label = START + (q - piece) // 4
+    h, rest = divmod(label, 3600 * 25)
+    m, rest = divmod(rest, 60 * 25)
+    s, f = divmod(rest, 25)
+    nibble = [f & 15, f >> 4, s & 15, s >> 4, m & 15, m >> 4, h & 15, (h >> 4) | (1 << 1)][piece]
+    return bytes([0xF1, (piece << 4) | nibble])
+@client.set_process_callback
+def process(frames):
+    out.clear_buffer()
+    now = client.last_frame_time
+    if state["f0"] is None:
+        state["f0"] = now
+    f0 = state["f0"]
+    q = max(0, -(-(now - f0) // QF))
+    while f0 + q * QF < now + frames:
+        if not muted(q):
+            out.write_midi_event(f0 + q * QF - now, quarter(q))
+        q += 1
+client.activate()
+while state["f0"] is None:
+    time.sleep(0.01)
+samples = []
+end = time.time() + 7.5
+while time.time() < end:
+    t = (client.frame_time - state["f0"]) / client.samplerate
+    with urllib.request.urlopen(web + "/health", timeout=2) as r:
+        h = json.loads(r.read())
+    sync = h["sync"][0] if h["sync"] else {}
+    samples.append({"t": t, "show_s": h["show_s"], "paused": h["paused"],
+                    "state": sync.get("state"), "offset": sync.get("offset_frames")})
+    time.sleep(0.04)
+client.deactivate()
+print(json.dumps(samples))
+"#;
+
+#[test]
+fn mtc_from_a_jack_client_is_chased_through_a_short_dropout_and_stops_after_a_long_one() {
+    if !require_jack() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let web = free_port();
+    let play = LivePlay::start(
+        dir.path(),
+        &[
+            "--size",
+            "160x90",
+            "--no-osc",
+            "--web-bind",
+            &format!("127.0.0.1:{web}"),
+            "--chase",
+            "mtc",
+            "--timecode-offset",
+            "01:00:00:00",
+        ],
+        &fixture("performances/osc.toml"),
+    );
+    play.wait_until_up();
+    let out = Command::new(python_osc())
+        .args(["-c", SOURCE, &format!("http://127.0.0.1:{web}")])
+        .output()
+        .unwrap();
+    let log = play.stop();
+    let said = String::from_utf8_lossy(&out.stdout);
+    let samples: Vec<serde_json::Value> = serde_json::from_str(said.trim()).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {said}\n{}\n{log}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let f = |s: &serde_json::Value, k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+    let state = |s: &serde_json::Value| s["state"].as_str().unwrap_or("").to_string();
+    let during = |from: f64, to: f64| {
+        samples
+            .iter()
+            .filter(move |s| (from..to).contains(&f(s, "t")))
+            .collect::<Vec<_>>()
+    };
+    let story: Vec<String> = samples
+        .iter()
+        .map(|s| format!("{:.2}:{}:{:.2}", f(s, "t"), state(s), f(s, "show_s")))
+        .collect();
+    // Locked and in step from 1.5 s (the MIDI input finds the new port within half a second):
+    // the show's own clock runs 20 s behind the label, less only the sound's way to the room.
+    let locked = during(1.5, 2.95);
+    assert!(!locked.is_empty(), "{story:?}");
+    let ahead: Vec<f64> = locked
+        .iter()
+        .map(|s| f(s, "show_s") - (20.0 + f(s, "t")))
+        .collect();
+    for (s, a) in locked.iter().zip(&ahead) {
+        assert_eq!(state(s), "locked", "{story:?}\n{log}");
+        assert!(!s["paused"].as_bool().unwrap());
+        assert!(f(s, "offset").abs() <= 2.0, "{s}: more than 2 frames out");
+        assert!(
+            (-0.05..0.4).contains(a),
+            "the show's clock {a} s from the label: {story:?}"
+        );
+    }
+    let spread = ahead.iter().cloned().fold(f64::MIN, f64::max)
+        - ahead.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(
+        spread < 0.1,
+        "the show follows within {spread} s: {story:?}"
+    );
+    let chase_offset = locked
+        .iter()
+        .map(|s| f(s, "offset").abs())
+        .fold(0.0, f64::max);
+    report(
+        "measured",
+        &format!("MTC chase over JACK: offset at most {chase_offset:.2} frames while locked"),
+    );
+    // The five-frame dropout (3.0 to 3.2 s): freewheeling, still playing, then locked again.
+    let gap = during(3.0, 3.45);
+    assert!(gap.iter().any(|s| state(s) == "freewheeling"), "{story:?}");
+    assert!(
+        gap.iter().all(|s| !s["paused"].as_bool().unwrap()),
+        "{story:?}"
+    );
+    let after = during(3.7, 4.95);
+    assert!(
+        !after.is_empty() && after.iter().all(|s| state(s) == "locked"),
+        "{story:?}"
+    );
+    // Gone for good at 5 s: after ten frames' freewheel (0.4 s) the show stops and stays.
+    let gone = during(5.8, 7.5);
+    assert!(gone.len() > 5, "{story:?}");
+    for s in &gone {
+        assert_eq!(state(s), "lost", "{story:?}");
+        assert!(s["paused"].as_bool().unwrap(), "{story:?}");
+    }
+    let stood = f(gone.last().unwrap(), "show_s") - f(gone[0], "show_s");
+    assert!(stood.abs() < 1e-9, "the show stood still: {stood}");
+}
