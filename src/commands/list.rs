@@ -9,10 +9,12 @@ pub enum What {
     Performances,
     Audio,
     Midi,
+    /// MIDI outputs (for `--midi-out`).
+    MidiOut,
     Monitors,
 }
 
-/// `somnia list presets|performances|audio|midi`.
+/// `somnia list presets|performances|audio|midi|midi-out|monitors`.
 pub fn run(what: What) -> i32 {
     let project = Project::new(".");
     let items = match what {
@@ -20,6 +22,9 @@ pub fn run(what: What) -> i32 {
         What::Performances => Ok(project.performance_names()),
         What::Audio => crate::audio::device::output_device_lines().map_err(|e| e.to_string()),
         What::Midi => crate::control::midi::input::input_port_names().map_err(|e| e.to_string()),
+        What::MidiOut => {
+            crate::control::sync::midi_out::output_port_names().map_err(|e| e.to_string())
+        }
         What::Monitors => crate::render::window::monitor_names().map_err(|e| e.to_string()),
     };
     match items {

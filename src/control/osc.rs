@@ -559,7 +559,10 @@ fn carry_out(
 /// its number (from 1; 0 when no cue waits for GO) and its label; then the figures `/health`
 /// reports: uptime (s), frames a second, the frame-time p99 (ms), dropped frames, audio
 /// device losses, GPU device losses and resident memory (bytes); then the GPU allocator's
-/// allocated bytes and the longest run of black frames (each -1 where not measured).
+/// allocated bytes and the longest run of black frames (each -1 where not measured); then
+/// the sync sources: how many, and for each its name (`mtc in`, `mtc out`, `midi clock out`,
+/// ...), its state (`locked`, `freewheeling`, `lost`, `waiting`) and the offset last measured
+/// in frames (NaN where none is).
 fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
     let now = Instant::now();
     let frames = sink.health.frames(now);
@@ -611,8 +614,23 @@ fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
                     .picture()
                     .map_or(-1, |p| p.black_frames_longest as i64),
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(sync_status(&sink.health))
+        .collect(),
     })
+}
+
+/// The sync sources for the status reply: their count, then name, state and offset each.
+fn sync_status(health: &crate::bridge::Health) -> Vec<OscType> {
+    let reports = health.sync.get();
+    let mut args = vec![OscType::Int(reports.len() as i32)];
+    for r in reports {
+        args.push(OscType::String(r.name.into()));
+        args.push(OscType::String(r.state.name().into()));
+        args.push(OscType::Double(r.offset.unwrap_or(f64::NAN)));
+    }
+    args
 }
 
 #[cfg(test)]
@@ -651,12 +669,28 @@ mod tests {
         };
         let stats = OscStats::default();
         stats.packets.store(5, Ordering::Relaxed);
+        sink.health.sync.set(vec![crate::bridge::SyncReport {
+            name: "mtc in",
+            state: crate::bridge::SyncState::Freewheeling,
+            offset: Some(0.5),
+            detail: "25".into(),
+        }]);
         let OscPacket::Message(m) = status_reply(&sink, &stats) else {
             panic!("a message");
         };
-        assert_eq!(m.args.len(), 25);
+        assert_eq!(m.args.len(), 29);
         // Nothing measured the GPU or the picture here.
-        assert_eq!(&m.args[23..], &[OscType::Long(-1), OscType::Long(-1)]);
+        assert_eq!(&m.args[23..25], &[OscType::Long(-1), OscType::Long(-1)]);
+        // The one sync source, freewheeling half a frame off.
+        assert_eq!(
+            &m.args[25..],
+            &[
+                OscType::Int(1),
+                OscType::String("mtc in".into()),
+                OscType::String("freewheeling".into()),
+                OscType::Double(0.5)
+            ]
+        );
         assert_eq!(m.args[0], OscType::String("Status".into()));
         assert_eq!(m.args[3], OscType::Long(5));
         assert_eq!(

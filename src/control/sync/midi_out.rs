@@ -26,6 +26,27 @@ pub enum MidiOutError {
     Open(String),
 }
 
+/// The outputs `--midi-out` can name: ALSA's (midir), or under the `jack` build JACK's MIDI
+/// inputs of other clients.
+pub fn output_port_names() -> Result<Vec<String>, MidiOutError> {
+    #[cfg(feature = "jack")]
+    {
+        let (client, _) = jack::Client::new(CLIENT_NAME, jack::ClientOptions::NO_START_SERVER)
+            .map_err(|e| MidiOutError::NoSystem(format!("JACK: {e}")))?;
+        Ok(client.ports(None, Some("midi"), jack::PortFlags::IS_INPUT))
+    }
+    #[cfg(not(feature = "jack"))]
+    {
+        let out = midir::MidiOutput::new(CLIENT_NAME)
+            .map_err(|e| MidiOutError::NoSystem(e.to_string()))?;
+        Ok(out
+            .ports()
+            .iter()
+            .filter_map(|p| out.port_name(p).ok())
+            .collect())
+    }
+}
+
 /// An open output.
 pub struct MidiOut {
     inner: Inner,

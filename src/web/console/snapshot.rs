@@ -126,6 +126,12 @@ pub fn snapshot(state: &ConsoleState) -> String {
         "learn": state.steering.learn.is_some(),
         "dreamers": dreamers,
         "crowd": { "energy": crowd.energy, "agreement": crowd.agreement, "size": crowd.size },
+        "sync": state.health.sync.get().iter().map(|r| json!({
+            "name": r.name,
+            "state": r.state.name(),
+            "offset_frames": r.offset.filter(|o| o.is_finite()),
+            "detail": r.detail,
+        })).collect::<Vec<_>>(),
         "errors": state.health.errors(),
     })
     .to_string()
