@@ -15,6 +15,8 @@ PACKAGES=(
   liblo-tools ffmpeg sox imagemagick python3 python3-venv xdotool x11-xserver-utils
   # a QR code reader (the join code on the picture) and a real browser (the web pages)
   zbar-tools chromium
+  # libltc, the reference LTC encoder and decoder Somnia's own timecode is held to
+  libltc-dev
   # the X extension library DPMS is switched through
   libxext6
 )

@@ -1,6 +1,7 @@
 //! Sample clock arithmetic: the audio sample counter is the master clock, and every other
 //! notion of time (seconds, beats, bars, video frames, SMPTE timecode) is derived from it here.
 
+pub mod ltc;
 pub mod timecode;
 
 /// Converts a time in seconds to the nearest sample index at `sample_rate_hz`.
