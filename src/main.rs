@@ -112,10 +112,24 @@ struct SyncArgs {
     /// The timecode at the show's start, out and in (e.g. 01:00:00:00).
     #[arg(long, default_value = "00:00:00:00")]
     timecode_offset: somnia::clock::timecode::Timecode,
-    /// Chase timecode heard on MIDI input (MTC): locate to it, follow it, freewheel through
-    /// a dropout, stop when it stays gone.
-    #[arg(long, value_parser = ["mtc"])]
+    /// Chase timecode: MTC on the MIDI inputs, or LTC on a sound input (--ltc-input): locate
+    /// to it, follow it, freewheel through a dropout, stop when it stays gone.
+    #[arg(long, value_parser = ["mtc", "ltc"])]
     chase: Option<String>,
+    /// The sound input LTC comes in on (a part of its name, as for --input); the default
+    /// input without it.
+    #[arg(long)]
+    ltc_input: Option<String>,
+    /// The input channel carrying LTC, from 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    ltc_channel: u16,
+    /// Write the show's time as LTC to this sound output (a second device, or a spare one;
+    /// every channel carries it), at --timecode-rate from --timecode-offset.
+    #[arg(long)]
+    ltc_out: Option<String>,
+    /// LTC out's peak level in dBFS.
+    #[arg(long, default_value_t = -12.0, allow_negative_numbers = true)]
+    ltc_level_db: f32,
     /// Frames the show carries on by itself when chased timecode drops out, before it stops.
     #[arg(long, default_value_t = 10)]
     freewheel_frames: u32,
@@ -131,6 +145,14 @@ impl SyncArgs {
             offset_s: self.timecode_offset.seconds(self.timecode_rate),
             chase: self.chase.is_some(),
             freewheel_frames: self.freewheel_frames,
+            ltc_in: (self.chase.as_deref() == Some("ltc")).then(|| {
+                (
+                    self.ltc_input.clone().unwrap_or_default(),
+                    self.ltc_channel - 1,
+                )
+            }),
+            ltc_out: self.ltc_out.clone(),
+            ltc_level_db: self.ltc_level_db,
         };
         s.wanted().then_some(s)
     }

@@ -249,6 +249,9 @@ fn midi_clock_and_mtc_out_reach_jack_midi_dump_on_their_frames_and_in_order_acro
 /// and reads the show's `/health` meanwhile, on its own JACK clock.
 const SOURCE: &str = r#"
 import jack, json, sys, time, urllib.request
+# The JACK callback is Python too: the main thread's polling must hand the interpreter over
+# quickly, or the callback misses its period and the timecode stutters.
+sys.setswitchinterval(0.0002)
 web = sys.argv[1]
 client = jack.Client("mtc_source", no_start_server=True)
 out = client.midi_outports.register("out")
@@ -289,7 +292,7 @@ while time.time() < end:
     sync = h["sync"][0] if h["sync"] else {}
     samples.append({"t": t, "show_s": h["show_s"], "paused": h["paused"],
                     "state": sync.get("state"), "offset": sync.get("offset_frames")})
-    time.sleep(0.04)
+    time.sleep(0.06)
 client.deactivate()
 print(json.dumps(samples))
 "#;
@@ -353,7 +356,12 @@ fn mtc_from_a_jack_client_is_chased_through_a_short_dropout_and_stops_after_a_lo
     for (s, a) in locked.iter().zip(&ahead) {
         assert_eq!(state(s), "locked", "{story:?}\n{log}");
         assert!(!s["paused"].as_bool().unwrap());
-        assert!(f(s, "offset").abs() <= 2.0, "{s}: more than 2 frames out");
+        // No offset only in the moment after a locate, until the next reading is measured.
+        let offset = f(s, "offset");
+        assert!(
+            offset.is_nan() || offset.abs() <= 2.0,
+            "{s}: more than 2 frames out"
+        );
         assert!(
             (-0.05..0.4).contains(a),
             "the show's clock {a} s from the label: {story:?}"

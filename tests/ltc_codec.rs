@@ -10,35 +10,7 @@ use std::process::{Command, Stdio};
 use somnia::clock::ltc::{LtcDecoder, LtcEncoder};
 use somnia::clock::timecode::{FrameRate, Timecode};
 
-/// Builds the libltc tool once into target/.
-fn ltc_tool() -> std::path::PathBuf {
-    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let out = common::repo().join("target").join("ltc_tool");
-            let status = Command::new("cc")
-                .arg(common::repo().join("tests/ltc/ltc_tool.c"))
-                .args(["-lltc", "-o"])
-                .arg(&out)
-                .status()
-                .expect("a C compiler");
-            assert!(
-                status.success(),
-                "ltc_tool did not build: install libltc-dev (scripts/install-system-deps.sh)"
-            );
-            out
-        })
-        .clone()
-}
-
-fn fps_arg(rate: FrameRate) -> &'static str {
-    match rate {
-        FrameRate::Fps24 => "24",
-        FrameRate::Fps25 => "25",
-        FrameRate::Fps2997Drop => "29.97",
-        _ => "30",
-    }
-}
+use common::{fps_arg, ltc_tool};
 
 /// libltc's reading of `samples`: (label, drop flag, end sample) a frame.
 fn libltc_reads(samples: &[f32], rate: FrameRate) -> Vec<(String, bool, u64)> {
@@ -66,7 +38,13 @@ fn libltc_reads(samples: &[f32], rate: FrameRate) -> Vec<(String, bool, u64)> {
 /// libltc's LTC from `start` for `seconds`.
 fn libltc_writes(rate: FrameRate, start: &str, seconds: f64) -> Vec<f32> {
     let out = Command::new(ltc_tool())
-        .args(["encode", fps_arg(rate), start, &seconds.to_string(), "48000"])
+        .args([
+            "encode",
+            fps_arg(rate),
+            start,
+            &seconds.to_string(),
+            "48000",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());

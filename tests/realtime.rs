@@ -135,3 +135,32 @@ fn the_midi_callback_parses_queues_and_wakes_without_allocating() {
     assert_eq!(dropped.load(Ordering::Relaxed), 2);
     assert_eq!(std::iter::from_fn(|| out.pop().ok()).count(), 4);
 }
+
+#[test]
+fn ltc_out_and_the_ltc_input_tap_write_their_blocks_without_allocating() {
+    use somnia::clock::ltc::LtcEncoder;
+    use somnia::clock::timecode::FrameRate;
+    let mut encoder = LtcEncoder::new(FrameRate::Fps2997Drop, 48_000, 0.25);
+    let (mut tap, mut reader) = somnia::bridge::sample_tap(4_096, 48_000);
+    let mut block = [0.0f32; 512];
+    let mut heard = 0.0;
+    assert_no_alloc(|| {
+        for i in 0..400 {
+            // What the LTC output callback does each block: follow the show, relocate on a
+            // jump, write the samples.
+            if i % 100 == 0 {
+                encoder.locate(107_892.0 + f64::from(i));
+            }
+            encoder.set_speed(1.0 + f64::from(i % 5) * 0.001);
+            for s in block.iter_mut() {
+                *s = encoder.next_sample();
+            }
+            // What the LTC input callback does: hand the block to the sync thread.
+            tap.write(block.iter().copied(), std::time::Instant::now());
+            heard += f64::from(block[0]);
+        }
+    });
+    assert!(heard.is_finite());
+    assert!(reader.clock.dropped() > 0, "a full tap drops and counts");
+    assert_eq!(std::iter::from_fn(|| reader.ring.pop().ok()).count(), 4_096);
+}

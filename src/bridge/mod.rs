@@ -29,6 +29,8 @@
 //! - the audience's crowd, from the web thread to the picture ([`crowd`]), in atomics;
 //! - the presets' thumbnails for the console ([`thumbnails`]): a latest-value request the
 //!   render thread makes, a helper thread draws, the web thread serves;
+//! - sound from an input callback to a thread that reads it at leisure ([`sample_tap`]: LTC
+//!   in), wait-free on the callback's side;
 //! - timecode heard from outside, to the sync thread that chases it, and every sync source's
 //!   report back ([`timecode`]);
 //! - a stop signal for the whole process ([`shutdown`]).
@@ -43,6 +45,7 @@ pub mod health;
 pub mod live_sink;
 pub mod patch;
 pub mod priority;
+pub mod sample_tap;
 pub mod show_update;
 pub mod shutdown;
 pub mod thumbnails;
@@ -66,6 +69,7 @@ pub use health::{FrameReport, Health, LatencyReport, Levels};
 pub use live_sink::LiveSink;
 pub use patch::{MasterSettings, Patch};
 pub use priority::Priority;
+pub use sample_tap::{SampleTap, TapClock, TapWriter, sample_tap};
 pub use show_update::{ShowMailbox, ShowUpdate};
 pub use thumbnails::{ThumbnailSet, Thumbnails};
 pub use timecode::{

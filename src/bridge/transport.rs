@@ -108,6 +108,16 @@ impl Transport {
         self.callback_ns.store(ns, Ordering::Relaxed);
     }
 
+    /// Whether the show's sound is running at `now`: not paused, and its device called back
+    /// within [`Transport::STALLED_S`] (a device whose callbacks come a large buffer apart
+    /// is still running; one silent this long has stopped).
+    pub fn sounding(&self, now: Instant) -> bool {
+        !self.is_pause_requested() && self.seconds_since_callback(now) < Self::STALLED_S
+    }
+
+    /// A device silent this long has stopped, for [`Transport::sounding`].
+    pub const STALLED_S: f64 = 1.0;
+
     /// Seconds since the device last called back.
     pub fn seconds_since_callback(&self, now: Instant) -> f64 {
         let now_ns = now.saturating_duration_since(self.epoch).as_nanos() as u64;

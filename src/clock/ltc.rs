@@ -70,7 +70,8 @@ fn label(w: u128) -> Option<(Timecode, bool)> {
 #[derive(Clone, Debug)]
 pub struct LtcEncoder {
     rate: FrameRate,
-    /// Samples a bit lasts (fractional).
+    /// Samples a bit lasts (fractional), at the nominal speed and now.
+    nominal_bit_samples: f64,
     bit_samples: f64,
     amplitude: f32,
     /// The word being sent, the bit in it, and how far into the bit (samples).
@@ -87,9 +88,11 @@ pub struct LtcEncoder {
 impl LtcEncoder {
     /// An encoder at `rate` for a device at `sample_rate_hz`, `amplitude` its peak (0..1).
     pub fn new(rate: FrameRate, sample_rate_hz: u32, amplitude: f32) -> Self {
+        let bit_samples = f64::from(sample_rate_hz) / (80.0 * rate.fps());
         Self {
             rate,
-            bit_samples: f64::from(sample_rate_hz) / (80.0 * rate.fps()),
+            nominal_bit_samples: bit_samples,
+            bit_samples,
             amplitude,
             word: 0,
             bit_index: 0,
@@ -106,10 +109,27 @@ impl LtcEncoder {
         self.frame as f64 + (f64::from(self.bit_index) + self.in_bit / self.bit_samples) / 80.0
     }
 
+    /// Runs `speed` times as fast as the rate (clamped to ±10 %, what receivers follow): how
+    /// a generator on one clock keeps to a show on another without skipping a frame.
+    pub fn set_speed(&mut self, speed: f64) {
+        let speed = if speed.is_finite() {
+            speed.clamp(0.9, 1.1)
+        } else {
+            1.0
+        };
+        let at = self.in_bit / self.bit_samples;
+        self.bit_samples = self.nominal_bit_samples / speed;
+        self.in_bit = at * self.bit_samples;
+    }
+
     /// Starts again at `frames` (frames since 00:00:00:00, fractions included): after a
     /// locate, or to correct a drift.
     pub fn locate(&mut self, frames: f64) {
-        let frames = if frames.is_finite() { frames.max(0.0) } else { 0.0 };
+        let frames = if frames.is_finite() {
+            frames.max(0.0)
+        } else {
+            0.0
+        };
         self.frame = frames.floor() as u64;
         self.word = word(Timecode::from_frame_count(self.frame, self.rate), self.rate);
         let bits = (frames - frames.floor()) * 80.0;
@@ -301,7 +321,9 @@ impl LtcDecoder {
             found(LtcFrame {
                 tc,
                 drop_frame,
-                end_sample: self.last_edge.map_or(self.sample, |e| e.max(0.0).round() as u64),
+                end_sample: self
+                    .last_edge
+                    .map_or(self.sample, |e| e.max(0.0).round() as u64),
                 bit_samples: self.bit_samples,
             });
         }
@@ -354,16 +376,27 @@ mod tests {
         for rate in FrameRate::ALL {
             let frames = read(&ltc("01:00:00:00", rate, 2.0, 1.0), rate);
             let start = "01:00:00:00".parse::<Timecode>().unwrap().frame_count(rate);
-            assert!(frames.len() as f64 > 2.0 * rate.fps() - 4.0, "{rate:?}: {}", frames.len());
+            assert!(
+                frames.len() as f64 > 2.0 * rate.fps() - 4.0,
+                "{rate:?}: {}",
+                frames.len()
+            );
             for (a, b) in frames.iter().zip(&frames[1..]) {
-                assert_eq!(b.tc.frame_count(rate), a.tc.frame_count(rate) + 1, "{rate:?}");
+                assert_eq!(
+                    b.tc.frame_count(rate),
+                    a.tc.frame_count(rate) + 1,
+                    "{rate:?}"
+                );
                 assert_eq!(b.drop_frame, rate.drop_frame());
             }
             // Each word ends where the next frame starts.
             let f = frames.last().unwrap();
             let end_s = f.end_sample as f64 / 48_000.0;
             let label_end_s = (f.tc.frame_count(rate) + 1 - start) as f64 / rate.fps();
-            assert!((end_s - label_end_s).abs() < 0.001, "{rate:?}: {end_s} {label_end_s}");
+            assert!(
+                (end_s - label_end_s).abs() < 0.001,
+                "{rate:?}: {end_s} {label_end_s}"
+            );
         }
     }
 
@@ -374,7 +407,10 @@ mod tests {
             let frames = read(&ltc("00:10:00:00", rate, 2.0, speed), rate);
             assert!(frames.len() > 40, "speed {speed}: {}", frames.len());
         }
-        let inverted: Vec<f32> = ltc("00:10:00:00", rate, 1.0, 1.0).iter().map(|x| -x).collect();
+        let inverted: Vec<f32> = ltc("00:10:00:00", rate, 1.0, 1.0)
+            .iter()
+            .map(|x| -x)
+            .collect();
         assert!(read(&inverted, rate).len() > 20);
         // White noise 20 dB under the signal, and a hum.
         let mut seed = 12345u32;
@@ -397,7 +433,9 @@ mod tests {
     #[test]
     fn silence_and_garbage_read_as_nothing() {
         assert!(read(&vec![0.0; 48_000], FrameRate::Fps25).is_empty());
-        let garbage: Vec<f32> = (0..48_000).map(|i| ((i * 7919) % 13) as f32 - 6.0).collect();
+        let garbage: Vec<f32> = (0..48_000)
+            .map(|i| ((i * 7919) % 13) as f32 - 6.0)
+            .collect();
         assert!(read(&garbage, FrameRate::Fps25).is_empty());
         let nan = vec![f32::NAN; 1000];
         assert!(read(&nan, FrameRate::Fps25).is_empty());

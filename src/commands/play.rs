@@ -387,6 +387,10 @@ pub(super) struct Controllers {
     _osc: Option<OscServer>,
     _web: Option<crate::web::WebServer>,
     _sync: Option<crate::control::sync::SyncThread>,
+    _ltc: (
+        Option<crate::audio::ltc_streams::LtcInput>,
+        Option<crate::audio::ltc_streams::LtcOutput>,
+    ),
     painter: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -518,25 +522,80 @@ pub(super) fn start_controllers(
         };
         tracing::info!("{who}: the operator's console is at http://{host}/console?token={token}");
     }
-    let sync = sync_settings.and_then(|s| {
-        crate::control::sync::SyncThread::start(
-            s,
-            steering.clone(),
-            health.clone(),
-            timecode_rx,
-            who,
-        )
-        .inspect_err(|e| tracing::warn!("{who}: cannot start the sync thread: {e}"))
-        .ok()
-    });
+    let (sync, ltc) = start_sync(sync_settings, &steering, health, timecode_rx, who);
     Controllers {
         steering,
         _midi: midi,
         _osc: osc,
         _web: web,
         _sync: sync,
+        _ltc: ltc,
         painter,
     }
+}
+
+type LtcStreams = (
+    Option<crate::audio::ltc_streams::LtcInput>,
+    Option<crate::audio::ltc_streams::LtcOutput>,
+);
+
+/// The sync thread and LTC's sound devices, as `settings` asks; what cannot start is said and
+/// the show plays on without it.
+fn start_sync(
+    settings: Option<crate::control::sync::SyncSettings>,
+    steering: &Steering,
+    health: &Arc<crate::bridge::Health>,
+    timecode_rx: std::sync::mpsc::Receiver<crate::bridge::TimecodeReading>,
+    who: &str,
+) -> (Option<crate::control::sync::SyncThread>, LtcStreams) {
+    use crate::audio::ltc_streams::{LtcInput, LtcOutSettings, LtcOutput};
+    let Some(s) = settings else {
+        return (None, (None, None));
+    };
+    let ltc_out = s.ltc_out.as_deref().and_then(|device| {
+        let out = LtcOutSettings {
+            rate: s.rate,
+            offset_s: s.offset_s,
+            level_db: s.ltc_level_db,
+        };
+        LtcOutput::start(device, out, steering.sink.transport.clone())
+            .inspect(|o| tracing::info!("{who}: LTC out at {} fps on {}", s.rate.name(), o.name))
+            .inspect_err(|e| tracing::warn!("{who}: {e}; playing on without LTC out"))
+            .ok()
+    });
+    let (ltc_in, tap) = match s.ltc_in.as_ref().filter(|_| s.chase) {
+        Some((device, channel)) => {
+            let want = (!device.is_empty()).then_some(device.as_str());
+            match LtcInput::start(want, *channel) {
+                Ok((input, tap)) => {
+                    tracing::info!(
+                        "{who}: chasing LTC on {} channel {}",
+                        input.name,
+                        channel + 1
+                    );
+                    (Some(input), Some(tap))
+                }
+                Err(e) => {
+                    tracing::warn!("{who}: {e}; playing on without chasing LTC");
+                    (None, None)
+                }
+            }
+        }
+        None => (None, None),
+    };
+    let thread = s.needs_thread().then(|| {
+        crate::control::sync::SyncThread::start(
+            s.clone(),
+            steering.clone(),
+            health.clone(),
+            timecode_rx,
+            tap,
+            who,
+        )
+        .inspect_err(|e| tracing::warn!("{who}: cannot start the sync thread: {e}"))
+        .ok()
+    });
+    (thread.flatten(), (ltc_in, ltc_out))
 }
 
 /// The OSC server on `settings`, steering through `sink`; a port that cannot be had is said

@@ -757,3 +757,36 @@ pub fn pixels_near(shot: &Path, rgb: [u8; 3]) -> usize {
         .filter(|p| p.iter().zip(rgb).all(|(a, b)| a.abs_diff(b) < 40))
         .count()
 }
+
+/// libltc's encoder and decoder on the command line (`tests/ltc/ltc_tool.c`, Debian's
+/// libltc-dev), built once into target/.
+pub fn ltc_tool() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let out = repo().join("target").join("ltc_tool");
+            let status = Command::new("cc")
+                .arg(repo().join("tests/ltc/ltc_tool.c"))
+                .args(["-lltc", "-o"])
+                .arg(&out)
+                .status()
+                .expect("a C compiler");
+            assert!(
+                status.success(),
+                "ltc_tool did not build: install libltc-dev (scripts/install-system-deps.sh)"
+            );
+            out
+        })
+        .clone()
+}
+
+/// How ltc_tool names `rate`.
+pub fn fps_arg(rate: somnia::clock::timecode::FrameRate) -> &'static str {
+    use somnia::clock::timecode::FrameRate;
+    match rate {
+        FrameRate::Fps24 => "24",
+        FrameRate::Fps25 => "25",
+        FrameRate::Fps2997Drop => "29.97",
+        _ => "30",
+    }
+}

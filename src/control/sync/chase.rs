@@ -116,6 +116,8 @@ impl Chaser {
         let lost_touch = !matches!(was, SyncState::Locked | SyncState::Freewheeling);
         if !playing || lost_touch || error_frames.abs() > RELOCATE_FRAMES {
             self.located_at = Some(r.received);
+            // Measured again once the show has moved there.
+            self.offset_frames = None;
             return Some(ChaseAction::Locate {
                 show_s: target_s,
                 at: r.received,

@@ -19,7 +19,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use crate::bridge::{Health, ShowCommand, SyncReport, SyncState, TimecodeReading, Transport};
+use crate::bridge::{
+    Health, SampleTap, ShowCommand, SyncReport, SyncState, TimecodeReading, TimecodeSource,
+    Transport,
+};
+use crate::clock::ltc::{LtcDecoder, LtcFrame};
 use crate::clock::timecode::FrameRate;
 use crate::control::intent::{Intent, Steering};
 use chase::{ChaseAction, ChaseSettings, Chaser};
@@ -40,11 +44,22 @@ pub struct SyncSettings {
     /// Chase timecode heard (MTC from MIDI in; LTC from the sound input).
     pub chase: bool,
     pub freewheel_frames: u32,
+    /// Chase LTC from this input device (a part of its name; empty: the default input) and
+    /// channel (from 0) instead of MTC.
+    pub ltc_in: Option<(String, u16)>,
+    /// Write LTC to this output device (a part of its name), at `ltc_level_db` peak.
+    pub ltc_out: Option<String>,
+    pub ltc_level_db: f32,
 }
 
 impl SyncSettings {
     /// Whether anything is asked of the sync thread.
     pub fn wanted(&self) -> bool {
+        self.needs_thread() || self.ltc_out.is_some()
+    }
+
+    /// Whether the sync thread has anything to do once the sound devices (LTC out) are aside.
+    pub fn needs_thread(&self) -> bool {
         self.chase || (self.midi_out.is_some() && (self.clock_out || self.mtc_out))
     }
 }
@@ -68,6 +83,7 @@ impl SyncThread {
         steering: Steering,
         health: Arc<Health>,
         readings: Receiver<TimecodeReading>,
+        ltc: Option<SampleTap>,
         who: &str,
     ) -> std::io::Result<Self> {
         let out = settings.midi_out.as_deref().and_then(|name| {
@@ -81,7 +97,10 @@ impl SyncThread {
             let stop = stop.clone();
             std::thread::Builder::new()
                 .name("somnia-sync".into())
-                .spawn(move || run(settings, out, &steering, &health, &readings, &stop))?
+                .spawn(move || {
+                    let ltc = ltc.map(|tap| LtcIn::new(tap, settings.rate));
+                    run(settings, out, ltc, &steering, &health, &readings, &stop)
+                })?
         };
         Ok(Self {
             stop,
@@ -102,7 +121,7 @@ impl Drop for SyncThread {
 /// The show's clock as heard at `now`.
 fn show_clock(transport: &Transport, now: Instant) -> ShowClock {
     let sr = transport.sample_rate_hz();
-    let running = !transport.is_pause_requested() && transport.seconds_since_callback(now) < 0.2;
+    let running = transport.sounding(now);
     let samples = match running {
         true => transport.sample_heard_at(now),
         false => None,
@@ -126,9 +145,73 @@ fn seek_lead_s(transport: &Transport, now: Instant) -> f64 {
     }
 }
 
+/// LTC heard on a sound input, decoded here.
+struct LtcIn {
+    tap: SampleTap,
+    decoder: LtcDecoder,
+    rate: FrameRate,
+    buffer: Vec<f32>,
+    found: Vec<LtcFrame>,
+}
+
+impl LtcIn {
+    fn new(tap: SampleTap, rate: FrameRate) -> Self {
+        Self {
+            decoder: LtcDecoder::new(tap.sample_rate_hz, rate),
+            rate,
+            buffer: Vec::with_capacity(8192),
+            found: Vec::with_capacity(16),
+            tap,
+        }
+    }
+
+    /// Decodes what came in since the last look; the readings, stamped with the moment each
+    /// word ended.
+    fn read(&mut self, out: &mut Vec<TimecodeReading>) {
+        let Some((written, newest)) = self.tap.clock.read() else {
+            return;
+        };
+        loop {
+            self.buffer.clear();
+            while self.buffer.len() < self.buffer.capacity() {
+                match self.tap.ring.pop() {
+                    Ok(s) => self.buffer.push(s),
+                    Err(_) => break,
+                }
+            }
+            if self.buffer.is_empty() {
+                break;
+            }
+            let found = &mut self.found;
+            self.decoder.push(&self.buffer, |f| found.push(f));
+        }
+        let rate_hz = f64::from(self.tap.sample_rate_hz.max(1));
+        for f in self.found.drain(..) {
+            let rate = if f.drop_frame {
+                FrameRate::Fps2997Drop
+            } else {
+                self.rate
+            };
+            // The word's end, counted back from the newest sample captured.
+            let behind_s = written.saturating_sub(f.end_sample + 1) as f64 / rate_hz;
+            let received = newest
+                .checked_sub(Duration::from_secs_f64(behind_s))
+                .unwrap_or(newest);
+            out.push(TimecodeReading {
+                source: TimecodeSource::Ltc,
+                frames: f.tc.frame_count(rate) as f64 + 1.0,
+                rate,
+                running: true,
+                received,
+            });
+        }
+    }
+}
+
 fn run(
     settings: SyncSettings,
     mut out: Option<MidiOut>,
+    mut ltc: Option<LtcIn>,
     steering: &Steering,
     health: &Health,
     readings: &Receiver<TimecodeReading>,
@@ -150,15 +233,21 @@ fn run(
     let mut pending: std::collections::VecDeque<Timed> = Default::default();
     let mut next_report = Instant::now();
     let mut source = None;
+    let mut heard = Vec::with_capacity(64);
     let mut tempo = crate::clock::Tempo::default();
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
-        // Timecode heard.
-        while let Ok(r) = readings.try_recv() {
+        // Timecode heard: MTC through the MIDI thread, LTC decoded here.
+        heard.clear();
+        heard.extend(readings.try_iter());
+        if let Some(l) = ltc.as_mut() {
+            l.read(&mut heard);
+        }
+        for r in heard.drain(..) {
             let Some(c) = chaser.as_mut() else { continue };
             source = Some(r.source);
-            let heard = show_clock(&transport, r.received);
-            if let Some(action) = c.heard(&r, heard.show_s, heard.playing) {
+            let clock = show_clock(&transport, r.received);
+            if let Some(action) = c.heard(&r, clock.show_s, clock.playing) {
                 act(action, steering, &transport, Instant::now());
             }
         }

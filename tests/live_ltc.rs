@@ -1,0 +1,281 @@
+//! LTC through real sound paths, held to libltc (Debian's libltc-dev, `tests/ltc/ltc_tool.c`):
+//! - libltc's timecode, played with `pacat` into a PulseAudio sink whose monitor is the show's
+//!   input, is chased: located, followed within a frame, and stopped when it ends;
+//! - the show's LTC out, written to a second sound device (ALSA's JACK plugin, into the JACK
+//!   dummy server) and recorded there by `jack_rec`, is read by libltc without a frame
+//!   missing or wrong, at every rate.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use somnia::clock::timecode::{FrameRate, Timecode};
+
+/// A PulseAudio null sink of the test's own, unloaded on drop.
+struct Sink {
+    name: String,
+    module: String,
+}
+
+impl Sink {
+    fn new(name: &str) -> Self {
+        let out = Command::new("pactl")
+            .args([
+                "load-module",
+                "module-null-sink",
+                &format!("sink_name={name}"),
+                "rate=48000",
+                "channels=1",
+            ])
+            .output()
+            .expect("pactl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self {
+            name: name.into(),
+            module: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = Command::new("pactl")
+            .args(["unload-module", &self.module])
+            .status();
+    }
+}
+
+#[test]
+fn ltc_from_libltc_on_a_sound_input_is_chased_within_a_frame_and_stops_when_it_ends() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::new(&format!("ltc_in_{}", std::process::id()));
+    // Eight seconds of 25 fps LTC from 01:00:20:00, by libltc.
+    let raw = dir.path().join("ltc.raw");
+    let encoded = Command::new(ltc_tool())
+        .args(["encode", "25", "01:00:20:00", "8", "48000"])
+        .output()
+        .unwrap();
+    assert!(encoded.status.success());
+    std::fs::write(&raw, &encoded.stdout).unwrap();
+    let web = free_port();
+    let monitor = format!("{}.monitor", sink.name);
+    let play = LivePlay::start_with_env(
+        dir.path(),
+        &[
+            "--size",
+            "160x90",
+            "--no-osc",
+            "--no-midi",
+            "--web-bind",
+            &format!("127.0.0.1:{web}"),
+            "--chase",
+            "ltc",
+            "--timecode-offset",
+            "01:00:00:00",
+        ],
+        &fixture("performances/osc.toml"),
+        // The show's default input is the test's sink: it hears the LTC and nothing else.
+        &[("PULSE_SOURCE", monitor.as_str())],
+    );
+    play.wait_until_up();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], web));
+    let started = Instant::now();
+    let mut pacat = Command::new("pacat")
+        .args([
+            &format!("--device={}", sink.name),
+            "--format=float32le",
+            "--rate=48000",
+            "--channels=1",
+            "--raw",
+        ])
+        .arg(&raw)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pacat (pulseaudio-utils)");
+    let mut samples = Vec::new();
+    while started.elapsed() < Duration::from_secs(11) {
+        if let Ok(h) = health(addr) {
+            samples.push((started.elapsed().as_secs_f64(), h));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = pacat.wait();
+    let log = play.stop();
+    let state = |h: &serde_json::Value| h["sync"][0]["state"].as_str().unwrap_or("").to_string();
+    let story: Vec<String> = samples
+        .iter()
+        .map(|(t, h)| {
+            format!(
+                "{t:.2}:{}:{:.2}",
+                state(h),
+                h["show_s"].as_f64().unwrap_or(-1.0)
+            )
+        })
+        .collect();
+    // Locked from the second second on, within a frame of the timecode.
+    let locked: Vec<&(f64, serde_json::Value)> = samples
+        .iter()
+        .filter(|(t, _)| (2.5..7.0).contains(t))
+        .collect();
+    assert!(locked.len() > 20, "{story:?}\n{log}");
+    let mut worst = 0.0f64;
+    let mut measured = 0;
+    for (_, h) in &locked {
+        assert_eq!(state(h), "locked", "{story:?}\n{log}");
+        assert_eq!(h["sync"][0]["name"], "ltc in");
+        assert_eq!(h["paused"], false);
+        // None only in the moment after a locate, until the next word is measured.
+        if let Some(offset) = h["sync"][0]["offset_frames"].as_f64() {
+            worst = worst.max(offset.abs());
+            measured += 1;
+        }
+    }
+    assert!(
+        measured * 10 >= locked.len() * 9,
+        "{measured} of {} measured",
+        locked.len()
+    );
+    report(
+        "measured",
+        &format!(
+            "LTC chase (libltc through PulseAudio): offset at most {worst:.2} frames while locked"
+        ),
+    );
+    assert!(worst <= 1.0, "more than a frame off: {worst}\n{story:?}");
+    // The show went to the first label's time (20 s into the show at 01:00:20:00; pacat
+    // takes a moment to start) and ran with the timecode from there.
+    let first = samples
+        .iter()
+        .find(|(_, h)| h["show_s"].as_f64().unwrap_or(0.0) > 10.0)
+        .map(|(_, h)| h["show_s"].as_f64().unwrap())
+        .unwrap();
+    assert!(
+        (20.0..20.6).contains(&first),
+        "located to {first}: {story:?}"
+    );
+    let (t0, h0) = locked[0];
+    let (t1, h1) = locked[locked.len() - 1];
+    let speed = (h1["show_s"].as_f64().unwrap() - h0["show_s"].as_f64().unwrap()) / (t1 - t0);
+    assert!(
+        (speed - 1.0).abs() < 0.03,
+        "the show ran at {speed}x: {story:?}"
+    );
+    // The LTC ends at 28 s: after ten frames' freewheel the show stops and stays.
+    let last = &samples.last().unwrap().1;
+    assert_eq!(state(last), "lost", "{story:?}");
+    assert_eq!(last["paused"], true, "{story:?}");
+    let stood = last["show_s"].as_f64().unwrap();
+    assert!((27.5..29.0).contains(&stood), "stood at {stood}: {story:?}");
+}
+
+#[test]
+fn libltc_reads_every_frame_of_the_shows_ltc_out_at_every_rate() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    for rate in FrameRate::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = Sink::new(&format!("ltc_out_{}", std::process::id()));
+        // The show's sound goes to JACK (ALSA's JACK plugin), its LTC to the default output:
+        // the test's own PulseAudio sink, recorded from its monitor.
+        let play = LivePlay::start_with_env(
+            dir.path(),
+            &[
+                "--size",
+                "160x90",
+                "--no-osc",
+                "--no-midi",
+                "--no-web",
+                "--audio-device",
+                "jack",
+                "--ltc-out",
+                "default",
+                "--timecode-rate",
+                rate.name(),
+                "--timecode-offset",
+                "01:00:00:00",
+            ],
+            &fixture("performances/osc.toml"),
+            &[("PULSE_SINK", sink.name.as_str())],
+        );
+        play.wait_until_up();
+        // The show's clock settles over its first second (the sound card's first blocks).
+        std::thread::sleep(Duration::from_secs(1));
+        let recorded = Command::new("timeout")
+            .args(["4", "parec"])
+            .arg(format!("--device={}.monitor", sink.name))
+            .args([
+                "--format=float32le",
+                "--rate=48000",
+                "--channels=1",
+                "--raw",
+            ])
+            .output()
+            .expect("parec (pulseaudio-utils)");
+        let log = play.stop();
+        let mut decode = Command::new(ltc_tool())
+            .args(["decode", fps_arg(rate), "48000"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = decode.stdin.take().unwrap();
+        let bytes = recorded.stdout;
+        let seconds = bytes.len() as f64 / 4.0 / 48_000.0;
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            stdin.write_all(&bytes)
+        });
+        let out = decode.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        // A word the recording started in the middle of is not a whole frame: from the first
+        // that began in it.
+        let whole_from = (48_000.0 / rate.fps()) as u64;
+        let frames: Vec<(Timecode, bool, u64)> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f[0].parse().unwrap(), f[1] == "1", f[2].parse().unwrap())
+            })
+            .filter(|f: &(Timecode, bool, u64)| f.2 >= whole_from)
+            .collect();
+        let expected = (seconds * rate.fps()) as usize;
+        assert!(
+            seconds > 3.0 && frames.len() + 2 >= expected,
+            "{rate:?}: libltc read {} of about {expected} frames in {seconds} s\n{log}",
+            frames.len()
+        );
+        for (a, b) in frames.iter().zip(&frames[1..]) {
+            assert_eq!(
+                b.0.frame_count(rate),
+                a.0.frame_count(rate) + 1,
+                "{rate:?}: {} then {}\n{log}",
+                a.0,
+                b.0
+            );
+            assert_eq!(b.1, rate.drop_frame(), "{rate:?}: drop-frame flag");
+        }
+        // The show had run a few seconds from its start at 01:00:00:00.
+        let first_s = frames[0].0.seconds(rate) - 3600.0;
+        assert!((0.0..30.0).contains(&first_s), "{rate:?}: {}", frames[0].0);
+        report(
+            "measured",
+            &format!(
+                "libltc read {} of about {expected} frames of the show's LTC out at {}, none missing or wrong",
+                frames.len(),
+                rate.name()
+            ),
+        );
+    }
+}
