@@ -11,7 +11,9 @@
 //! Run: `scripts/bench.sh audience_load [--seconds S]` (which starts Xvfb and the sound server),
 //! or in such an environment `cargo bench --bench audience_load -- --seconds 30`.
 
-use std::io::{Read, Write};
+mod common;
+
+use common::{health, python};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,20 +26,6 @@ fn seconds() -> f64 {
         .position(|a| a == "--seconds")
         .and_then(|i| args.get(i + 1)?.parse().ok())
         .unwrap_or(30.0)
-}
-
-/// `GET /health` over a plain TCP connection.
-fn health(port: u16) -> Option<serde_json::Value> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).ok()?;
-    serde_json::from_str(body.split("\r\n\r\n").nth(1)?).ok()
 }
 
 /// CPU time so far (user and system, seconds) of the process's threads named `thread`: the web
@@ -72,16 +60,6 @@ fn stat_cpu_s(stat: &str) -> f64 {
 /// The whole process's CPU time so far, seconds.
 fn cpu_s(pid: u32) -> f64 {
     stat_cpu_s(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
-}
-
-fn python() -> String {
-    std::env::var("SOMNIA_PYTHON").unwrap_or_else(|_| {
-        let out = Command::new("bash")
-            .arg("scripts/ensure-python-osc.sh")
-            .output()
-            .expect("scripts/ensure-python-osc.sh");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    })
 }
 
 fn main() {

@@ -12,7 +12,9 @@
 //! in such an environment `cargo bench --bench kiosk_soak -- --seconds 600 --size 640x360`
 //! (`--sample-s S` samples at another interval than a round).
 
-use std::io::{Read, Write};
+mod common;
+
+use common::health;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -90,20 +92,6 @@ fn soak_project(repo: &Path) -> (tempfile::TempDir, usize) {
     }
     std::fs::write(dir.path().join("kiosks/soak.toml"), text).unwrap();
     (dir, presets.len() + performances.len())
-}
-
-/// `GET /health` over a plain TCP connection.
-fn health(port: u16) -> Option<serde_json::Value> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).ok()?;
-    serde_json::from_str(body.split("\r\n\r\n").nth(1)?).ok()
 }
 
 struct Sample {

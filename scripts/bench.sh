@@ -11,6 +11,9 @@
 #   audience_load: 50, 100 and 200 simulated phones at 30 messages a second on a four-dreamer
 #                 show: joins a second, join time, message-to-frame latency (p50, p99) and
 #                 server CPU per 100 phones, under Xvfb and the null sink
+#   sync_error:   a JACK peer sends MTC that the show (the jack build) chases, and records the
+#                 MIDI clock and MTC the show sends back: tick and quarter-frame jitter (mean,
+#                 p99, ms) and the chase's offset from the source (mean, p99, frames)
 #
 # Usage: scripts/bench.sh [BENCH...] [--seconds S]
 #   With no BENCH, all of them. --seconds sets the soak's length (default 1800) and each
@@ -27,7 +30,7 @@ while [ $# -gt 0 ]; do
     *) benches+=("$1"); shift ;;
   esac
 done
-[ ${#benches[@]} -eq 0 ] && benches=(synth_voices render_speed render_frame osc_latency kiosk_soak audience_load)
+[ ${#benches[@]} -eq 0 ] && benches=(synth_voices render_speed render_frame osc_latency kiosk_soak audience_load sync_error)
 
 bash scripts/install-system-deps.sh
 bash scripts/ensure-rust.sh
@@ -38,13 +41,15 @@ if [[ " ${benches[*]} " == *" synth_voices "* ]] && ! command -v scsynth >/dev/n
 fi
 export NODEVICE_SELECT=1
 for b in "${benches[@]}"; do
-  if [ "$b" = kiosk_soak ] || [ "$b" = audience_load ]; then
+  if [ "$b" = kiosk_soak ] || [ "$b" = audience_load ] || [ "$b" = sync_error ]; then
     # A real window and a real sound server, as the live tests have them; stopped at the end.
     (
       source scripts/test-env.sh
       test_env_start
       trap test_env_stop EXIT
-      SOMNIA_PYTHON="$(bash scripts/ensure-python-osc.sh)" cargo bench --locked --bench "$b" -- "${soak_args[@]}"
+      features=()
+      [ "$b" = sync_error ] && features=(--features jack)
+      SOMNIA_PYTHON="$(bash scripts/ensure-python-osc.sh)" cargo bench --locked "${features[@]}" --bench "$b" -- "${soak_args[@]}"
     )
   else
     cargo bench --locked --bench "$b"

@@ -101,8 +101,10 @@ fn attempt() -> (f64, Environment) {
     // The title, time, paused, eleven counters, the standby cue's number and label (0 and
     // none, as the GO fired the only manual cue), then the seven health figures: uptime, fps,
     // frame-time p99, dropped frames, audio and GPU device losses, resident memory; then the
-    // GPU allocator's bytes and the longest run of black frames.
-    assert_eq!(status.len(), 25, "status reply: {status:?}");
+    // GPU allocator's bytes and the longest run of black frames; then the sync sources (none
+    // here: a count of 0).
+    assert_eq!(status.len(), 26, "status reply: {status:?}");
+    assert_eq!(figure_of(&status, 25), 0.0, "no sync sources: {status:?}");
     assert!(figure_of(&status, 23) > 0.0, "GPU memory: {status:?}");
     assert_eq!(figure_of(&status, 24), 0.0, "black frames: {status:?}");
     let figure = |i: usize| figure_of(&status, i);

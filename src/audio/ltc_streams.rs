@@ -185,6 +185,9 @@ impl LtcOutput {
 /// How far the words may be from the show before they start again at its time (a locate);
 /// closer, they catch up by running a little fast or slow.
 const RELOCATE_FRAMES: f64 = 2.0;
+/// ... for this long on end: a sound card's timestamps can jump for a block or two, and a
+/// locate makes a gap a receiver hears.
+const RELOCATE_AFTER_S: f64 = 0.1;
 /// How fast a drift is made up: the share of the difference a second (at most 2 %).
 const CATCH_UP_PER_S: f64 = 0.5;
 const MAX_SPEED_CHANGE: f64 = 0.02;
@@ -203,6 +206,7 @@ fn build_output(
     let fps = settings.rate.fps();
     let show_rate = f64::from(transport.sample_rate_hz());
     let mut running = false;
+    let mut far_since: Option<Instant> = None;
     let callback = move |data: &mut [f32], info: &cpal::OutputCallbackInfo| {
         let ts = info.timestamp();
         let latency = ts.playback.duration_since(ts.callback);
@@ -218,10 +222,16 @@ fn build_output(
         };
         let target = (sample as f64 / show_rate + settings.offset_s) * fps;
         let behind_frames = target - encoder.position_frames();
-        if !running || behind_frames.abs() > RELOCATE_FRAMES {
+        let now = Instant::now();
+        let far = behind_frames.abs() > RELOCATE_FRAMES;
+        far_since = if far { far_since.or(Some(now)) } else { None };
+        let far_long = far_since
+            .is_some_and(|t| now.saturating_duration_since(t).as_secs_f64() >= RELOCATE_AFTER_S);
+        if !running || far_long {
             encoder.locate(target);
             encoder.set_speed(1.0);
             running = true;
+            far_since = None;
         } else {
             // The device's clock is not the show's: follow it without skipping a frame.
             let change =

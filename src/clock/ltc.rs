@@ -83,6 +83,9 @@ pub struct LtcEncoder {
     level: f32,
     /// The softened output.
     out: f32,
+    /// Samples to hold the level before the word at `frame` starts (after a locate that
+    /// fell between two words): no word is ever sent in part.
+    hold: f64,
 }
 
 impl LtcEncoder {
@@ -100,13 +103,16 @@ impl LtcEncoder {
             frame: 0,
             level: 1.0,
             out: 0.0,
+            hold: 0.0,
         }
     }
 
     /// Where the next sample falls in the timecode: frames since 00:00:00:00, fractions
     /// included.
     pub fn position_frames(&self) -> f64 {
-        self.frame as f64 + (f64::from(self.bit_index) + self.in_bit / self.bit_samples) / 80.0
+        let word_samples = 80.0 * self.bit_samples;
+        self.frame as f64 - self.hold / word_samples
+            + (f64::from(self.bit_index) + self.in_bit / self.bit_samples) / 80.0
     }
 
     /// Runs `speed` times as fast as the rate (clamped to ±10 %, what receivers follow): how
@@ -122,19 +128,22 @@ impl LtcEncoder {
         self.in_bit = at * self.bit_samples;
     }
 
-    /// Starts again at `frames` (frames since 00:00:00:00, fractions included): after a
-    /// locate, or to correct a drift.
+    /// Moves to `frames` (frames since 00:00:00:00, fractions included): after a locate, or a
+    /// drift too large to catch up. Between two labels it holds the line still until the next
+    /// label's moment and starts that word whole: a receiver sees a short gap, never a word
+    /// made of two.
     pub fn locate(&mut self, frames: f64) {
         let frames = if frames.is_finite() {
             frames.max(0.0)
         } else {
             0.0
         };
-        self.frame = frames.floor() as u64;
+        let whole = frames.ceil();
+        self.frame = whole as u64;
         self.word = word(Timecode::from_frame_count(self.frame, self.rate), self.rate);
-        let bits = (frames - frames.floor()) * 80.0;
-        self.bit_index = (bits.floor() as u32).min(79);
-        self.in_bit = (bits - bits.floor()) * self.bit_samples;
+        self.bit_index = 0;
+        self.in_bit = 0.0;
+        self.hold = (whole - frames) * 80.0 * self.bit_samples;
     }
 
     /// The next sample.
@@ -142,6 +151,12 @@ impl LtcEncoder {
         if self.word == 0 {
             self.locate(self.frame as f64);
         }
+        if self.hold >= 1.0 {
+            self.hold -= 1.0;
+            self.out += 0.6 * (self.level - self.out);
+            return self.out * self.amplitude;
+        }
+        self.hold = 0.0;
         let half = self.bit_samples / 2.0;
         let before = self.in_bit;
         if before == 0.0 {

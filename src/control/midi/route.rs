@@ -162,7 +162,7 @@ impl Router {
             }
             MidiMsg::SongPosition(sixteenths) => self.clock.locate(sixteenths),
             MidiMsg::QuarterFrame(data) => {
-                if let Some((frames, rate)) = self.mtc.quarter(data) {
+                if let Some((frames, rate)) = self.mtc.quarter(data, time_s) {
                     out.push(Routed::Steer(Intent::Timecode {
                         source: crate::bridge::TimecodeSource::Mtc,
                         frames,

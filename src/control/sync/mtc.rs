@@ -48,22 +48,31 @@ pub struct MtcReader {
     collected: u8,
     /// The last whole label (frame count) and its rate.
     label: Option<(u64, FrameRate)>,
+    /// When the last quarter frame came (seconds, the caller's clock).
+    last_s: Option<f64>,
 }
 
+/// A pause between quarter frames longer than this (five of them at 24 fps) is a break: what
+/// was collected before it says nothing about the time after.
+const BREAK_S: f64 = 0.05;
+
 impl MtcReader {
-    /// A quarter frame's data byte; returns the time now (frames since 00:00:00:00 at the
-    /// rate) once a whole label is known. Pieces out of order (a jump, a reverse, a lost
-    /// byte) start the collection again, and no time is given until it completes.
-    pub fn quarter(&mut self, data: u8) -> Option<(f64, FrameRate)> {
+    /// A quarter frame's data byte, received at `time_s` (any clock in seconds); returns the
+    /// time then (frames since 00:00:00:00 at the rate) once a whole label is known. Pieces
+    /// out of order or after a pause (a jump, a reverse, a dropout, a lost byte) start the
+    /// collection again, and no time is given until a whole label is in once more.
+    pub fn quarter(&mut self, data: u8, time_s: f64) -> Option<(f64, FrameRate)> {
         let piece = data >> 4;
+        let paused = self.last_s.is_some_and(|t| time_s - t > BREAK_S);
+        self.last_s = Some(time_s);
         if piece > 7 {
             return None;
         }
-        if self.expect != Some(piece) {
+        if paused || self.expect != Some(piece) {
             self.collected = 0;
+            self.label = None;
             if piece != 0 {
                 self.expect = None;
-                self.label = None;
                 return None;
             }
         }
@@ -121,7 +130,8 @@ mod tests {
                 let label = Timecode::from_frame_count(frame - u64::from(piece) / 4, rate);
                 let [status, data] = quarter_frame(piece, label, rate);
                 assert_eq!(status, 0xF1);
-                if let Some((frames, r)) = reader.quarter(data) {
+                let at_s = q as f64 / (4.0 * rate.fps());
+                if let Some((frames, r)) = reader.quarter(data, at_s) {
                     assert_eq!(r, rate);
                     heard.push((q, frames));
                 }
@@ -142,17 +152,28 @@ mod tests {
     }
 
     #[test]
-    fn a_jump_is_not_read_until_a_whole_label_is_in_again() {
+    fn a_jump_or_a_dropout_is_not_read_until_a_whole_label_is_in_again() {
         let mut reader = MtcReader::default();
         let rate = FrameRate::Fps25;
         let label = tc("00:00:10:00");
+        let q = |piece: u8| quarter_frame(piece, label, rate)[1];
         for piece in 0..8 {
-            reader.quarter(quarter_frame(piece, label, rate)[1]);
+            reader.quarter(q(piece), f64::from(piece) * 0.01);
         }
-        assert!(reader.quarter(quarter_frame(0, label, rate)[1]).is_some());
+        assert!(reader.quarter(q(0), 0.08).is_some());
         // Piece 5 after piece 0: something was lost.
-        assert_eq!(reader.quarter(quarter_frame(5, label, rate)[1]), None);
-        assert_eq!(reader.quarter(quarter_frame(6, label, rate)[1]), None);
+        assert_eq!(reader.quarter(q(5), 0.09), None);
+        assert_eq!(reader.quarter(q(6), 0.10), None);
+        // In order again, then a dropout of exactly three sequences: piece 0 after piece 7
+        // looks in order, but the pause says the label before it is stale.
+        for piece in 0..8 {
+            reader.quarter(q(piece), 1.0 + f64::from(piece) * 0.01);
+        }
+        assert!(reader.quarter(q(0), 1.08).is_some());
+        for piece in 1..8 {
+            reader.quarter(q(piece), 1.08 + f64::from(piece) * 0.01);
+        }
+        assert_eq!(reader.quarter(q(0), 1.15 + 0.24), None, "after a pause");
     }
 
     #[test]

@@ -289,7 +289,9 @@ mod tests {
         let mut reader = mtc::MtcReader::default();
         let mut last = None;
         for t in out.iter().filter(|t| t.bytes()[0] == 0xF1) {
-            if let Some((frames, _)) = reader.quarter(t.bytes()[1]) {
+            if let Some((frames, _)) =
+                reader.quarter(t.bytes()[1], t.at.duration_since(t0).as_secs_f64())
+            {
                 let at_s = 10.0 + t.at.duration_since(t0).as_secs_f64();
                 assert!((frames / 25.0 - at_s).abs() < 1e-6, "{frames} at {at_s}");
                 last = Some(frames);

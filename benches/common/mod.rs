@@ -1,0 +1,40 @@
+//! What the live benchmarks share: the show's `/health`, and the Python the peers run in.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::process::Command;
+use std::time::Duration;
+
+/// `GET /health` over a plain TCP connection.
+pub fn health(port: u16) -> Option<serde_json::Value> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    serde_json::from_str(body.split("\r\n\r\n").nth(1)?).ok()
+}
+
+/// The private Python with python-osc, websockets, zeroconf and JACK-Client.
+pub fn python() -> String {
+    std::env::var("SOMNIA_PYTHON").unwrap_or_else(|_| {
+        let out = Command::new("bash")
+            .arg("scripts/ensure-python-osc.sh")
+            .output()
+            .expect("scripts/ensure-python-osc.sh");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    })
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
