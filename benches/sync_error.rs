@@ -157,6 +157,11 @@ fn main() {
             )
         })
         .collect();
+    let locates = got.iter().filter(|(_, b)| b[0] == 0xF2).count();
+    println!(
+        "sync_error: the peer heard {} messages from the show ({locates} song position pointers)",
+        got.len()
+    );
     // Steady state: from the last locate (a song position pointer) plus two seconds.
     let from = got
         .iter()
@@ -184,12 +189,20 @@ fn main() {
         .skip_while(|(_, d)| d >> 4 != 0)
         .collect();
     let mut labels = Vec::new();
-    for chunk in quarters.chunks_exact(8) {
+    let mut broken = 0;
+    let mut i = 0;
+    while i + 8 <= quarters.len() {
+        let chunk = &quarters[i..i + 8];
         if chunk
             .iter()
             .enumerate()
-            .any(|(i, (_, d))| usize::from(d >> 4) != i)
+            .any(|(k, (_, d))| usize::from(d >> 4) != k)
         {
+            broken += 1;
+            i += 1;
+            while i < quarters.len() && quarters[i].1 >> 4 != 0 {
+                i += 1;
+            }
             continue;
         }
         let n: Vec<u64> = chunk.iter().map(|(_, d)| u64::from(d & 0x0F)).collect();
@@ -198,9 +211,11 @@ fn main() {
             * 25)
             + (n[0] | (n[1] << 4));
         labels.push((chunk[0].0, label as f64));
+        i += 8;
     }
     let label_jitter: Vec<f64> = labels
         .windows(2)
+        .filter(|w| w[1].1 == w[0].1 + 2.0)
         .map(|w| ((w[1].0 - w[0].0) as f64 - 2.0 * rate / 25.0) / rate * 1000.0)
         .collect();
     // The chase: what the show said against the source's time at that frame.
@@ -249,6 +264,7 @@ fn main() {
     println!(
         "  (signed mean {signed_mean:+.2} frames: the show's MTC leaves this far ahead of the source's)"
     );
+    println!("  ({broken} quarter-frame sequences came broken: a piece missing or out of order)");
     println!(
         "{:<34} {:>8} {:>10} {:>10} {:>16}",
         "Ableton Link: beat alignment", "-", "not built", "-", "< 3 ms"

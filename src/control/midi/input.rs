@@ -58,6 +58,11 @@ pub enum PortChoice {
 
 impl PortChoice {
     fn wants(&self, port_name: &str) -> bool {
+        // The show's own sync output (MIDI clock, MTC) is never heard back as input: chasing
+        // its own timecode would follow itself.
+        if port_name.contains(crate::control::sync::midi_out::CLIENT_NAME) {
+            return false;
+        }
         match self {
             PortChoice::All => true,
             PortChoice::Named(n) => port_name.to_lowercase().contains(&n.to_lowercase()),
@@ -405,5 +410,9 @@ mod tests {
         assert!(c.wants("nanoKONTROL2:nanoKONTROL2 MIDI 1 20:0"));
         assert!(!c.wants("Midi Through:Midi Through Port-0 14:0"));
         assert!(PortChoice::All.wants("anything"));
+        assert!(
+            !PortChoice::All.wants("somnia-sync:out"),
+            "the show's own sync output"
+        );
     }
 }

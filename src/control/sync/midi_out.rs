@@ -60,8 +60,8 @@ enum Inner {
     Jack(jack_out::JackOut),
 }
 
-/// The client name the show's MIDI output appears under.
-const CLIENT_NAME: &str = "somnia-sync";
+/// The client name the show's MIDI output appears under (MIDI input leaves it alone).
+pub const CLIENT_NAME: &str = "somnia-sync";
 
 impl MidiOut {
     /// Opens the first output port whose name contains `wanted` (any case).
