@@ -22,47 +22,6 @@ use std::time::{Duration, Instant};
 
 use common::{free_port, health, python};
 
-/// The peer: sends MTC (25 fps from 01:00:10:00) for the given seconds, and records what comes
-/// back, each message with its JACK frame.
-const PEER: &str = r#"
-import jack, json, sys, time
-sys.setswitchinterval(0.0002)
-seconds = float(sys.argv[1])
-client = jack.Client("sync_peer", no_start_server=True)
-out = client.midi_outports.register("out")
-back = client.midi_inports.register("in")
-QF = client.samplerate // 100
-START = (3600 + 10) * 25
-state = {"f0": None}
-got = []
-def quarter(q):
-    piece = q % 8
-    label = START + (q - piece) // 4
-    h, rest = divmod(label, 3600 * 25)
-    m, rest = divmod(rest, 60 * 25)
-    s, f = divmod(rest, 25)
-    nibble = [f & 15, f >> 4, s & 15, s >> 4, m & 15, m >> 4, h & 15, (h >> 4) | (1 << 1)][piece]
-    return bytes([0xF1, (piece << 4) | nibble])
-@client.set_process_callback
-def process(frames):
-    out.clear_buffer()
-    now = client.last_frame_time
-    if state["f0"] is None:
-        state["f0"] = now
-    f0 = state["f0"]
-    for offset, data in back.incoming_midi_events():
-        got.append((now + offset, bytes(data)))
-    q = max(0, -(-(now - f0) // QF))
-    while f0 + q * QF < now + frames:
-        out.write_midi_event(f0 + q * QF - now, quarter(q))
-        q += 1
-client.activate()
-time.sleep(seconds)
-client.deactivate()
-print(json.dumps({"f0": state["f0"], "rate": client.samplerate,
-                  "got": [[f, list(b)] for f, b in got]}))
-"#;
-
 fn seconds() -> f64 {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -99,8 +58,15 @@ fn main() {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let port = free_port();
     // The peer first: the show opens its MIDI output by name when it starts.
+    // tests/sync/mtc_peer.py: MTC at 25 fps from 01:00:10:00, recording what comes back.
     let mut peer = Command::new(python())
-        .args(["-c", PEER, &(seconds + 6.0).to_string()])
+        .arg(repo.join("tests/sync/mtc_peer.py"))
+        .args([
+            "sync_peer",
+            "3610",
+            &(seconds + 6.0).to_string(),
+            "--record",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .expect("the JACK peer");

@@ -283,58 +283,10 @@ fn midi_clock_and_mtc_out_reach_jack_midi_dump_on_their_frames_and_in_order_acro
     assert!(label_p99 < 1.0, "MTC jitter p99 {label_p99} ms");
 }
 
-/// The MTC source: a JACK client (the JACK-Client package) that sends 25 fps quarter frames
-/// from 01:00:20:00, each on its frame; drops out for five frames at 3 s and for good at 5 s;
-/// and reads the show's `/health` meanwhile, on its own JACK clock.
-const SOURCE: &str = r#"
-import jack, json, sys, time, urllib.request
-# The JACK callback is Python too: the main thread's polling must hand the interpreter over
-# quickly, or the callback misses its period and the timecode stutters.
-sys.setswitchinterval(0.0002)
-web = sys.argv[1]
-client = jack.Client("mtc_source", no_start_server=True)
-out = client.midi_outports.register("out")
-QF = client.samplerate // 100   # a quarter frame at 25 fps
-START = (3600 + 20) * 25        # 01:00:20:00
-state = {"f0": None}
-def muted(q):
-    return 300 <= q < 320 or q >= 500
-def quarter(q):
-    piece = q % 8
-    label = START + (q - piece) // 4
-    h, rest = divmod(label, 3600 * 25)
-    m, rest = divmod(rest, 60 * 25)
-    s, f = divmod(rest, 25)
-    nibble = [f & 15, f >> 4, s & 15, s >> 4, m & 15, m >> 4, h & 15, (h >> 4) | (1 << 1)][piece]
-    return bytes([0xF1, (piece << 4) | nibble])
-@client.set_process_callback
-def process(frames):
-    out.clear_buffer()
-    now = client.last_frame_time
-    if state["f0"] is None:
-        state["f0"] = now
-    f0 = state["f0"]
-    q = max(0, -(-(now - f0) // QF))
-    while f0 + q * QF < now + frames:
-        if not muted(q):
-            out.write_midi_event(f0 + q * QF - now, quarter(q))
-        q += 1
-client.activate()
-while state["f0"] is None:
-    time.sleep(0.01)
-samples = []
-end = time.time() + 7.5
-while time.time() < end:
-    t = (client.frame_time - state["f0"]) / client.samplerate
-    with urllib.request.urlopen(web + "/health", timeout=2) as r:
-        h = json.loads(r.read())
-    sync = h["sync"][0] if h["sync"] else {}
-    samples.append({"t": t, "show_s": h["show_s"], "paused": h["paused"],
-                    "state": sync.get("state"), "offset": sync.get("offset_frames")})
-    time.sleep(0.06)
-client.deactivate()
-print(json.dumps(samples))
-"#;
+/// The JACK MTC peer the sync tests and benchmark share (python JACK-Client).
+fn mtc_peer() -> String {
+    repo().join("tests/sync/mtc_peer.py").display().to_string()
+}
 
 #[test]
 fn mtc_from_a_jack_client_is_chased_through_a_short_dropout_and_stops_after_a_long_one() {
@@ -360,18 +312,24 @@ fn mtc_from_a_jack_client_is_chased_through_a_short_dropout_and_stops_after_a_lo
         &fixture("performances/osc.toml"),
     );
     play.wait_until_up();
+    // 25 fps from 01:00:20:00; out for five frames at 3 s and for good at 5 s; /health read
+    // meanwhile, on the peer's own JACK clock.
     let out = Command::new(python_osc())
-        .args(["-c", SOURCE, &format!("http://127.0.0.1:{web}")])
+        .arg(mtc_peer())
+        .args(["mtc_source", "3620", "7.5", "--mute", "300", "320"])
+        .args(["--mute", "500", "end", "--poll"])
+        .arg(format!("http://127.0.0.1:{web}"))
         .output()
         .unwrap();
     let log = play.stop();
     let said = String::from_utf8_lossy(&out.stdout);
-    let samples: Vec<serde_json::Value> = serde_json::from_str(said.trim()).unwrap_or_else(|e| {
+    let peer: serde_json::Value = serde_json::from_str(said.trim()).unwrap_or_else(|e| {
         panic!(
             "{e}: {said}\n{}\n{log}",
             String::from_utf8_lossy(&out.stderr)
         )
     });
+    let samples: Vec<serde_json::Value> = peer["polls"].as_array().cloned().unwrap_or_default();
     let f = |s: &serde_json::Value, k: &str| s[k].as_f64().unwrap_or(f64::NAN);
     let state = |s: &serde_json::Value| s["state"].as_str().unwrap_or("").to_string();
     let during = |from: f64, to: f64| {
@@ -458,39 +416,6 @@ fn mtc_from_a_jack_client_is_chased_through_a_short_dropout_and_stops_after_a_lo
     assert!(stood.abs() < 1e-9, "the show stood still: {stood}");
 }
 
-/// An MTC source alone: 25 fps from 01:00:19:00 for `seconds`, each quarter frame on its frame.
-const STEADY_SOURCE: &str = r#"
-import jack, sys, time
-seconds = float(sys.argv[1])
-client = jack.Client("mtc_steady", no_start_server=True)
-out = client.midi_outports.register("out")
-QF = client.samplerate // 100
-START = (3600 + 19) * 25
-state = {"f0": None}
-def quarter(q):
-    piece = q % 8
-    label = START + (q - piece) // 4
-    h, rest = divmod(label, 3600 * 25)
-    m, rest = divmod(rest, 60 * 25)
-    s, f = divmod(rest, 25)
-    nibble = [f & 15, f >> 4, s & 15, s >> 4, m & 15, m >> 4, h & 15, (h >> 4) | (1 << 1)][piece]
-    return bytes([0xF1, (piece << 4) | nibble])
-@client.set_process_callback
-def process(frames):
-    out.clear_buffer()
-    now = client.last_frame_time
-    if state["f0"] is None:
-        state["f0"] = now
-    f0 = state["f0"]
-    q = max(0, -(-(now - f0) // QF))
-    while f0 + q * QF < now + frames:
-        out.write_midi_event(f0 + q * QF - now, quarter(q))
-        q += 1
-client.activate()
-time.sleep(seconds)
-client.deactivate()
-"#;
-
 /// The X window of process `pid`.
 fn window_of(pid: u32) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -547,8 +472,10 @@ fn two_shows_chasing_one_mtc_source_show_the_same_cue_at_the_same_moment() {
             .status()
             .unwrap();
     }
+    // 25 fps from 01:00:19:00, for fourteen seconds.
     let mut source = Command::new(python_osc())
-        .args(["-c", STEADY_SOURCE, "14"])
+        .arg(mtc_peer())
+        .args(["mtc_steady", "3619", "14"])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
