@@ -116,6 +116,22 @@ pub(crate) fn device_matches(d: &cpal::Device, want: &str) -> bool {
     DeviceInfo::of(d, None).matches(want, false)
 }
 
+/// The input device named `want` (a part of its name or description), or the default input;
+/// `what` says in an error which input was looked for (" for input", " for LTC input").
+pub(crate) fn input_device(want: Option<&str>, what: &str) -> Result<cpal::Device, AudioError> {
+    let host = cpal::default_host();
+    match want {
+        None => host
+            .default_input_device()
+            .ok_or_else(|| AudioError::NoDevice(what.into())),
+        Some(want) => host
+            .input_devices()
+            .map_err(|e| AudioError::NoDevice(format!("{what}: {e}")))?
+            .find(|d| device_matches(d, want))
+            .ok_or_else(|| AudioError::NoDevice(format!("{what} matching `{want}`"))),
+    }
+}
+
 /// The host's default output device, and its backend name.
 fn default_output(host: &cpal::Host) -> (Option<cpal::Device>, Option<String>) {
     let default = host.default_output_device();

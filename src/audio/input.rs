@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::traits::{DeviceTrait, StreamTrait};
 
 use super::analysis::Analyzer;
-use super::device::{AudioError, device_matches, device_name, quiet_alsa};
+use super::device::{AudioError, device_name, input_device, quiet_alsa};
 use crate::bridge::AnalysisWriter;
 
 /// The largest input buffer analysed in one go; longer ones are split.
@@ -29,17 +29,7 @@ impl AudioInput {
     }
 
     fn start_inner(name: Option<&str>, writer: AnalysisWriter) -> Result<Self, AudioError> {
-        let host = cpal::default_host();
-        let device = match name {
-            None => host
-                .default_input_device()
-                .ok_or_else(|| AudioError::NoDevice(" for input".into()))?,
-            Some(want) => host
-                .input_devices()
-                .map_err(|e| AudioError::NoDevice(format!(" for input: {e}")))?
-                .find(|d| device_matches(d, want))
-                .ok_or_else(|| AudioError::NoDevice(format!(" for input matching `{want}`")))?,
-        };
+        let device = input_device(name, " for input")?;
         let dev_name = device_name(&device);
         let err = |reason: String| AudioError::Stream {
             device: dev_name.clone(),

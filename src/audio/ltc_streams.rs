@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
-use super::device::{AudioError, device_matches, device_name, quiet_alsa};
+use super::device::{AudioError, device_matches, device_name, input_device, quiet_alsa};
 use crate::bridge::{SampleTap, TapWriter, Transport, sample_tap};
 use crate::clock::ltc::LtcEncoder;
 use crate::clock::timecode::FrameRate;
@@ -35,19 +35,7 @@ impl LtcInput {
     /// default input without one). Returns the stream and the tap to read from.
     pub fn start(want: Option<&str>, channel: u16) -> Result<(Self, SampleTap), AudioError> {
         quiet_alsa(|| {
-            let host = cpal::default_host();
-            let device = match want {
-                None => host
-                    .default_input_device()
-                    .ok_or_else(|| AudioError::NoDevice(" for LTC input".into()))?,
-                Some(w) => host
-                    .input_devices()
-                    .map_err(|e| AudioError::NoDevice(format!(" for LTC input: {e}")))?
-                    .find(|d| device_matches(d, w))
-                    .ok_or_else(|| {
-                        AudioError::NoDevice(format!(" for LTC input matching `{w}`"))
-                    })?,
-            };
+            let device = input_device(want, " for LTC input")?;
             let name = device_name(&device);
             let err = |reason: String| AudioError::Stream {
                 device: name.clone(),
