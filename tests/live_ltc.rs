@@ -242,14 +242,18 @@ fn libltc_reads_every_frame_of_the_shows_ltc_out_at_every_rate() {
         writer.join().unwrap().unwrap();
         // A word the recording started in the middle of is not a whole frame: from the first
         // that began in it.
-        let whole_from = (48_000.0 / rate.fps()) as u64;
-        let frames: Vec<(Timecode, bool, u64)> = String::from_utf8_lossy(&out.stdout)
+        // (libltc dates such a word's start before the recording's, negative.)
+        let whole_from = (48_000.0 / rate.fps()) as i64;
+        let frames: Vec<(Timecode, bool, i64)> = String::from_utf8_lossy(&out.stdout)
             .lines()
-            .map(|l| {
+            .filter_map(|l| {
                 let f: Vec<&str> = l.split_whitespace().collect();
-                (f[0].parse().unwrap(), f[1] == "1", f[2].parse().unwrap())
+                let start: i64 = f[2].parse().unwrap_or_else(|e| panic!("{e}: {l}"));
+                (start >= whole_from).then(|| {
+                    let label = f[0].parse().unwrap_or_else(|e| panic!("{e}: {l}"));
+                    (label, f[1] == "1", start)
+                })
             })
-            .filter(|f: &(Timecode, bool, u64)| f.2 >= whole_from)
             .collect();
         let breaks: Vec<String> = frames
             .windows(2)
