@@ -19,6 +19,8 @@ PACKAGES=(
   libltc-dev
   # the X extension library DPMS is switched through
   libxext6
+  # the `link` feature builds Ableton's Link library from source (cmake) and binds it (clang)
+  cmake libclang-dev
 )
 
 missing=()

@@ -24,16 +24,17 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
-cargo clippy --locked --features jack --lib --test live_midi --test live_sync -- -D warnings
+cargo clippy --locked --features jack,link --lib --test live_midi --test live_sync --test live_link -- -D warnings
 echo "== cargo test"
 log="$SOMNIA_ENV_DIR/cargo-test.log"
 set +e
 cargo test --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-# MIDI between processes goes through the JACK dummy server: the `jack` build of the MIDI and
-# sync tests.
-echo "== cargo test --features jack --test live_midi --test live_sync"
-cargo test --locked --no-fail-fast --features jack --test live_midi --test live_sync 2>&1 | tee -a "$log"
+# MIDI between processes goes through the JACK dummy server, and the Link test's sound through
+# a JACK client of the show's own: the `jack` and `link` build (GPL, for the tests only) of the
+# MIDI, sync and Link tests.
+echo "== cargo test --features jack,link --test live_midi --test live_sync --test live_link"
+cargo test --locked --no-fail-fast --features jack,link --test live_midi --test live_sync --test live_link 2>&1 | tee -a "$log"
 jack_status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] && status=$jack_status
 set -e

@@ -7,10 +7,20 @@ use somnia::commands;
 use somnia::render::capture::VideoSettings;
 use somnia::render::window::WindowOptions;
 
+/// The version line: a build with Ableton Link says it is GPL, as the Link library is.
+const VERSION: &str = if somnia::control::sync::link::BUILT {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (with Ableton Link: this binary is GPL-2.0-or-later)"
+    )
+} else {
+    concat!(env!("CARGO_PKG_VERSION"), " (MIT OR Apache-2.0)")
+};
+
 #[derive(Parser)]
 #[command(
     name = "somnia",
-    version,
+    version = VERSION,
     about = "A real-time audio-visual performance engine"
 )]
 struct Cli {
@@ -133,6 +143,35 @@ struct SyncArgs {
     /// Frames the show carries on by itself when chased timecode drops out, before it stops.
     #[arg(long, default_value_t = 10)]
     freewheel_frames: u32,
+    #[command(flatten)]
+    link: LinkArgs,
+}
+
+/// Ableton Link (`somnia play` and `somnia kiosk`; a build with `--features link`).
+#[derive(clap::Args, Debug)]
+struct LinkArgs {
+    /// Join the Ableton Link session on the local network: the show follows its tempo and
+    /// keeps its phase over the performance's bar; a tempo set here goes to the others.
+    #[arg(long)]
+    link: bool,
+    /// With --link, start and stop with the peers that share start/stop.
+    #[arg(long, requires = "link")]
+    link_start_stop: bool,
+}
+
+impl LinkArgs {
+    fn settings(&self, can_locate: bool) -> Option<somnia::control::sync::SyncSettings> {
+        let s = somnia::control::sync::SyncSettings {
+            link: self
+                .link
+                .then_some(somnia::control::sync::link::LinkSettings {
+                    start_stop: self.link_start_stop,
+                }),
+            link_can_locate: can_locate,
+            ..Default::default()
+        };
+        s.wanted().then_some(s)
+    }
 }
 
 impl SyncArgs {
@@ -153,6 +192,13 @@ impl SyncArgs {
             }),
             ltc_out: self.ltc_out.clone(),
             ltc_level_db: self.ltc_level_db,
+            link: self
+                .link
+                .link
+                .then_some(somnia::control::sync::link::LinkSettings {
+                    start_stop: self.link.link_start_stop,
+                }),
+            link_can_locate: true,
         };
         s.wanted().then_some(s)
     }
@@ -342,6 +388,8 @@ enum Command {
         #[command(flatten)]
         web: WebArgs,
         #[command(flatten)]
+        link: LinkArgs,
+        #[command(flatten)]
         safety: Safety,
     },
     /// Validate presets, performances and shaders; errors as file:line:col. Exit 1 on any error.
@@ -516,11 +564,14 @@ fn main() {
             osc,
             midi,
             web,
+            link,
             safety,
         } => commands::kiosk::run(&commands::kiosk::KioskArgs {
             file,
             print_unit,
             state_dir,
+            // A kiosk's items cannot be located within: it eases into the session's phase.
+            sync: link.settings(false),
             osc: osc.settings(),
             midi: midi.settings(),
             web: web.bind(),

@@ -268,6 +268,9 @@ fn prepare_output_inner(
     name: Option<&str>,
     buffer_frames: Option<u32>,
 ) -> Result<PreparedOutput, AudioError> {
+    if let Some(rest) = name.and_then(|n| n.strip_prefix(JACK_CLIENT)) {
+        return prepare_jack_output(rest, buffer_frames);
+    }
     let host = cpal::default_host();
     let device = match name {
         None => host.default_output_device().ok_or_else(|| {
@@ -311,6 +314,56 @@ fn prepare_output_inner(
     })
 }
 
+/// `--audio-device jack:`: sound as a JACK client of our own (the `jack` build), its ports
+/// connected to the server's playback ports, each block timed by JACK's own port latency.
+/// (A plain `jack` is ALSA's JACK plugin, whose timing the plugin's buffer blurs.)
+pub const JACK_CLIENT: &str = "jack:";
+
+#[cfg(feature = "jack")]
+fn prepare_jack_output(
+    _rest: &str,
+    buffer_frames: Option<u32>,
+) -> Result<PreparedOutput, AudioError> {
+    let host = cpal::host_from_id(cpal::HostId::Jack)
+        .map_err(|e| AudioError::NoDevice(format!(" (JACK: {e}; is a JACK server running?)")))?;
+    let device = host.default_output_device().ok_or_else(|| {
+        AudioError::NoDevice(" (no JACK server answered; is one running?)".to_string())
+    })?;
+    let name = format!("{JACK_CLIENT}{}", device_name(&device));
+    let supported = device
+        .default_output_config()
+        .map_err(|e| AudioError::Stream {
+            device: name.clone(),
+            reason: e.to_string(),
+        })?;
+    let mut config = supported.config();
+    // JACK's period is the server's: a buffer asked for here cannot change it.
+    if buffer_frames.is_some() {
+        tracing::info!(
+            "somnia: a JACK client's buffer is the JACK server's period; --buffer is left aside"
+        );
+    }
+    config.buffer_size = cpal::BufferSize::Default;
+    Ok(PreparedOutput {
+        device,
+        config,
+        format: supported.sample_format(),
+        name,
+    })
+}
+
+#[cfg(not(feature = "jack"))]
+fn prepare_jack_output(
+    _rest: &str,
+    _buffer_frames: Option<u32>,
+) -> Result<PreparedOutput, AudioError> {
+    Err(AudioError::NoDevice(
+        " `jack:`: this somnia was built without its own JACK client (build with \
+         `--features jack`); `--audio-device jack` reaches JACK through ALSA's plugin"
+            .to_string(),
+    ))
+}
+
 /// Everything the audio callback owns. It travels in a `Box` so it can move between a device
 /// stream and the supervisor's stand-in clock without being rebuilt.
 pub struct Core {
@@ -319,8 +372,10 @@ pub struct Core {
 }
 
 impl Core {
-    /// Carries out what the control thread asked of the clock (a seek) before a block.
+    /// Carries out what the control thread asked of the clock (a seek, the show's rate) before
+    /// a block.
     pub fn follow(&mut self, transport: &Transport) {
+        self.engine.set_show_rate(transport.show_rate());
         if let Some(sample) = transport.take_seek() {
             self.engine.seek(sample);
             transport.seek_done();
@@ -560,7 +615,10 @@ where
             return;
         };
         core.follow(&transport);
+        // The sound's own clock paces the device and finds its gaps; the show's clock (the same
+        // but while following another clock's tempo) is what is published.
         let start = core.engine.position_samples();
+        let show_start = core.engine.show_position_samples();
         let now = Instant::now();
         let frames = (data.len() / channels) as u64;
         let ahead_s = pacer.ahead_s(now, start, frames, rate_hz);
@@ -591,7 +649,7 @@ where
         if gaps.gap_before(start, end, now + latency, rate_hz) {
             transport.count_underrun();
         }
-        transport.publish_position(start, (data.len() / channels) as u32, now + latency);
+        transport.publish_position(show_start, (data.len() / channels) as u32, now + latency);
         transport.mark_callback(now);
     };
     let err_name = prepared.name.clone();

@@ -104,7 +104,18 @@ impl Segment {
 /// callback (or the offline loop), and call [`Engine::process`].
 pub struct Engine {
     sample_rate_hz: u32,
+    /// The sound's own clock: samples rendered since the last seek. Voices, ramps and blocks
+    /// run on it.
     position: u64,
+    /// How far the show's clock (which events are stamped on and the transport publishes) is
+    /// ahead of `position`. 0 but while a rate other than 1 is set: a show following another
+    /// clock (Ableton Link) plays its events a little faster or slower than the sound's clock
+    /// without resampling the sound, the way a DAW follows Link's tempo.
+    show_lead: i64,
+    /// The part of a sample the show's clock has gained or lost on `position` so far.
+    lead_frac: f64,
+    /// Show samples per sound sample: 1 unless something follows another clock.
+    show_rate: f64,
     voices: Box<[Voice; MAX_VOICES]>,
     patch: Patch,
     note_order: u64,
@@ -146,6 +157,9 @@ impl Engine {
         Self {
             sample_rate_hz,
             position: 0,
+            show_lead: 0,
+            lead_frac: 0.0,
+            show_rate: 1.0,
             voices: Box::new([Voice::default(); MAX_VOICES]),
             patch,
             note_order: 0,
@@ -193,9 +207,27 @@ impl Engine {
         self.limiter.latency_samples()
     }
 
-    /// The sample position of the next block: the master clock.
+    /// The sound's own clock at the next block: samples rendered (since the last seek). Equal
+    /// to [`Engine::show_position_samples`] unless a show rate was set.
     pub fn position_samples(&self) -> u64 {
         self.position
+    }
+
+    /// The show's clock at the next block: the sample the next event due is stamped against,
+    /// and the master clock everything else follows.
+    pub fn show_position_samples(&self) -> u64 {
+        self.position.saturating_add_signed(self.show_lead)
+    }
+
+    /// Runs the show's clock at `rate` show samples per sound sample from the next block
+    /// (clamped to 0.5..2; anything not finite is 1). The sound itself is not resampled:
+    /// notes keep their pitch and envelopes their length; only when events fall moves.
+    pub fn set_show_rate(&mut self, rate: f64) {
+        self.show_rate = if rate.is_finite() {
+            rate.clamp(0.5, 2.0)
+        } else {
+            1.0
+        };
     }
 
     pub fn sample_rate_hz(&self) -> u32 {
@@ -256,6 +288,8 @@ impl Engine {
         self.take_live_events();
         self.live_pending.retain(|ev| ev.at_sample == 0);
         self.position = sample;
+        self.show_lead = 0;
+        self.lead_frac = 0.0;
         // The control segment in progress belongs to the old position.
         self.control_dirty = true;
     }
@@ -267,7 +301,7 @@ impl Engine {
     /// Real-time safe: no allocation, no locks, no I/O.
     pub fn process(&mut self, out: &mut [f32], paused: bool) {
         let frames = out.len() / 2;
-        let start = self.position;
+        let start = self.show_position_samples();
         if !paused {
             self.halted = false;
         }
@@ -291,17 +325,22 @@ impl Engine {
             self.apply_due_events();
             let to_boundary = CHUNK - (self.position % CHUNK as u64) as usize;
             let mut n = (frames - i).min(to_boundary);
+            let show = self.show_position_samples();
             if let Ok(ev) = self.events.peek() {
-                let until = ev.at_sample.saturating_sub(self.position) as usize;
-                n = n.min(until.max(1));
+                n = n.min(self.sound_samples_until(ev.at_sample, show));
             }
             if let Some(ev) = self.live_pending.first() {
-                let until = ev.at_sample.saturating_sub(self.position) as usize;
-                n = n.min(until.max(1));
+                n = n.min(self.sound_samples_until(ev.at_sample, show));
             }
             let chunk = &mut out[2 * i..2 * (i + n)];
             self.render_chunk(chunk, n, paused);
             self.position += n as u64;
+            if self.show_rate != 1.0 {
+                self.lead_frac += n as f64 * (self.show_rate - 1.0);
+                let whole = self.lead_frac.trunc();
+                self.show_lead += whole as i64;
+                self.lead_frac -= whole;
+            }
             i += n;
         }
         if let Some(tail) = out.get_mut(2 * frames..) {
@@ -311,27 +350,38 @@ impl Engine {
         self.analyzer.push(&out[..2 * frames], heard_from);
     }
 
+    /// Sound samples from now until show sample `at` (at least 1), with the show's clock at
+    /// `show`.
+    fn sound_samples_until(&self, at: u64, show: u64) -> usize {
+        let show_samples = at.saturating_sub(show);
+        let n = if self.show_rate == 1.0 {
+            show_samples as usize
+        } else {
+            (show_samples as f64 / self.show_rate).ceil() as usize
+        };
+        n.max(1)
+    }
+
     fn apply_due_events(&mut self) {
+        let show = self.show_position_samples();
         while let Ok(ev) = self.events.peek() {
-            if ev.at_sample > self.position {
+            if ev.at_sample > show {
                 break;
             }
             let ev = *ev;
             let _ = self.events.pop();
-            if ev.at_sample < self.position {
+            if ev.at_sample < show {
                 self.late_events += 1;
             }
             self.apply(ev.kind);
             self.control_dirty = true;
         }
         self.take_live_events();
-        let due = self
-            .live_pending
-            .partition_point(|ev| ev.at_sample <= self.position);
+        let due = self.live_pending.partition_point(|ev| ev.at_sample <= show);
         for i in 0..due {
             let ev = self.live_pending[i];
             // 0 means "at once"; anything else that has passed was late.
-            if ev.at_sample != 0 && ev.at_sample < self.position {
+            if ev.at_sample != 0 && ev.at_sample < show {
                 self.late_events += 1;
             }
             self.apply(ev.kind);
@@ -600,6 +650,37 @@ mod tests {
                 velocity: 1.0,
             },
         }
+    }
+
+    #[test]
+    fn at_a_show_rate_of_1_25_a_note_stamped_for_show_sample_50000_sounds_at_sound_sample_40000() {
+        for (block, rate) in [(64usize, 1.25), (256, 1.25), (1000, 0.8)] {
+            let mut e = engine_with(&[note_on(50_000, 60)]);
+            e.set_show_rate(rate);
+            let latency = e.latency_samples();
+            let all = run(&mut e, block, 80_000);
+            let expect = (50_000.0 / rate) as usize + latency;
+            let got = first_nonzero_frame(&all).unwrap();
+            assert!(
+                got.abs_diff(expect) <= 1,
+                "block {block}: {got} vs {expect}"
+            );
+            // The show's clock ran at the rate; the sound's at one sample a sample.
+            let sound = e.position_samples() as f64;
+            assert!((80_000.0..81_000.0).contains(&sound), "{sound}");
+            let show = e.show_position_samples() as f64;
+            assert!((show - sound * rate).abs() <= 1.0, "{show} vs {sound}");
+        }
+    }
+
+    #[test]
+    fn a_seek_puts_both_clocks_on_the_sample_sought() {
+        let mut e = engine_with(&[]);
+        e.set_show_rate(1.5);
+        run(&mut e, 256, 4_800);
+        e.seek(96_000);
+        assert_eq!(e.show_position_samples(), 96_000);
+        assert_eq!(e.position_samples(), 96_000);
     }
 
     #[test]

@@ -167,7 +167,7 @@ impl Supervisor {
                 let due = standin_since.elapsed().as_secs_f64() * f64::from(self.sample_rate_hz);
                 while (standin_frames + STANDIN_BLOCK as u64) as f64 <= due {
                     c.follow(&self.transport);
-                    let start = c.engine.position_samples();
+                    let start = c.engine.show_position_samples();
                     c.render_silently(
                         STANDIN_BLOCK,
                         &mut scratch,

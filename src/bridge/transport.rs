@@ -2,7 +2,7 @@
 //! thread publishes and transport requests from the control side. All plain atomics: no
 //! thread ever waits on another.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering, fence};
 use std::time::Instant;
 
 use super::priority::{self, Priority};
@@ -31,10 +31,19 @@ pub struct Transport {
     device_losses: AtomicU64,
     /// Blocks held back because the device took sound faster than real time.
     paced_blocks: AtomicU64,
-    /// The smoothed moment sample 0 is heard (ns since `epoch`, as f64 bits): a filtered
-    /// line through the published (position, heard) pairs, for placing time-tagged events on
-    /// the exact sample whatever the jitter of device timestamps. 0: not yet known.
-    heard_origin_ns: AtomicU64,
+    /// When each show sample is heard: a filtered line through the published (position,
+    /// heard) pairs, for placing time-tagged events on the exact sample whatever the jitter of
+    /// device timestamps.
+    heard: HeardLine,
+    /// The underruns counted when the heard line was last drawn: a new one means the sound
+    /// slipped against the clock, and the line is drawn afresh from the next block.
+    heard_underruns: AtomicU64,
+    /// Show samples per sound sample (f64 bits): 1 unless the show follows another clock's
+    /// tempo (Ableton Link). Written by the sync thread, read by the audio thread per block.
+    show_rate: AtomicU64,
+    /// A tempo a controller asked for (OSC, the console, MIDI), f64 bits, 0: none since last
+    /// taken. For whoever shares the show's tempo with others (Link), which takes it.
+    tempo_request_bpm: AtomicU64,
     /// A seek the control thread asks for: the target sample + 1 (0: none).
     seek_to: AtomicU64,
     /// How many seeks the audio side has carried out.
@@ -61,7 +70,10 @@ impl Transport {
             underruns: AtomicU64::new(0),
             device_losses: AtomicU64::new(0),
             paced_blocks: AtomicU64::new(0),
-            heard_origin_ns: AtomicU64::new(0),
+            heard: HeardLine::default(),
+            heard_underruns: AtomicU64::new(0),
+            show_rate: AtomicU64::new(1f64.to_bits()),
+            tempo_request_bpm: AtomicU64::new(0),
             seek_to: AtomicU64::new(0),
             seeks_done: AtomicU64::new(0),
             external_clock: super::ExternalClock::default(),
@@ -85,18 +97,28 @@ impl Transport {
     pub fn publish_position(&self, position_samples: u64, block_frames: u32, heard_at: Instant) {
         let ns = heard_at.saturating_duration_since(self.epoch).as_nanos() as u64;
         self.published_ns.store(ns, Ordering::Relaxed);
-        // Where sample 0 would be heard by this block's timing; smoothed, so one late or early
-        // device timestamp moves it by a fiftieth of its error. A jump (a seek, a pause, a new
-        // device) is taken at once.
-        let measured = ns as f64 - position_samples as f64 * 1e9 / f64::from(self.sample_rate_hz);
-        let old = f64::from_bits(self.heard_origin_ns.load(Ordering::Relaxed));
-        let origin = if old == 0.0 || (measured - old).abs() > 20e6 {
-            measured
-        } else {
-            old + 0.02 * (measured - old)
+        // Where sample 0 would be heard by this block's timing at the show's rate; smoothed,
+        // so one late or early device timestamp moves it by a fiftieth of its error. A jump (a
+        // seek, a pause, a new device) is taken at once, and so is anything after an underrun:
+        // the sound slipped by as much as the device skipped, however little.
+        let underruns = self.underruns();
+        let slipped = self.heard_underruns.swap(underruns, Ordering::Relaxed) != underruns;
+        let rate = self.show_rate();
+        let sample_ns = 1e9 / (f64::from(self.sample_rate_hz) * rate);
+        let measured = ns as f64 - position_samples as f64 * sample_ns;
+        let origin = match self.heard.read() {
+            Some((old, old_rate)) => {
+                // The old line at the new rate, through the point it reached at this block.
+                let old = old + position_samples as f64 * (sample_ns * rate / old_rate - sample_ns);
+                if slipped || (measured - old).abs() > 20e6 {
+                    measured
+                } else {
+                    old + 0.02 * (measured - old)
+                }
+            }
+            None => measured,
         };
-        self.heard_origin_ns
-            .store(origin.to_bits(), Ordering::Relaxed);
+        self.heard.write(origin, rate);
         self.block_frames.store(block_frames, Ordering::Relaxed);
         self.position_samples
             .store(position_samples, Ordering::Release);
@@ -150,18 +172,45 @@ impl Transport {
             now_ns.saturating_sub(self.published_ns.load(Ordering::Relaxed)) as f64 * 1e-9;
         let two_blocks_s = 2.0 * f64::from(self.block_frames.load(Ordering::Relaxed))
             / f64::from(self.sample_rate_hz);
-        base_s + since_s.min(max_extrapolation_s.max(two_blocks_s))
+        base_s + since_s.min(max_extrapolation_s.max(two_blocks_s)) * self.show_rate()
     }
 
     /// The engine sample that is heard at `at` (smoothed clock), if the clock has started.
     pub fn sample_heard_at(&self, at: Instant) -> Option<u64> {
-        let origin = f64::from_bits(self.heard_origin_ns.load(Ordering::Relaxed));
-        if origin == 0.0 {
-            return None;
-        }
+        let (origin, rate) = self.heard.read()?;
         let at_ns = at.saturating_duration_since(self.epoch).as_nanos() as f64;
-        let s = (at_ns - origin) * f64::from(self.sample_rate_hz) / 1e9;
+        let s = (at_ns - origin) * f64::from(self.sample_rate_hz) * rate / 1e9;
         Some(s.max(0.0).round() as u64)
+    }
+
+    /// Runs the show's clock at `rate` show samples per sound sample (the audio side takes it
+    /// at its next block, clamped to 0.5..2): how a show follows another clock's tempo and
+    /// phase without resampling its sound. 1 is the show's own pace.
+    pub fn set_show_rate(&self, rate: f64) {
+        let rate = if rate.is_finite() {
+            rate.clamp(0.5, 2.0)
+        } else {
+            1.0
+        };
+        self.show_rate.store(rate.to_bits(), Ordering::Relaxed);
+    }
+
+    pub fn show_rate(&self) -> f64 {
+        f64::from_bits(self.show_rate.load(Ordering::Relaxed))
+    }
+
+    /// A controller set the show's tempo (`tempo_bpm` over OSC, the console, MIDI).
+    pub fn request_tempo(&self, bpm: f64) {
+        if bpm.is_finite() && bpm > 0.0 {
+            self.tempo_request_bpm
+                .store(bpm.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// The tempo last asked for since the last call, if any.
+    pub fn take_tempo_request(&self) -> Option<f64> {
+        let bpm = f64::from_bits(self.tempo_request_bpm.swap(0, Ordering::Relaxed));
+        (bpm > 0.0).then_some(bpm)
     }
 
     pub fn request_pause(&self, paused: bool) {
@@ -261,6 +310,48 @@ impl Transport {
     }
 }
 
+/// The heard clock's line, (origin, rate): show sample `s` is heard at `origin` ns after the
+/// transport's epoch plus `s` samples at `rate` times the sample rate. A sequence lock over
+/// plain atomics (one writer, the audio side): the two always read as a pair, since a rate
+/// read with another rate's origin would be seconds out.
+#[derive(Debug, Default)]
+struct HeardLine {
+    /// Odd while a write is under way.
+    seq: AtomicU64,
+    /// f64 bits; 0: not yet known.
+    origin_ns: AtomicU64,
+    rate: AtomicU64,
+}
+
+impl HeardLine {
+    fn write(&self, origin_ns: f64, rate: f64) {
+        let s = self.seq.load(Ordering::Relaxed);
+        self.seq.store(s.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        self.origin_ns.store(origin_ns.to_bits(), Ordering::Relaxed);
+        self.rate.store(rate.to_bits(), Ordering::Relaxed);
+        self.seq.store(s.wrapping_add(2), Ordering::Release);
+    }
+
+    /// (origin ns, rate), once a block has been published.
+    fn read(&self) -> Option<(f64, f64)> {
+        for _ in 0..8 {
+            let s0 = self.seq.load(Ordering::Acquire);
+            if s0 % 2 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let origin = f64::from_bits(self.origin_ns.load(Ordering::Relaxed));
+            let rate = f64::from_bits(self.rate.load(Ordering::Relaxed));
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) == s0 {
+                return (s0 != 0 && rate > 0.0).then_some((origin, rate));
+            }
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +413,63 @@ mod tests {
         // Sample 48000 (1 s) is heard 103 ms + 1 s after t0, give or take a fraction of a ms.
         let s = t.sample_heard_at(t0 + Duration::from_millis(1103)).unwrap();
         assert!((s as i64 - 48_000).abs() <= 24, "{s}");
+    }
+
+    #[test]
+    fn at_a_show_rate_of_1_1_the_heard_clock_runs_a_tenth_fast_and_stays_on_its_line() {
+        let t = Transport::new(48_000);
+        let t0 = Instant::now();
+        t.set_show_rate(1.1);
+        // Blocks of 480 sound samples every 10 ms: 528 show samples each.
+        for i in 0..400u64 {
+            let heard = t0 + Duration::from_millis(20 + 10 * i);
+            t.publish_position(528 * i + 1_000, 480, heard);
+        }
+        // 5 s into the blocks: 5 s * 48000 * 1.1 show samples past the first.
+        let s = t
+            .sample_heard_at(t0 + Duration::from_millis(5_020))
+            .unwrap();
+        assert!((s as i64 - (264_000 + 1_000)).abs() <= 2, "{s}");
+        // Back to the show's own pace: the line bends at the last block and carries on at 1.
+        t.set_show_rate(1.0);
+        t.publish_position(528 * 400 + 1_000, 480, t0 + Duration::from_millis(4_020));
+        let s = t
+            .sample_heard_at(t0 + Duration::from_millis(5_020))
+            .unwrap();
+        assert!((s as i64 - (528 * 400 + 1_000 + 48_000)).abs() <= 2, "{s}");
+    }
+
+    #[test]
+    fn after_an_underrun_the_heard_clock_takes_the_next_blocks_timing_at_once() {
+        let t = Transport::new(48_000);
+        let t0 = Instant::now();
+        for i in 0..100u64 {
+            t.publish_position(480 * i, 480, t0 + Duration::from_millis(10 * i));
+        }
+        // The device skipped 5 ms: everything after is heard that much later.
+        t.count_underrun();
+        t.publish_position(48_000, 480, t0 + Duration::from_millis(1_005));
+        let s = t
+            .sample_heard_at(t0 + Duration::from_millis(1_005))
+            .unwrap();
+        assert_eq!(s, 48_000);
+        // Without an underrun, the same 5 ms is taken as a timestamp's jitter: a fiftieth.
+        t.publish_position(48_480, 480, t0 + Duration::from_millis(1_020));
+        let s = t
+            .sample_heard_at(t0 + Duration::from_millis(1_015))
+            .unwrap();
+        assert!(s.abs_diff(48_480) <= 5, "{s}");
+    }
+
+    #[test]
+    fn a_tempo_asked_for_is_taken_once() {
+        let t = Transport::new(48_000);
+        assert_eq!(t.take_tempo_request(), None);
+        t.request_tempo(f64::NAN);
+        assert_eq!(t.take_tempo_request(), None);
+        t.request_tempo(131.5);
+        assert_eq!(t.take_tempo_request(), Some(131.5));
+        assert_eq!(t.take_tempo_request(), None);
     }
 
     #[test]

@@ -11,12 +11,13 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A timecode frame rate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FrameRate {
     /// Film.
     Fps24,
-    /// PAL / EBU.
+    /// PAL / EBU (the default: Europe's broadcast rate, and `--timecode-rate`'s).
+    #[default]
     Fps25,
     /// NTSC colour, drop-frame labels.
     Fps2997Drop,

@@ -45,6 +45,8 @@ pub struct KioskArgs {
     pub buffer_frames: Option<u32>,
     pub limiter: super::LimiterArgs,
     pub window: WindowOptions,
+    /// Ableton Link (`--link`): the only sync a kiosk takes.
+    pub sync: Option<crate::control::sync::SyncSettings>,
 }
 
 /// How long the closed look's timeline runs: opening ends it long before.
@@ -238,6 +240,8 @@ pub fn run(args: &KioskArgs) -> i32 {
         join_url: kiosk.join_url.clone(),
         console_token: kiosk.console_token.clone(),
     };
+    // The item playing, for sync (Link follows its tempo map).
+    let cues = Arc::new(CueBoard::default());
     let mut show = KioskShow::start(KioskSetup {
         load: item_loader(project.clone(), args.limiter),
         files_of: {
@@ -252,6 +256,7 @@ pub fn run(args: &KioskArgs) -> i32 {
         state_path,
         now: Box::new(jiff::Timestamp::now),
         display_asleep: display_asleep.clone(),
+        cues: cues.clone(),
     });
     health.set_restarts(show.starts().saturating_sub(1));
     let timeline: Arc<Timeline> = show.timeline();
@@ -306,7 +311,7 @@ pub fn run(args: &KioskArgs) -> i32 {
         commands: command_tx,
         looks: look_tx,
         transport: transport.clone(),
-        cues: Arc::new(CueBoard::default()),
+        cues,
         crowd: Default::default(),
         timecode: crate::bridge::TimecodeSender::unheard(),
     };
@@ -332,7 +337,7 @@ pub fn run(args: &KioskArgs) -> i32 {
             // `unity = "crowd"`.
             audience: Some(Vec::new()),
             console,
-            sync: None,
+            sync: args.sync.clone(),
         },
         live_sink,
         &timeline.tempo,

@@ -134,15 +134,21 @@ impl Steering {
                 value,
                 ramp_s,
                 at,
-            } => sink.engine(&[Event {
-                at_sample: sample_for(at),
-                kind: EventKind::SetParam {
-                    param,
-                    value,
-                    ramp_samples: u32::try_from(self.samples(ramp_s)).unwrap_or(u32::MAX),
-                    curve: Curve::Linear,
-                },
-            }]),
+            } => {
+                if param == AudioParam::TempoBpm {
+                    // A tempo set live is the show's tempo: whoever shares it (Link) hears it.
+                    sink.transport.request_tempo(f64::from(value));
+                }
+                sink.engine(&[Event {
+                    at_sample: sample_for(at),
+                    kind: EventKind::SetParam {
+                        param,
+                        value,
+                        ramp_samples: u32::try_from(self.samples(ramp_s)).unwrap_or(u32::MAX),
+                        curve: Curve::Linear,
+                    },
+                }])
+            }
             Intent::Show(command) => u64::from(!sink.show(command)),
             Intent::Look(look) => u64::from(!sink.look(look, received)),
             Intent::Glitch(g) => {

@@ -1,5 +1,6 @@
-//! Sync with other machines and apps: the show's clock out as MIDI clock and MTC, and the show
-//! chasing timecode in (MTC from the MIDI thread, LTC from the sound input). One thread,
+//! Sync with other machines and apps: the show's clock out as MIDI clock and MTC, the show
+//! chasing timecode in (MTC from the MIDI thread, LTC from the sound input), and the show
+//! following an Ableton Link session's tempo and phase ([`link`]). One thread,
 //! `somnia-sync`, owns all of it: it reads the show's heard time from the transport, sends
 //! what [`schedule`] plans at the moments it plans them, feeds what it hears to the [`chase`],
 //! carries out what the chase says through the same `Steering` every controller uses, and
@@ -10,6 +11,7 @@
 //! thread, which knows nothing of it.
 
 pub mod chase;
+pub mod link;
 pub mod midi_out;
 pub mod mtc;
 pub mod schedule;
@@ -27,11 +29,12 @@ use crate::clock::ltc::{LtcDecoder, LtcFrame};
 use crate::clock::timecode::FrameRate;
 use crate::control::intent::{Intent, Steering};
 use chase::{ChaseAction, ChaseSettings, Chaser};
+use link::{LinkFollower, LinkMove, LinkSession, LinkSettings, ShowAt};
 use midi_out::MidiOut;
 use schedule::{OutPlanner, OutSettings, ShowClock, Timed};
 
 /// What to send and what to follow.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SyncSettings {
     /// The MIDI output (part of a port's name) clock and MTC leave by.
     pub midi_out: Option<String>,
@@ -50,6 +53,10 @@ pub struct SyncSettings {
     /// Write LTC to this output device (a part of its name), at `ltc_level_db` peak.
     pub ltc_out: Option<String>,
     pub ltc_level_db: f32,
+    /// Join an Ableton Link session and follow it (feature `link`).
+    pub link: Option<LinkSettings>,
+    /// Whether a locate may close a Link phase error (a kiosk's items only ease).
+    pub link_can_locate: bool,
 }
 
 impl SyncSettings {
@@ -60,7 +67,9 @@ impl SyncSettings {
 
     /// Whether the sync thread has anything to do once the sound devices (LTC out) are aside.
     pub fn needs_thread(&self) -> bool {
-        self.chase || (self.midi_out.is_some() && (self.clock_out || self.mtc_out))
+        self.chase
+            || self.link.is_some()
+            || (self.midi_out.is_some() && (self.clock_out || self.mtc_out))
     }
 }
 
@@ -68,6 +77,8 @@ impl SyncSettings {
 const LOOK_EVERY: Duration = Duration::from_millis(2);
 /// How often the reports are written.
 const REPORT_EVERY: Duration = Duration::from_millis(100);
+/// How often the show is held to a Link session's tempo and phase.
+const LINK_EVERY: Duration = Duration::from_millis(10);
 
 /// The running sync thread; dropping it stops it.
 pub struct SyncThread {
@@ -86,6 +97,13 @@ impl SyncThread {
         ltc: Option<SampleTap>,
         who: &str,
     ) -> std::io::Result<Self> {
+        let link = settings.link.and_then(|l| {
+            LinkSession::join(120.0, l)
+                .inspect(|_| tracing::info!("{who}: joined Ableton Link"))
+                .inspect_err(|e| tracing::warn!("{who}: {e}; playing on without Link"))
+                .ok()
+                .map(|session| LinkIn::new(session, l, settings.link_can_locate))
+        });
         let out = settings.midi_out.as_deref().and_then(|name| {
             MidiOut::open(name)
                 .inspect(|_| tracing::info!("{who}: sync out on the MIDI output matching `{name}`"))
@@ -99,7 +117,8 @@ impl SyncThread {
                 .name("somnia-sync".into())
                 .spawn(move || {
                     let ltc = ltc.map(|tap| LtcIn::new(tap, settings.rate));
-                    run(settings, out, ltc, &steering, &health, &readings, &stop)
+                    let io = Io { out, ltc, link };
+                    run(settings, io, &steering, &health, &readings, &stop)
                 })?
         };
         Ok(Self {
@@ -208,16 +227,179 @@ impl LtcIn {
     }
 }
 
+/// What the sync thread talks to.
+struct Io {
+    out: Option<MidiOut>,
+    ltc: Option<LtcIn>,
+    link: Option<LinkIn>,
+}
+
+/// A Link session followed: the session, the follower, and what was last told either way.
+struct LinkIn {
+    session: LinkSession,
+    follower: LinkFollower,
+    settings: LinkSettings,
+    can_locate: bool,
+    joined: bool,
+    /// The session's tempo as last given to the engine (its tempo-synced delay and glitch).
+    engine_bpm: f64,
+    /// The tempo last logged.
+    told_bpm: f64,
+    /// The session's transport as last seen, and the show's pause as last seen (start/stop).
+    session_playing: Option<bool>,
+    show_paused: bool,
+    /// A pause (true) or resume asked of the show for the session, until when to wait for it.
+    commanded: Option<(bool, Instant)>,
+    next: Instant,
+}
+
+impl LinkIn {
+    fn new(session: LinkSession, settings: LinkSettings, can_locate: bool) -> Self {
+        Self {
+            session,
+            follower: LinkFollower::default(),
+            settings,
+            can_locate,
+            joined: false,
+            engine_bpm: 0.0,
+            told_bpm: 0.0,
+            session_playing: None,
+            show_paused: false,
+            commanded: None,
+            next: Instant::now(),
+        }
+    }
+
+    /// Holds the show to the session at `now`: tempo both ways, start/stop, phase.
+    fn tick(
+        &mut self,
+        now: Instant,
+        steering: &Steering,
+        tempo: &crate::clock::Tempo,
+        origin_s: f64,
+    ) {
+        let transport = &steering.sink.transport;
+        let clock = show_clock(transport, now);
+        let time_s = clock.show_s - origin_s;
+        let quantum = f64::from(tempo.beats_per_bar.max(1));
+        let asked = transport.take_tempo_request();
+        let paused = transport.is_pause_requested();
+        let mut session = self.session.at(now, quantum);
+        if !self.joined {
+            if !clock.playing && session.peers == 0 {
+                // Alone, the session starts from the show once its sound runs.
+                return;
+            }
+            self.joined = true;
+            self.follower.tempo_to_share(None, tempo, time_s);
+            self.show_paused = paused;
+            if session.peers == 0 {
+                // Alone, the session starts from the show: its tempo, its beat, its transport.
+                self.session.set_tempo(tempo.bpm_at(time_s.max(0.0)), now);
+                self.session
+                    .request_beat(tempo.beats_at(time_s.max(0.0)), now, quantum);
+                if self.settings.start_stop {
+                    self.session.set_playing(!paused, now);
+                }
+                session = self.session.at(now, quantum);
+            }
+        } else if let Some(bpm) = self.follower.tempo_to_share(asked, tempo, time_s) {
+            self.session.set_tempo(bpm, now);
+            session = self.session.at(now, quantum);
+        }
+        if self.settings.start_stop {
+            // A pause or resume asked of the show takes a moment to show in the transport.
+            let waiting = self
+                .commanded
+                .is_some_and(|(want, until)| paused != want && now < until);
+            if !waiting {
+                self.commanded = None;
+                if paused != self.show_paused {
+                    // The show was paused or resumed here: the peers stop or start with it.
+                    self.session.set_playing(!paused, now);
+                    session.playing = !paused;
+                } else if self.session_playing != Some(session.playing) && session.playing == paused
+                {
+                    // A peer started or stopped the session: the show follows.
+                    let command = if session.playing {
+                        ShowCommand::Resume
+                    } else {
+                        ShowCommand::Pause
+                    };
+                    steering.carry_out(Intent::Show(command), now);
+                    self.commanded = Some((!session.playing, now + Duration::from_millis(500)));
+                }
+                self.show_paused = self.commanded.map_or(paused, |(want, _)| want);
+            }
+            self.session_playing = Some(session.playing);
+        }
+        if (session.tempo_bpm - self.engine_bpm).abs() > 1e-3 {
+            self.engine_bpm = session.tempo_bpm;
+            steering.sink.engine(&[crate::bridge::Event {
+                at_sample: 0,
+                kind: crate::bridge::EventKind::SetParam {
+                    param: crate::bridge::AudioParam::TempoBpm,
+                    value: session.tempo_bpm as f32,
+                    ramp_samples: 0,
+                    curve: crate::bridge::Curve::Linear,
+                },
+            }]);
+            if (session.tempo_bpm - self.told_bpm).abs() >= 0.5 {
+                self.told_bpm = session.tempo_bpm;
+                tracing::info!(
+                    "somnia: following Link at {:.1} bpm ({} peers)",
+                    session.tempo_bpm,
+                    session.peers
+                );
+            }
+        }
+        let show = ShowAt {
+            time_s,
+            sounding: clock.playing,
+            seek_lead_s: seek_lead_s(transport, now),
+            can_locate: self.can_locate,
+        };
+        match self.follower.follow(now, &session, &show, tempo, quantum) {
+            LinkMove::Rate(rate) => transport.set_show_rate(rate),
+            LinkMove::Locate { time_s, rate } => {
+                tracing::info!(
+                    "somnia: {:.0} ms off Link's phase (session beat {:.3}, show at {:.3} s): \
+                     locating to {time_s:.3} s",
+                    self.follower.offset_ms().unwrap_or(0.0),
+                    session.beat,
+                    show.time_s,
+                );
+                transport.set_show_rate(rate);
+                steering.carry_out(Intent::Show(ShowCommand::Seek(time_s + origin_s)), now);
+            }
+        }
+    }
+
+    fn report(&self) -> SyncReport {
+        SyncReport {
+            name: "link",
+            state: self.follower.state(),
+            offset: self.follower.offset_ms(),
+            detail: self.follower.detail(),
+        }
+    }
+}
+
 fn run(
     settings: SyncSettings,
-    mut out: Option<MidiOut>,
-    mut ltc: Option<LtcIn>,
+    io: Io,
     steering: &Steering,
     health: &Health,
     readings: &Receiver<TimecodeReading>,
     stop: &AtomicBool,
 ) {
+    let Io {
+        mut out,
+        mut ltc,
+        mut link,
+    } = io;
     let transport = steering.sink.transport.clone();
+    let mut origin_s = 0.0;
     let mut planner = OutPlanner::new(OutSettings {
         clock: settings.clock_out,
         mtc: settings.mtc_out,
@@ -254,6 +436,10 @@ fn run(
         if let Some(action) = chaser.as_mut().and_then(|c| c.tick(now)) {
             act(action, steering, &transport, now);
         }
+        if let Some(l) = link.as_mut().filter(|l| now >= l.next) {
+            l.next = now + LINK_EVERY;
+            l.tick(now, steering, &tempo, origin_s);
+        }
         // Clock and timecode out.
         if let Some(o) = out.as_mut() {
             let horizon = o.lead() + LOOK_EVERY * 2;
@@ -276,10 +462,11 @@ fn run(
             next_report = now + REPORT_EVERY;
             let board = steering.sink.cues.get();
             tempo = board.tempo;
+            origin_s = board.origin_s;
             planner.set_origin(board.origin_s);
-            health
-                .sync
-                .set(reports(&settings, chaser.as_ref(), source, out.as_ref()));
+            let mut r = reports(&settings, chaser.as_ref(), source, out.as_ref());
+            r.extend(link.as_ref().map(LinkIn::report));
+            health.sync.set(r);
         }
         let until_next = pending
             .front()

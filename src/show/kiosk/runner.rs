@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::file::{Item, Kiosk};
 use super::playlist::{Playlist, PlaylistState};
 use super::schedule::ClosedLook;
-use crate::bridge::{Event, EventKind, Health, ShowCommand, Transport};
+use crate::bridge::{CueBoard, CueStatus, Event, EventKind, Health, ShowCommand, Transport};
 use crate::clock::{samples_to_seconds, seconds_to_samples};
 use crate::show::Diagnostic;
 use crate::show::live::{ShowMail, chase};
@@ -144,6 +144,9 @@ pub struct KioskSetup {
     pub now: Box<dyn Fn() -> Timestamp + Send>,
     /// The display is to sleep (the closed look `sleep`): the render thread acts on it.
     pub display_asleep: Arc<AtomicBool>,
+    /// Where the item playing is told: its title, length and tempo map from its origin on the
+    /// show clock (what sync out and Link follow).
+    pub cues: Arc<CueBoard>,
 }
 
 pub struct KioskShow {
@@ -549,6 +552,13 @@ impl KioskShow {
         };
         tracing::info!("somnia kiosk: now {what}");
         self.s.health.set_playing(&what);
+        self.s.cues.set(CueStatus {
+            title: t.title.clone(),
+            duration_s: t.duration_s,
+            tempo: t.tempo.clone(),
+            origin_s: t.origin_s,
+            ..CueStatus::default()
+        });
         self.s.display_asleep.store(
             self.current.slot == Slot::Closed && self.s.kiosk.schedule.closed == ClosedLook::Sleep,
             Ordering::Relaxed,

@@ -1,0 +1,182 @@
+//! Ableton Link with a peer nobody here wrote: Ableton's own Link library (LinkPython-extern)
+//! in a session with `somnia play --link`, over loopback, beside a JACK client (JACK-Client)
+//! that records the show's sound and knows when each sample of it is heard (JACK's own port
+//! latency). The show plays a dry tick on every beat (`link-beat.toml`, the downbeat higher);
+//! each tick's heard moment is held to the session's beat timeline. Runs in the `jack` and
+//! `link` build, as scripts/test.sh runs it: the show's sound leaves by its own JACK client
+//! (`--audio-device jack:`), timed by JACK's latencies.
+#![cfg(all(feature = "link", feature = "jack"))]
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+/// The tolerance of Link's own test plan: a peer's beat heard within 3 ms of the session's.
+const TOLERANCE_MS: f64 = 3.0;
+/// After a JACK xrun the sound has slipped a period (5 ms) against the clock (as the peer, which
+/// records until it has enough ticks clear of them, also counts): the show hears
+/// it at the next block and eases back onto the beat within a second or so. Ticks this soon
+/// after one are left out of the alignment (and counted).
+const XRUN_RECOVERY_S: f64 = 2.0;
+
+fn p99_abs(v: &[f64]) -> f64 {
+    let mut a: Vec<f64> = v.iter().map(|x| x.abs()).collect();
+    a.sort_by(f64::total_cmp);
+    a[((a.len() as f64 * 0.99).ceil() as usize).clamp(1, a.len()) - 1]
+}
+
+/// `somnia play --link ARGS link-beat.toml` with its sound on its own JACK client, and the
+/// peer run against it with `peer_args`: (what the peer said, the show's log).
+fn with_peer(args: &[&str], peer_args: &[&str]) -> (serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (web, osc) = (free_port(), free_port());
+    let (osc, web_bind) = (osc.to_string(), format!("127.0.0.1:{web}"));
+    let mut all = vec![
+        "--size",
+        "160x90",
+        "--no-midi",
+        "--osc-port",
+        &osc,
+        "--web-bind",
+        &web_bind,
+        "--audio-device",
+        "jack:",
+        "--link",
+    ];
+    all.extend_from_slice(args);
+    let play = LivePlay::start(dir.path(), &all, &fixture("performances/link-beat.toml"));
+    play.wait_until_up();
+    let out = Command::new(python_osc())
+        .arg(repo().join("tests/sync/link_peer.py"))
+        .arg(format!("cpal_client_{}", play.child.id()))
+        .arg(format!("http://127.0.0.1:{web}"))
+        .arg(&osc)
+        .args(["--seconds", "10"])
+        .args(peer_args)
+        .output()
+        .unwrap();
+    let log = play.stop();
+    let said = String::from_utf8_lossy(&out.stdout);
+    let peer = serde_json::from_str(said.trim()).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {said}\n{}\n{log}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (peer, log)
+}
+
+#[test]
+fn the_heard_beat_keeps_a_link_peers_beat_and_bar_within_3_ms_and_tempo_goes_both_ways() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let (peer, log) = with_peer(&[], &[]);
+    assert_eq!(peer["peers"], 1, "{peer}");
+    assert!(log.contains("joined Ableton Link"), "{log}");
+    // Somnia's tempo set over OSC went to the session.
+    assert_eq!(peer["session_tempo_after_osc"], 100.0, "{peer}");
+    assert!(
+        peer["session_followed_osc_after_s"].as_f64().unwrap() < 1.0,
+        "{peer}"
+    );
+    let mut figures = Vec::new();
+    for (phase, tempo) in peer["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip([120.0, 132.0, 100.0])
+    {
+        // The session's tempo (set by the peer, then by Somnia) is what the show played.
+        assert_eq!(phase["tempo"].as_f64().unwrap(), tempo, "{phase}");
+        let ticks = phase["ticks"].as_array().unwrap();
+        assert!(
+            ticks.len() >= 12,
+            "{tempo} bpm: {} ticks\n{log}",
+            ticks.len()
+        );
+        let steady: Vec<&serde_json::Value> = ticks
+            .iter()
+            .filter(|t| {
+                t["after_xrun_s"]
+                    .as_f64()
+                    .is_none_or(|s| s > XRUN_RECOVERY_S)
+            })
+            .collect();
+        assert!(
+            steady.len() >= 6,
+            "{tempo} bpm: {} of {} ticks came within {XRUN_RECOVERY_S} s of an xrun \
+             ({} xruns in all): {phase}",
+            ticks.len() - steady.len(),
+            ticks.len(),
+            peer["xruns"]
+        );
+        let errors: Vec<f64> = steady
+            .iter()
+            .map(|t| t["error_ms"].as_f64().unwrap())
+            .collect();
+        let mean = errors.iter().sum::<f64>() / errors.len() as f64;
+        let p99 = p99_abs(&errors);
+        assert!(
+            mean.abs() < TOLERANCE_MS && p99 < TOLERANCE_MS,
+            "{tempo} bpm: heard {mean:.2} ms from Link's beat on average, p99 {p99:.2} ms: \
+             {errors:?}\n{log}"
+        );
+        // The bar's phase too (quantum 4): the high tick is the session's downbeat.
+        for t in ticks {
+            let downbeat = t["bar_beat"] == 0;
+            assert_eq!(t["high"].as_bool().unwrap(), downbeat, "{tempo} bpm: {t}");
+        }
+        // One tick a beat at the session's tempo, measured from when they were heard.
+        let heard: Vec<f64> = ticks
+            .iter()
+            .map(|t| t["heard_s"].as_f64().unwrap())
+            .collect();
+        let mut gaps: Vec<f64> = heard.windows(2).map(|w| w[1] - w[0]).collect();
+        gaps.sort_by(f64::total_cmp);
+        let beat_s = gaps[gaps.len() / 2];
+        assert!(
+            (beat_s - 60.0 / tempo).abs() < 0.001,
+            "{tempo} bpm: a tick every {beat_s:.4} s"
+        );
+        figures.push(format!(
+            "{tempo} bpm: mean {mean:+.2} ms, p99 {p99:.2} ms ({} of {} ticks clear of xruns)",
+            steady.len(),
+            ticks.len()
+        ));
+    }
+    report(
+        "measured",
+        &format!(
+            "Link: the heard beat against a Link peer's: {}; {} JACK xruns",
+            figures.join("; "),
+            peer["xruns"]
+        ),
+    );
+}
+
+#[test]
+fn with_start_stop_sync_the_session_stops_and_starts_the_show_and_the_show_the_session() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let (peer, log) = with_peer(&["--link-start-stop"], &["--start-stop"]);
+    for key in [
+        "show_playing_after_s",
+        "show_paused_after_s",
+        "show_resumed_after_s",
+        "session_stopped_after_s",
+        "session_started_after_s",
+    ] {
+        let s = peer[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} never happened: {peer}\n{log}"));
+        assert!(s < 1.0, "{key}: {s} s\n{peer}");
+    }
+    // Resumed by the session, the show came back onto its phase.
+    assert!(peer["relocked_after_s"].as_f64().unwrap() < 5.0, "{peer}");
+}
