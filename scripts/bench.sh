@@ -13,7 +13,8 @@
 #                 server CPU per 100 phones, under Xvfb and the null sink
 #   sync_error:   a JACK peer sends MTC that the show (the jack build) chases, and records the
 #                 MIDI clock and MTC the show sends back: tick and quarter-frame jitter (mean,
-#                 p99, ms) and the chase's offset from the source (mean, p99, frames)
+#                 p99, ms), the chase's offset from the source (mean, p99, frames), and the
+#                 heard beat against an Ableton Link peer's (mean, p99, ms)
 #
 # Usage: scripts/bench.sh [BENCH...] [--seconds S]
 #   With no BENCH, all of them. --seconds sets the soak's length (default 1800) and each
@@ -48,7 +49,8 @@ for b in "${benches[@]}"; do
       test_env_start
       trap test_env_stop EXIT
       features=()
-      [ "$b" = sync_error ] && features=(--features jack)
+      # The jack build (JACK MIDI, the show's own JACK client) and the link build (GPL).
+      [ "$b" = sync_error ] && features=(--features jack,link)
       SOMNIA_PYTHON="$(bash scripts/ensure-python-osc.sh)" cargo bench --locked "${features[@]}" --bench "$b" -- "${soak_args[@]}"
     )
   else

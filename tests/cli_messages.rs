@@ -37,6 +37,23 @@ fn a_usage_error_is_bad_input_exit_1_and_help_is_not_an_error() {
 }
 
 #[test]
+fn the_version_says_the_builds_licence_gpl_only_with_ableton_link() {
+    let (code, out, _) = run(&["--version"], true);
+    assert_eq!(code, Some(0));
+    if cfg!(feature = "link") {
+        assert!(
+            out.contains("with Ableton Link") && out.contains("GPL"),
+            "{out}"
+        );
+    } else {
+        assert!(
+            out.contains("MIT OR Apache-2.0") && !out.contains("GPL"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
 fn switches_that_do_nothing_together_say_so() {
     let perf = fixture("performances/live.toml");
     let perf = perf.to_str().unwrap();

@@ -48,13 +48,20 @@ fn with_peer(args: &[&str], peer_args: &[&str]) -> (serde_json::Value, String) {
     all.extend_from_slice(args);
     let play = LivePlay::start(dir.path(), &all, &fixture("performances/link-beat.toml"));
     play.wait_until_up();
+    let mut peer_all = vec!["--seconds", "10"];
+    peer_all.extend_from_slice(peer_args);
+    peer(play, web, &osc, &peer_all)
+}
+
+/// `tests/sync/link_peer.py` against the show `play` (its web server at `web`, OSC at `osc`)
+/// with `args`, then the show stopped: (what the peer said, the show's log).
+fn peer(play: LivePlay, web: u16, osc: &str, args: &[&str]) -> (serde_json::Value, String) {
     let out = Command::new(python_osc())
         .arg(repo().join("tests/sync/link_peer.py"))
         .arg(format!("cpal_client_{}", play.child.id()))
         .arg(format!("http://127.0.0.1:{web}"))
-        .arg(&osc)
-        .args(["--seconds", "10"])
-        .args(peer_args)
+        .arg(osc)
+        .args(args)
         .output()
         .unwrap();
     let log = play.stop();
@@ -179,4 +186,45 @@ fn with_start_stop_sync_the_session_stops_and_starts_the_show_and_the_show_the_s
     }
     // Resumed by the session, the show came back onto its phase.
     assert!(peer["relocked_after_s"].as_f64().unwrap() < 5.0, "{peer}");
+}
+
+#[test]
+fn a_kiosk_with_link_follows_the_sessions_tempo_and_locks_to_its_phase() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let web = free_port();
+    let state = dir.path().join("state");
+    let kiosk = LivePlay::kiosk(
+        dir.path(),
+        &[
+            repo().join("kiosks/sanctuary.toml").to_str().unwrap(),
+            "--windowed",
+            "--size",
+            "160x90",
+            "--no-osc",
+            "--no-midi",
+            "--web-bind",
+            &format!("127.0.0.1:{web}"),
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--audio-device",
+            "jack:",
+            "--link",
+        ],
+    );
+    assert!(
+        kiosk.wait_for_log("joined Ableton Link", std::time::Duration::from_secs(30)),
+        "{}",
+        kiosk.log_text()
+    );
+    let (peer, log) = peer(kiosk, web, "0", &["--tempo-only"]);
+    assert_eq!(peer["peers"], 1, "{peer}");
+    assert!(
+        peer["locked_at_132_after_s"].as_f64().unwrap() < 10.0,
+        "{peer}"
+    );
+    assert!(log.contains("following Link at 132.0 bpm"), "{log}");
 }

@@ -42,7 +42,7 @@ fn event_for(block: u64, k: u64) -> EventKind {
 }
 
 #[test]
-fn process_never_allocates_under_note_storms_patch_swaps_sweeps_and_seeks() {
+fn process_never_allocates_under_note_storms_patch_swaps_sweeps_seeks_and_show_rates() {
     let (mut tx, rx) = event_queue(8192);
     let mut engine = Engine::new(48_000, Patch::default(), rx);
     let (mut live_tx, live_rx) = event_queue(8192);
@@ -95,11 +95,14 @@ fn process_never_allocates_under_note_storms_patch_swaps_sweeps_and_seeks() {
                     sample + 48_001
                 });
             }
+            // The show's clock following another's tempo (Ableton Link), as the device wrapper
+            // sets it before each block.
+            engine.set_show_rate(1.0 + (block % 7) as f64 * 0.03 - 0.09);
             // Now and then a pause long enough to fade out, halt and play out the limiter's
             // delay (four blocks), then a resume.
             engine.process(&mut buf, block % 97 < 4)
         });
-        sample = engine.position_samples();
+        sample = engine.show_position_samples();
     }
     assert!(engine.active_voices() <= MAX_VOICES);
     assert!(

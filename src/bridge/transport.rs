@@ -99,8 +99,9 @@ impl Transport {
         self.published_ns.store(ns, Ordering::Relaxed);
         // Where sample 0 would be heard by this block's timing at the show's rate; smoothed,
         // so one late or early device timestamp moves it by a fiftieth of its error. A jump (a
-        // seek, a pause, a new device) is taken at once, and so is anything after an underrun:
-        // the sound slipped by as much as the device skipped, however little.
+        // seek, a pause, a new device) is taken at once, and so is a millisecond or more after
+        // an underrun: the sound slipped by as much as the device skipped (a JACK period is
+        // a few ms), which smoothing would take a quarter of a second to own up to.
         let underruns = self.underruns();
         let slipped = self.heard_underruns.swap(underruns, Ordering::Relaxed) != underruns;
         let rate = self.show_rate();
@@ -110,7 +111,8 @@ impl Transport {
             Some((old, old_rate)) => {
                 // The old line at the new rate, through the point it reached at this block.
                 let old = old + position_samples as f64 * (sample_ns * rate / old_rate - sample_ns);
-                if slipped || (measured - old).abs() > 20e6 {
+                let jump = (measured - old).abs();
+                if jump > 20e6 || (slipped && jump >= 1e6) {
                     measured
                 } else {
                     old + 0.02 * (measured - old)

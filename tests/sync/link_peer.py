@@ -16,6 +16,7 @@ it fell from the session's nearest beat (ms), that beat's place in the bar (quan
 whether it was the high tick, and how long after the JACK server's last xrun it came; plus what
 the show and the session said along the way.
 
+With --tempo-only it only sets the session's tempo to 132 and waits for the show to lock to it.
 With --start-stop (the show run with --link-start-stop) it instead stops and starts the
 session and then pauses and resumes the show over OSC, and says how long each took to reach the
 other side."""
@@ -218,6 +219,19 @@ def wait_for(what, timeout_s=3.0):
         time.sleep(0.02)
     return None
 
+
+if "--tempo-only" in sys.argv:
+    # The session's tempo to 132: the show must follow it and lock to the phase.
+    deadline = time.time() + 10
+    while session.numPeers() < 1 and time.time() < deadline:
+        time.sleep(0.05)
+    s = session.captureSessionState()
+    s.setTempo(132.0, session.clock().micros())
+    session.commitSessionState(s)
+    said = {"peers": session.numPeers(), "locked_at_132_after_s": wait_locked(132.0)}
+    client.deactivate()
+    print(json.dumps(said))
+    sys.exit(0)
 
 if "--start-stop" in sys.argv:
     # Start/stop sync both ways: the session stops and starts the show, the show's own pause
