@@ -12,6 +12,7 @@
 
 pub mod chase;
 pub mod link;
+mod link_in;
 pub mod midi_out;
 pub mod mtc;
 pub mod schedule;
@@ -29,7 +30,8 @@ use crate::clock::ltc::{LtcDecoder, LtcFrame};
 use crate::clock::timecode::FrameRate;
 use crate::control::intent::{Intent, Steering};
 use chase::{ChaseAction, ChaseSettings, Chaser};
-use link::{LinkFollower, LinkMove, LinkSession, LinkSettings, ShowAt};
+use link::{LinkSession, LinkSettings};
+use link_in::LinkIn;
 use midi_out::MidiOut;
 use schedule::{OutPlanner, OutSettings, ShowClock, Timed};
 
@@ -138,7 +140,7 @@ impl Drop for SyncThread {
 }
 
 /// The show's clock as heard at `now`.
-fn show_clock(transport: &Transport, now: Instant) -> ShowClock {
+pub(super) fn show_clock(transport: &Transport, now: Instant) -> ShowClock {
     let sr = transport.sample_rate_hz();
     let running = transport.sounding(now);
     let samples = match running {
@@ -156,7 +158,7 @@ fn show_clock(transport: &Transport, now: Instant) -> ShowClock {
 }
 
 /// How long from `now` until a seek asked for now is heard: the sound already on its way.
-fn seek_lead_s(transport: &Transport, now: Instant) -> f64 {
+pub(super) fn seek_lead_s(transport: &Transport, now: Instant) -> f64 {
     let sr = f64::from(transport.sample_rate_hz());
     match transport.sample_heard_at(now) {
         Some(heard) => transport.next_block_sample().saturating_sub(heard) as f64 / sr,
@@ -232,157 +234,6 @@ struct Io {
     out: Option<MidiOut>,
     ltc: Option<LtcIn>,
     link: Option<LinkIn>,
-}
-
-/// A Link session followed: the session, the follower, and what was last told either way.
-struct LinkIn {
-    session: LinkSession,
-    follower: LinkFollower,
-    settings: LinkSettings,
-    can_locate: bool,
-    joined: bool,
-    /// The session's tempo as last given to the engine (its tempo-synced delay and glitch).
-    engine_bpm: f64,
-    /// The tempo last logged.
-    told_bpm: f64,
-    /// The session's transport as last seen, and the show's pause as last seen (start/stop).
-    session_playing: Option<bool>,
-    show_paused: bool,
-    /// A pause (true) or resume asked of the show for the session, until when to wait for it.
-    commanded: Option<(bool, Instant)>,
-    next: Instant,
-}
-
-impl LinkIn {
-    fn new(session: LinkSession, settings: LinkSettings, can_locate: bool) -> Self {
-        Self {
-            session,
-            follower: LinkFollower::default(),
-            settings,
-            can_locate,
-            joined: false,
-            engine_bpm: 0.0,
-            told_bpm: 0.0,
-            session_playing: None,
-            show_paused: false,
-            commanded: None,
-            next: Instant::now(),
-        }
-    }
-
-    /// Holds the show to the session at `now`: tempo both ways, start/stop, phase.
-    fn tick(
-        &mut self,
-        now: Instant,
-        steering: &Steering,
-        tempo: &crate::clock::Tempo,
-        origin_s: f64,
-    ) {
-        let transport = &steering.sink.transport;
-        let clock = show_clock(transport, now);
-        let time_s = clock.show_s - origin_s;
-        let quantum = f64::from(tempo.beats_per_bar.max(1));
-        let asked = transport.take_tempo_request();
-        let paused = transport.is_pause_requested();
-        let mut session = self.session.at(now, quantum);
-        if !self.joined {
-            if !clock.playing && session.peers == 0 {
-                // Alone, the session starts from the show once its sound runs.
-                return;
-            }
-            self.joined = true;
-            self.follower.tempo_to_share(None, tempo, time_s);
-            self.show_paused = paused;
-            if session.peers == 0 {
-                // Alone, the session starts from the show: its tempo, its beat, its transport.
-                self.session.set_tempo(tempo.bpm_at(time_s.max(0.0)), now);
-                self.session
-                    .request_beat(tempo.beats_at(time_s.max(0.0)), now, quantum);
-                if self.settings.start_stop {
-                    self.session.set_playing(!paused, now);
-                }
-                session = self.session.at(now, quantum);
-            }
-        } else if let Some(bpm) = self.follower.tempo_to_share(asked, tempo, time_s) {
-            self.session.set_tempo(bpm, now);
-            session = self.session.at(now, quantum);
-        }
-        if self.settings.start_stop {
-            // A pause or resume asked of the show takes a moment to show in the transport.
-            let waiting = self
-                .commanded
-                .is_some_and(|(want, until)| paused != want && now < until);
-            if !waiting {
-                self.commanded = None;
-                if paused != self.show_paused {
-                    // The show was paused or resumed here: the peers stop or start with it.
-                    self.session.set_playing(!paused, now);
-                    session.playing = !paused;
-                } else if self.session_playing != Some(session.playing) && session.playing == paused
-                {
-                    // A peer started or stopped the session: the show follows.
-                    let command = if session.playing {
-                        ShowCommand::Resume
-                    } else {
-                        ShowCommand::Pause
-                    };
-                    steering.carry_out(Intent::Show(command), now);
-                    self.commanded = Some((!session.playing, now + Duration::from_millis(500)));
-                }
-                self.show_paused = self.commanded.map_or(paused, |(want, _)| want);
-            }
-            self.session_playing = Some(session.playing);
-        }
-        if (session.tempo_bpm - self.engine_bpm).abs() > 1e-3 {
-            self.engine_bpm = session.tempo_bpm;
-            steering.sink.engine(&[crate::bridge::Event {
-                at_sample: 0,
-                kind: crate::bridge::EventKind::SetParam {
-                    param: crate::bridge::AudioParam::TempoBpm,
-                    value: session.tempo_bpm as f32,
-                    ramp_samples: 0,
-                    curve: crate::bridge::Curve::Linear,
-                },
-            }]);
-            if (session.tempo_bpm - self.told_bpm).abs() >= 0.5 {
-                self.told_bpm = session.tempo_bpm;
-                tracing::info!(
-                    "somnia: following Link at {:.1} bpm ({} peers)",
-                    session.tempo_bpm,
-                    session.peers
-                );
-            }
-        }
-        let show = ShowAt {
-            time_s,
-            sounding: clock.playing,
-            seek_lead_s: seek_lead_s(transport, now),
-            can_locate: self.can_locate,
-        };
-        match self.follower.follow(now, &session, &show, tempo, quantum) {
-            LinkMove::Rate(rate) => transport.set_show_rate(rate),
-            LinkMove::Locate { time_s, rate } => {
-                tracing::info!(
-                    "somnia: {:.0} ms off Link's phase (session beat {:.3}, show at {:.3} s): \
-                     locating to {time_s:.3} s",
-                    self.follower.offset_ms().unwrap_or(0.0),
-                    session.beat,
-                    show.time_s,
-                );
-                transport.set_show_rate(rate);
-                steering.carry_out(Intent::Show(ShowCommand::Seek(time_s + origin_s)), now);
-            }
-        }
-    }
-
-    fn report(&self) -> SyncReport {
-        SyncReport {
-            name: "link",
-            state: self.follower.state(),
-            offset: self.follower.offset_ms(),
-            detail: self.follower.detail(),
-        }
-    }
 }
 
 fn run(
