@@ -438,7 +438,7 @@ pub(super) fn start_controllers(
     tempo: &crate::clock::Tempo,
     title: &str,
     health: &Arc<crate::bridge::Health>,
-    who: &str,
+    who: &'static str,
 ) -> Controllers {
     let transport = sink.transport.clone();
     // Timecode heard reaches the sync thread only when it chases.
@@ -452,6 +452,7 @@ pub(super) fn start_controllers(
     let midi = settings.midi.and_then(|((map, map_path, presets), m)| {
         let settings = MidiSettings {
             ports: m.ports.clone(),
+            who,
             map_path,
             router: Router::new(map, tempo.clone(), presets),
         };

@@ -72,6 +72,8 @@ impl PortChoice {
 
 pub struct MidiSettings {
     pub ports: PortChoice,
+    /// Who the log lines are from (`somnia play`, `somnia kiosk`).
+    pub who: &'static str,
     /// Where MIDI learn saves bindings (the map's own file, or the project's `midi-map.toml`).
     pub map_path: PathBuf,
     pub router: Router,
@@ -181,6 +183,7 @@ struct Ports {
     /// Ports that would not open, so each failure is told once.
     failed: Vec<String>,
     told_unavailable: bool,
+    who: &'static str,
     wake: Thread,
     /// Counts what the port rings drop, among the rest.
     stats: Arc<MidiStats>,
@@ -208,7 +211,7 @@ impl Ports {
             match opened {
                 Ok(l) => {
                     if self.told_unavailable {
-                        tracing::info!("somnia play: MIDI is available now");
+                        tracing::info!("{}: MIDI is available now", self.who);
                     }
                     self.told_unavailable = false;
                     self.lister = Some(l);
@@ -216,7 +219,8 @@ impl Ports {
                 Err(e) => {
                     if !self.told_unavailable {
                         tracing::warn!(
-                            "somnia play: {e}; playing on, and looking again twice a second"
+                            "{}: {e}; playing on, and looking again twice a second",
+                            self.who
                         );
                         self.told_unavailable = true;
                     }
@@ -236,7 +240,7 @@ impl Ports {
         self.open.retain(|o| {
             let here = present.iter().any(|(_, id, _)| *id == o.id);
             if !here {
-                tracing::warn!("somnia play: MIDI `{}` is gone", o.name);
+                tracing::warn!("{}: MIDI `{}` is gone", self.who, o.name);
             }
             here
         });
@@ -251,11 +255,11 @@ impl Ports {
             }
             match self.connect(&port, &id, &name) {
                 Ok(open) => {
-                    tracing::info!("somnia play: MIDI in from `{name}`");
+                    tracing::info!("{}: MIDI in from `{name}`", self.who);
                     self.open.push(open);
                 }
                 Err(e) => {
-                    tracing::warn!("somnia play: cannot listen to MIDI `{name}`: {e}");
+                    tracing::warn!("{}: cannot listen to MIDI `{name}`: {e}", self.who);
                     self.failed.push(id);
                 }
             }
@@ -301,6 +305,7 @@ fn run(
 ) {
     let MidiSettings {
         ports: choice,
+        who,
         map_path,
         mut router,
     } = settings;
@@ -310,13 +315,14 @@ fn run(
         open: Vec::new(),
         failed: Vec::new(),
         told_unavailable: false,
+        who,
         wake: std::thread::current(),
         stats: stats.clone(),
     };
     let epoch = Instant::now();
     let mut next_scan = Instant::now();
     let mut routed = Vec::new();
-    let mut clock_log = ClockLog::default();
+    let mut clock_log = ClockLog { who, told_bpm: 0.0 };
     while !stop.load(Ordering::Relaxed) {
         if Instant::now() >= next_scan {
             ports.rescan();
@@ -325,11 +331,11 @@ fn run(
         while let Ok(target) = learn_rx.try_recv() {
             match &target {
                 Some(t) => tracing::info!(
-                    "somnia play: MIDI learn: move a control for `{}` (it will be saved to {})",
+                    "{who}: MIDI learn: move a control for `{}` (it will be saved to {})",
                     t.name(),
                     map_path.display()
                 ),
-                None => tracing::info!("somnia play: MIDI learn off"),
+                None => tracing::info!("{who}: MIDI learn off"),
             }
             router.arm(target);
         }
@@ -339,7 +345,7 @@ fn run(
                 router.route(&msg, at.duration_since(epoch).as_secs_f64(), &mut routed);
                 for r in routed.drain(..) {
                     clock_log.note(&r);
-                    carry_out(r, at, steering, &stats, &map_path);
+                    carry_out(r, at, steering, &stats, (&map_path, who));
                 }
             }
         }
@@ -348,8 +354,8 @@ fn run(
 }
 
 /// Tells the log when an external clock is followed, changes tempo, or stops.
-#[derive(Default)]
 struct ClockLog {
+    who: &'static str,
     /// The tempo last told; 0 while no clock is followed.
     told_bpm: f64,
 }
@@ -363,11 +369,14 @@ impl ClockLog {
             Routed::Steer(Intent::Clock { bpm, .. })
                 if (bpm - self.told_bpm).abs() >= Self::STEP_BPM =>
             {
-                tracing::info!("somnia play: following MIDI clock at {bpm:.1} bpm");
+                tracing::info!("{}: following MIDI clock at {bpm:.1} bpm", self.who);
                 self.told_bpm = *bpm;
             }
             Routed::Steer(Intent::ClockStopped) if self.told_bpm > 0.0 => {
-                tracing::info!("somnia play: MIDI clock stopped; the show's own tempo again");
+                tracing::info!(
+                    "{}: MIDI clock stopped; the show's own tempo again",
+                    self.who
+                );
                 self.told_bpm = 0.0;
             }
             _ => {}
@@ -380,7 +389,7 @@ fn carry_out(
     at: Instant,
     steering: &Steering,
     stats: &MidiStats,
-    map_path: &std::path::Path,
+    (map_path, who): (&std::path::Path, &str),
 ) {
     match routed {
         Routed::Steer(intent) => {
@@ -389,11 +398,11 @@ fn carry_out(
         }
         Routed::Learned(learned) => match save_learned(map_path, &learned) {
             Ok(()) => tracing::info!(
-                "somnia play: MIDI learn: {learned}; saved to {}",
+                "{who}: MIDI learn: {learned}; saved to {}",
                 map_path.display()
             ),
             Err(e) => tracing::warn!(
-                "somnia play: MIDI learn: {learned}, but it was not saved to {}: {e}",
+                "{who}: MIDI learn: {learned}, but it was not saved to {}: {e}",
                 map_path.display()
             ),
         },
