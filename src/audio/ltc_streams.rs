@@ -15,8 +15,9 @@ use std::time::Instant;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
-use super::device::{AudioError, device_matches, device_name, input_device, quiet_alsa};
-use crate::bridge::{SampleTap, TapWriter, Transport, sample_tap};
+use super::device::{AudioError, device_matches, device_name, quiet_alsa};
+use super::input_stream::start_input;
+use crate::bridge::{SampleTap, Transport, sample_tap};
 use crate::clock::ltc::LtcEncoder;
 use crate::clock::timecode::FrameRate;
 
@@ -34,80 +35,45 @@ impl LtcInput {
     /// Listens to `channel` (from 0) of the input device named `want` (a part of its name; the
     /// default input without one). Returns the stream and the tap to read from.
     pub fn start(want: Option<&str>, channel: u16) -> Result<(Self, SampleTap), AudioError> {
-        quiet_alsa(|| {
-            let device = input_device(want, " for LTC input")?;
-            let name = device_name(&device);
-            let err = |reason: String| AudioError::Stream {
-                device: name.clone(),
-                reason,
-            };
-            let supported = device
-                .default_input_config()
-                .map_err(|e| err(e.to_string()))?;
-            let config = supported.config();
-            if channel >= config.channels {
-                return Err(err(format!(
-                    "it has {} input channel(s); --ltc-channel counts from 1",
-                    config.channels
-                )));
-            }
-            let (writer, tap) =
-                sample_tap((config.sample_rate * TAP_S) as usize, config.sample_rate);
-            let failed = Arc::new(AtomicBool::new(false));
-            let stream = match supported.sample_format() {
-                cpal::SampleFormat::F32 => {
-                    build_input::<f32>(&device, config, channel, writer, failed.clone())
+        let failed = Arc::new(AtomicBool::new(false));
+        let mut tap = None;
+        let opened = start_input(
+            want,
+            " for LTC input",
+            "the LTC input",
+            failed.clone(),
+            |config| {
+                if channel >= config.channels {
+                    return Err(format!(
+                        "it has {} input channel(s); --ltc-channel counts from 1",
+                        config.channels
+                    ));
                 }
-                cpal::SampleFormat::I16 => {
-                    build_input::<i16>(&device, config, channel, writer, failed.clone())
-                }
-                cpal::SampleFormat::I32 => {
-                    build_input::<i32>(&device, config, channel, writer, failed.clone())
-                }
-                other => return Err(err(format!("sample format {other} is not supported"))),
-            }
-            .map_err(|e| err(e.to_string()))?;
-            stream.play().map_err(|e| err(e.to_string()))?;
-            Ok((
-                Self {
-                    _stream: stream,
-                    name,
-                    failed,
-                },
-                tap,
-            ))
-        })
+                let (mut writer, reader) =
+                    sample_tap((config.sample_rate * TAP_S) as usize, config.sample_rate);
+                tap = Some(reader);
+                let channel = usize::from(channel);
+                Ok(Box::new(move |block: &[f32], channels: usize| {
+                    // Taken as captured now: the input's own latency is a constant the chase's
+                    // offset absorbs, and cpal's capture stamps are not on `Instant`'s clock.
+                    let now = Instant::now();
+                    writer.write(
+                        block.chunks_exact(channels).map(|frame| frame[channel]),
+                        now,
+                    );
+                }))
+            },
+        )?;
+        let tap = tap.expect("made before the stream started");
+        Ok((
+            Self {
+                _stream: opened.stream,
+                name: opened.name,
+                failed,
+            },
+            tap,
+        ))
     }
-}
-
-fn build_input<T>(
-    device: &cpal::Device,
-    config: cpal::StreamConfig,
-    channel: u16,
-    mut writer: TapWriter,
-    failed: Arc<AtomicBool>,
-) -> Result<cpal::Stream, cpal::Error>
-where
-    T: cpal::SizedSample,
-    f32: cpal::FromSample<T>,
-{
-    let channels = usize::from(config.channels).max(1);
-    let channel = usize::from(channel);
-    let callback = move |data: &[T], _: &cpal::InputCallbackInfo| {
-        // Taken as captured now: the input's own latency is a constant the chase's offset
-        // absorbs, and cpal's capture stamps are not on `Instant`'s clock.
-        let now = Instant::now();
-        let samples = data
-            .chunks_exact(channels)
-            .map(|frame| cpal::Sample::from_sample(frame[channel]));
-        writer.write(samples, now);
-    };
-    let on_error = move |e: cpal::Error| {
-        if !failed.swap(true, Ordering::Relaxed) {
-            tracing::warn!("somnia: the LTC input failed: {e}");
-        }
-    };
-    device.build_input_stream::<T, _, _>(config, callback, on_error, None)
 }
 
 /// A running LTC output.
