@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -92,27 +90,8 @@ fn phones_take_dreamer_slots_steer_their_tiles_and_one_that_leaves_fades_out() {
     let before = dir.path().join("before.png");
     screenshot(&before);
 
-    let mut phones = Command::new(python_osc())
-        .args(["-c", PHONES, &format!("ws://{bind}/join/ws")])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(phones.stdout.take().unwrap()).lines();
-    let mut said = Vec::new();
-    let mut until = |word: &str| {
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            let done = line == word;
-            said.push(line);
-            if done {
-                return;
-            }
-        }
-        panic!("the phones stopped before `{word}`: {said:?}");
-    };
-    until("steered");
+    let mut phones = Script::start(PHONES, &[format!("ws://{bind}/join/ws")]);
+    phones.until("steered");
     // Wait for the tiles to turn: phone 1's red to magenta, phone 2's green to yellow.
     let steered = dir.path().join("steered.png");
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -123,19 +102,17 @@ fn phones_take_dreamer_slots_steer_their_tiles_and_one_that_leaves_fades_out() {
     } {
         std::thread::sleep(Duration::from_millis(200));
     }
-    let mut stdin = phones.stdin.take().unwrap();
-    use std::io::Write;
-    writeln!(stdin).unwrap();
-    until("left");
+    phones.go_on();
+    phones.until("left");
     // The leave fades over 2 s.
     std::thread::sleep(Duration::from_millis(2500));
     let after = dir.path().join("after.png");
     screenshot(&after);
-    writeln!(stdin).unwrap();
-    until("done");
+    phones.go_on();
+    phones.until("done");
     let health = health(([127, 0, 0, 1], port).into());
     let log = play.stop();
-    let _ = phones.wait();
+    let said = phones.wait();
 
     let json = |i: usize| serde_json::from_str::<serde_json::Value>(&said[i]).unwrap();
     assert_eq!(json(0)["t"], "dreamer", "{said:?}");
@@ -239,36 +216,15 @@ fn the_crowds_energy_reaches_the_shaders_and_its_agreement_brings_the_tiles_toge
     let before = shot("before.png");
     let half = 320 * 180 / 2;
 
-    let mut phones = Command::new(python_osc())
-        .args(["-c", CROWD, &format!("ws://{bind}/join/ws")])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(phones.stdout.take().unwrap()).lines();
-    let mut said = Vec::new();
-    let mut until = |word: &str| {
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            let done = line == word;
-            said.push(line);
-            if done {
-                return;
-            }
-        }
-        panic!("the phones stopped before `{word}`: {said:?}");
-    };
-    let mut stdin = phones.stdin.take().unwrap();
-    use std::io::Write;
-    until("together");
+    let mut phones = Script::start(CROWD, &[format!("ws://{bind}/join/ws")]);
+    phones.until("together");
     let together = shot_until("together.png", &|p| pixels_near(p, blue) > 40_000);
-    writeln!(stdin).unwrap();
-    until("apart");
+    phones.go_on();
+    phones.until("apart");
     let apart = shot_until("apart.png", &|p| pixels_near(p, blue) < half * 11 / 10);
-    writeln!(stdin).unwrap();
+    phones.go_on();
     let log = play.stop();
-    let _ = phones.wait();
+    let said = phones.wait();
 
     assert!(
         said[2].contains("\"crowd\""),

@@ -7,82 +7,21 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 
-/// A python script driving Chromium, spoken to line by line: it prints what it saw (JSON
-/// lines) and words when it reaches a step, and waits for a line on stdin to go on.
-struct Driver {
-    child: Child,
-    stdin: ChildStdin,
-    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
-    said: Vec<String>,
-}
-
-impl Driver {
-    fn start(script: &str, url: &str) -> Self {
-        let axe = std::process::Command::new("bash")
-            .arg(repo().join("scripts/ensure-axe.sh"))
-            .output()
-            .expect("scripts/ensure-axe.sh runs");
-        assert!(axe.status.success(), "axe-core: {axe:?}");
-        let axe = String::from_utf8(axe.stdout).unwrap().trim().to_string();
-        let mut child = Command::new(python_osc())
-            .args(["-c", script, url])
-            .arg(repo().join("tests/browser"))
-            .arg(axe)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        Self {
-            child,
-            stdin,
-            lines,
-            said: Vec::new(),
-        }
-    }
-
-    /// Reads until the line `word`; panics if the script ends first.
-    fn until(&mut self, word: &str) {
-        for line in self.lines.by_ref() {
-            let line = line.unwrap();
-            let done = line == word;
-            self.said.push(line);
-            if done {
-                return;
-            }
-        }
-        panic!(
-            "the browser script stopped before `{word}`: {:?}",
-            self.said
-        );
-    }
-
-    fn go_on(&mut self) {
-        writeln!(self.stdin).unwrap();
-    }
-
-    /// The JSON line that has `key`.
-    fn json(&self, key: &str) -> serde_json::Value {
-        self.said
-            .iter()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|v| v.get(key).is_some())
-            .unwrap_or_else(|| panic!("no `{key}` in {:?}", self.said))[key]
-            .clone()
-    }
-
-    fn finish(mut self) {
-        self.go_on();
-        let _ = self.child.wait();
-    }
+/// The Chromium driver (`tests/browser/cdp.py`) running `script` at `url`, with axe-core at
+/// hand for the accessibility audits.
+fn driver(script: &str, url: &str) -> Script {
+    let axe = std::process::Command::new("bash")
+        .arg(repo().join("scripts/ensure-axe.sh"))
+        .output()
+        .expect("scripts/ensure-axe.sh runs");
+    assert!(axe.status.success(), "axe-core: {axe:?}");
+    let axe = String::from_utf8(axe.stdout).unwrap().trim().to_string();
+    let browser = repo().join("tests/browser").display().to_string();
+    Script::start(script, &[url, browser.as_str(), axe.as_str()])
 }
 
 const PHONES: &str = r##"
@@ -135,7 +74,7 @@ fn two_phones_in_chromium_join_steer_their_tiles_and_one_that_leaves_fades() {
     let before = dir.path().join("before.png");
     screenshot(&before);
 
-    let mut phones = Driver::start(PHONES, &format!("http://{bind}/join"));
+    let mut phones = driver(PHONES, &format!("http://{bind}/join"));
     phones.until("steered");
     let steered = dir.path().join("steered.png");
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -279,7 +218,7 @@ fn the_console_in_chromium_fires_go_moves_a_fader_and_cuts_to_a_preset_by_its_th
     let (refused, _) = http_get(addr, "/console?token=wrong").unwrap();
     let (no_token, _) = http_get(addr, "/console").unwrap();
 
-    let mut console = Driver::start(CONSOLE, &format!("http://{bind}/console?token={token}"));
+    let mut console = driver(CONSOLE, &format!("http://{bind}/console?token={token}"));
     console.until("go");
     std::thread::sleep(Duration::from_millis(1500));
     console.go_on();

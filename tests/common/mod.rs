@@ -790,3 +790,78 @@ pub fn fps_arg(rate: somnia::clock::timecode::FrameRate) -> &'static str {
         _ => "30",
     }
 }
+
+/// A python script (the test environment's interpreter) spoken to line by line: it prints what
+/// it saw (JSON lines) and words when it reaches a step, and waits for a line on stdin to go
+/// on. The audience's phones and the browser tests' Chromium driver are such scripts.
+pub struct Script {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    /// Every line it has printed so far.
+    pub said: Vec<String>,
+}
+
+impl Script {
+    /// `python -c SOURCE ARGS...`, its stderr passed through.
+    pub fn start<S: AsRef<std::ffi::OsStr>>(source: &str, args: &[S]) -> Self {
+        use std::process::Stdio;
+        let mut child = Command::new(python_osc())
+            .args(["-c", source])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+        Self {
+            child,
+            stdin,
+            lines,
+            said: Vec::new(),
+        }
+    }
+
+    /// Reads until the line `word`; panics if the script ends first.
+    pub fn until(&mut self, word: &str) {
+        for line in self.lines.by_ref() {
+            let line = line.unwrap();
+            let done = line == word;
+            self.said.push(line);
+            if done {
+                return;
+            }
+        }
+        panic!("the script stopped before `{word}`: {:?}", self.said);
+    }
+
+    /// Lets it go on past the step it waits at.
+    pub fn go_on(&mut self) {
+        use std::io::Write;
+        writeln!(self.stdin).unwrap();
+    }
+
+    /// The JSON line that has `key`.
+    pub fn json(&self, key: &str) -> serde_json::Value {
+        self.said
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v.get(key).is_some())
+            .unwrap_or_else(|| panic!("no `{key}` in {:?}", self.said))[key]
+            .clone()
+    }
+
+    /// Lets it go on once more and waits for it to end.
+    pub fn finish(mut self) {
+        self.go_on();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for it to end (it needs nothing more).
+    pub fn wait(mut self) -> Vec<String> {
+        let _ = self.child.wait();
+        std::mem::take(&mut self.said)
+    }
+}
