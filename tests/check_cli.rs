@@ -49,6 +49,33 @@ fn a_wgsl_syntax_error_is_reported_at_its_line_and_column() {
 }
 
 #[test]
+fn an_isf_shader_is_translated_and_checked_and_its_errors_name_the_isf_files_line_and_column() {
+    let dir = project();
+    let shader = dir.path().join("shaders/pulse.fs");
+    let good = "/*{\n  \"CATEGORIES\": [\"Generator\"],\n  \"INPUTS\": [\n    { \"NAME\": \"rate\", \"TYPE\": \"float\", \"DEFAULT\": 1.0 }\n  ]\n}*/\nvoid main() {\n    float v = 0.5 + 0.5 * sin(TIME * rate);\n    gl_FragColor = vec4(v * isf_FragNormCoord, v, 1.0);\n}\n";
+    std::fs::write(&shader, good).unwrap();
+    let (code, err) = check(&shader);
+    assert_eq!(code, 0, "{err}");
+    // Line 8, column 38: `rte`, a name the header does not declare.
+    std::fs::write(&shader, good.replace("TIME * rate", "TIME * rte")).unwrap();
+    let (code, err) = check(&shader);
+    assert_eq!(code, 1, "{err}");
+    let want = format!("{}:8:38:", shader.display());
+    assert!(
+        err.contains(&want) && err.contains("rte"),
+        "expected `{want}` in:\n{err}"
+    );
+    // A broken header: where the JSON breaks (line 4, after the input's closing brace).
+    std::fs::write(&shader, good.replace("1.0 }", "1.0 },")).unwrap();
+    let (code, err) = check(&shader);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("{}:5:", shader.display())), "{err}");
+    // A folder check finds it too.
+    let (code, err) = check(&dir.path().join("shaders"));
+    assert_eq!(code, 1, "{err}");
+}
+
+#[test]
 fn a_misspelt_cue_field_is_reported_on_its_line_with_a_suggestion() {
     let dir = project();
     let perf = dir.path().join("performances/typo.toml");

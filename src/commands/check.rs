@@ -51,6 +51,8 @@ pub enum FileKind {
     Preset,
     Performance,
     Shader,
+    /// An ISF shader (`.fs`): translated through naga's GLSL front end and validated.
+    Isf,
     /// A MIDI map (controllers, transport, programs).
     MidiMap,
     /// A kiosk (a playlist, an attract item, opening hours).
@@ -66,10 +68,13 @@ const MIDI_MAP_KEYS: [&str; 9] = [
 pub fn classify(path: &Path) -> Result<FileKind, Diagnostic> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("wgsl") => return Ok(FileKind::Shader),
+        Some("fs") => return Ok(FileKind::Isf),
         Some("toml") => {}
         _ => {
             return Err(Diagnostic::file(path, "not a file somnia checks")
-                .with_hint("somnia checks .toml presets and performances and .wgsl shaders"));
+                .with_hint(
+                    "somnia checks .toml presets and performances, .wgsl shaders and .fs ISF shaders",
+                ));
         }
     }
     match path
@@ -142,6 +147,13 @@ pub fn check_file(path: &Path) -> Vec<Diagnostic> {
         FileKind::Shader if path.file_name().is_some_and(|n| n == "common.wgsl") => {
             shader::validate_common(path).err().into_iter().collect()
         }
+        FileKind::Isf => match std::fs::read_to_string(path) {
+            Ok(src) => crate::render::isf::translate(path, &src)
+                .err()
+                .into_iter()
+                .collect(),
+            Err(e) => vec![Diagnostic::file(path, format!("cannot read: {e}"))],
+        },
         FileKind::Shader => {
             let params = params_for_shader(&project, path);
             shader::load_and_validate(path, &params)
@@ -183,7 +195,7 @@ pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
                     out.extend(expand(&[e]));
                 } else if matches!(
                     e.extension().and_then(|x| x.to_str()),
-                    Some("toml" | "wgsl")
+                    Some("toml" | "wgsl" | "fs")
                 ) {
                     out.push(e);
                 }

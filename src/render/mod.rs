@@ -8,6 +8,7 @@ pub mod capture;
 pub mod display_lost;
 pub mod flash_guard;
 pub mod gpu;
+pub mod isf;
 pub mod join_code;
 pub mod mosaic;
 pub mod offscreen;
