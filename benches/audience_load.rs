@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{health, python};
+use common::{health, python, wait_until_up};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -83,14 +83,7 @@ fn main() {
         .spawn()
         .expect("somnia play");
     let pid = play.id();
-    let up = Instant::now();
-    while health(port).is_none_or(|h| h["status"] != "ok") {
-        assert!(
-            up.elapsed() < Duration::from_secs(60),
-            "the show never came up"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until_up(port);
     let python = python();
     // Idle: the show alone, for the CPU it costs without phones.
     std::thread::sleep(Duration::from_secs(3));

@@ -22,9 +22,9 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{free_port, health, python};
+use common::{free_port, python, wait_until_up};
 
 fn seconds() -> f64 {
     let args: Vec<String> = std::env::args().collect();
@@ -90,14 +90,7 @@ fn main() {
         .stderr(Stdio::null())
         .spawn()
         .expect("somnia play");
-    let up = Instant::now();
-    while health(port).is_none_or(|h| h["status"] != "ok") {
-        assert!(
-            up.elapsed() < Duration::from_secs(60),
-            "the show never came up"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until_up(port);
     let out = {
         let mut stdout = peer.stdout.take().unwrap();
         let mut text = String::new();
@@ -277,14 +270,7 @@ fn link_alignment(repo: &std::path::Path, seconds: f64) -> Option<Vec<f64>> {
         .stderr(Stdio::null())
         .spawn()
         .expect("somnia play --link");
-    let up = Instant::now();
-    while health(web).is_none_or(|h| h["status"] != "ok") {
-        assert!(
-            up.elapsed() < Duration::from_secs(60),
-            "the show never came up"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until_up(web);
     // tests/sync/link_peer.py: a third of the time at each tempo.
     let out = Command::new(python())
         .arg(repo.join("tests/sync/link_peer.py"))

@@ -38,3 +38,15 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Waits (up to a minute) until the show whose web server is on `port` says it is ok.
+pub fn wait_until_up(port: u16) {
+    let up = std::time::Instant::now();
+    while health(port).is_none_or(|h| h["status"] != "ok") {
+        assert!(
+            up.elapsed() < std::time::Duration::from_secs(60),
+            "the show never came up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

@@ -143,12 +143,7 @@ pub fn translate(path: &Path, src: &str) -> Result<IsfShader, Diagnostic> {
         naga::valid::Capabilities::default(),
     );
     validator.validate(&module).map_err(|e| {
-        let mut message = e.as_inner().to_string();
-        let mut cause: &dyn std::error::Error = e.as_inner();
-        while let Some(next) = cause.source() {
-            message = format!("{message}: {next}");
-            cause = next;
-        }
+        let message = super::shader::validation_message(&e);
         let offset = e
             .spans()
             .next()

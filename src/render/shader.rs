@@ -144,15 +144,23 @@ fn parse_and_validate(src: &str) -> Result<naga::Module, (Option<usize>, String)
         naga::valid::Capabilities::default(),
     );
     validator.validate(&module).map_err(|e| {
-        let mut msg = e.as_inner().to_string();
-        let mut cause: &dyn std::error::Error = e.as_inner();
-        while let Some(next) = cause.source() {
-            msg = format!("{msg}: {next}");
-            cause = next;
-        }
-        (e.location(src).map(|l| l.offset as usize), msg)
+        (
+            e.location(src).map(|l| l.offset as usize),
+            validation_message(&e),
+        )
     })?;
     Ok(module)
+}
+
+/// A naga validation error in words: its message and the chain of its causes.
+pub(crate) fn validation_message(e: &naga::WithSpan<naga::valid::ValidationError>) -> String {
+    let mut msg = e.as_inner().to_string();
+    let mut cause: &dyn std::error::Error = e.as_inner();
+    while let Some(next) = cause.source() {
+        msg = format!("{msg}: {next}");
+        cause = next;
+    }
+    msg
 }
 
 /// Validates a `common.wgsl` on its own (it is the prelude, not a layer: no `fs_main`).
