@@ -287,7 +287,7 @@ fn link_alignment(repo: &std::path::Path, seconds: f64) -> Option<Vec<f64>> {
     let report: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("the Link peer's record");
     println!(
-        "sync_error: Link: {} JACK xruns while recording; ticks within 2 s after one left out",
+        "sync_error: Link: {} JACK xruns and clock jumps while recording; ticks within 2 s after one left out",
         report["xruns"]
     );
     Some(

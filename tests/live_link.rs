@@ -158,7 +158,7 @@ fn the_heard_beat_keeps_a_link_peers_beat_and_bar_within_3_ms_and_tempo_goes_bot
     report(
         "measured",
         &format!(
-            "Link: the heard beat against a Link peer's: {}; {} JACK xruns",
+            "Link: the heard beat against a Link peer's: {}; {} JACK xruns and clock jumps",
             figures.join("; "),
             peer["xruns"]
         ),

@@ -39,8 +39,9 @@ client = jack.Client("link_peer", no_start_server=True)
 port = client.inports.register("in")
 state = {"recording": False}
 blocks = []
-# The server's xruns (any client late, the show's or this one's): the sound slips by a period
-# against the clock, and the show needs a moment to hear it and come back onto the beat.
+# The server's xruns (any client late, the show's or this one's), and jumps of its clock seen in
+# the recording: the sound slips by a period against the clock, and the show needs a moment to
+# hear it and come back onto the beat. JACK frame times.
 xruns = []
 
 
@@ -156,10 +157,18 @@ def analyse():
     samples = array("f")
     first = blocks_now[0][0]
     times = []  # (first sample's index, its cycle's start and next start, µs)
+    previous_next = None
     for f, usecs, next_usecs, data in blocks_now:
         gap = f - first - len(samples)
         if gap > 0:
             samples.extend([0.0] * gap)
+        # A cycle that does not start where the last one said the next would (by more than a
+        # tenth of a millisecond), or frames this client never saw: the server's clock
+        # jumped, an xrun that no callback told of. Counted with the xruns.
+        if previous_next is not None and (abs(usecs - previous_next) > 100 or gap > 0):
+            if f not in xruns:
+                xruns.append(f)
+        previous_next = next_usecs
         times.append((len(samples), usecs, next_usecs))
         samples.frombytes(data)
     starts = [t[0] for t in times]
