@@ -162,10 +162,11 @@ def analyse():
         gap = f - first - len(samples)
         if gap > 0:
             samples.extend([0.0] * gap)
-        # A cycle that does not start where the last one said the next would (by more than a
-        # tenth of a millisecond), or frames this client never saw: the server's clock
-        # jumped, an xrun that no callback told of. Counted with the xruns.
-        if previous_next is not None and (abs(usecs - previous_next) > 100 or gap > 0):
+        # A cycle that does not start where the last one said the next would (by more than
+        # 2 ms, well past the server's own smoothing and well short of a period's slip), or
+        # frames this client never saw: the server's clock jumped, an xrun that no callback
+        # told of. Counted with the xruns.
+        if previous_next is not None and (abs(usecs - previous_next) > 2000 or gap > 0):
             if f not in xruns:
                 xruns.append(f)
         previous_next = next_usecs
