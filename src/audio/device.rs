@@ -268,8 +268,8 @@ fn prepare_output_inner(
     name: Option<&str>,
     buffer_frames: Option<u32>,
 ) -> Result<PreparedOutput, AudioError> {
-    if let Some(rest) = name.and_then(|n| n.strip_prefix(JACK_CLIENT)) {
-        return prepare_jack_output(rest, buffer_frames);
+    if name.is_some_and(|n| n.starts_with(JACK_CLIENT)) {
+        return prepare_jack_output(buffer_frames);
     }
     let host = cpal::default_host();
     let device = match name {
@@ -320,10 +320,7 @@ fn prepare_output_inner(
 pub const JACK_CLIENT: &str = "jack:";
 
 #[cfg(feature = "jack")]
-fn prepare_jack_output(
-    _rest: &str,
-    buffer_frames: Option<u32>,
-) -> Result<PreparedOutput, AudioError> {
+fn prepare_jack_output(buffer_frames: Option<u32>) -> Result<PreparedOutput, AudioError> {
     let host = cpal::host_from_id(cpal::HostId::Jack)
         .map_err(|e| AudioError::NoDevice(format!(" (JACK: {e}; is a JACK server running?)")))?;
     let device = host.default_output_device().ok_or_else(|| {
@@ -353,10 +350,7 @@ fn prepare_jack_output(
 }
 
 #[cfg(not(feature = "jack"))]
-fn prepare_jack_output(
-    _rest: &str,
-    _buffer_frames: Option<u32>,
-) -> Result<PreparedOutput, AudioError> {
+fn prepare_jack_output(_buffer_frames: Option<u32>) -> Result<PreparedOutput, AudioError> {
     Err(AudioError::NoDevice(
         " `jack:`: this somnia was built without its own JACK client (build with \
          `--features jack`); `--audio-device jack` reaches JACK through ALSA's plugin"
