@@ -169,7 +169,10 @@ fn midi_clock_and_mtc_out_reach_jack_midi_dump_on_their_frames_and_in_order_acro
         .collect();
     assert!(
         (1..=2).contains(&spp.len()),
-        "one locate, one song position (and one at the opening): {spp:?}"
+        "one locate, one song position (and one at the opening): {spp:?} in {} messages, \
+         the last {:?}\n{log}",
+        got.len(),
+        got.last()
     );
     let seek_at = spp[spp.len() - 1];
     assert!(

@@ -437,7 +437,9 @@ pub fn live_turn() -> std::sync::MutexGuard<'static, ()> {
 /// `types` is liblo's type string (`"f"`, `"if"`, `""`), one letter per argument.
 pub fn oscsend(port: u16, address: &str, types: &str, args: &[&str]) {
     let status = Command::new("oscsend")
-        .args(["localhost", &port.to_string(), address, types])
+        // The address, not "localhost": that name can resolve to ::1 first, where the
+        // show (bound to 127.0.0.1) is not listening.
+        .args(["127.0.0.1", &port.to_string(), address, types])
         .args(args)
         .status()
         .expect("oscsend (liblo-tools) must be installed");
