@@ -90,6 +90,7 @@ fn main() {
         captions: Vec::new(),
         crowd: Default::default(),
         join_code: None,
+        date: somnia::render::isf_layer::date_at(0.0),
     };
 
     // The engine, as shipped (flash guard on), then without the guard.

@@ -408,6 +408,25 @@ enum Command {
         #[arg(value_enum)]
         what: commands::list::What,
     },
+    /// Import shaders from other tools into the current folder's project, as presets.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// ISF shaders (VDMX, Resolume Wire, the ISF editor's library): a .fs file or a folder of
+    /// them. Each is checked, copied into shaders/ (with its .vs and imported images) and gets
+    /// a preset in presets/ with its inputs as parameters.
+    Isf {
+        /// The .fs file, or a folder of them.
+        source: PathBuf,
+        /// Replace presets (and shaders) already imported.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// The performance file, or else the preset (clap guarantees one of them), previewed for
@@ -595,6 +614,9 @@ fn main() {
         Command::Check { files } => commands::check::run(&files),
         Command::Meter { input, seconds } => commands::meter::run(input.as_deref(), seconds),
         Command::List { what } => commands::list::run(what),
+        Command::Import {
+            what: ImportWhat::Isf { source, force },
+        } => commands::import::run_isf(std::path::Path::new("."), &source, force),
     };
     std::process::exit(code);
 }

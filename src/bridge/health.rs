@@ -78,7 +78,7 @@ pub struct LatencyReport {
 }
 
 /// Most layer parameters whose values are reported (every one a preset may have).
-pub const SHOWN_PARAMS: usize = 16;
+pub const SHOWN_PARAMS: usize = 48;
 
 /// The sound's level, as meters show it.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -157,7 +157,7 @@ impl Health {
             gpu_memory: Mutex::new(None),
             level_bits: Default::default(),
             showing: AtomicU32::new(u32::MAX),
-            showing_params: Default::default(),
+            showing_params: std::array::from_fn(|_| AtomicU32::new(0)),
             errors: Mutex::new(Vec::new()),
             sync: Default::default(),
             look_latencies: Mutex::new(VecDeque::with_capacity(MAX_LATENCIES)),

@@ -120,19 +120,14 @@ pub fn check_file(path: &Path) -> Vec<Diagnostic> {
     let project = Project::of_file(path);
     match kind {
         FileKind::Preset => match load_preset(&project, path) {
-            Ok(p) => shader::load_and_validate(&p.layer.shader_path, &p.layer.params)
-                .err()
-                .into_iter()
-                .collect(),
+            Ok(p) => shader::check_layer(&p.layer).err().into_iter().collect(),
             Err(d) => d,
         },
         FileKind::Performance => match load_timeline(path) {
             Ok(tl) => tl
                 .presets
                 .iter()
-                .filter_map(|p| {
-                    shader::load_and_validate(&p.layer.shader_path, &p.layer.params).err()
-                })
+                .filter_map(|p| shader::check_layer(&p.layer).err())
                 .collect(),
             Err(d) => d,
         },

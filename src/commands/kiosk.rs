@@ -96,10 +96,7 @@ fn item_loader(project: Project, limiter: super::LimiterArgs) -> ItemLoader {
         let broken: Vec<Diagnostic> = t
             .presets
             .iter()
-            .filter_map(|p| {
-                crate::render::shader::load_and_validate(&p.layer.shader_path, &p.layer.params)
-                    .err()
-            })
+            .filter_map(|p| crate::render::shader::check_layer(&p.layer).err())
             .collect();
         if !broken.is_empty() {
             return Err(broken);

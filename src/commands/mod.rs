@@ -2,6 +2,7 @@
 //! its own messages; none of them panics on bad input.
 
 pub mod check;
+pub mod import;
 pub mod kiosk;
 pub mod list;
 pub mod logs;

@@ -104,6 +104,7 @@ impl FrameRenderer {
             captions: ShownCaption::at(timeline, span_s),
             crowd: Default::default(),
             join_code: None,
+            date: crate::render::isf_layer::date_at(time_s),
         };
         self.target.render(&self.gpu, &mut self.renderer, &inputs)
     }

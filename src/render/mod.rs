@@ -9,6 +9,8 @@ pub mod display_lost;
 pub mod flash_guard;
 pub mod gpu;
 pub mod isf;
+pub mod isf_layer;
+pub mod isf_size;
 pub mod join_code;
 pub mod mosaic;
 pub mod offscreen;

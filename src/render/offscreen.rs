@@ -60,13 +60,25 @@ impl Offscreen {
         renderer: &mut Renderer,
         inputs: &FrameInputs,
     ) -> Result<Vec<u8>, RenderError> {
+        self.render_with(gpu, |encoder, texture| {
+            renderer.encode(gpu, encoder, texture, inputs)
+        })
+    }
+
+    /// Reads back what `draw` records into the target (one part of the chain alone: an ISF
+    /// layer, in the tests of the ISF library).
+    pub fn render_with(
+        &self,
+        gpu: &Gpu,
+        draw: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Texture),
+    ) -> Result<Vec<u8>, RenderError> {
         let (w, h) = self.size;
         let mut encoder = gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("frame"),
             });
-        renderer.encode(gpu, &mut encoder, &self.texture, inputs);
+        draw(&mut encoder, &self.texture);
         encoder.copy_texture_to_buffer(
             wgpu::TexelCopyTextureInfo {
                 texture: &self.texture,

@@ -10,6 +10,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::flash_guard::FlashGuard;
 use super::gpu::Gpu;
+use super::isf_layer::{IsfClock, IsfLayer};
 use super::join_code::JoinCodePass;
 use super::mosaic::MosaicPass;
 use super::passes::{
@@ -23,7 +24,7 @@ use crate::clock::Musical;
 use crate::show::Diagnostic;
 use crate::show::look::MAX_DREAMERS;
 use crate::show::look::MAX_LAYER_PARAMS;
-use crate::show::preset::Preset;
+use crate::show::preset::{Preset, is_isf};
 use crate::show::timeline::{CaptionPlace, Timeline, VisualState};
 
 /// The `Somnia` struct of `common.wgsl`, byte for byte.
@@ -133,6 +134,9 @@ pub struct FrameInputs {
     /// The audience page's join code, where one is shown (live only: an offline render has
     /// no page to join, and must not depend on the machine's address).
     pub join_code: Option<JoinCodeShown>,
+    /// ISF's `DATE` (year, month, day, seconds into the day): the wall clock's live; offline,
+    /// counted from 1970-01-01 by the show's time, so a render does not depend on its day.
+    pub date: [f32; 4],
 }
 
 /// The join code as a frame shows it.
@@ -144,12 +148,28 @@ pub struct JoinCodeShown {
     pub opacity: f32,
 }
 
+/// How a layer draws: one WGSL pipeline, or an ISF shader's passes (shared where one
+/// shader is built for several presets; its state is kept per slot).
+#[derive(Clone)]
+enum Drawn {
+    Wgsl(wgpu::RenderPipeline),
+    Isf(std::sync::Arc<std::sync::Mutex<IsfLayer>>),
+}
+
+/// What a layer was built from: after a lost GPU device, a layer whose file is mid-edit
+/// (broken) is built again from this, its last good version.
+#[derive(Clone)]
+enum LayerSource {
+    /// The assembled WGSL.
+    Wgsl(String),
+    /// The ISF shader's text and its custom vertex stage's.
+    Isf { fs: String, vs: Option<String> },
+}
+
 struct Layer {
-    pipeline: wgpu::RenderPipeline,
+    drawn: Drawn,
     shader_path: std::path::PathBuf,
-    /// The assembled WGSL that built it: after a lost GPU device, a layer whose file is
-    /// mid-edit (broken) is built again from this, its last good version.
-    source: String,
+    source: LayerSource,
     /// The preset it was built for: a new list of presets that still has it keeps the
     /// pipeline (a kiosk's next item comes with the last one's presets).
     preset: Preset,
@@ -192,6 +212,14 @@ pub struct Renderer {
     overlay_text: Option<TextPainter>,
     layer_layout: wgpu::PipelineLayout,
     pipelines: PipelineCache,
+    /// ISF layers built recently, by their translated GLSL and file (as `pipelines`).
+    isf_layers: Vec<(String, std::sync::Arc<std::sync::Mutex<IsfLayer>>)>,
+    /// Each slot's clock and parameter values this frame (ISF layers write their own blocks).
+    slot_time_s: [f64; SLOTS],
+    slot_params: [[f32; MAX_LAYER_PARAMS]; SLOTS],
+    /// This frame's time step and date, for ISF layers.
+    frame_dt_s: f32,
+    frame_date: [f32; 4],
 }
 
 /// Most layer pipelines kept for reuse.
@@ -381,37 +409,84 @@ impl Renderer {
             join_code_refused: false,
             layer_layout: layout,
             pipelines: PipelineCache::default(),
+            isf_layers: Vec::new(),
+            slot_time_s: [0.0; SLOTS],
+            slot_params: [[0.0; MAX_LAYER_PARAMS]; SLOTS],
+            frame_dt_s: 0.0,
+            frame_date: [0.0; 4],
         }
     }
 
     /// Validates a preset's shader and builds its pipeline. Errors are diagnostics, never a
     /// panic: naga checks the source first, and an error scope catches what the driver rejects.
     fn build_layer(&mut self, gpu: &Gpu, preset: &Preset) -> Result<Layer, Diagnostic> {
+        let path = &preset.layer.shader_path;
+        if is_isf(path) {
+            let read = |p: &std::path::Path| std::fs::read_to_string(p);
+            let fs = read(path)
+                .map_err(|e| Diagnostic::file(path, format!("cannot read shader: {e}")))?;
+            let vs = read(&path.with_extension("vs")).ok();
+            return self.pipeline_for(gpu, preset, LayerSource::Isf { fs, vs });
+        }
         let params = &preset.layer.params;
-        let assembled = shader::load_and_validate(&preset.layer.shader_path, params)?;
-        self.pipeline_for(gpu, preset, assembled.source)
+        let assembled = shader::load_and_validate(path, params)?;
+        self.pipeline_for(gpu, preset, LayerSource::Wgsl(assembled.source))
     }
 
-    /// The pipeline of `preset`'s layer from its assembled, validated WGSL `source`.
+    /// An ISF layer from its shader's text: translated and validated, then found among
+    /// those built recently or built.
+    fn isf_layer(
+        &mut self,
+        gpu: &Gpu,
+        preset: &Preset,
+        fs: &str,
+        vs: Option<&str>,
+    ) -> Result<std::sync::Arc<std::sync::Mutex<IsfLayer>>, Diagnostic> {
+        let path = &preset.layer.shader_path;
+        let vs_path = path.with_extension("vs");
+        let shader =
+            super::isf::translate_with_vertex(path, fs, vs.map(|v| (vs_path.as_path(), v)))?;
+        let key = format!("{}\n{}", path.display(), shader.glsl);
+        if let Some((_, layer)) = self.isf_layers.iter().find(|(k, _)| *k == key) {
+            return Ok(layer.clone());
+        }
+        let layer = IsfLayer::new(gpu, path, shader, &preset.layer.params, self.format, SLOTS)?;
+        let layer = std::sync::Arc::new(std::sync::Mutex::new(layer));
+        if self.isf_layers.len() >= PIPELINES_KEPT {
+            self.isf_layers.remove(0);
+        }
+        self.isf_layers.push((key, layer.clone()));
+        Ok(layer)
+    }
+
+    /// The pipeline of `preset`'s layer from its validated `source`.
     fn pipeline_for(
         &mut self,
         gpu: &Gpu,
         preset: &Preset,
-        source: String,
+        source: LayerSource,
     ) -> Result<Layer, Diagnostic> {
-        if let Some(pipeline) = self.pipelines.get(&source) {
-            return Ok(Layer {
-                pipeline,
-                shader_path: preset.layer.shader_path.clone(),
-                source,
-                preset: preset.clone(),
-            });
+        let layer = |drawn| Layer {
+            drawn,
+            shader_path: preset.layer.shader_path.clone(),
+            source: source.clone(),
+            preset: preset.clone(),
+        };
+        let wgsl = match &source {
+            LayerSource::Wgsl(wgsl) => wgsl,
+            LayerSource::Isf { fs, vs } => {
+                let isf = self.isf_layer(gpu, preset, fs, vs.as_deref())?;
+                return Ok(layer(Drawn::Isf(isf)));
+            }
+        };
+        if let Some(pipeline) = self.pipelines.get(wgsl) {
+            return Ok(layer(Drawn::Wgsl(pipeline)));
         }
         let device = &gpu.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(&preset.name),
-            source: wgpu::ShaderSource::Wgsl(source.as_str().into()),
+            source: wgpu::ShaderSource::Wgsl(wgsl.as_str().into()),
         });
         let pipeline = fullscreen_pipeline(
             device,
@@ -428,13 +503,8 @@ impl Renderer {
                 format!("the graphics driver rejected the shader: {err}"),
             ));
         }
-        self.pipelines.put(&source, &pipeline);
-        Ok(Layer {
-            pipeline,
-            shader_path: preset.layer.shader_path.clone(),
-            source,
-            preset: preset.clone(),
-        })
+        self.pipelines.put(wgsl, &pipeline);
+        Ok(layer(Drawn::Wgsl(pipeline)))
     }
 
     /// Rebuilds every layer whose shader is `path`, after the file changed. A layer whose new
@@ -480,7 +550,7 @@ impl Renderer {
             // equal preset is current.
             if let Some(same) = self.layers.iter().find(|l| l.preset == *preset) {
                 layers.push(Layer {
-                    pipeline: same.pipeline.clone(),
+                    drawn: same.drawn.clone(),
                     shader_path: same.shader_path.clone(),
                     source: same.source.clone(),
                     preset: preset.clone(),
@@ -493,7 +563,7 @@ impl Renderer {
                     diags.push(d);
                     match self.layers.get(i) {
                         Some(old) => layers.push(Layer {
-                            pipeline: old.pipeline.clone(),
+                            drawn: old.drawn.clone(),
                             shader_path: preset.layer.shader_path.clone(),
                             source: old.source.clone(),
                             preset: preset.clone(),
@@ -784,15 +854,25 @@ impl Renderer {
             if d.presence <= 0.0 {
                 continue;
             }
-            if let Some(layer_view) = self.mosaic.layer_view(i) {
-                self.draw_layer(encoder, layer_view, d.preset, SLOT_DREAMER + i);
+            if let Some(layer_view) = self.mosaic.layer_view(i).cloned() {
+                // A dreamer's ISF filter reads the performance's picture beneath it.
+                let beneath = base.as_ref();
+                self.draw_layer(
+                    gpu,
+                    encoder,
+                    &layer_view,
+                    size,
+                    d.preset,
+                    SLOT_DREAMER + i,
+                    beneath,
+                );
             }
         }
         self.mosaic.compose(&gpu.queue, encoder, view, mosaic);
     }
 
     /// Uploads this frame's standard uniforms and every draw's parameters.
-    fn write_uniforms(&self, gpu: &Gpu, size: (u32, u32), inputs: &FrameInputs) {
+    fn write_uniforms(&mut self, gpu: &Gpu, size: (u32, u32), inputs: &FrameInputs) {
         let t = inputs.time_s;
         let u = SomniaUniforms {
             resolution: [size.0 as f32, size.1 as f32],
@@ -818,7 +898,9 @@ impl Renderer {
         let v = &inputs.visual;
         // Each draw's clock counts from its show's origin (0 but in a kiosk).
         let mut clocks = [[0u8; SLOT_BYTES]; SLOTS];
+        let mut slot_time_s = [0.0; SLOTS];
         let mut clock_at = |slot: usize, origin_s: f64| {
+            slot_time_s[slot] = t - origin_s;
             let own = SomniaUniforms {
                 time_s: (t - origin_s) as f32,
                 ..u
@@ -843,6 +925,12 @@ impl Renderer {
         }
         gpu.queue
             .write_buffer(&self.params_buf, 0, bytemuck::cast_slice(&slots));
+        self.slot_time_s = slot_time_s;
+        for (own, slot) in self.slot_params.iter_mut().zip(&slots) {
+            own.copy_from_slice(&slot[..MAX_LAYER_PARAMS]);
+        }
+        self.frame_dt_s = inputs.dt_s;
+        self.frame_date = inputs.date;
     }
 
     /// The performance's preset into `view`: one layer, or two blended during a crossfade.
@@ -856,13 +944,13 @@ impl Renderer {
     ) {
         let v = &inputs.visual;
         let Some(fade) = v.fade else {
-            self.draw_layer(encoder, view, v.preset, SLOT_BASE);
+            self.draw_layer(gpu, encoder, view, size, v.preset, SLOT_BASE, None);
             return;
         };
         let targets = self.fade_targets(gpu, size);
         let (old_view, new_view) = (targets.old_view.clone(), targets.new_view.clone());
-        self.draw_layer(encoder, &old_view, fade.preset, SLOT_FADE);
-        self.draw_layer(encoder, &new_view, v.preset, SLOT_BASE);
+        self.draw_layer(gpu, encoder, &old_view, size, fade.preset, SLOT_FADE, None);
+        self.draw_layer(gpu, encoder, &new_view, size, v.preset, SLOT_BASE, None);
         gpu.queue.write_buffer(
             &self.blend.weight_buf,
             0,
@@ -879,19 +967,52 @@ impl Renderer {
         pass.draw(0..3, 0..1);
     }
 
+    /// Draws layer `preset` into `view` with slot `slot`'s clock and values; an ISF layer's
+    /// image inputs read `beneath` (black where there is nothing beneath).
+    #[allow(clippy::too_many_arguments)]
     fn draw_layer(
         &self,
+        gpu: &Gpu,
         encoder: &mut wgpu::CommandEncoder,
         view: &wgpu::TextureView,
+        size: (u32, u32),
         preset: usize,
         slot: usize,
+        beneath: Option<&wgpu::TextureView>,
     ) {
-        let mut pass = begin_pass(encoder, view, "layer");
-        if let Some(layer) = self.layers.get(preset) {
-            pass.set_pipeline(&layer.pipeline);
-            let offset = (slot * SLOT_BYTES) as u32;
-            pass.set_bind_group(0, &self.layer_bind_group, &[offset, offset]);
-            pass.draw(0..3, 0..1);
+        match self.layers.get(preset).map(|l| &l.drawn) {
+            Some(Drawn::Isf(isf)) => {
+                let clock = IsfClock {
+                    time_s: self.slot_time_s[slot],
+                    dt_s: self.frame_dt_s,
+                    date: self.frame_date,
+                };
+                // Only this thread draws; a poisoned lock (a panic mid-draw) still holds a
+                // usable layer.
+                let mut isf = isf
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                isf.draw(
+                    gpu,
+                    encoder,
+                    view,
+                    self.format,
+                    size,
+                    slot,
+                    clock,
+                    &self.slot_params[slot],
+                    beneath,
+                );
+            }
+            Some(Drawn::Wgsl(pipeline)) => {
+                let mut pass = begin_pass(encoder, view, "layer");
+                pass.set_pipeline(pipeline);
+                let offset = (slot * SLOT_BYTES) as u32;
+                pass.set_bind_group(0, &self.layer_bind_group, &[offset, offset]);
+                pass.draw(0..3, 0..1);
+            }
+            // No such layer: the picture is black.
+            None => drop(begin_pass(encoder, view, "layer")),
         }
     }
 

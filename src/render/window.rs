@@ -262,8 +262,10 @@ impl App {
                     failed = true;
                 }
                 if !failed {
-                    self.errors
-                        .retain(|p, _| p.extension().is_none_or(|e| e != "wgsl"));
+                    self.errors.retain(|p, _| {
+                        p.extension()
+                            .is_none_or(|e| e != "wgsl" && e != "fs" && e != "vs")
+                    });
                 }
             }
             self.timeline = timeline;
@@ -316,8 +318,18 @@ impl App {
         let mut show_changed = false;
         let mut shader_reloaded = false;
         for path in changed {
-            match path.extension().and_then(|e| e.to_str()) {
-                Some("wgsl") => {
+            let extension = path.extension().and_then(|e| e.to_str());
+            // An ISF shader's inputs are its presets' parameters: the show reloads too.
+            if extension == Some("fs") {
+                show_changed = true;
+            }
+            match extension {
+                Some("wgsl" | "fs" | "vs") => {
+                    // A custom vertex stage is part of the `.fs` of its name.
+                    let path = match extension {
+                        Some("vs") => path.with_extension("fs"),
+                        _ => path,
+                    };
                     for result in
                         live.renderer
                             .reload_shader(&live.gpu, &path, &self.timeline.presets)
@@ -585,6 +597,7 @@ impl App {
                 .map(|l| l.steering.sink.crowd.get())
                 .unwrap_or_default(),
             join_code,
+            date: crate::render::isf_layer::date_now(),
         };
         let mut encoder = live
             .gpu

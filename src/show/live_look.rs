@@ -18,12 +18,22 @@ pub const MAX_CAPTION_CHARS: usize = 200;
 /// Most live captions kept at once (the oldest goes first).
 const MAX_LIVE_CAPTIONS: usize = 4;
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct DreamerLive {
     params: [Option<f32>; MAX_LAYER_PARAMS],
     opacity: Option<f32>,
     /// (from, to, start): the live presence factor's fade, if any.
     presence: Option<(f32, f32, f64)>,
+}
+
+impl Default for DreamerLive {
+    fn default() -> Self {
+        Self {
+            params: [None; MAX_LAYER_PARAMS],
+            opacity: None,
+            presence: None,
+        }
+    }
 }
 
 impl DreamerLive {

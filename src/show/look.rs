@@ -2,8 +2,9 @@
 //! `unity`) and the post chain's settings (trails, glow, colour grade, the glitch). These are
 //! plain values; the render thread turns them into passes.
 
-/// Most named parameters one layer may declare (they share one small uniform buffer).
-pub const MAX_LAYER_PARAMS: usize = 16;
+/// Most named parameters one layer may declare (they share one small uniform buffer): room
+/// for the ISF library's largest (colour gradients of eleven colours, four values each).
+pub const MAX_LAYER_PARAMS: usize = 48;
 
 /// Most dreamer layers a performance may have in its mosaic.
 pub const MAX_DREAMERS: usize = 12;

@@ -8,6 +8,7 @@ pub mod chord;
 pub mod compile;
 pub mod cues;
 pub mod diag;
+pub mod isf_inputs;
 pub mod kiosk;
 pub mod live;
 pub mod live_look;

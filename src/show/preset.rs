@@ -67,6 +67,19 @@ pub struct Preset {
     pub patch: Option<Patch>,
     /// The post chain while this preset shows (neutral unless the file has a `[post]` table).
     pub post: Post,
+    /// Who made the look (an imported shader's author), empty if not said.
+    pub author: String,
+    /// The look's licence (an imported shader's), empty if not said.
+    pub license: String,
+}
+
+impl Preset {
+    /// Whether the look's licence forbids commercial use (Creative Commons NC, Shadertoy's
+    /// default): a show that charges admission needs the author's leave.
+    pub fn non_commercial(&self) -> bool {
+        let l = self.license.to_ascii_uppercase();
+        l.contains("-NC") || l.contains(" NC") || l.contains("NONCOMMERCIAL")
+    }
 }
 
 #[derive(Deserialize)]
@@ -74,6 +87,10 @@ pub struct Preset {
 struct PresetFile {
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    author: String,
+    #[serde(default)]
+    license: String,
     layer: LayerFile,
     audio: Option<Spanned<AudioFile>>,
     /// The post chain's settings for this look, by name (`glow = 0.4`).
@@ -118,6 +135,8 @@ pub fn builtin_look(name: &'static str) -> Preset {
         },
         patch: None,
         post: Post::default(),
+        author: String::new(),
+        license: String::new(),
     }
 }
 
@@ -174,14 +193,62 @@ pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset,
         }
     };
 
-    if file.layer.params.len() > MAX_LAYER_PARAMS {
+    let isf = is_isf(&shader_path)
+        .then(|| isf_params(path, src, &file.layer.shader, &shader_path, &mut diags))
+        .flatten();
+    let mut params = match isf {
+        Some(isf) => layer_params_over_isf(path, src, &file.layer.params, isf, &mut diags),
+        None => layer_params(path, src, &file.layer.params, &mut diags),
+    };
+    if params.len() > MAX_LAYER_PARAMS {
         diags.push(Diagnostic::file(
             path,
-            format!("a layer may declare at most {MAX_LAYER_PARAMS} parameters"),
+            format!(
+                "a layer may have at most {MAX_LAYER_PARAMS} parameters, this one has {}",
+                params.len()
+            ),
         ));
+        params.truncate(MAX_LAYER_PARAMS);
     }
+
+    let patch = file
+        .audio
+        .as_ref()
+        .map(|a| parse_patch(path, src, a.get_ref(), &mut diags));
+
+    let post = parse_post(path, src, &file.post, &mut diags);
+
+    drop_repeated_places(&mut diags, screened);
+    diags.sort_by_key(|d| (d.line, d.col));
+    if diags.is_empty() {
+        Ok(Preset {
+            name,
+            path: path.to_path_buf(),
+            description: file.description,
+            layer: LayerDef {
+                shader_path,
+                params,
+            },
+            patch,
+            post,
+            author: file.author,
+            license: file.license,
+        })
+    } else {
+        Err(diags)
+    }
+}
+
+/// A WGSL layer's parameters, each from the preset (sorted by name: the order of the
+/// generated `Params` struct).
+fn layer_params(
+    path: &Path,
+    src: &str,
+    table: &BTreeMap<String, Spanned<ParamFile>>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ParamDef> {
     let mut params = Vec::new();
-    for (pname, spec) in &file.layer.params {
+    for (pname, spec) in table {
         let span = spec.span();
         let spec = spec.get_ref();
         let (min, max) = (spec.min.unwrap_or(0.0), spec.max.unwrap_or(1.0));
@@ -232,30 +299,93 @@ pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset,
         });
     }
 
-    let patch = file
-        .audio
-        .as_ref()
-        .map(|a| parse_patch(path, src, a.get_ref(), &mut diags));
+    params
+}
 
-    let post = parse_post(path, src, &file.post, &mut diags);
+/// Whether a layer's shader is an ISF file (by its extension, `.fs`).
+pub fn is_isf(shader_path: &Path) -> bool {
+    shader_path.extension().is_some_and(|x| x == "fs")
+}
 
-    drop_repeated_places(&mut diags, screened);
-    diags.sort_by_key(|d| (d.line, d.col));
-    if diags.is_empty() {
-        Ok(Preset {
-            name,
-            path: path.to_path_buf(),
-            description: file.description,
-            layer: LayerDef {
-                shader_path,
-                params,
-            },
-            patch,
-            post,
-        })
-    } else {
-        Err(diags)
+/// The parameters an ISF shader's inputs become; `None` (with the problem said) when its
+/// header cannot be read. Its GLSL is checked where it is translated, by the renderer and
+/// by `somnia check`.
+fn isf_params(
+    path: &Path,
+    src: &str,
+    shader: &Spanned<String>,
+    shader_path: &Path,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Vec<ParamDef>> {
+    let text = std::fs::read_to_string(shader_path).ok()?;
+    match isf::parse(&text) {
+        Ok(header) => Some(super::isf_inputs::params(&header)),
+        Err(e) => {
+            diags.push(
+                Diagnostic::at(
+                    path,
+                    src,
+                    shader.span(),
+                    format!("the ISF shader's header cannot be read: {e}"),
+                )
+                .with_hint(format!(
+                    "`somnia check {}` shows where",
+                    shader_path.display()
+                )),
+            );
+            None
+        }
     }
+}
+
+/// An ISF layer's parameters: its inputs', in the header's order, with any default or range
+/// the preset sets for one of them by name.
+fn layer_params_over_isf(
+    path: &Path,
+    src: &str,
+    table: &BTreeMap<String, Spanned<ParamFile>>,
+    mut params: Vec<ParamDef>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ParamDef> {
+    for (pname, spec) in table {
+        let span = spec.span();
+        let spec = spec.get_ref();
+        let Some(p) = params.iter_mut().find(|p| p.name == *pname) else {
+            Reporter::new(path, src, diags).unknown(
+                span,
+                "parameter of this ISF shader",
+                pname,
+                params.iter().map(|p| p.name.as_str()),
+            );
+            continue;
+        };
+        let min = spec.min.map_or(p.min, |m| m as f32);
+        let max = spec.max.map_or(p.max, |m| m as f32);
+        let default = spec.default as f32;
+        if !(min < max && min.is_finite() && max.is_finite()) {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                span,
+                format!("parameter `{pname}`: min ({min}) must be below max ({max})"),
+            ));
+        } else if !(min..=max).contains(&default) {
+            diags.push(Diagnostic::at(
+                path,
+                src,
+                span,
+                format!("parameter `{pname}`: default {default} is outside {min}..{max}"),
+            ));
+        } else {
+            *p = ParamDef {
+                name: p.name.clone(),
+                min,
+                max,
+                default,
+            };
+        }
+    }
+    params
 }
 
 /// The `[post]` table: known names within their ranges; everything else is reported.

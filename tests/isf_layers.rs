@@ -1,0 +1,188 @@
+//! ISF shaders play as preset layers: one in-house fixture per feature (tests/fixtures/isf),
+//! each rendered offscreen through the same path as `somnia render` (lavapipe here) and its
+//! pixels measured: the orientation ISF hosts use, every kind of value input and the preset
+//! steering it, multipass persistent feedback, a FLOAT buffer, an imported image, a custom
+//! vertex stage. Tolerance: 3/255 per channel, for the 8-bit round trip and lavapipe's
+//! filtering.
+
+mod common;
+
+use common::*;
+use somnia::bridge::AnalysisTrack;
+use somnia::commands::check::check_file;
+use somnia::render::capture::FrameRenderer;
+use somnia::show::compile::preset_timeline;
+use somnia::show::project::Project;
+use somnia::show::timeline::Timeline;
+
+const SIZE: (u32, u32) = (64, 36);
+
+fn project() -> Project {
+    Project::new(fixture("isf"))
+}
+
+fn renderer(name: &str) -> (Timeline, FrameRenderer) {
+    let timeline =
+        preset_timeline(&project(), name, 10.0).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    let mut fr =
+        FrameRenderer::new(&timeline, SIZE.0, SIZE.1).unwrap_or_else(|e| panic!("{name}: {e}"));
+    // The measurements are of the shaders, not of the flash guard easing their changes.
+    fr.set_flash_guard(false);
+    (timeline, fr)
+}
+
+/// The picture of preset `name` at `time_s`.
+fn frame(name: &str, time_s: f64) -> Vec<u8> {
+    let (timeline, mut fr) = renderer(name);
+    fr.frame_at(&timeline, &AnalysisTrack::default(), time_s)
+        .unwrap()
+}
+
+/// The pixel at the fraction (`fx`, `fy`) of the picture, measured from the top left.
+fn at(rgba: &[u8], fx: f64, fy: f64) -> [u8; 3] {
+    let x = ((fx * f64::from(SIZE.0)) as u32).min(SIZE.0 - 1);
+    let y = ((fy * f64::from(SIZE.1)) as u32).min(SIZE.1 - 1);
+    let i = ((y * SIZE.0 + x) * 4) as usize;
+    [rgba[i], rgba[i + 1], rgba[i + 2]]
+}
+
+fn near(got: [u8; 3], want: [u8; 3], what: &str) {
+    let ok = got.iter().zip(want).all(|(g, w)| g.abs_diff(w) <= 3);
+    assert!(ok, "{what}: {got:?}, expected {want:?} (±3)");
+}
+
+#[test]
+fn a_vertical_gradient_is_white_at_the_top_and_black_at_the_bottom_as_in_isf_hosts() {
+    let rgba = frame("gradient", 1.0);
+    for (fx, how) in [(0.25, "isf_FragNormCoord"), (0.75, "gl_FragCoord")] {
+        let top = at(&rgba, fx, 0.0)[0];
+        let bottom = at(&rgba, fx, 0.999)[0];
+        assert!(top >= 248, "{how}: the top row is {top}, not white");
+        assert!(bottom <= 7, "{how}: the bottom row is {bottom}, not black");
+        let mid = at(&rgba, fx, 0.5)[0];
+        assert!((120..=136).contains(&mid), "{how}: halfway is {mid}");
+    }
+}
+
+#[test]
+fn every_value_input_reaches_the_shader_with_its_default_and_as_the_preset_steers_it() {
+    let rgba = frame("inputs", 1.0);
+    near(at(&rgba, 0.25, 0.25), [128, 128, 128], "float 0.5");
+    near(at(&rgba, 0.75, 0.25), [255, 0, 0], "colour red");
+    near(at(&rgba, 0.25, 0.75), [128, 128, 128], "long 2 of 4");
+    // The point (0.25, 0.75) in ISF's upward coordinates is in the top-left quarter: the
+    // bottom-right quarter shows nothing.
+    near(
+        at(&rgba, 0.75, 0.75),
+        [0, 0, 0],
+        "point elsewhere, no event",
+    );
+    let steered = frame("inputs-steered", 1.0);
+    near(
+        at(&steered, 0.25, 0.25),
+        [191, 191, 191],
+        "float 0.25 inverted by the bool",
+    );
+    near(at(&steered, 0.75, 0.25), [0, 0, 255], "colour blue");
+    near(at(&steered, 0.25, 0.75), [255, 255, 255], "long 4 of 4");
+    // The point (0.75, 0.25): three quarters across, three quarters down.
+    near(
+        at(&steered, 0.75, 0.75),
+        [255, 255, 255],
+        "the point's spot",
+    );
+    near(at(&steered, 0.9, 0.55), [0, 0, 0], "away from the point");
+}
+
+#[test]
+fn a_persistent_buffer_feeds_back_and_the_picture_brightens_by_a_step_every_frame() {
+    let (timeline, mut fr) = renderer("feedback");
+    let track = AnalysisTrack::default();
+    let mut levels = Vec::new();
+    for i in 0..6 {
+        let rgba = fr
+            .frame_at(&timeline, &track, 1.0 + f64::from(i) / 30.0)
+            .unwrap();
+        levels.push(at(&rgba, 0.5, 0.5)[0]);
+    }
+    // A sixteenth a frame: 16, 32, 48 ... out of 255.
+    for (i, level) in levels.iter().enumerate() {
+        let want = (((i + 1) as f64 / 16.0) * 255.0).round() as u8;
+        assert!(
+            level.abs_diff(want) <= 3,
+            "frame {i}: {level}, expected {want}; all {levels:?}"
+        );
+    }
+}
+
+#[test]
+fn a_float_buffer_holds_values_above_one_at_the_size_its_expression_gives() {
+    let rgba = frame("float-buffer", 1.0);
+    let px = at(&rgba, 0.5, 0.5);
+    // 4.0 kept, divided by eight: a half (an 8-bit buffer would have kept 1.0: an eighth).
+    assert!(px[0].abs_diff(128) <= 3, "{px:?}");
+    // The pass drew at a quarter of 64 pixels wide: 16, reported as 16/1000.
+    assert!(px[1].abs_diff(4) <= 1, "{px:?}");
+}
+
+#[test]
+fn an_imported_image_from_beside_the_shader_shows_the_right_way_up() {
+    let rgba = frame("imported", 1.0);
+    // Near the corners, where the 2×2 image's texels are not blended with their neighbours.
+    near(at(&rgba, 0.05, 0.05), [255, 0, 0], "top left");
+    near(at(&rgba, 0.95, 0.05), [0, 255, 0], "top right");
+    near(at(&rgba, 0.05, 0.95), [0, 0, 255], "bottom left");
+    near(at(&rgba, 0.95, 0.95), [255, 255, 255], "bottom right");
+}
+
+#[test]
+fn an_import_that_leaves_the_shaders_folder_is_refused_with_the_shader_named() {
+    let timeline = preset_timeline(&project(), "escape", 10.0).unwrap();
+    let err = FrameRenderer::new(&timeline, SIZE.0, SIZE.1)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("escape.fs"), "{err}");
+    assert!(err.contains("leaves the shader's folder"), "{err}");
+}
+
+#[test]
+fn a_custom_vertex_stage_hands_the_fragment_stage_what_it_computed() {
+    let rgba = frame("vertex", 1.0);
+    // shifted = (x * 0.5, 0.5): red grows to a half across, green is a half everywhere.
+    let left = at(&rgba, 0.0, 0.5);
+    let right = at(&rgba, 0.999, 0.5);
+    assert!(
+        left[0] <= 4 && right[0].abs_diff(128) <= 4,
+        "{left:?} {right:?}"
+    );
+    assert!(
+        left[1].abs_diff(128) <= 3 && right[1].abs_diff(128) <= 3,
+        "{left:?} {right:?}"
+    );
+}
+
+#[test]
+fn a_preset_naming_an_input_the_isf_shader_lacks_is_an_error_at_its_line_with_a_suggestion() {
+    let errors = check_file(&fixture("isf/presets/misnamed.toml"));
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(errors.len(), 1, "{text:#?}");
+    assert_eq!(errors[0].line, 7, "{}", text[0]);
+    assert!(
+        text[0].contains("levle") && text[0].contains("level"),
+        "{}",
+        text[0]
+    );
+}
+
+#[test]
+fn every_isf_fixture_preset_but_the_broken_ones_passes_check() {
+    for name in project().preset_names() {
+        let path = fixture(&format!("isf/presets/{name}.toml"));
+        let errors = check_file(&path);
+        match name.as_str() {
+            "misnamed" | "escape" => assert!(!errors.is_empty(), "{name}"),
+            _ => assert!(errors.is_empty(), "{name}: {errors:#?}"),
+        }
+    }
+}
