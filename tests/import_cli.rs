@@ -50,9 +50,15 @@ fn a_folder_of_isf_shaders_becomes_presets_that_check_list_and_render_and_the_br
         err.contains("escape.fs") && err.contains("leaves the shader's folder"),
         "{err}"
     );
-    assert!(out.contains("5 imported, 0 kept as they were, 1 refused, of 6"), "{out}");
+    assert!(
+        out.contains("5 imported, 0 kept as they were, 1 refused, of 6"),
+        "{out}"
+    );
     for name in ["gradient", "inputs", "feedback", "vertex", "imported"] {
-        assert!(project.join(format!("presets/{name}.toml")).is_file(), "{name}");
+        assert!(
+            project.join(format!("presets/{name}.toml")).is_file(),
+            "{name}"
+        );
         let (code, _, err) = run(&project, &["check", &format!("presets/{name}.toml")]);
         assert_eq!(code, 0, "{name}: {err}");
     }
@@ -60,7 +66,10 @@ fn a_folder_of_isf_shaders_becomes_presets_that_check_list_and_render_and_the_br
     assert!(project.join("shaders/quad.png").is_file());
     // The inputs are written out as parameters, to edit.
     let preset = std::fs::read_to_string(project.join("presets/inputs.toml")).unwrap();
-    assert!(preset.contains("\"tint_r\" = { default = 1.0, min = 0.0, max = 1.0 }"), "{preset}");
+    assert!(
+        preset.contains("\"tint_r\" = { default = 1.0, min = 0.0, max = 1.0 }"),
+        "{preset}"
+    );
     assert!(preset.contains("author = \"Somnia tests\""), "{preset}");
 
     let (code, out, _) = run(&project, &["list", "presets"]);
@@ -78,8 +87,18 @@ fn a_folder_of_isf_shaders_becomes_presets_that_check_list_and_render_and_the_br
         let (code, _, err) = run(
             &project,
             &[
-                "render", "--preset", preset, "--seconds", "1", "--size", "32x18", "--fps", "4",
-                "--no-mp4", "--out", out,
+                "render",
+                "--preset",
+                preset,
+                "--seconds",
+                "1",
+                "--size",
+                "32x18",
+                "--fps",
+                "4",
+                "--no-mp4",
+                "--out",
+                out,
             ],
         );
         assert_eq!(code, 0, "{err}");
@@ -100,7 +119,12 @@ fn a_folder_of_isf_shaders_becomes_presets_that_check_list_and_render_and_the_br
     assert_eq!(a.len(), 4);
     let bytes = |p: &Path| std::fs::read(p).unwrap();
     for (x, y) in a.iter().zip(&b) {
-        assert_eq!(bytes(x), bytes(y), "{} differs between renders", x.display());
+        assert_eq!(
+            bytes(x),
+            bytes(y),
+            "{} differs between renders",
+            x.display()
+        );
     }
     // And the feedback moved: each frame brighter than the last.
     let level = |p: &Path| read_png(p).rgb[0];

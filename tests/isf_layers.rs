@@ -162,6 +162,66 @@ fn a_custom_vertex_stage_hands_the_fragment_stage_what_it_computed() {
     );
 }
 
+/// The picture of performance `name` at each of `times_s`, from one renderer.
+fn performance_frames(name: &str, times_s: &[f64]) -> Vec<Vec<u8>> {
+    let timeline =
+        somnia::show::compile::load_timeline(&fixture(&format!("isf/performances/{name}.toml")))
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    let mut fr = FrameRenderer::new(&timeline, SIZE.0, SIZE.1).unwrap();
+    fr.set_flash_guard(false);
+    times_s
+        .iter()
+        .map(|t| {
+            fr.frame_at(&timeline, &AnalysisTrack::default(), *t)
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn an_isf_transition_is_a_crossfade_style_showing_start_at_0_half_and_half_at_05_and_end_at_1() {
+    // The fade runs from 1 s to 3 s: its progress (an S-curve) is 0 at 1 s, a half at 2 s and
+    // 1 at its end. The start is the gradient (top rows near white), the end the inputs
+    // preset (its top-left quarter grey, its top-right red).
+    let frames = performance_frames("wipe", &[1.0, 2.0, 2.999]);
+    let gradient_top = |px: [u8; 3]| px[0] > 180 && px[1] > 180 && px[2] > 180;
+    // At 0: the start everywhere.
+    assert!(
+        gradient_top(at(&frames[0], 0.25, 0.25)),
+        "{:?}",
+        at(&frames[0], 0.25, 0.25)
+    );
+    assert!(
+        gradient_top(at(&frames[0], 0.75, 0.25)),
+        "{:?}",
+        at(&frames[0], 0.75, 0.25)
+    );
+    // At a half: the end left of the middle, the start right of it.
+    near(
+        at(&frames[1], 0.25, 0.25),
+        [128, 128, 128],
+        "halfway, left: the end",
+    );
+    assert!(
+        gradient_top(at(&frames[1], 0.75, 0.25)),
+        "halfway, right: the start {:?}",
+        at(&frames[1], 0.75, 0.25)
+    );
+    // At 1: the end everywhere.
+    near(at(&frames[2], 0.25, 0.25), [128, 128, 128], "the end, left");
+    near(at(&frames[2], 0.75, 0.25), [255, 0, 0], "the end, right");
+}
+
+#[test]
+fn a_fade_style_that_is_no_transition_or_no_file_is_an_error_at_its_name() {
+    let errors = check_file(&fixture("isf/performances/wipe-missing.toml"));
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(errors.len(), 2, "{text:#?}");
+    assert_eq!((errors[0].line, errors[1].line), (10, 16), "{text:#?}");
+    assert!(text[0].contains("not an ISF transition"), "{}", text[0]);
+    assert!(text[1].contains("no fade style `wiep`"), "{}", text[1]);
+}
+
 #[test]
 fn a_preset_naming_an_input_the_isf_shader_lacks_is_an_error_at_its_line_with_a_suggestion() {
     let errors = check_file(&fixture("isf/presets/misnamed.toml"));

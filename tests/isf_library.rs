@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use somnia::render::Gpu;
 use somnia::render::isf::load;
-use somnia::render::isf_layer::{IsfClock, IsfLayer};
+use somnia::render::isf_layer::{IsfClock, IsfImages, IsfLayer};
 use somnia::render::offscreen::Offscreen;
 use somnia::show::isf_inputs;
 
@@ -41,14 +41,17 @@ fn isf_package() -> PathBuf {
 
 const SIZE: (u32, u32) = (96, 54);
 
-/// A picture beneath with something everywhere: red across, green down, a blue checker.
-fn beneath(gpu: &Gpu) -> wgpu::TextureView {
+/// A picture beneath with something everywhere: red across, green down, a blue checker (the
+/// other way round for a transition's end).
+fn beneath(gpu: &Gpu, inverted: bool) -> wgpu::TextureView {
     let (w, h) = SIZE;
     let mut rgba = Vec::with_capacity((w * h * 4) as usize);
     for y in 0..h {
         for x in 0..w {
             let checker = ((x / 8 + y / 8) % 2) as u8 * 200;
-            rgba.extend([(x * 255 / w) as u8, (y * 255 / h) as u8, checker, 255]);
+            let px = [(x * 255 / w) as u8, (y * 255 / h) as u8, checker];
+            let px = if inverted { px.map(|c| 255 - c) } else { px };
+            rgba.extend([px[0], px[1], px[2], 255]);
         }
     }
     let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
@@ -86,7 +89,12 @@ enum Outcome {
     Flat,
 }
 
-fn try_shader(gpu: &Gpu, out: &Offscreen, under: &wgpu::TextureView, f: &Path) -> Outcome {
+fn try_shader(
+    gpu: &Gpu,
+    out: &Offscreen,
+    (under, end): (&wgpu::TextureView, &wgpu::TextureView),
+    f: &Path,
+) -> Outcome {
     let shader = match load(f) {
         Ok(s) => s,
         Err(d) => {
@@ -120,7 +128,11 @@ fn try_shader(gpu: &Gpu, out: &Offscreen, under: &wgpu::TextureView, f: &Path) -
                 0,
                 clock,
                 &values,
-                Some(under),
+                IsfImages {
+                    beneath: Some(under),
+                    start: Some(under),
+                    end: Some(end),
+                },
             );
         });
         if let Some(e) = pollster::block_on(scope.pop()) {
@@ -158,10 +170,10 @@ fn at_least_95_percent_of_the_public_isf_library_renders_on_lavapipe_and_every_f
     );
     let gpu = Gpu::headless().expect("a graphics adapter (lavapipe)");
     let out = Offscreen::new(&gpu, SIZE.0, SIZE.1);
-    let under = beneath(&gpu);
+    let (under, end) = (beneath(&gpu, false), beneath(&gpu, true));
     let (mut refused, mut not_drawn, mut flat) = (Vec::new(), Vec::new(), Vec::new());
     for f in &files {
-        match try_shader(&gpu, &out, &under, f) {
+        match try_shader(&gpu, &out, (&under, &end), f) {
             Outcome::Rendered => {}
             Outcome::Refused(d) => refused.push(d),
             Outcome::BuiltNotDrawn(d) => not_drawn.push(d),

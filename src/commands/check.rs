@@ -127,6 +127,7 @@ pub fn check_file(path: &Path) -> Vec<Diagnostic> {
             Ok(tl) => tl
                 .presets
                 .iter()
+                .chain(&tl.fade_styles)
                 .filter_map(|p| shader::check_layer(&p.layer).err())
                 .collect(),
             Err(d) => d,

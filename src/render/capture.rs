@@ -45,6 +45,11 @@ impl FrameRenderer {
         let gpu = Gpu::headless()?;
         let mut renderer = Renderer::new(&gpu, Offscreen::FORMAT, &timeline.presets)
             .map_err(CaptureError::Shaders)?;
+        // A render does not quietly swap a transition for a mix: its failure is the render's.
+        let broken = renderer.set_fade_styles(&gpu, &timeline.fade_styles);
+        if !broken.is_empty() {
+            return Err(CaptureError::Shaders(broken));
+        }
         // Offscreen targets have an sRGB twin: the flash guard works on them in place.
         renderer.set_srgb_views(true);
         let target = Offscreen::new(&gpu, width, height);

@@ -76,6 +76,37 @@ pub struct IsfClock {
     pub date: [f32; 4],
 }
 
+/// The pictures an ISF layer's image inputs read: `startImage` and `endImage` a transition's
+/// two sides, any other image input the picture beneath the layer (black where a picture is
+/// not given).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IsfImages<'a> {
+    pub beneath: Option<&'a wgpu::TextureView>,
+    pub start: Option<&'a wgpu::TextureView>,
+    pub end: Option<&'a wgpu::TextureView>,
+}
+
+impl<'a> IsfImages<'a> {
+    /// The picture beneath only (a layer or a filter).
+    pub fn beneath(view: Option<&'a wgpu::TextureView>) -> Self {
+        Self {
+            beneath: view,
+            ..Self::default()
+        }
+    }
+
+    fn for_input(&self, name: &str) -> Option<&'a wgpu::TextureView> {
+        match name {
+            "startImage" => self.start,
+            "endImage" => self.end,
+            _ => self.beneath,
+        }
+    }
+}
+
+/// The views a texture bind group was made with: a group is reused while they are the same.
+type GroupKey = (usize, u64, [Option<wgpu::TextureView>; 3]);
+
 /// One target's two textures (one is read while the other is written) and which holds the
 /// latest picture.
 struct Target {
@@ -94,7 +125,7 @@ struct SlotState {
     frame: u64,
     /// Texture bind groups by (pass, which texture of each target is latest, the picture
     /// beneath).
-    groups: HashMap<(usize, u64, Option<wgpu::TextureView>), wgpu::BindGroup>,
+    groups: HashMap<GroupKey, wgpu::BindGroup>,
 }
 
 /// An ISF shader's pipelines and what its draws need.
@@ -302,8 +333,7 @@ impl IsfLayer {
     }
 
     /// Draws the layer into `out` (of `format` and `size`) for slot `slot`, with the
-    /// preset's parameter values `params` and, for its image inputs, the picture `beneath`
-    /// (black where there is none).
+    /// preset's parameter values `params` and, for its image inputs, `images`.
     #[allow(clippy::too_many_arguments)]
     pub fn draw(
         &mut self,
@@ -315,7 +345,7 @@ impl IsfLayer {
         slot: usize,
         clock: IsfClock,
         params: &[f32],
-        beneath: Option<&wgpu::TextureView>,
+        images: IsfImages<'_>,
     ) {
         if slot >= self.slot_count {
             return;
@@ -346,7 +376,7 @@ impl IsfLayer {
             let block = (slot * passes + k) as u64 * BLOCK_BYTES;
             gpu.queue
                 .write_buffer(&self.builtins_buf, block, bytemuck::bytes_of(&builtins));
-            let group1 = self.texture_group(&gpu.device, slot, k, beneath);
+            let group1 = self.texture_group(&gpu.device, slot, k, images);
             let pipeline = match target {
                 Some(t) => {
                     let float = self.slots[&slot].targets[t].float;
@@ -533,7 +563,7 @@ impl IsfLayer {
         device: &wgpu::Device,
         slot: usize,
         k: usize,
-        beneath: Option<&wgpu::TextureView>,
+        images: IsfImages<'_>,
     ) -> wgpu::BindGroup {
         let state = self.slots.get_mut(&slot).expect("prepared");
         let mask = state
@@ -541,7 +571,11 @@ impl IsfLayer {
             .iter()
             .enumerate()
             .fold(0u64, |m, (i, t)| m | ((t.latest as u64) << (i % 64)));
-        let key = (k, mask, beneath.cloned());
+        let key = (
+            k,
+            mask,
+            [images.beneath, images.start, images.end].map(|v| v.cloned()),
+        );
         if let Some(g) = state.groups.get(&key) {
             return g.clone();
         }
@@ -554,7 +588,7 @@ impl IsfLayer {
                 } else if let Some(v) = self.imported.get(name) {
                     v
                 } else {
-                    beneath.unwrap_or(&self.black)
+                    images.for_input(name).unwrap_or(&self.black)
                 }
             })
             .collect();
@@ -593,6 +627,13 @@ impl IsfLayer {
         }
         let (_, blit) = self.blit.as_ref().expect("just made");
         blit.draw(device, encoder, from, out);
+    }
+
+    /// The index of parameter `name` among those it was built for (a transition's
+    /// `progress`).
+    pub fn param_index(&self, name: &str) -> Option<usize> {
+        let input = self.inputs.iter().find(|i| i.name == name)?;
+        input.params.first().copied().filter(|p| *p != usize::MAX)
     }
 
     /// The shader file this layer draws.

@@ -10,7 +10,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::flash_guard::FlashGuard;
 use super::gpu::Gpu;
-use super::isf_layer::{IsfClock, IsfLayer};
+use super::isf_layer::{IsfClock, IsfImages, IsfLayer};
 use super::join_code::JoinCodePass;
 use super::mosaic::MosaicPass;
 use super::passes::{
@@ -212,6 +212,9 @@ pub struct Renderer {
     overlay_text: Option<TextPainter>,
     layer_layout: wgpu::PipelineLayout,
     pipelines: PipelineCache,
+    /// The crossfade styles (ISF transitions) of the timeline, each with its layer (none if
+    /// it failed to build: that fade is a plain mix).
+    fade_styles: Vec<(Preset, Option<std::sync::Arc<std::sync::Mutex<IsfLayer>>>)>,
     /// ISF layers built recently, by their translated GLSL and file (as `pipelines`).
     isf_layers: Vec<(String, std::sync::Arc<std::sync::Mutex<IsfLayer>>)>,
     /// Each slot's clock and parameter values this frame (ISF layers write their own blocks).
@@ -410,6 +413,7 @@ impl Renderer {
             layer_layout: layout,
             pipelines: PipelineCache::default(),
             isf_layers: Vec::new(),
+            fade_styles: Vec::new(),
             slot_time_s: [0.0; SLOTS],
             slot_params: [[0.0; MAX_LAYER_PARAMS]; SLOTS],
             frame_dt_s: 0.0,
@@ -574,6 +578,35 @@ impl Renderer {
             }
         }
         self.layers = layers;
+        diags
+    }
+
+    /// Builds the crossfade styles `styles` (a timeline's `fade_styles`); one already built
+    /// for an equal preset is kept. One that fails is reported and its fades are plain mixes.
+    pub fn set_fade_styles(&mut self, gpu: &Gpu, styles: &[Preset]) -> Vec<Diagnostic> {
+        let mut diags = Vec::new();
+        let mut built = Vec::with_capacity(styles.len());
+        for style in styles {
+            if let Some((_, layer)) = self.fade_styles.iter().find(|(p, _)| p == style) {
+                built.push((style.clone(), layer.clone()));
+                continue;
+            }
+            let path = &style.layer.shader_path;
+            let layer = std::fs::read_to_string(path)
+                .map_err(|e| Diagnostic::file(path, format!("cannot read shader: {e}")))
+                .and_then(|fs| {
+                    let vs = std::fs::read_to_string(path.with_extension("vs")).ok();
+                    self.isf_layer(gpu, style, &fs, vs.as_deref())
+                });
+            match layer {
+                Ok(layer) => built.push((style.clone(), Some(layer))),
+                Err(d) => {
+                    diags.push(d);
+                    built.push((style.clone(), None));
+                }
+            }
+        }
+        self.fade_styles = built;
         diags
     }
 
@@ -951,6 +984,45 @@ impl Renderer {
         let (old_view, new_view) = (targets.old_view.clone(), targets.new_view.clone());
         self.draw_layer(gpu, encoder, &old_view, size, fade.preset, SLOT_FADE, None);
         self.draw_layer(gpu, encoder, &new_view, size, v.preset, SLOT_BASE, None);
+        let style = fade
+            .style
+            .and_then(|k| self.fade_styles.get(k))
+            .and_then(|(p, l)| Some((p, l.as_ref()?)));
+        if let Some((preset, layer)) = style {
+            // The transition: its own values, `progress` the fade's weight.
+            let mut values = [0.0f32; MAX_LAYER_PARAMS];
+            for (v, p) in values.iter_mut().zip(&preset.layer.params) {
+                *v = p.default;
+            }
+            let mut isf = layer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(v) = isf.param_index("progress").and_then(|i| values.get_mut(i)) {
+                *v = fade.weight_new;
+            }
+            let clock = IsfClock {
+                time_s: self.slot_time_s[SLOT_BASE],
+                dt_s: self.frame_dt_s,
+                date: self.frame_date,
+            };
+            let images = IsfImages {
+                beneath: None,
+                start: Some(&old_view),
+                end: Some(&new_view),
+            };
+            isf.draw(
+                gpu,
+                encoder,
+                view,
+                self.format,
+                size,
+                0,
+                clock,
+                &values,
+                images,
+            );
+            return;
+        }
         gpu.queue.write_buffer(
             &self.blend.weight_buf,
             0,
@@ -1001,7 +1073,7 @@ impl Renderer {
                     slot,
                     clock,
                     &self.slot_params[slot],
-                    beneath,
+                    IsfImages::beneath(beneath),
                 );
             }
             Some(Drawn::Wgsl(pipeline)) => {

@@ -72,6 +72,7 @@ pub fn paint(presets: &[Preset], alive: &dyn Fn() -> bool) -> Result<Vec<Thumbna
             time_s: i as f64 * span_s,
             preset: i,
             fade_s: 0.0,
+            style: None,
         })
         .collect();
     let (w, h) = SIZE;

@@ -253,6 +253,13 @@ impl App {
         if let Some(timeline) = update.show {
             self.errors
                 .retain(|p, _| p.extension().is_none_or(|e| e != "toml"));
+            for d in live
+                .renderer
+                .set_fade_styles(&live.gpu, &timeline.fade_styles)
+            {
+                tracing::warn!("somnia: a fade style failed; its fades are plain mixes:\n{d}");
+                self.errors.insert(d.path.clone(), d.to_string());
+            }
             if timeline.presets != self.timeline.presets {
                 presets_changed = true;
                 let mut failed = false;
@@ -396,6 +403,7 @@ impl App {
             event_loop,
             &self.options,
             &self.timeline.presets,
+            &self.timeline.fade_styles,
             None,
         )?;
         let mut watched = renderer.shader_paths();
@@ -463,6 +471,7 @@ impl App {
             event_loop,
             &self.options,
             &self.timeline.presets,
+            &self.timeline.fade_styles,
             Some(&live.renderer),
         ) {
             Ok((surface, config, gpu, mut renderer)) => {
@@ -686,6 +695,7 @@ fn attach(
     event_loop: &ActiveEventLoop,
     options: &WindowOptions,
     presets: &[crate::show::preset::Preset],
+    fade_styles: &[crate::show::preset::Preset],
     lost: Option<&Renderer>,
 ) -> Result<
     (
@@ -738,6 +748,9 @@ fn attach(
             renderer
         }
     };
+    for d in renderer.set_fade_styles(&gpu, fade_styles) {
+        tracing::warn!("somnia: a fade style failed; its fades are plain mixes:\n{d}");
+    }
     renderer.set_srgb_views(srgb_views);
     if !options.flash_guard {
         renderer.set_flash_guard(&gpu.device, false);

@@ -145,6 +145,10 @@ pub struct CueFile {
     /// Crossfade time for `preset`, seconds (0 or absent: a cut).
     #[serde(default)]
     pub fade_s: Option<Spanned<f64>>,
+    /// How the crossfade looks: an ISF transition in `shaders/` (`NAME.fs`, with
+    /// `startImage`, `endImage` and `progress`), or a plain mix when absent.
+    #[serde(default)]
+    pub fade_style: Option<Spanned<String>>,
     /// Notes to play, as MIDI numbers (60) or names ("C4", "F#3", "Bb2").
     #[serde(default)]
     pub notes: Option<Vec<Spanned<NoteSpec>>>,

@@ -302,6 +302,61 @@ fn layer_params(
     params
 }
 
+/// The ISF transition `name` (`shaders/NAME.fs`) as a crossfade style: a preset whose layer is
+/// the transition and whose parameters are its inputs. Errors say what is missing.
+pub fn fade_style(project: &Project, name: &str) -> Result<Preset, String> {
+    let shader_path = project
+        .shader_path(&format!("{name}.fs"))
+        .map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(&shader_path).map_err(|e| {
+        format!(
+            "no fade style `{name}`: cannot read {}: {e}",
+            shader_path.display()
+        )
+    })?;
+    let header = isf::parse(&text).map_err(|e| {
+        format!(
+            "{}: the ISF header cannot be read: {e}",
+            shader_path.display()
+        )
+    })?;
+    let has = |n: &str, image: bool| {
+        header.inputs.iter().any(|i| {
+            i.name == n
+                && match image {
+                    true => matches!(i.ty, isf::InputType::Image),
+                    false => matches!(i.ty, isf::InputType::Float(_)),
+                }
+        })
+    };
+    if !(has("startImage", true) && has("endImage", true) && has("progress", false)) {
+        return Err(format!(
+            "{} is not an ISF transition: it needs image inputs `startImage` and `endImage` and a float `progress`",
+            shader_path.display()
+        ));
+    }
+    let params = super::isf_inputs::params(&header);
+    if params.len() > MAX_LAYER_PARAMS {
+        return Err(format!(
+            "{}: a transition may have at most {MAX_LAYER_PARAMS} parameters",
+            shader_path.display()
+        ));
+    }
+    Ok(Preset {
+        name: name.to_string(),
+        path: shader_path.clone(),
+        description: header.description.clone().unwrap_or_default(),
+        layer: LayerDef {
+            shader_path,
+            params,
+        },
+        patch: None,
+        post: Post::default(),
+        author: String::new(),
+        license: String::new(),
+    })
+}
+
 /// Whether a layer's shader is an ISF file (by its extension, `.fs`).
 pub fn is_isf(shader_path: &Path) -> bool {
     shader_path.extension().is_some_and(|x| x == "fs")

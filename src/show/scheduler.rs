@@ -118,6 +118,7 @@ mod tests {
             tempo: Tempo::default(),
             duration_s: 10.0,
             presets: vec![],
+            fade_styles: vec![],
             initial_patch: Default::default(),
             master: Default::default(),
             audio: times

@@ -120,6 +120,8 @@ impl VisualState {
         self.preset += base;
         if let Some(f) = &mut self.fade {
             f.preset += base;
+            // Its styles are the outgoing show's own: a plain mix instead.
+            f.style = None;
         }
         for d in &mut self.mosaic.layers {
             d.preset += base;
@@ -175,6 +177,8 @@ pub struct Fade {
     pub weight_new: f32,
     /// Where the outgoing layer's clock starts on the show clock (see [`Timeline::origin_s`]).
     pub origin_s: f64,
+    /// How the two meet: an ISF transition of [`Timeline::fade_styles`], or a plain mix.
+    pub style: Option<usize>,
 }
 
 /// A change of preset: a cut when `fade_s` is 0, else a crossfade over `fade_s`.
@@ -183,6 +187,8 @@ pub struct Switch {
     pub time_s: f64,
     pub preset: usize,
     pub fade_s: f64,
+    /// The crossfade's style ([`Timeline::fade_styles`]); a plain mix when `None`.
+    pub style: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -199,6 +205,9 @@ pub struct Timeline {
     pub audio: Vec<AudioCue>,
     /// Preset changes, sorted, the first at 0.
     pub switches: Vec<Switch>,
+    /// The ISF transitions crossfades use (`fade_style` on a cue), each as a preset whose
+    /// layer is the transition's shader and whose parameters are its inputs.
+    pub fade_styles: Vec<Preset>,
     /// Sorted by time.
     pub changes: Vec<VisualChange>,
     /// The dream mosaic's layers, in drawing order.
@@ -307,6 +316,7 @@ impl Timeline {
             params: out.params,
             weight_new,
             origin_s: out.origin_s,
+            style: None,
         });
         // Dreamers going out fade with their show, unless the new one brings its own.
         if state.mosaic.count == 0 && out.mosaic.count > 0 {
@@ -364,6 +374,7 @@ impl Timeline {
                         params: from_params,
                         weight_new,
                         origin_s: self.origin_s,
+                        style: sw.style,
                     }
                 })
             }

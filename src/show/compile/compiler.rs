@@ -46,6 +46,8 @@ pub(super) struct Compiler<'a> {
     initial_patch: Patch,
     pub(super) audio: Vec<AudioCue>,
     pub(super) switches: Vec<Switch>,
+    /// The ISF transitions cues name as `fade_style`, in the order first named.
+    pub(super) fade_styles: Vec<Preset>,
     pub(super) changes: Vec<VisualChange>,
     pub(super) captions: Vec<Caption>,
     pub(super) dreamers: Vec<Dreamer>,
@@ -90,6 +92,7 @@ impl<'a> Compiler<'a> {
             initial_patch: Patch::default(),
             audio: Vec::new(),
             switches: Vec::new(),
+            fade_styles: Vec::new(),
             changes: Vec::new(),
             captions: Vec::new(),
             dreamers: Vec::new(),
@@ -196,6 +199,32 @@ impl<'a> Compiler<'a> {
         result
     }
 
+    /// The crossfade style a cue names (`fade_style`), loaded the first time; `None`, with
+    /// the problem reported at the name, when it is not an ISF transition in `shaders/`.
+    pub(super) fn fade_style(&mut self, name: &Spanned<String>) -> Option<usize> {
+        let wanted = name.get_ref();
+        if let Some(i) = self.fade_styles.iter().position(|p| p.name == *wanted) {
+            return Some(i);
+        }
+        match crate::show::preset::fade_style(self.project, wanted) {
+            Ok(style) => {
+                self.fade_styles.push(style);
+                Some(self.fade_styles.len() - 1)
+            }
+            Err(e) => {
+                let place = self.project.shaders_dir().display().to_string();
+                self.report().error_hint(
+                    name.span(),
+                    e,
+                    format!(
+                        "a fade style is an ISF transition's name, its file NAME.fs in {place}"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
     /// The opening: the engine's tempo, the first preset and its patch, the dream mosaic and
     /// its unity, and the composer's opening macros.
     pub(super) fn opening(&mut self) {
@@ -222,6 +251,7 @@ impl<'a> Compiler<'a> {
                 time_s: 0.0,
                 preset: i,
                 fade_s: 0.0,
+                style: None,
             });
             if let Some(p) = self.presets[i].patch {
                 self.initial_patch = p;
@@ -331,6 +361,7 @@ impl<'a> Compiler<'a> {
             master: self.master,
             audio,
             switches: self.switches,
+            fade_styles: self.fade_styles,
             changes: self.changes,
             dreamers: self.dreamers,
             unity: self.unity,

@@ -66,8 +66,9 @@ impl Compiler<'_> {
                 .filter_map(|(name, _)| AudioParam::from_name(&name))
                 .collect(),
         };
+        let style = cue.fade_style.as_ref().and_then(|s| self.fade_style(s));
         if let Some(name) = &cue.preset {
-            self.switch_preset(name, fade_s.unwrap_or(0.0), &mut at);
+            self.switch_preset(name, fade_s.unwrap_or(0.0), style, &mut at);
         }
         self.notes(cue, t);
         if let Some(g) = &cue.glitch {
@@ -173,13 +174,20 @@ impl Compiler<'_> {
     }
 
     /// The cue's preset change (a fade of `fade_s`), and its patch for the sound.
-    fn switch_preset(&mut self, name: &Spanned<String>, fade_s: f64, at: &mut Moment) {
+    fn switch_preset(
+        &mut self,
+        name: &Spanned<String>,
+        fade_s: f64,
+        style: Option<usize>,
+        at: &mut Moment,
+    ) {
         self.active = self.preset(name);
         let Some(i) = self.active else { return };
         self.switches.push(Switch {
             time_s: at.t,
             preset: i,
             fade_s,
+            style,
         });
         if let Some(p) = self.presets[i].patch {
             self.audio.push(AudioCue {

@@ -20,6 +20,7 @@ impl Compiler<'_> {
                         time_s: t,
                         preset: i,
                         fade_s: fade_s.clamp(0.0, 60.0),
+                        style: None,
                     });
                     if let Some(p) = self.presets[i].patch {
                         self.audio.push(AudioCue {

@@ -63,10 +63,12 @@ pub fn still_timeline(preset: Preset, duration_s: f64) -> Timeline {
             time_s: duration_s,
             action: AudioAction::AllNotesOff,
         }],
+        fade_styles: vec![],
         switches: vec![Switch {
             time_s: 0.0,
             preset: 0,
             fade_s: 0.0,
+            style: None,
         }],
         changes: vec![],
         dreamers: vec![],
