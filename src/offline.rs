@@ -40,6 +40,7 @@ pub fn render_blocks(
         sample_rate_hz,
         block_frames,
         blocks: Vec::with_capacity((total as usize) / block_frames + 1),
+        shapes: Vec::new(),
     };
     let mut done = 0u64;
     while done < total {
@@ -53,7 +54,7 @@ pub fn render_blocks(
         if dropped < frames {
             sink(&block[2 * dropped..])?;
         }
-        track.blocks.push(engine.analysis());
+        track.push(engine.analysis());
         done += frames as u64;
         progress(done.min(total_out));
     }

@@ -35,11 +35,13 @@ fn fixed_analysis() -> AnalysisTrack {
         onsets: 4,
         last_onset_s: 2.3,
         bpm: 120.0,
+        ..Default::default()
     };
     AnalysisTrack {
         sample_rate_hz: 48_000,
         block_frames: 48_000 * 60,
         blocks: vec![a],
+        shapes: Vec::new(),
     }
 }
 

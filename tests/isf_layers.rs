@@ -213,6 +213,57 @@ fn an_isf_transition_is_a_crossfade_style_showing_start_at_0_half_and_half_at_05
 }
 
 #[test]
+fn the_audio_fft_input_follows_a_test_tone_from_440_hz_to_1760_hz_and_the_audio_input_shows_its_wave()
+ {
+    let timeline =
+        somnia::show::compile::load_timeline(&fixture("isf/performances/fft-tone.toml")).unwrap();
+    let sr = somnia::SAMPLE_RATE_HZ;
+    let track = somnia::offline::render_blocks(
+        &timeline,
+        4.0,
+        sr,
+        somnia::offline::OFFLINE_BLOCK_FRAMES,
+        |_| Ok(()),
+        |_| {},
+    )
+    .unwrap();
+    // One pixel a spectrum column: 256 columns of 46.875 Hz (48 kHz / 1024).
+    let (w, h) = (256u32, 16u32);
+    let mut fr = FrameRenderer::new(&timeline, w, h).unwrap();
+    fr.set_flash_guard(false);
+    let column_hz = f64::from(sr) / 1024.0;
+    for (t, tone_hz) in [(1.0, 440.0), (3.0, 1760.0)] {
+        let rgba = fr.frame_at(&timeline, &track, t).unwrap();
+        let row =
+            |y: u32| -> Vec<u8> { (0..w).map(|x| rgba[((y * w + x) * 4) as usize]).collect() };
+        let spectrum = row(h / 4);
+        let peak = (0..w as usize).max_by_key(|c| spectrum[*c]).unwrap();
+        let want = tone_hz / column_hz;
+        assert!(
+            (peak as f64 - want).abs() <= 1.0,
+            "{tone_hz} Hz: the spectrum peaks at column {peak} ({:.0} Hz), expected {want:.1}",
+            peak as f64 * column_hz
+        );
+        assert!(
+            spectrum[peak] > 150,
+            "{tone_hz} Hz: the peak is only {}",
+            spectrum[peak]
+        );
+        // Far from the tone, the spectrum is low.
+        let far = (peak + 60).min(w as usize - 1);
+        assert!(spectrum[far] < spectrum[peak] / 2, "{spectrum:?}");
+        let wave = row(3 * h / 4);
+        let (lo, hi) = (wave.iter().min().unwrap(), wave.iter().max().unwrap());
+        // Silence is 128 throughout; the sine at -12 dB through the master bus swings about
+        // a tenth of full scale either way.
+        assert!(
+            *lo < 122 && *hi > 134,
+            "{tone_hz} Hz: the waveform spans only {lo}..{hi}"
+        );
+    }
+}
+
+#[test]
 fn a_fade_style_that_is_no_transition_or_no_file_is_an_error_at_its_name() {
     let errors = check_file(&fixture("isf/performances/wipe-missing.toml"));
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();

@@ -10,9 +10,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use somnia::bridge::AudioShape;
 use somnia::render::Gpu;
 use somnia::render::isf::load;
-use somnia::render::isf_layer::{IsfClock, IsfImages, IsfLayer};
+use somnia::render::isf_layer::{AudioTextures, IsfClock, IsfImages, IsfLayer};
 use somnia::render::offscreen::Offscreen;
 use somnia::show::isf_inputs;
 
@@ -93,6 +94,7 @@ fn try_shader(
     gpu: &Gpu,
     out: &Offscreen,
     (under, end): (&wgpu::TextureView, &wgpu::TextureView),
+    audio: &AudioTextures,
     f: &Path,
 ) -> Outcome {
     let shader = match load(f) {
@@ -132,6 +134,7 @@ fn try_shader(
                     beneath: Some(under),
                     start: Some(under),
                     end: Some(end),
+                    audio: Some(audio),
                 },
             );
         });
@@ -171,9 +174,23 @@ fn at_least_95_percent_of_the_public_isf_library_renders_on_lavapipe_and_every_f
     let gpu = Gpu::headless().expect("a graphics adapter (lavapipe)");
     let out = Offscreen::new(&gpu, SIZE.0, SIZE.1);
     let (under, end) = (beneath(&gpu, false), beneath(&gpu, true));
+    // A sound for the audio-reactive ones: a falling spectrum with a few peaks, a sine wave.
+    let audio = AudioTextures::new(&gpu.device);
+    let mut shape = AudioShape::default();
+    for (i, (s, w)) in shape
+        .spectrum
+        .iter_mut()
+        .zip(shape.waveform.iter_mut())
+        .enumerate()
+    {
+        let peak = if i % 37 == 5 { 80.0 } else { 0.0 };
+        *s = (200.0 - i as f32 * 0.6 + peak).clamp(0.0, 255.0) as u8;
+        *w = (128.0 + 100.0 * (i as f32 * 0.2).sin()) as u8;
+    }
+    audio.write(&gpu.queue, &shape);
     let (mut refused, mut not_drawn, mut flat) = (Vec::new(), Vec::new(), Vec::new());
     for f in &files {
-        match try_shader(&gpu, &out, (&under, &end), f) {
+        match try_shader(&gpu, &out, (&under, &end), &audio, f) {
             Outcome::Rendered => {}
             Outcome::Refused(d) => refused.push(d),
             Outcome::BuiltNotDrawn(d) => not_drawn.push(d),

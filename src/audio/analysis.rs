@@ -1,6 +1,7 @@
 //! Analysis for the visuals, run on the audio thread after each block: RMS and peak, eight
 //! log-spaced spectrum bands, onsets (spectral flux with an adaptive threshold, timed to
-//! within a few samples) and a tempo estimate from the intervals between onsets.
+//! within a few samples), a tempo estimate from the intervals between onsets, and the sound's
+//! shape for shaders (the spectrum and waveform as bytes, as Web Audio gives Shadertoy).
 //!
 //! Everything is allocated in [`Analyzer::new`]; [`Analyzer::push`] only reuses it (the FFT
 //! runs with a preallocated scratch buffer), so it is safe inside the audio callback.
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
-use crate::bridge::{Analysis, BANDS};
+use crate::bridge::{Analysis, BANDS, SHAPE_LEN};
 
 /// Lowest and highest band edges, Hz.
 const BAND_LO_HZ: f32 = 40.0;
@@ -23,6 +24,13 @@ const MIN_ONSET_GAP_S: f64 = 0.1;
 const ONSET_MEMORY: usize = 24;
 /// Sub-block length used to place an onset precisely inside the analysis window.
 const ONSET_GRAIN: usize = 32;
+/// The shape's spectrum in dB: this is 0, `SHAPE_MAX_DB` is 255 (Web Audio's defaults).
+const SHAPE_MIN_DB: f32 = -100.0;
+const SHAPE_MAX_DB: f32 = -30.0;
+/// How much of the last frame's magnitude a column keeps (Web Audio's smoothing).
+const SHAPE_SMOOTHING: f32 = 0.8;
+/// FFT bins a spectrum column spans: 256 columns over the lower half of the 512 bins.
+const BINS_PER_COLUMN: usize = FFT_LEN / 2 / SHAPE_LEN / 2;
 
 pub struct Analyzer {
     sample_rate_hz: u32,
@@ -40,6 +48,8 @@ pub struct Analyzer {
     flux_avg: f32,
     flux_dev: f32,
     onset_times: [f64; ONSET_MEMORY],
+    /// Each spectrum column's smoothed magnitude.
+    shape_mag: [f32; SHAPE_LEN],
     out: Analysis,
 }
 
@@ -71,6 +81,7 @@ impl Analyzer {
             flux_avg: 0.0,
             flux_dev: 0.0,
             onset_times: [f64::NEG_INFINITY; ONSET_MEMORY],
+            shape_mag: [0.0; SHAPE_LEN],
             out: Analysis::default(),
         }
     }
@@ -146,6 +157,8 @@ impl Analyzer {
             };
         }
 
+        self.shape();
+
         // Adaptive threshold: well above the running mean and deviation of the flux.
         let threshold = self.flux_avg + 3.0 * self.flux_dev + 2.0;
         let now_s = end as f64 / f64::from(self.sample_rate_hz);
@@ -162,6 +175,26 @@ impl Analyzer {
         let a = 0.1;
         self.flux_dev += a * ((flux - self.flux_avg).abs() - self.flux_dev);
         self.flux_avg += a * (flux - self.flux_avg);
+    }
+
+    /// The shape for shaders from this frame's magnitudes and the latest samples.
+    fn shape(&mut self) {
+        // A sine at full scale reads 0.5 here (the Hann window's gain): Web Audio's 0 dB.
+        let full_scale = 0.5;
+        for (c, smoothed) in self.shape_mag.iter_mut().enumerate() {
+            let bins = &self.prev_mag[c * BINS_PER_COLUMN..(c + 1) * BINS_PER_COLUMN];
+            let mag = bins.iter().fold(0.0f32, |m, b| m.max(*b)) / full_scale;
+            *smoothed = SHAPE_SMOOTHING * *smoothed + (1.0 - SHAPE_SMOOTHING) * mag;
+            let db = 20.0 * smoothed.max(1e-9).log10();
+            let level = (db - SHAPE_MIN_DB) / (SHAPE_MAX_DB - SHAPE_MIN_DB);
+            self.out.shape.spectrum[c] = (level.clamp(0.0, 1.0) * 255.0) as u8;
+        }
+        let newest = self.filled % FFT_LEN;
+        for (i, w) in self.out.shape.waveform.iter_mut().enumerate() {
+            let s = self.history[(newest + FFT_LEN - SHAPE_LEN + i) % FFT_LEN];
+            *w = (128.0 + s.clamp(-1.0, 1.0) * 127.0).round() as u8;
+        }
+        self.out.frames = self.out.frames.wrapping_add(1);
     }
 
     /// Places an onset inside the analysis window: the start of the grain whose energy rises

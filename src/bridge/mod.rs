@@ -54,7 +54,8 @@ pub mod transport;
 pub mod wake;
 
 pub use analysis::{
-    Analysis, AnalysisReader, AnalysisTrack, AnalysisWriter, BANDS, analysis_channel,
+    Analysis, AnalysisReader, AnalysisTrack, AnalysisWriter, AudioShape, BANDS, SHAPE_LEN,
+    analysis_channel,
 };
 pub use commands::{
     LiveMacros, LookCommand, ShowCommand, StampedLook, look_commands, show_commands,

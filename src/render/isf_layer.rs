@@ -84,6 +84,8 @@ pub struct IsfImages<'a> {
     pub beneath: Option<&'a wgpu::TextureView>,
     pub start: Option<&'a wgpu::TextureView>,
     pub end: Option<&'a wgpu::TextureView>,
+    /// The sound's waveform and spectrum ([`AudioTextures`]), for `audio` and `audioFFT`.
+    pub audio: Option<&'a AudioTextures>,
 }
 
 impl<'a> IsfImages<'a> {
@@ -95,17 +97,79 @@ impl<'a> IsfImages<'a> {
         }
     }
 
-    fn for_input(&self, name: &str) -> Option<&'a wgpu::TextureView> {
-        match name {
-            "startImage" => self.start,
-            "endImage" => self.end,
+    fn for_input(&self, input: Option<&isf::Input>, name: &str) -> Option<&'a wgpu::TextureView> {
+        match (input.map(|i| &i.ty), name) {
+            (Some(isf::InputType::Audio(_)), _) => self.audio.map(|a| &a.waveform),
+            (Some(isf::InputType::AudioFft(_)), _) => self.audio.map(|a| &a.spectrum),
+            (_, "startImage") => self.start,
+            (_, "endImage") => self.end,
             _ => self.beneath,
         }
     }
 }
 
-/// The views a texture bind group was made with: a group is reused while they are the same.
+/// The views a texture bind group was made with: a group is reused while they are the same
+/// (the audio textures are the renderer's, the same every frame: not part of it).
 type GroupKey = (usize, u64, [Option<wgpu::TextureView>; 3]);
+
+/// The sound's shape as two textures, 256 × 1, grey: the waveform (ISF `audio`) and the
+/// spectrum (`audioFFT`), written each frame from the analysis.
+#[derive(Debug)]
+pub struct AudioTextures {
+    waveform_texture: wgpu::Texture,
+    spectrum_texture: wgpu::Texture,
+    pub waveform: wgpu::TextureView,
+    pub spectrum: wgpu::TextureView,
+}
+
+impl AudioTextures {
+    pub fn new(device: &wgpu::Device) -> Self {
+        let make = |label| {
+            device.create_texture(&wgpu::TextureDescriptor {
+                label: Some(label),
+                size: wgpu::Extent3d {
+                    width: crate::bridge::SHAPE_LEN as u32,
+                    height: 1,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: TARGET_FORMAT,
+                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+                view_formats: &[],
+            })
+        };
+        let (waveform_texture, spectrum_texture) = (make("audio waveform"), make("audio spectrum"));
+        Self {
+            waveform: waveform_texture.create_view(&Default::default()),
+            spectrum: spectrum_texture.create_view(&Default::default()),
+            waveform_texture,
+            spectrum_texture,
+        }
+    }
+
+    /// Uploads `shape` (before the frame's commands run).
+    pub fn write(&self, queue: &wgpu::Queue, shape: &crate::bridge::AudioShape) {
+        let grey =
+            |values: &[u8]| -> Vec<u8> { values.iter().flat_map(|v| [*v, *v, *v, 255]).collect() };
+        for (texture, values) in [
+            (&self.waveform_texture, &shape.waveform),
+            (&self.spectrum_texture, &shape.spectrum),
+        ] {
+            queue.write_texture(
+                texture.as_image_copy(),
+                &grey(values),
+                wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(4 * crate::bridge::SHAPE_LEN as u32),
+                    rows_per_image: Some(1),
+                },
+                texture.size(),
+            );
+        }
+    }
+}
 
 /// One target's two textures (one is read while the other is written) and which holds the
 /// latest picture.
@@ -588,7 +652,8 @@ impl IsfLayer {
                 } else if let Some(v) = self.imported.get(name) {
                     v
                 } else {
-                    images.for_input(name).unwrap_or(&self.black)
+                    let input = self.header.inputs.iter().find(|i| i.name == *name);
+                    images.for_input(input, name).unwrap_or(&self.black)
                 }
             })
             .collect();

@@ -10,7 +10,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::flash_guard::FlashGuard;
 use super::gpu::Gpu;
-use super::isf_layer::{IsfClock, IsfImages, IsfLayer};
+use super::isf_layer::{AudioTextures, IsfClock, IsfImages, IsfLayer};
 use super::join_code::JoinCodePass;
 use super::mosaic::MosaicPass;
 use super::passes::{
@@ -212,6 +212,8 @@ pub struct Renderer {
     overlay_text: Option<TextPainter>,
     layer_layout: wgpu::PipelineLayout,
     pipelines: PipelineCache,
+    /// The sound's shape for ISF `audio` and `audioFFT` inputs, written each frame.
+    audio: AudioTextures,
     /// The crossfade styles (ISF transitions) of the timeline, each with its layer (none if
     /// it failed to build: that fade is a plain mix).
     fade_styles: Vec<(Preset, Option<std::sync::Arc<std::sync::Mutex<IsfLayer>>>)>,
@@ -413,6 +415,7 @@ impl Renderer {
             layer_layout: layout,
             pipelines: PipelineCache::default(),
             isf_layers: Vec::new(),
+            audio: AudioTextures::new(device),
             fade_styles: Vec::new(),
             slot_time_s: [0.0; SLOTS],
             slot_params: [[0.0; MAX_LAYER_PARAMS]; SLOTS],
@@ -608,6 +611,12 @@ impl Renderer {
         }
         self.fade_styles = built;
         diags
+    }
+
+    /// Whether any layer or fade style is an ISF shader (only they read the audio textures).
+    fn has_isf_layers(&self) -> bool {
+        self.layers.iter().any(|l| matches!(l.drawn, Drawn::Isf(_)))
+            || self.fade_styles.iter().any(|(_, l)| l.is_some())
     }
 
     /// Layer pipelines kept for reuse (at most 32).
@@ -964,6 +973,9 @@ impl Renderer {
         }
         self.frame_dt_s = inputs.dt_s;
         self.frame_date = inputs.date;
+        if self.has_isf_layers() {
+            self.audio.write(&gpu.queue, &inputs.analysis.shape);
+        }
     }
 
     /// The performance's preset into `view`: one layer, or two blended during a crossfade.
@@ -1009,6 +1021,7 @@ impl Renderer {
                 beneath: None,
                 start: Some(&old_view),
                 end: Some(&new_view),
+                audio: Some(&self.audio),
             };
             isf.draw(
                 gpu,
@@ -1073,7 +1086,11 @@ impl Renderer {
                     slot,
                     clock,
                     &self.slot_params[slot],
-                    IsfImages::beneath(beneath),
+                    IsfImages {
+                        beneath,
+                        audio: Some(&self.audio),
+                        ..IsfImages::default()
+                    },
                 );
             }
             Some(Drawn::Wgsl(pipeline)) => {
