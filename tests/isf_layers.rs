@@ -264,6 +264,21 @@ fn the_audio_fft_input_follows_a_test_tone_from_440_hz_to_1760_hz_and_the_audio_
 }
 
 #[test]
+fn an_isf_filter_in_the_post_chain_turns_the_gradient_upside_down_in_light() {
+    let rgba = frame("gradient-inverted", 1.0);
+    let (top, bottom) = (at(&rgba, 0.25, 0.0)[0], at(&rgba, 0.25, 0.999)[0]);
+    assert!(top <= 7 && bottom >= 248, "top {top}, bottom {bottom}");
+    let errors = check_file(&fixture("isf/presets/filter-clash.toml"));
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].to_string().contains("has no image input"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(errors[0].line, 7, "{}", errors[0]);
+}
+
+#[test]
 fn a_fade_style_that_is_no_transition_or_no_file_is_an_error_at_its_name() {
     let errors = check_file(&fixture("isf/performances/wipe-missing.toml"));
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -292,7 +307,7 @@ fn every_isf_fixture_preset_but_the_broken_ones_passes_check() {
         let path = fixture(&format!("isf/presets/{name}.toml"));
         let errors = check_file(&path);
         match name.as_str() {
-            "misnamed" | "escape" => assert!(!errors.is_empty(), "{name}"),
+            "misnamed" | "escape" | "filter-clash" => assert!(!errors.is_empty(), "{name}"),
             _ => assert!(errors.is_empty(), "{name}: {errors:#?}"),
         }
     }

@@ -40,11 +40,13 @@ fn the_readme_preset_example_is_a_valid_preset_for_the_shipped_shader() {
         std::fs::create_dir_all(dir.path().join(d)).unwrap();
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::copy(
-        repo.join("shaders/aurora.wgsl"),
-        dir.path().join("shaders/aurora.wgsl"),
-    )
-    .unwrap();
+    for shader in ["aurora.wgsl", "kaleido.fs"] {
+        std::fs::copy(
+            repo.join("shaders").join(shader),
+            dir.path().join("shaders").join(shader),
+        )
+        .unwrap();
+    }
     let preset = dir.path().join("presets/example.toml");
     std::fs::write(&preset, toml_block(0)).unwrap();
     let errors = somnia::commands::check::check_file(&preset);

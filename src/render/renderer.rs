@@ -168,6 +168,8 @@ enum LayerSource {
 
 struct Layer {
     drawn: Drawn,
+    /// The ISF filter its picture goes through (`[post] filter`), if any.
+    filter: Option<std::sync::Arc<std::sync::Mutex<IsfLayer>>>,
     shader_path: std::path::PathBuf,
     source: LayerSource,
     /// The preset it was built for: a new list of presets that still has it keeps the
@@ -212,6 +214,8 @@ pub struct Renderer {
     overlay_text: Option<TextPainter>,
     layer_layout: wgpu::PipelineLayout,
     pipelines: PipelineCache,
+    /// What a layer with a filter draws into before the filter reads it (made when one has).
+    filter_input: Option<((u32, u32), wgpu::TextureView)>,
     /// The sound's shape for ISF `audio` and `audioFFT` inputs, written each frame.
     audio: AudioTextures,
     /// The crossfade styles (ISF transitions) of the timeline, each with its layer (none if
@@ -416,6 +420,7 @@ impl Renderer {
             pipelines: PipelineCache::default(),
             isf_layers: Vec::new(),
             audio: AudioTextures::new(device),
+            filter_input: None,
             fade_styles: Vec::new(),
             slot_time_s: [0.0; SLOTS],
             slot_params: [[0.0; MAX_LAYER_PARAMS]; SLOTS],
@@ -445,19 +450,22 @@ impl Renderer {
     fn isf_layer(
         &mut self,
         gpu: &Gpu,
-        preset: &Preset,
+        path: &std::path::Path,
+        params: &[crate::show::preset::ParamDef],
         fs: &str,
         vs: Option<&str>,
     ) -> Result<std::sync::Arc<std::sync::Mutex<IsfLayer>>, Diagnostic> {
-        let path = &preset.layer.shader_path;
         let vs_path = path.with_extension("vs");
         let shader =
             super::isf::translate_with_vertex(path, fs, vs.map(|v| (vs_path.as_path(), v)))?;
-        let key = format!("{}\n{}", path.display(), shader.glsl);
+        // Which parameter feeds which input depends on the preset's list (a filter's inputs
+        // follow its layer's parameters): that is part of what is reused.
+        let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+        let key = format!("{}\n{}\n{}", path.display(), names.join(","), shader.glsl);
         if let Some((_, layer)) = self.isf_layers.iter().find(|(k, _)| *k == key) {
             return Ok(layer.clone());
         }
-        let layer = IsfLayer::new(gpu, path, shader, &preset.layer.params, self.format, SLOTS)?;
+        let layer = IsfLayer::new(gpu, path, shader, params, self.format, SLOTS)?;
         let layer = std::sync::Arc::new(std::sync::Mutex::new(layer));
         if self.isf_layers.len() >= PIPELINES_KEPT {
             self.isf_layers.remove(0);
@@ -466,28 +474,55 @@ impl Renderer {
         Ok(layer)
     }
 
-    /// The pipeline of `preset`'s layer from its validated `source`.
+    /// `preset`'s layer from its validated `source`, with its filter.
     fn pipeline_for(
         &mut self,
         gpu: &Gpu,
         preset: &Preset,
         source: LayerSource,
     ) -> Result<Layer, Diagnostic> {
-        let layer = |drawn| Layer {
-            drawn,
-            shader_path: preset.layer.shader_path.clone(),
-            source: source.clone(),
-            preset: preset.clone(),
+        let drawn = self.drawn_for(gpu, preset, &source)?;
+        let filter = match &preset.layer.filter {
+            Some(path) => {
+                let read = |p: &std::path::Path| std::fs::read_to_string(p);
+                let fs = read(path)
+                    .map_err(|e| Diagnostic::file(path, format!("cannot read the filter: {e}")))?;
+                let vs = read(&path.with_extension("vs")).ok();
+                Some(self.isf_layer(gpu, path, &preset.layer.params, &fs, vs.as_deref())?)
+            }
+            None => None,
         };
-        let wgsl = match &source {
+        Ok(Layer {
+            drawn,
+            filter,
+            shader_path: preset.layer.shader_path.clone(),
+            source,
+            preset: preset.clone(),
+        })
+    }
+
+    /// How `preset`'s layer draws, from its validated `source`.
+    fn drawn_for(
+        &mut self,
+        gpu: &Gpu,
+        preset: &Preset,
+        source: &LayerSource,
+    ) -> Result<Drawn, Diagnostic> {
+        let wgsl = match source {
             LayerSource::Wgsl(wgsl) => wgsl,
             LayerSource::Isf { fs, vs } => {
-                let isf = self.isf_layer(gpu, preset, fs, vs.as_deref())?;
-                return Ok(layer(Drawn::Isf(isf)));
+                let isf = self.isf_layer(
+                    gpu,
+                    &preset.layer.shader_path,
+                    &preset.layer.params,
+                    fs,
+                    vs.as_deref(),
+                )?;
+                return Ok(Drawn::Isf(isf));
             }
         };
         if let Some(pipeline) = self.pipelines.get(wgsl) {
-            return Ok(layer(Drawn::Wgsl(pipeline)));
+            return Ok(Drawn::Wgsl(pipeline));
         }
         let device = &gpu.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -511,7 +546,7 @@ impl Renderer {
             ));
         }
         self.pipelines.put(wgsl, &pipeline);
-        Ok(layer(Drawn::Wgsl(pipeline)))
+        Ok(Drawn::Wgsl(pipeline))
     }
 
     /// Rebuilds every layer whose shader is `path`, after the file changed. A layer whose new
@@ -532,7 +567,10 @@ impl Renderer {
         };
         let mut results = Vec::new();
         for (i, preset) in presets.iter().enumerate() {
-            if i >= self.layers.len() || !same(&self.layers[i].shader_path) {
+            let uses = |l: &Layer| {
+                same(&l.shader_path) || l.preset.layer.filter.as_deref().is_some_and(same)
+            };
+            if i >= self.layers.len() || !uses(&self.layers[i]) {
                 continue;
             }
             match self.build_layer(gpu, preset) {
@@ -558,6 +596,7 @@ impl Renderer {
             if let Some(same) = self.layers.iter().find(|l| l.preset == *preset) {
                 layers.push(Layer {
                     drawn: same.drawn.clone(),
+                    filter: same.filter.clone(),
                     shader_path: same.shader_path.clone(),
                     source: same.source.clone(),
                     preset: preset.clone(),
@@ -571,6 +610,7 @@ impl Renderer {
                     match self.layers.get(i) {
                         Some(old) => layers.push(Layer {
                             drawn: old.drawn.clone(),
+                            filter: old.filter.clone(),
                             shader_path: preset.layer.shader_path.clone(),
                             source: old.source.clone(),
                             preset: preset.clone(),
@@ -599,7 +639,13 @@ impl Renderer {
                 .map_err(|e| Diagnostic::file(path, format!("cannot read shader: {e}")))
                 .and_then(|fs| {
                     let vs = std::fs::read_to_string(path.with_extension("vs")).ok();
-                    self.isf_layer(gpu, style, &fs, vs.as_deref())
+                    self.isf_layer(
+                        gpu,
+                        &style.layer.shader_path,
+                        &style.layer.params,
+                        &fs,
+                        vs.as_deref(),
+                    )
                 });
             match layer {
                 Ok(layer) => built.push((style.clone(), Some(layer))),
@@ -879,6 +925,11 @@ impl Renderer {
         inputs: &FrameInputs,
     ) {
         self.write_uniforms(gpu, size, inputs);
+        let filtered = self.layers.iter().any(|l| l.filter.is_some());
+        if filtered && self.filter_input.as_ref().is_none_or(|(s, _)| *s != size) {
+            let texture = intermediate_texture(&gpu.device, "filter input", size, self.format);
+            self.filter_input = Some((size, texture.create_view(&Default::default())));
+        }
         let mut mosaic = inputs.visual.mosaic;
         mosaic.unity = mosaic.unity_with(inputs.crowd.agreement);
         let mosaic = &mosaic;
@@ -1065,13 +1116,19 @@ impl Renderer {
         slot: usize,
         beneath: Option<&wgpu::TextureView>,
     ) {
-        match self.layers.get(preset).map(|l| &l.drawn) {
+        let layer = self.layers.get(preset);
+        // A layer with a filter draws into the filter's input, and the filter into `view`.
+        let filter = layer
+            .and_then(|l| l.filter.as_ref())
+            .zip(self.filter_input.as_ref().map(|(_, v)| v));
+        let (out, view) = (view, filter.map_or(view, |(_, input)| input));
+        let clock = IsfClock {
+            time_s: self.slot_time_s[slot],
+            dt_s: self.frame_dt_s,
+            date: self.frame_date,
+        };
+        match layer.map(|l| &l.drawn) {
             Some(Drawn::Isf(isf)) => {
-                let clock = IsfClock {
-                    time_s: self.slot_time_s[slot],
-                    dt_s: self.frame_dt_s,
-                    date: self.frame_date,
-                };
                 // Only this thread draws; a poisoned lock (a panic mid-draw) still holds a
                 // usable layer.
                 let mut isf = isf
@@ -1102,6 +1159,26 @@ impl Renderer {
             }
             // No such layer: the picture is black.
             None => drop(begin_pass(encoder, view, "layer")),
+        }
+        if let Some((filter, input)) = filter {
+            let mut filter = filter
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            filter.draw(
+                gpu,
+                encoder,
+                out,
+                self.format,
+                size,
+                slot,
+                clock,
+                &self.slot_params[slot],
+                IsfImages {
+                    beneath: Some(input),
+                    audio: Some(&self.audio),
+                    ..IsfImages::default()
+                },
+            );
         }
     }
 

@@ -47,6 +47,9 @@ impl ParamDef {
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerDef {
     pub shader_path: PathBuf,
+    /// An ISF filter (`[post] filter`) the layer's picture goes through wherever it is drawn;
+    /// its inputs are parameters of the layer too, after the shader's own.
+    pub filter: Option<PathBuf>,
     /// Sorted by name; the order of the generated WGSL `Params` struct.
     pub params: Vec<ParamDef>,
 }
@@ -95,7 +98,7 @@ struct PresetFile {
     audio: Option<Spanned<AudioFile>>,
     /// The post chain's settings for this look, by name (`glow = 0.4`).
     #[serde(default)]
-    post: BTreeMap<String, Spanned<f64>>,
+    post: BTreeMap<String, Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -131,6 +134,7 @@ pub fn builtin_look(name: &'static str) -> Preset {
         description: format!("Somnia's built-in {name} look"),
         layer: LayerDef {
             shader_path: PathBuf::from(BUILTIN_DIR).join(format!("{name}.wgsl")),
+            filter: None,
             params: Vec::new(),
         },
         patch: None,
@@ -200,23 +204,27 @@ pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset,
         Some(isf) => layer_params_over_isf(path, src, &file.layer.params, isf, &mut diags),
         None => layer_params(path, src, &file.layer.params, &mut diags),
     };
-    if params.len() > MAX_LAYER_PARAMS {
-        diags.push(Diagnostic::file(
-            path,
-            format!(
-                "a layer may have at most {MAX_LAYER_PARAMS} parameters, this one has {}",
-                params.len()
-            ),
-        ));
-        params.truncate(MAX_LAYER_PARAMS);
-    }
-
     let patch = file
         .audio
         .as_ref()
         .map(|a| parse_patch(path, src, a.get_ref(), &mut diags));
 
     let post = parse_post(path, src, &file.post, &mut diags);
+    let filter = file
+        .post
+        .get("filter")
+        .and_then(|f| post_filter(project, path, src, f, &mut params, &mut diags));
+
+    if params.len() > MAX_LAYER_PARAMS {
+        diags.push(Diagnostic::file(
+            path,
+            format!(
+                "a layer may have at most {MAX_LAYER_PARAMS} parameters (its filter's included), this one has {}",
+                params.len()
+            ),
+        ));
+        params.truncate(MAX_LAYER_PARAMS);
+    }
 
     drop_repeated_places(&mut diags, screened);
     diags.sort_by_key(|d| (d.line, d.col));
@@ -227,6 +235,7 @@ pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset,
             description: file.description,
             layer: LayerDef {
                 shader_path,
+                filter,
                 params,
             },
             patch,
@@ -348,6 +357,7 @@ pub fn fade_style(project: &Project, name: &str) -> Result<Preset, String> {
         description: header.description.clone().unwrap_or_default(),
         layer: LayerDef {
             shader_path,
+            filter: None,
             params,
         },
         patch: None,
@@ -443,26 +453,109 @@ fn layer_params_over_isf(
     params
 }
 
-/// The `[post]` table: known names within their ranges; everything else is reported.
+/// The `[post]` table's `filter`: an ISF shader in `shaders/` with an image input (what it
+/// filters); its value inputs join the layer's parameters. `None`, reported, when it is not.
+fn post_filter(
+    project: &Project,
+    path: &Path,
+    src: &str,
+    value: &Spanned<toml::Value>,
+    params: &mut Vec<ParamDef>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<PathBuf> {
+    let mut error = |message: String| {
+        diags.push(
+            Diagnostic::at(path, src, value.span(), message)
+                .with_hint("e.g. filter = \"kaleido.fs\": an ISF filter in shaders/"),
+        )
+    };
+    let Some(name) = value.get_ref().as_str() else {
+        error("the post filter is an ISF shader's file name".into());
+        return None;
+    };
+    let shader_path = match project.shader_path(name) {
+        Ok(p) if is_isf(&p) => p,
+        Ok(_) => {
+            error(format!("`{name}` is not an ISF shader (.fs)"));
+            return None;
+        }
+        Err(e) => {
+            error(e.to_string());
+            return None;
+        }
+    };
+    let header = match std::fs::read_to_string(&shader_path) {
+        Ok(text) => match isf::parse(&text) {
+            Ok(h) => h,
+            Err(e) => {
+                error(format!("the filter's ISF header cannot be read: {e}"));
+                return None;
+            }
+        },
+        Err(e) => {
+            error(format!("filter `{}`: {e}", shader_path.display()));
+            return None;
+        }
+    };
+    if !header
+        .inputs
+        .iter()
+        .any(|i| matches!(i.ty, isf::InputType::Image))
+    {
+        error(format!(
+            "`{name}` has no image input, so it filters nothing: an ISF filter reads `inputImage`"
+        ));
+        return None;
+    }
+    for p in super::isf_inputs::params(&header) {
+        if params.iter().any(|q| q.name == p.name) {
+            error(format!(
+                "the filter's input `{}` has the name of one of the layer's parameters; rename one",
+                p.name
+            ));
+            return None;
+        }
+        params.push(p);
+    }
+    Some(shader_path)
+}
+
+/// The `[post]` table: known names within their ranges (and the `filter`, read apart);
+/// everything else is reported.
 fn parse_post(
     path: &Path,
     src: &str,
-    table: &BTreeMap<String, Spanned<f64>>,
+    table: &BTreeMap<String, Spanned<toml::Value>>,
     diags: &mut Vec<Diagnostic>,
 ) -> Post {
     let mut values = Post::default().to_array();
     for (name, v) in table {
+        if name == "filter" {
+            continue;
+        }
         let Some(i) = Post::index(name) else {
             Reporter::new(path, src, diags).unknown(
                 v.span(),
                 "post setting",
                 name,
-                Post::FIELDS.iter().map(|f| f.name),
+                Post::FIELDS.iter().map(|f| f.name).chain(["filter"]),
             );
             continue;
         };
         let f = Post::FIELDS[i];
-        let x = *v.get_ref();
+        let x = match v.get_ref() {
+            toml::Value::Float(x) => *x,
+            toml::Value::Integer(n) => *n as f64,
+            _ => {
+                diags.push(Diagnostic::at(
+                    path,
+                    src,
+                    v.span(),
+                    format!("post `{name}` is a number within {}..{}", f.min, f.max),
+                ));
+                continue;
+            }
+        };
         if !(f64::from(f.min)..=f64::from(f.max)).contains(&x) {
             diags.push(Diagnostic::at(
                 path,
