@@ -19,6 +19,12 @@ use crate::show::diag::{Diagnostic, line_col};
 pub struct IsfShader {
     pub header: isf::Isf,
     pub fragment: naga::Module,
+    /// For a shader of several passes, the fragment stage once per pass with `PASSINDEX` a
+    /// constant: each pass's pipeline then holds only its own branch. (GPU compilers do not
+    /// always see that a branch on a uniform goes one way for the whole draw; lavapipe ran
+    /// every pass's branches in every pass, nearly twice the cost of a two-pass shader.)
+    /// Empty for a single pass.
+    pub pass_fragments: Vec<naga::Module>,
     /// The vertex stage: the custom one (`NAME.vs` beside `NAME.fs`), or ISF's default.
     pub vertex: naga::Module,
     /// The translated GLSL of both stages: equal text, equal pipelines.
@@ -89,12 +95,21 @@ enum Stage {
 /// body. Images (the inputs, the passes' targets and the imports) are textures beside one
 /// sampler, read through the `IMG_*` macros, which flip Y: ISF's coordinates grow upwards,
 /// wgpu's textures are stored top row first.
-fn prelude(header: &isf::Isf, images: &[String], stage: Stage) -> String {
+fn prelude(header: &isf::Isf, images: &[String], stage: Stage, pass: Option<usize>) -> String {
     let mut p = String::from("#version 450\n");
-    p.push_str(
-        "layout(set = 0, binding = 0) uniform IsfBuiltins { float TIME; float TIMEDELTA; \
-         int FRAMEINDEX; int PASSINDEX; vec2 RENDERSIZE; vec4 DATE; };\n",
-    );
+    // One pass's own fragment stage reads its index as a constant (the block keeps its
+    // layout, the member renamed).
+    let pass_index = match pass {
+        Some(_) => "isf_pass_index",
+        None => "PASSINDEX",
+    };
+    p.push_str(&format!(
+        "layout(set = 0, binding = 0) uniform IsfBuiltins {{ float TIME; float TIMEDELTA; \
+         int FRAMEINDEX; int {pass_index}; vec2 RENDERSIZE; vec4 DATE; }};\n"
+    ));
+    if let Some(k) = pass {
+        p.push_str(&format!("const int PASSINDEX = {k};\n"));
+    }
     let mut fields = String::new();
     let mut defines = String::new();
     for input in &header.inputs {
@@ -574,12 +589,26 @@ pub fn translate_with_vertex(
         .filter(|i| matches!(i.ty, isf::InputType::Bool(_) | isf::InputType::Event))
         .map(|i| i.name.as_str())
         .collect();
-    let fs_glsl = prelude(&header, &images, Stage::Fragment)
-        + &hoist_globals(&body(src, &mut varyings, Stage::Fragment, true), &bools);
+    let fs_body = hoist_globals(&body(src, &mut varyings, Stage::Fragment, true), &bools);
+    let fs_glsl = prelude(&header, &images, Stage::Fragment, None) + &fs_body;
     let fragment = parse_stage(path, src, &fs_glsl, naga::ShaderStage::Fragment)?;
+    let mut pass_fragments = Vec::new();
+    if header.passes.len() > 1 {
+        for k in 0..header.passes.len() {
+            let glsl = prelude(&header, &images, Stage::Fragment, Some(k)) + &fs_body;
+            // The general stage validated: one that does not specialise keeps it.
+            match parse_stage(path, src, &glsl, naga::ShaderStage::Fragment) {
+                Ok(m) => pass_fragments.push(m),
+                Err(_) => {
+                    pass_fragments.clear();
+                    break;
+                }
+            }
+        }
+    }
     // The default vertex stage: ISF's own, with nothing more to hand on.
     let (vs_path, vs_src) = vertex.unwrap_or((path, "void main() { isf_vertShaderInit(); }\n"));
-    let vs_glsl = prelude(&header, &images, Stage::Vertex)
+    let vs_glsl = prelude(&header, &images, Stage::Vertex, None)
         + &hoist_globals(&body(vs_src, &mut varyings, Stage::Vertex, false), &bools);
     let vertex = parse_stage(vs_path, vs_src, &vs_glsl, naga::ShaderStage::Vertex)?;
     let glsl = fs_glsl + &vs_glsl;
@@ -587,6 +616,7 @@ pub fn translate_with_vertex(
     Ok(IsfShader {
         header,
         fragment,
+        pass_fragments,
         vertex,
         glsl,
         images,

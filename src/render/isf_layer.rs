@@ -206,8 +206,10 @@ pub struct IsfLayer {
     bgl1: wgpu::BindGroupLayout,
     layout: wgpu::PipelineLayout,
     vertex: wgpu::ShaderModule,
-    fragment: wgpu::ShaderModule,
-    pipelines: Vec<(wgpu::TextureFormat, wgpu::RenderPipeline)>,
+    /// The fragment stage for each pass (one for all when it was not specialised).
+    fragments: Vec<wgpu::ShaderModule>,
+    /// (fragment module, target format, pipeline).
+    pipelines: Vec<(usize, wgpu::TextureFormat, wgpu::RenderPipeline)>,
     blit: Option<(wgpu::TextureFormat, Blit)>,
     black: wgpu::TextureView,
     /// Imported images by name.
@@ -324,7 +326,14 @@ impl IsfLayer {
             })
         };
         let vertex = module("isf vertex", shader.vertex);
-        let fragment = module("isf fragment", shader.fragment);
+        let fragments = match shader.pass_fragments.is_empty() {
+            true => vec![module("isf fragment", shader.fragment)],
+            false => shader
+                .pass_fragments
+                .into_iter()
+                .map(|m| module("isf pass fragment", m))
+                .collect(),
+        };
         let mut layer = Self {
             header: shader.header,
             images: shader.images,
@@ -336,7 +345,7 @@ impl IsfLayer {
             bgl1,
             layout,
             vertex,
-            fragment,
+            fragments,
             pipelines: Vec::new(),
             blit: None,
             black: black_texture(gpu),
@@ -347,10 +356,16 @@ impl IsfLayer {
         };
         // Every format it draws in, now: the driver's refusal is an error here, not a
         // black picture later.
-        layer.pipeline(device, format);
-        for pass in &layer.header.passes.clone() {
+        let passes = layer.header.passes.clone();
+        if passes.is_empty() {
+            layer.pipeline(device, 0, format);
+        }
+        for (k, pass) in passes.iter().enumerate() {
+            // A pass with a target draws there; the last draws the picture when it has none.
             if pass.target.is_some() {
-                layer.pipeline(device, target_format(pass.float));
+                layer.pipeline(device, k, target_format(pass.float));
+            } else if k + 1 == passes.len() {
+                layer.pipeline(device, k, format);
             }
         }
         if let Some(err) = pollster::block_on(scope.pop()) {
@@ -362,9 +377,19 @@ impl IsfLayer {
         Ok(layer)
     }
 
-    /// The pipeline drawing into `format`, made the first time.
-    fn pipeline(&mut self, device: &wgpu::Device, format: wgpu::TextureFormat) -> usize {
-        if let Some(i) = self.pipelines.iter().position(|(f, _)| *f == format) {
+    /// The pipeline of pass `pass` drawing into `format`, made the first time.
+    fn pipeline(
+        &mut self,
+        device: &wgpu::Device,
+        pass: usize,
+        format: wgpu::TextureFormat,
+    ) -> usize {
+        let module = pass.min(self.fragments.len() - 1);
+        if let Some(i) = self
+            .pipelines
+            .iter()
+            .position(|(m, f, _)| *m == module && *f == format)
+        {
             return i;
         }
         let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
@@ -380,7 +405,7 @@ impl IsfLayer {
             depth_stencil: None,
             multisample: wgpu::MultisampleState::default(),
             fragment: Some(wgpu::FragmentState {
-                module: &self.fragment,
+                module: &self.fragments[module],
                 entry_point: Some("main"),
                 compilation_options: Default::default(),
                 targets: &[Some(wgpu::ColorTargetState {
@@ -392,7 +417,7 @@ impl IsfLayer {
             multiview_mask: None,
             cache: None,
         });
-        self.pipelines.push((format, pipeline));
+        self.pipelines.push((module, format, pipeline));
         self.pipelines.len() - 1
     }
 
@@ -444,9 +469,9 @@ impl IsfLayer {
             let pipeline = match target {
                 Some(t) => {
                     let float = self.slots[&slot].targets[t].float;
-                    self.pipeline(&gpu.device, target_format(float))
+                    self.pipeline(&gpu.device, k, target_format(float))
                 }
-                None => self.pipeline(&gpu.device, format),
+                None => self.pipeline(&gpu.device, k, format),
             };
             let into = match target {
                 Some(t) => {
@@ -457,7 +482,7 @@ impl IsfLayer {
             };
             {
                 let mut rp = begin_pass(encoder, &into, "isf pass");
-                rp.set_pipeline(&self.pipelines[pipeline].1);
+                rp.set_pipeline(&self.pipelines[pipeline].2);
                 rp.set_bind_group(
                     0,
                     &self.group0,
