@@ -2,8 +2,11 @@
 //! each rendered offscreen through the same path as `somnia render` (lavapipe here) and its
 //! pixels measured: the orientation ISF hosts use, every kind of value input and the preset
 //! steering it, multipass persistent feedback, a FLOAT buffer, an imported image, a custom
-//! vertex stage. Tolerance: 3/255 per channel, for the 8-bit round trip and lavapipe's
-//! filtering.
+//! vertex stage, a transition, a filter, audio. Tolerance: 3/255 per channel, for the 8-bit
+//! round trip and lavapipe's filtering. Each fixture preset also matches its reference image
+//! in tests/golden/isf/ (after six frames, so feedback has built up), with the shipped
+//! presets' tolerance (tests/golden.rs): mean difference at most 2/255 and at most 1 % of
+//! pixels off by more than 24/255. `SOMNIA_BLESS=1` writes them anew.
 
 mod common;
 
@@ -311,4 +314,59 @@ fn every_isf_fixture_preset_but_the_broken_ones_passes_check() {
             _ => assert!(errors.is_empty(), "{name}: {errors:#?}"),
         }
     }
+}
+
+#[test]
+fn every_isf_fixture_preset_matches_its_reference_image() {
+    let bless = std::env::var("SOMNIA_BLESS").is_ok_and(|v| v == "1");
+    let golden = repo().join("tests/golden/isf");
+    let mut failures = Vec::new();
+    for name in project().preset_names() {
+        if matches!(name.as_str(), "misnamed" | "escape" | "filter-clash") {
+            continue;
+        }
+        let (timeline, mut fr) = renderer(&name);
+        let mut rgba = Vec::new();
+        for i in 0..6 {
+            rgba = fr
+                .frame_at(
+                    &timeline,
+                    &AnalysisTrack::default(),
+                    2.0 + f64::from(i) / 30.0,
+                )
+                .unwrap();
+        }
+        let path = golden.join(format!("{name}.png"));
+        if bless {
+            std::fs::create_dir_all(&golden).unwrap();
+            somnia::render::offscreen::write_png(&path, SIZE.0, SIZE.1, &rgba).unwrap();
+            continue;
+        }
+        if !path.exists() {
+            failures.push(format!(
+                "{name}: no reference image; SOMNIA_BLESS=1 makes one"
+            ));
+            continue;
+        }
+        let want = read_png(&path);
+        let n = (SIZE.0 * SIZE.1) as usize;
+        let (mut sum, mut far) = (0.0f64, 0usize);
+        for i in 0..n {
+            let worst = (0..3)
+                .map(|c| rgba[4 * i + c].abs_diff(want.rgb[3 * i + c]))
+                .inspect(|d| sum += f64::from(*d))
+                .max()
+                .unwrap_or(0);
+            if worst > 24 {
+                far += 1;
+            }
+        }
+        let mean = sum / (3 * n) as f64;
+        if !(mean <= 2.0 && far * 100 <= n) {
+            failures.push(format!(
+                "{name}: mean difference {mean:.2}/255, {far} of {n} pixels differ by more than 24/255"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
