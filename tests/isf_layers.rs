@@ -139,6 +139,22 @@ fn an_imported_image_from_beside_the_shader_shows_the_right_way_up() {
 }
 
 #[test]
+fn an_imported_jpeg_shows_its_colours_the_right_way_up() {
+    let rgba = frame("imported-jpeg", 1.0);
+    let close = |got: [u8; 3], want: [u8; 3], what: &str| {
+        let ok = got.iter().zip(want).all(|(g, w)| g.abs_diff(w) <= 12);
+        assert!(
+            ok,
+            "{what}: {got:?}, expected {want:?} (±12: JPEG is lossy)"
+        );
+    };
+    close(at(&rgba, 0.1, 0.1), [255, 0, 0], "top left");
+    close(at(&rgba, 0.9, 0.1), [0, 255, 0], "top right");
+    close(at(&rgba, 0.1, 0.9), [0, 0, 255], "bottom left");
+    close(at(&rgba, 0.9, 0.9), [255, 255, 255], "bottom right");
+}
+
+#[test]
 fn an_import_that_leaves_the_shaders_folder_is_refused_with_the_shader_named() {
     let timeline = preset_timeline(&project(), "escape", 10.0).unwrap();
     let err = FrameRenderer::new(&timeline, SIZE.0, SIZE.1)

@@ -800,7 +800,7 @@ fn black_texture(gpu: &Gpu) -> wgpu::TextureView {
         .create_view(&Default::default())
 }
 
-/// The shader's IMPORTED images, read from its own folder (PNG): a name that leaves the
+/// The shader's IMPORTED images, read from its own folder (PNG or JPEG): a name that leaves the
 /// folder, or a file that cannot be read, is an error naming the shader.
 fn import_images(
     gpu: &Gpu,
@@ -809,7 +809,7 @@ fn import_images(
 ) -> Result<HashMap<String, wgpu::TextureView>, Diagnostic> {
     let mut out = HashMap::new();
     for (name, file) in super::isf::imports(shader_path, header)? {
-        let (w, h, rgba) = read_png(&file).map_err(|e| {
+        let (w, h, rgba) = read_image(&file).map_err(|e| {
             Diagnostic::file(
                 shader_path,
                 format!("IMPORTED `{name}`: cannot read {}: {e}", file.display()),
@@ -844,18 +844,65 @@ fn import_images(
     Ok(out)
 }
 
-/// A PNG as RGBA8, top row first.
-fn read_png(path: &Path) -> Result<(u32, u32, Vec<u8>), String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+/// A PNG or JPEG (told by its first bytes, not its name) as RGBA8, top row first.
+fn read_image(path: &Path) -> Result<(u32, u32, Vec<u8>), String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    if bytes.starts_with(&[0xFF, 0xD8]) {
+        return read_jpeg(&bytes);
+    }
+    if !bytes.starts_with(b"\x89PNG") {
+        return Err("not a PNG or JPEG image (ISF imports are read as PNG or JPEG)".into());
+    }
+    read_png(&bytes)
+}
+
+fn usable(w: u32, h: u32) -> Result<(), String> {
+    if w == 0 || h == 0 || w > 8192 || h > 8192 {
+        return Err(format!("{w}×{h} is not a usable size (1 to 8192 a side)"));
+    }
+    Ok(())
+}
+
+/// A JPEG as RGBA8.
+fn read_jpeg(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), String> {
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    // The size first: a header claiming 65535 × 65535 is refused before anything is decoded.
+    decoder.read_info().map_err(|e| e.to_string())?;
+    let info = decoder.info().ok_or("no image information")?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    usable(w, h)?;
+    let pixels = decoder.decode().map_err(|e| e.to_string())?;
+    let rgba = match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => pixels
+            .chunks(3)
+            .flat_map(|c| [c[0], c[1], c[2], 255])
+            .collect(),
+        jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|g| [*g, *g, *g, 255]).collect(),
+        jpeg_decoder::PixelFormat::L16 => pixels
+            .chunks(2)
+            .flat_map(|c| [c[0], c[0], c[0], 255])
+            .collect(),
+        jpeg_decoder::PixelFormat::CMYK32 => pixels
+            .chunks(4)
+            .flat_map(|c| {
+                let k = 255 - u16::from(c[3]);
+                let ch = |v: u8| ((255 - u16::from(v)) * k / 255) as u8;
+                [ch(c[0]), ch(c[1]), ch(c[2]), 255]
+            })
+            .collect(),
+    };
+    Ok((w, h, rgba))
+}
+
+/// A PNG as RGBA8.
+fn read_png(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), String> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
     let mut buf = vec![0; reader.output_buffer_size().ok_or("too large")?];
     let info = reader.next_frame(&mut buf).map_err(|e| e.to_string())?;
     let (w, h) = (info.width, info.height);
-    if w == 0 || h == 0 || w > 8192 || h > 8192 {
-        return Err(format!("{w}×{h} is not a usable size (1 to 8192 a side)"));
-    }
+    usable(w, h)?;
     let px = (w * h) as usize;
     let rgba = match info.color_type {
         png::ColorType::Rgba => buf[..px * 4].to_vec(),
