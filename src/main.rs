@@ -427,6 +427,20 @@ enum ImportWhat {
         #[arg(long)]
         force: bool,
     },
+    /// A Shadertoy shader: a .glsl file with mainImage, or the site's JSON export (with its
+    /// buffers and Common). It is checked, copied into shaders/ and gets a preset that keeps
+    /// its author and licence.
+    Shadertoy {
+        /// The .glsl or .json file.
+        source: PathBuf,
+        /// The shader's licence, if its author gave one; Shadertoy's default (CC BY-NC-SA
+        /// 3.0, non-commercial) otherwise.
+        #[arg(long)]
+        license: Option<String>,
+        /// Replace a preset already imported.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// The performance file, or else the preset (clap guarantees one of them), previewed for
@@ -617,6 +631,19 @@ fn main() {
         Command::Import {
             what: ImportWhat::Isf { source, force },
         } => commands::import::run_isf(std::path::Path::new("."), &source, force),
+        Command::Import {
+            what:
+                ImportWhat::Shadertoy {
+                    source,
+                    license,
+                    force,
+                },
+        } => commands::import::run_shadertoy(
+            std::path::Path::new("."),
+            &source,
+            license.as_deref(),
+            force,
+        ),
     };
     std::process::exit(code);
 }

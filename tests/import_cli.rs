@@ -131,3 +131,45 @@ fn a_folder_of_isf_shaders_becomes_presets_that_check_list_and_render_and_the_br
     let levels: Vec<u8> = a.iter().map(|p| level(p)).collect();
     assert!(levels.windows(2).all(|w| w[1] > w[0]), "{levels:?}");
 }
+
+#[test]
+fn a_shadertoy_export_becomes_a_preset_that_keeps_its_author_and_licence_and_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path();
+    let export = fixture("isf/shaders/toy-buffers.json");
+    let (code, out, err) = run(project, &["import", "shadertoy", export.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("as preset `somnia-buffer-test`"), "{out}");
+    assert!(out.contains("forbids commercial use"), "{out}");
+    let preset = std::fs::read_to_string(project.join("presets/somnia-buffer-test.toml")).unwrap();
+    assert!(preset.contains("author = \"somnia-tests\""), "{preset}");
+    assert!(
+        preset.contains("license = \"CC BY-NC-SA 3.0 (Shadertoy's default)\""),
+        "{preset}"
+    );
+    let (code, _, err) = run(project, &["check", "presets/somnia-buffer-test.toml"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(
+        project,
+        &[
+            "render",
+            "--preset",
+            "somnia-buffer-test",
+            "--seconds",
+            "1",
+            "--size",
+            "32x18",
+            "--fps",
+            "4",
+            "--no-mp4",
+            "--out",
+            "out",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    // A broken one is refused at its line and column.
+    let broken = fixture("isf/shaders/broken-toy.glsl");
+    let (code, _, err) = run(project, &["import", "shadertoy", broken.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("broken-toy.glsl:4:26"), "{err}");
+}

@@ -298,6 +298,90 @@ fn an_isf_filter_in_the_post_chain_turns_the_gradient_upside_down_in_light() {
 }
 
 #[test]
+fn a_shadertoy_shader_plays_the_right_way_up_with_the_sound_on_ichannel0() {
+    // The sound of the tone performance, under the Shadertoy layer.
+    let tone =
+        somnia::show::compile::load_timeline(&fixture("isf/performances/fft-tone.toml")).unwrap();
+    let track = somnia::offline::render_blocks(
+        &tone,
+        2.0,
+        somnia::SAMPLE_RATE_HZ,
+        somnia::offline::OFFLINE_BLOCK_FRAMES,
+        |_| Ok(()),
+        |_| {},
+    )
+    .unwrap();
+    let (timeline, mut fr) = renderer("toy");
+    let rgba = fr.frame_at(&timeline, &track, 1.0).unwrap();
+    let (top, bottom) = (at(&rgba, 0.25, 0.0)[0], at(&rgba, 0.25, 0.999)[0]);
+    assert!(
+        top >= 248 && bottom <= 7,
+        "fragCoord grows upwards: top {top}, bottom {bottom}"
+    );
+    // The right half is the spectrum: the 440 Hz tone lights a column near its left edge.
+    let right: Vec<u8> = (SIZE.0 / 2..SIZE.0)
+        .map(|x| rgba[((SIZE.1 / 2 * SIZE.0 + x) * 4) as usize])
+        .collect();
+    let peak = right.iter().copied().max().unwrap();
+    assert!(peak > 150, "the spectrum's peak is {peak}: {right:?}");
+    assert!(right[right.len() - 1] < 40, "12 kHz is quiet: {right:?}");
+}
+
+#[test]
+fn a_shadertoy_buffer_feeds_back_in_half_floats_and_reads_back_where_it_was_written() {
+    let (timeline, mut fr) = renderer("toy-buffers");
+    let track = AnalysisTrack::default();
+    let mut levels = Vec::new();
+    let mut last = Vec::new();
+    for i in 0..20 {
+        last = fr
+            .frame_at(&timeline, &track, 1.0 + f64::from(i) / 30.0)
+            .unwrap();
+        levels.push(at(&last, 0.5, 0.5)[0]);
+    }
+    // A sixteenth a frame, shown divided by four: 4, 8, 12 ... out of 255, past 1.0 (frame 16)
+    // without stopping.
+    for (i, level) in levels.iter().enumerate() {
+        let want = ((i + 1) as f64 / 64.0 * 255.0).round() as u8;
+        assert!(
+            level.abs_diff(want) <= 3,
+            "frame {i}: {level}, expected {want}: {levels:?}"
+        );
+    }
+    // The buffer's bottom row, marked in green, shows at the picture's bottom.
+    assert_eq!(at(&last, 0.5, 0.999)[1], 255, "bottom");
+    assert_eq!(at(&last, 0.5, 0.0)[1], 0, "top");
+}
+
+#[test]
+fn a_broken_shadertoy_shader_is_reported_at_its_own_line_and_column() {
+    let errors = check_file(&fixture("isf/shaders/broken-toy.glsl"));
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!((errors[0].line, errors[0].col), (4, 26), "{}", errors[0]);
+    assert!(errors[0].to_string().contains("iTim"), "{}", errors[0]);
+}
+
+#[test]
+fn shadertoy_presets_list_their_author_and_licence_with_a_warning_about_commercial_use() {
+    let o = somnia()
+        .args(["list", "presets"])
+        .current_dir(fixture("isf"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(
+            "toy-buffers  (by somnia-tests, licence CC BY-NC-SA 3.0 (Shadertoy's default))"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("warning: toy-buffers's licence forbids commercial use"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_fade_style_that_is_no_transition_or_no_file_is_an_error_at_its_name() {
     let errors = check_file(&fixture("isf/performances/wipe-missing.toml"));
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();

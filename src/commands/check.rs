@@ -68,7 +68,7 @@ const MIDI_MAP_KEYS: [&str; 9] = [
 pub fn classify(path: &Path) -> Result<FileKind, Diagnostic> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("wgsl") => return Ok(FileKind::Shader),
-        Some("fs") => return Ok(FileKind::Isf),
+        Some("fs" | "glsl" | "json") => return Ok(FileKind::Isf),
         Some("toml") => {}
         _ => {
             return Err(Diagnostic::file(path, "not a file somnia checks")
@@ -143,13 +143,8 @@ pub fn check_file(path: &Path) -> Vec<Diagnostic> {
         FileKind::Shader if path.file_name().is_some_and(|n| n == "common.wgsl") => {
             shader::validate_common(path).err().into_iter().collect()
         }
-        FileKind::Isf => match std::fs::read_to_string(path) {
-            Ok(src) => crate::render::isf::translate(path, &src)
-                .err()
-                .into_iter()
-                .collect(),
-            Err(e) => vec![Diagnostic::file(path, format!("cannot read: {e}"))],
-        },
+        // With its `.vs` beside it; a Shadertoy shader by its own rules.
+        FileKind::Isf => crate::render::isf::load(path).err().into_iter().collect(),
         FileKind::Shader => {
             let params = params_for_shader(&project, path);
             shader::load_and_validate(path, &params)
@@ -191,7 +186,7 @@ pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
                     out.extend(expand(&[e]));
                 } else if matches!(
                     e.extension().and_then(|x| x.to_str()),
-                    Some("toml" | "wgsl" | "fs")
+                    Some("toml" | "wgsl" | "fs" | "glsl" | "json")
                 ) {
                     out.push(e);
                 }

@@ -138,6 +138,94 @@ fn import_one(project: &Project, fs: &Path, force: bool) -> Imported {
     }
 }
 
+/// `somnia import shadertoy FILE`: a Shadertoy shader (`.glsl` with `mainImage`, or the
+/// site's JSON export) into the project: checked, copied into `shaders/`, and given a preset
+/// with its name, description, author and licence (Shadertoy's default, CC BY-NC-SA 3.0,
+/// unless `license` says another).
+pub fn run_shadertoy(root: &Path, source: &Path, license: Option<&str>, force: bool) -> i32 {
+    let project = Project::new(root);
+    let text = match std::fs::read_to_string(source) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("somnia import: {}: {e}", source.display());
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let toy = match crate::render::shadertoy::read(source, &text)
+        .and_then(|s| crate::render::shadertoy::translate(source, &s).map(|_| s))
+    {
+        Ok(s) => s,
+        Err(d) => {
+            print_diagnostics(&[d]);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let stem = source
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("shadertoy");
+    let name = slug(if toy.name.is_empty() { stem } else { &toy.name });
+    let preset_path = project.presets_dir().join(format!("{name}.toml"));
+    if preset_path.exists() && !force {
+        println!("kept preset `{name}` as it was (--force replaces it)");
+        return 0;
+    }
+    let ext = source
+        .extension()
+        .and_then(|x| x.to_str())
+        .unwrap_or("glsl");
+    let shader_file = format!("{name}.{ext}");
+    let dest = project.shaders_dir().join(&shader_file);
+    let copied = std::fs::create_dir_all(project.shaders_dir()).and_then(|()| {
+        match source.canonicalize().ok() == dest.canonicalize().ok() {
+            true => Ok(0),
+            false => std::fs::copy(source, &dest),
+        }
+    });
+    if let Err(e) = copied {
+        eprintln!("somnia import: cannot copy into {}: {e}", dest.display());
+        return EXIT_BAD_INPUT;
+    }
+    let license = license.unwrap_or("CC BY-NC-SA 3.0 (Shadertoy's default)");
+    let description = if toy.description.is_empty() {
+        format!(
+            "Shadertoy shader {}",
+            if toy.name.is_empty() { stem } else { &toy.name }
+        )
+    } else {
+        toy.description.lines().next().unwrap_or("").to_string()
+    };
+    let mut t = format!(
+        "# Imported from Shadertoy by `somnia import shadertoy`.\ndescription = {}\n",
+        quoted(&description)
+    );
+    if !toy.author.is_empty() {
+        t.push_str(&format!("author = {}\n", quoted(&toy.author)));
+    }
+    t.push_str(&format!("license = {}\n", quoted(license)));
+    t.push_str(&format!(
+        "\n[layer]\nshader = {}\n\n# iMouse, in pixels.\n[layer.params]\nmouse_x = {{ default = 0.0, min = 0.0, max = 1920.0 }}\nmouse_y = {{ default = 0.0, min = 0.0, max = 1080.0 }}\n",
+        quoted(&shader_file)
+    ));
+    let written = std::fs::create_dir_all(project.presets_dir())
+        .and_then(|()| std::fs::write(&preset_path, t));
+    match written {
+        Ok(()) => {
+            println!("imported {} as preset `{name}`", source.display());
+            if license.to_ascii_uppercase().contains("NC") {
+                println!(
+                    "  warning: its licence ({license}) forbids commercial use; ask its author before a paid show"
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("somnia import: cannot write {}: {e}", preset_path.display());
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
 /// The header's `CREDIT` (the `isf` crate does not read it).
 fn credit(fs: &Path) -> Option<String> {
     let src = std::fs::read_to_string(fs).ok()?;

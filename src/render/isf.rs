@@ -32,6 +32,9 @@ pub struct IsfShader {
     /// The textures of set 1, by binding: the image inputs (image, audio, audioFFT), the
     /// passes' targets, then the imported images.
     pub images: Vec<String>,
+    /// Where each pass binds its own textures instead (a Shadertoy pass's four channels);
+    /// empty when every pass binds `images`.
+    pub pass_images: Vec<Vec<String>>,
 }
 
 impl IsfShader {
@@ -553,6 +556,9 @@ fn split_initialised(statement: &str) -> Option<(String, String)> {
 pub fn load(path: &Path) -> Result<IsfShader, Diagnostic> {
     let src = std::fs::read_to_string(path)
         .map_err(|e| Diagnostic::file(path, format!("cannot read shader: {e}")))?;
+    if super::shadertoy::is_shadertoy(path) {
+        return translate_any(path, &src, None);
+    }
     let vs_path = path.with_extension("vs");
     let vs = match std::fs::read_to_string(&vs_path) {
         Ok(vs) => Some(vs),
@@ -620,7 +626,49 @@ pub fn translate_with_vertex(
         vertex,
         glsl,
         images,
+        pass_images: Vec::new(),
     })
+}
+
+/// ISF's default vertex stage for `header` (a Shadertoy shader's, whose passes have no
+/// vertex stage of their own), and its GLSL.
+pub(super) fn default_vertex(
+    path: &Path,
+    header: &isf::Isf,
+) -> Result<(naga::Module, String), Diagnostic> {
+    let src = "void main() { isf_vertShaderInit(); }\n";
+    let glsl = prelude(header, &image_names(header), Stage::Vertex, None) + src;
+    Ok((
+        parse_stage(path, src, &glsl, naga::ShaderStage::Vertex)?,
+        glsl,
+    ))
+}
+
+/// [`parse_stage`] for a Shadertoy pass.
+pub(super) fn parse_pass(
+    path: &Path,
+    src: &str,
+    glsl: &str,
+    stage: naga::ShaderStage,
+) -> Result<naga::Module, Diagnostic> {
+    parse_stage(path, src, glsl, stage)
+}
+
+/// The byte offset of 1-based `line`, `col` in `src` (a JSON error's place).
+pub(super) fn offset_of_pub(src: &str, line: usize, col: usize) -> usize {
+    offset_of(src, line, col)
+}
+
+/// Reads and translates a layer's shader of either kind the ISF machinery plays: ISF (`.fs`,
+/// with its `.vs`) or Shadertoy (`.glsl`, `.json`). `text` is the file's; `vs` the custom
+/// vertex stage's, if any.
+pub fn translate_any(path: &Path, text: &str, vs: Option<&str>) -> Result<IsfShader, Diagnostic> {
+    if super::shadertoy::is_shadertoy(path) {
+        let source = super::shadertoy::read(path, text)?;
+        return super::shadertoy::translate(path, &source);
+    }
+    let vs_path = path.with_extension("vs");
+    translate_with_vertex(path, text, vs.map(|v| (vs_path.as_path(), v)))
 }
 
 /// Parses and validates one stage's translated `glsl`; errors are placed in `src` (the

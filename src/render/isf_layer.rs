@@ -118,18 +118,22 @@ type GroupKey = (usize, u64, [Option<wgpu::TextureView>; 3]);
 pub struct AudioTextures {
     waveform_texture: wgpu::Texture,
     spectrum_texture: wgpu::Texture,
+    shadertoy_texture: wgpu::Texture,
     pub waveform: wgpu::TextureView,
     pub spectrum: wgpu::TextureView,
+    /// Shadertoy's audio channel: 256 × 2, the spectrum in row 0 (read at y 0.25), the
+    /// waveform in row 1 (0.75).
+    pub shadertoy: wgpu::TextureView,
 }
 
 impl AudioTextures {
     pub fn new(device: &wgpu::Device) -> Self {
-        let make = |label| {
+        let make = |label, height| {
             device.create_texture(&wgpu::TextureDescriptor {
                 label: Some(label),
                 size: wgpu::Extent3d {
                     width: crate::bridge::SHAPE_LEN as u32,
-                    height: 1,
+                    height,
                     depth_or_array_layers: 1,
                 },
                 mip_level_count: 1,
@@ -140,12 +144,18 @@ impl AudioTextures {
                 view_formats: &[],
             })
         };
-        let (waveform_texture, spectrum_texture) = (make("audio waveform"), make("audio spectrum"));
+        let (waveform_texture, spectrum_texture, shadertoy_texture) = (
+            make("audio waveform", 1),
+            make("audio spectrum", 1),
+            make("shadertoy audio", 2),
+        );
         Self {
             waveform: waveform_texture.create_view(&Default::default()),
             spectrum: spectrum_texture.create_view(&Default::default()),
+            shadertoy: shadertoy_texture.create_view(&Default::default()),
             waveform_texture,
             spectrum_texture,
+            shadertoy_texture,
         }
     }
 
@@ -168,6 +178,17 @@ impl AudioTextures {
                 texture.size(),
             );
         }
+        let both = [grey(&shape.spectrum), grey(&shape.waveform)].concat();
+        queue.write_texture(
+            self.shadertoy_texture.as_image_copy(),
+            &both,
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(4 * crate::bridge::SHAPE_LEN as u32),
+                rows_per_image: Some(2),
+            },
+            self.shadertoy_texture.size(),
+        );
     }
 }
 
@@ -197,6 +218,8 @@ pub struct IsfLayer {
     header: isf::Isf,
     /// Set 1's textures by binding.
     images: Vec<String>,
+    /// Each pass's own, where they differ (Shadertoy's channels).
+    pass_images: Vec<Vec<String>>,
     inputs: Vec<InputSlot>,
     /// Bytes per slot of the inputs buffer.
     inputs_stride: u64,
@@ -267,7 +290,14 @@ impl IsfLayer {
             label: Some("isf uniforms"),
             entries: &[dynamic(0), dynamic(1), sampler],
         });
-        let textures: Vec<_> = (0..shader.images.len() as u32)
+        let bound = shader
+            .pass_images
+            .iter()
+            .map(Vec::len)
+            .chain([shader.images.len()])
+            .max()
+            .unwrap_or(0);
+        let textures: Vec<_> = (0..bound as u32)
             .map(|b| {
                 texture_entry(
                     b,
@@ -337,6 +367,7 @@ impl IsfLayer {
         let mut layer = Self {
             header: shader.header,
             images: shader.images,
+            pass_images: shader.pass_images,
             inputs,
             inputs_stride,
             builtins_buf,
@@ -668,14 +699,24 @@ impl IsfLayer {
         if let Some(g) = state.groups.get(&key) {
             return g.clone();
         }
-        let views: Vec<&wgpu::TextureView> = self
-            .images
+        let names = self
+            .pass_images
+            .get(k)
+            .or(self.pass_images.last())
+            .unwrap_or(&self.images);
+        let views: Vec<&wgpu::TextureView> = names
             .iter()
             .map(|name| {
                 if let Some(t) = state.targets.iter().find(|t| t.name == *name) {
                     &t.views[t.latest]
                 } else if let Some(v) = self.imported.get(name) {
                     v
+                } else if let Some(special) = name.strip_prefix("isf:") {
+                    match special {
+                        "audio" => images.audio.map_or(&self.black, |a| &a.shadertoy),
+                        "beneath" => images.beneath.unwrap_or(&self.black),
+                        _ => &self.black,
+                    }
                 } else {
                     let input = self.header.inputs.iter().find(|i| i.name == *name);
                     images.for_input(input, name).unwrap_or(&self.black)

@@ -20,6 +20,7 @@ pub mod post;
 pub mod renderer;
 pub mod service;
 pub mod shader;
+pub mod shadertoy;
 pub mod text;
 pub mod thumbnails;
 pub mod window;

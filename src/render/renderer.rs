@@ -433,7 +433,7 @@ impl Renderer {
     /// panic: naga checks the source first, and an error scope catches what the driver rejects.
     fn build_layer(&mut self, gpu: &Gpu, preset: &Preset) -> Result<Layer, Diagnostic> {
         let path = &preset.layer.shader_path;
-        if is_isf(path) {
+        if is_isf(path) || super::shadertoy::is_shadertoy(path) {
             let read = |p: &std::path::Path| std::fs::read_to_string(p);
             let fs = read(path)
                 .map_err(|e| Diagnostic::file(path, format!("cannot read shader: {e}")))?;
@@ -455,9 +455,7 @@ impl Renderer {
         fs: &str,
         vs: Option<&str>,
     ) -> Result<std::sync::Arc<std::sync::Mutex<IsfLayer>>, Diagnostic> {
-        let vs_path = path.with_extension("vs");
-        let shader =
-            super::isf::translate_with_vertex(path, fs, vs.map(|v| (vs_path.as_path(), v)))?;
+        let shader = super::isf::translate_any(path, fs, vs)?;
         // Which parameter feeds which input depends on the preset's list (a filter's inputs
         // follow its layer's parameters): that is part of what is reused.
         let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();

@@ -188,7 +188,9 @@ fn builtin_look(path: &Path) -> Option<&'static str> {
 /// Checks a preset's layer shader as it would be built: WGSL assembled with its parameters
 /// and validated, or an ISF shader (`.fs`, with its `.vs`) translated and validated.
 pub fn check_layer(layer: &crate::show::preset::LayerDef) -> Result<(), Diagnostic> {
-    if crate::show::preset::is_isf(&layer.shader_path) {
+    if crate::show::preset::is_isf(&layer.shader_path)
+        || super::shadertoy::is_shadertoy(&layer.shader_path)
+    {
         return super::isf::load(&layer.shader_path).map(|_| ());
     }
     load_and_validate(&layer.shader_path, &layer.params).map(|_| ())

@@ -55,6 +55,52 @@ fn def(
     }
 }
 
+/// A Shadertoy shader's parameters: the mouse (`iMouse`'s position, in pixels).
+pub fn shadertoy_params() -> Vec<ParamDef> {
+    vec![
+        def(
+            "mouse_x".into(),
+            Some(0.0),
+            Some(0.0),
+            Some(1920.0),
+            (0.0, 1.0),
+        ),
+        def(
+            "mouse_y".into(),
+            Some(0.0),
+            Some(0.0),
+            Some(1080.0),
+            (0.0, 1.0),
+        ),
+    ]
+}
+
+/// Shadertoy's licence for a shader whose author says no other.
+pub const SHADERTOY_LICENSE: &str = "CC BY-NC-SA 3.0 (Shadertoy's default)";
+
+/// A Shadertoy export's author (`info.username`), if it says one.
+pub fn shadertoy_author(json: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let mut shader = &v;
+    if let Some(first) = shader.as_array().and_then(|a| a.first()) {
+        shader = first;
+    }
+    if let Some(inner) = shader.get("Shader") {
+        shader = inner;
+    }
+    shader
+        .get("info")?
+        .get("username")?
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// Whether a layer's shader is a Shadertoy shader (`.glsl`, or a `.json` export).
+pub fn is_shadertoy(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|x| x == "glsl" || x == "json")
+}
+
 /// Every parameter `header`'s inputs become, in the header's order.
 pub fn params(header: &isf::Isf) -> Vec<ParamDef> {
     let mut out = Vec::new();

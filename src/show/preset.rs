@@ -197,9 +197,26 @@ pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset,
         }
     };
 
-    let isf = is_isf(&shader_path)
-        .then(|| isf_params(path, src, &file.layer.shader, &shader_path, &mut diags))
-        .flatten();
+    let shadertoy = super::isf_inputs::is_shadertoy(&shader_path);
+    let isf = match shadertoy {
+        true => Some(super::isf_inputs::shadertoy_params()),
+        false => is_isf(&shader_path)
+            .then(|| isf_params(path, src, &file.layer.shader, &shader_path, &mut diags))
+            .flatten(),
+    };
+    // A Shadertoy shader keeps its author and Shadertoy's licence unless the preset says.
+    let (mut author, mut license) = (file.author.clone(), file.license.clone());
+    if shadertoy {
+        if author.is_empty() {
+            author = std::fs::read_to_string(&shader_path)
+                .ok()
+                .and_then(|t| super::isf_inputs::shadertoy_author(&t))
+                .unwrap_or_default();
+        }
+        if license.is_empty() {
+            license = super::isf_inputs::SHADERTOY_LICENSE.into();
+        }
+    }
     let mut params = match isf {
         Some(isf) => layer_params_over_isf(path, src, &file.layer.params, isf, &mut diags),
         None => layer_params(path, src, &file.layer.params, &mut diags),
@@ -240,8 +257,8 @@ pub fn parse_preset(project: &Project, path: &Path, src: &str) -> Result<Preset,
             },
             patch,
             post,
-            author: file.author,
-            license: file.license,
+            author,
+            license,
         })
     } else {
         Err(diags)
