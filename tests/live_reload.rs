@@ -119,3 +119,78 @@ fn a_saved_preset_reloads_and_a_broken_one_keeps_the_last_good_look() {
 fn reloads_in(log: &str) -> usize {
     log.matches("somnia: reloaded `").count()
 }
+
+/// An ISF shader whose colour input `tint` defaults to (r, g, 0.1).
+fn tint_fs(r: f32, g: f32) -> String {
+    format!(
+        "/*{{ \"ISFVSN\": \"2\", \"INPUTS\": [ {{ \"NAME\": \"tint\", \"TYPE\": \"color\", \"DEFAULT\": [{r}, {g}, 0.1, 1.0] }} ] }}*/\nvoid main() {{\n    gl_FragColor = tint;\n}}\n"
+    )
+}
+
+#[test]
+fn a_saved_isf_shader_reloads_and_a_broken_one_keeps_the_last_good_look_with_its_line() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let project = tempfile::tempdir().unwrap();
+    let root = project.path();
+    for d in ["presets", "performances", "shaders"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let shader = root.join("shaders/tint.fs");
+    std::fs::write(&shader, tint_fs(0.8, 0.1)).unwrap();
+    std::fs::write(
+        root.join("presets/look.toml"),
+        "[layer]\nshader = \"tint.fs\"\n",
+    )
+    .unwrap();
+    let perf = root.join("performances/perf.toml");
+    std::fs::write(&perf, "duration = 60\npreset = \"look\"\n").unwrap();
+    let play = LivePlay::start(
+        root,
+        &["--rehearsal", "--size", "960x540", "--no-osc", "--no-midi"],
+        &perf,
+    );
+    play.wait_until_up();
+    let (red, _) = shot_until(root, "red.png", |c, _| c[0] > 150.0);
+    assert!(
+        red[0] > 150.0 && red[1] < 60.0,
+        "the red look first: {red:?}"
+    );
+
+    // The input's default changes: the preset's parameter follows, and the picture.
+    std::fs::write(&shader, tint_fs(0.1, 0.8)).unwrap();
+    assert!(play.wait_for_log("somnia: reloaded `", Duration::from_secs(5)));
+    let (green, text) = shot_until(root, "green.png", |c, _| c[1] > 150.0);
+    assert!(
+        green[1] > 150.0 && green[0] < 60.0,
+        "the saved green look: {green:?}"
+    );
+    assert_eq!(text, 0, "no errors, no overlay");
+
+    std::fs::write(
+        &shader,
+        tint_fs(0.1, 0.8).replace("gl_FragColor = tint;", "gl_FragColor = tint +;"),
+    )
+    .unwrap();
+    assert!(play.wait_for_log("keeping the last good look", Duration::from_secs(5)));
+    let (kept, text) = shot_until(root, "broken.png", |_, text| text > 50);
+    assert!(
+        kept[1] > 140.0,
+        "the last good (green) look stays: {kept:?}"
+    );
+    assert!(text > 50, "the error shows on the picture ({text} pixels)");
+
+    std::fs::write(&shader, tint_fs(0.1, 0.8)).unwrap();
+    let (fixed, text) = shot_until(root, "fixed.png", |_, text| text == 0);
+    assert_eq!(text, 0, "fixed: the overlay is gone");
+    assert!(fixed[1] > 150.0, "and the green look shows: {fixed:?}");
+
+    let stderr = play.stop();
+    // The `;` where an operand should be, on the shader's own line 3.
+    assert!(
+        stderr.contains("shaders/tint.fs:3:"),
+        "the error names the ISF file's line:\n{stderr}"
+    );
+}

@@ -422,3 +422,54 @@ pub fn translate(path: &Path, source: &Source) -> Result<IsfShader, Diagnostic> 
         pass_images,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_on_a_channel_showing_the_picture_beneath_are_read_flipped_and_others_left_alone() {
+        let pass = Pass {
+            name: "Image".into(),
+            code: String::new(),
+            buffer: None,
+            channels: [
+                Channel::Audio,
+                Channel::Beneath,
+                Channel::Black,
+                Channel::Black,
+            ],
+        };
+        let code = "vec4 a = texture(iChannel1, uv);\n\
+                    vec4 b = texture( iChannel0 , uv);\n\
+                    vec4 c = texelFetch(iChannel1, ivec2(p), 0);\n\
+                    vec4 d = textureLod(iChannel1, uv, 2.0);\n\
+                    vec4 e = mytexture(iChannel1, uv);\n";
+        let out = flip_calls(&pass, code);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 5, "lines stay lines");
+        assert_eq!(lines[0], "vec4 a = isf_tex1( uv);");
+        assert_eq!(
+            lines[1], "vec4 b = texture( iChannel0 , uv);",
+            "the sound is not flipped"
+        );
+        assert_eq!(lines[2], "vec4 c = isf_fetch1( ivec2(p), 0);");
+        assert_eq!(lines[3], "vec4 d = isf_texlod1( uv, 2.0);");
+        assert_eq!(
+            lines[4], "vec4 e = mytexture(iChannel1, uv);",
+            "another function's name"
+        );
+    }
+
+    #[test]
+    fn an_export_without_an_image_pass_or_with_broken_json_is_an_error_not_a_panic() {
+        let path = Path::new("shaders/toy.json");
+        let d = read(path, "{ \"Shader\": { \"renderpass\": [] } }").unwrap_err();
+        assert!(d.to_string().contains("no Image pass"), "{d}");
+        let d = read(path, "{ \"Shader\": ").unwrap_err();
+        assert!(d.to_string().contains("Shadertoy JSON"), "{d}");
+        assert_eq!(d.line, 1, "{d}");
+        let d = read(path, "[1, 2]").unwrap_err();
+        assert!(d.to_string().contains("not a Shadertoy export"), "{d}");
+    }
+}
