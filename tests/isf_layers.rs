@@ -382,6 +382,13 @@ fn shadertoy_presets_list_their_author_and_licence_with_a_warning_about_commerci
 }
 
 #[test]
+fn an_isf_filter_on_a_dreamers_layer_reads_the_performances_picture_beneath_it() {
+    let frames = performance_frames("dreamer-filter", &[1.0]);
+    let (top, bottom) = (at(&frames[0], 0.25, 0.0)[0], at(&frames[0], 0.25, 0.999)[0]);
+    assert!(top <= 7 && bottom >= 248, "the gradient inverted: top {top}, bottom {bottom}");
+}
+
+#[test]
 fn a_fade_style_that_is_no_transition_or_no_file_is_an_error_at_its_name() {
     let errors = check_file(&fixture("isf/performances/wipe-missing.toml"));
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
