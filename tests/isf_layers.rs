@@ -354,6 +354,15 @@ fn a_shadertoy_buffer_feeds_back_in_half_floats_and_reads_back_where_it_was_writ
 }
 
 #[test]
+fn a_shadertoy_texture_channel_reads_the_media_file_beside_the_export_the_right_way_up() {
+    let rgba = frame("toy-texture", 1.0);
+    near(at(&rgba, 0.05, 0.05), [255, 0, 0], "top left");
+    near(at(&rgba, 0.95, 0.05), [0, 255, 0], "top right");
+    near(at(&rgba, 0.05, 0.95), [0, 0, 255], "bottom left");
+    near(at(&rgba, 0.95, 0.95), [255, 255, 255], "bottom right");
+}
+
+#[test]
 fn a_broken_shadertoy_shader_is_reported_at_its_own_line_and_column() {
     let errors = check_file(&fixture("isf/shaders/broken-toy.glsl"));
     assert_eq!(errors.len(), 1, "{errors:#?}");
@@ -385,7 +394,10 @@ fn shadertoy_presets_list_their_author_and_licence_with_a_warning_about_commerci
 fn an_isf_filter_on_a_dreamers_layer_reads_the_performances_picture_beneath_it() {
     let frames = performance_frames("dreamer-filter", &[1.0]);
     let (top, bottom) = (at(&frames[0], 0.25, 0.0)[0], at(&frames[0], 0.25, 0.999)[0]);
-    assert!(top <= 7 && bottom >= 248, "the gradient inverted: top {top}, bottom {bottom}");
+    assert!(
+        top <= 7 && bottom >= 248,
+        "the gradient inverted: top {top}, bottom {bottom}"
+    );
 }
 
 #[test]

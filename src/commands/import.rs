@@ -186,6 +186,20 @@ pub fn run_shadertoy(root: &Path, source: &Path, license: Option<&str>, force: b
         eprintln!("somnia import: cannot copy into {}: {e}", dest.display());
         return EXIT_BAD_INPUT;
     }
+    // The site's media files the export reads, where they sit beside it.
+    let media = toy.passes.iter().flat_map(|p| p.channels.iter());
+    for file in media.filter_map(|c| match c {
+        crate::render::shadertoy::Channel::Image(f) => Some(f),
+        _ => None,
+    }) {
+        let to = project.shaders_dir().join(file);
+        if source.with_file_name(file).canonicalize().ok() != to.canonicalize().ok() {
+            if let Err(e) = std::fs::copy(source.with_file_name(file), &to) {
+                eprintln!("somnia import: cannot copy {file}: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
     let license = license.unwrap_or("CC BY-NC-SA 3.0 (Shadertoy's default)");
     let description = if toy.description.is_empty() {
         format!(

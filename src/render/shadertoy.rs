@@ -34,6 +34,9 @@ pub enum Channel {
     Beneath,
     /// Buffer 0..3 (A..D).
     Buffer(usize),
+    /// A texture from the site's media, by its file name: read from beside the export when
+    /// it is there (PNG or JPEG), else black.
+    Image(String),
 }
 
 impl Channel {
@@ -44,8 +47,23 @@ impl Channel {
             Channel::Audio => "isf:audio".into(),
             Channel::Beneath => "isf:beneath".into(),
             Channel::Buffer(b) => buffer_name(*b),
+            Channel::Image(file) => image_import_name(file),
         }
     }
+
+    /// Whether it is a picture stored top row first, read flipped (Shadertoy's vflip).
+    fn flipped(&self) -> bool {
+        matches!(self, Channel::Beneath | Channel::Image(_))
+    }
+}
+
+/// The import a media file is bound as.
+fn image_import_name(file: &str) -> String {
+    let plain: String = file
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("isf_media_{plain}")
 }
 
 fn buffer_name(b: usize) -> String {
@@ -205,6 +223,18 @@ fn read_json(path: &Path, src: &str) -> Result<Source, Diagnostic> {
                     .map_or(Channel::Black, |(_, b)| Channel::Buffer(*b)),
                 "music" | "musicstream" | "mic" => Channel::Audio,
                 "webcam" | "video" => Channel::Beneath,
+                "texture" => {
+                    // The site's media file, by name, if it sits beside the export.
+                    let file = input
+                        .get("src")
+                        .or_else(|| input.get("filepath"))
+                        .and_then(|s| s.as_str())
+                        .and_then(|s| s.rsplit('/').next())
+                        .filter(|f| !f.is_empty() && !f.contains(".."))
+                        .map(str::to_owned);
+                    let beside = |f: &String| path.with_file_name(f).is_file();
+                    file.filter(beside).map_or(Channel::Black, Channel::Image)
+                }
                 _ => Channel::Black,
             };
         }
@@ -251,7 +281,7 @@ fn prelude(pass: &Pass, image: bool) -> String {
     }
     // A channel showing a picture stored top row first is read flipped (Shadertoy's vflip).
     for (k, ch) in pass.channels.iter().enumerate() {
-        if *ch == Channel::Beneath {
+        if ch.flipped() {
             p.push_str(&format!(
                 "vec4 isf_tex{k}(vec2 uv) {{ return texture(iChannel{k}, vec2(uv.x, 1.0 - uv.y)); }}\n\
                  vec4 isf_tex{k}(vec2 uv, float bias) {{ return texture(iChannel{k}, vec2(uv.x, 1.0 - uv.y), bias); }}\n\
@@ -289,7 +319,7 @@ fn prelude(pass: &Pass, image: bool) -> String {
 fn flip_calls(pass: &Pass, code: &str) -> String {
     let mut out = code.to_string();
     for (k, ch) in pass.channels.iter().enumerate() {
-        if *ch != Channel::Beneath {
+        if !ch.flipped() {
             continue;
         }
         for (call, to) in [
@@ -399,7 +429,18 @@ pub fn translate(path: &Path, source: &Source) -> Result<IsfShader, Diagnostic> 
                 height: None,
             })
             .collect(),
-        imported: Default::default(),
+        imported: source
+            .passes
+            .iter()
+            .flat_map(|p| p.channels.iter())
+            .filter_map(|c| match c {
+                Channel::Image(file) => Some((
+                    image_import_name(file),
+                    isf::ImageImport { path: file.into() },
+                )),
+                _ => None,
+            })
+            .collect(),
     };
     let _ = buffers;
     let (vertex, vs_glsl) = super::isf::default_vertex(path, &header)?;
