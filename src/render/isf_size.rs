@@ -31,7 +31,8 @@ pub fn eval(expr: &str, var: &dyn Fn(&str) -> Option<f64>) -> Result<f64, SizeEr
 }
 
 /// A pass's size in pixels from its expression (or the output's `full`, when it has none or
-/// it says nothing usable): at least 1, at most 8192.
+/// it says nothing usable): at least 1, at most twice the output's (and 8192): a header
+/// asking for a gigabyte of buffers gets what a real look needs.
 pub fn pixels(
     expr: Option<&str>,
     full: u32,
@@ -44,7 +45,8 @@ pub fn pixels(
     if !v.is_finite() {
         return Ok(full);
     }
-    Ok(v.floor().clamp(1.0, 8192.0) as u32)
+    let most = (2.0 * f64::from(full)).clamp(1.0, 8192.0);
+    Ok(v.floor().clamp(1.0, most) as u32)
 }
 
 struct Parser<'a> {
@@ -240,7 +242,7 @@ mod tests {
         assert_eq!(px("1"), 1);
         assert_eq!(px("-5 + 2 * 3"), 1);
         assert_eq!(pixels(None, 1280, &vars).unwrap(), 1280);
-        assert_eq!(px("$WIDTH * 100"), 8192, "clamped");
+        assert_eq!(px("$WIDTH * 100"), 2560, "clamped to twice the output");
         assert_eq!(px("$WIDTH / 0"), 1280, "an infinite size is the full one");
     }
 
