@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use somnia::bridge::AudioShape;
 use somnia::render::Gpu;
 use somnia::render::isf::load;
-use somnia::render::isf_layer::{AudioTextures, IsfClock, IsfImages, IsfLayer};
+use somnia::render::isf_layer::{AudioTextures, IsfClock, IsfImages, IsfLayer, upload_rgba};
 use somnia::render::offscreen::Offscreen;
 use somnia::show::isf_inputs;
 
@@ -55,31 +55,7 @@ fn beneath(gpu: &Gpu, inverted: bool) -> wgpu::TextureView {
             rgba.extend([px[0], px[1], px[2], 255]);
         }
     }
-    let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("beneath"),
-        size: wgpu::Extent3d {
-            width: w,
-            height: h,
-            depth_or_array_layers: 1,
-        },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format: wgpu::TextureFormat::Rgba8Unorm,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-        view_formats: &[],
-    });
-    gpu.queue.write_texture(
-        texture.as_image_copy(),
-        &rgba,
-        wgpu::TexelCopyBufferLayout {
-            offset: 0,
-            bytes_per_row: Some(4 * w),
-            rows_per_image: Some(h),
-        },
-        texture.size(),
-    );
-    texture.create_view(&Default::default())
+    upload_rgba(gpu, "beneath", (w, h), &rgba)
 }
 
 /// How far one shader got.

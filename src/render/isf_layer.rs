@@ -856,33 +856,38 @@ fn import_images(
                 format!("IMPORTED `{name}`: cannot read {}: {e}", file.display()),
             )
         })?;
-        let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("isf import"),
-            size: wgpu::Extent3d {
-                width: w,
-                height: h,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: TARGET_FORMAT,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        });
-        gpu.queue.write_texture(
-            texture.as_image_copy(),
-            &rgba,
-            wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(4 * w),
-                rows_per_image: Some(h),
-            },
-            texture.size(),
-        );
-        out.insert(name.clone(), texture.create_view(&Default::default()));
+        out.insert(name.clone(), upload_rgba(gpu, "isf import", (w, h), &rgba));
     }
     Ok(out)
+}
+
+/// A texture holding `rgba` (RGBA8, `size` pixels, top row first), to sample.
+pub fn upload_rgba(gpu: &Gpu, label: &str, size: (u32, u32), rgba: &[u8]) -> wgpu::TextureView {
+    let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size: wgpu::Extent3d {
+            width: size.0,
+            height: size.1,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: TARGET_FORMAT,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    });
+    gpu.queue.write_texture(
+        texture.as_image_copy(),
+        rgba,
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(4 * size.0),
+            rows_per_image: Some(size.1),
+        },
+        texture.size(),
+    );
+    texture.create_view(&Default::default())
 }
 
 /// A PNG or JPEG (told by its first bytes, not its name) as RGBA8, top row first.

@@ -657,6 +657,15 @@ impl Renderer {
         diags
     }
 
+    /// The time this frame gives an ISF layer drawn in `slot`.
+    fn isf_clock(&self, slot: usize) -> IsfClock {
+        IsfClock {
+            time_s: self.slot_time_s[slot],
+            dt_s: self.frame_dt_s,
+            date: self.frame_date,
+        }
+    }
+
     /// Whether any layer or fade style is an ISF shader (only they read the audio textures).
     fn has_isf_layers(&self) -> bool {
         self.layers.iter().any(|l| matches!(l.drawn, Drawn::Isf(_)))
@@ -1061,11 +1070,7 @@ impl Renderer {
             if let Some(v) = isf.param_index("progress").and_then(|i| values.get_mut(i)) {
                 *v = fade.weight_new;
             }
-            let clock = IsfClock {
-                time_s: self.slot_time_s[SLOT_BASE],
-                dt_s: self.frame_dt_s,
-                date: self.frame_date,
-            };
+            let clock = self.isf_clock(SLOT_BASE);
             let images = IsfImages {
                 beneath: None,
                 start: Some(&old_view),
@@ -1120,11 +1125,7 @@ impl Renderer {
             .and_then(|l| l.filter.as_ref())
             .zip(self.filter_input.as_ref().map(|(_, v)| v));
         let (out, view) = (view, filter.map_or(view, |(_, input)| input));
-        let clock = IsfClock {
-            time_s: self.slot_time_s[slot],
-            dt_s: self.frame_dt_s,
-            date: self.frame_date,
-        };
+        let clock = self.isf_clock(slot);
         match layer.map(|l| &l.drawn) {
             Some(Drawn::Isf(isf)) => {
                 // Only this thread draws; a poisoned lock (a panic mid-draw) still holds a
