@@ -129,20 +129,7 @@ pub struct AudioTextures {
 impl AudioTextures {
     pub fn new(device: &wgpu::Device) -> Self {
         let make = |label, height| {
-            device.create_texture(&wgpu::TextureDescriptor {
-                label: Some(label),
-                size: wgpu::Extent3d {
-                    width: crate::bridge::SHAPE_LEN as u32,
-                    height,
-                    depth_or_array_layers: 1,
-                },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: TARGET_FORMAT,
-                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-                view_formats: &[],
-            })
+            sampled_texture(device, label, (crate::bridge::SHAPE_LEN as u32, height))
         };
         let (waveform_texture, spectrum_texture, shadertoy_texture) = (
             make("audio waveform", 1),
@@ -861,9 +848,9 @@ fn import_images(
     Ok(out)
 }
 
-/// A texture holding `rgba` (RGBA8, `size` pixels, top row first), to sample.
-pub fn upload_rgba(gpu: &Gpu, label: &str, size: (u32, u32), rgba: &[u8]) -> wgpu::TextureView {
-    let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
+/// An RGBA8 texture of `size` pixels that shaders sample and the CPU writes.
+fn sampled_texture(device: &wgpu::Device, label: &str, size: (u32, u32)) -> wgpu::Texture {
+    device.create_texture(&wgpu::TextureDescriptor {
         label: Some(label),
         size: wgpu::Extent3d {
             width: size.0,
@@ -876,7 +863,12 @@ pub fn upload_rgba(gpu: &Gpu, label: &str, size: (u32, u32), rgba: &[u8]) -> wgp
         format: TARGET_FORMAT,
         usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
         view_formats: &[],
-    });
+    })
+}
+
+/// A texture holding `rgba` (RGBA8, `size` pixels, top row first), to sample.
+pub fn upload_rgba(gpu: &Gpu, label: &str, size: (u32, u32), rgba: &[u8]) -> wgpu::TextureView {
+    let texture = sampled_texture(&gpu.device, label, size);
     gpu.queue.write_texture(
         texture.as_image_copy(),
         rgba,

@@ -1064,30 +1064,17 @@ impl Renderer {
             for (v, p) in values.iter_mut().zip(&preset.layer.params) {
                 *v = p.default;
             }
-            let mut isf = layer
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(v) = isf.param_index("progress").and_then(|i| values.get_mut(i)) {
+            let progress = lock(layer).param_index("progress");
+            if let Some(v) = progress.and_then(|i| values.get_mut(i)) {
                 *v = fade.weight_new;
             }
-            let clock = self.isf_clock(SLOT_BASE);
             let images = IsfImages {
-                beneath: None,
                 start: Some(&old_view),
                 end: Some(&new_view),
-                audio: Some(&self.audio),
+                ..IsfImages::default()
             };
-            isf.draw(
-                gpu,
-                encoder,
-                view,
-                self.format,
-                size,
-                0,
-                clock,
-                &values,
-                images,
-            );
+            let at = (view, size, SLOT_BASE);
+            self.draw_isf(layer, gpu, encoder, at, &values, images);
             return;
         }
         gpu.queue.write_buffer(
@@ -1125,29 +1112,11 @@ impl Renderer {
             .and_then(|l| l.filter.as_ref())
             .zip(self.filter_input.as_ref().map(|(_, v)| v));
         let (out, view) = (view, filter.map_or(view, |(_, input)| input));
-        let clock = self.isf_clock(slot);
+        let params = &self.slot_params[slot];
         match layer.map(|l| &l.drawn) {
             Some(Drawn::Isf(isf)) => {
-                // Only this thread draws; a poisoned lock (a panic mid-draw) still holds a
-                // usable layer.
-                let mut isf = isf
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                isf.draw(
-                    gpu,
-                    encoder,
-                    view,
-                    self.format,
-                    size,
-                    slot,
-                    clock,
-                    &self.slot_params[slot],
-                    IsfImages {
-                        beneath,
-                        audio: Some(&self.audio),
-                        ..IsfImages::default()
-                    },
-                );
+                let images = IsfImages::beneath(beneath);
+                self.draw_isf(isf, gpu, encoder, (view, size, slot), params, images);
             }
             Some(Drawn::Wgsl(pipeline)) => {
                 let mut pass = begin_pass(encoder, view, "layer");
@@ -1160,25 +1129,38 @@ impl Renderer {
             None => drop(begin_pass(encoder, view, "layer")),
         }
         if let Some((filter, input)) = filter {
-            let mut filter = filter
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            filter.draw(
-                gpu,
-                encoder,
-                out,
-                self.format,
-                size,
-                slot,
-                clock,
-                &self.slot_params[slot],
-                IsfImages {
-                    beneath: Some(input),
-                    audio: Some(&self.audio),
-                    ..IsfImages::default()
-                },
-            );
+            let images = IsfImages::beneath(Some(input));
+            self.draw_isf(filter, gpu, encoder, (out, size, slot), params, images);
         }
+    }
+
+    /// Draws ISF layer `isf` at `(view, size, slot)` with `values`, the slot's clock, and
+    /// `images` (with the sound's textures).
+    fn draw_isf(
+        &self,
+        isf: &std::sync::Mutex<IsfLayer>,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        (view, size, slot): (&wgpu::TextureView, (u32, u32), usize),
+        values: &[f32],
+        images: IsfImages<'_>,
+    ) {
+        let images = IsfImages {
+            audio: Some(&self.audio),
+            ..images
+        };
+        let clock = self.isf_clock(slot);
+        lock(isf).draw(
+            gpu,
+            encoder,
+            view,
+            self.format,
+            size,
+            slot,
+            clock,
+            values,
+            images,
+        );
     }
 
     /// The two textures a crossfade draws into, (re)made for `size`.
@@ -1216,6 +1198,13 @@ impl Renderer {
         }
         self.fade.as_ref().expect("just made")
     }
+}
+
+/// An ISF layer to draw. Only the render thread draws, so the lock is never contended; a
+/// poisoned one (a panic mid-draw) still holds a usable layer.
+fn lock(isf: &std::sync::Mutex<IsfLayer>) -> std::sync::MutexGuard<'_, IsfLayer> {
+    isf.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Textures a crossfade draws the two presets into.
