@@ -73,6 +73,7 @@ fn main() {
             },
             no_mp4,
             limiter: Default::default(),
+            outputs: None,
         };
         let t0 = Instant::now();
         assert_eq!(run(&args), 0, "render failed");

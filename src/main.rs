@@ -349,6 +349,10 @@ enum Command {
         /// Do not make the MP4 even if ffmpeg is installed.
         #[arg(long)]
         no_mp4: bool,
+        /// Render every output of this output map (outputs/*.toml) as its projector would
+        /// show it: DIR/frames/OUTPUT/*.png and DIR/NAME-OUTPUT.mp4.
+        #[arg(long)]
+        outputs: Option<PathBuf>,
         #[command(flatten)]
         safety: Safety,
     },
@@ -569,8 +573,11 @@ fn main() {
             size,
             fps,
             no_mp4,
+            outputs,
             safety,
-        } => commands::render::run(&commands::render::RenderArgs {
+        } => match commands::output_map(outputs.as_deref()) {
+            Err(code) => code,
+            Ok(outputs) => commands::render::run(&commands::render::RenderArgs {
             source: source(performance, preset, seconds),
             out,
             seconds,
@@ -582,7 +589,9 @@ fn main() {
             },
             no_mp4,
             limiter: safety.limiter(),
+            outputs,
         }),
+        },
         Command::Kiosk {
             file,
             print_unit,

@@ -78,6 +78,44 @@ pub enum LookCommand {
         text: String,
         hold_s: f32,
     },
+    /// Calibration: a change to an output's mapping.
+    Output(OutputAdjust),
+}
+
+/// A live change to an output's mapping (its calibration), for the output named (every
+/// output when `None`). Only values travel: never a path or a file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputAdjust {
+    pub output: Option<String>,
+    pub change: OutputChange,
+}
+
+/// Which edge of an output (`left`, `right`, `top`, `bottom`: 0 to 3) or corner (top-left,
+/// top-right, bottom-right, bottom-left: 0 to 3).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum OutputChange {
+    /// Show the calibration test card, or the show again.
+    TestCard(bool),
+    /// Move a corner of the perspective warp to this output pixel.
+    Corner { corner: u8, x_px: f64, y_px: f64 },
+    /// Move a mesh point (column and row from 0) to this place, in layout units.
+    MeshPoint { column: u16, row: u16, x: f64, y: f64 },
+    /// An edge's blend: its width in layout pixels (0: none) and curve power.
+    Blend {
+        edge: u8,
+        width_px: f64,
+        power: Option<f64>,
+    },
+    /// The projector's gamma, per channel.
+    Gamma([f64; 3]),
+    BlackLift(f64),
+    /// A slice's crop, in canvas pixels (slices from 0).
+    SliceCrop { slice: u16, rect: [f64; 4] },
+    /// A slice's clockwise turn, in degrees (0, 90, 180, 270).
+    SliceRotate { slice: u16, deg: u16 },
+    /// Write the mapping back to its file (with a backup of the file as it was).
+    Save,
 }
 
 /// The bounded channel to the live show.

@@ -58,7 +58,8 @@ pub use analysis::{
     analysis_channel,
 };
 pub use commands::{
-    LiveMacros, LookCommand, ShowCommand, StampedLook, look_commands, show_commands,
+    LiveMacros, LookCommand, OutputAdjust, OutputChange, ShowCommand, StampedLook, look_commands,
+    show_commands,
 };
 pub use crowd::{Crowd, CrowdGauge};
 pub use cue_board::{CueBoard, CueName, CueRow, CueRowState, CueStatus, ParamFacts, PresetFacts};

@@ -1,5 +1,5 @@
-//! `somnia check`: validates presets, performances, shaders, MIDI maps and kiosk files and
-//! reports every problem as `file:line:col: message` with a hint.
+//! `somnia check`: validates presets, performances, shaders, MIDI maps, kiosk files and
+//! output maps, and reports every problem as `file:line:col: message` with a hint.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +11,7 @@ use crate::show::preset::{ParamDef, load_preset};
 use crate::show::project::Project;
 
 /// `somnia check [FILE...]`: with no files, checks the presets, performances, shaders and
-/// kiosks folders of the current directory, and its MIDI map.
+/// kiosks and outputs folders of the current directory, and its MIDI map.
 pub fn run(files: &[PathBuf]) -> i32 {
     let paths: Vec<PathBuf> = if files.is_empty() {
         [
@@ -19,6 +19,7 @@ pub fn run(files: &[PathBuf]) -> i32 {
             "performances",
             "shaders",
             "kiosks",
+            "outputs",
             "midi-map.toml",
         ]
         .iter()
@@ -57,6 +58,8 @@ pub enum FileKind {
     MidiMap,
     /// A kiosk (a playlist, an attract item, opening hours).
     Kiosk,
+    /// An output map (outputs, slices, warps, blends, masks).
+    Outputs,
 }
 
 /// The top-level tables only a MIDI map has.
@@ -85,6 +88,7 @@ pub fn classify(path: &Path) -> Result<FileKind, Diagnostic> {
         Some("presets") => return Ok(FileKind::Preset),
         Some("performances") => return Ok(FileKind::Performance),
         Some("kiosks") => return Ok(FileKind::Kiosk),
+        Some("outputs") => return Ok(FileKind::Outputs),
         _ => {}
     }
     if path.file_name().is_some_and(|n| n == "midi-map.toml") {
@@ -102,11 +106,13 @@ pub fn classify(path: &Path) -> Result<FileKind, Diagnostic> {
         Ok(FileKind::Performance)
     } else if table.contains_key("item") || table.contains_key("attract") {
         Ok(FileKind::Kiosk)
+    } else if table.contains_key("canvas") || table.contains_key("output") {
+        Ok(FileKind::Outputs)
     } else if !table.is_empty() && table.keys().all(|k| MIDI_MAP_KEYS.contains(&k.as_str())) {
         Ok(FileKind::MidiMap)
     } else {
         Err(Diagnostic::file(path, "neither a preset nor a performance")
-            .with_hint("a preset has a [layer] table; a performance has `duration`, `preset` and [[cue]] entries; a MIDI map has [[cc]], [go] or [[program]] entries; a kiosk has [[item]] entries"))
+            .with_hint("a preset has a [layer] table; a performance has `duration`, `preset` and [[cue]] entries; a MIDI map has [[cc]], [go] or [[program]] entries; a kiosk has [[item]] entries; an output map has `canvas` and [[output]] entries"))
     }
 }
 
@@ -133,6 +139,9 @@ pub fn check_file(path: &Path) -> Vec<Diagnostic> {
             Err(d) => d,
         },
         FileKind::Kiosk => crate::show::kiosk::file::load_kiosk(path)
+            .err()
+            .unwrap_or_default(),
+        FileKind::Outputs => crate::show::outputs::load_outputs(path)
             .err()
             .unwrap_or_default(),
         FileKind::MidiMap => {
@@ -182,6 +191,10 @@ pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
                 .collect();
             entries.sort();
             for e in entries {
+                // Output maps' timestamped backups are old versions, not the project's files.
+                if e.is_dir() && e.file_name().is_some_and(|n| n == "backups") {
+                    continue;
+                }
                 if e.is_dir() {
                     out.extend(expand(&[e]));
                 } else if matches!(

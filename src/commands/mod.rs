@@ -24,6 +24,20 @@ pub fn print_diagnostics(diags: &[crate::show::Diagnostic]) {
     }
 }
 
+/// Reads the output map of `--outputs`, if one is given; its problems are printed (each at
+/// its file:line:col) and the command exits with [`EXIT_BAD_INPUT`].
+pub fn output_map(
+    path: Option<&std::path::Path>,
+) -> Result<Option<crate::show::outputs::OutputMap>, i32> {
+    let Some(path) = path else { return Ok(None) };
+    crate::show::outputs::load_outputs(path)
+        .map(Some)
+        .map_err(|d| {
+            print_diagnostics(&d);
+            EXIT_BAD_INPUT
+        })
+}
+
 /// The command line's say over the safety limiter, applied over the performance file's.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LimiterArgs {

@@ -18,6 +18,8 @@ pub struct RenderArgs {
     /// Skip the MP4 even when ffmpeg is available.
     pub no_mp4: bool,
     pub limiter: super::LimiterArgs,
+    /// An output map: every output's frames, as its projector would show them.
+    pub outputs: Option<crate::show::outputs::OutputMap>,
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -66,6 +68,9 @@ pub fn run(args: &RenderArgs) -> i32 {
     };
     pb.finish();
 
+    if let Some(map) = &args.outputs {
+        return render_outputs(&timeline, &track, map, args, seconds, &wav_path);
+    }
     let video = args.video;
     let n_frames = frame_count(seconds, video.fps);
     let mp4_path = args.out.join(format!("{name}.mp4"));
@@ -157,6 +162,110 @@ pub fn run(args: &RenderArgs) -> i32 {
                 mp4_path.display()
             );
             status = EXIT_OUTPUT_FAILED;
+        }
+    }
+    println!("somnia render: wrote {}", made.join(", "));
+    status
+}
+
+/// The frames of every output of `map`: DIR/frames/OUTPUT/*.png, and with ffmpeg
+/// DIR/NAME-OUTPUT.mp4 each.
+fn render_outputs(
+    timeline: &crate::show::Timeline,
+    track: &crate::bridge::AnalysisTrack,
+    map: &crate::show::outputs::OutputMap,
+    args: &RenderArgs,
+    seconds: f64,
+    wav_path: &Path,
+) -> i32 {
+    let fps = args.video.fps;
+    let n_frames = frame_count(seconds, fps);
+    let name = wav_path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("render")
+        .to_string();
+    let mut sinks = Vec::new();
+    for o in &map.outputs {
+        let dir = args.out.join("frames").join(&o.name);
+        if let Err(e) = prepare_frames_dir(&dir) {
+            eprintln!("somnia render: cannot prepare {}: {e}", dir.display());
+            return EXIT_BAD_INPUT;
+        }
+        let mp4 = args.out.join(format!("{name}-{}.mp4", o.name));
+        let partial = args.out.join(format!("{name}-{}.partial.mp4", o.name));
+        for stale in [&mp4, &partial] {
+            if let Err(e) = remove_if_there(stale) {
+                eprintln!("somnia render: cannot remove the old {}: {e}", stale.display());
+                return EXIT_BAD_INPUT;
+            }
+        }
+        let video = VideoSettings {
+            width: o.size.0,
+            height: o.size.1,
+            ..args.video
+        };
+        let ffmpeg = if args.no_mp4 {
+            None
+        } else {
+            start_ffmpeg(video, wav_path, &partial)
+        };
+        sinks.push((dir, video, ffmpeg, partial, mp4));
+    }
+    let mut frames = match crate::render::capture::MappedFrames::new(
+        timeline,
+        map,
+        args.video.flash_guard,
+    ) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("somnia render: {e}");
+            return match e {
+                CaptureError::Shaders(_) => EXIT_BAD_INPUT,
+                _ => EXIT_MISSING,
+            };
+        }
+    };
+    frames.set_frame_interval(1.0 / fps as f32);
+    let pb = bar(n_frames, "frames");
+    for i in 0..n_frames {
+        let t = i as f64 / f64::from(fps);
+        let pictures = match frames.frames_at(timeline, track, t) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("somnia render: {e}");
+                return EXIT_MISSING;
+            }
+        };
+        for ((dir, video, ffmpeg, _, _), rgba) in sinks.iter_mut().zip(pictures) {
+            if let Err(e) = write_png(&dir.join(format!("{i:06}.png")), video.width, video.height, &rgba) {
+                eprintln!("somnia render: cannot write frames into {}: {e}", dir.display());
+                return EXIT_BAD_INPUT;
+            }
+            if let Some(stdin) = ffmpeg.as_mut().and_then(|c| c.stdin.as_mut()) {
+                if stdin.write_all(&rgba).is_err() {
+                    eprintln!("somnia render: ffmpeg stopped early; the PNG frames are still written");
+                    *ffmpeg = None;
+                }
+            }
+        }
+        pb.set_position(i + 1);
+    }
+    pb.finish();
+    let mut made = vec![wav_path.display().to_string()];
+    let mut status = 0;
+    for (dir, _, ffmpeg, partial, mp4) in sinks {
+        made.push(format!("{} ({n_frames} frames)", dir.display()));
+        if let Some(mut child) = ffmpeg {
+            drop(child.stdin.take());
+            let encoded = matches!(child.wait(), Ok(s) if s.success());
+            if encoded && std::fs::rename(&partial, &mp4).is_ok() {
+                made.push(mp4.display().to_string());
+            } else {
+                let _ = remove_if_there(&partial);
+                eprintln!("somnia render: ffmpeg could not make {}", mp4.display());
+                status = EXIT_OUTPUT_FAILED;
+            }
         }
     }
     println!("somnia render: wrote {}", made.join(", "));

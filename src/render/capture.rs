@@ -4,7 +4,9 @@
 use super::gpu::{Gpu, RenderError};
 use super::offscreen::Offscreen;
 use super::renderer::{FrameInputs, Renderer, ShownCaption};
+use super::mapping::stage::OutputStage;
 use crate::bridge::AnalysisTrack;
+use crate::show::outputs::OutputMap;
 use crate::show::{Diagnostic, Timeline};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +32,9 @@ pub enum CaptureError {
     Shaders(Vec<Diagnostic>),
     #[error("writing frames failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The output map's stage could not be made.
+    #[error(transparent)]
+    Outputs(#[from] crate::render::mapping::stage::StageError),
 }
 
 /// Everything needed to draw offline frames of one timeline.
@@ -92,15 +97,10 @@ impl FrameRenderer {
             .reload_shader(&self.gpu, path, &timeline.presets)
     }
 
-    /// The frame at `time_s`, as RGBA8.
-    pub fn frame_at(
-        &mut self,
-        timeline: &Timeline,
-        track: &AnalysisTrack,
-        time_s: f64,
-    ) -> Result<Vec<u8>, RenderError> {
+    /// The inputs of the frame at `time_s`.
+    fn inputs(&self, timeline: &Timeline, track: &AnalysisTrack, time_s: f64) -> FrameInputs {
         let span_s = Timeline::frame_time(time_s, f64::from(self.frame_interval_s));
-        let inputs = FrameInputs {
+        FrameInputs {
             time_s,
             dt_s: self.frame_interval_s,
             musical: timeline.musical_at(time_s),
@@ -110,8 +110,87 @@ impl FrameRenderer {
             crowd: Default::default(),
             join_code: None,
             date: crate::render::isf_layer::date_at(time_s),
-        };
+        }
+    }
+
+    /// The frame at `time_s`, as RGBA8.
+    pub fn frame_at(
+        &mut self,
+        timeline: &Timeline,
+        track: &AnalysisTrack,
+        time_s: f64,
+    ) -> Result<Vec<u8>, RenderError> {
+        let inputs = self.inputs(timeline, track, time_s);
         self.target.render(&self.gpu, &mut self.renderer, &inputs)
+    }
+}
+
+/// Offline frames through an output map: the canvas drawn once a frame, then each output's
+/// picture as its projector would show it (sliced, warped, blended, masked, guarded).
+pub struct MappedFrames {
+    frames: FrameRenderer,
+    stage: OutputStage,
+    targets: Vec<Offscreen>,
+}
+
+impl MappedFrames {
+    pub fn new(
+        timeline: &Timeline,
+        map: &OutputMap,
+        flash_guard: bool,
+    ) -> Result<Self, CaptureError> {
+        let (cw, ch) = map.canvas;
+        let mut frames = FrameRenderer::new(timeline, cw, ch)?;
+        // Each output is guarded as its projector shows it; the canvas is not.
+        frames.set_flash_guard(false);
+        let formats = vec![Offscreen::FORMAT; map.outputs.len()];
+        let stage = OutputStage::new(&frames.gpu, map, Offscreen::FORMAT, &formats, flash_guard)?;
+        let targets = map
+            .outputs
+            .iter()
+            .map(|o| Offscreen::new(&frames.gpu, o.size.0, o.size.1))
+            .collect();
+        Ok(Self {
+            frames,
+            stage,
+            targets,
+        })
+    }
+
+    pub fn set_frame_interval(&mut self, seconds: f32) {
+        self.frames.set_frame_interval(seconds);
+    }
+
+    /// The stage, for calibration changes between frames.
+    pub fn stage_mut(&mut self) -> (&Gpu, &mut OutputStage) {
+        (&self.frames.gpu, &mut self.stage)
+    }
+
+    /// Every output's frame at `time_s`, as RGBA8, in the map's order.
+    pub fn frames_at(
+        &mut self,
+        timeline: &Timeline,
+        track: &AnalysisTrack,
+        time_s: f64,
+    ) -> Result<Vec<Vec<u8>>, RenderError> {
+        let inputs = self.frames.inputs(timeline, track, time_s);
+        let gpu = &self.frames.gpu;
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        let size = self.stage.canvas_size();
+        let canvas = self.stage.canvas_view().clone();
+        self.frames
+            .renderer
+            .encode_canvas(gpu, &mut encoder, &canvas, size, &inputs);
+        gpu.queue.submit([encoder.finish()]);
+        let mut out = Vec::with_capacity(self.targets.len());
+        for (i, target) in self.targets.iter().enumerate() {
+            let stage = &mut self.stage;
+            let dt_s = inputs.dt_s;
+            out.push(target.render_with(gpu, |encoder, texture| {
+                stage.encode(gpu, encoder, i, texture, true, dt_s);
+            })?);
+        }
+        Ok(out)
     }
 }
 

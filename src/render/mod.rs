@@ -12,6 +12,7 @@ pub mod isf;
 pub mod isf_layer;
 pub mod isf_size;
 pub mod join_code;
+pub mod mapping;
 pub mod mosaic;
 pub mod offscreen;
 pub mod passes;

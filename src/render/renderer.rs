@@ -739,6 +739,33 @@ impl Renderer {
         }
     }
 
+    /// Records the drawing of one frame's canvas into `view` (`size` pixels): the picture
+    /// before any flash guard, for an output stage that cuts it up and guards each output.
+    pub fn encode_canvas(
+        &mut self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &wgpu::TextureView,
+        size: (u32, u32),
+        inputs: &FrameInputs,
+    ) {
+        self.draw_picture(gpu, encoder, view, size, inputs);
+    }
+
+    /// The rehearsal overlay over an output's finished picture (nothing outside rehearsal
+    /// mode, or without errors).
+    pub fn encode_overlay(
+        &mut self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &wgpu::TextureView,
+        size: (u32, u32),
+    ) {
+        if self.rehearsal && !self.errors.is_empty() {
+            self.draw_errors(gpu, encoder, view, size);
+        }
+    }
+
     /// The rehearsal overlay: the errors, small, top left, over the (guarded) picture. Steady
     /// text, so it needs no guarding.
     fn draw_errors(

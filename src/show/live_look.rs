@@ -124,6 +124,8 @@ impl LiveLook {
             }
             LookCommand::Unity(u) => self.unity = finite(u).map(|u| u.clamp(0.0, 1.0)),
             LookCommand::Glitch(g) => self.glitch = finite(g).map_or(0.0, |g| g.clamp(0.0, 1.0)),
+            // The output stage's, not the look's: the render thread takes these first.
+            LookCommand::Output(_) => return false,
             LookCommand::Caption { text, hold_s } => {
                 let text: String = text.chars().take(MAX_CAPTION_CHARS).collect();
                 if text.trim().is_empty() {

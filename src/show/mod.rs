@@ -12,6 +12,7 @@ pub mod isf_inputs;
 pub mod kiosk;
 pub mod live;
 pub mod live_look;
+pub mod outputs;
 pub mod look;
 pub mod loops;
 pub mod patch;

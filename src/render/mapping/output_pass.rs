@@ -1,0 +1,203 @@
+//! One output's full-screen pass on the render thread: each output pixel loads its texel of
+//! the baked remap and samples the canvas there, scaled by the blend's gain through the
+//! projector's gamma and lifted by the black level outside the overlaps. One texel load and
+//! one bilinear sample a pixel, whatever the mapping holds.
+
+use super::bake::Remap;
+use crate::render::passes::{
+    FULLSCREEN_VS_WGSL, begin_pass, fullscreen_pipeline, linear_sampler, sampler_entry,
+    texture_entry, uniform_buffer, uniform_entry,
+};
+
+const SHADER: &str = r#"
+struct Grade {
+    // 1 / gamma per channel (w unused): the blend's gain is in linear light.
+    inv_gamma: vec4<f32>,
+    // x: the black-level lift outside the overlaps.
+    lift: vec4<f32>,
+};
+@group(0) @binding(0) var canvas: texture_2d<f32>;
+@group(0) @binding(1) var remap: texture_2d<f32>;
+@group(0) @binding(2) var canvas_sampler: sampler;
+@group(0) @binding(3) var<uniform> grade: Grade;
+
+@fragment
+fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let m = textureLoad(remap, vec2<i32>(pos.xy), 0);
+    var c = textureSampleLevel(canvas, canvas_sampler, m.xy, 0.0).rgb;
+    if (m.z < 1.0) {
+        c = c * pow(vec3<f32>(max(m.z, 1e-8)), grade.inv_gamma.xyz);
+    }
+    let lift = grade.lift.x * m.w;
+    return vec4<f32>(c + lift * (vec3<f32>(1.0) - c), 1.0);
+}
+"#;
+
+/// The output pass's pipeline for one target format (outputs of the same format share it).
+pub struct OutputPipeline {
+    pub format: wgpu::TextureFormat,
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::RenderPipeline,
+    sampler: wgpu::Sampler,
+}
+
+impl OutputPipeline {
+    pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
+        let fragment = wgpu::ShaderStages::FRAGMENT;
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("output"),
+            entries: &[
+                texture_entry(0, fragment, wgpu::TextureViewDimension::D2, true),
+                texture_entry(1, fragment, wgpu::TextureViewDimension::D2, false),
+                sampler_entry(2),
+                uniform_entry(3, fragment),
+            ],
+        });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("output"),
+            source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{SHADER}").into()),
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("output"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline =
+            fullscreen_pipeline(device, "output", &pipeline_layout, &module, "fs_main", format, 1);
+        Self {
+            format,
+            layout,
+            pipeline,
+            sampler: linear_sampler(device),
+        }
+    }
+}
+
+/// One output's remap on the GPU and what it reads.
+pub struct OutputPass {
+    size: (u32, u32),
+    remap: wgpu::Texture,
+    grade: wgpu::Buffer,
+    /// Reading the show's canvas, and the test card.
+    show: wgpu::BindGroup,
+    card: Option<wgpu::BindGroup>,
+}
+
+impl OutputPass {
+    /// A pass for `remap` reading `canvas` (and `card`, the test card, when one is made).
+    pub fn new(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        pipeline: &OutputPipeline,
+        remap: &Remap,
+        canvas: &wgpu::TextureView,
+        card: Option<&wgpu::TextureView>,
+    ) -> Self {
+        let texture = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("output remap"),
+            size: wgpu::Extent3d {
+                width: remap.size.0,
+                height: remap.size.1,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba32Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        let grade = uniform_buffer(device, "output grade", 32);
+        let remap_view = texture.create_view(&Default::default());
+        let bind = |source: &wgpu::TextureView| {
+            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("output"),
+                layout: &pipeline.layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: wgpu::BindingResource::TextureView(source),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: wgpu::BindingResource::TextureView(&remap_view),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: wgpu::BindingResource::Sampler(&pipeline.sampler),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: grade.as_entire_binding(),
+                    },
+                ],
+            })
+        };
+        let show = bind(canvas);
+        let card = card.map(bind);
+        let mut pass = Self {
+            size: remap.size,
+            remap: texture,
+            grade,
+            show,
+            card,
+        };
+        pass.upload(queue, remap);
+        pass
+    }
+
+    /// Loads a new bake of the same size (a calibration change).
+    pub fn upload(&mut self, queue: &wgpu::Queue, remap: &Remap) {
+        if remap.size != self.size {
+            return;
+        }
+        queue.write_texture(
+            wgpu::TexelCopyTextureInfo {
+                texture: &self.remap,
+                mip_level: 0,
+                origin: wgpu::Origin3d::ZERO,
+                aspect: wgpu::TextureAspect::All,
+            },
+            bytemuck::cast_slice(&remap.texels),
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(remap.size.0 * 16),
+                rows_per_image: Some(remap.size.1),
+            },
+            wgpu::Extent3d {
+                width: remap.size.0,
+                height: remap.size.1,
+                depth_or_array_layers: 1,
+            },
+        );
+    }
+
+    pub fn size(&self) -> (u32, u32) {
+        self.size
+    }
+
+    /// The projector's gamma and black-level lift (no rebake: they are the pass's uniforms).
+    pub fn set_grade(&self, queue: &wgpu::Queue, gamma: [f64; 3], black_lift: f64) {
+        let inv = gamma.map(|g| (1.0 / g.max(0.01)) as f32);
+        let data: [f32; 8] = [inv[0], inv[1], inv[2], 0.0, black_lift as f32, 0.0, 0.0, 0.0];
+        queue.write_buffer(&self.grade, 0, bytemuck::cast_slice(&data));
+    }
+
+    /// Draws the output into `view` (the canvas, or the test card when `card` and one is made).
+    pub fn encode(
+        &self,
+        pipeline: &OutputPipeline,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &wgpu::TextureView,
+        card: bool,
+    ) {
+        let bind_group = match (&self.card, card) {
+            (Some(c), true) => c,
+            _ => &self.show,
+        };
+        let mut pass = begin_pass(encoder, view, "output");
+        pass.set_pipeline(&pipeline.pipeline);
+        pass.set_bind_group(0, bind_group, &[]);
+        pass.draw(0..3, 0..1);
+    }
+}
