@@ -128,7 +128,11 @@ fn a_rotated_slice_matches_its_golden_and_turns_the_canvas_clockwise() {
         "canvas = [160, 90]\n[[output]]\nname = \"strip\"\nvirtual = {}\nsize = [90, 160]\n[[output.slice]]\ncrop = [0, 0, 160, 90]\nrotate = 90\n",
     );
     let dir = temp_project(&[("bars", "bars")]);
-    std::fs::copy(fixture("shaders/bars.wgsl"), dir.path().join("shaders/bars.wgsl")).unwrap();
+    std::fs::copy(
+        fixture("shaders/bars.wgsl"),
+        dir.path().join("shaders/bars.wgsl"),
+    )
+    .unwrap();
     let got = frames(&Project::new(dir.path()), "bars", &m);
     matches_golden("rotated-strip", (90, 160), &got[0]).unwrap();
     // The canvas's eight bars run left to right, white first; turned clockwise they run top to
@@ -142,7 +146,11 @@ fn a_rotated_slice_matches_its_golden_and_turns_the_canvas_clockwise() {
 /// A project with a preset of one flat colour.
 fn flat_project(rgb: f32) -> tempfile::TempDir {
     let dir = temp_project(&[]);
-    std::fs::copy(fixture("shaders/flat.wgsl"), dir.path().join("shaders/flat.wgsl")).unwrap();
+    std::fs::copy(
+        fixture("shaders/flat.wgsl"),
+        dir.path().join("shaders/flat.wgsl"),
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("presets/flat.toml"),
         format!(
@@ -170,7 +178,10 @@ fn a_white_wall_through_two_blended_projectors_sums_to_one_in_light_across_the_o
     }
     report(
         "outputs",
-        &format!("two blended projectors, white: the overlap is off by {:.2}/255 at most", worst * 255.0),
+        &format!(
+            "two blended projectors, white: the overlap is off by {:.2}/255 at most",
+            worst * 255.0
+        ),
     );
     assert!(worst <= 2.0 / 255.0, "off by {:.2}/255", worst * 255.0);
     // Outside the overlap each projector is full white; at the far edge of its ramp, dark.
@@ -234,12 +245,20 @@ fn the_test_card_shows_each_outputs_name_through_its_mapping_and_a_live_corner_m
         output: None,
         change,
     };
-    stage.adjust(gpu, &on(OutputChange::TestCard(true))).unwrap();
+    stage
+        .adjust(gpu, &on(OutputChange::TestCard(true)))
+        .unwrap();
     let card = f.frames_at(&timeline, &track(), 1.1).unwrap().remove(0);
     let lit = card.chunks(4).filter(|p| p[0] > 200).count();
-    assert!(lit > 1000, "the card's grid, circles and name are drawn: {lit} bright pixels");
+    assert!(
+        lit > 1000,
+        "the card's grid, circles and name are drawn: {lit} bright pixels"
+    );
     // The card's top-left grid corner is bright; moved in, the corner shows black beyond it.
-    assert!(card[0] > 200 || card[4 * 321] > 200, "the card's border at the corner");
+    assert!(
+        card[0] > 200 || card[4 * 321] > 200,
+        "the card's border at the corner"
+    );
     let (gpu, stage) = f.stage_mut();
     stage
         .adjust(
@@ -252,7 +271,11 @@ fn the_test_card_shows_each_outputs_name_through_its_mapping_and_a_live_corner_m
         )
         .unwrap();
     let moved = f.frames_at(&timeline, &track(), 1.2).unwrap().remove(0);
-    assert_eq!(&moved[4 * (10 * 320 + 10)..][..3], &[0, 0, 0], "outside the warped card: black");
+    assert_eq!(
+        &moved[4 * (10 * 320 + 10)..][..3],
+        &[0, 0, 0],
+        "outside the warped card: black"
+    );
     assert!(
         stage_refuses_a_crossed_quad(&mut f),
         "a corner that would cross the quad is refused"

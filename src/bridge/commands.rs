@@ -98,9 +98,18 @@ pub enum OutputChange {
     /// Show the calibration test card, or the show again.
     TestCard(bool),
     /// Move a corner of the perspective warp to this output pixel.
-    Corner { corner: u8, x_px: f64, y_px: f64 },
+    Corner {
+        corner: u8,
+        x_px: f64,
+        y_px: f64,
+    },
     /// Move a mesh point (column and row from 0) to this place, in layout units.
-    MeshPoint { column: u16, row: u16, x: f64, y: f64 },
+    MeshPoint {
+        column: u16,
+        row: u16,
+        x: f64,
+        y: f64,
+    },
     /// An edge's blend: its width in layout pixels (0: none) and curve power.
     Blend {
         edge: u8,
@@ -111,9 +120,15 @@ pub enum OutputChange {
     Gamma([f64; 3]),
     BlackLift(f64),
     /// A slice's crop, in canvas pixels (slices from 0).
-    SliceCrop { slice: u16, rect: [f64; 4] },
+    SliceCrop {
+        slice: u16,
+        rect: [f64; 4],
+    },
     /// A slice's clockwise turn, in degrees (0, 90, 180, 270).
-    SliceRotate { slice: u16, deg: u16 },
+    SliceRotate {
+        slice: u16,
+        deg: u16,
+    },
     /// Write the mapping back to its file (with a backup of the file as it was).
     Save,
 }

@@ -196,7 +196,10 @@ fn render_outputs(
         let partial = args.out.join(format!("{name}-{}.partial.mp4", o.name));
         for stale in [&mp4, &partial] {
             if let Err(e) = remove_if_there(stale) {
-                eprintln!("somnia render: cannot remove the old {}: {e}", stale.display());
+                eprintln!(
+                    "somnia render: cannot remove the old {}: {e}",
+                    stale.display()
+                );
                 return EXIT_BAD_INPUT;
             }
         }
@@ -212,20 +215,17 @@ fn render_outputs(
         };
         sinks.push((dir, video, ffmpeg, partial, mp4));
     }
-    let mut frames = match crate::render::capture::MappedFrames::new(
-        timeline,
-        map,
-        args.video.flash_guard,
-    ) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("somnia render: {e}");
-            return match e {
-                CaptureError::Shaders(_) => EXIT_BAD_INPUT,
-                _ => EXIT_MISSING,
-            };
-        }
-    };
+    let mut frames =
+        match crate::render::capture::MappedFrames::new(timeline, map, args.video.flash_guard) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("somnia render: {e}");
+                return match e {
+                    CaptureError::Shaders(_) => EXIT_BAD_INPUT,
+                    _ => EXIT_MISSING,
+                };
+            }
+        };
     frames.set_frame_interval(1.0 / fps as f32);
     let pb = bar(n_frames, "frames");
     for i in 0..n_frames {
@@ -238,13 +238,23 @@ fn render_outputs(
             }
         };
         for ((dir, video, ffmpeg, _, _), rgba) in sinks.iter_mut().zip(pictures) {
-            if let Err(e) = write_png(&dir.join(format!("{i:06}.png")), video.width, video.height, &rgba) {
-                eprintln!("somnia render: cannot write frames into {}: {e}", dir.display());
+            if let Err(e) = write_png(
+                &dir.join(format!("{i:06}.png")),
+                video.width,
+                video.height,
+                &rgba,
+            ) {
+                eprintln!(
+                    "somnia render: cannot write frames into {}: {e}",
+                    dir.display()
+                );
                 return EXIT_BAD_INPUT;
             }
             if let Some(stdin) = ffmpeg.as_mut().and_then(|c| c.stdin.as_mut()) {
                 if stdin.write_all(&rgba).is_err() {
-                    eprintln!("somnia render: ffmpeg stopped early; the PNG frames are still written");
+                    eprintln!(
+                        "somnia render: ffmpeg stopped early; the PNG frames are still written"
+                    );
                     *ffmpeg = None;
                 }
             }

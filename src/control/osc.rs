@@ -24,7 +24,9 @@ use ipnet::IpNet;
 use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 
 use super::intent::{Intent, MAX_INTENT_S, Steering};
-use crate::bridge::{AudioParam, EventKind, Health, LiveMacros, LookCommand, ShowCommand};
+use crate::bridge::{
+    AudioParam, EventKind, Health, LiveMacros, LookCommand, OutputAdjust, OutputChange, ShowCommand,
+};
 use crate::control::midi::input::MidiStats;
 use crate::control::midi::learn::LearnTarget;
 use crate::show::live_look::MAX_CAPTION_CHARS;
@@ -169,6 +171,87 @@ fn message_action(m: &OscMessage, at: Option<SystemTime>) -> Result<Action, Refu
     message_intent(m, at).map(Action::Steer)
 }
 
+/// Calibration of an output map (`/somnia/output/NAME/...`, or every output with
+/// `/somnia/outputs/...`): values only, never a file.
+fn output_intent(output: Option<&str>, rest: &[&str], m: &OscMessage) -> Result<Intent, Refusal> {
+    let args = &m.args;
+    let arg = |i: usize| args.get(i).and_then(number);
+    let bad = |what: &str| Refusal::BadArguments(format!("{}: {what}", m.addr));
+    let index = |s: &str, n: u16| {
+        s.parse::<u16>()
+            .ok()
+            .filter(|k| (1..=n).contains(k))
+            .map(|k| k - 1)
+    };
+    let change = match rest {
+        ["test_card"] => OutputChange::TestCard(arg(0).is_none_or(|v| v >= 0.5)),
+        ["save"] => OutputChange::Save,
+        ["corner", which] => {
+            let corner = ["tl", "tr", "br", "bl"]
+                .iter()
+                .position(|c| c == which)
+                .ok_or_else(|| bad("corners are tl, tr, br and bl"))?
+                as u8;
+            match (arg(0), arg(1)) {
+                (Some(x_px), Some(y_px)) => OutputChange::Corner { corner, x_px, y_px },
+                _ => return Err(bad("needs x and y in output pixels")),
+            }
+        }
+        ["mesh", column, row] => {
+            let (Some(column), Some(row)) = (index(column, 33), index(row, 33)) else {
+                return Err(bad("columns and rows count from 1"));
+            };
+            match (arg(0), arg(1)) {
+                (Some(x), Some(y)) => OutputChange::MeshPoint { column, row, x, y },
+                _ => return Err(bad("needs x and y in layout units (0..1)")),
+            }
+        }
+        ["blend", edge] => {
+            let edge = ["left", "right", "top", "bottom"]
+                .iter()
+                .position(|e| e == edge)
+                .ok_or_else(|| bad("edges are left, right, top and bottom"))?
+                as u8;
+            OutputChange::Blend {
+                edge,
+                width_px: arg(0).ok_or_else(|| bad("needs a width in pixels (0: none)"))?,
+                power: arg(1),
+            }
+        }
+        ["gamma"] => match (arg(0), arg(1), arg(2)) {
+            (Some(r), Some(g), Some(b)) => OutputChange::Gamma([r, g, b]),
+            (Some(all), None, None) => OutputChange::Gamma([all; 3]),
+            _ => return Err(bad("needs one gamma, or red, green and blue")),
+        },
+        ["black_lift"] => OutputChange::BlackLift(arg(0).ok_or_else(|| bad("needs a level"))?),
+        ["slice", k, what] => {
+            let slice = index(k, 256).ok_or_else(|| bad("slices count from 1"))?;
+            match *what {
+                "crop" => match (arg(0), arg(1), arg(2), arg(3)) {
+                    (Some(x), Some(y), Some(w), Some(h)) => OutputChange::SliceCrop {
+                        slice,
+                        rect: [x, y, w, h],
+                    },
+                    _ => return Err(bad("needs x, y, width and height in canvas pixels")),
+                },
+                "rotate" => OutputChange::SliceRotate {
+                    slice,
+                    deg: arg(0)
+                        .filter(|d| (0.0..=270.0).contains(d))
+                        .ok_or_else(|| bad("needs 0, 90, 180 or 270"))?
+                        as u16,
+                },
+                _ => return Err(Refusal::UnknownAddress(m.addr.clone())),
+            }
+        }
+        _ => return Err(Refusal::UnknownAddress(m.addr.clone())),
+    };
+    Ok(Intent::Look(LookCommand::Output(OutputAdjust {
+        output: output.map(str::to_string),
+        change,
+    })))
+}
+
 /// What a message asks of the show, in the vocabulary every controller speaks.
 fn message_intent(m: &OscMessage, at: Option<SystemTime>) -> Result<Intent, Refusal> {
     let args = &m.args;
@@ -302,6 +385,10 @@ fn message_intent(m: &OscMessage, at: Option<SystemTime>) -> Result<Intent, Refu
             }
             _ => Err(bad("needs the text")),
         },
+        ["somnia", "outputs", rest @ ..] => output_intent(None, rest, m),
+        ["somnia", "output", name, rest @ ..] if is_plain_name(name) => {
+            output_intent(Some(name), rest, m)
+        }
         ["somnia", "dreamer", n, what] => {
             let dreamer = n
                 .parse::<usize>()

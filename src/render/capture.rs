@@ -2,9 +2,9 @@
 //! analysis of that moment. Shared by `somnia render`, the tests and the benchmarks.
 
 use super::gpu::{Gpu, RenderError};
+use super::mapping::stage::OutputStage;
 use super::offscreen::Offscreen;
 use super::renderer::{FrameInputs, Renderer, ShownCaption};
-use super::mapping::stage::OutputStage;
 use crate::bridge::AnalysisTrack;
 use crate::show::outputs::OutputMap;
 use crate::show::{Diagnostic, Timeline};

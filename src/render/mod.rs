@@ -15,6 +15,7 @@ pub mod join_code;
 pub mod mapping;
 pub mod mosaic;
 pub mod offscreen;
+pub mod output_windows;
 pub mod passes;
 pub mod picture_meter;
 pub mod post;

@@ -62,9 +62,21 @@ impl PictureMeter {
         renderer: &Renderer,
         encoder: &mut wgpu::CommandEncoder,
     ) -> Option<usize> {
+        self.encode_from(encoder, |encoder, dst| {
+            renderer.copy_output_luminance(encoder, dst)
+        })
+    }
+
+    /// [`PictureMeter::encode`] from any guard: `copy` records the copy of a measured
+    /// luminance into the slot's buffer, or says there is none.
+    pub fn encode_from(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        copy: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Buffer) -> bool,
+    ) -> Option<usize> {
         let free = (0..SLOTS).find(|i| self.slots[*i].state.load(Ordering::Acquire) == IDLE)?;
         let slot = &self.slots[free];
-        if !renderer.copy_output_luminance(encoder, &slot.buffer) {
+        if !copy(encoder, &slot.buffer) {
             return None;
         }
         slot.state.store(COPYING, Ordering::Release);

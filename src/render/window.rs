@@ -14,6 +14,8 @@ use winit::window::{Fullscreen, Window, WindowId};
 
 use super::blanking::BlankingOff;
 use super::gpu::{Gpu, RenderError};
+use super::mapping::stage::OutputStage;
+use super::output_windows::{Screen, window_outputs};
 use super::picture_meter::PictureMeter;
 use super::renderer::{FrameInputs, JoinCodeShown, Renderer, ShownCaption};
 use super::service::ServiceNotifier;
@@ -26,6 +28,7 @@ use crate::show::Diagnostic;
 use crate::show::Timeline;
 use crate::show::live::ShowMail;
 use crate::show::live_look::LiveLook;
+use crate::show::outputs::OutputMap;
 use crate::show::watch::{FileWatcher, parent_dirs};
 
 #[derive(Clone, Debug)]
@@ -46,6 +49,9 @@ pub struct WindowOptions {
     pub rehearsal: bool,
     /// Locked (a kiosk): no key does anything but this chord, which quits.
     pub lock: Option<crate::control::keys::Chord>,
+    /// An output map (`--outputs`): a window per window output, each showing its slices of
+    /// the canvas through its projector's correction.
+    pub outputs: Option<OutputMap>,
 }
 
 /// The window's line to the live show on the control thread: transport commands go out
@@ -94,6 +100,7 @@ impl Default for WindowOptions {
             vsync: true,
             rehearsal: false,
             lock: None,
+            outputs: None,
         }
     }
 }
@@ -107,6 +114,14 @@ struct Live {
     /// `None` after the surface or the device was lost, until the GPU side is rebuilt.
     surface: Option<wgpu::Surface<'static>>,
     config: wgpu::SurfaceConfiguration,
+    /// The surface may be viewed as sRGB (an output's flash guard then works in place).
+    srgb_views: bool,
+    /// With an output map: the other window outputs' windows (the first is `window`).
+    extra: Vec<Screen>,
+    /// With an output map: the canvas, and each output's mapping and guard.
+    stage: Option<OutputStage>,
+    /// The output `window` shows.
+    primary_output: usize,
     gpu: Gpu,
     renderer: Renderer,
     /// Each frame's brightness, read back for the health report (of this device).
@@ -324,8 +339,43 @@ impl App {
         }
         let mut show_changed = false;
         let mut shader_reloaded = false;
+        let map_path = live
+            .stage
+            .as_ref()
+            .and_then(|s| std::fs::canonicalize(&s.map().path).ok());
         for path in changed {
             let extension = path.extension().and_then(|e| e.to_str());
+            // The output map, saved by hand (or by a calibration's save): its values are
+            // taken live; a map that does not read keeps the last good mapping.
+            if map_path.is_some() && std::fs::canonicalize(&path).ok() == map_path {
+                let Some(stage) = live.stage.as_mut() else {
+                    continue;
+                };
+                let file = stage.map().path.clone();
+                match crate::show::outputs::load_outputs(&file) {
+                    Ok(map) if &map == stage.map() => {}
+                    Ok(map) => match stage.reload(&live.gpu, map) {
+                        Ok(()) => {
+                            tracing::info!("somnia: output map reloaded from {}", file.display());
+                            self.errors.remove(&path);
+                        }
+                        Err(e) => {
+                            tracing::warn!("somnia: {}: {e}", file.display());
+                            self.errors
+                                .insert(path.clone(), format!("{}: {e}", file.display()));
+                        }
+                    },
+                    Err(diags) => {
+                        let said: Vec<String> = diags.iter().map(ToString::to_string).collect();
+                        tracing::warn!(
+                            "somnia: the output map does not read; the last good mapping stays:\n{}",
+                            said.join("\n")
+                        );
+                        self.errors.insert(path.clone(), said.join("\n"));
+                    }
+                }
+                continue;
+            }
             // An ISF shader's inputs are its presets' parameters: the show reloads too.
             if extension == Some("fs") {
                 show_changed = true;
@@ -371,6 +421,9 @@ impl App {
     }
 
     fn start(&mut self, event_loop: &ActiveEventLoop) -> Result<Live, WindowError> {
+        if let Some(map) = self.options.outputs.clone() {
+            return self.start_outputs(event_loop, &map);
+        }
         let (w, h) = self.options.size.unwrap_or((1280, 720));
         let mut attrs = Window::default_attributes()
             .with_title(format!("Somnia — {}", self.timeline.title))
@@ -398,19 +451,109 @@ impl App {
         if self.options.fullscreen {
             window.set_cursor_visible(false);
         }
-        let (surface, config, gpu, renderer) = attach(
-            &window,
+        let attached = attach(
+            std::slice::from_ref(&window),
             event_loop,
             &self.options,
+            None,
             &self.timeline.presets,
             &self.timeline.fade_styles,
             None,
         )?;
+        self.live_from(window, Vec::new(), 0, attached)
+    }
+
+    /// The windows of an output map: one a window output, the first of them the one whose
+    /// redraws pace the frames.
+    fn start_outputs(
+        &mut self,
+        event_loop: &ActiveEventLoop,
+        map: &OutputMap,
+    ) -> Result<Live, WindowError> {
+        let shown = window_outputs(map);
+        if shown.is_empty() {
+            return Err(WindowError::Failed(format!(
+                "{} has no window outputs to play on; `somnia render --outputs` draws its virtual ones",
+                map.path.display()
+            )));
+        }
+        let skipped = map.outputs.len() - shown.len();
+        if skipped > 0 {
+            tracing::warn!(
+                "somnia: {skipped} virtual output(s) of {} are not streamed live in this version; `somnia render --outputs` draws them",
+                map.path.display()
+            );
+        }
+        let mut windows = Vec::new();
+        for &i in &shown {
+            let attrs = super::output_windows::attributes(
+                event_loop,
+                &self.timeline.title,
+                &map.outputs[i],
+            );
+            let window = Arc::new(event_loop.create_window(attrs).map_err(|e| {
+                WindowError::Failed(format!(
+                    "cannot open output `{}`'s window: {e}",
+                    map.outputs[i].name
+                ))
+            })?);
+            window.set_cursor_visible(false);
+            windows.push(window);
+        }
+        let attached = attach(
+            &windows,
+            event_loop,
+            &self.options,
+            Some((map, &shown)),
+            &self.timeline.presets,
+            &self.timeline.fade_styles,
+            None,
+        )?;
+        let mut windows = windows.into_iter();
+        let primary = windows.next().expect("one window at least");
+        let extra: Vec<Arc<Window>> = windows.collect();
+        tracing::info!(
+            "somnia: {} output window(s) from {}",
+            shown.len(),
+            map.path.display()
+        );
+        self.live_from(primary, extra, shown[0], attached)
+    }
+
+    fn live_from(
+        &mut self,
+        window: Arc<Window>,
+        extra_windows: Vec<Arc<Window>>,
+        primary_output: usize,
+        attached: Attached,
+    ) -> Result<Live, WindowError> {
+        let Attached {
+            mut surfaces,
+            gpu,
+            renderer,
+            stage,
+        } = attached;
+        let (surface, config, srgb_views) = surfaces.remove(0);
+        let extra = extra_windows
+            .into_iter()
+            .zip(surfaces)
+            .zip(self.extra_outputs())
+            .map(|((window, (surface, config, srgb_views)), output)| Screen {
+                window,
+                surface: Some(surface),
+                config,
+                srgb_views,
+                output,
+            })
+            .collect();
         let mut watched = renderer.shader_paths();
         watched.extend(self.timeline.presets.iter().map(|p| p.path.clone()));
         watched.retain(|p| !crate::show::preset::is_builtin(p));
         let mut dirs = parent_dirs(&watched);
         dirs.extend(self.link.iter().flat_map(|r| r.dirs.iter().cloned()));
+        if let Some(map) = &self.options.outputs {
+            dirs.extend(parent_dirs(std::slice::from_ref(&map.path)));
+        }
         dirs.sort();
         dirs.dedup();
         let watcher = match FileWatcher::new(&dirs) {
@@ -428,10 +571,23 @@ impl App {
             window,
             surface: Some(surface),
             config,
+            srgb_views,
+            extra,
+            stage,
+            primary_output,
             meter: PictureMeter::new(&gpu.device),
             gpu,
             renderer,
         })
+    }
+
+    /// The outputs the windows after the first show, in the map's order.
+    fn extra_outputs(&self) -> Vec<usize> {
+        self.options
+            .outputs
+            .as_ref()
+            .map(|m| window_outputs(m).into_iter().skip(1).collect())
+            .unwrap_or_default()
     }
 
     /// A lost GPU device (or window surface) is built anew: adapter, device, surface,
@@ -459,28 +615,54 @@ impl App {
                 link.health.count_gpu_device_loss();
             }
         }
-        if !self.gpu_lost && live.surface.is_some() {
+        if !self.gpu_lost
+            && live.surface.is_some()
+            && live.extra.iter().all(|s| s.surface.is_some())
+        {
             return;
         }
         if self.next_gpu_try.is_some_and(|t| now < t) {
             return;
         }
         live.surface = None;
+        for s in &mut live.extra {
+            s.surface = None;
+        }
+        let mut windows = vec![live.window.clone()];
+        windows.extend(live.extra.iter().map(|s| s.window.clone()));
+        let mut shown = vec![live.primary_output];
+        shown.extend(live.extra.iter().map(|s| s.output));
+        // The mapping as calibrated now, not as the file had it at the start.
+        let map = live.stage.as_ref().map(|s| s.map().clone());
         match attach(
-            &live.window,
+            &windows,
             event_loop,
             &self.options,
+            map.as_ref().map(|m| (m, shown.as_slice())),
             &self.timeline.presets,
             &self.timeline.fade_styles,
             Some(&live.renderer),
         ) {
-            Ok((surface, config, gpu, mut renderer)) => {
+            Ok(Attached {
+                mut surfaces,
+                gpu,
+                mut renderer,
+                stage,
+            }) => {
                 renderer.set_errors(self.errors.values().cloned().collect());
                 live.renderer = renderer;
                 live.meter = PictureMeter::new(&gpu.device);
                 live.gpu = gpu;
+                live.stage = stage;
+                let (surface, config, srgb_views) = surfaces.remove(0);
                 live.config = config;
+                live.srgb_views = srgb_views;
                 live.surface = Some(surface);
+                for (s, (surface, config, srgb_views)) in live.extra.iter_mut().zip(surfaces) {
+                    s.surface = Some(surface);
+                    s.config = config;
+                    s.srgb_views = srgb_views;
+                }
                 self.gpu_lost = false;
                 // A driver that loses the surface again and again is not rebuilt every frame.
                 self.gpu_retry_s = MIN_GPU_RETRY_S;
@@ -554,6 +736,19 @@ impl App {
         if let Some(link) = &self.link {
             for stamped in link.looks.try_iter().take(1024) {
                 self.look_received.push(stamped.received);
+                if let crate::bridge::LookCommand::Output(adjust) = &stamped.look {
+                    match live.stage.as_mut() {
+                        Some(stage) => {
+                            if let Err(e) = stage.adjust(&live.gpu, adjust) {
+                                tracing::warn!("somnia: output map: {e}");
+                            }
+                        }
+                        None => tracing::warn!(
+                            "somnia: an output calibration arrived, but no output map plays (--outputs)"
+                        ),
+                    }
+                    continue;
+                }
                 self.live_look.apply(stamped.look, &self.timeline, span_s);
             }
         }
@@ -614,15 +809,76 @@ impl App {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("frame"),
             });
-        live.renderer
-            .encode(&live.gpu, &mut encoder, &frame.texture, &inputs);
-        let metered = live.meter.encode(&live.renderer, &mut encoder);
+        let mut extra_frames = Vec::new();
+        let metered = match live.stage.as_mut() {
+            None => {
+                live.renderer
+                    .encode(&live.gpu, &mut encoder, &frame.texture, &inputs);
+                live.meter.encode(&live.renderer, &mut encoder)
+            }
+            Some(stage) => {
+                // The canvas once, then each window's output of it, guarded.
+                let canvas = stage.canvas_view().clone();
+                let size = stage.canvas_size();
+                live.renderer
+                    .encode_canvas(&live.gpu, &mut encoder, &canvas, size, &inputs);
+                stage.encode(
+                    &live.gpu,
+                    &mut encoder,
+                    live.primary_output,
+                    &frame.texture,
+                    live.srgb_views,
+                    dt_s,
+                );
+                let view = frame.texture.create_view(&Default::default());
+                let target = (frame.texture.width(), frame.texture.height());
+                live.renderer
+                    .encode_overlay(&live.gpu, &mut encoder, &view, target);
+                for screen in &mut live.extra {
+                    let Some(surface) = &screen.surface else {
+                        continue;
+                    };
+                    let f = match surface.get_current_texture() {
+                        wgpu::CurrentSurfaceTexture::Success(f)
+                        | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
+                        wgpu::CurrentSurfaceTexture::Outdated => {
+                            surface.configure(&live.gpu.device, &screen.config);
+                            continue;
+                        }
+                        wgpu::CurrentSurfaceTexture::Lost => {
+                            screen.surface = None;
+                            continue;
+                        }
+                        _ => continue,
+                    };
+                    stage.encode(
+                        &live.gpu,
+                        &mut encoder,
+                        screen.output,
+                        &f.texture,
+                        screen.srgb_views,
+                        dt_s,
+                    );
+                    extra_frames.push((screen.window.clone(), f));
+                }
+                let guard = stage.guard(live.primary_output);
+                live.meter.encode_from(&mut encoder, |encoder, dst| {
+                    guard
+                        .map(|g| g.copy_output_luminance(encoder, dst))
+                        .is_some()
+                })
+            }
+        };
         live.gpu.queue.submit([encoder.finish()]);
         if let Some(slot) = metered {
             live.meter.submitted(slot);
         }
         live.window.pre_present_notify();
         live.gpu.queue.present(frame);
+        for (window, f) in extra_frames {
+            window.pre_present_notify();
+            live.gpu.queue.present(f);
+        }
         let now = Instant::now();
         if let Some(link) = &self.link {
             let period_s = self.options.vsync.then(|| 1.0 / self.refresh_hz);
@@ -685,58 +941,73 @@ impl App {
     }
 }
 
-/// The GPU side of the window: a surface on `window`, a device that can present to it, and
-/// the renderer's pipelines for `presets`. Built at start, and again after the device is lost.
+/// The GPU side of the windows, as [`attach`] builds it.
+struct Attached {
+    /// Each window's surface, its configuration and whether it may be viewed as sRGB.
+    surfaces: Vec<(wgpu::Surface<'static>, wgpu::SurfaceConfiguration, bool)>,
+    gpu: Gpu,
+    renderer: Renderer,
+    /// With an output map: the canvas and every output's pass.
+    stage: Option<OutputStage>,
+}
+
+/// The GPU side of the windows: a surface on each, a device that can present to them, the
+/// renderer's pipelines for `presets` and, with an output map (and the output each window
+/// shows), the output stage. Built at start, and again after the device is lost.
 ///
 /// After a loss, `lost` is the renderer that drew before: a layer whose shader file does not
 /// build now (it is mid-edit) is built from the source it last drew with.
 fn attach(
-    window: &Arc<Window>,
+    windows: &[Arc<Window>],
     event_loop: &ActiveEventLoop,
     options: &WindowOptions,
+    outputs: Option<(&OutputMap, &[usize])>,
     presets: &[crate::show::preset::Preset],
     fade_styles: &[crate::show::preset::Preset],
     lost: Option<&Renderer>,
-) -> Result<
-    (
-        wgpu::Surface<'static>,
-        wgpu::SurfaceConfiguration,
-        Gpu,
-        Renderer,
-    ),
-    WindowError,
-> {
+) -> Result<Attached, WindowError> {
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(
         Box::new(event_loop.owned_display_handle()),
     ));
-    let surface = instance
-        .create_surface(window.clone())
-        .map_err(|e| RenderError::Surface(e.to_string()))?;
-    let gpu = Gpu::with_instance(instance, Some(&surface))?;
-    let caps = surface.get_capabilities(&gpu.adapter);
-    // Prefer a non-sRGB format so the window shows the same bytes as `somnia render`.
-    let format = caps
-        .formats
-        .iter()
-        .copied()
-        .find(|f| !f.is_srgb())
-        .or(caps.formats.first().copied())
-        .ok_or(RenderError::Surface("it offers no formats".into()))?;
-    let size = window.inner_size();
-    let mut config = surface
-        .get_default_config(&gpu.adapter, size.width.max(1), size.height.max(1))
-        .ok_or(RenderError::Surface(
-            "it is not supported by this adapter".into(),
-        ))?;
-    config.format = format;
-    config.present_mode = if options.vsync {
-        wgpu::PresentMode::AutoVsync
-    } else {
-        wgpu::PresentMode::AutoNoVsync
-    };
-    // The flash guard works on the frame in place when the surface can be sampled and
-    // viewed as sRGB; drivers that refuse get the guard's own full pass instead.
-    let srgb_views = configure_for_in_place_guard(&surface, &gpu, &caps, &mut config);
+    let mut surfaces = Vec::new();
+    for window in windows {
+        surfaces.push(
+            instance
+                .create_surface(window.clone())
+                .map_err(|e| RenderError::Surface(e.to_string()))?,
+        );
+    }
+    let gpu = Gpu::with_instance(instance, surfaces.first())?;
+    let mut configured = Vec::new();
+    for (surface, window) in surfaces.into_iter().zip(windows) {
+        let caps = surface.get_capabilities(&gpu.adapter);
+        // Prefer a non-sRGB format so the window shows the same bytes as `somnia render`.
+        let format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| !f.is_srgb())
+            .or(caps.formats.first().copied())
+            .ok_or(RenderError::Surface("it offers no formats".into()))?;
+        let size = window.inner_size();
+        let mut config = surface
+            .get_default_config(&gpu.adapter, size.width.max(1), size.height.max(1))
+            .ok_or(RenderError::Surface(
+                "it is not supported by this adapter".into(),
+            ))?;
+        config.format = format;
+        config.present_mode = if options.vsync {
+            wgpu::PresentMode::AutoVsync
+        } else {
+            wgpu::PresentMode::AutoNoVsync
+        };
+        // The flash guard works on the frame in place when the surface can be sampled and
+        // viewed as sRGB; drivers that refuse get the guard's own full pass instead.
+        let srgb_views = configure_for_in_place_guard(&surface, &gpu, &caps, &mut config);
+        configured.push((surface, config, srgb_views));
+    }
+    let format = configured[0].1.format;
+    let srgb_views = configured[0].2;
     let mut renderer = match lost {
         None => Renderer::new(&gpu, format, presets).map_err(WindowError::Shaders)?,
         Some(lost) => {
@@ -752,9 +1023,30 @@ fn attach(
         tracing::warn!("somnia: a fade style failed; its fades are plain mixes:\n{d}");
     }
     renderer.set_srgb_views(srgb_views);
-    if !options.flash_guard {
-        renderer.set_flash_guard(&gpu.device, false);
-    }
+    let stage = match outputs {
+        None => {
+            if !options.flash_guard {
+                renderer.set_flash_guard(&gpu.device, false);
+            }
+            None
+        }
+        Some((map, shown)) => {
+            // Each output is guarded as its projector shows it; the canvas is not.
+            renderer.set_flash_guard(&gpu.device, false);
+            let formats: Vec<wgpu::TextureFormat> = (0..map.outputs.len())
+                .map(|i| {
+                    shown
+                        .iter()
+                        .position(|s| *s == i)
+                        .map_or(format, |w| configured[w].1.format)
+                })
+                .collect();
+            Some(
+                OutputStage::new(&gpu, map, format, &formats, options.flash_guard)
+                    .map_err(|e| WindowError::Failed(e.to_string()))?,
+            )
+        }
+    };
     tracing::info!(
         "somnia: rendering on {}{}",
         gpu.describe(),
@@ -767,7 +1059,12 @@ fn attach(
         }
     );
     renderer.set_rehearsal(options.rehearsal);
-    Ok((surface, config, gpu, renderer))
+    Ok(Attached {
+        surfaces: configured,
+        gpu,
+        renderer,
+        stage,
+    })
 }
 
 impl ApplicationHandler for App {
@@ -806,7 +1103,7 @@ impl ApplicationHandler for App {
         }
     }
 
-    fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, id: WindowId, event: WindowEvent) {
         match event {
             // A locked window (a kiosk) is not closed by a visitor's window manager shortcut.
             WindowEvent::CloseRequested if self.options.lock.is_some() => {
@@ -831,7 +1128,17 @@ impl ApplicationHandler for App {
                 event_loop.exit();
             }
             WindowEvent::Resized(size) => {
-                if let Some(live) = &mut self.live {
+                let extra = self.live.as_mut().and_then(|l| {
+                    let screen = l.extra.iter_mut().find(|s| s.window.id() == id)?;
+                    Some((screen, &l.gpu))
+                });
+                if let Some((screen, gpu)) = extra {
+                    screen.config.width = size.width.max(1);
+                    screen.config.height = size.height.max(1);
+                    if let Some(surface) = &screen.surface {
+                        surface.configure(&gpu.device, &screen.config);
+                    }
+                } else if let Some(live) = &mut self.live {
                     live.config.width = size.width.max(1);
                     live.config.height = size.height.max(1);
                     if let Some(surface) = &live.surface {
@@ -863,6 +1170,9 @@ impl ApplicationHandler for App {
                 Some(KeyAction::Steer(intent)) => self.steer(intent),
                 None => {}
             },
+            // The first window's redraws pace every output's frames; the others' are theirs.
+            WindowEvent::RedrawRequested
+                if self.live.as_ref().is_some_and(|l| l.window.id() != id) => {}
             WindowEvent::RedrawRequested => {
                 let started = Instant::now();
                 self.draw(event_loop);

@@ -104,7 +104,10 @@ impl MeshInverse {
             .flat_map(|j| (0..=n).map(move |i| (i, j)))
             .map(|(i, j)| {
                 let q = mesh_point(mesh, reach(i, w), reach(j, h));
-                [q[0] * w as f64 + MARGIN as f64, q[1] * h as f64 + MARGIN as f64]
+                [
+                    q[0] * w as f64 + MARGIN as f64,
+                    q[1] * h as f64 + MARGIN as f64,
+                ]
             })
             .collect();
         let uv = |i: usize, j: usize| [reach(i, w), reach(j, h)];
@@ -113,7 +116,12 @@ impl MeshInverse {
                 let k = |i: usize, j: usize| grid[j * (n + 1) + i];
                 let corners = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
                 for tri in [[0, 1, 2], [0, 2, 3]] {
-                    let v = tri.map(|c| (k(corners[c].0, corners[c].1), uv(corners[c].0, corners[c].1)));
+                    let v = tri.map(|c| {
+                        (
+                            k(corners[c].0, corners[c].1),
+                            uv(corners[c].0, corners[c].1),
+                        )
+                    });
                     fill_triangle(&mut table, (tw, th), v);
                 }
             }
@@ -205,7 +213,12 @@ impl<'a> Masks<'a> {
         };
         for m in &def.masks {
             let feather = m.feather_px.max(1.0);
-            let mut bounds = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+            let mut bounds = [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ];
             for p in &m.points {
                 bounds = [
                     bounds[0].min(p[0] - feather),
@@ -297,7 +310,9 @@ mod tests {
         let mut worst: f32 = 0.0;
         for (a, b) in plain.texels.iter().zip(&meshed.texels) {
             if a[2] > 0.0 && b[2] > 0.0 {
-                worst = worst.max((a[0] - b[0]).abs() * 96.0).max((a[1] - b[1]).abs() * 64.0);
+                worst = worst
+                    .max((a[0] - b[0]).abs() * 96.0)
+                    .max((a[1] - b[1]).abs() * 64.0);
             }
         }
         assert!(worst < 0.01, "off by {worst} px");

@@ -94,7 +94,13 @@ pub fn mesh_point(mesh: &Mesh, s: f64, t: f64) -> [f64; 2] {
     let (nc, nr) = (mesh.columns as isize, mesh.rows as isize);
     let p = |i: isize, j: isize| mesh.points[(j * nc + i) as usize];
     // Outside the grid (one step at most): 2·edge − inner, per direction that left it.
-    fn at(p: &dyn Fn(isize, isize) -> [f64; 2], nc: isize, nr: isize, i: isize, j: isize) -> [f64; 2] {
+    fn at(
+        p: &dyn Fn(isize, isize) -> [f64; 2],
+        nc: isize,
+        nr: isize,
+        i: isize,
+        j: isize,
+    ) -> [f64; 2] {
         let out = |e: [f64; 2], inner: [f64; 2]| [2.0 * e[0] - inner[0], 2.0 * e[1] - inner[1]];
         if i < 0 {
             out(at(p, nc, nr, 0, j), at(p, nc, nr, 1, j))
@@ -205,7 +211,11 @@ pub fn polygon_distance(points: &[[f64; 2]], p: [f64; 2]) -> f64 {
             inside = !inside;
         }
     }
-    if inside { nearest.sqrt() } else { -nearest.sqrt() }
+    if inside {
+        nearest.sqrt()
+    } else {
+        -nearest.sqrt()
+    }
 }
 
 #[cfg(test)]
@@ -239,7 +249,9 @@ mod tests {
 
     #[test]
     fn a_flat_quad_has_no_homography() {
-        assert!(Homography::unit_square_to(&[[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]]).is_none());
+        assert!(
+            Homography::unit_square_to(&[[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]]).is_none()
+        );
     }
 
     #[test]
@@ -248,7 +260,10 @@ mod tests {
             let mesh = Mesh::identity(c, r);
             for k in 0..121 {
                 let p = [(k % 11) as f64 / 10.0, (k / 11) as f64 / 10.0];
-                assert!(close(mesh_point(&mesh, p[0], p[1]), p, 1e-12), "{c}x{r} at {p:?}");
+                assert!(
+                    close(mesh_point(&mesh, p[0], p[1]), p, 1e-12),
+                    "{c}x{r} at {p:?}"
+                );
             }
         }
     }
@@ -335,7 +350,11 @@ mod tests {
             let seen = (light(ga) + light(gb)).powf(1.0 / gamma);
             worst = worst.max((seen - 1.0).abs());
         }
-        assert!(worst <= 1.0 / 255.0, "the overlap is off by {} levels", worst * 255.0);
+        assert!(
+            worst <= 1.0 / 255.0,
+            "the overlap is off by {} levels",
+            worst * 255.0
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@ const SHADER: &str = r#"
 struct Grade {
     // 1 / gamma per channel (w unused): the blend's gain is in linear light.
     inv_gamma: vec4<f32>,
-    // x: the black-level lift outside the overlaps.
+    // x: the black-level lift outside the overlaps; yz: remap texels per target pixel (a
+    // window the monitor made larger or smaller than the output's size).
     lift: vec4<f32>,
 };
 @group(0) @binding(0) var canvas: texture_2d<f32>;
@@ -23,7 +24,7 @@ struct Grade {
 
 @fragment
 fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
-    let m = textureLoad(remap, vec2<i32>(pos.xy), 0);
+    let m = textureLoad(remap, vec2<i32>(pos.xy * grade.lift.yz), 0);
     var c = textureSampleLevel(canvas, canvas_sampler, m.xy, 0.0).rgb;
     if (m.z < 1.0) {
         c = c * pow(vec3<f32>(max(m.z, 1e-8)), grade.inv_gamma.xyz);
@@ -62,8 +63,15 @@ impl OutputPipeline {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipeline =
-            fullscreen_pipeline(device, "output", &pipeline_layout, &module, "fs_main", format, 1);
+        let pipeline = fullscreen_pipeline(
+            device,
+            "output",
+            &pipeline_layout,
+            &module,
+            "fs_main",
+            format,
+            1,
+        );
         Self {
             format,
             layout,
@@ -76,6 +84,10 @@ impl OutputPipeline {
 /// One output's remap on the GPU and what it reads.
 pub struct OutputPass {
     size: (u32, u32),
+    /// The grade as last set, and the target size it was written for.
+    gamma: [f64; 3],
+    black_lift: f64,
+    target: (u32, u32),
     remap: wgpu::Texture,
     grade: wgpu::Buffer,
     /// Reading the show's canvas, and the test card.
@@ -137,12 +149,16 @@ impl OutputPass {
         let card = card.map(bind);
         let mut pass = Self {
             size: remap.size,
+            gamma: [2.2; 3],
+            black_lift: 0.0,
+            target: remap.size,
             remap: texture,
             grade,
             show,
             card,
         };
         pass.upload(queue, remap);
+        pass.write_grade(queue);
         pass
     }
 
@@ -177,10 +193,37 @@ impl OutputPass {
     }
 
     /// The projector's gamma and black-level lift (no rebake: they are the pass's uniforms).
-    pub fn set_grade(&self, queue: &wgpu::Queue, gamma: [f64; 3], black_lift: f64) {
-        let inv = gamma.map(|g| (1.0 / g.max(0.01)) as f32);
-        let data: [f32; 8] = [inv[0], inv[1], inv[2], 0.0, black_lift as f32, 0.0, 0.0, 0.0];
+    pub fn set_grade(&mut self, queue: &wgpu::Queue, gamma: [f64; 3], black_lift: f64) {
+        self.gamma = gamma;
+        self.black_lift = black_lift;
+        self.write_grade(queue);
+    }
+
+    fn write_grade(&self, queue: &wgpu::Queue) {
+        let inv = self.gamma.map(|g| (1.0 / g.max(0.01)) as f32);
+        let scale = [
+            self.size.0 as f32 / self.target.0.max(1) as f32,
+            self.size.1 as f32 / self.target.1.max(1) as f32,
+        ];
+        let data: [f32; 8] = [
+            inv[0],
+            inv[1],
+            inv[2],
+            0.0,
+            self.black_lift as f32,
+            scale[0],
+            scale[1],
+            0.0,
+        ];
         queue.write_buffer(&self.grade, 0, bytemuck::cast_slice(&data));
+    }
+
+    /// The size of the target drawn into next (a window may not be the output's size).
+    pub fn set_target(&mut self, queue: &wgpu::Queue, target: (u32, u32)) {
+        if target != self.target {
+            self.target = target;
+            self.write_grade(queue);
+        }
     }
 
     /// Draws the output into `view` (the canvas, or the test card when `card` and one is made).

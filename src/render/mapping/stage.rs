@@ -85,6 +85,7 @@ impl OutputStage {
                 &canvas_view,
                 Some(&card.view),
             );
+            let mut pass = pass;
             pass.set_grade(&gpu.queue, def.blend.gamma, def.blend.black_lift);
             outputs.push(StageOutput {
                 pass,
@@ -144,6 +145,8 @@ impl OutputStage {
         let def = &self.map.outputs[i];
         let pipeline = &self.pipelines[out.pipeline];
         let view = target.create_view(&Default::default());
+        out.pass
+            .set_target(&gpu.queue, (target.width(), target.height()));
         let in_place = out
             .guard
             .as_ref()
@@ -151,7 +154,7 @@ impl OutputStage {
         match out.guard.as_mut() {
             Some(guard) if !in_place => {
                 let scene = guard
-                    .scene_view(&gpu.device, &gpu.queue, out.pass.size())
+                    .scene_view(&gpu.device, &gpu.queue, (target.width(), target.height()))
                     .clone();
                 out.pass.encode(pipeline, encoder, &scene, def.test_card);
                 guard.present(&gpu.queue, encoder, &view, dt_s);
@@ -164,7 +167,7 @@ impl OutputStage {
             }
         }
         if def.test_card {
-            let size = out.pass.size();
+            let size = (target.width(), target.height());
             let painter = out
                 .name
                 .get_or_insert_with(|| TextPainter::new(&gpu.device, &gpu.queue, pipeline.format));
@@ -176,7 +179,10 @@ impl OutputStage {
                 size,
                 &[name_item(&def.name, size)],
             ) {
-                tracing::warn!("somnia: output `{}`: its name cannot be drawn: {e}", def.name);
+                tracing::warn!(
+                    "somnia: output `{}`: its name cannot be drawn: {e}",
+                    def.name
+                );
             }
         }
     }
@@ -235,8 +241,19 @@ impl OutputStage {
         }
         for (i, def) in map.outputs.iter().enumerate() {
             let old = &self.map.outputs[i];
-            let baked = (&old.slices, &old.corners, &old.mesh, &old.blend.edges, &old.masks)
-                != (&def.slices, &def.corners, &def.mesh, &def.blend.edges, &def.masks);
+            let baked = (
+                &old.slices,
+                &old.corners,
+                &old.mesh,
+                &old.blend.edges,
+                &old.masks,
+            ) != (
+                &def.slices,
+                &def.corners,
+                &def.mesh,
+                &def.blend.edges,
+                &def.masks,
+            );
             if baked {
                 let remap = bake(def, map.canvas);
                 self.outputs[i].pass.upload(&gpu.queue, &remap);

@@ -90,9 +90,7 @@ fn change(def: &mut OutputDef, canvas: (u32, u32), c: OutputChange) -> Result<bo
             if x.abs() > 4.0 || y.abs() > 4.0 {
                 return Err("mesh points are in layout units, 0 to 1 across".into());
             }
-            let mesh = def
-                .mesh
-                .get_or_insert_with(|| super::Mesh::identity(3, 3));
+            let mesh = def.mesh.get_or_insert_with(|| super::Mesh::identity(3, 3));
             let (column, row) = (usize::from(column), usize::from(row));
             if column >= mesh.columns || row >= mesh.rows {
                 return Err(format!(

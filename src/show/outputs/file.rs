@@ -180,8 +180,12 @@ pub fn outputs_shape() -> Shape {
 
 /// Reads and checks the output map at `path`.
 pub fn load_outputs(path: &Path) -> Result<OutputMap, Vec<Diagnostic>> {
-    let src = std::fs::read_to_string(path)
-        .map_err(|e| vec![Diagnostic::file(path, format!("cannot read output map: {e}"))])?;
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        vec![Diagnostic::file(
+            path,
+            format!("cannot read output map: {e}"),
+        )]
+    })?;
     parse_outputs(path, &src)
 }
 
@@ -300,11 +304,7 @@ fn output(
             None
         }
     };
-    let slices: Vec<Option<Slice>> = o
-        .slices
-        .iter()
-        .map(|s| slice(s, canvas, size, r))
-        .collect();
+    let slices: Vec<Option<Slice>> = o.slices.iter().map(|s| slice(s, canvas, size, r)).collect();
     let corners = match &o.warp {
         Some(w) => corners(&w.corners, size, r),
         None => size.map(OutputDef::identity_corners),
@@ -436,7 +436,10 @@ fn slice(
         Some(d) => {
             r.error_hint(
                 d.span(),
-                format!("a slice turns in quarter turns, not {} degrees", d.get_ref()),
+                format!(
+                    "a slice turns in quarter turns, not {} degrees",
+                    d.get_ref()
+                ),
                 "rotate = 0, 90, 180 or 270 (clockwise)",
             );
             ok = false;
@@ -514,7 +517,8 @@ fn mesh(m: &Spanned<MeshFile>, r: &mut Reporter) -> Option<Option<Mesh>> {
         );
         return None;
     }
-    if !finite(&points.get_ref().concat()) || points.get_ref().concat().iter().any(|v| v.abs() > 4.0)
+    if !finite(&points.get_ref().concat())
+        || points.get_ref().concat().iter().any(|v| v.abs() > 4.0)
     {
         r.error_hint(
             points.span(),
@@ -537,7 +541,10 @@ fn blend(f: Option<&BlendFile>, size: Option<(u32, u32)>, r: &mut Reporter) -> O
     };
     let mut blend = Blend::default();
     let mut ok = true;
-    for (i, e) in [&f.left, &f.right, &f.top, &f.bottom].into_iter().enumerate() {
+    for (i, e) in [&f.left, &f.right, &f.top, &f.bottom]
+        .into_iter()
+        .enumerate()
+    {
         let Some(e) = e else { continue };
         let across = size.map_or(f64::from(MAX_SIDE_PX), |(w, h)| {
             f64::from(if i < 2 { w } else { h })
@@ -560,7 +567,10 @@ fn blend(f: Option<&BlendFile>, size: Option<(u32, u32)>, r: &mut Reporter) -> O
             GammaFile::One(v) => [*v; 3],
             GammaFile::Each(v) => *v,
         };
-        if gamma.iter().all(|g| g.is_finite() && (0.5..=4.0).contains(g)) {
+        if gamma
+            .iter()
+            .all(|g| g.is_finite() && (0.5..=4.0).contains(g))
+        {
             blend.gamma = gamma;
         } else {
             r.error_hint(
@@ -651,7 +661,10 @@ corners = [[10, 0], [1280, 0], [1270, 720], [0, 710]]
         assert_eq!(l.corners, OutputDef::identity_corners((1280, 720)));
         assert_eq!(l.blend.edges[1].map(|e| e.power), Some(2.0));
         assert_eq!(m.outputs[1].slices[0].rotate_deg, 180);
-        assert!(matches!(m.outputs[1].kind, OutputKind::Virtual { file: None }));
+        assert!(matches!(
+            m.outputs[1].kind,
+            OutputKind::Virtual { file: None }
+        ));
     }
 
     #[test]
@@ -664,13 +677,22 @@ corners = [[10, 0], [1280, 0], [1270, 720], [0, 710]]
         let said: Vec<String> = diags.iter().map(ToString::to_string).collect();
         assert_eq!(diags.len(), 3, "{said:#?}");
         assert!(said[0].starts_with("o.toml:16:8: the crop"), "{said:#?}");
-        assert!(said[1].starts_with("o.toml:17:10: a slice turns"), "{said:#?}");
-        assert!(said[2].starts_with("o.toml:19:11: the corners"), "{said:#?}");
+        assert!(
+            said[1].starts_with("o.toml:17:10: a slice turns"),
+            "{said:#?}"
+        );
+        assert!(
+            said[2].starts_with("o.toml:19:11: the corners"),
+            "{said:#?}"
+        );
     }
 
     #[test]
     fn a_half_written_map_is_refused_at_the_place_it_stops() {
-        let cut = &TWO[..TWO.find("size = [1280, 720]\n[[output.slice]]\ncrop = [1024").unwrap() + 9];
+        let cut = &TWO[..TWO
+            .find("size = [1280, 720]\n[[output.slice]]\ncrop = [1024")
+            .unwrap()
+            + 9];
         let diags = parse_outputs(Path::new("o.toml"), cut).expect_err("cut map");
         assert!(diags[0].line >= 14, "{:?}", diags[0].to_string());
     }

@@ -182,10 +182,7 @@ fn write_output(table: &mut Table, def: &OutputDef) {
 /// Copies `src` (the file as it was) to `backups/STEM-TIME.toml` beside `path`, and keeps only
 /// the newest [`BACKUPS_KEPT`].
 fn backup(path: &Path, src: &str) -> std::io::Result<PathBuf> {
-    let dir = path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("backups");
+    let dir = path.parent().unwrap_or(Path::new(".")).join("backups");
     std::fs::create_dir_all(&dir)?;
     let stem = path
         .file_stem()

@@ -1,0 +1,191 @@
+//! Several outputs live, under an Xvfb of its own with one wide screen (3840x1080, which it
+//! reports as one monitor): `somnia play --outputs` opens a window per output at its position
+//! (the fallback for setups that report one big screen), each showing its slice; the test card
+//! toggles live over OSC (liblo's `oscsend`); a half-written output map is refused with
+//! file:line:col and the last good mapping stays.
+
+mod common;
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const PORT: u16 = 9461;
+
+/// An Xvfb of the test's own, stopped when dropped.
+struct WideScreen {
+    child: Child,
+    display: String,
+}
+
+impl WideScreen {
+    fn start() -> Self {
+        let n = 90 + std::process::id() % 500;
+        let display = format!(":{n}");
+        let child = Command::new("Xvfb")
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "3840x1080x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("Xvfb must be installed");
+        let until = Instant::now() + Duration::from_secs(10);
+        while !std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+            assert!(Instant::now() < until, "Xvfb {display} did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, display }
+    }
+
+    /// The mean luma of a part of the screen: x, y, width, height.
+    fn luma(&self, dir: &std::path::Path, rect: (u32, u32, u32, u32)) -> f64 {
+        let shot = dir.join("shot.png");
+        let crop = format!("{}x{}+{}+{}", rect.2, rect.3, rect.0, rect.1);
+        let ok = Command::new("import")
+            .env("DISPLAY", &self.display)
+            .args(["-window", "root", "-crop", &crop])
+            .arg(&shot)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "import (ImageMagick) could not take a screenshot");
+        let img = read_png(&shot);
+        let l = img.luma();
+        l.iter().sum::<f64>() / l.len() as f64
+    }
+}
+
+impl Drop for WideScreen {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const MAP: &str = r#"# Two outputs on one wide screen.
+canvas = [1920, 540]
+
+[[output]]
+name = "left"
+window = { monitor = 1, position = [0, 0] }
+size = [960, 540]
+[[output.slice]]
+crop = [0, 0, 960, 540]
+
+[[output]]
+name = "right"
+window = { monitor = 2, position = [1920, 0] }
+size = [960, 540]
+[[output.slice]]
+crop = [960, 0, 960, 540]
+flip_x = true
+"#;
+
+/// Waits until `check` holds for the screen, or panics with `what` and the log.
+fn wait_for(play: &LivePlay, what: &str, mut check: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(
+            Instant::now() < until,
+            "{what} never showed:\n{}",
+            play.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn two_output_windows_on_one_wide_screen_show_their_slices_and_the_test_card_toggles_over_osc() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let screen = WideScreen::start();
+    let dir = temp_project(&[("bars", "bars")]);
+    std::fs::copy(
+        fixture("shaders/bars.wgsl"),
+        dir.path().join("shaders/bars.wgsl"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("performances/bars.toml"),
+        "title = \"Bars\"\nduration = 600\npreset = \"bars\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("outputs")).unwrap();
+    let map = dir.path().join("outputs/wall.toml");
+    std::fs::write(&map, MAP).unwrap();
+    let play = LivePlay::start_with_env(
+        dir.path(),
+        &[
+            "--outputs",
+            map.to_str().unwrap(),
+            "--osc-port",
+            &PORT.to_string(),
+            "--no-midi",
+            "--no-vsync",
+        ],
+        &dir.path().join("performances/bars.toml"),
+        &[("DISPLAY", screen.display.as_str())],
+    );
+    play.wait_until_up();
+    assert!(
+        play.log_text().contains("2 output window(s)"),
+        "{}",
+        play.log_text()
+    );
+    let shots = dir.path();
+    // The canvas's bars are 240 px wide, white first. The left output shows canvas 0..960:
+    // white at its left; the right one shows canvas 960..1920 mirrored: its left edge is the
+    // canvas's last bar, black, and its second bar white.
+    wait_for(&play, "the left slice", || {
+        screen.luma(shots, (60, 200, 120, 100)) > 200.0
+            && screen.luma(shots, (300, 200, 120, 100)) < 30.0
+    });
+    wait_for(&play, "the right slice, mirrored", || {
+        screen.luma(shots, (1980, 200, 120, 100)) < 30.0
+            && screen.luma(shots, (2220, 200, 120, 100)) > 200.0
+    });
+    // Nothing between the two windows: the screen is black there.
+    assert!(screen.luma(shots, (1000, 100, 800, 300)) < 5.0);
+    let bars = screen.luma(shots, (0, 0, 960, 540));
+    let bars_right = screen.luma(shots, (1920, 0, 960, 540));
+
+    oscsend(PORT, "/somnia/outputs/test_card", "T", &[]);
+    wait_for(&play, "the test card", || {
+        let card = screen.luma(shots, (0, 0, 960, 540));
+        (card - bars).abs() > 30.0 && screen.luma(shots, (1920, 0, 960, 540)) > 20.0
+    });
+    oscsend(PORT, "/somnia/output/left/test_card", "F", &[]);
+    wait_for(&play, "the left slice again", || {
+        screen.luma(shots, (60, 200, 120, 100)) > 200.0
+    });
+
+    // A half-written map (a save cut short, an editor mid-write) is refused at its place, and
+    // the mapping on screen stays.
+    std::fs::write(&map, &MAP[..MAP.find("flip_x").unwrap() + 6]).unwrap();
+    assert!(
+        play.wait_for_log("the output map does not read", Duration::from_secs(10)),
+        "{}",
+        play.log_text()
+    );
+    let log = play.log_text();
+    assert!(
+        log.contains("wall.toml:17:7:"),
+        "file:line:col of the cut: {log}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(screen.luma(shots, (60, 200, 120, 100)) > 200.0);
+    let right = screen.luma(shots, (1920, 0, 960, 540));
+    assert!(
+        (right - bars_right).abs() > 30.0,
+        "the right output still shows its test card ({right:.0} against {bars_right:.0} for the bars)"
+    );
+    play.stop();
+}
