@@ -199,10 +199,13 @@ fn fill_triangle(table: &mut [[f64; 2]], (w, h): (usize, usize), v: [([f64; 2], 
     }
 }
 
+/// A mask's outline, its feather in pixels, and its bounds grown by the feather.
+type Outline<'a> = (&'a [[f64; 2]], f64, [f64; 4]);
+
 /// The masks of an output, for coverage at a point (0: hidden, 1: shown).
 struct Masks<'a> {
-    adds: Vec<(&'a [[f64; 2]], f64, [f64; 4])>,
-    subtracts: Vec<(&'a [[f64; 2]], f64, [f64; 4])>,
+    adds: Vec<Outline<'a>>,
+    subtracts: Vec<Outline<'a>>,
 }
 
 impl<'a> Masks<'a> {
@@ -239,7 +242,7 @@ impl<'a> Masks<'a> {
 
     /// How much of a polygon covers `p`: 1 well inside, 0 well outside, a ramp `feather`
     /// pixels wide across the outline.
-    fn inside(poly: &(&[[f64; 2]], f64, [f64; 4]), p: [f64; 2]) -> f64 {
+    fn inside(poly: &Outline<'_>, p: [f64; 2]) -> f64 {
         let (points, feather, b) = poly;
         if p[0] < b[0] || p[1] < b[1] || p[0] > b[2] || p[1] > b[3] {
             return 0.0;
