@@ -21,7 +21,12 @@ struct WideScreen {
 
 impl WideScreen {
     fn start() -> Self {
-        let n = 90 + std::process::id() % 500;
+        // A free display of the test's own (the suite's is from 99 up, another test's from
+        // 150): the first without a lock file from 250.
+        let mut n = 250;
+        while std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+            n += 1;
+        }
         let display = format!(":{n}");
         let child = Command::new("Xvfb")
             .args([
