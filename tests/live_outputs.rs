@@ -1,8 +1,9 @@
 //! Several outputs live, under an Xvfb of its own with one wide screen (3840x1080, which it
 //! reports as one monitor): `somnia play --outputs` opens a window per output at its position
 //! (the fallback for setups that report one big screen), each showing its slice; the test card
-//! toggles live over OSC (liblo's `oscsend`); a half-written output map is refused with
-//! file:line:col and the last good mapping stays.
+//! toggles live over OSC (liblo's `oscsend`); a virtual output streams raw frames into a named
+//! pipe that ffmpeg reads; a half-written output map is refused with file:line:col and the
+//! last good mapping stays.
 
 mod common;
 
@@ -90,6 +91,13 @@ size = [960, 540]
 [[output.slice]]
 crop = [960, 0, 960, 540]
 flip_x = true
+
+[[output]]
+name = "stream"
+virtual = { file = "stream.rgba" }
+size = [320, 90]
+[[output.slice]]
+crop = [0, 0, 1920, 540]
 "#;
 
 /// Waits until `check` holds for the screen, or panics with `what` and the log.
@@ -126,6 +134,15 @@ fn two_output_windows_on_one_wide_screen_show_their_slices_and_the_test_card_tog
     std::fs::create_dir_all(dir.path().join("outputs")).unwrap();
     let map = dir.path().join("outputs/wall.toml");
     std::fs::write(&map, MAP).unwrap();
+    // The virtual output's stream goes into a named pipe, for ffmpeg to carry onwards.
+    let fifo = dir.path().join("outputs/stream.rgba");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let play = LivePlay::start_with_env(
         dir.path(),
         &[
@@ -141,7 +158,8 @@ fn two_output_windows_on_one_wide_screen_show_their_slices_and_the_test_card_tog
     );
     play.wait_until_up();
     assert!(
-        play.log_text().contains("2 output window(s)"),
+        play.log_text()
+            .contains("2 output window(s) and 1 virtual output(s)"),
         "{}",
         play.log_text()
     );
@@ -159,6 +177,39 @@ fn two_output_windows_on_one_wide_screen_show_their_slices_and_the_test_card_tog
     });
     // Nothing between the two windows: the screen is black there.
     assert!(screen.luma(shots, (1000, 100, 800, 300)) < 5.0);
+    // ffmpeg (a peer nobody here wrote) reads the virtual output's raw frames from the pipe:
+    // the whole canvas, its eight bars 40 px wide, white first.
+    let got = dir.path().join("stream-%d.png");
+    let ffmpeg = Command::new("timeout")
+        .args([
+            "20",
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgba",
+        ])
+        .args(["-s", "320x90", "-i"])
+        .arg(&fifo)
+        .args(["-frames:v", "3", "-y"])
+        .arg(&got)
+        .status()
+        .unwrap();
+    assert!(
+        ffmpeg.success(),
+        "ffmpeg could not read the stream:\n{}",
+        play.log_text()
+    );
+    let frame = read_png(&dir.path().join("stream-3.png"));
+    let luma = frame.luma();
+    let at = |x: usize| luma[45 * 320 + x];
+    assert!(
+        at(20) > 200.0 && at(60) < 30.0 && at(100) > 200.0,
+        "the stream shows the bars"
+    );
+    assert!(play.wait_for_log("streams to", Duration::from_secs(5)));
     let bars = screen.luma(shots, (0, 0, 960, 540));
     let bars_right = screen.luma(shots, (1920, 0, 960, 540));
 

@@ -15,6 +15,7 @@ use winit::window::{Fullscreen, Window, WindowId};
 use super::blanking::BlankingOff;
 use super::gpu::{Gpu, RenderError};
 use super::mapping::stage::OutputStage;
+use super::mapping::virtual_out::VirtualOutput;
 use super::output_windows::{Screen, window_outputs};
 use super::picture_meter::PictureMeter;
 use super::renderer::{FrameInputs, JoinCodeShown, Renderer, ShownCaption};
@@ -122,6 +123,8 @@ struct Live {
     stage: Option<OutputStage>,
     /// The output `window` shows.
     primary_output: usize,
+    /// With an output map: its virtual outputs, drawn offscreen and streamed to their files.
+    virtuals: Vec<VirtualOutput>,
     gpu: Gpu,
     renderer: Renderer,
     /// Each frame's brightness, read back for the health report (of this device).
@@ -353,7 +356,9 @@ impl App {
                 };
                 let file = stage.map().path.clone();
                 match crate::show::outputs::load_outputs(&file) {
-                    Ok(map) if &map == stage.map() => {}
+                    Ok(map) if &map == stage.map() => {
+                        self.errors.remove(&path);
+                    }
                     Ok(map) => match stage.reload(&live.gpu, map) {
                         Ok(()) => {
                             tracing::info!("somnia: output map reloaded from {}", file.display());
@@ -477,13 +482,6 @@ impl App {
                 map.path.display()
             )));
         }
-        let skipped = map.outputs.len() - shown.len();
-        if skipped > 0 {
-            tracing::warn!(
-                "somnia: {skipped} virtual output(s) of {} are not streamed live in this version; `somnia render --outputs` draws them",
-                map.path.display()
-            );
-        }
         let mut windows = Vec::new();
         for &i in &shown {
             let attrs = super::output_windows::attributes(
@@ -512,12 +510,30 @@ impl App {
         let mut windows = windows.into_iter();
         let primary = windows.next().expect("one window at least");
         let extra: Vec<Arc<Window>> = windows.collect();
+        let virtuals: Vec<VirtualOutput> = map
+            .outputs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| match &o.kind {
+                crate::show::outputs::OutputKind::Virtual { file } => Some(VirtualOutput::new(
+                    &attached.gpu,
+                    i,
+                    &o.name,
+                    o.size,
+                    file.as_deref(),
+                )),
+                _ => None,
+            })
+            .collect();
         tracing::info!(
-            "somnia: {} output window(s) from {}",
+            "somnia: {} output window(s) and {} virtual output(s) from {}",
             shown.len(),
+            virtuals.len(),
             map.path.display()
         );
-        self.live_from(primary, extra, shown[0], attached)
+        let mut live = self.live_from(primary, extra, shown[0], attached)?;
+        live.virtuals = virtuals;
+        Ok(live)
     }
 
     fn live_from(
@@ -575,6 +591,7 @@ impl App {
             extra,
             stage,
             primary_output,
+            virtuals: Vec::new(),
             meter: PictureMeter::new(&gpu.device),
             gpu,
             renderer,
@@ -662,6 +679,9 @@ impl App {
                     s.surface = Some(surface);
                     s.config = config;
                     s.srgb_views = srgb_views;
+                }
+                for v in &mut live.virtuals {
+                    v.rebuild(&live.gpu);
                 }
                 self.gpu_lost = false;
                 // A driver that loses the surface again and again is not rebuilt every frame.
@@ -810,6 +830,7 @@ impl App {
                 label: Some("frame"),
             });
         let mut extra_frames = Vec::new();
+        let mut virtual_slots = Vec::new();
         let metered = match live.stage.as_mut() {
             None => {
                 live.renderer
@@ -861,6 +882,14 @@ impl App {
                     );
                     extra_frames.push((screen.window.clone(), f));
                 }
+                for v in &mut live.virtuals {
+                    stage.encode(&live.gpu, &mut encoder, v.output, &v.texture, true, dt_s);
+                    if let Some(slot) = v.encode_copy(&mut encoder) {
+                        virtual_slots.push(slot);
+                    } else {
+                        virtual_slots.push(usize::MAX);
+                    }
+                }
                 let guard = stage.guard(live.primary_output);
                 live.meter.encode_from(&mut encoder, |encoder, dst| {
                     guard
@@ -878,6 +907,12 @@ impl App {
         for (window, f) in extra_frames {
             window.pre_present_notify();
             live.gpu.queue.present(f);
+        }
+        for (v, slot) in live.virtuals.iter_mut().zip(virtual_slots) {
+            if slot != usize::MAX {
+                v.submitted(slot);
+            }
+            v.collect();
         }
         let now = Instant::now();
         if let Some(link) = &self.link {
@@ -1035,10 +1070,13 @@ fn attach(
             renderer.set_flash_guard(&gpu.device, false);
             let formats: Vec<wgpu::TextureFormat> = (0..map.outputs.len())
                 .map(|i| {
+                    // A virtual output draws into an offscreen target of the capture format.
                     shown
                         .iter()
                         .position(|s| *s == i)
-                        .map_or(format, |w| configured[w].1.format)
+                        .map_or(super::offscreen::Offscreen::FORMAT, |w| {
+                            configured[w].1.format
+                        })
                 })
                 .collect();
             Some(

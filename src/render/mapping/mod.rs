@@ -7,3 +7,4 @@ pub mod geometry;
 pub mod output_pass;
 pub mod stage;
 pub mod test_card;
+pub mod virtual_out;
