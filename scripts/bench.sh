@@ -6,6 +6,8 @@
 #   render_frame: render-thread CPU time and frame time, engine vs a bare wgpu program
 #   isf_frame:    frame time of ISF shaders (a generator, a two-pass feedback) against the
 #                 same looks written in WGSL, at 1280x720
+#   outputs_frame: frame time with 1, 2 and 4 outputs against one window, and one output's
+#                 mapping pass (warp, mesh, blend, mask) against a plain full-screen copy
 #   osc_latency:  OSC arrival to the sample that plays it, at 64- and 256-frame blocks
 #   kiosk_soak:   `somnia kiosk` cycling every shipped preset and performance (3 s each, 1 s
 #                 fades) for 30 minutes under Xvfb and the null sink: memory and GPU memory
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
     *) benches+=("$1"); shift ;;
   esac
 done
-[ ${#benches[@]} -eq 0 ] && benches=(synth_voices render_speed render_frame isf_frame osc_latency kiosk_soak audience_load sync_error)
+[ ${#benches[@]} -eq 0 ] && benches=(synth_voices render_speed render_frame isf_frame outputs_frame osc_latency kiosk_soak audience_load sync_error)
 
 bash scripts/install-system-deps.sh
 bash scripts/ensure-rust.sh

@@ -2,6 +2,11 @@
 //! the baked remap and samples the canvas there, scaled by the blend's gain through the
 //! projector's gamma and lifted by the black level outside the overlaps. One texel load and
 //! one bilinear sample a pixel, whatever the mapping holds.
+//!
+//! The remap's third channel is uploaded already through the projector's gamma when its three
+//! channels share one (the usual case): the pass then multiplies, with no `pow` a pixel (on a
+//! CPU rasteriser that `pow` cost more than half a plain copy). Only a projector with a gamma
+//! per channel pays for it.
 
 use super::bake::Remap;
 use crate::render::passes::{
@@ -11,7 +16,7 @@ use crate::render::passes::{
 
 const SHADER: &str = r#"
 struct Grade {
-    // 1 / gamma per channel (w unused): the blend's gain is in linear light.
+    // 1 / gamma per channel (w unused).
     inv_gamma: vec4<f32>,
     // x: the black-level lift outside the overlaps; yz: remap texels per target pixel (a
     // window the monitor made larger or smaller than the output's size).
@@ -22,15 +27,24 @@ struct Grade {
 @group(0) @binding(2) var canvas_sampler: sampler;
 @group(0) @binding(3) var<uniform> grade: Grade;
 
-@fragment
-fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
-    let m = textureLoad(remap, vec2<i32>(pos.xy * grade.lift.yz), 0);
-    var c = textureSampleLevel(canvas, canvas_sampler, m.xy, 0.0).rgb;
-    if (m.z < 1.0) {
-        c = c * pow(vec3<f32>(max(m.z, 1e-8)), grade.inv_gamma.xyz);
-    }
+fn lifted(c: vec3<f32>, m: vec4<f32>) -> vec4<f32> {
     let lift = grade.lift.x * m.w;
     return vec4<f32>(c + lift * (vec3<f32>(1.0) - c), 1.0);
+}
+
+// One gamma for the three channels: the remap's gain went through it when uploaded.
+@fragment
+fn fs_one_gamma(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let m = textureLoad(remap, vec2<i32>(pos.xy * grade.lift.yz), 0);
+    return lifted(textureSampleLevel(canvas, canvas_sampler, m.xy, 0.0).rgb * m.z, m);
+}
+
+// A gamma per channel: the gain is in linear light, raised here.
+@fragment
+fn fs_gamma_each(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let m = textureLoad(remap, vec2<i32>(pos.xy * grade.lift.yz), 0);
+    let c = textureSampleLevel(canvas, canvas_sampler, m.xy, 0.0).rgb;
+    return lifted(c * pow(vec3<f32>(max(m.z, 1e-8)), grade.inv_gamma.xyz), m);
 }
 "#;
 
@@ -38,7 +52,9 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
 pub struct OutputPipeline {
     pub format: wgpu::TextureFormat,
     layout: wgpu::BindGroupLayout,
-    pipeline: wgpu::RenderPipeline,
+    /// For a projector with one gamma, and one with a gamma per channel.
+    one_gamma: wgpu::RenderPipeline,
+    gamma_each: wgpu::RenderPipeline,
     sampler: wgpu::Sampler,
 }
 
@@ -63,19 +79,22 @@ impl OutputPipeline {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipeline = fullscreen_pipeline(
-            device,
-            "output",
-            &pipeline_layout,
-            &module,
-            "fs_main",
-            format,
-            1,
-        );
+        let pipeline = |entry| {
+            fullscreen_pipeline(
+                device,
+                "output",
+                &pipeline_layout,
+                &module,
+                entry,
+                format,
+                1,
+            )
+        };
         Self {
             format,
             layout,
-            pipeline,
+            one_gamma: pipeline("fs_one_gamma"),
+            gamma_each: pipeline("fs_gamma_each"),
             sampler: linear_sampler(device),
         }
     }
@@ -102,6 +121,7 @@ impl OutputPass {
         queue: &wgpu::Queue,
         pipeline: &OutputPipeline,
         remap: &Remap,
+        gamma: [f64; 3],
         canvas: &wgpu::TextureView,
         card: Option<&wgpu::TextureView>,
     ) -> Self {
@@ -157,16 +177,34 @@ impl OutputPass {
             show,
             card,
         };
-        pass.upload(queue, remap);
-        pass.write_grade(queue);
+        pass.upload(queue, remap, gamma);
         pass
     }
 
-    /// Loads a new bake of the same size (a calibration change).
-    pub fn upload(&mut self, queue: &wgpu::Queue, remap: &Remap) {
+    /// Loads a new bake of the same size (a calibration change), for a projector of `gamma`.
+    pub fn upload(&mut self, queue: &wgpu::Queue, remap: &Remap, gamma: [f64; 3]) {
         if remap.size != self.size {
             return;
         }
+        self.gamma = gamma;
+        let one = gamma[0] == gamma[1] && gamma[1] == gamma[2];
+        let texels: Vec<[f32; 4]> = if one {
+            let inv = (1.0 / gamma[0].max(0.01)) as f32;
+            remap
+                .texels
+                .iter()
+                .map(|t| {
+                    let gain = if t[2] < 1.0 {
+                        t[2].max(0.0).powf(inv)
+                    } else {
+                        t[2]
+                    };
+                    [t[0], t[1], gain, t[3]]
+                })
+                .collect()
+        } else {
+            remap.texels.clone()
+        };
         queue.write_texture(
             wgpu::TexelCopyTextureInfo {
                 texture: &self.remap,
@@ -174,7 +212,7 @@ impl OutputPass {
                 origin: wgpu::Origin3d::ZERO,
                 aspect: wgpu::TextureAspect::All,
             },
-            bytemuck::cast_slice(&remap.texels),
+            bytemuck::cast_slice(&texels),
             wgpu::TexelCopyBufferLayout {
                 offset: 0,
                 bytes_per_row: Some(remap.size.0 * 16),
@@ -186,15 +224,15 @@ impl OutputPass {
                 depth_or_array_layers: 1,
             },
         );
+        self.write_grade(queue);
     }
 
     pub fn size(&self) -> (u32, u32) {
         self.size
     }
 
-    /// The projector's gamma and black-level lift (no rebake: they are the pass's uniforms).
-    pub fn set_grade(&mut self, queue: &wgpu::Queue, gamma: [f64; 3], black_lift: f64) {
-        self.gamma = gamma;
+    /// The black-level lift (a uniform: no upload).
+    pub fn set_lift(&mut self, queue: &wgpu::Queue, black_lift: f64) {
         self.black_lift = black_lift;
         self.write_grade(queue);
     }
@@ -239,7 +277,12 @@ impl OutputPass {
             _ => &self.show,
         };
         let mut pass = begin_pass(encoder, view, "output");
-        pass.set_pipeline(&pipeline.pipeline);
+        let one = self.gamma[0] == self.gamma[1] && self.gamma[1] == self.gamma[2];
+        pass.set_pipeline(if one {
+            &pipeline.one_gamma
+        } else {
+            &pipeline.gamma_each
+        });
         pass.set_bind_group(0, bind_group, &[]);
         pass.draw(0..3, 0..1);
     }

@@ -18,6 +18,9 @@ struct StageOutput {
     guard: Option<FlashGuard>,
     /// Made the first time the test card shows.
     name: Option<TextPainter>,
+    /// Its mapping changed since it was baked: baked again before it is next drawn, once
+    /// however many changes came in between (a calibration dragging a corner sends dozens).
+    stale: bool,
 }
 
 pub struct OutputStage {
@@ -77,21 +80,22 @@ impl OutputStage {
                 }
             };
             let remap = bake(def, map.canvas);
-            let pass = OutputPass::new(
+            let mut pass = OutputPass::new(
                 &gpu.device,
                 &gpu.queue,
                 &pipelines[pipeline],
                 &remap,
+                def.blend.gamma,
                 &canvas_view,
                 Some(&card.view),
             );
-            let mut pass = pass;
-            pass.set_grade(&gpu.queue, def.blend.gamma, def.blend.black_lift);
+            pass.set_lift(&gpu.queue, def.blend.black_lift);
             outputs.push(StageOutput {
                 pass,
                 pipeline,
                 guard: flash_guard.then(|| FlashGuard::new(&gpu.device, format)),
                 name: None,
+                stale: false,
             });
         }
         Ok(Self {
@@ -143,6 +147,11 @@ impl OutputStage {
             return;
         };
         let def = &self.map.outputs[i];
+        if out.stale {
+            out.stale = false;
+            let remap = bake(def, self.map.canvas);
+            out.pass.upload(&gpu.queue, &remap, def.blend.gamma);
+        }
         let pipeline = &self.pipelines[out.pipeline];
         let view = target.create_view(&Default::default());
         out.pass
@@ -188,20 +197,19 @@ impl OutputStage {
     }
 
     /// Carries out a live calibration change: the map changes, the outputs it touched are
-    /// baked again (or only regraded), and a save is written on a thread of its own (never
+    /// baked again before their next frame (or only regraded), and a save is written on a thread of its own (never
     /// half-written; the file as it was is backed up first). Refused changes change nothing
     /// and say why.
     pub fn adjust(&mut self, gpu: &Gpu, adjust: &OutputAdjust) -> Result<(), String> {
         let done = apply(&mut self.map, adjust)?;
         for &i in &done.rebake {
-            let remap = bake(&self.map.outputs[i], self.map.canvas);
-            self.outputs[i].pass.upload(&gpu.queue, &remap);
+            self.outputs[i].stale = true;
         }
         for &i in done.rebake.iter().chain(&done.regrade) {
             let def = &self.map.outputs[i];
             self.outputs[i]
                 .pass
-                .set_grade(&gpu.queue, def.blend.gamma, def.blend.black_lift);
+                .set_lift(&gpu.queue, def.blend.black_lift);
         }
         if done.save {
             let map = self.map.clone();
@@ -246,21 +254,22 @@ impl OutputStage {
                 &old.corners,
                 &old.mesh,
                 &old.blend.edges,
+                &old.blend.gamma,
                 &old.masks,
             ) != (
                 &def.slices,
                 &def.corners,
                 &def.mesh,
                 &def.blend.edges,
+                &def.blend.gamma,
                 &def.masks,
             );
             if baked {
-                let remap = bake(def, map.canvas);
-                self.outputs[i].pass.upload(&gpu.queue, &remap);
+                self.outputs[i].stale = true;
             }
             self.outputs[i]
                 .pass
-                .set_grade(&gpu.queue, def.blend.gamma, def.blend.black_lift);
+                .set_lift(&gpu.queue, def.blend.black_lift);
         }
         self.map = map;
         Ok(())

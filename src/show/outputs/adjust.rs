@@ -11,7 +11,7 @@ use crate::bridge::{OutputAdjust, OutputChange};
 pub struct Adjusted {
     /// Outputs (by index) whose remap must be baked again.
     pub rebake: Vec<usize>,
-    /// Outputs whose grade (gamma, lift) or test card changed: no bake.
+    /// Outputs whose black lift or test card changed: no bake.
     pub regrade: Vec<usize>,
     /// The map is to be saved.
     pub save: bool,
@@ -131,7 +131,8 @@ fn change(def: &mut OutputDef, canvas: (u32, u32), c: OutputChange) -> Result<bo
                 return Err("gamma is 0.5..4".into());
             }
             def.blend.gamma = g;
-            Ok(false)
+            // Baked into the remap's gain (no `pow` a pixel).
+            Ok(true)
         }
         OutputChange::BlackLift(l) => {
             finite(&[l])?;
