@@ -113,13 +113,8 @@ fn wait_for(play: &LivePlay, what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn two_output_windows_on_one_wide_screen_show_their_slices_and_the_test_card_toggles_over_osc() {
-    if !live_env() {
-        return;
-    }
-    let _turn = live_turn();
-    let screen = WideScreen::start();
+/// A project with the bars preset, a performance of it and the map (`outputs/wall.toml`).
+fn wall_project(map: &str) -> tempfile::TempDir {
     let dir = temp_project(&[("bars", "bars")]);
     std::fs::copy(
         fixture("shaders/bars.wgsl"),
@@ -132,8 +127,27 @@ fn two_output_windows_on_one_wide_screen_show_their_slices_and_the_test_card_tog
     )
     .unwrap();
     std::fs::create_dir_all(dir.path().join("outputs")).unwrap();
+    std::fs::write(dir.path().join("outputs/wall.toml"), map).unwrap();
+    dir
+}
+
+/// Both windows show their slices: the left one white at its left, the right one mirrored.
+fn slices_shown(screen: &WideScreen, shots: &std::path::Path) -> bool {
+    screen.luma(shots, (60, 200, 120, 100)) > 200.0
+        && screen.luma(shots, (300, 200, 120, 100)) < 30.0
+        && screen.luma(shots, (1980, 200, 120, 100)) < 30.0
+        && screen.luma(shots, (2220, 200, 120, 100)) > 200.0
+}
+
+#[test]
+fn two_output_windows_on_one_wide_screen_show_their_slices_and_the_test_card_toggles_over_osc() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let screen = WideScreen::start();
+    let dir = wall_project(MAP);
     let map = dir.path().join("outputs/wall.toml");
-    std::fs::write(&map, MAP).unwrap();
     // The virtual output's stream goes into a named pipe, for ffmpeg to carry onwards.
     let fifo = dir.path().join("outputs/stream.rgba");
     assert!(
@@ -242,6 +256,99 @@ fn two_output_windows_on_one_wide_screen_show_their_slices_and_the_test_card_tog
     assert!(
         (right - bars_right).abs() > 30.0,
         "the right output still shows its test card ({right:.0} against {bars_right:.0} for the bars)"
+    );
+    play.stop();
+}
+
+/// The two windows without the stream.
+fn two_windows() -> &'static str {
+    &MAP[..MAP.find("\n[[output]]\nname = \"stream\"").unwrap()]
+}
+
+#[test]
+fn a_lost_gpu_device_rebuilds_every_output_window_with_its_calibration() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let screen = WideScreen::start();
+    let dir = wall_project(two_windows());
+    let map = dir.path().join("outputs/wall.toml");
+    let play = LivePlay::start_with_env(
+        dir.path(),
+        &[
+            "--outputs",
+            map.to_str().unwrap(),
+            "--osc-port",
+            &(PORT + 1).to_string(),
+            "--no-midi",
+            "--no-vsync",
+        ],
+        &dir.path().join("performances/bars.toml"),
+        &[
+            ("DISPLAY", screen.display.as_str()),
+            ("SOMNIA_DEBUG_LOSE_GPU_AT_S", "4"),
+        ],
+    );
+    play.wait_until_up();
+    let shots = dir.path();
+    wait_for(&play, "both slices", || slices_shown(&screen, shots));
+    let bars_right = screen.luma(shots, (1920, 0, 960, 540));
+    // A calibration made live, before the loss: the right output's test card.
+    oscsend(PORT + 1, "/somnia/output/right/test_card", "T", &[]);
+    wait_for(&play, "the right output's test card", || {
+        (screen.luma(shots, (1920, 0, 960, 540)) - bars_right).abs() > 30.0
+    });
+    assert!(
+        play.wait_for_log("the picture is back", Duration::from_secs(20)),
+        "the GPU side was never rebuilt:\n{}",
+        play.log_text()
+    );
+    // Both windows draw again, the left its slice and the right still its test card.
+    wait_for(&play, "the left slice after the loss", || {
+        screen.luma(shots, (60, 200, 120, 100)) > 200.0
+            && screen.luma(shots, (300, 200, 120, 100)) < 30.0
+    });
+    wait_for(&play, "the right test card after the loss", || {
+        (screen.luma(shots, (1920, 0, 960, 540)) - bars_right).abs() > 30.0
+    });
+    play.stop();
+}
+
+#[test]
+fn a_kiosk_plays_on_every_output_of_its_map() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let screen = WideScreen::start();
+    let dir = wall_project(two_windows());
+    std::fs::create_dir_all(dir.path().join("kiosks")).unwrap();
+    let kiosk = dir.path().join("kiosks/wall.toml");
+    std::fs::write(&kiosk, "[[item]]\npreset = \"bars\"\nhold_s = 600\n").unwrap();
+    let map = dir.path().join("outputs/wall.toml");
+    let state = dir.path().join("state");
+    let play = LivePlay::kiosk_with_env(
+        dir.path(),
+        &[
+            kiosk.to_str().unwrap(),
+            "--outputs",
+            map.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--no-osc",
+            "--no-midi",
+            "--no-vsync",
+        ],
+        &[("DISPLAY", screen.display.as_str())],
+    );
+    wait_for(&play, "the kiosk's item on both outputs", || {
+        slices_shown(&screen, dir.path())
+    });
+    assert!(
+        play.log_text().contains("2 output window(s)"),
+        "{}",
+        play.log_text()
     );
     play.stop();
 }

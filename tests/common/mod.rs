@@ -338,10 +338,16 @@ impl LivePlay {
     /// `somnia kiosk ARGS` (the kiosk file among them), logging into `dir`.
     /// Each start logs into a file of its own.
     pub fn kiosk(dir: &Path, args: &[&str]) -> Self {
+        Self::kiosk_with_env(dir, args, &[])
+    }
+
+    /// [`LivePlay::kiosk`] with environment variables set for it.
+    pub fn kiosk_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = dir.join(format!("kiosk-stderr-{n}.txt"));
         let child = somnia()
+            .envs(env.iter().copied())
             .arg("kiosk")
             .args(args)
             .stderr(std::process::Stdio::from(
