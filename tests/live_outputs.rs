@@ -352,3 +352,106 @@ fn a_kiosk_plays_on_every_output_of_its_map() {
     );
     play.stop();
 }
+
+const CONSOLE: &str = r##"
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from cdp import Browser
+url = sys.argv[1]
+b = Browser()
+try:
+    p = b.page(url, width=1280, height=900, mobile=False)
+    p.wait("!document.getElementById('outputs-box').hidden && document.querySelectorAll('#outputs li').length === 2")
+    print(json.dumps({"outputs": p.eval("[...document.querySelectorAll('#outputs li')].map((l) => l.firstChild.textContent.trim())")}), flush=True)
+    p.click("#cards-on")
+    print("cards", flush=True)
+    sys.stdin.readline()
+    p.click("#cards-off")
+    # Nudge the left output's top-left corner right, three times, then save.
+    for _ in range(3):
+        p.click('[aria-label="Move left\'s tl corner →"]')
+    # The console hears the show's own account of the corner (its snapshot), then saves.
+    p.wait("last && last.outputs[0].corners[0][0] === 3")
+    p.click("#outputs-save")
+    print("saved", flush=True)
+    sys.stdin.readline()
+finally:
+    b.close()
+"##;
+
+#[test]
+fn the_console_in_chromium_shows_the_test_cards_nudges_a_corner_and_saves_the_map() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let screen = WideScreen::start();
+    let dir = wall_project(two_windows());
+    let map = dir.path().join("outputs/wall.toml");
+    let bind = format!("127.0.0.1:{}", free_port());
+    let token = "projectionist-2026";
+    let play = LivePlay::start_with_env(
+        dir.path(),
+        &[
+            "--outputs",
+            map.to_str().unwrap(),
+            "--no-osc",
+            "--no-midi",
+            "--no-vsync",
+            "--web-bind",
+            &bind,
+            "--console-token",
+            token,
+        ],
+        &dir.path().join("performances/bars.toml"),
+        &[("DISPLAY", screen.display.as_str())],
+    );
+    play.wait_until_up();
+    let shots = dir.path();
+    wait_for(&play, "both slices", || slices_shown(&screen, shots));
+    let bars = screen.luma(shots, (0, 0, 960, 540));
+    let browser = repo().join("tests/browser").display().to_string();
+    let url = format!("http://{bind}/console?token={token}");
+    let mut console = Script::start(CONSOLE, &[url.as_str(), browser.as_str()]);
+    console.until("cards");
+    assert_eq!(
+        console.json("outputs"),
+        serde_json::json!(["left (960×540)", "right (960×540)"])
+    );
+    wait_for(&play, "the test cards from the console", || {
+        (screen.luma(shots, (0, 0, 960, 540)) - bars).abs() > 30.0
+    });
+    console.go_on();
+    console.until("saved");
+    // The save is written whole, with the file as it was kept in backups/.
+    let until = Instant::now() + Duration::from_secs(10);
+    let saved = loop {
+        let text = std::fs::read_to_string(&map).unwrap();
+        if text.contains("corners") || Instant::now() > until {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let back = somnia::show::outputs::parse_outputs(&map, &saved).unwrap();
+    assert_eq!(
+        back.outputs[0].corners[0],
+        [3.0, 0.0],
+        "three nudges right:\n{saved}"
+    );
+    assert!(
+        saved.starts_with("# Two outputs on one wide screen."),
+        "comments kept:\n{saved}"
+    );
+    let backups: Vec<_> = std::fs::read_dir(dir.path().join("outputs/backups"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(backups[0].path()).unwrap(),
+        two_windows()
+    );
+    console.go_on();
+    console.finish();
+    play.stop();
+}

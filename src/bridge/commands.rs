@@ -90,6 +90,12 @@ pub struct OutputAdjust {
     pub change: OutputChange,
 }
 
+/// The names of an output's corners, as OSC and the console give them (their index is
+/// [`OutputChange::Corner`]'s `corner`).
+pub const CORNER_NAMES: [&str; 4] = ["tl", "tr", "br", "bl"];
+/// The names of an output's edges (their index is [`OutputChange::Blend`]'s `edge`).
+pub const EDGE_NAMES: [&str; 4] = ["left", "right", "top", "bottom"];
+
 /// Which edge of an output (`left`, `right`, `top`, `bottom`: 0 to 3) or corner (top-left,
 /// top-right, bottom-right, bottom-left: 0 to 3).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -102,6 +108,13 @@ pub enum OutputChange {
         corner: u8,
         x_px: f64,
         y_px: f64,
+    },
+    /// Move a corner by this many output pixels (a nudge: right however stale the sender's
+    /// idea of where the corner is).
+    CornerBy {
+        corner: u8,
+        dx_px: f64,
+        dy_px: f64,
     },
     /// Move a mesh point (column and row from 0) to this place, in layout units.
     MeshPoint {

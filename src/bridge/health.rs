@@ -58,11 +58,23 @@ pub struct Health {
     showing_params: [AtomicU32; SHOWN_PARAMS],
     /// The errors the rehearsal overlay shows (whether or not it is on): file:line:col, what.
     errors: Mutex<Vec<String>>,
+    /// The output map's outputs, as the render thread last drew them (for the console).
+    outputs: Mutex<Vec<OutputReport>>,
     /// Each sync source's standing (the sync thread writes it).
     pub sync: super::SyncBoard,
     /// Live changes to the picture lately: (when shown, ms from their controller receiving
     /// them to the frame that showed them), newest last.
     look_latencies: Mutex<VecDeque<(Instant, f32)>>,
+}
+
+/// One output of the output map, as the console lists it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OutputReport {
+    pub name: String,
+    pub size: (u32, u32),
+    pub test_card: bool,
+    /// Where its corners land, output pixels: tl, tr, br, bl.
+    pub corners: [[f64; 2]; 4],
 }
 
 /// Most live changes' latencies kept (the window is also bounded in time).
@@ -159,6 +171,7 @@ impl Health {
             showing: AtomicU32::new(u32::MAX),
             showing_params: std::array::from_fn(|_| AtomicU32::new(0)),
             errors: Mutex::new(Vec::new()),
+            outputs: Mutex::new(Vec::new()),
             sync: Default::default(),
             look_latencies: Mutex::new(VecDeque::with_capacity(MAX_LATENCIES)),
             kiosk: Mutex::new(KioskHealth::default()),
@@ -371,6 +384,17 @@ impl Health {
 
     pub fn errors(&self) -> Vec<String> {
         self.errors.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// The output map's outputs now (the render thread, when they change).
+    pub fn set_outputs(&self, outputs: Vec<OutputReport>) {
+        if let Ok(mut o) = self.outputs.lock() {
+            *o = outputs;
+        }
+    }
+
+    pub fn outputs(&self) -> Vec<OutputReport> {
+        self.outputs.lock().map(|o| o.clone()).unwrap_or_default()
     }
 
     pub fn set_playing(&self, what: &str) {

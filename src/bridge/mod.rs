@@ -58,8 +58,8 @@ pub use analysis::{
     analysis_channel,
 };
 pub use commands::{
-    LiveMacros, LookCommand, OutputAdjust, OutputChange, ShowCommand, StampedLook, look_commands,
-    show_commands,
+    CORNER_NAMES, EDGE_NAMES, LiveMacros, LookCommand, OutputAdjust, OutputChange, ShowCommand,
+    StampedLook, look_commands, show_commands,
 };
 pub use crowd::{Crowd, CrowdGauge};
 pub use cue_board::{CueBoard, CueName, CueRow, CueRowState, CueStatus, ParamFacts, PresetFacts};
@@ -67,7 +67,7 @@ pub use events::{
     AudioParam, Curve, Event, EventKind, EventQueue, MIN_RAMP_S, event_queue, glitch_sound,
 };
 pub use external_clock::ExternalClock;
-pub use health::{FrameReport, Health, LatencyReport, Levels};
+pub use health::{FrameReport, Health, LatencyReport, Levels, OutputReport};
 pub use live_sink::LiveSink;
 pub use patch::{MasterSettings, Patch};
 pub use priority::Priority;

@@ -25,7 +25,8 @@ use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 
 use super::intent::{Intent, MAX_INTENT_S, Steering};
 use crate::bridge::{
-    AudioParam, EventKind, Health, LiveMacros, LookCommand, OutputAdjust, OutputChange, ShowCommand,
+    AudioParam, CORNER_NAMES, EDGE_NAMES, EventKind, Health, LiveMacros, LookCommand, OutputAdjust,
+    OutputChange, ShowCommand,
 };
 use crate::control::midi::input::MidiStats;
 use crate::control::midi::learn::LearnTarget;
@@ -187,7 +188,7 @@ fn output_intent(output: Option<&str>, rest: &[&str], m: &OscMessage) -> Result<
         ["test_card"] => OutputChange::TestCard(arg(0).is_none_or(|v| v >= 0.5)),
         ["save"] => OutputChange::Save,
         ["corner", which] => {
-            let corner = ["tl", "tr", "br", "bl"]
+            let corner = CORNER_NAMES
                 .iter()
                 .position(|c| c == which)
                 .ok_or_else(|| bad("corners are tl, tr, br and bl"))?
@@ -195,6 +196,21 @@ fn output_intent(output: Option<&str>, rest: &[&str], m: &OscMessage) -> Result<
             match (arg(0), arg(1)) {
                 (Some(x_px), Some(y_px)) => OutputChange::Corner { corner, x_px, y_px },
                 _ => return Err(bad("needs x and y in output pixels")),
+            }
+        }
+        ["corner", which, "by"] => {
+            let corner = CORNER_NAMES
+                .iter()
+                .position(|c| c == which)
+                .ok_or_else(|| bad("corners are tl, tr, br and bl"))?
+                as u8;
+            match (arg(0), arg(1)) {
+                (Some(dx_px), Some(dy_px)) => OutputChange::CornerBy {
+                    corner,
+                    dx_px,
+                    dy_px,
+                },
+                _ => return Err(bad("needs dx and dy in output pixels")),
             }
         }
         ["mesh", column, row] => {
@@ -207,7 +223,7 @@ fn output_intent(output: Option<&str>, rest: &[&str], m: &OscMessage) -> Result<
             }
         }
         ["blend", edge] => {
-            let edge = ["left", "right", "top", "bottom"]
+            let edge = EDGE_NAMES
                 .iter()
                 .position(|e| e == edge)
                 .ok_or_else(|| bad("edges are left, right, top and bottom"))?
@@ -908,6 +924,72 @@ mod tests {
             one(msg("/somnia/note", vec![OscType::Float(f32::NAN)])),
             Err(Refusal::BadArguments(_))
         ));
+    }
+
+    #[test]
+    fn output_addresses_carry_calibration_values_and_never_a_path() {
+        let one = |p: OscPacket| actions(&p).remove(0);
+        let output = |name: Option<&str>, change| {
+            Ok(Action::Steer(Intent::Look(LookCommand::Output(
+                OutputAdjust {
+                    output: name.map(str::to_string),
+                    change,
+                },
+            ))))
+        };
+        assert_eq!(
+            one(msg("/somnia/outputs/test_card", vec![OscType::Bool(true)])),
+            output(None, OutputChange::TestCard(true))
+        );
+        assert_eq!(
+            one(msg(
+                "/somnia/output/left/corner/tr",
+                vec![OscType::Float(1270.0), OscType::Int(4)]
+            )),
+            output(
+                Some("left"),
+                OutputChange::Corner {
+                    corner: 1,
+                    x_px: 1270.0,
+                    y_px: 4.0
+                }
+            )
+        );
+        assert_eq!(
+            one(msg(
+                "/somnia/output/left/blend/right",
+                vec![OscType::Float(256.0)]
+            )),
+            output(
+                Some("left"),
+                OutputChange::Blend {
+                    edge: 1,
+                    width_px: 256.0,
+                    power: None
+                }
+            )
+        );
+        assert_eq!(
+            one(msg("/somnia/outputs/save", vec![])),
+            output(None, OutputChange::Save)
+        );
+        for bad in [
+            msg("/somnia/output/../etc/test_card", vec![]),
+            msg(
+                "/somnia/output/left/corner/middle",
+                vec![OscType::Float(1.0), OscType::Float(1.0)],
+            ),
+            msg(
+                "/somnia/output/left/corner/tl",
+                vec![OscType::Float(f32::NAN), OscType::Float(1.0)],
+            ),
+            msg(
+                "/somnia/output/left/file",
+                vec![OscType::String("/tmp/x".into())],
+            ),
+        ] {
+            assert!(one(bad).is_err());
+        }
     }
 
     #[test]

@@ -363,6 +363,9 @@ impl App {
                         Ok(()) => {
                             tracing::info!("somnia: output map reloaded from {}", file.display());
                             self.errors.remove(&path);
+                            if let Some(link) = &self.link {
+                                link.health.set_outputs(stage.report());
+                            }
                         }
                         Err(e) => {
                             tracing::warn!("somnia: {}: {e}", file.display());
@@ -758,11 +761,10 @@ impl App {
                 self.look_received.push(stamped.received);
                 if let crate::bridge::LookCommand::Output(adjust) = &stamped.look {
                     match live.stage.as_mut() {
-                        Some(stage) => {
-                            if let Err(e) = stage.adjust(&live.gpu, adjust) {
-                                tracing::warn!("somnia: output map: {e}");
-                            }
-                        }
+                        Some(stage) => match stage.adjust(&live.gpu, adjust) {
+                            Ok(()) => link.health.set_outputs(stage.report()),
+                            Err(e) => tracing::warn!("somnia: output map: {e}"),
+                        },
                         None => tracing::warn!(
                             "somnia: an output calibration arrived, but no output map plays (--outputs)"
                         ),
@@ -1131,6 +1133,9 @@ impl ApplicationHandler for App {
         match self.start(event_loop) {
             Ok(live) => {
                 live.window.request_redraw();
+                if let (Some(link), Some(stage)) = (&self.link, &live.stage) {
+                    link.health.set_outputs(stage.report());
+                }
                 self.live = Some(live);
                 self.ask_for_thumbnails();
             }

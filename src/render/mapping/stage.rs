@@ -112,6 +112,20 @@ impl OutputStage {
         &self.map
     }
 
+    /// The outputs as the console lists them.
+    pub fn report(&self) -> Vec<crate::bridge::OutputReport> {
+        self.map
+            .outputs
+            .iter()
+            .map(|o| crate::bridge::OutputReport {
+                name: o.name.clone(),
+                size: o.size,
+                test_card: o.test_card,
+                corners: o.corners,
+            })
+            .collect()
+    }
+
     /// What the renderer draws the show into.
     pub fn canvas_view(&self) -> &wgpu::TextureView {
         &self.canvas_view

@@ -68,6 +68,25 @@ fn change(def: &mut OutputDef, canvas: (u32, u32), c: OutputChange) -> Result<bo
             def.test_card = on;
             Ok(false)
         }
+        OutputChange::CornerBy {
+            corner,
+            dx_px,
+            dy_px,
+        } => {
+            let at = def
+                .corners
+                .get(usize::from(corner))
+                .ok_or("corners are tl, tr, br and bl")?;
+            change(
+                def,
+                canvas,
+                OutputChange::Corner {
+                    corner,
+                    x_px: at[0] + dx_px,
+                    y_px: at[1] + dy_px,
+                },
+            )
+        }
         OutputChange::Corner { corner, x_px, y_px } => {
             finite(&[x_px, y_px])?;
             let k = usize::from(corner);

@@ -143,7 +143,7 @@ impl Mesh {
 }
 
 /// The edges a blend ramps, in the order [`Blend::edges`] holds them.
-pub const EDGES: [&str; 4] = ["left", "right", "top", "bottom"];
+pub const EDGES: [&str; 4] = crate::bridge::EDGE_NAMES;
 
 /// Soft-edge blending, so overlapping projectors read as one picture.
 #[derive(Clone, Copy, Debug, PartialEq)]

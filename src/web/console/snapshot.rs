@@ -133,6 +133,13 @@ pub fn snapshot(state: &ConsoleState) -> String {
             "detail": r.detail,
         })).collect::<Vec<_>>(),
         "errors": state.health.errors(),
+        "outputs": state.health.outputs().iter().map(|o| json!({
+            "name": o.name,
+            "width": o.size.0,
+            "height": o.size.1,
+            "test_card": o.test_card,
+            "corners": o.corners,
+        })).collect::<Vec<_>>(),
     })
     .to_string()
 }

@@ -8,7 +8,14 @@
 //! - the sound: `{"t":"audio","name":"cutoff_hz","value":1200}`,
 //!   `{"t":"macro","name":"tension","value":0.7}` (the composer's);
 //! - `{"t":"learn","target":"layer.hue"}` arms MIDI learn (`{"t":"learn"}` disarms);
-//! - `{"t":"withdraw","slot":0}` withdraws a dreamer's phone.
+//! - `{"t":"withdraw","slot":0}` withdraws a dreamer's phone;
+//! - calibration of the output map (`output` names one; without it, every output):
+//!   `{"t":"output","output":"left","test_card":true}`,
+//!   `{"t":"output","output":"left","corner":"tr","x_px":1270,"y_px":4}` (or by
+//!   `"dx_px"`, `"dy_px"`: a nudge),
+//!   `{"t":"output","output":"left","edge":"right","width_px":256,"power":2}`,
+//!   `{"t":"output","output":"left","gamma":[2.2,2.2,2.2]}`,
+//!   `{"t":"output","output":"left","black_lift":0.02}`, `{"t":"output","save":true}`.
 //!
 //! Each is checked (names the show has, finite values, clamped to their ranges) and carried out
 //! through the same `Steering` as every other controller. Anything else is refused and counted.
@@ -24,7 +31,10 @@ use serde::Deserialize;
 
 use super::ConsoleState;
 use super::snapshot::snapshot;
-use crate::bridge::{AudioParam, LiveMacros, LookCommand, ShowCommand};
+use crate::bridge::{
+    AudioParam, CORNER_NAMES, EDGE_NAMES, LiveMacros, LookCommand, OutputAdjust, OutputChange,
+    ShowCommand,
+};
 use crate::control::intent::Intent;
 use crate::control::midi::learn::LearnTarget;
 
@@ -70,6 +80,35 @@ enum Command {
     },
     Withdraw {
         slot: usize,
+    },
+    /// One calibration change a message, as OSC's `/somnia/output/...`.
+    Output {
+        #[serde(default)]
+        output: Option<String>,
+        #[serde(default)]
+        test_card: Option<bool>,
+        #[serde(default)]
+        corner: Option<String>,
+        #[serde(default)]
+        x_px: Option<f64>,
+        #[serde(default)]
+        y_px: Option<f64>,
+        #[serde(default)]
+        dx_px: Option<f64>,
+        #[serde(default)]
+        dy_px: Option<f64>,
+        #[serde(default)]
+        edge: Option<String>,
+        #[serde(default)]
+        width_px: Option<f64>,
+        #[serde(default)]
+        power: Option<f64>,
+        #[serde(default)]
+        gamma: Option<[f64; 3]>,
+        #[serde(default)]
+        black_lift: Option<f64>,
+        #[serde(default)]
+        save: Option<bool>,
     },
 }
 
@@ -192,6 +231,57 @@ fn intents(state: &ConsoleState, command: Command) -> Option<Vec<Intent>> {
             };
             withdrawn.then(|| looks.into_iter().map(Intent::Look).collect())
         }
+        Command::Output {
+            output,
+            test_card,
+            corner,
+            x_px,
+            y_px,
+            dx_px,
+            dy_px,
+            edge,
+            width_px,
+            power,
+            gamma,
+            black_lift,
+            save,
+        } => {
+            // Exactly one change a message; names as OSC's (never a path).
+            let index = |name: &str, names: &[&str]| names.iter().position(|n| *n == name);
+            let change = match (test_card, corner, edge, gamma, black_lift, save) {
+                (Some(on), None, None, None, None, None) => OutputChange::TestCard(on),
+                (None, Some(c), None, None, None, None) => {
+                    let corner = index(&c, &CORNER_NAMES)? as u8;
+                    match (x_px, y_px, dx_px, dy_px) {
+                        (Some(x_px), Some(y_px), None, None) => {
+                            OutputChange::Corner { corner, x_px, y_px }
+                        }
+                        (None, None, Some(dx_px), Some(dy_px)) => OutputChange::CornerBy {
+                            corner,
+                            dx_px,
+                            dy_px,
+                        },
+                        _ => return None,
+                    }
+                }
+                (None, None, Some(e), None, None, None) => OutputChange::Blend {
+                    edge: index(&e, &EDGE_NAMES)? as u8,
+                    width_px: width_px?,
+                    power,
+                },
+                (None, None, None, Some(g), None, None) => OutputChange::Gamma(g),
+                (None, None, None, None, Some(l), None) => OutputChange::BlackLift(l),
+                (None, None, None, None, None, Some(true)) => OutputChange::Save,
+                _ => return None,
+            };
+            if output.as_ref().is_some_and(|n| n.len() > 64) {
+                return None;
+            }
+            Some(vec![Intent::Look(LookCommand::Output(OutputAdjust {
+                output,
+                change,
+            }))])
+        }
         _ => None,
     }
 }
@@ -220,8 +310,36 @@ mod tests {
             r#"{"t":"cue","n":-1}"#,
             r#"{"t":"param","name":"hue","value":"x"}"#,
             r#"{"t":"param","name":"hue","value":1e999}"#,
+            r#"{"t":"output","file":"/etc/passwd"}"#,
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn an_output_command_is_one_calibration_change_by_name() {
+        let state = |s: &str| serde_json::from_str::<Command>(s).ok();
+        let change = |s: &str| match state(s) {
+            Some(Command::Output {
+                test_card,
+                corner,
+                dx_px,
+                save,
+                ..
+            }) => Some((test_card, corner, dx_px, save)),
+            _ => None,
+        };
+        assert_eq!(
+            change(r#"{"t":"output","output":"left","corner":"tl","dx_px":1,"dy_px":0}"#),
+            Some((None, Some("tl".into()), Some(1.0), None))
+        );
+        assert_eq!(
+            change(r#"{"t":"output","test_card":true}"#),
+            Some((Some(true), None, None, None))
+        );
+        assert_eq!(
+            change(r#"{"t":"output","save":true}"#),
+            Some((None, None, None, Some(true)))
+        );
     }
 }
