@@ -222,10 +222,19 @@ fn a_kiosk_with_link_follows_the_sessions_tempo_and_locks_to_its_phase() {
     );
     let (peer, log) = peer(kiosk, web, "0", &["--tempo-only"]);
     assert_eq!(peer["peers"], 1, "{peer}");
-    assert!(
-        peer["locked_at_132_after_s"].as_f64().unwrap() < 10.0,
-        "{peer}"
+    // A kiosk cannot locate within an item: it eases onto the session's phase at 2 % at most,
+    // so it locks within the phase error it had over 2 %, and the last millisecond's settling
+    // (a 0.5 s ease: under 3 s).
+    let offset_s = peer["largest_offset_ms"].as_f64().unwrap() / 1e3;
+    let locked_s = peer["locked_at_132_after_s"].as_f64().unwrap();
+    report(
+        "measured",
+        &format!(
+            "a kiosk on Link locked to 132 bpm in {locked_s:.1} s from {:.0} ms out of phase",
+            offset_s * 1e3
+        ),
     );
+    assert!(locked_s < offset_s / 0.02 + 3.0, "{peer}");
     assert!(log.contains("following Link at 132.0 bpm"), "{log}");
     // A kiosk speaks as itself (its sync thread's lines here; MIDI is off in this test).
     assert!(log.contains("somnia kiosk: joined Ableton Link"), "{log}");

@@ -78,14 +78,8 @@ pub fn run(args: &RenderArgs) -> i32 {
     // interrupted encode never leaves a broken MP4, and an older render's never stays beside
     // these frames.
     let partial_mp4 = args.out.join(format!("{name}.partial.mp4"));
-    for stale in [&mp4_path, &partial_mp4] {
-        if let Err(e) = remove_if_there(stale) {
-            eprintln!(
-                "somnia render: cannot remove the old {}: {e}",
-                stale.display()
-            );
-            return EXIT_BAD_INPUT;
-        }
+    if !remove_old(&[&mp4_path, &partial_mp4]) {
+        return EXIT_BAD_INPUT;
     }
     let ffmpeg = if args.no_mp4 {
         None
@@ -150,22 +144,31 @@ pub fn run(args: &RenderArgs) -> i32 {
         format!("{} ({} frames)", frames_dir.display(), n_frames),
     ];
     let mut status = 0;
-    if let Some(mut child) = ffmpeg {
-        drop(child.stdin.take());
-        let encoded = matches!(child.wait(), Ok(s) if s.success());
-        if encoded && std::fs::rename(&partial_mp4, &mp4_path).is_ok() {
+    if let Some(child) = ffmpeg {
+        if finish_mp4(child, &partial_mp4, &mp4_path) {
             made.push(mp4_path.display().to_string());
         } else {
-            let _ = remove_if_there(&partial_mp4);
-            eprintln!(
-                "somnia render: ffmpeg could not make {} (its error is above); the WAV and PNG frames are complete",
-                mp4_path.display()
-            );
             status = EXIT_OUTPUT_FAILED;
         }
     }
     println!("somnia render: wrote {}", made.join(", "));
     status
+}
+
+/// Closes ffmpeg's input and waits for it; the MP4 it wrote beside `mp4` is renamed into place
+/// when it is complete, else removed (and said). True when the MP4 is there.
+fn finish_mp4(mut child: Child, partial: &Path, mp4: &Path) -> bool {
+    drop(child.stdin.take());
+    let encoded = matches!(child.wait(), Ok(s) if s.success());
+    if encoded && std::fs::rename(partial, mp4).is_ok() {
+        return true;
+    }
+    let _ = remove_if_there(partial);
+    eprintln!(
+        "somnia render: ffmpeg could not make {} (its error is above); the WAV and PNG frames are complete",
+        mp4.display()
+    );
+    false
 }
 
 /// The frames of every output of `map`: DIR/frames/OUTPUT/*.png, and with ffmpeg
@@ -194,14 +197,8 @@ fn render_outputs(
         }
         let mp4 = args.out.join(format!("{name}-{}.mp4", o.name));
         let partial = args.out.join(format!("{name}-{}.partial.mp4", o.name));
-        for stale in [&mp4, &partial] {
-            if let Err(e) = remove_if_there(stale) {
-                eprintln!(
-                    "somnia render: cannot remove the old {}: {e}",
-                    stale.display()
-                );
-                return EXIT_BAD_INPUT;
-            }
+        if !remove_old(&[&mp4, &partial]) {
+            return EXIT_BAD_INPUT;
         }
         let video = VideoSettings {
             width: o.size.0,
@@ -266,20 +263,30 @@ fn render_outputs(
     let mut status = 0;
     for (dir, _, ffmpeg, partial, mp4) in sinks {
         made.push(format!("{} ({n_frames} frames)", dir.display()));
-        if let Some(mut child) = ffmpeg {
-            drop(child.stdin.take());
-            let encoded = matches!(child.wait(), Ok(s) if s.success());
-            if encoded && std::fs::rename(&partial, &mp4).is_ok() {
+        if let Some(child) = ffmpeg {
+            if finish_mp4(child, &partial, &mp4) {
                 made.push(mp4.display().to_string());
             } else {
-                let _ = remove_if_there(&partial);
-                eprintln!("somnia render: ffmpeg could not make {}", mp4.display());
                 status = EXIT_OUTPUT_FAILED;
             }
         }
     }
     println!("somnia render: wrote {}", made.join(", "));
     status
+}
+
+/// Removes an older render's files, saying which one could not be (then false).
+fn remove_old(paths: &[&Path]) -> bool {
+    for stale in paths {
+        if let Err(e) = remove_if_there(stale) {
+            eprintln!(
+                "somnia render: cannot remove the old {}: {e}",
+                stale.display()
+            );
+            return false;
+        }
+    }
+    true
 }
 
 /// Removes `path` if it exists.

@@ -3,7 +3,7 @@
 //! not hold (and that a save would then write).
 
 use super::file::convex;
-use super::{EDGES, Edge, OutputDef, OutputMap};
+use super::{EDGES, Edge, OutputDef, OutputMap, limits};
 use crate::bridge::{OutputAdjust, OutputChange};
 
 /// What an adjustment changed.
@@ -93,7 +93,7 @@ fn change(def: &mut OutputDef, canvas: (u32, u32), c: OutputChange) -> Result<bo
             if k > 3 {
                 return Err("corners are tl, tr, br and bl".into());
             }
-            if x_px.abs() > 4.0 * w + 4096.0 || y_px.abs() > 4.0 * h + 4096.0 {
+            if !limits::corner_in_reach([x_px, y_px], def.size) {
                 return Err("that corner lies far off the output".into());
             }
             let mut corners = def.corners;
@@ -106,7 +106,7 @@ fn change(def: &mut OutputDef, canvas: (u32, u32), c: OutputChange) -> Result<bo
         }
         OutputChange::MeshPoint { column, row, x, y } => {
             finite(&[x, y])?;
-            if x.abs() > 4.0 || y.abs() > 4.0 {
+            if !limits::mesh_point_in_reach([x, y]) {
                 return Err("mesh points are in layout units, 0 to 1 across".into());
             }
             let mesh = def.mesh.get_or_insert_with(|| super::Mesh::identity(3, 3));
@@ -138,7 +138,7 @@ fn change(def: &mut OutputDef, canvas: (u32, u32), c: OutputChange) -> Result<bo
                 return Err(format!("a blend's width is 0..{} px here", across / 2.0));
             }
             let power = power.or(def.blend.edges[k].map(|e| e.power)).unwrap_or(2.0);
-            if !(power.is_finite() && (0.1..=10.0).contains(&power)) {
+            if !limits::within(power, limits::POWER) {
                 return Err("a blend's power is 0.1..10".into());
             }
             def.blend.edges[k] = (width_px > 0.0).then_some(Edge { width_px, power });
@@ -146,7 +146,7 @@ fn change(def: &mut OutputDef, canvas: (u32, u32), c: OutputChange) -> Result<bo
         }
         OutputChange::Gamma(g) => {
             finite(&g)?;
-            if !g.iter().all(|g| (0.5..=4.0).contains(g)) {
+            if !g.iter().all(|g| limits::within(*g, limits::GAMMA)) {
                 return Err("gamma is 0.5..4".into());
             }
             def.blend.gamma = g;
@@ -155,7 +155,7 @@ fn change(def: &mut OutputDef, canvas: (u32, u32), c: OutputChange) -> Result<bo
         }
         OutputChange::BlackLift(l) => {
             finite(&[l])?;
-            if !(0.0..=0.5).contains(&l) {
+            if !limits::within(l, limits::BLACK_LIFT) {
                 return Err("the black lift is 0..0.5".into());
             }
             def.blend.black_lift = l;
@@ -167,15 +167,11 @@ fn change(def: &mut OutputDef, canvas: (u32, u32), c: OutputChange) -> Result<bo
                 .slices
                 .get_mut(usize::from(slice))
                 .ok_or("no such slice (slices from 1)")?;
-            let (cw, ch) = (f64::from(canvas.0), f64::from(canvas.1));
-            let fits = rect[0] >= 0.0
-                && rect[1] >= 0.0
-                && rect[2] > 0.0
-                && rect[3] > 0.0
-                && rect[0] + rect[2] <= cw
-                && rect[1] + rect[3] <= ch;
-            if !fits {
-                return Err(format!("a crop lies within the {cw}x{ch} canvas"));
+            if !limits::crop_fits(rect, canvas) {
+                return Err(format!(
+                    "a crop lies within the {}x{} canvas",
+                    canvas.0, canvas.1
+                ));
             }
             s.crop = rect;
             Ok(true)

@@ -42,7 +42,7 @@ use toml::Spanned;
 
 use super::{
     Blend, Edge, MAX_MESH_SIDE, MAX_OUTPUTS, MAX_SIDE_PX, Mask, Mesh, MonitorChoice, OutputDef,
-    OutputKind, OutputMap, Slice,
+    OutputKind, OutputMap, Slice, limits,
 };
 use crate::show::diag::{Diagnostic, Reporter};
 use crate::show::schema::{Nested, Shape, read_screened};
@@ -399,11 +399,7 @@ fn slice(
         );
         ok = false;
     } else if let Some((cw, ch)) = canvas {
-        let inside = crop[0] >= 0.0
-            && crop[1] >= 0.0
-            && crop[0] + crop[2] <= f64::from(cw) + 1e-6
-            && crop[1] + crop[3] <= f64::from(ch) + 1e-6;
-        if !inside {
+        if !limits::crop_fits(crop, (cw, ch)) {
             r.error_hint(
                 f.crop.span(),
                 format!(
@@ -466,9 +462,7 @@ fn corners(
         return None;
     }
     if let Some((w, h)) = size {
-        let far = v.iter().any(|p| {
-            p[0].abs() > 4.0 * f64::from(w) + 4096.0 || p[1].abs() > 4.0 * f64::from(h) + 4096.0
-        });
+        let far = v.iter().any(|p| !limits::corner_in_reach(*p, (w, h)));
         if far {
             r.error(c.span(), "a corner lies far off the output");
             return None;
@@ -518,7 +512,10 @@ fn mesh(m: &Spanned<MeshFile>, r: &mut Reporter) -> Option<Option<Mesh>> {
         return None;
     }
     if !finite(&points.get_ref().concat())
-        || points.get_ref().concat().iter().any(|v| v.abs() > 4.0)
+        || !points
+            .get_ref()
+            .iter()
+            .all(|p| limits::mesh_point_in_reach(*p))
     {
         r.error_hint(
             points.span(),
@@ -550,11 +547,9 @@ fn blend(f: Option<&BlendFile>, size: Option<(u32, u32)>, r: &mut Reporter) -> O
             f64::from(if i < 2 { w } else { h })
         });
         let width = r.within(&e.get_ref().width_px, "width_px", 0.0, across / 2.0);
-        let power = e
-            .get_ref()
-            .power
-            .as_ref()
-            .map_or(Some(2.0), |p| r.within(p, "power", 0.1, 10.0));
+        let power = e.get_ref().power.as_ref().map_or(Some(2.0), |p| {
+            r.within(p, "power", limits::POWER.0, limits::POWER.1)
+        });
         match (width, power) {
             (Some(width_px), Some(power)) => {
                 blend.edges[i] = (width_px > 0.0).then_some(Edge { width_px, power });
@@ -567,10 +562,7 @@ fn blend(f: Option<&BlendFile>, size: Option<(u32, u32)>, r: &mut Reporter) -> O
             GammaFile::One(v) => [*v; 3],
             GammaFile::Each(v) => *v,
         };
-        if gamma
-            .iter()
-            .all(|g| g.is_finite() && (0.5..=4.0).contains(g))
-        {
+        if gamma.iter().all(|g| limits::within(*g, limits::GAMMA)) {
             blend.gamma = gamma;
         } else {
             r.error_hint(
@@ -582,7 +574,7 @@ fn blend(f: Option<&BlendFile>, size: Option<(u32, u32)>, r: &mut Reporter) -> O
         }
     }
     if let Some(l) = &f.black_lift {
-        match r.within(l, "black_lift", 0.0, 0.5) {
+        match r.within(l, "black_lift", limits::BLACK_LIFT.0, limits::BLACK_LIFT.1) {
             Some(v) => blend.black_lift = v,
             None => ok = false,
         }

@@ -31,6 +31,45 @@ pub const MAX_SIDE_PX: u32 = 8192;
 /// Most points a mesh warp's grid may have a side.
 pub const MAX_MESH_SIDE: usize = 33;
 
+/// The bounds a map's values keep, in the file and live alike (a live value the file could
+/// not hold would be saved into a file that no longer reads).
+pub(crate) mod limits {
+    /// A blend's curve power.
+    pub const POWER: (f64, f64) = (0.1, 10.0);
+    /// A projector's gamma.
+    pub const GAMMA: (f64, f64) = (0.5, 4.0);
+    /// The black-level lift.
+    pub const BLACK_LIFT: (f64, f64) = (0.0, 0.5);
+
+    pub fn within(v: f64, (lo, hi): (f64, f64)) -> bool {
+        v.is_finite() && (lo..=hi).contains(&v)
+    }
+
+    /// A corner may lie off its output (a projector aimed past the surface), not far off.
+    pub fn corner_in_reach(p: [f64; 2], size: (u32, u32)) -> bool {
+        let reach = |v: f64, side: u32| v.is_finite() && v.abs() <= 4.0 * f64::from(side) + 4096.0;
+        reach(p[0], size.0) && reach(p[1], size.1)
+    }
+
+    /// A mesh point, in layout units, a little beyond the layout at most.
+    pub fn mesh_point_in_reach(p: [f64; 2]) -> bool {
+        p.iter().all(|v| v.is_finite() && v.abs() <= 4.0)
+    }
+
+    /// A crop (x, y, width, height) with a size, inside the canvas. The slack is the saved
+    /// file's rounding (1e-5), so a crop made live reads back.
+    pub fn crop_fits(rect: [f64; 4], canvas: (u32, u32)) -> bool {
+        let slack = 1e-4;
+        rect.iter().all(|v| v.is_finite())
+            && rect[0] >= 0.0
+            && rect[1] >= 0.0
+            && rect[2] > 0.0
+            && rect[3] > 0.0
+            && rect[0] + rect[2] <= f64::from(canvas.0) + slack
+            && rect[1] + rect[3] <= f64::from(canvas.1) + slack
+    }
+}
+
 /// A checked output map.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutputMap {
