@@ -734,9 +734,7 @@ impl Renderer {
                 }
             }
         }
-        if self.rehearsal && !self.errors.is_empty() {
-            self.draw_errors(gpu, encoder, &view, size);
-        }
+        self.encode_overlay(gpu, encoder, &view, size);
     }
 
     /// Records the drawing of one frame's canvas into `view` (`size` pixels): the picture

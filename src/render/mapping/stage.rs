@@ -9,6 +9,7 @@ use super::test_card::{TestCard, name_item};
 use crate::bridge::OutputAdjust;
 use crate::render::flash_guard::FlashGuard;
 use crate::render::gpu::Gpu;
+use crate::render::passes::intermediate_texture;
 use crate::render::text::TextPainter;
 use crate::show::outputs::{OutputMap, apply, save_outputs};
 
@@ -51,20 +52,7 @@ impl OutputStage {
         formats: &[wgpu::TextureFormat],
         flash_guard: bool,
     ) -> Result<Self, StageError> {
-        let canvas = gpu.device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("canvas"),
-            size: wgpu::Extent3d {
-                width: map.canvas.0,
-                height: map.canvas.1,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: canvas_format,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
-            view_formats: &[],
-        });
+        let canvas = intermediate_texture(&gpu.device, "canvas", map.canvas, canvas_format);
         let canvas_view = canvas.create_view(&Default::default());
         let card = TestCard::new(&gpu.device, &gpu.queue, canvas_format, map.canvas)
             .map_err(StageError::TestCard)?;
