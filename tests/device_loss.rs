@@ -1,6 +1,6 @@
 //! The device supervisor against the real PulseAudio null sink: kill the sound server while
 //! `somnia play` is running, start it again, and the sound comes back in the recording,
-//! without restarting somnia. Needs scripts/test-env.sh (scripts/test.sh runs it).
+//! without restarting somnia; so does its LTC out. Needs scripts/test-env.sh (scripts/test.sh runs it).
 
 mod common;
 
@@ -29,7 +29,15 @@ fn sound_resumes_after_the_audio_server_is_killed_and_restarted() {
     let dir = tempfile::tempdir().unwrap();
     let mut play = LivePlay::start(
         dir.path(),
-        &["--size", "320x180", "--no-osc", "--no-midi"],
+        // LTC out on the same server: its own stream is kept as the show's sound is.
+        &[
+            "--size",
+            "320x180",
+            "--no-osc",
+            "--no-midi",
+            "--ltc-out",
+            "default",
+        ],
         &fixture("performances/flood.toml"),
     );
     play.wait_until_up();
@@ -72,6 +80,11 @@ fn sound_resumes_after_the_audio_server_is_killed_and_restarted() {
     // somnia retries every half second.
     assert!(
         play.wait_for_log("audio device back", Duration::from_secs(10)),
+        "{}",
+        play.log_text()
+    );
+    assert!(
+        play.wait_for_log("LTC out is back", Duration::from_secs(10)),
         "{}",
         play.log_text()
     );

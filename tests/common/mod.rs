@@ -873,3 +873,108 @@ impl Script {
         std::mem::take(&mut self.said)
     }
 }
+
+/// A moment the machine itself stopped running us: time its host took from our CPUs.
+#[derive(Clone, Copy, Debug)]
+pub struct Stall {
+    /// About when (within a look or two).
+    pub at: std::time::Instant,
+    /// The CPU time taken (the kernel counts it in hundredths of a second).
+    pub late: std::time::Duration,
+}
+
+/// The machine's own stalls while a timing test runs, measured in the same run as the test's
+/// figures (its noise floor, as a benchmark has its reference). A virtual machine's vCPU is
+/// now and then descheduled by its host for several milliseconds (CI's two-core VMs: up to
+/// 18 ms, about once a second on a busy host; nothing inside the VM can prevent it), and no
+/// program inside it, Somnia or a peer, keeps time across that. The kernel counts that time
+/// as steal (`/proc/stat`); a thread of the test's reads it every few milliseconds and notes
+/// when it grew. It only reads: a watcher of its own that woke every millisecond at a
+/// real-time priority disturbed the sound servers it was to judge. A timing test leaves out
+/// what it measured beside a stall, counts it, and still needs enough measured clear of them.
+pub struct HostStalls {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    found: std::sync::Arc<std::sync::Mutex<Vec<Stall>>>,
+    watcher: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Steal time so far, summed over the CPUs, in the kernel's hundredths of a second.
+fn steal_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpu = stat.lines().next()?;
+    cpu.split_whitespace().nth(8)?.parse().ok()
+}
+
+impl HostStalls {
+    const LOOK_EVERY: std::time::Duration = std::time::Duration::from_millis(5);
+
+    /// Starts watching.
+    pub fn watch() -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        use std::time::{Duration, Instant};
+        let stop = Arc::new(AtomicBool::new(false));
+        let found = Arc::new(Mutex::new(Vec::new()));
+        let (stop_w, found_w) = (stop.clone(), found.clone());
+        let watcher = std::thread::Builder::new()
+            .name("host-stalls".into())
+            .spawn(move || {
+                let Some(mut last) = steal_ticks() else {
+                    return;
+                };
+                while !stop_w.load(Ordering::Relaxed) {
+                    std::thread::sleep(Self::LOOK_EVERY);
+                    let Some(now_ticks) = steal_ticks() else {
+                        return;
+                    };
+                    if now_ticks > last {
+                        let late = Duration::from_millis(10 * (now_ticks - last));
+                        let at = Instant::now().checked_sub(late).unwrap_or_else(Instant::now);
+                        found_w.lock().unwrap().push(Stall { at, late });
+                    }
+                    last = now_ticks;
+                }
+            })
+            .ok();
+        Self {
+            stop,
+            found,
+            watcher,
+        }
+    }
+
+    /// Every stall so far, in time order.
+    pub fn found(&self) -> Vec<Stall> {
+        let mut v = self.found.lock().unwrap().clone();
+        v.sort_by_key(|s| s.at);
+        v
+    }
+
+    /// The stalls that overlap `from..to`, give or take a look.
+    pub fn within(&self, from: std::time::Instant, to: std::time::Instant) -> Vec<Stall> {
+        let slack = Self::LOOK_EVERY * 2;
+        self.found()
+            .into_iter()
+            .filter(|s| s.at <= to + slack && s.at + s.late + slack >= from)
+            .collect()
+    }
+
+    /// The stalls as the suite's report says them: how many and their total.
+    pub fn describe(&self) -> String {
+        let v = self.found();
+        let total_ms: f64 = v.iter().map(|s| s.late.as_secs_f64() * 1e3).sum();
+        format!(
+            "the machine's host took its CPUs {} time(s), {total_ms:.0} ms in all",
+            v.len()
+        )
+    }
+}
+
+impl Drop for HostStalls {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(w) = self.watcher.take() {
+            let _ = w.join();
+        }
+    }
+}
