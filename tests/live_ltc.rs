@@ -183,6 +183,11 @@ fn libltc_reads_every_frame_of_the_shows_ltc_out_at_every_rate() {
     if !live_env() {
         return;
     }
+    retry_on_host_stall(ltc_out_run);
+}
+
+/// One run of [`libltc_reads_every_frame_of_the_shows_ltc_out_at_every_rate`].
+fn ltc_out_run() {
     let _turn = live_turn();
     for rate in FrameRate::ALL {
         let dir = tempfile::tempdir().unwrap();
