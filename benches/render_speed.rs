@@ -2,7 +2,8 @@
 //! `cargo bench --bench render_speed` prints a table:
 //!   - audio alone: the engine rendering the shipped performance to a WAV file;
 //!   - audio + video: the whole `somnia render` path at 1280×720, 30 fps (GPU draw, readback,
-//!     PNG encoding on a second thread), without and with the ffmpeg MP4.
+//!     PNG encoding on a second thread), without and with the ffmpeg MP4, and the MP4 alone
+//!     (`--no-frames`: no PNG encoding).
 //!
 //! Speed targets live here, never in tests.
 
@@ -57,9 +58,10 @@ fn main() {
 
     // Audio + 1280x720 video at 30 fps through the real command path.
     let video_s = 4.0;
-    for (label, no_mp4) in [
-        ("audio + 1280x720@30 PNG frames", true),
-        ("audio + 1280x720@30 PNG + MP4", false),
+    for (label, no_mp4, no_frames) in [
+        ("audio + 1280x720@30 PNG frames", true, false),
+        ("audio + 1280x720@30 PNG + MP4", false, false),
+        ("audio + 1280x720@30 MP4 (--no-frames)", false, true),
     ] {
         let args = RenderArgs {
             source: somnia::commands::Source::Performance(perf.clone()),
@@ -72,6 +74,7 @@ fn main() {
                 fps: 30,
             },
             no_mp4,
+            no_frames,
             limiter: Default::default(),
             outputs: None,
         };

@@ -353,6 +353,10 @@ enum Command {
         /// Do not make the MP4 even if ffmpeg is installed.
         #[arg(long)]
         no_mp4: bool,
+        /// Write no PNG frames: the pictures go only into the MP4 (which needs ffmpeg). With
+        /// --no-mp4 too, only the WAV is written and nothing is drawn.
+        #[arg(long)]
+        no_frames: bool,
         /// Render every output of this output map (outputs/*.toml) as its projector would
         /// show it: DIR/frames/OUTPUT/*.png and DIR/NAME-OUTPUT.mp4.
         #[arg(long)]
@@ -586,6 +590,7 @@ fn main() {
             size,
             fps,
             no_mp4,
+            no_frames,
             outputs,
             safety,
         } => match commands::output_map(outputs.as_deref()) {
@@ -601,6 +606,7 @@ fn main() {
                     fps,
                 },
                 no_mp4,
+                no_frames,
                 limiter: safety.limiter(),
                 outputs,
             }),

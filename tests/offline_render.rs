@@ -386,3 +386,68 @@ fn a_failed_encode_fails_the_render_and_leaves_no_broken_mp4() {
     assert!(left.is_empty(), "no MP4 is left: {left:?}");
     assert!(out.join("switch.wav").exists() && out.join("frames/000000.png").exists());
 }
+
+#[test]
+fn no_frames_puts_every_frame_in_the_mp4_and_leaves_no_png_and_with_no_mp4_only_the_wav() {
+    let dir = tempfile::tempdir().unwrap();
+    let perf = fixture("performances/switch.toml");
+    let frames = dir.path().join("frames");
+    let pngs = || {
+        std::fs::read_dir(&frames)
+            .map(|d| d.flatten().count())
+            .unwrap_or(0)
+    };
+    // An earlier render's frames do not stay beside an MP4 they are not of.
+    render(
+        &perf,
+        dir.path(),
+        &["--seconds", "1", "--size", "160x90", "--no-mp4"],
+    );
+    assert_eq!(pngs(), 30);
+    render(
+        &perf,
+        dir.path(),
+        &["--seconds", "1", "--size", "160x90", "--no-frames"],
+    );
+    assert_eq!(pngs(), 0, "PNG frames left with --no-frames");
+    let streams = probe(&dir.path().join("switch.mp4"));
+    let video = streams
+        .iter()
+        .find(|s| s.0 == "h264")
+        .unwrap_or_else(|| panic!("no video stream: {streams:?}"));
+    assert_eq!((video.1.as_str(), video.2.as_str()), ("160", "90"));
+    assert_eq!(video.3, "30", "every frame in the MP4: {streams:?}");
+    assert!(streams.iter().any(|s| s.0 == "aac"), "{streams:?}");
+
+    // Neither: the WAV alone, nothing drawn.
+    let wav_only = tempfile::tempdir().unwrap();
+    render(
+        &perf,
+        wav_only.path(),
+        &["--seconds", "1", "--no-frames", "--no-mp4"],
+    );
+    let names: Vec<String> = std::fs::read_dir(wav_only.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["switch.wav"]);
+    assert_eq!(
+        read_wav(&wav_only.path().join("switch.wav")).mono().len(),
+        48_000
+    );
+
+    // No ffmpeg: --no-frames has nowhere to put the pictures, and says so before drawing.
+    let o = somnia()
+        .arg("render")
+        .arg(&perf)
+        .arg("--out")
+        .arg(wav_only.path())
+        .args(["--seconds", "1", "--no-frames"])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no ffmpeg to make it"), "{stderr}");
+}

@@ -17,6 +17,9 @@ pub struct RenderArgs {
     pub video: VideoSettings,
     /// Skip the MP4 even when ffmpeg is available.
     pub no_mp4: bool,
+    /// Write no PNG frames: the pictures go only into the MP4 (with `no_mp4` too, only the
+    /// WAV is written and nothing is drawn).
+    pub no_frames: bool,
     pub limiter: super::LimiterArgs,
     /// An output map: every output's frames, as its projector would show them.
     pub outputs: Option<crate::show::outputs::OutputMap>,
@@ -51,7 +54,7 @@ pub fn run(args: &RenderArgs) -> i32 {
         return EXIT_BAD_INPUT;
     }
     let frames_dir = args.out.join("frames");
-    if let Err(e) = prepare_frames_dir(&frames_dir) {
+    if let Err(e) = prepare_frames_dir(&frames_dir, args.no_frames) {
         eprintln!("somnia render: cannot prepare {}: {e}", args.out.display());
         return EXIT_BAD_INPUT;
     }
@@ -68,6 +71,10 @@ pub fn run(args: &RenderArgs) -> i32 {
     };
     pb.finish();
 
+    if args.no_frames && args.no_mp4 {
+        println!("somnia render: wrote {}", wav_path.display());
+        return 0;
+    }
     if let Some(map) = &args.outputs {
         return render_outputs(&timeline, &track, map, args, seconds, &wav_path);
     }
@@ -86,28 +93,27 @@ pub fn run(args: &RenderArgs) -> i32 {
     } else {
         start_ffmpeg(video, &wav_path, &partial_mp4)
     };
+    if args.no_frames && ffmpeg.is_none() {
+        eprintln!("{NOWHERE_FOR_FRAMES}");
+        return EXIT_MISSING;
+    }
     let pb = bar(n_frames, "frames");
 
     // PNG encoding and the ffmpeg pipe run on their own thread while the GPU draws the next frame.
     let (tx, rx) = sync_channel::<(u64, Vec<u8>)>(3);
-    let writer_dir = frames_dir.clone();
+    let writer_dir = (!args.no_frames).then(|| frames_dir.clone());
     let writer = std::thread::spawn(move || -> std::io::Result<Option<Child>> {
         let mut ffmpeg = ffmpeg;
         for (i, rgba) in rx {
-            write_png(
-                &writer_dir.join(format!("{i:06}.png")),
-                video.width,
-                video.height,
-                &rgba,
-            )?;
-            if let Some(stdin) = ffmpeg.as_mut().and_then(|c| c.stdin.as_mut()) {
-                if stdin.write_all(&rgba).is_err() {
-                    eprintln!(
-                        "somnia render: ffmpeg stopped early; the PNG frames are still written"
-                    );
-                    ffmpeg = None;
-                }
+            if let Some(dir) = &writer_dir {
+                write_png(
+                    &dir.join(format!("{i:06}.png")),
+                    video.width,
+                    video.height,
+                    &rgba,
+                )?;
             }
+            feed(&mut ffmpeg, &rgba, writer_dir.is_some());
         }
         Ok(ffmpeg)
     });
@@ -139,10 +145,10 @@ pub fn run(args: &RenderArgs) -> i32 {
             _ => EXIT_MISSING,
         };
     }
-    let mut made = vec![
-        wav_path.display().to_string(),
-        format!("{} ({} frames)", frames_dir.display(), n_frames),
-    ];
+    let mut made = vec![wav_path.display().to_string()];
+    if !args.no_frames {
+        made.push(format!("{} ({} frames)", frames_dir.display(), n_frames));
+    }
     let mut status = 0;
     if let Some(child) = ffmpeg {
         if finish_mp4(child, &partial_mp4, &mp4_path) {
@@ -153,6 +159,27 @@ pub fn run(args: &RenderArgs) -> i32 {
     }
     println!("somnia render: wrote {}", made.join(", "));
     status
+}
+
+/// What `--no-frames` says when there is no ffmpeg to take the pictures.
+const NOWHERE_FOR_FRAMES: &str = "somnia render: with --no-frames the pictures go only into the MP4, and there is no ffmpeg to make it (install ffmpeg, or render without --no-frames)";
+
+/// Hands one frame to ffmpeg, if it still runs; one that stopped early is said once and let go
+/// (the render goes on: the WAV, and the PNG frames when `frames`, are still written).
+fn feed(ffmpeg: &mut Option<Child>, rgba: &[u8], frames: bool) {
+    if let Some(stdin) = ffmpeg.as_mut().and_then(|c| c.stdin.as_mut()) {
+        if stdin.write_all(rgba).is_err() {
+            eprintln!(
+                "somnia render: ffmpeg stopped early{}",
+                if frames {
+                    "; the PNG frames are still written"
+                } else {
+                    ""
+                }
+            );
+            *ffmpeg = None;
+        }
+    }
 }
 
 /// Closes ffmpeg's input and waits for it; the MP4 it wrote beside `mp4` is renamed into place
@@ -191,7 +218,7 @@ fn render_outputs(
     let mut sinks = Vec::new();
     for o in &map.outputs {
         let dir = args.out.join("frames").join(&o.name);
-        if let Err(e) = prepare_frames_dir(&dir) {
+        if let Err(e) = prepare_frames_dir(&dir, args.no_frames) {
             eprintln!("somnia render: cannot prepare {}: {e}", dir.display());
             return EXIT_BAD_INPUT;
         }
@@ -210,6 +237,10 @@ fn render_outputs(
         } else {
             start_ffmpeg(video, wav_path, &partial)
         };
+        if args.no_frames && ffmpeg.is_none() {
+            eprintln!("{NOWHERE_FOR_FRAMES}");
+            return EXIT_MISSING;
+        }
         sinks.push((dir, video, ffmpeg, partial, mp4));
     }
     let mut frames =
@@ -235,34 +266,35 @@ fn render_outputs(
             }
         };
         for ((dir, video, ffmpeg, _, _), rgba) in sinks.iter_mut().zip(pictures) {
-            if let Err(e) = write_png(
-                &dir.join(format!("{i:06}.png")),
-                video.width,
-                video.height,
-                &rgba,
-            ) {
-                eprintln!(
-                    "somnia render: cannot write frames into {}: {e}",
-                    dir.display()
-                );
-                return EXIT_BAD_INPUT;
-            }
-            if let Some(stdin) = ffmpeg.as_mut().and_then(|c| c.stdin.as_mut()) {
-                if stdin.write_all(&rgba).is_err() {
+            if !args.no_frames {
+                if let Err(e) = write_png(
+                    &dir.join(format!("{i:06}.png")),
+                    video.width,
+                    video.height,
+                    &rgba,
+                ) {
                     eprintln!(
-                        "somnia render: ffmpeg stopped early; the PNG frames are still written"
+                        "somnia render: cannot write frames into {}: {e}",
+                        dir.display()
                     );
-                    *ffmpeg = None;
+                    return EXIT_BAD_INPUT;
                 }
             }
+            feed(ffmpeg, &rgba, !args.no_frames);
         }
         pb.set_position(i + 1);
     }
     pb.finish();
+    if args.no_frames {
+        // Each output's folder went as it was cleared; theirs too, when nothing else is in it.
+        let _ = std::fs::remove_dir(args.out.join("frames"));
+    }
     let mut made = vec![wav_path.display().to_string()];
     let mut status = 0;
     for (dir, _, ffmpeg, partial, mp4) in sinks {
-        made.push(format!("{} ({n_frames} frames)", dir.display()));
+        if !args.no_frames {
+            made.push(format!("{} ({n_frames} frames)", dir.display()));
+        }
         if let Some(child) = ffmpeg {
             if finish_mp4(child, &partial, &mp4) {
                 made.push(mp4.display().to_string());
@@ -297,14 +329,20 @@ fn remove_if_there(path: &Path) -> std::io::Result<()> {
     }
 }
 
-fn prepare_frames_dir(frames: &Path) -> std::io::Result<()> {
+/// Clears an earlier render's PNG frames from `frames` (they would otherwise lie beside ours,
+/// or beside an MP4 they are not of); the folder is left for our frames, or removed when
+/// `no_frames` and nothing else is in it.
+fn prepare_frames_dir(frames: &Path, no_frames: bool) -> std::io::Result<()> {
     std::fs::create_dir_all(frames)?;
-    // Frames of an earlier, longer render would otherwise linger after ours.
     for e in std::fs::read_dir(frames)?.flatten() {
         let p = e.path();
         if p.extension().and_then(|x| x.to_str()) == Some("png") {
             std::fs::remove_file(p)?;
         }
+    }
+    if no_frames {
+        // Fails, harmlessly, when something else is in it.
+        let _ = std::fs::remove_dir(frames);
     }
     Ok(())
 }
@@ -367,9 +405,7 @@ fn start_ffmpeg(video: VideoSettings, wav: &Path, mp4: &Path) -> Option<Child> {
     match child {
         Ok(c) => Some(c),
         Err(_) => {
-            eprintln!(
-                "somnia render: ffmpeg is not on PATH; skipping the MP4 (WAV and PNG frames are written)"
-            );
+            eprintln!("somnia render: ffmpeg is not on PATH; skipping the MP4");
             None
         }
     }
