@@ -512,6 +512,7 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 }
 
 fn main() {
+    somnia::bridge::launch::mark_launch();
     // Mesa's device-select Vulkan layer only reorders GPUs (wgpu picks its own adapter), and on
     // a headless machine it prints Wayland connection errors. Off unless the user set it.
     if std::env::var_os("NODEVICE_SELECT").is_none() {

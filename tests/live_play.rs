@@ -41,6 +41,27 @@ fn play_sounds_the_cue_files_notes_in_order_and_shows_a_picture() {
     std::thread::sleep(Duration::from_millis(300));
     stop_with_sigint(&mut parec);
 
+    // Start-up is said in figures: the picture and the first sound, from the launch.
+    let figures: Vec<f64> = stderr
+        .lines()
+        .find(|l| l.contains("the picture is up"))
+        .unwrap_or_else(|| panic!("{stderr}"))
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter(|w| w.contains('.'))
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert!(
+        figures.len() == 2 && figures.iter().all(|s| (0.0..20.0).contains(s)),
+        "picture up and first sound, in seconds after launch: {figures:?}\n{stderr}"
+    );
+    report(
+        "measured",
+        &format!(
+            "start-up: the picture up {:.2} s and the first sound {:.2} s after launch",
+            figures[0], figures[1]
+        ),
+    );
+
     // The sound: A4 then E5, each clearly present while the other is not.
     let wav = read_wav(&rec);
     let mono = wav.mono();

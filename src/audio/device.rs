@@ -644,6 +644,7 @@ where
             transport.count_underrun();
         }
         transport.publish_position(show_start, (data.len() / channels) as u32, now + latency);
+        transport.note_heard(now + latency);
         transport.mark_callback(now);
     };
     let err_name = prepared.name.clone();

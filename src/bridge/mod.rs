@@ -42,6 +42,7 @@ pub mod cue_board;
 pub mod events;
 pub mod external_clock;
 pub mod health;
+pub mod launch;
 pub mod live_sink;
 pub mod patch;
 pub mod priority;

@@ -19,6 +19,10 @@ pub struct Transport {
     block_frames: AtomicU32,
     /// Nanoseconds since `epoch` of the last device callback (for the stall watchdog).
     callback_ns: AtomicU64,
+    /// Nanoseconds since `epoch` (at least 1) at which the first block a sound device took is
+    /// heard; 0 until then (the stand-in clock that runs while there is none does not count).
+    /// Start-up is said with it.
+    first_heard_ns: AtomicU64,
     epoch: Instant,
     pause_requested: AtomicBool,
     /// Live events the engine dropped because too many were waiting for their sample.
@@ -63,6 +67,7 @@ impl Transport {
             published_ns: AtomicU64::new(0),
             block_frames: AtomicU32::new(0),
             callback_ns: AtomicU64::new(0),
+            first_heard_ns: AtomicU64::new(0),
             epoch: Instant::now(),
             pause_requested: AtomicBool::new(false),
             dropped_events: AtomicU64::new(0),
@@ -124,6 +129,21 @@ impl Transport {
         self.block_frames.store(block_frames, Ordering::Relaxed);
         self.position_samples
             .store(position_samples, Ordering::Release);
+    }
+
+    /// Notes when a block a sound device took is heard (the first such is kept). Lock-free:
+    /// called from the audio callback.
+    pub fn note_heard(&self, heard_at: Instant) {
+        if self.first_heard_ns.load(Ordering::Relaxed) == 0 {
+            let ns = heard_at.saturating_duration_since(self.epoch).as_nanos() as u64;
+            self.first_heard_ns.store(ns.max(1), Ordering::Relaxed);
+        }
+    }
+
+    /// When the first block a sound device took is heard, once one has.
+    pub fn first_heard(&self) -> Option<Instant> {
+        let ns = self.first_heard_ns.load(Ordering::Relaxed);
+        (ns > 0).then(|| self.epoch + std::time::Duration::from_nanos(ns))
     }
 
     /// Records that the device called back at `now`.

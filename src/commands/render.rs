@@ -117,13 +117,16 @@ pub fn run(args: &RenderArgs) -> i32 {
         }
         Ok(ffmpeg)
     });
+    let mut first_frame = None;
     let result = render_frames(&timeline, &track, video, seconds, |i, rgba| {
+        first_frame.get_or_insert_with(std::time::Instant::now);
         pb.set_position(i + 1);
         tx.send((i, rgba))
             .map_err(|_| std::io::Error::other("the frame writer stopped"))
     });
     drop(tx);
     pb.finish();
+    say_first_frame(first_frame);
     let ffmpeg = match writer.join() {
         Ok(Ok(f)) => f,
         Ok(Err(e)) => {
@@ -159,6 +162,16 @@ pub fn run(args: &RenderArgs) -> i32 {
     }
     println!("somnia render: wrote {}", made.join(", "));
     status
+}
+
+/// Start-up in a figure: when the first frame was drawn and read back, from the launch.
+fn say_first_frame(at: Option<std::time::Instant>) {
+    if let Some(at) = at {
+        eprintln!(
+            "somnia render: the first frame was drawn {:.2} s after launch",
+            crate::bridge::launch::since_launch_s(at)
+        );
+    }
 }
 
 /// What `--no-frames` says when there is no ffmpeg to take the pictures.
@@ -256,6 +269,7 @@ fn render_outputs(
         };
     frames.set_frame_interval(1.0 / fps as f32);
     let pb = bar(n_frames, "frames");
+    let mut first_frame = None;
     for i in 0..n_frames {
         let t = i as f64 / f64::from(fps);
         let pictures = match frames.frames_at(timeline, track, t) {
@@ -265,6 +279,7 @@ fn render_outputs(
                 return EXIT_MISSING;
             }
         };
+        first_frame.get_or_insert_with(std::time::Instant::now);
         for ((dir, video, ffmpeg, _, _), rgba) in sinks.iter_mut().zip(pictures) {
             if !args.no_frames {
                 if let Err(e) = write_png(
@@ -285,6 +300,7 @@ fn render_outputs(
         pb.set_position(i + 1);
     }
     pb.finish();
+    say_first_frame(first_frame);
     if args.no_frames {
         // Each output's folder went as it was cleared; theirs too, when nothing else is in it.
         let _ = std::fs::remove_dir(args.out.join("frames"));

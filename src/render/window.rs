@@ -939,10 +939,16 @@ impl App {
         if !self.picture_up {
             // Said once: the operator (and a script) knows the show can be seen.
             self.picture_up = true;
+            let launch = crate::bridge::launch::since_launch_s;
+            let sound = match self.transport.first_heard() {
+                Some(at) => format!("the first sound {:.2} s", launch(at)),
+                None => "no sound heard yet".to_string(),
+            };
             tracing::info!(
-                "somnia: the picture is up ({}x{})",
+                "somnia: the picture is up ({}x{}), {:.2} s after launch; {sound}",
                 live.config.width,
-                live.config.height
+                live.config.height,
+                launch(std::time::Instant::now())
             );
         }
         // What plays: a kiosk's item (as it says on /health), else the show's title.
