@@ -12,6 +12,9 @@
 #   kiosk_soak:   `somnia kiosk` cycling every shipped preset and performance (3 s each, 1 s
 #                 fades) for 30 minutes under Xvfb and the null sink: memory and GPU memory
 #                 growth per hour after warm-up, and the longest black stretch in frames
+#   play_memory:  resident memory while `somnia play` plays each shipped performance, under
+#                 Xvfb and the null sink: once loaded, at the peak, and its growth (target at
+#                 most 150 MB, no growth)
 #   audience_load: 50, 100 and 200 simulated phones at 30 messages a second on a four-dreamer
 #                 show: joins a second, join time, message-to-frame latency (p50, p99) and
 #                 server CPU per 100 phones, under Xvfb and the null sink
@@ -21,8 +24,8 @@
 #                 heard beat against an Ableton Link peer's (mean, p99, ms)
 #
 # Usage: scripts/bench.sh [BENCH...] [--seconds S]
-#   With no BENCH, all of them. --seconds sets the soak's length (default 1800) and each
-#   crowd's (default 30).
+#   With no BENCH, all of them. --seconds sets the soak's length (default 1800), each
+#   crowd's (default 30) and each performance's in play_memory (default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 benches=()
@@ -35,7 +38,7 @@ while [ $# -gt 0 ]; do
     *) benches+=("$1"); shift ;;
   esac
 done
-[ ${#benches[@]} -eq 0 ] && benches=(synth_voices render_speed render_frame isf_frame outputs_frame osc_latency kiosk_soak audience_load sync_error)
+[ ${#benches[@]} -eq 0 ] && benches=(synth_voices render_speed render_frame isf_frame outputs_frame osc_latency kiosk_soak play_memory audience_load sync_error)
 
 bash scripts/install-system-deps.sh
 bash scripts/ensure-rust.sh
@@ -46,7 +49,7 @@ if [[ " ${benches[*]} " == *" synth_voices "* ]] && ! command -v scsynth >/dev/n
 fi
 export NODEVICE_SELECT=1
 for b in "${benches[@]}"; do
-  if [ "$b" = kiosk_soak ] || [ "$b" = audience_load ] || [ "$b" = sync_error ]; then
+  if [ "$b" = kiosk_soak ] || [ "$b" = play_memory ] || [ "$b" = audience_load ] || [ "$b" = sync_error ]; then
     # A real window and a real sound server, as the live tests have them; stopped at the end.
     (
       source scripts/test-env.sh
