@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::health;
+use common::{health, slope};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -107,18 +107,6 @@ struct Sample {
 
 fn mb(v: &serde_json::Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN) / 1_048_576.0
-}
-
-/// Least-squares slope of `y` over `x`.
-fn slope(points: &[(f64, f64)]) -> f64 {
-    let n = points.len() as f64;
-    let (mx, my) = points
-        .iter()
-        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
-    let (num, den) = points.iter().fold((0.0, 0.0), |(a, b), (x, y)| {
-        (a + (x - mx) * (y - my), b + (x - mx) * (x - mx))
-    });
-    if den > 0.0 { num / den } else { 0.0 }
 }
 
 fn main() {

@@ -7,6 +7,9 @@
 //! Run: `scripts/bench.sh play_memory [--seconds S]` (which starts Xvfb and the sound server),
 //! or in such an environment `cargo bench --bench play_memory -- --seconds S`.
 
+mod common;
+
+use common::slope;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,18 +29,6 @@ fn rss_mb(pid: u32) -> Option<f64> {
         .parse()
         .ok()?;
     Some(kb / 1024.0)
-}
-
-/// Least-squares slope of `y` over `x`.
-fn slope(points: &[(f64, f64)]) -> f64 {
-    let n = points.len() as f64;
-    let (mx, my) = points
-        .iter()
-        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
-    let (num, den) = points.iter().fold((0.0, 0.0), |(a, b), (x, y)| {
-        (a + (x - mx) * (y - my), b + (x - mx) * (x - mx))
-    });
-    if den > 0.0 { num / den } else { 0.0 }
 }
 
 fn main() {
