@@ -258,8 +258,8 @@ fn open_output(
             )));
         }
         let config = supported.config();
+        // Made now: the keeper counts its silence from here until the first callback.
         let live = Liveness::new();
-        live.mark(Instant::now());
         let stream = build_output(&device, &name, config, settings, transport, live.clone())
             .map_err(|e| err(e.to_string()))?;
         stream.play().map_err(|e| err(e.to_string()))?;

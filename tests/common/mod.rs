@@ -961,13 +961,20 @@ impl HostStalls {
             .collect()
     }
 
+    /// All the CPU time the host took so far, in ms.
+    pub fn stolen_ms(&self) -> f64 {
+        self.found()
+            .iter()
+            .map(|s| s.late.as_secs_f64() * 1e3)
+            .sum()
+    }
+
     /// The stalls as the suite's report says them: how many and their total.
     pub fn describe(&self) -> String {
-        let v = self.found();
-        let total_ms: f64 = v.iter().map(|s| s.late.as_secs_f64() * 1e3).sum();
         format!(
-            "the machine's host took its CPUs {} time(s), {total_ms:.0} ms in all",
-            v.len()
+            "the machine's host took its CPUs {} time(s), {:.0} ms in all",
+            self.found().len(),
+            self.stolen_ms()
         )
     }
 }
@@ -996,11 +1003,7 @@ pub fn retry_on_host_stall(test: impl Fn()) {
     for run in 1..=RUNS {
         let stalls = HostStalls::watch();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&test));
-        let stolen_ms: f64 = stalls
-            .found()
-            .iter()
-            .map(|s| s.late.as_secs_f64() * 1e3)
-            .sum();
+        let stolen_ms = stalls.stolen_ms();
         match outcome {
             Ok(()) => return,
             Err(failure) if run < RUNS && stolen_ms > HOST_STEAL_JUDGED_MS => {
