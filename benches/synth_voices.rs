@@ -21,7 +21,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use somnia::audio::Engine;
+use somnia::audio::{Engine, SimdPath};
 use somnia::bridge::patch::{EnvSpec, FilterSpec, OscSpec, Patch, Waveform};
 use somnia::bridge::{AudioParam, Event, EventKind, event_queue};
 
@@ -84,9 +84,10 @@ fn reference_patch() -> Patch {
     }
 }
 
-fn time_engine(voices: usize, seconds: f64) -> f64 {
+fn time_engine(voices: usize, seconds: f64, path: SimdPath) -> f64 {
     let (mut tx, rx) = event_queue(512);
     let mut e = Engine::new(SR, reference_patch(), rx);
+    e.set_simd_path(path).unwrap();
     for p in [AudioParam::ReverbMix, AudioParam::DelayMix] {
         tx.push(Event {
             at_sample: 0,
@@ -493,10 +494,23 @@ fn main() {
         |with: f64, without: f64| (with - without).max(1e-12) * 1e9 / (voices as f64 * samples);
     let rt_voices = |ns: f64, fixed_s: f64| ((1e9 / f64::from(SR)) - fixed_s * 1e9 / samples) / ns;
 
-    let engine = (
-        best(|| time_engine(voices, seconds)),
-        best(|| time_engine(0, seconds)),
-    );
+    // Each path the machine can take, fastest first; the default build takes the first.
+    let paths: Vec<SimdPath> = SimdPath::ALL
+        .into_iter()
+        .filter(|p| p.available())
+        .collect();
+    let engines: Vec<(SimdPath, (f64, f64))> = paths
+        .iter()
+        .map(|&p| {
+            (
+                p,
+                (
+                    best(|| time_engine(voices, seconds, p)),
+                    best(|| time_engine(0, seconds, p)),
+                ),
+            )
+        })
+        .collect();
     let bare = (best(|| time_bare(voices, seconds)), 0.0);
     let dir = tempfile::tempdir().unwrap();
     // One checked run first (it fails with a reason if scsynth is missing or renders silence).
@@ -508,27 +522,47 @@ fn main() {
     });
 
     let bare_ns = per_voice_ns(bare.0, bare.1);
+    let sc_ns = sc.as_ref().ok().map(|t| per_voice_ns(t.0, t.1));
     println!();
     println!(
         "reference voice: 2 saws → resonant low-pass + filter ADSR → amp ADSR → pan; {voices} voices, {seconds} s at 48 kHz, 256-frame blocks"
     );
     println!();
     println!(
-        "| renderer | wall s ({voices} voices) | wall s (no voices) | ns / voice-sample | voices in real time, 1 core | vs bare loop |"
+        "| renderer | wall s ({voices} voices) | wall s (no voices) | ns / voice-sample | voices in real time, 1 core | vs bare loop | scsynth / this |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     let row = |name: &str, (with, without): (f64, f64)| {
         let ns = per_voice_ns(with, without);
+        let vs_sc = sc_ns.map_or("".to_string(), |sc| format!("{:.2}×", sc / ns));
         println!(
-            "| {name} | {with:.3} | {without:.3} | {ns:.2} | {:.0} | {:.2}× |",
+            "| {name} | {with:.3} | {without:.3} | {ns:.2} | {:.0} | {:.2}× | {vs_sc} |",
             rt_voices(ns, without),
             ns / bare_ns
         );
     };
-    row("somnia engine", engine);
-    row("bare loop (no engine)", bare);
-    match sc {
-        Ok(t) => row("scsynth -N (SuperCollider 3)", t),
-        Err(e) => println!("| scsynth -N | not measured: {e} | | | | |"),
+    for (path, t) in &engines {
+        let what = match path {
+            SimdPath::Avx2 => "somnia engine, AVX2 lanes (run-time dispatch)",
+            SimdPath::Portable => "somnia engine, portable lanes (the build's baseline SIMD)",
+            _ => "somnia engine, scalar (one voice at a time)",
+        };
+        row(what, *t);
+    }
+    row("bare scalar loop (no engine)", bare);
+    match &sc {
+        Ok(t) => row("scsynth -N (SuperCollider 3)", *t),
+        Err(e) => println!("| scsynth -N | not measured: {e} | | | | | |"),
+    }
+    // Issue 19's target: the portable path at most 2.5 ns, and 4× faster than scsynth.
+    if let Some((_, t)) = engines.iter().find(|(p, _)| *p == SimdPath::Portable) {
+        let ns = per_voice_ns(t.0, t.1);
+        let vs = sc_ns.map_or(f64::NAN, |sc| sc / ns);
+        let met = ns <= 2.5 && vs >= 4.0;
+        println!();
+        println!(
+            "target (portable lanes ≤ 2.50 ns and ≥ 4× faster than scsynth): {ns:.2} ns, {vs:.2}× — {}",
+            if met { "met" } else { "NOT met" }
+        );
     }
 }

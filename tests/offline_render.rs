@@ -117,6 +117,49 @@ fn two_renders_of_the_same_performance_give_identical_wav_bytes() {
 }
 
 #[test]
+fn a_story_renders_to_the_same_wav_bytes_on_every_voice_path_the_machine_has() {
+    // SOMNIA_SIMD forces a path; a path the machine lacks falls back to the best it has,
+    // and the render says which one ran.
+    let avx2 = std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|c| c.contains(" avx2"));
+    let mut paths = vec!["scalar", "portable"];
+    if avx2 {
+        paths.push("avx2");
+    } else {
+        eprintln!("this machine has no AVX2: that path is not compared");
+    }
+    let perf = repo().join("performances/dream-temple.toml");
+    let mut wavs = Vec::new();
+    for path in &paths {
+        let dir = tempfile::tempdir().unwrap();
+        let o = somnia()
+            .arg("render")
+            .arg(&perf)
+            .arg("--out")
+            .arg(dir.path())
+            .args(["--seconds", "12", "--no-frames", "--no-mp4"])
+            .env("SOMNIA_SIMD", path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "render on {path} failed: {stderr}");
+        assert!(
+            stderr.contains(&format!("voices on the {path} path")),
+            "{path} was not taken: {stderr}"
+        );
+        wavs.push(std::fs::read(dir.path().join("dream-temple.wav")).unwrap());
+        let level = rms(&read_wav(&dir.path().join("dream-temple.wav")).samples);
+        assert!(level > 0.01, "the {path} render is silent: rms {level}");
+    }
+    for (path, wav) in paths.iter().zip(&wavs).skip(1) {
+        assert_eq!(wav.len(), wavs[0].len());
+        assert!(
+            *wav == wavs[0],
+            "the {path} path's WAV differs from the scalar path's"
+        );
+    }
+}
+
+#[test]
 fn a_preset_switch_shows_in_the_frame_that_starts_at_its_time() {
     let dir = tempfile::tempdir().unwrap();
     render(

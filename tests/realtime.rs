@@ -6,7 +6,7 @@
 //! waiting in the engine's live list past its capacity.
 
 use assert_no_alloc::{AllocDisabler, assert_no_alloc};
-use somnia::audio::Engine;
+use somnia::audio::{Engine, SimdPath};
 use somnia::bridge::patch::{MAX_VOICES, Patch, Waveform};
 use somnia::bridge::{AudioParam, Curve, Event, EventKind, event_queue};
 
@@ -43,8 +43,16 @@ fn event_for(block: u64, k: u64) -> EventKind {
 
 #[test]
 fn process_never_allocates_under_note_storms_patch_swaps_sweeps_seeks_and_show_rates() {
+    // On every way of rendering the voices this machine has (one at a time, SIMD lanes).
+    for path in SimdPath::ALL.into_iter().filter(|p| p.available()) {
+        storm_on(path);
+    }
+}
+
+fn storm_on(path: SimdPath) {
     let (mut tx, rx) = event_queue(8192);
     let mut engine = Engine::new(48_000, Patch::default(), rx);
+    engine.set_simd_path(path).unwrap();
     let (mut live_tx, live_rx) = event_queue(8192);
     engine.attach_live_queue(live_rx);
     let mut buf = vec![0.0f32; 2 * 256];

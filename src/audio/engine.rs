@@ -6,7 +6,7 @@
 use super::analysis::Analyzer;
 use super::fx::glitch::GlitchControls;
 use super::fx::{Delay, Glitch, Limiter, Reverb, db_to_gain};
-use super::synth::{Voice, VoiceControls};
+use super::synth::{SimdPath, Voice, VoiceControls, VoiceLanes};
 use crate::bridge::patch::{MAX_VOICES, MasterSettings, Patch};
 use crate::bridge::{Analysis, AudioParam, Curve, Event, EventKind, MIN_RAMP_S};
 
@@ -117,6 +117,10 @@ pub struct Engine {
     /// Show samples per sound sample: 1 unless something follows another clock.
     show_rate: f64,
     voices: Box<[Voice; MAX_VOICES]>,
+    /// How the voices are rendered: one at a time or side by side in SIMD lanes. Every path
+    /// gives the same bits; the fastest the machine has is taken.
+    simd: SimdPath,
+    lanes: Box<VoiceLanes>,
     patch: Patch,
     note_order: u64,
     sustain_down: bool,
@@ -161,6 +165,8 @@ impl Engine {
             lead_frac: 0.0,
             show_rate: 1.0,
             voices: Box::new([Voice::default(); MAX_VOICES]),
+            simd: SimdPath::from_env(),
+            lanes: Box::default(),
             patch,
             note_order: 0,
             sustain_down: false,
@@ -188,6 +194,21 @@ impl Engine {
             segment: Segment::default(),
             control_dirty: true,
         }
+    }
+
+    /// Renders the voices on `path` from now on, when the machine can take it (else nothing
+    /// changes and it says so). The output is the same on every path.
+    pub fn set_simd_path(&mut self, path: SimdPath) -> Result<(), String> {
+        if !path.available() {
+            return Err(format!("this machine cannot take the {} path", path.name()));
+        }
+        self.simd = path;
+        Ok(())
+    }
+
+    /// The path the voices are rendered on.
+    pub fn simd_path(&self) -> SimdPath {
+        self.simd
     }
 
     /// Turns the safety limiter off. Only for measurement; performances keep it on.
@@ -565,8 +586,13 @@ impl Engine {
         let (left, right) = (&mut self.left[..n], &mut self.right[..n]);
         left.fill(0.0);
         right.fill(0.0);
-        for v in self.voices.iter_mut().filter(|v| v.is_active()) {
-            v.render_add(left, right);
+        if self.simd == SimdPath::Scalar {
+            for v in self.voices.iter_mut().filter(|v| v.is_active()) {
+                v.render_add(left, right);
+            }
+        } else {
+            self.lanes
+                .render_add(&mut self.voices, self.simd, left, right);
         }
 
         let fade_step = 1.0 / (TRANSPORT_FADE_S * sr);
@@ -781,6 +807,83 @@ mod tests {
             );
             run(&mut e, 32, min_ramp);
             assert_eq!(e.params[p.index()].value, hi, "{} did not land", p.name());
+        }
+    }
+
+    #[test]
+    fn every_voice_path_gives_the_same_bytes_at_every_block_size() {
+        use crate::bridge::patch::{OscSpec, Waveform};
+        // A 40-note chord on the default patch, a bend and a detune sweep, then a patch of
+        // unison saws against noise for new notes while the chord releases: full groups,
+        // part groups, two plans at once, stages ending mid-chunk.
+        let mut events = Vec::new();
+        for i in 0..40u8 {
+            events.push(note_on(100 + u64::from(i) * 37, 36 + i));
+        }
+        for (at, param, value) in [
+            (3_000, AudioParam::PitchBend, 0.4),
+            (5_000, AudioParam::DetuneCents, 12.0),
+            (6_000, AudioParam::CutoffHz, 600.0),
+        ] {
+            events.push(Event {
+                at_sample: at,
+                kind: EventKind::SetParam {
+                    param,
+                    value,
+                    ramp_samples: 4_000,
+                    curve: Default::default(),
+                },
+            });
+        }
+        let unison = OscSpec {
+            waveform: Waveform::Saw,
+            unison: 3,
+            unison_cents: 25.0,
+            ..OscSpec::default()
+        };
+        let noise = OscSpec {
+            waveform: Waveform::Noise,
+            level: 0.2,
+            ..OscSpec::default()
+        };
+        events.push(Event {
+            at_sample: 9_000,
+            kind: EventKind::SetPatch(Patch {
+                osc: [unison, noise],
+                ..Patch::default()
+            }),
+        });
+        for i in 0..40u8 {
+            events.push(Event {
+                at_sample: 9_500 + u64::from(i),
+                kind: EventKind::NoteOff { note: 36 + i },
+            });
+        }
+        for i in 0..12u8 {
+            events.push(note_on(10_000 + u64::from(i) * 101, 48 + 2 * i));
+        }
+        events.sort_by_key(|e| e.at_sample);
+        let engine_on = |path: SimdPath| {
+            let (mut tx, rx) = event_queue(256);
+            for e in &events {
+                tx.push(*e).unwrap();
+            }
+            let mut e = Engine::new(48_000, Patch::default(), rx);
+            e.set_simd_path(path).unwrap();
+            e
+        };
+        let reference = run(&mut engine_on(SimdPath::Scalar), 64, 24_000);
+        let peak = reference.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert!(peak > 0.05, "silent: peak {peak}");
+        for path in SimdPath::ALL.into_iter().filter(|p| p.available()) {
+            for block in [1, 64, 333, 1024] {
+                let got = run(&mut engine_on(path), block, 24_000);
+                let first = got
+                    .iter()
+                    .zip(&reference)
+                    .position(|(a, b)| a.to_bits() != b.to_bits());
+                assert_eq!(first, None, "{} at {block}-frame blocks", path.name());
+            }
         }
     }
 

@@ -8,39 +8,78 @@ use std::f32::consts::PI;
 
 use crate::bridge::patch::{EnvSpec, FilterMode, MAX_UNISON, Patch, Waveform};
 
+mod lanes;
+pub use lanes::{SimdPath, VoiceLanes};
+
 /// Converts a MIDI note number to Hz (A4 = 69 = 440 Hz).
 pub fn note_to_hz(note: f32) -> f32 {
     440.0 * 2f32.powf((note - 69.0) / 12.0)
 }
 
 /// PolyBLEP residual: removes most of the aliasing of a hard edge at phase 0 for phase `t` in
-/// [0, 1) advancing by `dt` per sample.
+/// [0, 1) advancing by `dt` (`inv_dt` = 1 / `dt`) per sample.
+///
+/// Written as the distance to the nearest edge, squared, with the sign of the side: the
+/// textbook two polynomials (`2x - x² - 1` just after the edge, `x² + 2x + 1` just before)
+/// are these two parabolas. There is no branch: the voices that run side by side in SIMD
+/// lanes (`synth/lanes.rs`) call this same function per lane, so one voice gives the same bits
+/// on every path, and the form costs the lanes about half as many instructions. (It
+/// multiplies by `inv_dt` rather than dividing by `dt` for the same reason.)
+#[inline(always)]
+fn poly_blep(t: f32, dt: f32, inv_dt: f32) -> f32 {
+    // (Each line is one vector instruction's pattern: a minimum, a maximum, a sign copy.)
+    let before = 1.0 - t;
+    let from_edge = if t < before { t } else { before };
+    let w = (dt - from_edge) * inv_dt;
+    let w = if w > 0.0 { w } else { 0.0 };
+    // Negative just after the edge (t < 0.5), positive just before it.
+    (w * w).copysign(t - 0.5)
+}
+
+/// 2^`x`, to about 3e-6 relative: a cutoff's octaves, once a voice per control segment
+/// (`powf` was a fifth of a voice's cost in the lanes).
 #[inline]
-fn poly_blep(t: f32, dt: f32) -> f32 {
-    if t < dt {
-        let x = t / dt;
-        x + x - x * x - 1.0
-    } else if t > 1.0 - dt {
-        let x = (t - 1.0) / dt;
-        x * x + x + x + 1.0
-    } else {
-        0.0
-    }
+fn exp2_fast(x: f32) -> f32 {
+    let x = x.clamp(-126.0, 126.0);
+    let whole = x.round();
+    let f = x - whole;
+    // Taylor series of 2^f on [-0.5, 0.5], to f^5.
+    const C: [f32; 5] = [
+        std::f32::consts::LN_2,
+        0.240_226_5,
+        0.055_504_11,
+        0.009_618_129,
+        0.001_333_355_8,
+    ];
+    let p = 1.0 + f * (C[0] + f * (C[1] + f * (C[2] + f * (C[3] + f * C[4]))));
+    p * f32::from_bits(((whole as i32 + 127) as u32) << 23)
+}
+
+/// tan(`x`) for 0 <= `x` < pi/2, to about 6e-7 relative: Lambert's continued fraction to
+/// depth 5 as one rational function. A filter's prewarp, once a voice per control segment
+/// (the library's `tan` cost as much as the rest of the control update).
+#[inline]
+fn tan_fast(x: f32) -> f32 {
+    let y = x * x;
+    let p = 1.0 + y * (-0.121_212_12 + y * 0.002_020_202);
+    let q = 1.0 + y * (-0.454_545_45 + y * (0.020_202_02 + y * -9.620_01e-5));
+    x * p / q
 }
 
 /// One oscillator sample at `phase` in [0, 1), the reference the voice's
 /// specialised loops are checked against.
 #[cfg(test)]
 fn oscillator(waveform: Waveform, phase: f32, dt: f32) -> f32 {
+    let inv_dt = 1.0 / dt;
     match waveform {
-        Waveform::Saw => 2.0 * phase - 1.0 - poly_blep(phase, dt),
+        Waveform::Saw => 2.0 * phase - 1.0 - poly_blep(phase, dt, inv_dt),
         Waveform::Square => {
             let naive = if phase < 0.5 { 1.0 } else { -1.0 };
             let mut half = phase + 0.5;
             if half >= 1.0 {
                 half -= 1.0;
             }
-            naive + poly_blep(phase, dt) - poly_blep(half, dt)
+            naive + poly_blep(phase, dt, inv_dt) - poly_blep(half, dt, inv_dt)
         }
         Waveform::Triangle => 1.0 - 4.0 * (phase - 0.5).abs(),
         Waveform::Sine | Waveform::Fm | Waveform::Noise => (2.0 * PI * phase).sin(),
@@ -182,7 +221,7 @@ pub struct SvfCoefs {
 impl SvfCoefs {
     pub fn new(cutoff_hz: f32, resonance: f32, sample_rate_hz: f32) -> Self {
         let fc = cutoff_hz.clamp(16.0, 0.45 * sample_rate_hz);
-        let g = (PI * fc / sample_rate_hz).tan();
+        let g = tan_fast(PI * fc / sample_rate_hz);
         let k = 2.0 - 1.95 * resonance.clamp(0.0, 1.0);
         let a1 = 1.0 / (1.0 + g * (g + k));
         let a2 = g * a1;
@@ -197,6 +236,8 @@ struct OscState {
     phases: [f32; MAX_UNISON],
     mod_phase: f32,
     dts: [f32; MAX_UNISON],
+    /// 1 / `dts`, for the band-limiting corrections.
+    inv_dts: [f32; MAX_UNISON],
     /// Frequency ratios of each unison copy to the oscillator's base pitch.
     ratios: [f32; MAX_UNISON],
     count: usize,
@@ -237,6 +278,8 @@ pub struct Voice {
     pub started: u64,
     /// Released by note-off while the sustain pedal was down: release when it comes up.
     pub held_by_pedal: bool,
+    /// How it renders: fixed when the note starts (see [`Voice::plan`]).
+    plan: Plan,
     /// The (bend, detune) the oscillator increments were last computed for; NaN forces it.
     pitch_for: (f32, f32),
     /// The sample the filter envelope has been advanced to. It is read only once per control
@@ -313,6 +356,9 @@ impl Voice {
         self.started = order;
         self.held_by_pedal = false;
         self.pitch_for = (f32::NAN, f32::NAN);
+        if let Some(plan) = self.make_plan() {
+            self.plan = plan;
+        }
     }
 
     /// Brings the filter envelope (advanced only at control points) up to sample `now`.
@@ -369,6 +415,7 @@ impl Voice {
                 };
                 for u in 0..st.count {
                     st.dts[u] = (base_hz * st.ratios[u] * extra / c.sample_rate_hz).min(0.49);
+                    st.inv_dts[u] = 1.0 / st.dts[u];
                 }
             }
         }
@@ -376,7 +423,7 @@ impl Voice {
         let octaves = filter_env.level * f.env_octaves
             + f.key_track * (f32::from(*note) - 60.0) / 12.0
             + f.velocity_octaves * (*velocity - 0.5);
-        let cutoff = f.cutoff_hz * c.cutoff_scale * 2f32.powf(octaves);
+        let cutoff = f.cutoff_hz * c.cutoff_scale * exp2_fast(octaves);
         *coefs = SvfCoefs::new(
             cutoff,
             (f.resonance + c.resonance).clamp(0.0, 1.0),
@@ -384,7 +431,8 @@ impl Voice {
         );
     }
 
-    /// Adds this voice's next `left.len()` samples into `left`/`right`.
+    /// Adds this voice's next `left.len()` samples into `left`/`right`: the scalar path, one
+    /// voice at a time, and the reference every SIMD path must equal bit for bit.
     ///
     /// Branches once per call, not per sample: each oscillator renders into a chunk buffer in
     /// a loop specialised for its waveform, then one loop specialised for the filter mode runs
@@ -396,20 +444,27 @@ impl Voice {
         {
             self.render_chunk(l, r);
         }
+        self.end_render();
+    }
+
+    /// After a render: a voice that has fallen silent lets its patch go.
+    fn end_render(&mut self) {
         if !self.is_active() {
             self.patch = None;
         }
     }
 
-    fn render_chunk(&mut self, left: &mut [f32], right: &mut [f32]) {
-        // Borrow the patch in place (copying it per chunk showed up in the profile).
-        let Voice {
-            patch, osc, noise, ..
-        } = self;
-        let Some(p) = patch.as_ref() else { return };
-        let n = left.len();
-        let mut mix_buf = [0.0f32; RENDER_CHUNK];
-        let mix = &mut mix_buf[..n];
+    /// How this voice renders: which plain oscillators run inside the filter loop, the filter
+    /// mode and the amplitude scale. `None` without a patch.
+    #[inline]
+    fn plan(&self) -> Option<Plan> {
+        self.patch.as_ref().map(|_| self.plan)
+    }
+
+    /// Works the plan out from the patch and the note (all fixed while the note sounds).
+    fn make_plan(&self) -> Option<Plan> {
+        let p = self.patch.as_ref()?;
+        let osc = &self.osc;
         // Oscillator 1, when it is a single plain waveform, runs inside the filter loop: its
         // arithmetic then overlaps the filter's serial dependency chain instead of adding to it.
         let fused = match p.osc[0].waveform {
@@ -421,12 +476,38 @@ impl Voice {
             Waveform::Fm | Waveform::Noise => FUSE_NONE,
         };
         // ...and oscillator 2 with it, when it is the same plain waveform (two detuned saws, say).
-        let fuse_both = fused != FUSE_NONE
+        let both = fused != FUSE_NONE
             && p.osc[1].level > 0.0
             && osc[1].count == 1
             && p.osc[1].waveform == p.osc[0].waveform;
+        let mode = match p.filter.mode {
+            FilterMode::Lowpass => 0,
+            FilterMode::Bandpass => 1,
+            FilterMode::Highpass => 2,
+        };
+        let amp_scale = 0.5 * (1.0 - p.velocity_amount + p.velocity_amount * self.velocity);
+        // Whether anything is left for `premix` to add.
+        let premixed = p.osc.iter().enumerate().any(|(i, spec)| {
+            spec.level > 0.0 && !((i == 0 && fused != FUSE_NONE) || (i == 1 && both))
+        });
+        Some(Plan {
+            fused,
+            both,
+            mode,
+            amp_scale,
+            premixed,
+        })
+    }
+
+    /// Adds the oscillators the plan does not fuse into the filter loop into `mix`.
+    fn premix(&mut self, plan: &Plan, mix: &mut [f32]) {
+        // Borrow the patch in place (copying it per chunk showed up in the profile).
+        let Voice {
+            patch, osc, noise, ..
+        } = self;
+        let Some(p) = patch.as_ref() else { return };
         for (i, spec) in p.osc.iter().enumerate() {
-            if spec.level <= 0.0 || (i == 0 && fused != FUSE_NONE) || (i == 1 && fuse_both) {
+            if spec.level <= 0.0 || (i == 0 && plan.fused != FUSE_NONE) || (i == 1 && plan.both) {
                 continue;
             }
             let st = &mut osc[i];
@@ -440,12 +521,18 @@ impl Voice {
                 Waveform::Sine => osc_add::<3>(mix, st, gain),
             }
         }
-        let amp_scale = 0.5 * (1.0 - p.velocity_amount + p.velocity_amount * self.velocity);
-        let mode = p.filter.mode;
+    }
+
+    fn render_chunk(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let Some(plan) = self.plan() else { return };
+        let n = left.len();
+        let mut mix_buf = [0.0f32; RENDER_CHUNK];
+        self.premix(&plan, &mut mix_buf[..n]);
         let mix = &mix_buf[..n];
+        let amp_scale = plan.amp_scale;
         macro_rules! run {
             ($m:literal) => {
-                match (fused, fuse_both) {
+                match (plan.fused, plan.both) {
                     (0, false) => self.filter_env_pan::<$m, 0, false>(mix, left, right, amp_scale),
                     (1, false) => self.filter_env_pan::<$m, 1, false>(mix, left, right, amp_scale),
                     (2, false) => self.filter_env_pan::<$m, 2, false>(mix, left, right, amp_scale),
@@ -458,15 +545,18 @@ impl Voice {
                 }
             };
         }
-        match mode {
-            FilterMode::Lowpass => run!(0),
-            FilterMode::Bandpass => run!(1),
-            FilterMode::Highpass => run!(2),
+        match plan.mode {
+            0 => run!(0),
+            1 => run!(1),
+            _ => run!(2),
         }
     }
 
     /// Oscillator 1 when fused (`WF` as in [`osc_sample`], or `FUSE_NONE`), oscillator 2 too
     /// when `TWO`, then filter (`MODE`: 0 low-pass, 1 band-pass, 2 high-pass), envelopes and pan.
+    ///
+    /// `lanes.rs` runs this same arithmetic, in this same order, for several voices at once:
+    /// a change here is a change there.
     #[inline(always)]
     fn filter_env_pan<const MODE: u8, const WF: u8, const TWO: bool>(
         &mut self,
@@ -477,22 +567,18 @@ impl Voice {
     ) {
         let c = self.coefs;
         let (mut ic1, mut ic2) = (self.ic1, self.ic2);
-        let (mut ph, dt, gain) = (self.osc[0].phases[0], self.osc[0].dts[0], self.osc[0].gain);
-        let (mut ph2, dt2, gain2) = (self.osc[1].phases[0], self.osc[1].dts[0], self.osc[1].gain);
+        let o1 = &self.osc[0];
+        let (mut ph, dt, inv, gain) = (o1.phases[0], o1.dts[0], o1.inv_dts[0], o1.gain);
+        let o2 = &self.osc[1];
+        let (mut ph2, dt2, inv2, gain2) = (o2.phases[0], o2.dts[0], o2.inv_dts[0], o2.gain);
         for ((m, l), r) in mix.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
             let mut x = *m;
             if WF != FUSE_NONE {
-                x += gain * osc_sample::<WF>(ph, dt);
-                ph += dt;
-                if ph >= 1.0 {
-                    ph -= 1.0;
-                }
+                x += gain * osc_sample::<WF>(ph, dt, inv);
+                ph = wrap_phase(ph + dt);
                 if TWO {
-                    x += gain2 * osc_sample::<WF>(ph2, dt2);
-                    ph2 += dt2;
-                    if ph2 >= 1.0 {
-                        ph2 -= 1.0;
-                    }
+                    x += gain2 * osc_sample::<WF>(ph2, dt2, inv2);
+                    ph2 = wrap_phase(ph2 + dt2);
                 }
             }
             let v3 = x - ic2;
@@ -520,6 +606,27 @@ impl Voice {
     }
 }
 
+/// How a voice renders a chunk (see [`Voice::plan`]); voices with equal plans share a kernel
+/// in the SIMD lanes.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Plan {
+    /// The plain waveform of oscillator 1 run inside the filter loop, or `FUSE_NONE`.
+    fused: u8,
+    /// Oscillator 2 runs there too.
+    both: bool,
+    /// 0 low-pass, 1 band-pass, 2 high-pass.
+    mode: u8,
+    amp_scale: f32,
+    /// Some oscillator is rendered ahead into the mix buffer.
+    premixed: bool,
+}
+
+/// A phase advanced past 1 comes back by one cycle; written as a select so it runs in lanes.
+#[inline(always)]
+fn wrap_phase(ph: f32) -> f32 {
+    ph - if ph >= 1.0 { 1.0 } else { 0.0 }
+}
+
 /// White noise from a xorshift32 state: cheap, deterministic, allocation-free.
 #[inline]
 fn next_noise(state: &mut u32) -> f32 {
@@ -540,16 +647,13 @@ const RENDER_CHUNK: usize = 32;
 /// One sample of waveform `WF` (0 saw, 1 square: both band-limited by PolyBLEP; 2 triangle,
 /// not band-limited; 3 sine).
 #[inline(always)]
-fn osc_sample<const WF: u8>(ph: f32, dt: f32) -> f32 {
+fn osc_sample<const WF: u8>(ph: f32, dt: f32, inv_dt: f32) -> f32 {
     match WF {
-        0 => 2.0 * ph - 1.0 - poly_blep(ph, dt),
+        0 => 2.0 * ph - 1.0 - poly_blep(ph, dt, inv_dt),
         1 => {
             let naive = if ph < 0.5 { 1.0 } else { -1.0 };
-            let mut half = ph + 0.5;
-            if half >= 1.0 {
-                half -= 1.0;
-            }
-            naive + poly_blep(ph, dt) - poly_blep(half, dt)
+            let half = wrap_phase(ph + 0.5);
+            naive + poly_blep(ph, dt, inv_dt) - poly_blep(half, dt, inv_dt)
         }
         2 => 1.0 - 4.0 * (ph - 0.5).abs(),
         _ => (2.0 * PI * ph).sin(),
@@ -595,13 +699,10 @@ fn fm_add(mix: &mut [f32], st: &mut OscState, gain: f32, ratio: f32, index: f32)
 #[inline(always)]
 fn osc_add<const WF: u8>(mix: &mut [f32], st: &mut OscState, gain: f32) {
     for u in 0..st.count {
-        let (mut ph, dt) = (st.phases[u], st.dts[u]);
+        let (mut ph, dt, inv_dt) = (st.phases[u], st.dts[u], st.inv_dts[u]);
         for m in mix.iter_mut() {
-            *m += gain * osc_sample::<WF>(ph, dt);
-            ph += dt;
-            if ph >= 1.0 {
-                ph -= 1.0;
-            }
+            *m += gain * osc_sample::<WF>(ph, dt, inv_dt);
+            ph = wrap_phase(ph + dt);
         }
         st.phases[u] = ph;
     }
@@ -636,6 +737,21 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_exp2_and_tan_stay_within_a_few_millionths_of_the_library() {
+        for i in 0..=4000 {
+            let x = -20.0 + i as f32 * 0.01;
+            let rel = exp2_fast(x) / 2f32.powf(x) - 1.0;
+            assert!(rel.abs() < 4e-6, "exp2({x}) off by {rel}");
+        }
+        // From a 16 Hz cutoff to 0.45 of the sample rate: the filter's whole range.
+        for i in 0..=4000 {
+            let x = 0.001 + i as f32 * (0.45 * PI - 0.001) / 4000.0;
+            let rel = tan_fast(x) / x.tan() - 1.0;
+            assert!(rel.abs() < 2e-6, "tan({x}) off by {rel}");
+        }
+    }
+
+    #[test]
     fn a4_is_440_hz() {
         assert!((note_to_hz(69.0) - 440.0).abs() < 1e-3);
         assert!((note_to_hz(60.0) - 261.6256).abs() < 1e-2);
@@ -649,6 +765,7 @@ mod tests {
             ..OscState::default()
         };
         st.dts[0] = dt;
+        st.inv_dts[0] = 1.0 / dt;
         let mut noise = 0x9E37_79B9u32;
         let mut out = Vec::new();
         while out.len() < n {
@@ -790,6 +907,7 @@ mod tests {
                 ..OscState::default()
             };
             st.dts[0] = dt;
+            st.inv_dts[0] = 1.0 / dt;
             st.phases[0] = 0.3;
             // 256 samples at 440 Hz: over two periods, so the wrap (and the saw's and square's
             // corrections around it) is compared too.

@@ -178,6 +178,7 @@ pub fn run(args: &PlayArgs) -> i32 {
     scheduler.feed(lookahead, &mut tx);
     let mut engine = Engine::new(rate, timeline.initial_patch, rx);
     engine.apply_master(&timeline.master);
+    tracing::info!("somnia: voices on the {} path", engine.simd_path().name());
     // Live input (OSC and MIDI) has a queue of its own into the engine.
     let (live_tx, live_rx) = event_queue(4096);
     engine.attach_live_queue(live_rx);

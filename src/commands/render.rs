@@ -61,6 +61,11 @@ pub fn run(args: &RenderArgs) -> i32 {
 
     let wav_path = args.out.join(format!("{name}.wav"));
     let total_samples = crate::clock::seconds_to_samples(seconds, crate::SAMPLE_RATE_HZ);
+    // Every path gives the same bytes; which one ran is worth knowing when timing a render.
+    eprintln!(
+        "somnia render: voices on the {} path",
+        crate::audio::SimdPath::from_env().name()
+    );
     let pb = bar(total_samples, "audio");
     let track = match render_wav(&timeline, seconds, &wav_path, |done| pb.set_position(done)) {
         Ok(t) => t,
