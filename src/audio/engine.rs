@@ -572,8 +572,13 @@ impl Engine {
                 detune_cents: seg.at(AudioParam::DetuneCents, 0.0),
                 now: self.position,
             };
-            for v in self.voices.iter_mut().filter(|v| v.is_active()) {
-                v.update_controls(&controls);
+            if self.simd == SimdPath::Scalar {
+                for v in self.voices.iter_mut().filter(|v| v.is_active()) {
+                    v.update_controls(&controls);
+                }
+            } else {
+                self.lanes
+                    .update_controls(&mut self.voices, self.simd, &controls);
             }
         }
         let seg = self.segment;

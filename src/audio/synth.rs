@@ -37,11 +37,16 @@ fn poly_blep(t: f32, dt: f32, inv_dt: f32) -> f32 {
 }
 
 /// 2^`x`, to about 3e-6 relative: a cutoff's octaves, once a voice per control segment
-/// (`powf` was a fifth of a voice's cost in the lanes).
-#[inline]
+/// (`powf` was a fifth of a voice's cost in the lanes). Only arithmetic and bit moves, so the
+/// lanes compute it for a whole group at once (`synth/lanes.rs`), with the same bits.
+#[inline(always)]
 fn exp2_fast(x: f32) -> f32 {
-    let x = x.clamp(-126.0, 126.0);
-    let whole = x.round();
+    let x = clamp_select(x, -126.0, 126.0);
+    // Adding 1.5 * 2^23 rounds to a whole number (to even on a tie), which then sits in the
+    // low bits of the sum: no rounding instruction the baseline build lacks, no conversion.
+    const ROUNDER: f32 = 12_582_912.0;
+    let shifted = x + ROUNDER;
+    let whole = shifted - ROUNDER;
     let f = x - whole;
     // Taylor series of 2^f on [-0.5, 0.5], to f^5.
     const C: [f32; 5] = [
@@ -52,13 +57,25 @@ fn exp2_fast(x: f32) -> f32 {
         0.001_333_355_8,
     ];
     let p = 1.0 + f * (C[0] + f * (C[1] + f * (C[2] + f * (C[3] + f * C[4]))));
-    p * f32::from_bits(((whole as i32 + 127) as u32) << 23)
+    let exponent = shifted
+        .to_bits()
+        .wrapping_sub(ROUNDER.to_bits())
+        .wrapping_add(127);
+    p * f32::from_bits(exponent << 23)
+}
+
+/// `x.clamp(lo, hi)` as two selects, which vectorize (the library's asserts its bounds first).
+/// The same result, NaN included.
+#[inline(always)]
+fn clamp_select(x: f32, lo: f32, hi: f32) -> f32 {
+    let x = if x < lo { lo } else { x };
+    if x > hi { hi } else { x }
 }
 
 /// tan(`x`) for 0 <= `x` < pi/2, to about 6e-7 relative: Lambert's continued fraction to
 /// depth 5 as one rational function. A filter's prewarp, once a voice per control segment
 /// (the library's `tan` cost as much as the rest of the control update).
-#[inline]
+#[inline(always)]
 fn tan_fast(x: f32) -> f32 {
     let y = x * x;
     let p = 1.0 + y * (-0.121_212_12 + y * 0.002_020_202);
@@ -219,14 +236,45 @@ pub struct SvfCoefs {
 }
 
 impl SvfCoefs {
+    #[inline(always)]
     pub fn new(cutoff_hz: f32, resonance: f32, sample_rate_hz: f32) -> Self {
-        let fc = cutoff_hz.clamp(16.0, 0.45 * sample_rate_hz);
+        let fc = clamp_select(cutoff_hz, 16.0, 0.45 * sample_rate_hz);
         let g = tan_fast(PI * fc / sample_rate_hz);
-        let k = 2.0 - 1.95 * resonance.clamp(0.0, 1.0);
+        let k = 2.0 - 1.95 * clamp_select(resonance, 0.0, 1.0);
         let a1 = 1.0 / (1.0 + g * (g + k));
         let a2 = g * a1;
         let a3 = g * a2;
         Self { a1, a2, a3, k }
+    }
+}
+
+/// What a voice's filter coefficients are made from at a control point.
+#[derive(Clone, Copy, Debug, Default)]
+struct CutoffInputs {
+    env_level: f32,
+    env_octaves: f32,
+    key_track: f32,
+    note: f32,
+    velocity_octaves: f32,
+    velocity: f32,
+    cutoff_hz: f32,
+    resonance: f32,
+}
+
+impl CutoffInputs {
+    /// The filter's coefficients under the live controls `c`: the scalar path calls this per
+    /// voice, the lanes per lane (the same arithmetic, so the same bits).
+    #[inline(always)]
+    fn coefs(&self, c: &VoiceControls) -> SvfCoefs {
+        let octaves = self.env_level * self.env_octaves
+            + self.key_track * (self.note - 60.0) / 12.0
+            + self.velocity_octaves * (self.velocity - 0.5);
+        let cutoff = self.cutoff_hz * c.cutoff_scale * exp2_fast(octaves);
+        SvfCoefs::new(
+            cutoff,
+            clamp_select(self.resonance + c.resonance, 0.0, 1.0),
+            c.sample_rate_hz,
+        )
     }
 }
 
@@ -390,6 +438,15 @@ impl Voice {
 
     /// Recomputes pitch and filter for the next control segment.
     pub fn update_controls(&mut self, c: &VoiceControls) {
+        if let Some(cutoff) = self.update_pitch(c) {
+            self.coefs = cutoff.coefs(c);
+        }
+    }
+
+    /// The part of [`Voice::update_controls`] that is the voice's own: the filter envelope
+    /// brought up to now and the oscillators' pitch. Returns what the filter's coefficients are
+    /// made from, which the lanes compute for a group at once.
+    fn update_pitch(&mut self, c: &VoiceControls) -> Option<CutoffInputs> {
         self.sync(c.now);
         let Voice {
             patch,
@@ -397,11 +454,10 @@ impl Voice {
             note,
             velocity,
             filter_env,
-            coefs,
             pitch_for,
             ..
         } = self;
-        let Some(p) = patch.as_ref() else { return };
+        let p = patch.as_ref()?;
         // Pitch only changes with bend and detune: recompute it only then (two powf saved per
         // voice per segment, most of the time).
         if *pitch_for != (c.bend, c.detune_cents) {
@@ -420,15 +476,16 @@ impl Voice {
             }
         }
         let f = &p.filter;
-        let octaves = filter_env.level * f.env_octaves
-            + f.key_track * (f32::from(*note) - 60.0) / 12.0
-            + f.velocity_octaves * (*velocity - 0.5);
-        let cutoff = f.cutoff_hz * c.cutoff_scale * exp2_fast(octaves);
-        *coefs = SvfCoefs::new(
-            cutoff,
-            (f.resonance + c.resonance).clamp(0.0, 1.0),
-            c.sample_rate_hz,
-        );
+        Some(CutoffInputs {
+            env_level: filter_env.level,
+            env_octaves: f.env_octaves,
+            key_track: f.key_track,
+            note: f32::from(*note),
+            velocity_octaves: f.velocity_octaves,
+            velocity: *velocity,
+            cutoff_hz: f.cutoff_hz,
+            resonance: f.resonance,
+        })
     }
 
     /// Adds this voice's next `left.len()` samples into `left`/`right`: the scalar path, one

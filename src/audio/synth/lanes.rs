@@ -14,7 +14,10 @@
 //! fuse are rendered by the scalar code itself, and voices are summed into the bus one by one
 //! in pool order, as the scalar path sums them. `tests` force every path and compare bits.
 
-use super::{FUSE_NONE, Plan, RENDER_CHUNK, Stage, Voice, osc_sample, wrap_phase};
+use super::{
+    CutoffInputs, FUSE_NONE, Plan, RENDER_CHUNK, Stage, SvfCoefs, Voice, VoiceControls, osc_sample,
+    wrap_phase,
+};
 use crate::bridge::patch::MAX_VOICES;
 
 /// How the voices are rendered. Chosen once, when the engine is built; every path gives the
@@ -107,6 +110,10 @@ pub struct VoiceLanes {
     avx2: Group<AVX2_LANES>,
 }
 
+/// Samples summed at once into the bus (a chunk is a whole number of them).
+const SUM_BLOCK: usize = 8;
+const _: () = assert!(RENDER_CHUNK % SUM_BLOCK == 0);
+
 /// Kinds of plan: 3 filter modes × (4 fused waveforms × 2 + unfused).
 const KEYS: usize = 3 * 9;
 
@@ -133,6 +140,45 @@ impl Default for VoiceLanes {
 }
 
 impl VoiceLanes {
+    /// `Voice::update_controls` for every active voice: each voice's own part one by one,
+    /// the filter's coefficients (an exponential, a tangent and a division: a chain the
+    /// scalar path waits on per voice) for 16 voices at once.
+    pub fn update_controls(
+        &mut self,
+        voices: &mut [Voice; MAX_VOICES],
+        path: SimdPath,
+        c: &VoiceControls,
+    ) {
+        let mut batch = CutoffBatch::default();
+        let mut slots = [0u8; CUTOFF_BATCH];
+        let mut count = 0;
+        for slot in 0..MAX_VOICES {
+            let v = &mut voices[slot];
+            if !v.is_active() {
+                continue;
+            }
+            let Some(inputs) = v.update_pitch(c) else {
+                continue;
+            };
+            batch.set(count, &inputs);
+            slots[count] = slot as u8;
+            count += 1;
+            if count == CUTOFF_BATCH {
+                batch.solve_on(path, c);
+                for (j, &s) in slots[..count].iter().enumerate() {
+                    voices[usize::from(s)].coefs = batch.coefs(j);
+                }
+                count = 0;
+            }
+        }
+        if count > 0 {
+            batch.solve_on(path, c);
+            for (j, &s) in slots[..count].iter().enumerate() {
+                voices[usize::from(s)].coefs = batch.coefs(j);
+            }
+        }
+    }
+
     /// Adds every active voice's next `left.len()` (at most [`RENDER_CHUNK`]) samples into
     /// `left`/`right`, in groups on `path` (not [`SimdPath::Scalar`], which the engine runs
     /// voice by voice; it is taken as [`SimdPath::Portable`] here).
@@ -213,19 +259,36 @@ impl VoiceLanes {
                 at = end;
             }
         }
-        // Into the bus in pool order, as the scalar path adds them.
+        // Into the bus in pool order, as the scalar path adds them: 8 samples at a time, the
+        // sums kept in registers across the voices rather than stored and loaded per voice.
+        let mut sounding = [(0u8, 0.0f32, 0.0f32); MAX_VOICES];
+        let mut count = 0;
         for (slot, v) in voices.iter_mut().enumerate() {
             if self.plans[slot].is_some() {
-                let mono = &self.mono[slot][..n];
-                let (pan_l, pan_r) = (v.pan_l, v.pan_r);
-                for ((l, r), s) in left[..n].iter_mut().zip(right[..n].iter_mut()).zip(mono) {
-                    *l += s * pan_l;
-                    *r += s * pan_r;
-                }
+                sounding[count] = (slot as u8, v.pan_l, v.pan_r);
+                count += 1;
             }
             if !v.is_active() {
                 v.patch = None;
             }
+        }
+        let sounding = &sounding[..count];
+        for at in (0..n).step_by(SUM_BLOCK) {
+            let (mut l, mut r) = ([0.0f32; SUM_BLOCK], [0.0f32; SUM_BLOCK]);
+            l[..SUM_BLOCK.min(n - at)].copy_from_slice(&left[at..(at + SUM_BLOCK).min(n)]);
+            r[..SUM_BLOCK.min(n - at)].copy_from_slice(&right[at..(at + SUM_BLOCK).min(n)]);
+            for &(slot, pan_l, pan_r) in sounding {
+                // Past `n` the rows hold stale samples; those sums are not kept. (A row is a
+                // whole number of blocks long.)
+                let row = &self.mono[usize::from(slot)][at..at + SUM_BLOCK];
+                for k in 0..SUM_BLOCK {
+                    l[k] += row[k] * pan_l;
+                    r[k] += row[k] * pan_r;
+                }
+            }
+            let m = SUM_BLOCK.min(n - at);
+            left[at..at + m].copy_from_slice(&l[..m]);
+            right[at..at + m].copy_from_slice(&r[..m]);
         }
     }
 }
@@ -276,6 +339,88 @@ fn render_group<const L: usize>(
         let row = &mut mono[slot];
         for (r, out) in row[..n].iter_mut().zip(&g.out) {
             *r = out[j];
+        }
+    }
+}
+
+/// Voices whose filter coefficients are computed at once.
+const CUTOFF_BATCH: usize = 16;
+
+/// [`CutoffInputs`] and the coefficients made from them, structure of arrays.
+#[derive(Default)]
+struct CutoffBatch {
+    env_level: [f32; CUTOFF_BATCH],
+    env_octaves: [f32; CUTOFF_BATCH],
+    key_track: [f32; CUTOFF_BATCH],
+    note: [f32; CUTOFF_BATCH],
+    velocity_octaves: [f32; CUTOFF_BATCH],
+    velocity: [f32; CUTOFF_BATCH],
+    cutoff_hz: [f32; CUTOFF_BATCH],
+    resonance: [f32; CUTOFF_BATCH],
+    a1: [f32; CUTOFF_BATCH],
+    a2: [f32; CUTOFF_BATCH],
+    a3: [f32; CUTOFF_BATCH],
+    k: [f32; CUTOFF_BATCH],
+}
+
+impl CutoffBatch {
+    fn set(&mut self, j: usize, i: &CutoffInputs) {
+        self.env_level[j] = i.env_level;
+        self.env_octaves[j] = i.env_octaves;
+        self.key_track[j] = i.key_track;
+        self.note[j] = i.note;
+        self.velocity_octaves[j] = i.velocity_octaves;
+        self.velocity[j] = i.velocity;
+        self.cutoff_hz[j] = i.cutoff_hz;
+        self.resonance[j] = i.resonance;
+    }
+
+    fn coefs(&self, j: usize) -> SvfCoefs {
+        SvfCoefs {
+            a1: self.a1[j],
+            a2: self.a2[j],
+            a3: self.a3[j],
+            k: self.k[j],
+        }
+    }
+
+    fn solve_on(&mut self, path: SimdPath, c: &VoiceControls) {
+        #[cfg(target_arch = "x86_64")]
+        if path == SimdPath::Avx2 && SimdPath::Avx2.available() {
+            // SAFETY: the machine has AVX2 (checked just above; the check is cached by std).
+            unsafe { self.solve_avx2(c) };
+            return;
+        }
+        let _ = path;
+        self.solve(c);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn solve_avx2(&mut self, c: &VoiceControls) {
+        self.solve(c);
+    }
+
+    /// Every lane's coefficients: `CutoffInputs::coefs`, a lane at a time in the source and
+    /// all at once in the machine code.
+    #[inline(always)]
+    fn solve(&mut self, c: &VoiceControls) {
+        for j in 0..CUTOFF_BATCH {
+            let coefs = CutoffInputs {
+                env_level: self.env_level[j],
+                env_octaves: self.env_octaves[j],
+                key_track: self.key_track[j],
+                note: self.note[j],
+                velocity_octaves: self.velocity_octaves[j],
+                velocity: self.velocity[j],
+                cutoff_hz: self.cutoff_hz[j],
+                resonance: self.resonance[j],
+            }
+            .coefs(c);
+            self.a1[j] = coefs.a1;
+            self.a2[j] = coefs.a2;
+            self.a3[j] = coefs.a3;
+            self.k[j] = coefs.k;
         }
     }
 }
@@ -645,8 +790,12 @@ mod tests {
                     voices[slot].release(now);
                 }
             }
-            for v in voices.iter_mut().filter(|v| v.is_active()) {
-                v.update_controls(&controls(now));
+            if path == SimdPath::Scalar {
+                for v in voices.iter_mut().filter(|v| v.is_active()) {
+                    v.update_controls(&controls(now));
+                }
+            } else {
+                lanes.update_controls(&mut voices, path, &controls(now));
             }
             let n = 32 - round % 9;
             let (mut l, mut r) = (vec![0.0f32; n], vec![0.0f32; n]);
