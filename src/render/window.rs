@@ -1009,18 +1009,37 @@ fn attach(
     fade_styles: &[crate::show::preset::Preset],
     lost: Option<&Renderer>,
 ) -> Result<Attached, WindowError> {
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(
-        Box::new(event_loop.owned_display_handle()),
-    ));
-    let mut surfaces = Vec::new();
-    for window in windows {
-        surfaces.push(
-            instance
-                .create_surface(window.clone())
-                .map_err(|e| RenderError::Surface(e.to_string()))?,
-        );
+    let mut tried = None;
+    for backends in crate::render::gpu::backend_tries() {
+        let mut desc = wgpu::InstanceDescriptor::new_with_display_handle_from_env(Box::new(
+            event_loop.owned_display_handle(),
+        ));
+        if let Some(b) = backends {
+            desc.backends = b;
+        }
+        let instance = wgpu::Instance::new(desc);
+        // A backend that cannot make a surface here (no Vulkan at all) gives way to the next.
+        let surfaces: Result<Vec<_>, _> = windows
+            .iter()
+            .map(|w| instance.create_surface(w.clone()))
+            .collect();
+        let surfaces = match surfaces {
+            Ok(s) => s,
+            Err(e) => {
+                tried = Some(Err(RenderError::Surface(e.to_string())));
+                continue;
+            }
+        };
+        match Gpu::with_instance(instance, surfaces.first()) {
+            Ok(gpu) => {
+                tried = Some(Ok((gpu, surfaces)));
+                break;
+            }
+            Err(e) => tried = Some(Err(e)),
+        }
     }
-    let gpu = Gpu::with_instance(instance, surfaces.first())?;
+    let (gpu, surfaces) =
+        tried.unwrap_or_else(|| Err(RenderError::NoAdapter("no backend was tried".into())))?;
     let mut configured = Vec::new();
     for (surface, window) in surfaces.into_iter().zip(windows) {
         let caps = surface.get_capabilities(&gpu.adapter);
