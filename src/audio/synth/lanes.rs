@@ -102,8 +102,7 @@ pub struct VoiceLanes {
     mono: [[f32; RENDER_CHUNK]; MAX_VOICES],
     /// The slots rendered this chunk, grouped by plan key.
     order: [u8; MAX_VOICES],
-    /// Each rendered slot's plan, and its key.
-    plans: [Option<Plan>; MAX_VOICES],
+    /// Each rendered slot's plan key.
     keys: [u8; MAX_VOICES],
     /// A group of each width, kept between chunks so nothing is cleared that is not used.
     portable: Group<PORTABLE_LANES>,
@@ -131,7 +130,6 @@ impl Default for VoiceLanes {
         Self {
             mono: [[0.0; RENDER_CHUNK]; MAX_VOICES],
             order: [0; MAX_VOICES],
-            plans: [None; MAX_VOICES],
             keys: [0; MAX_VOICES],
             portable: Group::default(),
             avx2: Group::default(),
@@ -195,35 +193,29 @@ impl VoiceLanes {
         // Which voices sound, and how: counted by key, then laid out key by key (a counting
         // sort: slots stay in pool order within a key, and it costs one pass).
         let mut per_key = [0u8; KEYS + 1];
-        let mut rendered = 0;
+        let mut sounding = [0u8; MAX_VOICES];
+        let mut count = 0;
         for (slot, v) in voices.iter().enumerate() {
-            let plan = if v.is_active() { v.plan() } else { None };
-            self.plans[slot] = plan;
-            if let Some(p) = &plan {
-                let key = key_of(p);
+            if v.is_active() && v.patch.is_some() {
+                let key = key_of(&v.plan);
                 self.keys[slot] = key;
                 per_key[usize::from(key) + 1] += 1;
-                rendered += 1;
+                sounding[count] = slot as u8;
+                count += 1;
             }
         }
-        if rendered == 0 {
-            for v in voices.iter_mut() {
-                if !v.is_active() {
-                    v.patch = None;
-                }
-            }
+        let sounding = &sounding[..count];
+        if sounding.is_empty() {
             return;
         }
         for k in 0..KEYS {
             per_key[k + 1] += per_key[k];
         }
         let mut next = per_key;
-        for slot in 0..MAX_VOICES {
-            if self.plans[slot].is_some() {
-                let key = usize::from(self.keys[slot]);
-                self.order[usize::from(next[key])] = slot as u8;
-                next[key] += 1;
-            }
+        for &slot in sounding {
+            let key = usize::from(self.keys[usize::from(slot)]);
+            self.order[usize::from(next[key])] = slot;
+            next[key] += 1;
         }
         // Each key's slots, a group at a time.
         let width = path.lanes().max(PORTABLE_LANES);
@@ -236,43 +228,22 @@ impl VoiceLanes {
                 group[..end - at].copy_from_slice(&self.order[at..end]);
                 let slots = &group[..end - at];
                 if width == AVX2_LANES {
-                    render_group(
-                        &mut self.avx2,
-                        &self.plans,
-                        &mut self.mono,
-                        voices,
-                        slots,
-                        path,
-                        n,
-                    );
+                    render_group(&mut self.avx2, &mut self.mono, voices, slots, path, n);
                 } else {
-                    render_group(
-                        &mut self.portable,
-                        &self.plans,
-                        &mut self.mono,
-                        voices,
-                        slots,
-                        path,
-                        n,
-                    );
+                    render_group(&mut self.portable, &mut self.mono, voices, slots, path, n);
                 }
                 at = end;
             }
         }
         // Into the bus in pool order, as the scalar path adds them: 8 samples at a time, the
         // sums kept in registers across the voices rather than stored and loaded per voice.
-        let mut sounding = [(0u8, 0.0f32, 0.0f32); MAX_VOICES];
-        let mut count = 0;
-        for (slot, v) in voices.iter_mut().enumerate() {
-            if self.plans[slot].is_some() {
-                sounding[count] = (slot as u8, v.pan_l, v.pan_r);
-                count += 1;
-            }
-            if !v.is_active() {
-                v.patch = None;
-            }
+        let mut pans = [(0u8, 0.0f32, 0.0f32); MAX_VOICES];
+        for (p, &slot) in pans.iter_mut().zip(sounding) {
+            let v = &mut voices[usize::from(slot)];
+            *p = (slot, v.pan_l, v.pan_r);
+            v.end_render();
         }
-        let sounding = &sounding[..count];
+        let sounding = &pans[..sounding.len()];
         for at in (0..n).step_by(SUM_BLOCK) {
             let (mut l, mut r) = ([0.0f32; SUM_BLOCK], [0.0f32; SUM_BLOCK]);
             l[..SUM_BLOCK.min(n - at)].copy_from_slice(&left[at..(at + SUM_BLOCK).min(n)]);
@@ -298,27 +269,22 @@ impl VoiceLanes {
 #[allow(clippy::too_many_arguments)]
 fn render_group<const L: usize>(
     g: &mut Group<L>,
-    plans: &[Option<Plan>; MAX_VOICES],
     mono: &mut [[f32; RENDER_CHUNK]; MAX_VOICES],
     voices: &mut [Voice; MAX_VOICES],
     slots: &[u8],
     path: SimdPath,
     n: usize,
 ) {
-    let Some(plan) = plans[usize::from(slots[0])] else {
-        return;
-    };
+    let plan = voices[usize::from(slots[0])].plan;
     // Voices of one key fuse the same oscillators, but unison or a silent second
     // oscillator can leave one with something to render ahead and the next without.
-    g.premixed = slots
-        .iter()
-        .any(|&s| plans[usize::from(s)].is_some_and(|p| p.premixed));
+    g.premixed = slots.iter().any(|&s| voices[usize::from(s)].plan.premixed);
     for j in 0..L {
         let mut row = [0.0f32; RENDER_CHUNK];
         match slots.get(j) {
             Some(&slot) => {
                 let v = &mut voices[usize::from(slot)];
-                let p = plans[usize::from(slot)].unwrap_or(plan);
+                let p = v.plan;
                 if p.premixed {
                     v.premix(&p, &mut row[..n]);
                 }
@@ -597,18 +563,28 @@ unsafe fn run_avx2<const L: usize>(g: &mut Group<L>, plan: &Plan, n: usize) {
 #[inline(always)]
 fn run<const L: usize>(g: &mut Group<L>, plan: &Plan, n: usize) {
     let premixed = g.premixed;
+    let n = n.min(RENDER_CHUNK);
+    // Whether some lane's envelope could end its stage within these `n` samples. Each step's
+    // rounding moves a level (never above 2) by at most 2^-23, so a lane whose distance to its
+    // stage's end is more than `n` steps and `n` roundings away cannot reach it: the kernel
+    // then skips the per-sample comparison, and the sums it does are the same ones.
+    let stage_may_end = (0..L).any(|j| {
+        let distance = (f64::from(g.limit[j]) - f64::from(g.level[j])) * f64::from(g.dir[j]);
+        let reach = n as f64 * (f64::from(g.step[j]).abs() + f64::powi(2.0, -23));
+        distance.is_nan() || distance <= reach * 1.01 + 1e-9
+    });
     macro_rules! by_fusion {
         ($m:literal) => {
             match (plan.fused, plan.both) {
-                (0, false) => kernel::<L, $m, 0, false>(g, premixed, n),
-                (1, false) => kernel::<L, $m, 1, false>(g, premixed, n),
-                (2, false) => kernel::<L, $m, 2, false>(g, premixed, n),
-                (3, false) => kernel::<L, $m, 3, false>(g, premixed, n),
-                (0, true) => kernel::<L, $m, 0, true>(g, premixed, n),
-                (1, true) => kernel::<L, $m, 1, true>(g, premixed, n),
-                (2, true) => kernel::<L, $m, 2, true>(g, premixed, n),
-                (3, true) => kernel::<L, $m, 3, true>(g, premixed, n),
-                _ => kernel::<L, $m, FUSE_NONE, false>(g, premixed, n),
+                (0, false) => kernel::<L, $m, 0, false>(g, premixed, stage_may_end, n),
+                (1, false) => kernel::<L, $m, 1, false>(g, premixed, stage_may_end, n),
+                (2, false) => kernel::<L, $m, 2, false>(g, premixed, stage_may_end, n),
+                (3, false) => kernel::<L, $m, 3, false>(g, premixed, stage_may_end, n),
+                (0, true) => kernel::<L, $m, 0, true>(g, premixed, stage_may_end, n),
+                (1, true) => kernel::<L, $m, 1, true>(g, premixed, stage_may_end, n),
+                (2, true) => kernel::<L, $m, 2, true>(g, premixed, stage_may_end, n),
+                (3, true) => kernel::<L, $m, 3, true>(g, premixed, stage_may_end, n),
+                _ => kernel::<L, $m, FUSE_NONE, false>(g, premixed, stage_may_end, n),
             }
         };
     }
@@ -626,6 +602,7 @@ fn run<const L: usize>(g: &mut Group<L>, plan: &Plan, n: usize) {
 fn kernel<const L: usize, const MODE: u8, const WF: u8, const TWO: bool>(
     g: &mut Group<L>,
     premixed: bool,
+    stage_may_end: bool,
     n: usize,
 ) {
     let (a1, a2, a3, kq) = (g.a1, g.a2, g.a3, g.k);
@@ -661,14 +638,14 @@ fn kernel<const L: usize, const MODE: u8, const WF: u8, const TWO: bool>(
                 _ => x[j] - kq[j] * v1 - v2,
             };
         }
-        let mut past = [0.0f32; L];
         for j in 0..L {
             level[j] += step[j];
-            past[j] = (level[j] - limit[j]) * dir[j];
         }
         let mut ended = 0u32;
-        for (j, p) in past.iter().enumerate() {
-            ended |= u32::from(*p >= 0.0) << j;
+        if stage_may_end {
+            for j in 0..L {
+                ended |= u32::from((level[j] - limit[j]) * dir[j] >= 0.0) << j;
+            }
         }
         if ended != 0 {
             // A stage ends a few times a note: out of the vector loop.
