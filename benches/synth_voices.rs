@@ -8,6 +8,11 @@
 //! it per segment (scsynth: at control rate, every 64 samples). Voices are sustained notes
 //! across five octaves.
 //!
+//! Somnia's engine is measured on each way it can render voices that this machine has: one
+//! at a time (the scalar reference), side by side in SIMD lanes in the build's baseline
+//! instructions (SSE2 on x86-64: "portable"), and in AVX2 lanes chosen at run time. All give
+//! the same bytes (tests/offline_render.rs, src/audio/synth/lanes.rs).
+//!
 //! Cost per voice is marginal: (time with V voices − time with none) / (V × samples), so the
 //! master bus (Somnia) or the server's start-up and file writing (scsynth) are not charged to
 //! the voices. "Voices in real time" is how many fit in one second of one core at 48 kHz,
