@@ -841,7 +841,8 @@ mod tests {
         out
     }
 
-    const ALL_WAVEFORMS: [Waveform; 6] = [
+    /// Every waveform, for tests that take each (here and in `lanes`).
+    pub(super) const ALL_WAVEFORMS: [Waveform; 6] = [
         Waveform::Saw,
         Waveform::Square,
         Waveform::Triangle,
@@ -919,14 +920,7 @@ mod tests {
 
     #[test]
     fn every_waveform_with_unison_and_fm_sounds_and_stays_finite() {
-        for wf in [
-            Waveform::Saw,
-            Waveform::Square,
-            Waveform::Triangle,
-            Waveform::Sine,
-            Waveform::Fm,
-            Waveform::Noise,
-        ] {
+        for wf in ALL_WAVEFORMS {
             let osc = OscSpec {
                 waveform: wf,
                 unison: 5,

@@ -3,9 +3,10 @@
 //! One voice's sample is a long serial chain (oscillators, then the filter's state, then the
 //! envelope); the scalar path spends most of its time waiting on it. Here voices that render
 //! alike (the same [`Plan`]: fused waveforms and filter mode, which all voices of one patch
-//! share) are grouped 4 (the portable build: SSE2 on x86-64, NEON on aarch64) or 8 (AVX2,
-//! chosen at run time) to a group, their state laid out as structure of arrays, and each
-//! sample of the chain runs for the whole group at once.
+//! share) are grouped 8 (the portable build: SSE2 on x86-64, NEON on aarch64; two vectors) or
+//! 16 (AVX2, chosen at run time; two vectors) to a group, their state laid out as structure of
+//! arrays, and each sample of the chain runs for the whole group at once. The filter's
+//! coefficients are computed 16 voices at a time the same way.
 //!
 //! Bit for bit the same as the scalar path, on every path: each lane runs the arithmetic of
 //! `Voice::filter_env_pan` in the same order (no fused multiply-add anywhere: Rust never
@@ -27,9 +28,9 @@ use crate::bridge::patch::MAX_VOICES;
 pub enum SimdPath {
     /// One voice at a time: the reference.
     Scalar,
-    /// Four voices to a group, in the instructions every machine of the build's target has.
+    /// Eight voices to a group, in the instructions every machine of the build's target has.
     Portable,
-    /// Eight voices to a group in AVX2, on x86-64 machines that have it.
+    /// Sixteen voices to a group in AVX2, on x86-64 machines that have it.
     Avx2,
 }
 
@@ -669,7 +670,7 @@ fn kernel<const L: usize, const MODE: u8, const WF: u8, const TWO: bool>(
 mod tests {
     use super::*;
     use crate::audio::synth::VoiceControls;
-    use crate::bridge::patch::{EnvSpec, FilterMode, FilterSpec, OscSpec, Patch, Waveform};
+    use crate::bridge::patch::{EnvSpec, FilterMode, FilterSpec, OscSpec, Patch};
 
     fn controls(now: u64) -> VoiceControls {
         VoiceControls {
@@ -693,14 +694,7 @@ mod tests {
             release_s: 0.003,
         };
         let mut out = Vec::new();
-        let waves = [
-            Waveform::Saw,
-            Waveform::Square,
-            Waveform::Triangle,
-            Waveform::Sine,
-            Waveform::Fm,
-            Waveform::Noise,
-        ];
+        let waves = crate::audio::synth::tests::ALL_WAVEFORMS;
         for (i, mode) in [
             FilterMode::Lowpass,
             FilterMode::Bandpass,
