@@ -21,8 +21,12 @@ struct PostUniform {
     gain: f32,
     contrast: f32,
     saturation: f32,
-    hue_shift: f32,
+    /// The hue shift's angle, as its cosine and sine: worked out once a frame here rather
+    /// than for every pixel (a software rasteriser pays for each `cos` and `sin`).
+    hue_cos: f32,
+    hue_sin: f32,
     glitch: f32,
+    _pad: [f32; 3],
 }
 
 const SHADER: &str = r#"
@@ -33,13 +37,18 @@ struct PostU {
     gain: f32,
     contrast: f32,
     saturation: f32,
-    hue_shift: f32,
+    hue_cos: f32,
+    hue_sin: f32,
     glitch: f32,
+    pad0: f32,
+    pad1: f32,
+    pad2: f32,
 };
 @group(0) @binding(0) var scene_tex: texture_2d<f32>;
 @group(0) @binding(1) var history_tex: texture_2d<f32>;
 @group(0) @binding(2) var samp: sampler;
 @group(0) @binding(3) var<uniform> u: PostU;
+@group(0) @binding(4) var bloom_tex: texture_2d<f32>;
 
 struct PostOut {
     @location(0) screen: vec4<f32>,
@@ -52,16 +61,20 @@ fn hash(p: vec2<f32>) -> f32 {
     return fract(q.x * q.y);
 }
 
+// The scene's pixel under `uv`, unfiltered: the pass draws at the scene's own size, so an
+// undisturbed pixel reads exactly its own, and the glitch's offsets are a digital picture's
+// (whole pixels). A fetch costs a software rasteriser far less than a filtered sample.
 fn scene(uv: vec2<f32>) -> vec3<f32> {
-    return textureSampleLevel(scene_tex, samp, uv, 0.0).rgb;
+    let dims = vec2<i32>(textureDimensions(scene_tex));
+    let p = clamp(vec2<i32>(floor(uv * vec2<f32>(dims))), vec2<i32>(0), dims - vec2<i32>(1));
+    return textureLoad(scene_tex, p, 0).rgb;
 }
 
 // Rotation about the grey axis (Rodrigues): a hue shift that keeps brightness.
-fn hue_rotate(c: vec3<f32>, turns: f32) -> vec3<f32> {
-    let a = turns * 6.2831853;
+fn hue_rotate(c: vec3<f32>) -> vec3<f32> {
     let k = vec3<f32>(0.57735027);
-    let ca = cos(a);
-    return c * ca + cross(k, c) * sin(a) + k * dot(k, c) * (1.0 - ca);
+    let ca = u.hue_cos;
+    return c * ca + cross(k, c) * u.hue_sin + k * dot(k, c) * (1.0 - ca);
 }
 
 @fragment
@@ -88,22 +101,18 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> PostOut {
     }
     // RGB split.
     let split = vec2<f32>(0.015 * g * (0.4 + 0.6 * hash(vec2<f32>(tick, 1.0))), 0.0);
-    var col = vec3<f32>(scene(uv + split).r, scene(uv).g, scene(uv - split).b);
+    var col = scene(uv);
+    if (g > 0.0) {
+        col = vec3<f32>(scene(uv + split).r, col.g, scene(uv - split).b);
+    }
     if (smear > 0.0) {
         let dragged = textureSampleLevel(history_tex, samp, uv - vec2<f32>(0.03 * g, 0.0), 0.0).rgb;
         col = mix(col, dragged, smear);
     }
-    // Glow: the bright parts, spread over two rings of taps.
+    // Glow: the bloom pass's picture, drawn at a quarter of the size, spread back by the
+    // sampler's filtering.
     if (u.glow > 0.0) {
-        let aspect = dims.y / dims.x;
-        var sum = vec3<f32>(0.0);
-        for (var i = 0; i < 12; i = i + 1) {
-            let a = f32(i) * 0.5235988;
-            let r = select(0.012, 0.03, i % 2 == 1);
-            let o = vec2<f32>(cos(a) * aspect, sin(a)) * r;
-            sum = sum + max(scene(uv + o) - vec3<f32>(0.55), vec3<f32>(0.0));
-        }
-        col = col + u.glow * sum * (2.0 / 12.0);
+        col = col + u.glow * textureSampleLevel(bloom_tex, samp, uv, 0.0).rgb;
     }
     // Feedback trails: the previous picture, a touch larger, fading.
     if (u.keep > 0.0) {
@@ -118,15 +127,50 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> PostOut {
     c = (c - 0.5) * u.contrast + 0.5;
     let luma = dot(c, vec3<f32>(0.2126, 0.7152, 0.0722));
     c = mix(vec3<f32>(luma), c, u.saturation);
-    c = hue_rotate(c, u.hue_shift);
+    c = hue_rotate(c);
     out.screen = vec4<f32>(clamp(c, vec3<f32>(0.0), vec3<f32>(1.0)), 1.0);
     return out;
 }
 "#;
 
+/// The glow's bright parts, spread over two rings of taps, drawn at a quarter of the picture's
+/// width and height: each tap then costs a sixteenth of what it did at full size, and the
+/// post pass reads the result back with one filtered tap. (At full size the twelve taps were
+/// most of the post chain's cost.)
+const BLOOM_SHADER: &str = r#"
+@group(0) @binding(0) var scene_tex: texture_2d<f32>;
+@group(0) @binding(1) var samp: sampler;
+
+@fragment
+fn fs_bloom(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let dims = vec2<f32>(textureDimensions(scene_tex));
+    // The bloom target's size, as `bloom_size` makes it.
+    let bloom_dims = max(floor(dims / 4.0), vec2<f32>(1.0));
+    let uv = pos.xy / bloom_dims;
+    let aspect = dims.y / dims.x;
+    var sum = vec3<f32>(0.0);
+    for (var i = 0; i < 12; i = i + 1) {
+        let a = f32(i) * 0.5235988;
+        let r = select(0.012, 0.03, i % 2 == 1);
+        let o = vec2<f32>(cos(a) * aspect, sin(a)) * r;
+        let c = textureSampleLevel(scene_tex, samp, uv + o, 0.0).rgb;
+        sum = sum + max(c - vec3<f32>(0.55), vec3<f32>(0.0));
+    }
+    return vec4<f32>(sum * (2.0 / 12.0), 1.0);
+}
+"#;
+
+/// The bloom target's size for a picture of `size`: a quarter each way (at least a pixel).
+fn bloom_size(size: (u32, u32)) -> (u32, u32) {
+    ((size.0 / 4).max(1), (size.1 / 4).max(1))
+}
+
 struct Targets {
     size: (u32, u32),
     input_view: wgpu::TextureView,
+    bloom_view: wgpu::TextureView,
+    /// Reads the input, for the bloom pass.
+    bloom_group: wgpu::BindGroup,
     history_views: [wgpu::TextureView; 2],
     /// `bind_groups[i]` reads history `i` (and the pass writes the other).
     bind_groups: [wgpu::BindGroup; 2],
@@ -136,6 +180,8 @@ pub struct PostPass {
     format: wgpu::TextureFormat,
     pipeline: wgpu::RenderPipeline,
     bgl: wgpu::BindGroupLayout,
+    bloom_pipeline: wgpu::RenderPipeline,
+    bloom_bgl: wgpu::BindGroupLayout,
     sampler: wgpu::Sampler,
     uniform_buf: wgpu::Buffer,
     targets: Option<Targets>,
@@ -161,6 +207,7 @@ impl PostPass {
                 texture(1),
                 super::passes::sampler_entry(2),
                 super::passes::uniform_entry(3, wgpu::ShaderStages::FRAGMENT),
+                texture(4),
             ],
         });
         let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -173,6 +220,28 @@ impl PostPass {
             source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{SHADER}").into()),
         });
         let pipeline = fullscreen_pipeline(device, "post", &layout, &module, "fs_main", format, 2);
+        let bloom_bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("post bloom"),
+            entries: &[texture(0), super::passes::sampler_entry(1)],
+        });
+        let bloom_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("post bloom"),
+            bind_group_layouts: &[Some(&bloom_bgl)],
+            immediate_size: 0,
+        });
+        let bloom_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("post bloom"),
+            source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{BLOOM_SHADER}").into()),
+        });
+        let bloom_pipeline = fullscreen_pipeline(
+            device,
+            "post bloom",
+            &bloom_layout,
+            &bloom_module,
+            "fs_bloom",
+            format,
+            1,
+        );
         let uniform_buf = super::passes::uniform_buffer(
             device,
             "post uniforms",
@@ -182,6 +251,8 @@ impl PostPass {
             format,
             pipeline,
             bgl,
+            bloom_pipeline,
+            bloom_bgl,
             sampler: super::passes::linear_sampler(device),
             uniform_buf,
             targets: None,
@@ -196,6 +267,27 @@ impl PostPass {
             let make =
                 |label| super::passes::intermediate_texture(device, label, size, self.format);
             let input_view = make("post input").create_view(&Default::default());
+            let bloom_view = super::passes::intermediate_texture(
+                device,
+                "post bloom",
+                bloom_size(size),
+                self.format,
+            )
+            .create_view(&Default::default());
+            let bloom_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("post bloom"),
+                layout: &self.bloom_bgl,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: wgpu::BindingResource::TextureView(&input_view),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: wgpu::BindingResource::Sampler(&self.sampler),
+                    },
+                ],
+            });
             let history_views = [
                 make("post history a").create_view(&Default::default()),
                 make("post history b").create_view(&Default::default()),
@@ -221,6 +313,10 @@ impl PostPass {
                             binding: 3,
                             resource: self.uniform_buf.as_entire_binding(),
                         },
+                        wgpu::BindGroupEntry {
+                            binding: 4,
+                            resource: wgpu::BindingResource::TextureView(&bloom_view),
+                        },
                     ],
                 })
             };
@@ -228,6 +324,8 @@ impl PostPass {
             self.targets = Some(Targets {
                 size,
                 input_view,
+                bloom_view,
+                bloom_group,
                 history_views,
                 bind_groups,
             });
@@ -268,6 +366,19 @@ impl PostPass {
         }
         let u = uniform(post, time_s, dt_s);
         queue.write_buffer(&self.uniform_buf, 0, bytemuck::bytes_of(&u));
+        if post.glow > 0.0 {
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("post bloom"),
+                color_attachments: &[clear_attachment(&t.bloom_view)],
+                depth_stencil_attachment: None,
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            pass.set_pipeline(&self.bloom_pipeline);
+            pass.set_bind_group(0, &t.bloom_group, &[]);
+            pass.draw(0..3, 0..1);
+        }
         let next = 1 - self.current;
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("post"),
@@ -304,8 +415,10 @@ fn uniform(post: &Post, time_s: f64, dt_s: f32) -> PostUniform {
         gain: post.exposure_ev.exp2(),
         contrast: post.contrast,
         saturation: post.saturation,
-        hue_shift: post.hue_shift,
+        hue_cos: (post.hue_shift * std::f32::consts::TAU).cos(),
+        hue_sin: (post.hue_shift * std::f32::consts::TAU).sin(),
         glitch: post.glitch,
+        _pad: [0.0; 3],
     }
 }
 
@@ -315,12 +428,14 @@ mod tests {
     use wgpu::naga;
 
     #[test]
-    fn the_post_shader_validates() {
-        let module =
-            naga::front::wgsl::parse_str(&format!("{FULLSCREEN_VS_WGSL}{SHADER}")).unwrap();
-        naga::valid::Validator::new(Default::default(), naga::valid::Capabilities::all())
-            .validate(&module)
-            .unwrap();
+    fn the_post_shaders_validate() {
+        for shader in [SHADER, BLOOM_SHADER] {
+            let module =
+                naga::front::wgsl::parse_str(&format!("{FULLSCREEN_VS_WGSL}{shader}")).unwrap();
+            naga::valid::Validator::new(Default::default(), naga::valid::Capabilities::all())
+                .validate(&module)
+                .unwrap();
+        }
     }
 
     #[test]
