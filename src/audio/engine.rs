@@ -6,7 +6,7 @@
 use super::analysis::Analyzer;
 use super::fx::glitch::GlitchControls;
 use super::fx::{Delay, Glitch, Limiter, Reverb, db_to_gain};
-use super::synth::{SimdPath, Voice, VoiceControls, VoiceLanes};
+use super::synth::{SimdPath, SimdUnavailable, Voice, VoiceControls, VoiceLanes};
 use crate::bridge::patch::{MAX_VOICES, MasterSettings, Patch};
 use crate::bridge::{Analysis, AudioParam, Curve, Event, EventKind, MIN_RAMP_S};
 
@@ -198,9 +198,9 @@ impl Engine {
 
     /// Renders the voices on `path` from now on, when the machine can take it (else nothing
     /// changes and it says so). The output is the same on every path.
-    pub fn set_simd_path(&mut self, path: SimdPath) -> Result<(), String> {
+    pub fn set_simd_path(&mut self, path: SimdPath) -> Result<(), SimdUnavailable> {
         if !path.available() {
-            return Err(format!("this machine cannot take the {} path", path.name()));
+            return Err(SimdUnavailable(path.name()));
         }
         self.simd = path;
         Ok(())
@@ -572,14 +572,8 @@ impl Engine {
                 detune_cents: seg.at(AudioParam::DetuneCents, 0.0),
                 now: self.position,
             };
-            if self.simd == SimdPath::Scalar {
-                for v in self.voices.iter_mut().filter(|v| v.is_active()) {
-                    v.update_controls(&controls);
-                }
-            } else {
-                self.lanes
-                    .update_controls(&mut self.voices, self.simd, &controls);
-            }
+            self.lanes
+                .update_controls(&mut self.voices, self.simd, &controls);
         }
         let seg = self.segment;
         let seg_offset = (self.position - seg.start) as f32;
@@ -591,14 +585,8 @@ impl Engine {
         let (left, right) = (&mut self.left[..n], &mut self.right[..n]);
         left.fill(0.0);
         right.fill(0.0);
-        if self.simd == SimdPath::Scalar {
-            for v in self.voices.iter_mut().filter(|v| v.is_active()) {
-                v.render_add(left, right);
-            }
-        } else {
-            self.lanes
-                .render_add(&mut self.voices, self.simd, left, right);
-        }
+        self.lanes
+            .render_add(&mut self.voices, self.simd, left, right);
 
         let fade_step = 1.0 / (TRANSPORT_FADE_S * sr);
         let target = if paused { 0.0 } else { 1.0 };

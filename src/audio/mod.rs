@@ -15,4 +15,4 @@ pub mod supervisor;
 pub mod synth;
 
 pub use engine::Engine;
-pub use synth::SimdPath;
+pub use synth::{SimdPath, SimdUnavailable};

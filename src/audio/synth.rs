@@ -9,7 +9,7 @@ use std::f32::consts::PI;
 use crate::bridge::patch::{EnvSpec, FilterMode, MAX_UNISON, Patch, Waveform};
 
 mod lanes;
-pub use lanes::{SimdPath, VoiceLanes};
+pub use lanes::{SimdPath, SimdUnavailable, VoiceLanes};
 
 /// Converts a MIDI note number to Hz (A4 = 69 = 440 Hz).
 pub fn note_to_hz(note: f32) -> f32 {

@@ -34,6 +34,12 @@ pub enum SimdPath {
     Avx2,
 }
 
+/// A voice path this machine cannot take (its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+#[error("this machine cannot take the {0} voice path")]
+pub struct SimdUnavailable(pub &'static str);
+
 impl SimdPath {
     /// Every path, in the order they are tried from the fastest.
     pub const ALL: [SimdPath; 3] = [SimdPath::Avx2, SimdPath::Portable, SimdPath::Scalar];
@@ -139,15 +145,22 @@ impl Default for VoiceLanes {
 }
 
 impl VoiceLanes {
-    /// `Voice::update_controls` for every active voice: each voice's own part one by one,
-    /// the filter's coefficients (an exponential, a tangent and a division: a chain the
-    /// scalar path waits on per voice) for 16 voices at once.
+    /// `Voice::update_controls` for every active voice: on the scalar path one voice at a
+    /// time; else each voice's own part one by one and the filter's coefficients (an
+    /// exponential, a tangent and a division: a chain the scalar path waits on per voice) for
+    /// 16 voices at once.
     pub fn update_controls(
         &mut self,
         voices: &mut [Voice; MAX_VOICES],
         path: SimdPath,
         c: &VoiceControls,
     ) {
+        if path == SimdPath::Scalar {
+            for v in voices.iter_mut().filter(|v| v.is_active()) {
+                v.update_controls(c);
+            }
+            return;
+        }
         let mut batch = CutoffBatch::default();
         let mut slots = [0u8; CUTOFF_BATCH];
         let mut count = 0;
@@ -179,8 +192,7 @@ impl VoiceLanes {
     }
 
     /// Adds every active voice's next `left.len()` (at most [`RENDER_CHUNK`]) samples into
-    /// `left`/`right`, in groups on `path` (not [`SimdPath::Scalar`], which the engine runs
-    /// voice by voice; it is taken as [`SimdPath::Portable`] here).
+    /// `left`/`right`: on the scalar path voice by voice, else in groups on `path`.
     ///
     /// Real-time safe: no allocation, no locks, no I/O.
     pub fn render_add(
@@ -190,6 +202,12 @@ impl VoiceLanes {
         left: &mut [f32],
         right: &mut [f32],
     ) {
+        if path == SimdPath::Scalar {
+            for v in voices.iter_mut().filter(|v| v.is_active()) {
+                v.render_add(left, right);
+            }
+            return;
+        }
         let n = left.len().min(right.len()).min(RENDER_CHUNK);
         // Which voices sound, and how: counted by key, then laid out key by key (a counting
         // sort: slots stay in pool order within a key, and it costs one pass).
@@ -761,22 +779,10 @@ mod tests {
                     voices[slot].release(now);
                 }
             }
-            if path == SimdPath::Scalar {
-                for v in voices.iter_mut().filter(|v| v.is_active()) {
-                    v.update_controls(&controls(now));
-                }
-            } else {
-                lanes.update_controls(&mut voices, path, &controls(now));
-            }
+            lanes.update_controls(&mut voices, path, &controls(now));
             let n = 32 - round % 9;
             let (mut l, mut r) = (vec![0.0f32; n], vec![0.0f32; n]);
-            if path == SimdPath::Scalar {
-                for v in voices.iter_mut().filter(|v| v.is_active()) {
-                    v.render_add(&mut l, &mut r);
-                }
-            } else {
-                lanes.render_add(&mut voices, path, &mut l, &mut r);
-            }
+            lanes.render_add(&mut voices, path, &mut l, &mut r);
             bits.extend(l.iter().chain(&r).map(|s| s.to_bits()));
             now += n as u64;
         }
