@@ -114,6 +114,19 @@ fn main() {
     let engine_post = measure(&gpu, |enc, i| {
         renderer.encode(&gpu, enc, &texture, &with_post(i))
     });
+    // A look's usual post: glow and a grade, no trails or glitch (the history is not kept).
+    let with_glow = |i| {
+        let mut f = inputs(i);
+        f.visual.post = Post {
+            glow: 0.6,
+            saturation: 1.2,
+            ..Post::default()
+        };
+        f
+    };
+    let engine_glow = measure(&gpu, |enc, i| {
+        renderer.encode(&gpu, enc, &texture, &with_glow(i))
+    });
     // The guard's own full pass, as on a window surface that cannot be sampled.
     renderer.set_srgb_views(false);
     let engine_guard_pass = measure(&gpu, |enc, i| {
@@ -265,6 +278,7 @@ fn main() {
             "somnia engine + post chain (glitch, glow, trails, grade)",
             engine_post,
         ),
+        ("somnia engine + post chain (glow, grade)", engine_glow),
         ("bare wgpu program", bare),
     ] {
         println!(

@@ -8,7 +8,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::passes::{FULLSCREEN_VS_WGSL, clear_attachment, fullscreen_pipeline};
+use super::passes::{FULLSCREEN_VS_WGSL, begin_pass, clear_attachment, fullscreen_pipeline};
 use crate::show::look::Post;
 
 #[repr(C)]
@@ -77,8 +77,7 @@ fn hue_rotate(c: vec3<f32>) -> vec3<f32> {
     return c * ca + cross(k, c) * u.hue_sin + k * dot(k, c) * (1.0 - ca);
 }
 
-@fragment
-fn fs_main(@builtin(position) pos: vec4<f32>) -> PostOut {
+fn post(pos: vec4<f32>) -> PostOut {
     let dims = vec2<f32>(textureDimensions(scene_tex));
     var uv = pos.xy / dims;
     let g = u.glitch;
@@ -131,6 +130,17 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> PostOut {
     out.screen = vec4<f32>(clamp(c, vec3<f32>(0.0), vec3<f32>(1.0)), 1.0);
     return out;
 }
+
+@fragment
+fn fs_main(@builtin(position) pos: vec4<f32>) -> PostOut {
+    return post(pos);
+}
+
+// Without trails or glitch nothing reads the history: the picture alone is written.
+@fragment
+fn fs_screen(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    return post(pos).screen;
+}
 "#;
 
 /// The glow's bright parts, spread over two rings of taps, drawn at a quarter of the picture's
@@ -179,6 +189,8 @@ struct Targets {
 pub struct PostPass {
     format: wgpu::TextureFormat,
     pipeline: wgpu::RenderPipeline,
+    /// The same pass writing the picture only, for when nothing will read the history.
+    screen_pipeline: wgpu::RenderPipeline,
     bgl: wgpu::BindGroupLayout,
     bloom_pipeline: wgpu::RenderPipeline,
     bloom_bgl: wgpu::BindGroupLayout,
@@ -220,6 +232,15 @@ impl PostPass {
             source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{SHADER}").into()),
         });
         let pipeline = fullscreen_pipeline(device, "post", &layout, &module, "fs_main", format, 2);
+        let screen_pipeline = fullscreen_pipeline(
+            device,
+            "post, picture only",
+            &layout,
+            &module,
+            "fs_screen",
+            format,
+            1,
+        );
         let bloom_bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("post bloom"),
             entries: &[texture(0), super::passes::sampler_entry(1)],
@@ -250,6 +271,7 @@ impl PostPass {
         Self {
             format,
             pipeline,
+            screen_pipeline,
             bgl,
             bloom_pipeline,
             bloom_bgl,
@@ -353,31 +375,30 @@ impl PostPass {
         let Some(t) = self.targets.as_ref() else {
             return;
         };
-        if !self.ran_last_frame {
-            // Stale trails from minutes ago must not reappear: start from black.
-            encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("post history clear"),
-                color_attachments: &[clear_attachment(&t.history_views[self.current])],
-                depth_stencil_attachment: None,
-                timestamp_writes: None,
-                occlusion_query_set: None,
-                multiview_mask: None,
-            });
-        }
         let u = uniform(post, time_s, dt_s);
         queue.write_buffer(&self.uniform_buf, 0, bytemuck::bytes_of(&u));
         if post.glow > 0.0 {
-            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("post bloom"),
-                color_attachments: &[clear_attachment(&t.bloom_view)],
-                depth_stencil_attachment: None,
-                timestamp_writes: None,
-                occlusion_query_set: None,
-                multiview_mask: None,
-            });
+            let mut pass = begin_pass(encoder, &t.bloom_view, "post bloom");
             pass.set_pipeline(&self.bloom_pipeline);
             pass.set_bind_group(0, &t.bloom_group, &[]);
             pass.draw(0..3, 0..1);
+        }
+        if post.trails_s <= 0.0 && post.glitch <= 0.0 {
+            let mut pass = begin_pass(encoder, view, "post, picture only");
+            pass.set_pipeline(&self.screen_pipeline);
+            pass.set_bind_group(0, &t.bind_groups[self.current], &[]);
+            pass.draw(0..3, 0..1);
+            // The history was not kept: trails that start later start from black.
+            self.ran_last_frame = false;
+            return;
+        }
+        if !self.ran_last_frame {
+            // Stale trails from minutes ago must not reappear: start from black.
+            begin_pass(
+                encoder,
+                &t.history_views[self.current],
+                "post history clear",
+            );
         }
         let next = 1 - self.current;
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
