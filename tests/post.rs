@@ -76,6 +76,25 @@ fn trails_fade_to_a_tenth_over_trails_s() {
     assert!((after_2s - 0.1).abs() < 0.03, "2 s after: {after_2s}");
 }
 
+#[test]
+fn trails_that_start_again_after_a_stretch_without_them_start_from_black() {
+    // White with trails, a second of black without trails (the post pass writes the picture
+    // alone then, keeping no history), then trails again over black: nothing of the white
+    // may come back.
+    let times: Vec<f64> = (0..=75).map(|i| i as f64 / 30.0).collect();
+    let f = frames_every("performances/trails-pause.toml", &times, 1.0 / 30.0);
+    let level = |t: f64| centre(&f[(t * 30.0).round() as usize])[0];
+    assert!(level(0.9) > 0.99, "the white with trails: {}", level(0.9));
+    assert!(
+        level(1.5) < 0.01,
+        "the black without trails: {}",
+        level(1.5)
+    );
+    for t in [2.0, 2.1, 2.5] {
+        assert!(level(t) < 0.01, "trails again at {t} s show {}", level(t));
+    }
+}
+
 fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
     a.iter()
         .zip(b)
