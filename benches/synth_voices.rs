@@ -31,6 +31,8 @@ use somnia::bridge::patch::{EnvSpec, FilterSpec, OscSpec, Patch, Waveform};
 use somnia::bridge::{AudioParam, Event, EventKind, event_queue};
 
 const SR: u32 = 48_000;
+/// The engine's control segment: the filter envelope is read once per segment.
+const CONTROL_FRAMES: usize = somnia::audio::engine::CHUNK;
 const BLOCK: usize = 256;
 const AMP: EnvSpec = EnvSpec {
     attack_s: 0.01,
@@ -230,9 +232,9 @@ fn time_bare(voices: usize, seconds: f64) -> f64 {
     for _ in 0..blocks {
         buf.fill(0.0);
         for v in vs.iter_mut() {
-            for seg in buf.chunks_mut(64) {
-                // Filter coefficients per 32 frames, as in the engine.
-                v.fenv.advance(32);
+            for seg in buf.chunks_mut(2 * CONTROL_FRAMES) {
+                // Filter coefficients per control segment, as in the engine.
+                v.fenv.advance(CONTROL_FRAMES as u32);
                 let fc = CUTOFF_HZ * 2f32.powf(v.fenv.level * ENV_OCTAVES);
                 let g = (PI * fc / SR as f32).tan();
                 v.a1 = 1.0 / (1.0 + g * (g + k));
