@@ -176,19 +176,11 @@ impl VoiceLanes {
             slots[count] = slot as u8;
             count += 1;
             if count == CUTOFF_BATCH {
-                batch.solve_on(path, c);
-                for (j, &s) in slots[..count].iter().enumerate() {
-                    voices[usize::from(s)].coefs = batch.coefs(j);
-                }
+                batch.solve_into(voices, &slots, path, c);
                 count = 0;
             }
         }
-        if count > 0 {
-            batch.solve_on(path, c);
-            for (j, &s) in slots[..count].iter().enumerate() {
-                voices[usize::from(s)].coefs = batch.coefs(j);
-            }
-        }
+        batch.solve_into(voices, &slots[..count], path, c);
     }
 
     /// Adds every active voice's next `left.len()` (at most [`RENDER_CHUNK`]) samples into
@@ -237,7 +229,7 @@ impl VoiceLanes {
             next[key] += 1;
         }
         // Each key's slots, a group at a time.
-        let width = path.lanes().max(PORTABLE_LANES);
+        let width = path.lanes();
         for key in 0..KEYS {
             let (from, to) = (usize::from(per_key[key]), usize::from(per_key[key + 1]));
             let mut at = from;
@@ -285,7 +277,6 @@ impl VoiceLanes {
 
 /// Renders the voices at `slots` (at most `L`, all with one plan key) into their mono
 /// rows, in group `g`.
-#[allow(clippy::too_many_arguments)]
 fn render_group<const L: usize>(
     g: &mut Group<L>,
     mono: &mut [[f32; RENDER_CHUNK]; MAX_VOICES],
@@ -366,6 +357,23 @@ impl CutoffBatch {
             a2: self.a2[j],
             a3: self.a3[j],
             k: self.k[j],
+        }
+    }
+
+    /// Solves the first `slots.len()` lanes and gives each its voice's coefficients.
+    fn solve_into(
+        &mut self,
+        voices: &mut [Voice; MAX_VOICES],
+        slots: &[u8],
+        path: SimdPath,
+        c: &VoiceControls,
+    ) {
+        if slots.is_empty() {
+            return;
+        }
+        self.solve_on(path, c);
+        for (j, &s) in slots.iter().enumerate() {
+            voices[usize::from(s)].coefs = self.coefs(j);
         }
     }
 
