@@ -8,7 +8,7 @@
 
 use qrcode::{EcLevel, QrCode};
 
-use super::passes::{FULLSCREEN_VS_WGSL, begin_overlay_pass, blended_pipeline, uniform_entry};
+use super::passes::{begin_overlay_pass, blended_pipeline, uniform_entry};
 
 /// Modules of white around the code: the quiet zone ISO/IEC 18004 asks for.
 const QUIET_MODULES: u32 = 4;
@@ -106,15 +106,7 @@ impl JoinCodePass {
                 uniform_entry(1, wgpu::ShaderStages::FRAGMENT),
             ],
         });
-        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("join code"),
-            bind_group_layouts: &[Some(&bgl)],
-            immediate_size: 0,
-        });
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("join code"),
-            source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{SHADER}").into()),
-        });
+        let (layout, module) = super::passes::fullscreen_program(device, "join code", &bgl, SHADER);
         let pipeline = blended_pipeline(
             device,
             "join code",

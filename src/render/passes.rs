@@ -12,6 +12,26 @@ fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
 }
 "#;
 
+/// A full-screen program's pipeline layout (one bind group, `bgl`) and its shader module:
+/// the shared full-screen vertex stage followed by `fragment_wgsl`.
+pub fn fullscreen_program(
+    device: &wgpu::Device,
+    label: &str,
+    bgl: &wgpu::BindGroupLayout,
+    fragment_wgsl: &str,
+) -> (wgpu::PipelineLayout, wgpu::ShaderModule) {
+    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(label),
+        bind_group_layouts: &[Some(bgl)],
+        immediate_size: 0,
+    });
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{fragment_wgsl}").into()),
+    });
+    (layout, module)
+}
+
 /// A pipeline drawing `module`'s `vs_main` and `fs_entry` over the whole target, writing one
 /// colour target of `format` per entry of `targets` (no blending).
 pub fn fullscreen_pipeline(

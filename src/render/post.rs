@@ -8,7 +8,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::passes::{FULLSCREEN_VS_WGSL, begin_pass, clear_attachment, fullscreen_pipeline};
+use super::passes::{begin_pass, clear_attachment, fullscreen_pipeline};
 use crate::show::look::Post;
 
 #[repr(C)]
@@ -222,15 +222,7 @@ impl PostPass {
                 texture(4),
             ],
         });
-        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("post"),
-            bind_group_layouts: &[Some(&bgl)],
-            immediate_size: 0,
-        });
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("post"),
-            source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{SHADER}").into()),
-        });
+        let (layout, module) = super::passes::fullscreen_program(device, "post", &bgl, SHADER);
         let pipeline = fullscreen_pipeline(device, "post", &layout, &module, "fs_main", format, 2);
         let screen_pipeline = fullscreen_pipeline(
             device,
@@ -245,15 +237,8 @@ impl PostPass {
             label: Some("post bloom"),
             entries: &[texture(0), super::passes::sampler_entry(1)],
         });
-        let bloom_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("post bloom"),
-            bind_group_layouts: &[Some(&bloom_bgl)],
-            immediate_size: 0,
-        });
-        let bloom_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("post bloom"),
-            source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{BLOOM_SHADER}").into()),
-        });
+        let (bloom_layout, bloom_module) =
+            super::passes::fullscreen_program(device, "post bloom", &bloom_bgl, BLOOM_SHADER);
         let bloom_pipeline = fullscreen_pipeline(
             device,
             "post bloom",
@@ -446,6 +431,7 @@ fn uniform(post: &Post, time_s: f64, dt_s: f32) -> PostUniform {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::passes::FULLSCREEN_VS_WGSL;
     use wgpu::naga;
 
     #[test]

@@ -13,9 +13,7 @@ use super::gpu::Gpu;
 use super::isf_layer::{AudioTextures, IsfClock, IsfImages, IsfLayer};
 use super::join_code::JoinCodePass;
 use super::mosaic::MosaicPass;
-use super::passes::{
-    FULLSCREEN_VS_WGSL, begin_pass, fullscreen_pipeline, intermediate_texture, uniform_entry,
-};
+use super::passes::{begin_pass, fullscreen_pipeline, intermediate_texture, uniform_entry};
 use super::post::PostPass;
 use super::shader;
 use super::text::{Anchor, TextItem, TextPainter};
@@ -1277,15 +1275,8 @@ impl BlendPass {
                 uniform_entry(2, wgpu::ShaderStages::FRAGMENT),
             ],
         });
-        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("crossfade"),
-            bind_group_layouts: &[Some(&bgl)],
-            immediate_size: 0,
-        });
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("crossfade"),
-            source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{BLEND_WGSL}").into()),
-        });
+        let (layout, module) =
+            super::passes::fullscreen_program(device, "crossfade", &bgl, BLEND_WGSL);
         let pipeline =
             fullscreen_pipeline(device, "crossfade", &layout, &module, "fs_main", format, 1);
         let weight_buf = super::passes::uniform_buffer(device, "crossfade weight", 16);

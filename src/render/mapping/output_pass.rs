@@ -10,8 +10,8 @@
 
 use super::bake::Remap;
 use crate::render::passes::{
-    FULLSCREEN_VS_WGSL, begin_pass, fullscreen_pipeline, linear_sampler, sampler_entry,
-    texture_entry, uniform_buffer, uniform_entry,
+    begin_pass, fullscreen_pipeline, linear_sampler, sampler_entry, texture_entry, uniform_buffer,
+    uniform_entry,
 };
 
 const SHADER: &str = r#"
@@ -70,15 +70,8 @@ impl OutputPipeline {
                 uniform_entry(3, fragment),
             ],
         });
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("output"),
-            source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{SHADER}").into()),
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("output"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
+        let (pipeline_layout, module) =
+            crate::render::passes::fullscreen_program(device, "output", &layout, SHADER);
         let pipeline = |entry| {
             fullscreen_pipeline(
                 device,

@@ -5,9 +5,7 @@
 //! and a grey ramp (for matching projectors' gamma). Each output writes its own name over it,
 //! unwarped, so the operator knows which projector is which.
 
-use crate::render::passes::{
-    FULLSCREEN_VS_WGSL, begin_pass, fullscreen_pipeline, uniform_buffer, uniform_entry,
-};
+use crate::render::passes::{begin_pass, fullscreen_pipeline, uniform_buffer, uniform_entry};
 use crate::render::text::{Anchor, TextItem, TextPainter};
 
 const SHADER: &str = r#"
@@ -122,15 +120,8 @@ impl TestCard {
                 resource: uniforms.as_entire_binding(),
             }],
         });
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("test card"),
-            source: wgpu::ShaderSource::Wgsl(format!("{FULLSCREEN_VS_WGSL}{SHADER}").into()),
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("test card"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
+        let (pipeline_layout, module) =
+            crate::render::passes::fullscreen_program(device, "test card", &layout, SHADER);
         let pipeline = fullscreen_pipeline(
             device,
             "test card",
