@@ -56,15 +56,7 @@ pub fn promote_sound_server_threads() {
 /// `AUDIO_RT_PRIORITY`. One system call; reading errno does not allocate.
 #[cfg(target_os = "linux")]
 fn set_fifo(tid: libc::pid_t) -> Priority {
-    let param = libc::sched_param {
-        sched_priority: AUDIO_RT_PRIORITY,
-    };
-    // SAFETY: tid names a thread of this process (or 0, the caller); param outlives the call.
-    if unsafe { libc::sched_setscheduler(tid, libc::SCHED_FIFO, &param) } == 0 {
-        Priority::RealTime
-    } else {
-        Priority::Refused(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
-    }
+    crate::bridge::priority::set_fifo(tid, AUDIO_RT_PRIORITY)
 }
 
 /// The line for the log, said once: what the performer can do when it was refused.

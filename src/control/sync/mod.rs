@@ -115,9 +115,13 @@ impl SyncThread {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
+            let who_owned = who.to_string();
             std::thread::Builder::new()
                 .name("somnia-sync".into())
                 .spawn(move || {
+                    if out.is_some() {
+                        promote_for_sync_out(&who_owned);
+                    }
                     let ltc = ltc.map(|tap| LtcIn::new(tap, settings.rate));
                     let io = Io { out, ltc, link };
                     run(settings, io, &steering, &health, &readings, &stop)
@@ -234,6 +238,27 @@ struct Io {
     out: Option<MidiOut>,
     ltc: Option<LtcIn>,
     link: Option<LinkIn>,
+}
+
+/// The sync thread's SCHED_FIFO priority while it sends clock or timecode out: just below the
+/// audio thread's (10), above every normal thread.
+const SYNC_RT_PRIORITY: i32 = 9;
+
+/// Asks real-time priority for the calling (sync) thread, and says what came of it. Clock and
+/// timecode out must leave within a millisecond of their time; at normal priority a busy
+/// machine (a software renderer on both cores) held this thread back 20 ms at a time, and a
+/// quarter frame then came late or, past its time when planned, not at all.
+fn promote_for_sync_out(who: &str) {
+    match crate::bridge::priority::set_fifo(0, SYNC_RT_PRIORITY) {
+        crate::bridge::Priority::RealTime => {
+            tracing::info!("{who}: clock and timecode out run at real-time priority");
+        }
+        crate::bridge::Priority::Refused(errno) => tracing::warn!(
+            "{who}: clock and timecode out run at normal priority (real-time was refused: {}); \
+             on a busy machine they may come late. Allow real-time scheduling (README, \"Audio\")",
+            std::io::Error::from_raw_os_error(errno)
+        ),
+    }
 }
 
 fn run(
