@@ -82,6 +82,7 @@ fn attempt() -> ((f64, f64, f64), Environment) {
     let env = Environment {
         underruns: underruns_during,
         recording_short_s: recording_short_s(mono.len(), recorded_for),
+        ..Environment::default()
     };
     ((go_s, a4 - a3 + 0.5, e5 - a4), env)
 }

@@ -15,6 +15,23 @@ fn a_lost_gpu_device_is_rebuilt_and_the_picture_moves_again_while_the_sound_play
         return;
     }
     let _turn = live_turn();
+    // The silence check is run again only when the sound server itself demonstrably hiccuped
+    // during the run (somnia logs it): that is not the GPU's rebuild, which this measures.
+    retry_on_dropout(one_loss, |(gaps, log)| {
+        if gaps.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} silent 10 ms windows around the device loss, at {gaps:?} (x10 ms)\n{log}",
+                gaps.len()
+            ))
+        }
+    });
+}
+
+/// One show with one device loss: the picture checked; the silent 10 ms windows from a second
+/// before the loss to two seconds after, and the log, returned.
+fn one_loss() -> ((Vec<usize>, String), Environment) {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("rec.wav");
     let mut parec = start_recording(&rec);
@@ -80,9 +97,9 @@ fn a_lost_gpu_device_is_rebuilt_and_the_picture_moves_again_while_the_sound_play
     );
     assert!(to <= windows.len(), "the recording is too short");
     let gaps: Vec<usize> = (from..to).filter(|i| windows[*i] < 0.003).collect();
-    assert!(
-        gaps.is_empty(),
-        "{} silent 10 ms windows around the device loss, at {gaps:?} (x10 ms)\n{log}",
-        gaps.len()
-    );
+    let env = Environment {
+        device_hiccups: device_hiccups(&log),
+        ..Environment::default()
+    };
+    ((gaps, log), env)
 }

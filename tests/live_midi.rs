@@ -305,6 +305,7 @@ fn steer_attempt() -> ((Vec<f32>, u32), Environment) {
     let env = Environment {
         underruns: underruns_during,
         recording_short_s: recording_short_s(mono.len(), recorded_for),
+        ..Environment::default()
     };
     ((mono, wav.sample_rate_hz), env)
 }

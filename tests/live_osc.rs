@@ -151,6 +151,7 @@ fn attempt() -> (f64, Environment) {
     let env = Environment {
         underruns: underruns_during,
         recording_short_s: recording_short_s(mono.len(), recorded_for),
+        ..Environment::default()
     };
     ((second - first) as f64 / 48.0, env)
 }

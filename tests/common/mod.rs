@@ -532,6 +532,9 @@ pub struct Environment {
     pub underruns: u64,
     /// How much shorter the recording is than the wall time it was recording for, seconds.
     pub recording_short_s: f64,
+    /// Times somnia's log says the audio device hiccuped or failed during the measurement
+    /// (the sound server's, such as the PulseAudio plugin's passing I/O error).
+    pub device_hiccups: usize,
 }
 
 impl Environment {
@@ -541,6 +544,12 @@ impl Environment {
         if self.underruns > 0 {
             why.push(format!("somnia counted {} underrun(s)", self.underruns));
         }
+        if self.device_hiccups > 0 {
+            why.push(format!(
+                "the audio device hiccuped {} time(s) (somnia's log)",
+                self.device_hiccups
+            ));
+        }
         if self.recording_short_s > 0.1 {
             why.push(format!(
                 "the recording is {:.0} ms short of its wall time",
@@ -549,6 +558,15 @@ impl Environment {
         }
         (!why.is_empty()).then(|| why.join(", "))
     }
+}
+
+/// How many times `log` says the audio device hiccuped or failed.
+pub fn device_hiccups(log: &str) -> usize {
+    log.lines()
+        .filter(|l| {
+            l.contains("somnia: audio device") && (l.contains("hiccup") || l.contains("failed"))
+        })
+        .count()
 }
 
 /// The underruns somnia reports in `/somnia/status` (the twelfth value).
