@@ -18,8 +18,17 @@
 //! the voices. "Voices in real time" is how many fit in one second of one core at 48 kHz,
 //! after the fixed cost.
 //!
+//! Each renderer is timed once per round, and its fastest round is kept (see `main`).
+//!
+//! The voices are held, so after half a second their filter envelope sustains: the engine then
+//! works the filter's coefficients out only when a live control moves, as scsynth's `RLPF`
+//! recomputes its own only when its frequency input changes. One more row has the portable
+//! lanes with a filter envelope that never settles, coefficients worked out every control
+//! segment (every 32 samples).
+//!
 //! Run: `cargo bench --bench synth_voices` (scripts/bench.sh installs scsynth first).
-//! SOMNIA_BENCH_VOICES and SOMNIA_BENCH_SECONDS override the defaults (64 voices, 20 s).
+//! SOMNIA_BENCH_VOICES, SOMNIA_BENCH_SECONDS and SOMNIA_BENCH_ROUNDS override the defaults
+//! (64 voices, 20 s, 7 rounds).
 
 use std::f32::consts::PI;
 use std::path::Path;
@@ -60,7 +69,10 @@ fn hz(note: u8) -> f32 {
 
 // ---------------------------------------------------------------- Somnia's engine
 
-fn reference_patch() -> Patch {
+/// The reference voice; with `moving_filter`, its filter envelope decays over 1000 s instead,
+/// so it never settles and the filter's coefficients are worked out again every control
+/// segment (a sustained note's are not, while the knobs stay still).
+fn reference_patch(moving_filter: bool) -> Patch {
     let saw = OscSpec {
         waveform: Waveform::Saw,
         level: 0.5,
@@ -84,16 +96,23 @@ fn reference_patch() -> Patch {
             ..FilterSpec::default()
         },
         amp_env: AMP,
-        filter_env: FENV,
+        filter_env: if moving_filter {
+            EnvSpec {
+                decay_s: 1000.0,
+                ..FENV
+            }
+        } else {
+            FENV
+        },
         velocity_amount: 0.0,
         gain_db: -24.0,
         ..Patch::default()
     }
 }
 
-fn time_engine(voices: usize, seconds: f64, path: SimdPath) -> f64 {
+fn time_engine(voices: usize, seconds: f64, path: SimdPath, moving_filter: bool) -> f64 {
     let (mut tx, rx) = event_queue(512);
-    let mut e = Engine::new(SR, reference_patch(), rx);
+    let mut e = Engine::new(SR, reference_patch(moving_filter), rx);
     e.set_simd_path(path).unwrap();
     for p in [AudioParam::ReverbMix, AudioParam::DelayMix] {
         tx.push(Event {
@@ -488,11 +507,6 @@ fn env_or(name: &str, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
-/// Best of five runs: the least-disturbed measurement.
-fn best(f: impl Fn() -> f64) -> f64 {
-    (0..5).map(|_| f()).fold(f64::INFINITY, f64::min)
-}
-
 fn main() {
     let voices = env_or("SOMNIA_BENCH_VOICES", 64.0) as usize;
     let seconds = env_or("SOMNIA_BENCH_SECONDS", 20.0);
@@ -506,27 +520,35 @@ fn main() {
         .into_iter()
         .filter(|p| p.available())
         .collect();
-    let engines: Vec<(SimdPath, (f64, f64))> = paths
-        .iter()
-        .map(|&p| {
-            (
-                p,
-                (
-                    best(|| time_engine(voices, seconds, p)),
-                    best(|| time_engine(0, seconds, p)),
-                ),
-            )
-        })
-        .collect();
-    let bare = (best(|| time_bare(voices, seconds)), 0.0);
     let dir = tempfile::tempdir().unwrap();
     // One checked run first (it fails with a reason if scsynth is missing or renders silence).
-    let sc = time_scsynth(dir.path(), voices, seconds).map(|_| {
-        (
-            best(|| time_scsynth(dir.path(), voices, seconds).unwrap_or(f64::NAN)),
-            best(|| time_scsynth(dir.path(), 0, seconds).unwrap_or(f64::NAN)),
-        )
-    });
+    let sc_ok = time_scsynth(dir.path(), voices, seconds).map(|_| ());
+    // Rounds, each timing every renderer once, and each renderer's fastest round kept: this
+    // host's load comes in bursts, and a burst then spoils one round of every renderer alike
+    // rather than all runs of one of them.
+    let rounds = env_or("SOMNIA_BENCH_ROUNDS", 7.0).max(1.0) as usize;
+    let mut engines: Vec<(SimdPath, (f64, f64))> = paths
+        .iter()
+        .map(|&p| (p, (f64::INFINITY, f64::INFINITY)))
+        .collect();
+    let mut moving = (f64::INFINITY, f64::INFINITY);
+    let mut bare = (f64::INFINITY, 0.0);
+    let mut sc = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..rounds {
+        for (p, (with, without)) in engines.iter_mut() {
+            *with = with.min(time_engine(voices, seconds, *p, false));
+            *without = without.min(time_engine(0, seconds, *p, false));
+        }
+        let portable = SimdPath::Portable;
+        moving.0 = moving.0.min(time_engine(voices, seconds, portable, true));
+        moving.1 = moving.1.min(time_engine(0, seconds, portable, true));
+        bare.0 = bare.0.min(time_bare(voices, seconds));
+        if sc_ok.is_ok() {
+            let time = |v| time_scsynth(dir.path(), v, seconds).unwrap_or(f64::NAN);
+            sc = (sc.0.min(time(voices)), sc.1.min(time(0)));
+        }
+    }
+    let sc = sc_ok.map(|()| sc);
 
     let bare_ns = per_voice_ns(bare.0, bare.1);
     let sc_ns = sc.as_ref().ok().map(|t| per_voice_ns(t.0, t.1));
@@ -556,6 +578,10 @@ fn main() {
         };
         row(what, *t);
     }
+    row(
+        "somnia engine, portable lanes, filter envelope never settling",
+        moving,
+    );
     row("bare scalar loop (no engine)", bare);
     match &sc {
         Ok(t) => row("scsynth -N (SuperCollider 3)", *t),
