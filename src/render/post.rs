@@ -170,6 +170,17 @@ fn fs_bloom(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
 }
 "#;
 
+/// A view of a new picture of `size` that one pass draws and a later one reads.
+fn picture(
+    device: &wgpu::Device,
+    label: &str,
+    size: (u32, u32),
+    format: wgpu::TextureFormat,
+) -> wgpu::TextureView {
+    super::passes::intermediate_texture(device, label, size, format)
+        .create_view(&Default::default())
+}
+
 /// The bloom target's size for a picture of `size`: a quarter each way (at least a pixel).
 fn bloom_size(size: (u32, u32)) -> (u32, u32) {
     ((size.0 / 4).max(1), (size.1 / 4).max(1))
@@ -181,7 +192,17 @@ struct Targets {
     bloom_view: wgpu::TextureView,
     /// Reads the input, for the bloom pass.
     bloom_group: wgpu::BindGroup,
-    history_views: [wgpu::TextureView; 2],
+    /// Reads the input, with a one-pixel stand-in for the history: for the pass that writes
+    /// the picture only, which never reads the history.
+    screen_group: wgpu::BindGroup,
+    /// Made the first time trails or the glitch run: two full-size pictures that a look with
+    /// neither (most) would carry for nothing.
+    history: Option<History>,
+}
+
+/// The post chain's memory of the pictures before: it writes one while reading the other.
+struct History {
+    views: [wgpu::TextureView; 2],
     /// `bind_groups[i]` reads history `i` (and the pass writes the other).
     bind_groups: [wgpu::BindGroup; 2],
 }
@@ -271,16 +292,9 @@ impl PostPass {
     /// The texture the scene is drawn into when the chain runs, made for `size`.
     pub fn input_view(&mut self, device: &wgpu::Device, size: (u32, u32)) -> &wgpu::TextureView {
         if self.targets.as_ref().is_none_or(|t| t.size != size) {
-            let make =
-                |label| super::passes::intermediate_texture(device, label, size, self.format);
-            let input_view = make("post input").create_view(&Default::default());
-            let bloom_view = super::passes::intermediate_texture(
-                device,
-                "post bloom",
-                bloom_size(size),
-                self.format,
-            )
-            .create_view(&Default::default());
+            let make = |label, size| picture(device, label, size, self.format);
+            let input_view = make("post input", size);
+            let bloom_view = make("post bloom", bloom_size(size));
             let bloom_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("post bloom"),
                 layout: &self.bloom_bgl,
@@ -295,50 +309,55 @@ impl PostPass {
                     },
                 ],
             });
-            let history_views = [
-                make("post history a").create_view(&Default::default()),
-                make("post history b").create_view(&Default::default()),
-            ];
-            let bind_group = |history: &wgpu::TextureView| {
-                device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("post"),
-                    layout: &self.bgl,
-                    entries: &[
-                        wgpu::BindGroupEntry {
-                            binding: 0,
-                            resource: wgpu::BindingResource::TextureView(&input_view),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 1,
-                            resource: wgpu::BindingResource::TextureView(history),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 2,
-                            resource: wgpu::BindingResource::Sampler(&self.sampler),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 3,
-                            resource: self.uniform_buf.as_entire_binding(),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 4,
-                            resource: wgpu::BindingResource::TextureView(&bloom_view),
-                        },
-                    ],
-                })
-            };
-            let bind_groups = [bind_group(&history_views[0]), bind_group(&history_views[1])];
+            let stand_in = make("post history stand-in", (1, 1));
+            let screen_group = self.bind_group(device, &input_view, &stand_in, &bloom_view);
             self.targets = Some(Targets {
                 size,
                 input_view,
                 bloom_view,
                 bloom_group,
-                history_views,
-                bind_groups,
+                screen_group,
+                history: None,
             });
             self.ran_last_frame = false;
         }
         &self.targets.as_ref().expect("just made").input_view
+    }
+
+    /// The post pass's bindings: the scene, a history, the sampler, the uniforms, the bloom.
+    fn bind_group(
+        &self,
+        device: &wgpu::Device,
+        input: &wgpu::TextureView,
+        history: &wgpu::TextureView,
+        bloom: &wgpu::TextureView,
+    ) -> wgpu::BindGroup {
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("post"),
+            layout: &self.bgl,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::TextureView(input),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::TextureView(history),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: wgpu::BindingResource::Sampler(&self.sampler),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: self.uniform_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: wgpu::BindingResource::TextureView(bloom),
+                },
+            ],
+        })
     }
 
     /// Notes that the chain did not run this frame (so its history is stale next time).
@@ -350,47 +369,51 @@ impl PostPass {
     /// `dt_s` is the time the frame stands for: trails fade by time, not by frame count.
     pub fn apply(
         &mut self,
-        queue: &wgpu::Queue,
+        gpu: &super::gpu::Gpu,
         encoder: &mut wgpu::CommandEncoder,
         view: &wgpu::TextureView,
         post: &Post,
         time_s: f64,
         dt_s: f32,
     ) {
+        let picture_only = post.trails_s <= 0.0 && post.glitch <= 0.0;
+        if !picture_only {
+            self.make_history(&gpu.device);
+        }
         let Some(t) = self.targets.as_ref() else {
             return;
         };
         let u = uniform(post, time_s, dt_s);
-        queue.write_buffer(&self.uniform_buf, 0, bytemuck::bytes_of(&u));
+        gpu.queue
+            .write_buffer(&self.uniform_buf, 0, bytemuck::bytes_of(&u));
         if post.glow > 0.0 {
             let mut pass = begin_pass(encoder, &t.bloom_view, "post bloom");
             pass.set_pipeline(&self.bloom_pipeline);
             pass.set_bind_group(0, &t.bloom_group, &[]);
             pass.draw(0..3, 0..1);
         }
-        if post.trails_s <= 0.0 && post.glitch <= 0.0 {
-            let mut pass = begin_pass(encoder, view, "post, picture only");
-            pass.set_pipeline(&self.screen_pipeline);
-            pass.set_bind_group(0, &t.bind_groups[self.current], &[]);
-            pass.draw(0..3, 0..1);
-            // The history was not kept: trails that start later start from black.
-            self.ran_last_frame = false;
-            return;
-        }
+        let history = match &t.history {
+            Some(history) if !picture_only => history,
+            _ => {
+                let mut pass = begin_pass(encoder, view, "post, picture only");
+                pass.set_pipeline(&self.screen_pipeline);
+                pass.set_bind_group(0, &t.screen_group, &[]);
+                pass.draw(0..3, 0..1);
+                // The history was not kept: trails that start later start from black.
+                self.ran_last_frame = false;
+                return;
+            }
+        };
         if !self.ran_last_frame {
             // Stale trails from minutes ago must not reappear: start from black.
-            begin_pass(
-                encoder,
-                &t.history_views[self.current],
-                "post history clear",
-            );
+            begin_pass(encoder, &history.views[self.current], "post history clear");
         }
         let next = 1 - self.current;
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("post"),
             color_attachments: &[
                 clear_attachment(view),
-                clear_attachment(&t.history_views[next]),
+                clear_attachment(&history.views[next]),
             ],
             depth_stencil_attachment: None,
             timestamp_writes: None,
@@ -398,11 +421,33 @@ impl PostPass {
             multiview_mask: None,
         });
         pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &t.bind_groups[self.current], &[]);
+        pass.set_bind_group(0, &history.bind_groups[self.current], &[]);
         pass.draw(0..3, 0..1);
         drop(pass);
         self.current = next;
         self.ran_last_frame = true;
+    }
+}
+
+impl PostPass {
+    /// The history's two pictures and their bindings, the first time they are needed (for
+    /// the targets' size; they go with the targets when the size changes).
+    fn make_history(&mut self, device: &wgpu::Device) {
+        let Some(t) = self.targets.as_ref() else {
+            return;
+        };
+        if t.history.is_some() {
+            return;
+        }
+        let make = |label| picture(device, label, t.size, self.format);
+        let views = [make("post history a"), make("post history b")];
+        let bind_groups =
+            [0, 1].map(|i| self.bind_group(device, &t.input_view, &views[i], &t.bloom_view));
+        if let Some(t) = self.targets.as_mut() {
+            t.history = Some(History { views, bind_groups });
+        }
+        // New pictures hold nothing yet: the pass clears the one it reads first.
+        self.ran_last_frame = false;
     }
 }
 

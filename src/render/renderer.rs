@@ -829,7 +829,7 @@ impl Renderer {
             let input = self.post.input_view(&gpu.device, size).clone();
             self.draw_scene(gpu, encoder, &input, size, inputs);
             self.post
-                .apply(&gpu.queue, encoder, view, &post, inputs.time_s, inputs.dt_s);
+                .apply(gpu, encoder, view, &post, inputs.time_s, inputs.dt_s);
         }
         let mut text = Vec::new();
         if let Some(join) = inputs.join_code.as_ref().filter(|j| j.opacity > 0.0) {
