@@ -271,3 +271,70 @@ fn losing_the_display_mid_show_ends_with_one_line_and_exit_2() {
         .collect();
     assert_eq!(after.len(), 1, "{log}");
 }
+
+#[test]
+fn print_unit_writes_a_notify_unit_with_a_watchdog_that_restarts_the_shipped_kiosk_always() {
+    let (code, unit, err) = run(&["kiosk", "--print-unit", "kiosks/sanctuary.toml"], true);
+    assert_eq!(code, Some(0), "{err}");
+    // Three sections, each key once, read as systemd reads them.
+    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for line in unit.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            sections.push((name.to_string(), Vec::new()));
+            continue;
+        }
+        let (key, value) = line.split_once('=').expect("key=value");
+        sections
+            .last_mut()
+            .expect("a key before any section")
+            .1
+            .push((key.to_string(), value.to_string()));
+    }
+    let names: Vec<&str> = sections.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Unit", "Service", "Install"], "{unit}");
+    let service = &sections[1].1;
+    let get = |key: &str| {
+        let found: Vec<&str> = service
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(found.len(), 1, "{key} in:\n{unit}");
+        found[0].to_string()
+    };
+    assert_eq!(get("Type"), "notify");
+    assert_eq!(get("Restart"), "always");
+    let watchdog_s: u64 = get("WatchdogSec").parse().unwrap();
+    assert!((2..=60).contains(&watchdog_s), "{watchdog_s}");
+    // It runs this very binary on the kiosk file by its absolute path, from the project.
+    let exec = get("ExecStart");
+    let words: Vec<&str> = exec.split(' ').collect();
+    assert_eq!(words.len(), 3, "{exec}");
+    assert_eq!(
+        std::fs::canonicalize(words[0]).unwrap(),
+        std::fs::canonicalize(env!("CARGO_BIN_EXE_somnia")).unwrap()
+    );
+    assert_eq!(words[1], "kiosk");
+    let file = std::path::Path::new(words[2]);
+    assert!(file.is_absolute() && file.is_file(), "{exec}");
+    assert!(
+        std::path::Path::new(&get("WorkingDirectory"))
+            .join("kiosks")
+            .is_dir()
+    );
+    assert_eq!(
+        sections[2].1,
+        [("WantedBy".into(), "graphical-session.target".into())]
+    );
+    // A kiosk file with a mistake prints no unit: the mistake, at its place, and exit 1.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "title = \"Bad\"\norder = \"sideways\"\n").unwrap();
+    let (code, out, err) = run(&["kiosk", "--print-unit", bad.to_str().unwrap()], true);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("bad.toml:2:"), "{err}");
+}

@@ -1,8 +1,10 @@
 //! `somnia kiosk` through the real binary, under Xvfb and the PulseAudio null sink: a playlist
 //! with a broken performance and a preset whose shader fails plays on, passing over both (and
 //! saying so in the log and on `/health`), the picture never black for longer than the fade;
-//! killed outright mid-item it starts again on the same item; no single key ends it, the chord
-//! does; under
+//! killed outright mid-item it starts again on the same item where it was; no single key ends
+//! it, the chord does; fullscreen, it keeps the screen awake, serves `/health` on loopback by
+//! default and rebuilds a lost GPU; with every item broken the attract item (or the rest look)
+//! plays, and a mended item comes back; its sound crossfades between items; under
 //! systemd it says READY with its first frame, names each item, feeds the watchdog only while
 //! it runs, and logs to the journal with priorities (otherwise to a file in its state folder).
 
@@ -132,21 +134,37 @@ fn a_kiosk_passes_over_broken_items_and_is_never_black_for_longer_than_its_fade(
 }
 
 #[test]
-fn killed_outright_mid_item_a_kiosk_starts_again_on_the_same_item_and_only_its_chord_ends_it() {
+fn killed_outright_mid_item_a_kiosk_starts_again_on_the_same_item_where_it_was_and_only_its_chord_ends_it()
+ {
     if !live_env() {
         return;
     }
     let _turn = live_turn();
     let dir = kiosk_project(30.0);
+    // One item that turns from red to blue 3 s in, so a screenshot tells where in it we are.
+    std::fs::write(
+        dir.path().join("performances/turn.toml"),
+        "title = \"Turn\"\nduration = 60\npreset = \"warm\"\n[[cue]]\nat = 3\npreset = \"cool\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("kiosks/test.toml"),
+        "fade_s = 1\n[[item]]\nperformance = \"torn\"\n[[item]]\nperformance = \"turn\"\n",
+    )
+    .unwrap();
+    let blue = |c: &[f64; 3]| c[2] > 40.0 && c[2] > 2.0 * c[0];
+    let shot = dir.path().join("shot.png");
     let mut first = start(dir.path(), &[]);
     first.wait_until_up();
     assert!(
-        first.wait_for_log("now warm (item 2)", Duration::from_secs(10)),
+        first.wait_for_log("now Turn (item 2)", Duration::from_secs(10)),
         "{}",
         first.log_text()
     );
-    // Let the state file catch up with a second or two of the item, then kill it outright.
-    std::thread::sleep(Duration::from_millis(2500));
+    // Past the turn to blue, and a second or two for the state file to catch up: killed.
+    let rgb = shot_until(&shot, blue);
+    assert!(blue(&rgb), "{rgb:?}");
+    std::thread::sleep(Duration::from_millis(2000));
     first.child.kill().unwrap();
     first.child.wait().unwrap();
     let place: serde_json::Value = serde_json::from_str(
@@ -154,13 +172,19 @@ fn killed_outright_mid_item_a_kiosk_starts_again_on_the_same_item_and_only_its_c
     )
     .unwrap();
     assert_eq!(place["item"], 1, "{place}");
+    let saved_s = place["position_s"].as_f64().unwrap();
+    assert!(saved_s > 3.5, "{place}");
     let second = start(dir.path(), &[]);
     second.wait_until_up();
     let log = second.log_text();
     assert!(
-        log.contains("carrying on with `warm`") && log.contains("now warm (item 2)"),
+        log.contains(&format!("carrying on with `Turn` at {saved_s:.1} s"))
+            && log.contains("now Turn (item 2)"),
         "{log}"
     );
+    // Where it was: blue from its first frames, not the item's red start again.
+    let rgb = window_rgb(&shot);
+    assert!(blue(&rgb), "the item started over: {rgb:?}\n{log}");
     // Escape, Space, q and Alt+F4 are a visitor's; only the chord ends it.
     for key in ["Escape", "space", "q", "alt+F4"] {
         press(key);
@@ -208,7 +232,7 @@ fn killed_outright_mid_item_a_kiosk_starts_again_on_the_same_item_and_only_its_c
     let file = std::fs::read_to_string(dir.path().join("state/somnia.log")).unwrap();
     let item_lines: Vec<&str> = file
         .lines()
-        .filter(|l| l.ends_with("INFO somnia kiosk: now warm (item 2)"))
+        .filter(|l| l.ends_with("INFO somnia kiosk: now Turn (item 2)"))
         .collect();
     assert_eq!(item_lines.len(), 2, "{file}");
     for line in item_lines {
@@ -378,4 +402,310 @@ fn a_closed_kiosk_shows_its_black_look_and_health_counts_the_black_frames() {
         "{h}"
     );
     assert!(h["next_change"].as_str().unwrap().contains("10:00"), "{h}");
+}
+
+/// The Somnia window's mean colour, 0..255 each.
+fn window_rgb(path: &Path) -> [f64; 3] {
+    window_shot(path).mean_rgb()
+}
+
+/// Waits up to `within` for `text` in the kiosk's log, failing with the log.
+fn expect_log(kiosk: &LivePlay, text: &str, within: Duration) {
+    assert!(
+        kiosk.wait_for_log(text, within),
+        "no `{text}` within {within:?}:\n{}",
+        kiosk.log_text()
+    );
+}
+
+#[test]
+fn a_fullscreen_kiosk_fills_the_screen_keeps_it_awake_serves_health_on_loopback_only_and_rebuilds_a_lost_gpu()
+ {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let before_s = screensaver_timeout_s();
+    assert!(before_s > 0, "the test display blanks by default");
+    let dir = kiosk_project(30.0);
+    let root = dir.path();
+    let osc_port = free_port();
+    let osc = osc_port.to_string();
+    let state = root.join("state");
+    // As an installation runs it: fullscreen, the web server where it is by default.
+    let kiosk = LivePlay::kiosk_with_env(
+        root,
+        &[
+            root.join("kiosks/test.toml").to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--osc-port",
+            &osc,
+            "--no-midi",
+            "--no-vsync",
+        ],
+        &[("SOMNIA_DEBUG_LOSE_GPU_AT_S", "6"), ("SOMNIA_WEB_BIND", "")],
+    );
+    kiosk.wait_until_up();
+    // The screen is covered by the first item that plays (`warm`, red).
+    let shot = root.join("screen.png");
+    let until = Instant::now() + Duration::from_secs(5);
+    let red_share = loop {
+        screenshot(&shot);
+        let img = read_png(&shot);
+        let red = img
+            .rgb
+            .chunks(3)
+            .filter(|p| p[0] > 40 && p[0] > 2 * p[2])
+            .count() as f64
+            / (img.width * img.height) as f64;
+        if red > 0.9 || Instant::now() > until {
+            break red;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        red_share > 0.9,
+        "the kiosk covers {:.0}% of the screen",
+        red_share * 100.0
+    );
+    assert_eq!(screensaver_timeout_s(), 0, "the screensaver is off");
+    // /health by default on 127.0.0.1:9080, and only there.
+    let health_at: std::net::SocketAddr = ([127, 0, 0, 1], 9080).into();
+    let h = health(health_at).unwrap_or_else(|e| panic!("{e}\n{}", kiosk.log_text()));
+    assert_eq!(h["playing"], "warm (item 2)", "{h}");
+    assert_eq!(h["restarts"], 0, "{h}");
+    // The broken first item; `cracked` is tried only when its turn comes, 30 s on.
+    assert_eq!(h["quarantined"].as_array().map(Vec::len), Some(1), "{h}");
+    assert!(health(([127, 0, 0, 2], 9080).into()).is_err());
+    // /somnia/status says the same, after the sync sources (none here).
+    let status = osc_status(osc_port);
+    assert_eq!(status[25], "0", "no sync sources: {status:?}");
+    assert_eq!(status[26], "0", "restarts: {status:?}");
+    assert_eq!(status[27], "warm (item 2)", "{status:?}");
+    assert_eq!(status[28], "", "always open: {status:?}");
+    assert_eq!(status[29], "1", "{status:?}");
+    assert!(status[30].starts_with("performance `torn`"), "{status:?}");
+    // The GPU device is lost 6 s in: rebuilt, the picture is back within 2 s.
+    expect_log(
+        &kiosk,
+        "the graphics device was lost",
+        Duration::from_secs(20),
+    );
+    let lost = Instant::now();
+    let back = loop {
+        let rgb = window_rgb(&root.join("after.png"));
+        if rgb[0] > 40.0 || lost.elapsed() > Duration::from_secs(2) {
+            break rgb;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(back[0] > 40.0, "{back:?}\n{}", kiosk.log_text());
+    let h = health(health_at).unwrap();
+    assert_eq!(h["gpu_device_losses"], 1, "{h}");
+    assert_eq!(h["playing"], "warm (item 2)", "{h}");
+    kiosk.stop();
+    assert_eq!(
+        screensaver_timeout_s(),
+        before_s,
+        "the screensaver is as it was after"
+    );
+}
+
+#[test]
+fn with_every_item_broken_the_attract_item_plays_a_fixed_item_leaves_quarantine_and_without_either_the_rest_look_plays()
+ {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = kiosk_project(2.0);
+    let root = dir.path();
+    std::fs::write(
+        root.join("kiosks/attract.toml"),
+        "fade_s = 0.5\nhold_s = 2\n[[item]]\nperformance = \"torn\"\n\
+         [[item]]\npreset = \"cracked\"\n[attract]\npreset = \"cool\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("kiosks/rest.toml"),
+        "[[item]]\nperformance = \"torn\"\n",
+    )
+    .unwrap();
+    let run = |file: &str| {
+        let port = free_port();
+        let kiosk = LivePlay::kiosk(
+            root,
+            &[
+                root.join("kiosks").join(file).to_str().unwrap(),
+                "--state-dir",
+                root.join("state").join(file).to_str().unwrap(),
+                "--windowed",
+                "--size",
+                "160x90",
+                "--no-osc",
+                "--no-midi",
+                "--web-bind",
+                &format!("127.0.0.1:{port}"),
+            ],
+        );
+        kiosk.wait_until_up();
+        (kiosk, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+    };
+    let shot = root.join("shot.png");
+
+    // Both items are broken: the attract item (`cool`, blue) plays instead.
+    let (kiosk, web) = run("attract.toml");
+    expect_log(&kiosk, "now cool (attract)", Duration::from_secs(10));
+    let rgb = shot_until(&shot, |c| c[2] > 40.0 && c[2] > 2.0 * c[0]);
+    assert!(
+        rgb[2] > 40.0 && rgb[2] > 2.0 * rgb[0],
+        "not the attract item: {rgb:?}"
+    );
+    let h = health(web).unwrap();
+    assert_eq!(h["quarantined"].as_array().map(Vec::len), Some(2), "{h}");
+    // The shader is mended: at the attract item's end the preset is tried again, and plays.
+    std::fs::copy(
+        fixture("shaders/tint.wgsl"),
+        root.join("shaders/cracked.wgsl"),
+    )
+    .unwrap();
+    expect_log(&kiosk, "now cracked (item 2)", Duration::from_secs(10));
+    assert!(
+        kiosk
+            .log_text()
+            .contains("a quarantined item's files changed; it is tried again"),
+        "{}",
+        kiosk.log_text()
+    );
+    // `cracked` is a copy of `warm`: red.
+    let rgb = shot_until(&shot, |c| c[0] > 40.0 && c[0] > 2.0 * c[2]);
+    assert!(
+        rgb[0] > 40.0 && rgb[0] > 2.0 * rgb[2],
+        "not the mended item: {rgb:?}"
+    );
+    let h = health(web).unwrap();
+    let quarantined = h["quarantined"].as_array().unwrap();
+    assert_eq!(quarantined.len(), 1, "{h}");
+    assert!(
+        quarantined[0]
+            .as_str()
+            .unwrap()
+            .starts_with("performance `torn`"),
+        "{h}"
+    );
+    kiosk.stop();
+
+    // Nothing can play and there is no attract item: the built-in rest look, dim but alive.
+    let (kiosk, web) = run("rest.toml");
+    expect_log(
+        &kiosk,
+        "now rest (nothing else can play)",
+        Duration::from_secs(10),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let first = window_shot(&shot);
+    std::thread::sleep(Duration::from_secs(2));
+    let second = window_shot(&root.join("shot2.png"));
+    let h = health(web).unwrap();
+    kiosk.stop();
+    assert_eq!(h["playing"], "rest (nothing else can play)", "{h}");
+    assert_eq!(h["picture"]["black_frames_longest"], 0, "never black: {h}");
+    let mean = |i: &Image| i.mean_rgb().iter().sum::<f64>() / 3.0;
+    assert!(mean(&first) > 3.0, "{:?}", first.mean_rgb());
+    let drift = thumb_distance(
+        &thumbnail(&first.rgb, first.width, first.height, 16, 9),
+        &thumbnail(&second.rgb, second.width, second.height, 16, 9),
+    );
+    assert!(drift > 0.05, "the rest look stands still ({drift:.3})");
+}
+
+#[test]
+fn the_sound_crossfades_between_items_with_no_gap_both_notes_heard_in_the_fade() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = temp_project(&[("warm", "warm"), ("cool", "cool")]);
+    let root = dir.path();
+    // A held A3 for 4 s, then a held F#5 (no harmonic of A3) for 4 s, with a 1 s crossfade.
+    for (name, preset, note) in [("low", "warm", "A3"), ("high", "cool", "F#5")] {
+        std::fs::write(
+            root.join(format!("performances/{name}.toml")),
+            format!(
+                "title = \"{name}\"\nduration = 4\npreset = \"{preset}\"\n\
+                 [[cue]]\nat = 0\nnotes = [\"{note}\"]\nlength_s = 8\n"
+            ),
+        )
+        .unwrap();
+    }
+    std::fs::create_dir_all(root.join("kiosks")).unwrap();
+    std::fs::write(
+        root.join("kiosks/test.toml"),
+        "fade_s = 1\n[[item]]\nperformance = \"low\"\n[[item]]\nperformance = \"high\"\n",
+    )
+    .unwrap();
+    let rec = root.join("rec.wav");
+    let mut parec = start_recording(&rec);
+    let rec_start = Instant::now();
+    let kiosk = start(root, &[]);
+    kiosk.wait_until_up();
+    expect_log(&kiosk, "now high (item 2)", Duration::from_secs(15));
+    let changed_s = rec_start.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_secs(3));
+    let log = kiosk.stop();
+    stop_with_sigint(&mut parec);
+    let mono = read_wav(&rec).mono();
+    let (a3, f_sharp5) = (note_hz(57), note_hz(78));
+    // Where each note is heard, 50 ms windows: the low note's last, the high note's first.
+    let window = 2400;
+    // A note is heard in a window within 20 dB of its loudest.
+    let heard = |hz: f32| -> Vec<bool> {
+        let levels: Vec<f32> = mono
+            .chunks(window)
+            .map(|w| {
+                let mut w = w.to_vec();
+                w.resize(window, 0.0);
+                level_near(&spectrum(&w), window, 48_000, hz)
+            })
+            .collect();
+        let loudest = levels.iter().copied().fold(0.0, f32::max);
+        levels.iter().map(|l| *l > loudest * 0.1).collect()
+    };
+    let (low, high) = (heard(a3), heard(f_sharp5));
+    let low_last = low.iter().rposition(|h| *h).expect("the low note is heard") as f64 * 0.05;
+    let high_first = high
+        .iter()
+        .position(|h| *h)
+        .expect("the high note is heard") as f64
+        * 0.05;
+    assert!(
+        (changed_s - 4.0..changed_s + 2.0).contains(&high_first),
+        "the high note came at {high_first:.2} s, the change was logged at {changed_s:.2} s\n{log}"
+    );
+    // Both notes sound together for most of the fade: a crossfade, not a cut.
+    let overlap_s = low_last - high_first;
+    assert!(
+        (0.4..=1.3).contains(&overlap_s),
+        "the notes overlapped {overlap_s:.2} s (the fade is 1 s)"
+    );
+    // And the sound never drops out across the change.
+    let quietest_db = (0..40)
+        .map(|i| {
+            let from = high_first - 1.0 + f64::from(i) * 0.05;
+            level_db(&mono, from, from + 0.05)
+        })
+        .fold(f32::INFINITY, f32::min);
+    let steady_db = level_db(&mono, high_first - 2.0, high_first - 1.0);
+    assert!(
+        quietest_db > steady_db - 12.0,
+        "a gap: {quietest_db:.1} dB against {steady_db:.1} dB steady"
+    );
+    report(
+        "kiosk",
+        &format!(
+            "sound crossfade: both notes heard together {overlap_s:.2} s of a 1 s fade; quietest 50 ms {:.1} dB under the steady level",
+            steady_db - quietest_db
+        ),
+    );
 }

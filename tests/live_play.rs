@@ -186,20 +186,6 @@ fn a_broken_shader_at_play_start_exits_one_with_its_file_line_and_column() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-/// The X screensaver's timeout as `xset q` prints it.
-fn screensaver_timeout_s() -> u32 {
-    let out = std::process::Command::new("xset")
-        .arg("q")
-        .output()
-        .expect("xset (x11-xserver-utils)");
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find_map(|l| l.trim().strip_prefix("timeout:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| panic!("no screensaver timeout in:\n{text}"))
-}
-
 #[test]
 fn the_screen_does_not_blank_while_a_show_plays_and_its_settings_come_back_after() {
     if !live_env() {

@@ -720,8 +720,24 @@ fn status_reply(sink: &OscSink, stats: &OscStats) -> OscPacket {
         ]
         .into_iter()
         .chain(sync_status(&sink.health))
+        .chain(kiosk_status(&sink.health))
         .collect(),
     })
+}
+
+/// A kiosk's figures for the status reply, after the sync sources (fields are only ever
+/// added): restarts, what plays, the next opening or closing ("" when none), then the count of
+/// quarantined items and each one's name. `play` reports 0, its title, "" and 0.
+fn kiosk_status(health: &crate::bridge::Health) -> Vec<OscType> {
+    let kiosk = health.kiosk();
+    let mut args = vec![
+        OscType::Long(health.restarts() as i64),
+        OscType::String(health.playing()),
+        OscType::String(kiosk.next_change.unwrap_or_default()),
+        OscType::Int(kiosk.quarantined.len() as i32),
+    ];
+    args.extend(kiosk.quarantined.into_iter().map(OscType::String));
+    args
 }
 
 /// The sync sources for the status reply: their count, then name, state and offset each.
@@ -742,7 +758,7 @@ mod tests {
     use crate::bridge::Transport;
 
     #[test]
-    fn status_reports_underruns_and_midi_counters_after_the_osc_ones() {
+    fn status_reports_underruns_and_midi_counters_after_the_osc_ones_and_a_kiosks_figures_last() {
         let transport = Arc::new(Transport::new(48_000));
         transport.count_underrun();
         transport.count_device_loss();
@@ -778,20 +794,38 @@ mod tests {
             offset: Some(0.5),
             detail: "25".into(),
         }]);
+        sink.health.set_restarts(3);
+        sink.health.set_playing("warm (item 2)");
+        sink.health
+            .set_next_change(Some("2026-12-04T10:00:00+01:00[Europe/Berlin]".into()));
+        sink.health
+            .set_quarantined(vec!["performance `torn`".into(), "preset `cracked`".into()]);
         let OscPacket::Message(m) = status_reply(&sink, &stats) else {
             panic!("a message");
         };
-        assert_eq!(m.args.len(), 29);
+        assert_eq!(m.args.len(), 35);
         // Nothing measured the GPU or the picture here.
         assert_eq!(&m.args[23..25], &[OscType::Long(-1), OscType::Long(-1)]);
         // The one sync source, freewheeling half a frame off.
         assert_eq!(
-            &m.args[25..],
+            &m.args[25..29],
             &[
                 OscType::Int(1),
                 OscType::String("mtc in".into()),
                 OscType::String("freewheeling".into()),
                 OscType::Double(0.5)
+            ]
+        );
+        // Then the kiosk's: restarts, the item, the next change and the two quarantined.
+        assert_eq!(
+            &m.args[29..],
+            &[
+                OscType::Long(3),
+                OscType::String("warm (item 2)".into()),
+                OscType::String("2026-12-04T10:00:00+01:00[Europe/Berlin]".into()),
+                OscType::Int(2),
+                OscType::String("performance `torn`".into()),
+                OscType::String("preset `cracked`".into()),
             ]
         );
         assert_eq!(m.args[0], OscType::String("Status".into()));

@@ -341,13 +341,21 @@ impl LivePlay {
         Self::kiosk_with_env(dir, args, &[])
     }
 
-    /// [`LivePlay::kiosk`] with environment variables set for it.
+    /// [`LivePlay::kiosk`] with environment variables set for it (an empty value removes
+    /// one: `SOMNIA_WEB_BIND` for the server's own default address).
     pub fn kiosk_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = dir.join(format!("kiosk-stderr-{n}.txt"));
-        let child = somnia()
-            .envs(env.iter().copied())
+        let mut command = somnia();
+        for (key, value) in env {
+            if value.is_empty() {
+                command.env_remove(key);
+            } else {
+                command.env(key, value);
+            }
+        }
+        let child = command
             .arg("kiosk")
             .args(args)
             .stderr(std::process::Stdio::from(
@@ -508,6 +516,20 @@ pub fn first_sound_after(mono: &[f32], from_s: f64, threshold: f32) -> Option<f6
         .iter()
         .position(|s| s.abs() > threshold)
         .map(|i| (i + from) as f64 / 48_000.0)
+}
+
+/// The X screensaver's timeout as `xset q` prints it.
+pub fn screensaver_timeout_s() -> u32 {
+    let out = std::process::Command::new("xset")
+        .arg("q")
+        .output()
+        .expect("xset (x11-xserver-utils)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("timeout:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no screensaver timeout in:\n{text}"))
 }
 
 /// A screenshot of the whole (virtual) screen, with ImageMagick.
