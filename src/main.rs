@@ -137,6 +137,11 @@ struct SyncArgs {
     /// every channel carries it), at --timecode-rate from --timecode-offset.
     #[arg(long)]
     ltc_out: Option<String>,
+    /// Write the show's time as LTC on these channels of the show's own sound device (from 1,
+    /// e.g. 3,4 on a four-channel interface), beside the mix and on its clock; LTC on channel 1
+    /// or 2 leaves the other the mix in mono.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u16).range(1..=64))]
+    ltc_out_channels: Vec<u16>,
     /// LTC out's peak level in dBFS.
     #[arg(long, default_value_t = -12.0, allow_negative_numbers = true)]
     ltc_level_db: f32,
@@ -192,6 +197,7 @@ impl SyncArgs {
             }),
             ltc_out: self.ltc_out.clone(),
             ltc_level_db: self.ltc_level_db,
+            ltc_out_channels: self.ltc_out_channels.iter().map(|c| c - 1).collect(),
             link: self
                 .link
                 .link

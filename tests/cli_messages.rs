@@ -338,3 +338,32 @@ fn print_unit_writes_a_notify_unit_with_a_watchdog_that_restarts_the_shipped_kio
     assert!(out.is_empty(), "{out}");
     assert!(err.contains("bad.toml:2:"), "{err}");
 }
+
+#[test]
+fn ltc_on_both_of_the_sounds_own_channels_is_refused_in_one_line_as_bad_input() {
+    let (code, _, err) = run(
+        &[
+            "play",
+            "performances/first-light.toml",
+            "--ltc-out-channels",
+            "1,2",
+        ],
+        true,
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("--ltc-out-channels takes channels 1 and 2"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let (code, _, err) = run(
+        &[
+            "play",
+            "performances/first-light.toml",
+            "--ltc-out-channels",
+            "0",
+        ],
+        true,
+    );
+    assert_eq!(code, Some(1), "channels count from 1: {err}");
+}

@@ -3,7 +3,9 @@
 //!   input, is chased: located, followed within a frame, and stopped when it ends;
 //! - the show's LTC out, written to a second sound device (ALSA's JACK plugin, into the JACK
 //!   dummy server) and recorded there by `jack_rec`, is read by libltc without a frame
-//!   missing or wrong, at every rate.
+//!   missing or wrong, at every rate;
+//! - written on the right channel of the show's own device, its sound on the left, it is read by
+//!   libltc in step with what is heard.
 
 mod common;
 
@@ -21,13 +23,17 @@ struct Sink {
 
 impl Sink {
     fn new(name: &str) -> Self {
+        Self::with_channels(name, 1)
+    }
+
+    fn with_channels(name: &str, channels: u16) -> Self {
         let out = Command::new("pactl")
             .args([
                 "load-module",
                 "module-null-sink",
                 &format!("sink_name={name}"),
                 "rate=48000",
-                "channels=1",
+                &format!("channels={channels}"),
             ])
             .output()
             .expect("pactl");
@@ -311,4 +317,131 @@ fn ltc_out_run() {
             ),
         );
     }
+}
+
+#[test]
+fn ltc_on_the_right_channel_of_the_shows_own_device_is_read_by_libltc_in_step_with_its_sound_on_the_left()
+ {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    // A stereo device, as on a small rig: the show's sound on the left (in mono), its LTC on
+    // the right. (A four-channel null sink would take LTC on 3 and 4 by the same code, but
+    // ALSA's PulseAudio plugin runs a four-channel stream dry hundreds of times a second.)
+    let sink = Sink::with_channels(&format!("ltc_main_{}", std::process::id()), 2);
+    let raw = dir.path().join("quad.raw");
+    let mut parec = Command::new("parec")
+        .arg(format!("--device={}.monitor", sink.name))
+        .args([
+            "--format=float32le",
+            "--rate=48000",
+            "--channels=2",
+            "--raw",
+            // Handed over every 20 ms, so the end of the recording is not lost in its buffer.
+            "--latency-msec=20",
+        ])
+        .arg(&raw)
+        .spawn()
+        .expect("parec (pulseaudio-utils)");
+    std::thread::sleep(Duration::from_millis(300));
+    // A4 at 0.3 s, E5 at 2 s.
+    let play = LivePlay::start_with_env(
+        dir.path(),
+        &[
+            "--size",
+            "160x90",
+            "--no-osc",
+            "--no-midi",
+            "--no-web",
+            "--ltc-out-channels",
+            "2",
+            "--timecode-rate",
+            "25",
+            "--timecode-offset",
+            "01:00:00:00",
+        ],
+        &fixture("performances/live.toml"),
+        &[("PULSE_SINK", sink.name.as_str())],
+    );
+    play.wait_until_up();
+    std::thread::sleep(Duration::from_secs(4));
+    // The recorder is stopped first: what it held back as it stopped is of a show still
+    // playing.
+    stop_with_sigint(&mut parec);
+    let log = play.stop();
+    let bytes = std::fs::read(&raw).unwrap();
+    let samples: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let channel = |c: usize| -> Vec<f32> { samples.iter().skip(c).step_by(2).copied().collect() };
+    let (left, right) = (channel(0), channel(1));
+    // The sound is on the left: the A4 is heard there.
+    let a4_s = onset_s(&left, note_hz(69));
+    assert!(a4_s > 0.0, "no A4 on channel 1\n{log}");
+    // libltc reads the right: every word in order, from the show's start on.
+    let mut decode = Command::new(ltc_tool())
+        .args(["decode", "25", "48000"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = decode.stdin.take().unwrap();
+    let ltc_bytes: Vec<u8> = right.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        stdin.write_all(&ltc_bytes)
+    });
+    let out = decode.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    let words: Vec<(Timecode, i64)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[0].parse().unwrap(), f[2].parse().unwrap())
+        })
+        .collect();
+    assert!(
+        words.len() > 2 * 25,
+        "{} words read in {:.2} s, from {:?} to {:?}\n{log}",
+        words.len(),
+        right.len() as f64 / 48_000.0,
+        words.first(),
+        words.last()
+    );
+    let rate = FrameRate::Fps25;
+    let breaks: Vec<String> = words
+        .windows(2)
+        .filter(|w| w[1].0.frame_count(rate) != w[0].0.frame_count(rate) + 1)
+        .map(|w| format!("{} then {}", w[0].0, w[1].0))
+        .collect();
+    assert!(breaks.is_empty(), "{breaks:?}\n{log}");
+    assert!(
+        words[0].0.frame_count(rate) <= 90_000 + 5,
+        "the first word read is {}, the show starts at 01:00:00:00",
+        words[0].0
+    );
+    // In step with the sound: the word playing as the A4 (due 0.3 s into the show) is heard
+    // stands 7.5 frames into the hour, give or take a frame.
+    let onset = (a4_s * 48_000.0) as i64;
+    let (tc, start) = words
+        .iter()
+        .take_while(|(_, start)| *start <= onset)
+        .last()
+        .copied()
+        .expect("a word before the A4");
+    let at_frames = tc.frame_count(rate) as f64 - 90_000.0 + (onset - start) as f64 / 1920.0;
+    let off_frames = at_frames - 0.3 * 25.0;
+    report(
+        "measured",
+        &format!(
+            "LTC on the show's own device: the A4 heard {off_frames:+.2} frames from its timecode"
+        ),
+    );
+    assert!(
+        off_frames.abs() <= 1.0,
+        "the A4 was heard at {at_frames:.2} frames into the LTC, 7.5 due\n{log}"
+    );
 }

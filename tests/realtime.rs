@@ -175,3 +175,43 @@ fn ltc_out_and_the_ltc_input_tap_write_their_blocks_without_allocating() {
     assert!(reader.clock.dropped() > 0, "a full tap drops and counts");
     assert_eq!(std::iter::from_fn(|| reader.ring.pop().ok()).count(), 4_096);
 }
+
+#[test]
+fn ltc_written_beside_the_mix_never_allocates_through_seeks_pauses_and_show_rates() {
+    use somnia::audio::ltc_channels::{LtcChannelSettings, LtcChannels};
+    use somnia::audio::ltc_streams::LtcOutSettings;
+    use somnia::clock::timecode::FrameRate;
+    for rate in FrameRate::ALL {
+        let mut ltc = LtcChannels::new(
+            &LtcChannelSettings {
+                channels: vec![2, 3],
+                out: LtcOutSettings {
+                    rate,
+                    offset_s: 3600.0,
+                    level_db: -12.0,
+                },
+            },
+            48_000,
+        );
+        let mut sum = 0.0f32;
+        assert_no_alloc(|| {
+            let mut sample = 0u64;
+            for block in 0..2000u64 {
+                let heard = match block % 300 {
+                    0..=9 => None,
+                    150 => {
+                        sample += 48_000 * 3600;
+                        Some(sample)
+                    }
+                    _ => Some(sample),
+                };
+                ltc.before_block(heard, [1.0, 1.05, 0.95][(block % 3) as usize]);
+                for _ in 0..256 {
+                    sum += ltc.next_sample().abs();
+                }
+                sample += 256;
+            }
+        });
+        assert!(sum > 0.0, "{rate:?}: nothing written");
+    }
+}

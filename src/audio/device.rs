@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
 use super::engine::Engine;
+use super::ltc_channels::LtcChannels;
 use super::rt_priority;
 use crate::bridge::{AnalysisWriter, Transport};
 
@@ -257,16 +258,31 @@ pub(crate) fn quiet_alsa<T>(f: impl FnOnce() -> T) -> T {
 
 /// Picks the named device (or the default) and a format: 48 kHz stereo f32 when offered,
 /// else the device's default format.
+/// Opens nothing yet: finds the output `name` (the default without one) and a format for it
+/// at the engine's rate with at least `channels` channels (2, or more when LTC rides on a
+/// channel of its own).
 pub fn prepare_output(
     name: Option<&str>,
     buffer_frames: Option<u32>,
+    channels: u16,
 ) -> Result<PreparedOutput, AudioError> {
-    quiet_alsa(|| prepare_output_inner(name, buffer_frames))
+    let prepared = quiet_alsa(|| prepare_output_inner(name, buffer_frames, channels.max(2)))?;
+    if prepared.config.channels < channels {
+        return Err(AudioError::Stream {
+            device: prepared.name.clone(),
+            reason: format!(
+                "it has {} output channels and {channels} are wanted (--ltc-out-channels);                  name a device with more, or put LTC on a second device with --ltc-out",
+                prepared.config.channels
+            ),
+        });
+    }
+    Ok(prepared)
 }
 
 fn prepare_output_inner(
     name: Option<&str>,
     buffer_frames: Option<u32>,
+    channels: u16,
 ) -> Result<PreparedOutput, AudioError> {
     if name.is_some_and(|n| n.starts_with(JACK_CLIENT)) {
         return prepare_jack_output(buffer_frames);
@@ -286,15 +302,18 @@ fn prepare_output_inner(
         device: name.clone(),
         reason,
     };
+    // The fewest channels that hold what is wanted: a device offering 1 to 32 (ALSA's
+    // PulseAudio plugin) is opened with 2, or with 4 for LTC on channels 3 and 4.
     let wanted = device
         .supported_output_configs()
         .map_err(|e| stream_err(e.to_string()))?
-        .filter(|c| c.channels() >= 2)
-        .find(|c| {
-            c.sample_format() == cpal::SampleFormat::F32
+        .filter(|c| {
+            c.channels() >= channels
+                && c.sample_format() == cpal::SampleFormat::F32
                 && c.min_sample_rate() <= crate::SAMPLE_RATE_HZ
                 && c.max_sample_rate() >= crate::SAMPLE_RATE_HZ
         })
+        .min_by_key(|c| c.channels())
         .map(|c| c.with_sample_rate(crate::SAMPLE_RATE_HZ));
     let supported = match wanted {
         Some(c) => c,
@@ -363,6 +382,8 @@ fn prepare_jack_output(_buffer_frames: Option<u32>) -> Result<PreparedOutput, Au
 pub struct Core {
     pub engine: Engine,
     pub analysis: AnalysisWriter,
+    /// LTC on channels of this device beside the mix (`--ltc-out-channels`).
+    pub ltc: Option<LtcChannels>,
 }
 
 impl Core {
@@ -384,18 +405,51 @@ impl Core {
         scratch: &mut [f32],
         paused: bool,
     ) {
+        if let Some(ltc) = self.ltc.as_mut() {
+            // The words carry the time of the sound that leaves with them: the mix comes out
+            // of the limiter its lookahead behind the engine's clock.
+            let heard = (!paused).then(|| {
+                self.engine
+                    .show_position_samples()
+                    .saturating_sub(self.engine.latency_samples() as u64)
+            });
+            ltc.before_block(heard, self.engine.show_rate());
+        }
         for out in data.chunks_mut(MAX_BLOCK_FRAMES * channels) {
             let frames = out.len() / channels;
             let block = &mut scratch[..2 * frames];
             self.engine.process(block, paused);
             for (frame, src) in out.chunks_mut(channels).zip(block.chunks(2)) {
-                for (c, s) in frame.iter_mut().enumerate() {
-                    let v = match c {
-                        0 => src[0],
-                        1 => src[1],
-                        _ => 0.0,
-                    };
-                    *s = T::from_sample(v);
+                match self.ltc.as_mut() {
+                    None => {
+                        for (c, s) in frame.iter_mut().enumerate() {
+                            *s = T::from_sample(match c {
+                                0 => src[0],
+                                1 => src[1],
+                                _ => 0.0,
+                            });
+                        }
+                    }
+                    Some(ltc) => {
+                        let code = ltc.next_sample();
+                        // LTC on channel 1 or 2 leaves the other the mix, in mono.
+                        let mono = 0.5 * (src[0] + src[1]);
+                        let (left, right) = match (ltc.carries(0), ltc.carries(1)) {
+                            (false, false) => (src[0], src[1]),
+                            _ => (mono, mono),
+                        };
+                        for (c, s) in frame.iter_mut().enumerate() {
+                            *s = T::from_sample(if ltc.carries(c) {
+                                code
+                            } else {
+                                match c {
+                                    0 => left,
+                                    1 => right,
+                                    _ => 0.0,
+                                }
+                            });
+                        }
+                    }
                 }
             }
         }

@@ -251,6 +251,11 @@ impl Engine {
         };
     }
 
+    /// Show samples per sound sample, as [`Engine::set_show_rate`] last set it.
+    pub fn show_rate(&self) -> f64 {
+        self.show_rate
+    }
+
     pub fn sample_rate_hz(&self) -> u32 {
         self.sample_rate_hz
     }

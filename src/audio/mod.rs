@@ -9,6 +9,7 @@ pub mod engine;
 pub mod fx;
 pub mod input;
 mod input_stream;
+pub mod ltc_channels;
 pub mod ltc_streams;
 pub mod rt_priority;
 pub mod supervisor;

@@ -17,6 +17,7 @@ use super::device::{
     AudioError, Core, PreparedOutput, open_stream, prepare_output, scratch_buffer,
 };
 use super::engine::Engine;
+use super::ltc_channels::{LtcChannelSettings, LtcChannels};
 use super::rt_priority;
 use crate::bridge::{AnalysisWriter, Transport};
 
@@ -30,6 +31,18 @@ const TICK: Duration = Duration::from_millis(5);
 pub struct DeviceChoice {
     pub name: Option<String>,
     pub buffer_frames: Option<u32>,
+    /// LTC on channels of this device beside the mix (`--ltc-out-channels`): the device is
+    /// opened, and reopened, with enough channels for it.
+    pub ltc: Option<LtcChannelSettings>,
+}
+
+impl DeviceChoice {
+    /// The channels a device must be opened with.
+    pub fn channels(&self) -> u16 {
+        self.ltc
+            .as_ref()
+            .map_or(2, LtcChannelSettings::channels_needed)
+    }
 }
 
 /// Live audio output under supervision. Dropping it stops the sound.
@@ -52,7 +65,15 @@ impl AudioOutput {
         let (home_tx, home_rx) = channel();
         let failed = Arc::new(AtomicBool::new(false));
         let sample_rate_hz = engine.sample_rate_hz();
-        let core = Box::new(Core { engine, analysis });
+        let ltc = choice
+            .ltc
+            .as_ref()
+            .map(|s| LtcChannels::new(s, sample_rate_hz));
+        let core = Box::new(Core {
+            engine,
+            analysis,
+            ltc,
+        });
         let stream = open_stream(
             &prepared,
             core,
@@ -224,8 +245,11 @@ impl Supervisor {
             },
             None => core,
         };
-        let prepared = match prepare_output(self.choice.name.as_deref(), self.choice.buffer_frames)
-        {
+        let prepared = match prepare_output(
+            self.choice.name.as_deref(),
+            self.choice.buffer_frames,
+            self.choice.channels(),
+        ) {
             Ok(p) if p.sample_rate_hz() == self.sample_rate_hz => p,
             _ => return Err(Some(core)),
         };

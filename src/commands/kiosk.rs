@@ -216,7 +216,7 @@ pub fn run(args: &KioskArgs) -> i32 {
         Some(Ok(m)) => Some(m),
         None => None,
     };
-    let prepared = match prepare_output(args.audio_device.as_deref(), args.buffer_frames) {
+    let prepared = match prepare_output(args.audio_device.as_deref(), args.buffer_frames, 2) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!("{WHO}: {}", e.to_string().trim_end_matches('.'));
@@ -271,6 +271,7 @@ pub fn run(args: &KioskArgs) -> i32 {
         DeviceChoice {
             name: args.audio_device.clone(),
             buffer_frames: args.buffer_frames,
+            ltc: None,
         },
         engine,
         transport.clone(),

@@ -157,6 +157,13 @@ pub fn run(args: &PlayArgs) -> i32 {
         Some(Ok(m)) => Some(m),
         None => None,
     };
+    let ltc_channels = match ltc_channel_settings(args.sync.as_ref()) {
+        Ok(l) => l,
+        Err(why) => {
+            tracing::error!("somnia play: {why}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     if !display_available() {
         tracing::error!(
             "somnia play: no display (DISPLAY and WAYLAND_DISPLAY are not set). {}",
@@ -164,7 +171,16 @@ pub fn run(args: &PlayArgs) -> i32 {
         );
         return EXIT_MISSING;
     }
-    let prepared = match prepare_output(args.audio_device.as_deref(), args.buffer_frames) {
+    let choice = DeviceChoice {
+        name: args.audio_device.clone(),
+        buffer_frames: args.buffer_frames,
+        ltc: ltc_channels,
+    };
+    let prepared = match prepare_output(
+        args.audio_device.as_deref(),
+        args.buffer_frames,
+        choice.channels(),
+    ) {
         Ok(p) => p,
         Err(e) => return audio_missing(args, &e),
     };
@@ -184,19 +200,11 @@ pub fn run(args: &PlayArgs) -> i32 {
     engine.attach_live_queue(live_rx);
     let live_tx = Arc::new(Mutex::new(live_tx));
     let (analysis_writer, mut analysis_reader) = analysis_channel();
-    let output = match AudioOutput::start(
-        prepared,
-        DeviceChoice {
-            name: args.audio_device.clone(),
-            buffer_frames: args.buffer_frames,
-        },
-        engine,
-        transport.clone(),
-        analysis_writer,
-    ) {
-        Ok(o) => o,
-        Err(e) => return audio_missing(args, &e),
-    };
+    let output =
+        match AudioOutput::start(prepared, choice, engine, transport.clone(), analysis_writer) {
+            Ok(o) => o,
+            Err(e) => return audio_missing(args, &e),
+        };
     tracing::info!(
         "somnia play: `{}` on audio device `{}` at {rate} Hz",
         timeline.title,
@@ -540,6 +548,31 @@ type LtcStreams = (
     Option<crate::audio::ltc_streams::LtcInput>,
     Option<crate::audio::ltc_streams::LtcOutput>,
 );
+
+/// LTC on channels of the show's own device (`--ltc-out-channels`), as the sync switches ask;
+/// refused when it would leave the show's sound no channel.
+fn ltc_channel_settings(
+    sync: Option<&crate::control::sync::SyncSettings>,
+) -> Result<Option<crate::audio::ltc_channels::LtcChannelSettings>, String> {
+    let Some(s) = sync.filter(|s| !s.ltc_out_channels.is_empty()) else {
+        return Ok(None);
+    };
+    if s.ltc_out_channels.contains(&0) && s.ltc_out_channels.contains(&1) {
+        return Err(
+            "--ltc-out-channels takes channels 1 and 2, where the show's own sound goes; \
+             leave it one of them (e.g. --ltc-out-channels 2) or use channels 3 and up"
+                .to_string(),
+        );
+    }
+    Ok(Some(crate::audio::ltc_channels::LtcChannelSettings {
+        channels: s.ltc_out_channels.clone(),
+        out: crate::audio::ltc_streams::LtcOutSettings {
+            rate: s.rate,
+            offset_s: s.offset_s,
+            level_db: s.ltc_level_db,
+        },
+    }))
+}
 
 /// The sync thread and LTC's sound devices, as `settings` asks; what cannot start is said and
 /// the show plays on without it.

@@ -55,6 +55,9 @@ pub struct SyncSettings {
     /// Write LTC to this output device (a part of its name), at `ltc_level_db` peak.
     pub ltc_out: Option<String>,
     pub ltc_level_db: f32,
+    /// Write LTC on these channels (from 0) of the show's own sound device, beside the mix
+    /// (the audio callback writes it; the sync thread has no part in it).
+    pub ltc_out_channels: Vec<u16>,
     /// Join an Ableton Link session and follow it (feature `link`).
     pub link: Option<LinkSettings>,
     /// Whether a locate may close a Link phase error (a kiosk's items only ease).
@@ -64,7 +67,7 @@ pub struct SyncSettings {
 impl SyncSettings {
     /// Whether anything is asked of the sync thread.
     pub fn wanted(&self) -> bool {
-        self.needs_thread() || self.ltc_out.is_some()
+        self.needs_thread() || self.ltc_out.is_some() || !self.ltc_out_channels.is_empty()
     }
 
     /// Whether the sync thread has anything to do once the sound devices (LTC out) are aside.
