@@ -303,3 +303,121 @@ fn the_console_in_chromium_fires_go_moves_a_fader_and_cuts_to_a_preset_by_its_th
         "the console cut to `cool`: the red is gone"
     );
 }
+
+const SYNC: &str = r##"
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from cdp import Browser
+b = Browser()
+try:
+    p = b.page(sys.argv[1], width=1280, height=900, mobile=False)
+    text = "document.getElementById('sync').textContent"
+    p.wait(text + ".includes('ltc in')")
+    print(json.dumps({"waiting": p.eval(text), "heading": p.eval("document.getElementById('h-sync').textContent")}), flush=True)
+    print("ready", flush=True)
+    # Locked, and the offset measured (none in the moment after the locate).
+    p.wait(text + ".includes('locked, ')", timeout=20)
+    print(json.dumps({"locked": p.eval(text)}), flush=True)
+    p.wait(text + ".includes('lost')", timeout=20)
+    print(json.dumps({"lost": p.eval(text)}), flush=True)
+    print("done", flush=True)
+finally:
+    b.close()
+"##;
+
+#[test]
+fn the_consoles_sync_section_shows_ltc_in_locked_with_its_offset_and_then_lost() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    // A sink of the test's own, whose monitor is the show's input: libltc's timecode goes in.
+    let sink = format!("console_ltc_{}", std::process::id());
+    let loaded = std::process::Command::new("pactl")
+        .args(["load-module", "module-null-sink"])
+        .arg(format!("sink_name={sink}"))
+        .args(["rate=48000", "channels=1"])
+        .output()
+        .expect("pactl");
+    assert!(loaded.status.success(), "{loaded:?}");
+    let module = String::from_utf8_lossy(&loaded.stdout).trim().to_string();
+    struct Unload(String);
+    impl Drop for Unload {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("pactl")
+                .args(["unload-module", &self.0])
+                .status();
+        }
+    }
+    let _unload = Unload(module);
+    let ltc = std::process::Command::new(ltc_tool())
+        .args(["encode", "25", "01:00:10:00", "4", "48000"])
+        .output()
+        .unwrap();
+    assert!(ltc.status.success());
+    let raw = dir.path().join("ltc.raw");
+    std::fs::write(&raw, &ltc.stdout).unwrap();
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let token = "sync-desk-2026";
+    let monitor = format!("{sink}.monitor");
+    let play = LivePlay::start_with_env(
+        dir.path(),
+        &[
+            "--size",
+            "160x90",
+            "--no-osc",
+            "--no-midi",
+            "--web-bind",
+            &bind,
+            "--console-token",
+            token,
+            "--chase",
+            "ltc",
+            "--timecode-offset",
+            "01:00:00:00",
+        ],
+        &fixture("performances/osc.toml"),
+        &[("PULSE_SOURCE", monitor.as_str())],
+    );
+    play.wait_until_up();
+    let mut console = driver(SYNC, &format!("http://{bind}/console?token={token}"));
+    console.until("ready");
+    let status = std::process::Command::new("pacat")
+        .arg(format!("--device={sink}"))
+        .args([
+            "--format=float32le",
+            "--rate=48000",
+            "--channels=1",
+            "--raw",
+        ])
+        .arg(&raw)
+        .status()
+        .expect("pacat (pulseaudio-utils)");
+    assert!(status.success());
+    console.until("done");
+    let said = console.wait();
+    let log = play.stop();
+    let find = |key: &str| {
+        said.iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find_map(|v| v.get(key).and_then(|s| s.as_str()).map(String::from))
+            .unwrap_or_else(|| panic!("no `{key}` in {said:?}\n{log}"))
+    };
+    assert_eq!(find("heading"), "Sync");
+    // Before the timecode: the source is listed, not locked.
+    let waiting = find("waiting");
+    assert!(!waiting.contains("locked"), "{waiting}");
+    // Locked, with the offset measured in frames (within one: the chase test's bound).
+    let locked = find("locked");
+    let offset: f64 = locked
+        .split("ltc in: locked, ")
+        .nth(1)
+        .and_then(|rest| rest.split(" frames off").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no offset in `{locked}`"));
+    assert!(offset.abs() <= 1.0, "{locked}");
+    // Then, the timecode gone past the freewheel, lost.
+    assert!(find("lost").contains("ltc in: lost"), "{said:?}");
+}

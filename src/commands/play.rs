@@ -618,6 +618,15 @@ fn start_sync(
         }
         None => (None, None),
     };
+    // What the sync board shows: LTC out only as it started.
+    let mut s = s;
+    if ltc_out.is_none() {
+        s.ltc_out = None;
+    }
+    if !s.needs_thread() {
+        // No sync thread to report: LTC out's standing is said once.
+        health.sync.set(crate::control::sync::ltc_out_reports(&s));
+    }
     let thread = s.needs_thread().then(|| {
         crate::control::sync::SyncThread::start(
             s.clone(),

@@ -392,8 +392,13 @@ fn reports(
 ) -> Vec<SyncReport> {
     let mut r = Vec::new();
     if let Some(c) = chaser {
+        // Before anything is heard, the source is the one asked for.
+        let asked = settings
+            .ltc_in
+            .as_ref()
+            .map(|_| crate::bridge::TimecodeSource::Ltc);
         r.push(SyncReport {
-            name: match source {
+            name: match source.or(asked) {
                 Some(crate::bridge::TimecodeSource::Ltc) => "ltc in",
                 _ => "mtc in",
             },
@@ -421,5 +426,66 @@ fn reports(
             });
         }
     }
+    r.extend(ltc_out_reports(settings));
     r
+}
+
+/// LTC out, written by sound devices rather than this thread: on a device of its own (as
+/// started: `ltc_out` is cleared when it could not be), and on channels of the show's.
+pub fn ltc_out_reports(settings: &SyncSettings) -> Vec<SyncReport> {
+    let mut r = Vec::new();
+    if let Some(device) = &settings.ltc_out {
+        r.push(SyncReport {
+            name: "ltc out",
+            state: SyncState::Locked,
+            offset: None,
+            detail: format!("{} on {device}", settings.rate.name()),
+        });
+    }
+    if !settings.ltc_out_channels.is_empty() {
+        let channels: Vec<String> = settings
+            .ltc_out_channels
+            .iter()
+            .map(|c| (c + 1).to_string())
+            .collect();
+        r.push(SyncReport {
+            name: "ltc out",
+            state: SyncState::Locked,
+            offset: None,
+            detail: format!(
+                "{} on the show's channel {}",
+                settings.rate.name(),
+                channels.join(",")
+            ),
+        });
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ltc_out_is_reported_on_its_device_and_on_the_shows_channels_counted_from_one() {
+        let settings = SyncSettings {
+            ltc_out: Some("USB Audio".into()),
+            ltc_out_channels: vec![2, 3],
+            rate: FrameRate::Fps2997Drop,
+            ..Default::default()
+        };
+        let r = ltc_out_reports(&settings);
+        let said: Vec<String> = r
+            .iter()
+            .map(|r| format!("{}: {} ({})", r.name, r.state.name(), r.detail))
+            .collect();
+        assert_eq!(
+            said,
+            [
+                "ltc out: locked (29.97df on USB Audio)",
+                "ltc out: locked (29.97df on the show's channel 3,4)"
+            ]
+        );
+        assert!(ltc_out_reports(&SyncSettings::default()).is_empty());
+    }
 }
