@@ -320,7 +320,6 @@ try:
     print(json.dumps({"locked": p.eval(text)}), flush=True)
     p.wait(text + ".includes('lost')", timeout=20)
     print(json.dumps({"lost": p.eval(text)}), flush=True)
-    print("done", flush=True)
 finally:
     b.close()
 "##;
@@ -396,7 +395,6 @@ fn the_consoles_sync_section_shows_ltc_in_locked_with_its_offset_and_then_lost()
         .status()
         .expect("pacat (pulseaudio-utils)");
     assert!(status.success());
-    console.until("done");
     let said = console.wait();
     let log = play.stop();
     let find = |key: &str| {

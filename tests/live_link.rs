@@ -250,3 +250,107 @@ fn kiosk_lock_run() {
     assert!(log.contains("somnia kiosk: joined Ableton Link"), "{log}");
     assert!(!log.contains("somnia play:"), "{log}");
 }
+
+/// A Link peer (Ableton's library) that joins at 120 bpm and says the session's tempo every
+/// 50 ms for `argv[1]` seconds: JSON lines of [seconds, bpm, peers].
+const TEMPO_WATCHER: &str = r#"
+import json, sys, time
+import link
+session = link.Link(120.0)
+session.enabled = True
+print("joined", flush=True)
+start = time.monotonic()
+seen = []
+while time.monotonic() - start < float(sys.argv[1]):
+    state = session.captureSessionState()
+    seen.append([round(time.monotonic() - start, 3), round(state.tempo(), 3), session.numPeers()])
+    time.sleep(0.05)
+print(json.dumps({"seen": seen}), flush=True)
+"#;
+
+#[test]
+fn a_tempo_change_in_the_performance_reaches_a_link_peer_at_its_bar() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    // 120 bpm, then 90 from bar 5 (8 s in): the change is the show's, the session follows.
+    for d in ["performances", "presets", "shaders"] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+    }
+    let perf = dir.path().join("performances/tempo.toml");
+    std::fs::write(
+        &perf,
+        std::fs::read_to_string(fixture("performances/link-beat.toml"))
+            .unwrap()
+            .replace(
+                "preset = \"click\"",
+                "preset = \"click\"\n\n[[tempo]]\nat = \"5|1\"\nbpm = 90",
+            ),
+    )
+    .unwrap();
+    for f in ["presets/click.toml", "shaders/flat.wgsl"] {
+        std::fs::copy(fixture(f), dir.path().join(f)).unwrap();
+    }
+    let mut watcher = Script::start(TEMPO_WATCHER, &["14"]);
+    watcher.until("joined");
+    let started = std::time::Instant::now();
+    let play = LivePlay::start(
+        dir.path(),
+        &[
+            "--size",
+            "160x90",
+            "--no-midi",
+            "--no-osc",
+            "--no-web",
+            "--link",
+        ],
+        &perf,
+    );
+    play.wait_until_up();
+    let up_s = started.elapsed().as_secs_f64();
+    let said = watcher.wait();
+    let log = play.stop();
+    let seen: Vec<(f64, f64, u64)> = said
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| v.get("seen").cloned())
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_else(|| panic!("{said:?}\n{log}"));
+    let joined = seen
+        .iter()
+        .find(|s| s.2 >= 1)
+        .unwrap_or_else(|| panic!("the show never joined: {seen:?}\n{log}"));
+    // The show joined the session at its tempo (the peer's 120), and at bar 5 the session
+    // went to 90 with it, about 8 s after the show came up.
+    let changed = seen
+        .iter()
+        .find(|s| (s.1 - 90.0).abs() < 0.01)
+        .unwrap_or_else(|| panic!("the session never went to 90 bpm: {seen:?}\n{log}"));
+    let before: Vec<&(f64, f64, u64)> = seen
+        .iter()
+        .filter(|s| s.0 >= joined.0 && s.0 < changed.0)
+        .collect();
+    assert!(
+        before.iter().all(|s| (s.1 - 120.0).abs() < 0.01),
+        "{seen:?}"
+    );
+    let after_up_s = changed.0 - up_s;
+    report(
+        "measured",
+        &format!(
+            "Link: the performance's tempo change at bar 5 (8 s) reached the peer {after_up_s:.2} s after the picture came up"
+        ),
+    );
+    assert!(
+        (7.0..9.5).contains(&after_up_s),
+        "the session went to 90 bpm {after_up_s:.2} s after the show came up: {seen:?}\n{log}"
+    );
+    assert!(
+        seen.iter()
+            .filter(|s| s.0 > changed.0)
+            .all(|s| (s.1 - 90.0).abs() < 0.01),
+        "{seen:?}"
+    );
+}

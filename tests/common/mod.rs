@@ -907,8 +907,11 @@ impl Script {
         let _ = self.child.wait();
     }
 
-    /// Waits for it to end (it needs nothing more).
+    /// Waits for it to end (it needs nothing more): every line it printed.
     pub fn wait(mut self) -> Vec<String> {
+        for line in self.lines.by_ref().map_while(Result::ok) {
+            self.said.push(line);
+        }
         let _ = self.child.wait();
         std::mem::take(&mut self.said)
     }
