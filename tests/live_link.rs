@@ -354,3 +354,97 @@ fn a_tempo_change_in_the_performance_reaches_a_link_peer_at_its_bar() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn two_somnias_in_one_link_session_lock_and_a_tempo_set_on_either_reaches_the_other() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let ports: Vec<(u16, u16)> = (0..2).map(|_| (free_port(), free_port())).collect();
+    let shows: Vec<LivePlay> = dirs
+        .iter()
+        .zip(&ports)
+        .map(|(dir, (web, osc))| {
+            let show = LivePlay::start(
+                dir.path(),
+                &[
+                    "--size",
+                    "160x90",
+                    "--no-midi",
+                    "--osc-port",
+                    &osc.to_string(),
+                    "--web-bind",
+                    &format!("127.0.0.1:{web}"),
+                    "--link",
+                ],
+                &fixture("performances/link-beat.toml"),
+            );
+            show.wait_until_up();
+            show
+        })
+        .collect();
+    let link_of = |i: usize| -> Option<(String, String, f64)> {
+        let h = health(([127, 0, 0, 1], ports[i].0).into()).ok()?;
+        let link = h["sync"]
+            .as_array()?
+            .iter()
+            .find(|s| s["name"] == "link")?
+            .clone();
+        Some((
+            link["state"].as_str()?.to_string(),
+            link["detail"].as_str()?.to_string(),
+            link["offset_frames"].as_f64().unwrap_or(f64::NAN),
+        ))
+    };
+    // Waits (up to 10 s) until both say `want` of themselves; how long it took.
+    let both = |want: &dyn Fn(&(String, String, f64)) -> bool, what: &str| -> f64 {
+        let start = std::time::Instant::now();
+        loop {
+            let now: Vec<_> = (0..2).map(link_of).collect();
+            if now.iter().all(|l| l.as_ref().is_some_and(want)) {
+                return start.elapsed().as_secs_f64();
+            }
+            assert!(
+                start.elapsed().as_secs() < 10,
+                "{what}: {now:?}\n{}\n{}",
+                shows[0].log_text(),
+                shows[1].log_text()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    both(
+        &|l| l.0 == "locked" && l.1 == "120.0 bpm, 1 peer",
+        "each sees the other at 120 bpm",
+    );
+    // A tempo set on the first (OSC) reaches the second through the session, and back.
+    oscsend(ports[0].1, "/somnia/param/tempo_bpm", "f", &["100"]);
+    let to_second_s = both(
+        &|l| l.0 == "locked" && l.1.starts_with("100.0 bpm"),
+        "100 bpm from the first",
+    );
+    oscsend(ports[1].1, "/somnia/param/tempo_bpm", "f", &["140"]);
+    let to_first_s = both(
+        &|l| l.0 == "locked" && l.1.starts_with("140.0 bpm"),
+        "140 bpm from the second",
+    );
+    // Both on the session's beat: the phase each measured against it, in milliseconds.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let offsets: Vec<f64> = (0..2).filter_map(link_of).map(|l| l.2).collect();
+    for show in shows {
+        show.stop();
+    }
+    report(
+        "measured",
+        &format!(
+            "two Somnias on Link: a tempo set on one was followed by both in {to_second_s:.2} s, and back in {to_first_s:.2} s; each {offsets:?} ms from the session's phase"
+        ),
+    );
+    assert!(to_second_s < 2.0 && to_first_s < 2.0);
+    assert!(
+        offsets.len() == 2 && offsets.iter().all(|o| o.abs() < TOLERANCE_MS),
+        "{offsets:?}"
+    );
+}

@@ -583,7 +583,10 @@ fn two_shows_run() {
     // Within one timecode frame (40 ms at 25 fps) of each other, always; cuts come every
     // 500 ms, so two shows a frame apart disagree in at most 8 % of pictures (measured here:
     // 10.7 ms apart on average, 14.5 ms at worst, 3 of 162 pictures differing).
-    assert!(worst_apart < 40.0, "a timecode frame apart or more: {apart_ms:?}");
+    assert!(
+        worst_apart < 40.0,
+        "a timecode frame apart or more: {apart_ms:?}"
+    );
     assert!(
         differ * 10 <= shots.len(),
         "{differ} of {} pictures differ: {shots:?}",
