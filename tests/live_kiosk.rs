@@ -401,7 +401,14 @@ fn a_closed_kiosk_shows_its_black_look_and_health_counts_the_black_frames() {
         now,
         "{h}"
     );
-    assert!(h["next_change"].as_str().unwrap().contains("10:00"), "{h}");
+    // In the kiosk's own time zone (UTC here), at the hour the file names.
+    assert!(
+        h["next_change"]
+            .as_str()
+            .unwrap()
+            .contains("T10:00:00+00:00[UTC]"),
+        "{h}"
+    );
 }
 
 /// The Somnia window's mean colour, 0..255 each.

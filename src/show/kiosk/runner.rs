@@ -568,7 +568,8 @@ impl KioskShow {
             .kiosk
             .schedule
             .next_change((self.s.now)())
-            .map(|t| t.to_string());
+            // In the kiosk's own time zone: the hours the artist wrote, not UTC.
+            .map(|t| t.to_zoned(self.s.kiosk.schedule.tz.clone()).to_string());
         self.s.health.set_next_change(next_change);
     }
 
