@@ -102,9 +102,11 @@ fn attempt() -> (f64, Environment) {
     // none, as the GO fired the only manual cue), then the seven health figures: uptime, fps,
     // frame-time p99, dropped frames, audio and GPU device losses, resident memory; then the
     // GPU allocator's bytes and the longest run of black frames; then the sync sources (none
-    // here: a count of 0).
-    assert_eq!(status.len(), 26, "status reply: {status:?}");
+    // here: a count of 0); then a kiosk's figures, as `play` has them: no restarts, its title
+    // playing, no next change, nothing quarantined.
+    assert_eq!(status.len(), 30, "status reply: {status:?}");
     assert_eq!(figure_of(&status, 25), 0.0, "no sync sources: {status:?}");
+    assert_eq!(&status[26..], ["0", "OSC test", "", "0"], "{status:?}");
     assert!(figure_of(&status, 23) > 0.0, "GPU memory: {status:?}");
     assert_eq!(figure_of(&status, 24), 0.0, "black frames: {status:?}");
     let figure = |i: usize| figure_of(&status, i);
