@@ -332,24 +332,7 @@ fn the_consoles_sync_section_shows_ltc_in_locked_with_its_offset_and_then_lost()
     let _turn = live_turn();
     let dir = tempfile::tempdir().unwrap();
     // A sink of the test's own, whose monitor is the show's input: libltc's timecode goes in.
-    let sink = format!("console_ltc_{}", std::process::id());
-    let loaded = std::process::Command::new("pactl")
-        .args(["load-module", "module-null-sink"])
-        .arg(format!("sink_name={sink}"))
-        .args(["rate=48000", "channels=1"])
-        .output()
-        .expect("pactl");
-    assert!(loaded.status.success(), "{loaded:?}");
-    let module = String::from_utf8_lossy(&loaded.stdout).trim().to_string();
-    struct Unload(String);
-    impl Drop for Unload {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("pactl")
-                .args(["unload-module", &self.0])
-                .status();
-        }
-    }
-    let _unload = Unload(module);
+    let sink = NullSink::new(&format!("console_ltc_{}", std::process::id()), 1);
     let ltc = std::process::Command::new(ltc_tool())
         .args(["encode", "25", "01:00:10:00", "4", "48000"])
         .output()
@@ -360,7 +343,7 @@ fn the_consoles_sync_section_shows_ltc_in_locked_with_its_offset_and_then_lost()
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
     let token = "sync-desk-2026";
-    let monitor = format!("{sink}.monitor");
+    let monitor = sink.monitor();
     let play = LivePlay::start_with_env(
         dir.path(),
         &[
@@ -384,7 +367,7 @@ fn the_consoles_sync_section_shows_ltc_in_locked_with_its_offset_and_then_lost()
     let mut console = driver(SYNC, &format!("http://{bind}/console?token={token}"));
     console.until("ready");
     let status = std::process::Command::new("pacat")
-        .arg(format!("--device={sink}"))
+        .arg(format!("--device={}", sink.name))
         .args([
             "--format=float32le",
             "--rate=48000",

@@ -15,48 +15,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use somnia::clock::timecode::{FrameRate, Timecode};
 
-/// A PulseAudio null sink of the test's own, unloaded on drop.
-struct Sink {
-    name: String,
-    module: String,
-}
-
-impl Sink {
-    fn new(name: &str) -> Self {
-        Self::with_channels(name, 1)
-    }
-
-    fn with_channels(name: &str, channels: u16) -> Self {
-        let out = Command::new("pactl")
-            .args([
-                "load-module",
-                "module-null-sink",
-                &format!("sink_name={name}"),
-                "rate=48000",
-                &format!("channels={channels}"),
-            ])
-            .output()
-            .expect("pactl");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Self {
-            name: name.into(),
-            module: String::from_utf8_lossy(&out.stdout).trim().to_string(),
-        }
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = Command::new("pactl")
-            .args(["unload-module", &self.module])
-            .status();
-    }
-}
-
 #[test]
 fn ltc_from_libltc_on_a_sound_input_is_chased_within_a_frame_and_stops_when_it_ends() {
     if !live_env() {
@@ -64,7 +22,7 @@ fn ltc_from_libltc_on_a_sound_input_is_chased_within_a_frame_and_stops_when_it_e
     }
     let _turn = live_turn();
     let dir = tempfile::tempdir().unwrap();
-    let sink = Sink::new(&format!("ltc_in_{}", std::process::id()));
+    let sink = NullSink::new(&format!("ltc_in_{}", std::process::id()), 1);
     // Eight seconds of 25 fps LTC from 01:00:20:00, by libltc.
     let raw = dir.path().join("ltc.raw");
     let encoded = Command::new(ltc_tool())
@@ -74,7 +32,7 @@ fn ltc_from_libltc_on_a_sound_input_is_chased_within_a_frame_and_stops_when_it_e
     assert!(encoded.status.success());
     std::fs::write(&raw, &encoded.stdout).unwrap();
     let web = free_port();
-    let monitor = format!("{}.monitor", sink.name);
+    let monitor = sink.monitor();
     let play = LivePlay::start_with_env(
         dir.path(),
         &[
@@ -197,7 +155,7 @@ fn ltc_out_run() {
     let _turn = live_turn();
     for rate in FrameRate::ALL {
         let dir = tempfile::tempdir().unwrap();
-        let sink = Sink::new(&format!("ltc_out_{}", std::process::id()));
+        let sink = NullSink::new(&format!("ltc_out_{}", std::process::id()), 1);
         // The show's sound goes to JACK (ALSA's JACK plugin), its LTC to the default output:
         // the test's own PulseAudio sink, recorded from its monitor.
         let play = LivePlay::start_with_env(
@@ -228,7 +186,7 @@ fn ltc_out_run() {
         let recording_from = std::time::Instant::now();
         let recorded = Command::new("timeout")
             .args(["4", "parec"])
-            .arg(format!("--device={}.monitor", sink.name))
+            .arg(format!("--device={}", sink.monitor()))
             .args([
                 "--format=float32le",
                 "--rate=48000",
@@ -238,27 +196,19 @@ fn ltc_out_run() {
             .output()
             .expect("parec (pulseaudio-utils)");
         let log = play.stop();
-        let mut decode = Command::new(ltc_tool())
-            .args(["decode", fps_arg(rate), "48000"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = decode.stdin.take().unwrap();
         let bytes = recorded.stdout;
         let seconds = bytes.len() as f64 / 4.0 / 48_000.0;
-        let writer = std::thread::spawn(move || {
-            use std::io::Write;
-            stdin.write_all(&bytes)
-        });
-        let out = decode.wait_with_output().unwrap();
-        writer.join().unwrap().unwrap();
+        let samples: Vec<f32> = bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let read = libltc_decode(&samples, fps_arg(rate));
         // A word the recording started in the middle of is not a whole frame: from the first
         // that began in it.
         // (libltc dates such a word's start before the recording's, negative.)
         let whole_from = (48_000.0 / rate.fps()) as i64;
-        let frames: Vec<(Timecode, bool, i64)> = String::from_utf8_lossy(&out.stdout)
-            .lines()
+        let frames: Vec<(Timecode, bool, i64)> = read
+            .iter()
             .filter_map(|l| {
                 let f: Vec<&str> = l.split_whitespace().collect();
                 let start: i64 = f[2].parse().unwrap_or_else(|e| panic!("{e}: {l}"));
@@ -330,10 +280,10 @@ fn ltc_on_the_right_channel_of_the_shows_own_device_is_read_by_libltc_in_step_wi
     // A stereo device, as on a small rig: the show's sound on the left (in mono), its LTC on
     // the right. (A four-channel null sink would take LTC on 3 and 4 by the same code, but
     // ALSA's PulseAudio plugin runs a four-channel stream dry hundreds of times a second.)
-    let sink = Sink::with_channels(&format!("ltc_main_{}", std::process::id()), 2);
+    let sink = NullSink::new(&format!("ltc_main_{}", std::process::id()), 2);
     let raw = dir.path().join("quad.raw");
     let mut parec = Command::new("parec")
-        .arg(format!("--device={}.monitor", sink.name))
+        .arg(format!("--device={}", sink.monitor()))
         .args([
             "--format=float32le",
             "--rate=48000",
@@ -382,22 +332,8 @@ fn ltc_on_the_right_channel_of_the_shows_own_device_is_read_by_libltc_in_step_wi
     let a4_s = onset_s(&left, note_hz(69));
     assert!(a4_s > 0.0, "no A4 on channel 1\n{log}");
     // libltc reads the right: every word in order, from the show's start on.
-    let mut decode = Command::new(ltc_tool())
-        .args(["decode", "25", "48000"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = decode.stdin.take().unwrap();
-    let ltc_bytes: Vec<u8> = right.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let writer = std::thread::spawn(move || {
-        use std::io::Write;
-        stdin.write_all(&ltc_bytes)
-    });
-    let out = decode.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    let words: Vec<(Timecode, i64)> = String::from_utf8_lossy(&out.stdout)
-        .lines()
+    let words: Vec<(Timecode, i64)> = libltc_decode(&right, "25")
+        .iter()
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
             (f[0].parse().unwrap(), f[2].parse().unwrap())

@@ -828,6 +828,73 @@ pub fn ltc_tool() -> PathBuf {
         .clone()
 }
 
+/// A PulseAudio null sink of the test's own (at 48 kHz), unloaded on drop.
+pub struct NullSink {
+    pub name: String,
+    module: String,
+}
+
+impl NullSink {
+    pub fn new(name: &str, channels: u16) -> Self {
+        let out = Command::new("pactl")
+            .args([
+                "load-module",
+                "module-null-sink",
+                &format!("sink_name={name}"),
+                "rate=48000",
+                &format!("channels={channels}"),
+            ])
+            .output()
+            .expect("pactl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self {
+            name: name.into(),
+            module: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        }
+    }
+
+    /// Its monitor: the source that hears what is played into it.
+    pub fn monitor(&self) -> String {
+        format!("{}.monitor", self.name)
+    }
+}
+
+impl Drop for NullSink {
+    fn drop(&mut self) {
+        let _ = Command::new("pactl")
+            .args(["unload-module", &self.module])
+            .status();
+    }
+}
+
+/// libltc's reading of `samples` (48 kHz mono) at `fps` (`fps_arg`): a line a frame read,
+/// `HH:MM:SS:FF DROP OFF_START OFF_END REVERSE` (see `tests/ltc/ltc_tool.c`).
+pub fn libltc_decode(samples: &[f32], fps: &str) -> Vec<String> {
+    use std::process::Stdio;
+    let mut decode = Command::new(ltc_tool())
+        .args(["decode", fps, "48000"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = decode.stdin.take().unwrap();
+    let bytes: Vec<u8> = samples.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        stdin.write_all(&bytes)
+    });
+    let out = decode.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// How ltc_tool names `rate`.
 pub fn fps_arg(rate: somnia::clock::timecode::FrameRate) -> &'static str {
     use somnia::clock::timecode::FrameRate;
