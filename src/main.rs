@@ -327,6 +327,10 @@ enum Command {
         /// optionally name the device (a part of its name).
         #[arg(long, num_args = 0..=1, default_missing_value = "")]
         input: Option<String>,
+        /// Also write the engine's own output (before the sound card) to this WAV file, in the
+        /// offline render's format: frame n is the show's sample n.
+        #[arg(long)]
+        record: Option<PathBuf>,
         #[command(flatten)]
         osc: OscArgs,
         #[command(flatten)]
@@ -556,6 +560,7 @@ fn main() {
             exit_at_end,
             rehearsal,
             input,
+            record,
             osc,
             midi,
             web,
@@ -573,6 +578,7 @@ fn main() {
                 source: source(performance, preset, seconds),
                 audio_device,
                 input,
+                record,
                 buffer_frames: buffer,
                 limiter: safety.limiter(),
                 window: WindowOptions {

@@ -215,3 +215,25 @@ fn ltc_written_beside_the_mix_never_allocates_through_seeks_pauses_and_show_rate
         assert!(sum > 0.0, "{rate:?}: nothing written");
     }
 }
+
+#[test]
+fn handing_the_engines_output_to_the_recorder_never_allocates_even_with_the_ring_full() {
+    let (mut tap, mut drain) = somnia::bridge::record_channel(0.5, 48_000, 64);
+    let block = vec![0.25f32; 2 * 256];
+    assert_no_alloc(|| {
+        // Over a second of blocks into a half-second ring nobody empties: the rest are dropped.
+        for _ in 0..200 {
+            tap.push(&block);
+        }
+    });
+    let mut got = 0;
+    drain.drain(|s| got += s.len());
+    assert!(got > 0 && got <= 48_000, "{got}");
+    assert!(
+        drain
+            .counters
+            .dropped
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+}

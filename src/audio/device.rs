@@ -12,7 +12,7 @@ use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use super::engine::Engine;
 use super::ltc_channels::LtcChannels;
 use super::rt_priority;
-use crate::bridge::{AnalysisWriter, Transport};
+use crate::bridge::{AnalysisWriter, RecordTap, Transport};
 
 /// The largest block the engine renders at once; longer device buffers are split.
 const MAX_BLOCK_FRAMES: usize = 1024;
@@ -384,6 +384,8 @@ pub struct Core {
     pub analysis: AnalysisWriter,
     /// LTC on channels of this device beside the mix (`--ltc-out-channels`).
     pub ltc: Option<LtcChannels>,
+    /// The engine's own output, to a WAV file (`--record`).
+    pub record: Option<RecordTap>,
 }
 
 impl Core {
@@ -419,6 +421,9 @@ impl Core {
             let frames = out.len() / channels;
             let block = &mut scratch[..2 * frames];
             self.engine.process(block, paused);
+            if let Some(r) = self.record.as_mut() {
+                r.push(block);
+            }
             for (frame, src) in out.chunks_mut(channels).zip(block.chunks(2)) {
                 match self.ltc.as_mut() {
                     None => {
@@ -462,6 +467,10 @@ impl Core {
         while left > 0 {
             let n = left.min(MAX_BLOCK_FRAMES);
             self.engine.process(&mut scratch[..2 * n], paused);
+            // What the engine made is what the show played, device or not.
+            if let Some(r) = self.record.as_mut() {
+                r.push(&scratch[..2 * n]);
+            }
             left -= n;
         }
         self.analysis.publish(self.engine.analysis());

@@ -11,6 +11,7 @@ pub mod input;
 mod input_stream;
 pub mod ltc_channels;
 pub mod ltc_streams;
+pub mod recorder;
 pub mod rt_priority;
 pub mod supervisor;
 pub mod synth;

@@ -19,7 +19,7 @@ use super::device::{
 use super::engine::Engine;
 use super::ltc_channels::{LtcChannelSettings, LtcChannels};
 use super::rt_priority;
-use crate::bridge::{AnalysisWriter, Transport};
+use crate::bridge::{AnalysisWriter, RecordTap, Transport};
 
 const RETRY_EVERY: Duration = Duration::from_millis(500);
 const STALL_AFTER_S: f64 = 2.0;
@@ -61,6 +61,7 @@ impl AudioOutput {
         engine: Engine,
         transport: Arc<Transport>,
         analysis: AnalysisWriter,
+        record: Option<RecordTap>,
     ) -> Result<Self, AudioError> {
         let (home_tx, home_rx) = channel();
         let failed = Arc::new(AtomicBool::new(false));
@@ -73,6 +74,7 @@ impl AudioOutput {
             engine,
             analysis,
             ltc,
+            record,
         });
         let stream = open_stream(
             &prepared,

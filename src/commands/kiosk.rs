@@ -276,6 +276,7 @@ pub fn run(args: &KioskArgs) -> i32 {
         engine,
         transport.clone(),
         analysis_writer,
+        None,
     ) {
         Ok(o) => o,
         Err(e) => {

@@ -35,6 +35,8 @@ pub struct PlayArgs {
     pub audio_device: Option<String>,
     /// Visuals follow this input (empty: the default input) instead of Somnia's own sound.
     pub input: Option<String>,
+    /// Also write the engine's own output to this WAV file (`--record`).
+    pub record: Option<std::path::PathBuf>,
     pub buffer_frames: Option<u32>,
     pub limiter: super::LimiterArgs,
     pub window: WindowOptions,
@@ -200,11 +202,45 @@ pub fn run(args: &PlayArgs) -> i32 {
     engine.attach_live_queue(live_rx);
     let live_tx = Arc::new(Mutex::new(live_tx));
     let (analysis_writer, mut analysis_reader) = analysis_channel();
-    let output =
-        match AudioOutput::start(prepared, choice, engine, transport.clone(), analysis_writer) {
-            Ok(o) => o,
-            Err(e) => return audio_missing(args, &e),
-        };
+    let recording = match args.record.as_deref().map(|path| {
+        crate::audio::recorder::Recorder::start(path, rate, engine.latency_samples(), |r| {
+            let lost = if r.dropped_frames > 0 {
+                format!(
+                    "; {} frame(s) were lost, the disk falling behind",
+                    r.dropped_frames
+                )
+            } else {
+                String::new()
+            };
+            tracing::info!(
+                "somnia play: recorded {:.1} s of the engine's output to {}{lost}",
+                r.frames as f64 / f64::from(crate::SAMPLE_RATE_HZ),
+                r.path.display()
+            );
+        })
+    }) {
+        None => None,
+        Some(Ok(started)) => Some(started),
+        Some(Err(e)) => {
+            tracing::error!("somnia play: {e}");
+            return super::EXIT_OUTPUT_FAILED;
+        }
+    };
+    let (recorder, record_tap) = match recording {
+        Some((r, tap)) => (Some(r), Some(tap)),
+        None => (None, None),
+    };
+    let output = match AudioOutput::start(
+        prepared,
+        choice,
+        engine,
+        transport.clone(),
+        analysis_writer,
+        record_tap,
+    ) {
+        Ok(o) => o,
+        Err(e) => return audio_missing(args, &e),
+    };
     tracing::info!(
         "somnia play: `{}` on audio device `{}` at {rate} Hz",
         timeline.title,
@@ -331,6 +367,8 @@ pub fn run(args: &PlayArgs) -> i32 {
     controllers.stop();
     let _ = control.join();
     drop(output);
+    // After the sound: the last blocks are in the ring, and the file is finished.
+    drop(recorder);
     report_counters(&transport, "somnia play");
     window_result(result, "somnia play", &headless_hint(args))
 }
