@@ -78,6 +78,7 @@ fn main() {
             no_mp4,
             no_frames,
             limiter: Default::default(),
+            loudness_lufs: None,
             outputs: None,
         };
         let (t0, c0) = (Instant::now(), cpu_s());

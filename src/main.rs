@@ -152,6 +152,17 @@ struct SyncArgs {
     link: LinkArgs,
 }
 
+/// `--loudness`: a target from -40 to -5 LUFS.
+fn loudness_lufs(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if (-40.0..=-5.0).contains(&v) => Ok(v),
+        _ => Err(
+            "a loudness target in LUFS from -40 to -5 (e.g. -14 for streaming, -23 for broadcast)"
+                .into(),
+        ),
+    }
+}
+
 /// Ableton Link (`somnia play` and `somnia kiosk`; a build with `--features link`).
 #[derive(clap::Args, Debug)]
 struct LinkArgs {
@@ -367,6 +378,10 @@ enum Command {
         /// --no-mp4 too, only the WAV is written and nothing is drawn.
         #[arg(long)]
         no_frames: bool,
+        /// Bring the whole render to this integrated loudness (EBU R128, LUFS: -14 for
+        /// streaming, -23 for broadcast) with one gain, under the limiter's true-peak ceiling.
+        #[arg(long, allow_negative_numbers = true, value_parser = loudness_lufs)]
+        loudness: Option<f64>,
         /// Render every output of this output map (outputs/*.toml) as its projector would
         /// show it: DIR/frames/OUTPUT/*.png and DIR/NAME-OUTPUT.mp4.
         #[arg(long)]
@@ -604,11 +619,13 @@ fn main() {
             fps,
             no_mp4,
             no_frames,
+            loudness,
             outputs,
             safety,
         } => match commands::output_map(outputs.as_deref()) {
             Err(code) => code,
             Ok(outputs) => commands::render::run(&commands::render::RenderArgs {
+                loudness_lufs: loudness,
                 source: source(performance, preset, seconds),
                 out,
                 seconds,

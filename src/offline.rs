@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+pub mod loudness;
+
 use crate::audio::Engine;
 use crate::bridge::{AnalysisTrack, event_queue};
 use crate::show::Timeline;

@@ -494,3 +494,103 @@ fn no_frames_puts_every_frame_in_the_mp4_and_leaves_no_png_and_with_no_mp4_only_
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no ffmpeg to make it"), "{stderr}");
 }
+
+/// ffmpeg's own EBU R128 reading of `wav`: (integrated loudness LUFS, true peak dBTP).
+fn ffmpeg_loudness(wav: &std::path::Path) -> (f64, f64) {
+    let o = std::process::Command::new("ffmpeg")
+        .args(["-nostats", "-hide_banner", "-i"])
+        .arg(wav)
+        .args(["-filter_complex", "ebur128=peak=true", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg");
+    let said = String::from_utf8_lossy(&o.stderr);
+    let summary = said.rsplit("Summary:").next().unwrap_or_default();
+    let after = |key: &str| -> f64 {
+        summary
+            .split(key)
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no `{key}` in ffmpeg's summary:\n{said}"))
+    };
+    (after("I:"), after("Peak:"))
+}
+
+#[test]
+fn loudness_brings_a_render_to_the_streaming_and_broadcast_targets_as_ffmpeg_measures_them() {
+    let perf = repo().join("performances/first-light.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain");
+    render(
+        &perf,
+        &plain,
+        &["--seconds", "20", "--no-mp4", "--no-frames"],
+    );
+    let (as_rendered, _) = ffmpeg_loudness(&plain.join("first-light.wav"));
+    let mut figures = vec![format!("as rendered {as_rendered:.1} LUFS")];
+    for target in [-23.0, -14.0] {
+        let out = dir.path().join(format!("at{target}"));
+        let t = format!("{target}");
+        render(
+            &perf,
+            &out,
+            &[
+                "--seconds",
+                "20",
+                "--no-mp4",
+                "--no-frames",
+                "--loudness",
+                &t,
+            ],
+        );
+        let wav = out.join("first-light.wav");
+        let (lufs, peak) = ffmpeg_loudness(&wav);
+        figures.push(format!(
+            "{target}: {lufs:.1} LUFS, true peak {peak:.1} dBTP"
+        ));
+        // Under the limiter's -1 dBTP ceiling always (ffmpeg's true-peak estimate is a
+        // little coarser than libebur128's); at the target unless the ceiling held it back.
+        assert!(peak <= -0.8, "{target}: true peak {peak} dBTP");
+        let held = peak > -1.3 && lufs < target;
+        assert!(
+            (lufs - target).abs() <= 0.3 || held,
+            "{target}: {lufs} LUFS, true peak {peak}"
+        );
+        // The same render, the same bytes.
+        let again = dir.path().join(format!("again{target}"));
+        render(
+            &perf,
+            &again,
+            &[
+                "--seconds",
+                "20",
+                "--no-mp4",
+                "--no-frames",
+                "--loudness",
+                &t,
+            ],
+        );
+        assert_eq!(
+            std::fs::read(&wav).unwrap(),
+            std::fs::read(again.join("first-light.wav")).unwrap(),
+            "{target}: two renders differ"
+        );
+    }
+    report(
+        "measured",
+        &format!("--loudness (ffmpeg's ebur128): {}", figures.join("; ")),
+    );
+}
+
+#[test]
+fn a_loudness_target_out_of_range_is_refused_as_bad_input() {
+    let o = somnia()
+        .args(["render", "performances/first-light.toml", "--out"])
+        .arg(tempfile::tempdir().unwrap().path())
+        .args(["--loudness", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("from -40 to -5"), "{err}");
+}

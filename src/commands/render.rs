@@ -21,6 +21,8 @@ pub struct RenderArgs {
     /// WAV is written and nothing is drawn).
     pub no_frames: bool,
     pub limiter: super::LimiterArgs,
+    /// Bring the render to this integrated loudness (LUFS), under the limiter's ceiling.
+    pub loudness_lufs: Option<f64>,
     /// An output map: every output's frames, as its projector would show them.
     pub outputs: Option<crate::show::outputs::OutputMap>,
 }
@@ -75,6 +77,38 @@ pub fn run(args: &RenderArgs) -> i32 {
         }
     };
     pb.finish();
+    if let Some(target) = args.loudness_lufs {
+        // Under the limiter's own ceiling; without the limiter, under the usual -1 dBTP.
+        let ceiling_dbtp = if timeline.master.limiter_enabled {
+            f64::from(timeline.master.limiter_ceiling_db)
+        } else {
+            -1.0
+        };
+        use crate::offline::loudness::{LoudnessError, normalise_wav};
+        match normalise_wav(&wav_path, target, ceiling_dbtp) {
+            Ok(n) => eprintln!(
+                "somnia render: loudness {:.1} LUFS, true peak {:.1} dBTP as rendered; {:+.2} dB makes it {:.1} LUFS{}",
+                n.measured_lufs,
+                n.true_peak_dbtp,
+                n.gain_db,
+                n.result_lufs,
+                if n.held_by_ceiling {
+                    format!(
+                        ", held under the {ceiling_dbtp:.1} dBTP ceiling (the target was {target:.1})"
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            Err(e @ LoudnessError::Silent { .. }) => {
+                eprintln!("somnia render: warning: {e}; left as it is");
+            }
+            Err(e) => {
+                eprintln!("somnia render: {e}");
+                return EXIT_OUTPUT_FAILED;
+            }
+        }
+    }
 
     if args.no_frames && args.no_mp4 {
         println!("somnia render: wrote {}", wav_path.display());
