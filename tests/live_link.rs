@@ -420,15 +420,18 @@ fn two_somnias_in_one_link_session_lock_and_a_tempo_set_on_either_reaches_the_ot
         "each sees the other at 120 bpm",
     );
     // A tempo set on the first (OSC) reaches the second through the session, and back.
+    // (Each then locks again to the session's phase at the new tempo.)
     oscsend(ports[0].1, "/somnia/param/tempo_bpm", "f", &["100"]);
-    let to_second_s = both(
+    let to_second_s = both(&|l| l.1.starts_with("100.0 bpm"), "100 bpm from the first");
+    both(
         &|l| l.0 == "locked" && l.1.starts_with("100.0 bpm"),
-        "100 bpm from the first",
+        "locked at 100 bpm",
     );
     oscsend(ports[1].1, "/somnia/param/tempo_bpm", "f", &["140"]);
-    let to_first_s = both(
+    let to_first_s = both(&|l| l.1.starts_with("140.0 bpm"), "140 bpm from the second");
+    both(
         &|l| l.0 == "locked" && l.1.starts_with("140.0 bpm"),
-        "140 bpm from the second",
+        "locked at 140 bpm",
     );
     // Both on the session's beat: the phase each measured against it, in milliseconds.
     std::thread::sleep(std::time::Duration::from_secs(2));
@@ -439,7 +442,7 @@ fn two_somnias_in_one_link_session_lock_and_a_tempo_set_on_either_reaches_the_ot
     report(
         "measured",
         &format!(
-            "two Somnias on Link: a tempo set on one was followed by both in {to_second_s:.2} s, and back in {to_first_s:.2} s; each {offsets:?} ms from the session's phase"
+            "two Somnias on Link: a tempo set on one reached both in {to_second_s:.2} s, and back in {to_first_s:.2} s; each {offsets:?} ms from the session's phase"
         ),
     );
     assert!(to_second_s < 2.0 && to_first_s < 2.0);
