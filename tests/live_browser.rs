@@ -333,13 +333,8 @@ fn the_consoles_sync_section_shows_ltc_in_locked_with_its_offset_and_then_lost()
     let dir = tempfile::tempdir().unwrap();
     // A sink of the test's own, whose monitor is the show's input: libltc's timecode goes in.
     let sink = NullSink::new(&format!("console_ltc_{}", std::process::id()), 1);
-    let ltc = std::process::Command::new(ltc_tool())
-        .args(["encode", "25", "01:00:10:00", "4", "48000"])
-        .output()
-        .unwrap();
-    assert!(ltc.status.success());
     let raw = dir.path().join("ltc.raw");
-    std::fs::write(&raw, &ltc.stdout).unwrap();
+    libltc_encode("25", "01:00:10:00", 4.0, &raw);
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
     let token = "sync-desk-2026";
@@ -366,17 +361,7 @@ fn the_consoles_sync_section_shows_ltc_in_locked_with_its_offset_and_then_lost()
     play.wait_until_up();
     let mut console = driver(SYNC, &format!("http://{bind}/console?token={token}"));
     console.until("ready");
-    let status = std::process::Command::new("pacat")
-        .arg(format!("--device={}", sink.name))
-        .args([
-            "--format=float32le",
-            "--rate=48000",
-            "--channels=1",
-            "--raw",
-        ])
-        .arg(&raw)
-        .status()
-        .expect("pacat (pulseaudio-utils)");
+    let status = sink.play(&raw).wait().unwrap();
     assert!(status.success());
     let said = console.wait();
     let log = play.stop();

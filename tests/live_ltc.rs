@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -25,12 +25,7 @@ fn ltc_from_libltc_on_a_sound_input_is_chased_within_a_frame_and_stops_when_it_e
     let sink = NullSink::new(&format!("ltc_in_{}", std::process::id()), 1);
     // Eight seconds of 25 fps LTC from 01:00:20:00, by libltc.
     let raw = dir.path().join("ltc.raw");
-    let encoded = Command::new(ltc_tool())
-        .args(["encode", "25", "01:00:20:00", "8", "48000"])
-        .output()
-        .unwrap();
-    assert!(encoded.status.success());
-    std::fs::write(&raw, &encoded.stdout).unwrap();
+    libltc_encode("25", "01:00:20:00", 8.0, &raw);
     let web = free_port();
     let monitor = sink.monitor();
     let play = LivePlay::start_with_env(
@@ -54,18 +49,7 @@ fn ltc_from_libltc_on_a_sound_input_is_chased_within_a_frame_and_stops_when_it_e
     play.wait_until_up();
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], web));
     let started = Instant::now();
-    let mut pacat = Command::new("pacat")
-        .args([
-            &format!("--device={}", sink.name),
-            "--format=float32le",
-            "--rate=48000",
-            "--channels=1",
-            "--raw",
-        ])
-        .arg(&raw)
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("pacat (pulseaudio-utils)");
+    let mut pacat = sink.play(&raw);
     let mut samples = Vec::new();
     while started.elapsed() < Duration::from_secs(11) {
         if let Ok(h) = health(addr) {

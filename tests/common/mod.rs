@@ -861,6 +861,33 @@ impl NullSink {
     pub fn monitor(&self) -> String {
         format!("{}.monitor", self.name)
     }
+
+    /// Starts `pacat` playing the raw 48 kHz mono float file `raw` into it.
+    pub fn play(&self, raw: &Path) -> std::process::Child {
+        Command::new("pacat")
+            .arg(format!("--device={}", self.name))
+            .args([
+                "--format=float32le",
+                "--rate=48000",
+                "--channels=1",
+                "--raw",
+            ])
+            .arg(raw)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("pacat (pulseaudio-utils)")
+    }
+}
+
+/// libltc's timecode at `fps` from `start` (HH:MM:SS:FF) for `seconds`, written to `raw` as
+/// 48 kHz mono float.
+pub fn libltc_encode(fps: &str, start: &str, seconds: f64, raw: &Path) {
+    let encoded = Command::new(ltc_tool())
+        .args(["encode", fps, start, &seconds.to_string(), "48000"])
+        .output()
+        .unwrap();
+    assert!(encoded.status.success(), "{encoded:?}");
+    std::fs::write(raw, &encoded.stdout).unwrap();
 }
 
 impl Drop for NullSink {
