@@ -165,10 +165,18 @@ fn a_window_closed_by_another_program_ends_the_show_with_one_line() {
         "still running 5 s after its window went:\n{log}"
     );
     assert!(status.unwrap().success(), "{log}");
-    // One line says it, and nothing follows (the log does not keep growing).
+    // One line says it, and nothing follows (the log does not keep growing) but the show's
+    // closing counts, said once each where the machine gave cause (a sound card that ran dry,
+    // events late), as every show ends.
+    let closing = [
+        "the sound card ran dry",
+        "after their sample",
+        "live event(s) were dropped",
+    ];
     let after: Vec<&str> = log
         .lines()
         .skip_while(|l| !l.contains("the window was closed by another program"))
+        .filter(|l| !closing.iter().any(|c| l.contains(c)))
         .collect();
     assert_eq!(after.len(), 1, "{log}");
 }
