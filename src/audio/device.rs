@@ -256,8 +256,6 @@ pub(crate) fn quiet_alsa<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
-/// Picks the named device (or the default) and a format: 48 kHz stereo f32 when offered,
-/// else the device's default format.
 /// Opens nothing yet: finds the output `name` (the default without one) and a format for it
 /// at the engine's rate with at least `channels` channels (2, or more when LTC rides on a
 /// channel of its own).
@@ -271,7 +269,8 @@ pub fn prepare_output(
         return Err(AudioError::Stream {
             device: prepared.name.clone(),
             reason: format!(
-                "it has {} output channels and {channels} are wanted (--ltc-out-channels);                  name a device with more, or put LTC on a second device with --ltc-out",
+                "it has {} output channels and {channels} are wanted (--ltc-out-channels); \
+                 name a device with more, or put LTC on a second device with --ltc-out",
                 prepared.config.channels
             ),
         });
@@ -425,36 +424,23 @@ impl Core {
                 r.push(block);
             }
             for (frame, src) in out.chunks_mut(channels).zip(block.chunks(2)) {
-                match self.ltc.as_mut() {
-                    None => {
-                        for (c, s) in frame.iter_mut().enumerate() {
-                            *s = T::from_sample(match c {
-                                0 => src[0],
-                                1 => src[1],
-                                _ => 0.0,
-                            });
-                        }
-                    }
-                    Some(ltc) => {
-                        let code = ltc.next_sample();
-                        // LTC on channel 1 or 2 leaves the other the mix, in mono.
-                        let mono = 0.5 * (src[0] + src[1]);
-                        let (left, right) = match (ltc.carries(0), ltc.carries(1)) {
-                            (false, false) => (src[0], src[1]),
-                            _ => (mono, mono),
-                        };
-                        for (c, s) in frame.iter_mut().enumerate() {
-                            *s = T::from_sample(if ltc.carries(c) {
-                                code
-                            } else {
-                                match c {
-                                    0 => left,
-                                    1 => right,
-                                    _ => 0.0,
-                                }
-                            });
-                        }
-                    }
+                let code = self.ltc.as_mut().map(LtcChannels::next_sample);
+                let ltc = self.ltc.as_ref();
+                let carries = |c: usize| ltc.is_some_and(|l| l.carries(c));
+                // LTC on channel 1 or 2 leaves the other the mix, in mono.
+                let (left, right) = if carries(0) || carries(1) {
+                    let mono = 0.5 * (src[0] + src[1]);
+                    (mono, mono)
+                } else {
+                    (src[0], src[1])
+                };
+                for (c, s) in frame.iter_mut().enumerate() {
+                    *s = T::from_sample(match (code, c) {
+                        (Some(x), c) if carries(c) => x,
+                        (_, 0) => left,
+                        (_, 1) => right,
+                        _ => 0.0,
+                    });
                 }
             }
         }
