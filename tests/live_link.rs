@@ -189,8 +189,17 @@ fn with_start_stop_sync_the_session_stops_and_starts_the_show_and_the_show_the_s
             .unwrap_or_else(|| panic!("{key} never happened: {peer}\n{log}"));
         assert!(s < 1.0, "{key}: {s} s\n{peer}");
     }
-    // Resumed by the session, the show came back onto its phase.
-    assert!(peer["relocked_after_s"].as_f64().unwrap() < 5.0, "{peer}");
+    // Resumed by the session, the show located back onto its phase (it would take seconds to
+    // ease out the tens of milliseconds a pause leaves): the locate is heard within its lead,
+    // and judged again 0.3 s later.
+    let relocked_s = peer["relocked_after_s"].as_f64().unwrap();
+    report(
+        "measured",
+        &format!(
+            "Link start/stop: the resumed show was on the session's phase again in {relocked_s:.2} s"
+        ),
+    );
+    assert!(relocked_s < 2.0, "{peer}\n{log}");
 }
 
 #[test]

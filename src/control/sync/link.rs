@@ -5,8 +5,8 @@
 //! The show follows by running its clock a little faster or slower (the transport's show
 //! rate): at the session's tempo over the tempo map's, trimmed to ease out a phase error of a
 //! few milliseconds. The sound is not resampled (notes keep their pitch); only when events
-//! fall moves. A larger error (joining a session, a resume) is closed by locating the show to
-//! the session's phase, as a timecode chase does.
+//! fall moves. A larger error is closed by locating the show to the session's phase, as a
+//! timecode chase does; so is any but the smallest as the show joins, starts or resumes.
 //!
 //! [`LinkFollower`] is the pure part: what the session and the show say at one heard moment
 //! in, what the show should do out. [`LinkSession`] wraps the Link library itself (feature
@@ -26,6 +26,10 @@ pub struct LinkSettings {
 
 /// A phase error past this is closed by locating the show rather than easing.
 pub const RELOCATE_S: f64 = 0.05;
+/// As the show starts or resumes sounding, a phase error past this is closed by locating: the
+/// way Live starts on the session's phase rather than drifting onto it (easing 50 ms out at
+/// 2 % takes seconds).
+pub const START_LOCATE_S: f64 = 0.005;
 /// A phase error is eased out over about this long: the show runs error/EASE_S faster or
 /// slower than the session's tempo asks. (Longer than the heard clock takes to settle after
 /// a timestamp's jitter, a quarter of a second, so the two do not chase each other.)
@@ -83,6 +87,8 @@ pub struct LinkFollower {
     state: SyncState,
     tempo_bpm: f64,
     peers: u64,
+    /// The show has started or resumed sounding and its phase has not been judged since.
+    starting: bool,
 }
 
 impl Default for LinkFollower {
@@ -94,6 +100,7 @@ impl Default for LinkFollower {
             state: SyncState::Waiting,
             tempo_bpm: 0.0,
             peers: 0,
+            starting: true,
         }
     }
 }
@@ -136,6 +143,7 @@ impl LinkFollower {
         if !show.sounding {
             self.state = SyncState::Waiting;
             self.phase_error_s = None;
+            self.starting = true;
             return LinkMove::Rate(base);
         }
         if self.settle_until.is_some_and(|t| now < t) {
@@ -151,7 +159,12 @@ impl LinkFollower {
         let error_beats = wrap(session.beat - show_beat, quantum);
         let error_s = error_beats * 60.0 / session.tempo_bpm.max(1e-3);
         self.phase_error_s = Some(error_s);
-        if error_s.abs() > RELOCATE_S && show.can_locate {
+        let relocate_s = if std::mem::take(&mut self.starting) {
+            START_LOCATE_S
+        } else {
+            RELOCATE_S
+        };
+        if error_s.abs() > relocate_s && show.can_locate {
             // Judged again once the locate is heard, and the heard clock has caught up.
             let settle_s = show.seek_lead_s.clamp(0.0, 2.0) + SETTLE_S;
             self.settle_until = Some(now + Duration::from_secs_f64(settle_s));
@@ -411,15 +424,42 @@ mod tests {
     }
 
     #[test]
+    fn a_show_that_resumes_20_ms_behind_locates_and_afterwards_the_same_error_is_eased() {
+        let mut f = LinkFollower::default();
+        let tempo = Tempo::constant(120.0, 4);
+        let now = Instant::now();
+        // 20 ms at 120 bpm is 0.04 beats.
+        let behind = |f: &mut LinkFollower, at: Instant| {
+            f.follow(at, &session(120.0, 8.04), &show(4.0), &tempo, 4.0)
+        };
+        assert!(matches!(behind(&mut f, now), LinkMove::Locate { .. }));
+        let later = now + Duration::from_secs(1);
+        let LinkMove::Rate(r) = behind(&mut f, later) else {
+            panic!("a 20 ms error while playing is eased")
+        };
+        assert!((r - 1.02).abs() < 1e-9, "{r}");
+        // Paused, then resumed: located again.
+        let paused = ShowAt {
+            sounding: false,
+            ..show(4.0)
+        };
+        f.follow(later, &session(120.0, 8.04), &paused, &tempo, 4.0);
+        assert!(matches!(
+            behind(&mut f, later + Duration::from_secs(1)),
+            LinkMove::Locate { .. }
+        ));
+    }
+
+    #[test]
     fn the_phase_error_is_taken_the_short_way_round_the_bar() {
         let mut f = LinkFollower::default();
         let tempo = Tempo::constant(120.0, 4);
-        // Show at phase 3.99, session at phase 0.0 of the next bar: 0.01 beats behind, not
-        // 3.99 ahead.
+        // Show at phase 3.995, session at phase 0.0 of the next bar: 0.005 beats behind, not
+        // 3.995 ahead.
         let m = f.follow(
             Instant::now(),
             &session(120.0, 12.0),
-            &show(5.995),
+            &show(5.9975),
             &tempo,
             4.0,
         );
