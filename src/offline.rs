@@ -7,6 +7,7 @@
 use std::path::Path;
 
 pub mod loudness;
+pub mod replay;
 
 use crate::audio::Engine;
 use crate::bridge::{AnalysisTrack, event_queue};

@@ -7,6 +7,7 @@ use super::analysis::Analyzer;
 use super::fx::glitch::GlitchControls;
 use super::fx::{Delay, Glitch, Limiter, Reverb, db_to_gain};
 use super::synth::{SimdPath, SimdUnavailable, Voice, VoiceControls, VoiceLanes};
+use crate::bridge::journal_tap::{Applied, Entry as JournalEntry, JournalTap};
 use crate::bridge::patch::{MAX_VOICES, MasterSettings, Patch};
 use crate::bridge::{Analysis, AudioParam, Curve, Event, EventKind, MIN_RAMP_S};
 
@@ -153,6 +154,15 @@ pub struct Engine {
     segment: Segment,
     /// An event took effect at the current position: control values must be recomputed.
     control_dirty: bool,
+    /// Frames output so far (the limiter's lookahead and paused frames included): what the
+    /// journal times everything the engine applies by.
+    frames_out: u64,
+    /// The output frame an event applied now takes effect on.
+    apply_frame: u64,
+    /// The pause last seen, so the journal hears of each change once.
+    was_paused: bool,
+    /// What the engine applied, to the show's journal (`somnia play` keeps one by default).
+    journal: Option<JournalTap>,
 }
 
 impl Engine {
@@ -193,6 +203,28 @@ impl Engine {
             applied_events: 0,
             segment: Segment::default(),
             control_dirty: true,
+            frames_out: 0,
+            apply_frame: 0,
+            was_paused: false,
+            journal: None,
+        }
+    }
+
+    /// Tells `tap` everything this engine applies from now on, with its output frame: the
+    /// show's journal, from which `somnia render --journal` makes the same output again.
+    pub fn attach_journal(&mut self, tap: JournalTap) {
+        self.journal = Some(tap);
+    }
+
+    /// Frames output so far, paused ones and the limiter's lookahead included.
+    pub fn frames_out(&self) -> u64 {
+        self.frames_out
+    }
+
+    #[inline]
+    fn journal(&mut self, frame: u64, what: Applied) {
+        if let Some(j) = self.journal.as_mut() {
+            j.push(JournalEntry { frame, what });
         }
     }
 
@@ -244,11 +276,15 @@ impl Engine {
     /// (clamped to 0.5..2; anything not finite is 1). The sound itself is not resampled:
     /// notes keep their pitch and envelopes their length; only when events fall moves.
     pub fn set_show_rate(&mut self, rate: f64) {
-        self.show_rate = if rate.is_finite() {
+        let rate = if rate.is_finite() {
             rate.clamp(0.5, 2.0)
         } else {
             1.0
         };
+        if rate != self.show_rate {
+            self.journal(self.frames_out, Applied::Rate(rate));
+        }
+        self.show_rate = rate;
     }
 
     /// Show samples per sound sample, as [`Engine::set_show_rate`] last set it.
@@ -303,6 +339,7 @@ impl Engine {
     /// old position; the control thread queues the new position's events after this.
     /// Real-time safe: no allocation.
     pub fn seek(&mut self, sample: u64) {
+        self.journal(self.frames_out, Applied::Seek(sample));
         let now = self.position;
         self.sustain_down = false;
         for v in self.voices.iter_mut() {
@@ -328,6 +365,11 @@ impl Engine {
     pub fn process(&mut self, out: &mut [f32], paused: bool) {
         let frames = out.len() / 2;
         let start = self.show_position_samples();
+        let first_frame = self.frames_out;
+        if paused != self.was_paused {
+            self.was_paused = paused;
+            self.journal(first_frame, Applied::Pause(paused));
+        }
         if !paused {
             self.halted = false;
         }
@@ -348,6 +390,7 @@ impl Engine {
                 }
                 break;
             }
+            self.apply_frame = first_frame + i as u64;
             self.apply_due_events();
             let to_boundary = CHUNK - (self.position % CHUNK as u64) as usize;
             let mut n = (frames - i).min(to_boundary);
@@ -374,6 +417,10 @@ impl Engine {
         }
         let heard_from = start as i64 - self.latency_samples() as i64;
         self.analyzer.push(&out[..2 * frames], heard_from);
+        self.frames_out += frames as u64;
+        if let Some(j) = self.journal.as_ref() {
+            j.frames_done(self.frames_out);
+        }
     }
 
     /// Sound samples from now until show sample `at` (at least 1), with the show's clock at
@@ -435,6 +482,7 @@ impl Engine {
 
     fn apply(&mut self, kind: EventKind) {
         self.applied_events += 1;
+        self.journal(self.apply_frame, Applied::Event(kind));
         let sr = self.sample_rate_hz as f32;
         let min_ramp = (MIN_RAMP_S as f32 * sr) as u32;
         match kind {

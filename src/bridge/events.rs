@@ -6,7 +6,7 @@ use super::patch::Patch;
 
 /// A continuous engine parameter that a cue or controller can set or ramp. Every one is
 /// smoothed on the audio side: a jump is spread over at least 10 ms.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum AudioParam {
     /// Filter cutoff in Hz (the patch's own cutoff when it is switched to).
     CutoffHz,
@@ -135,7 +135,7 @@ impl AudioParam {
 pub const MIN_RAMP_S: f64 = 0.01;
 
 /// What an event does when its sample arrives.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum EventKind {
     NoteOn {
         note: u8,
@@ -183,7 +183,7 @@ pub fn event_queue(capacity: usize) -> EventQueue {
 }
 
 /// The shape of a ramp.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Curve {
     #[default]
     Linear,

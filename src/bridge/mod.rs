@@ -34,6 +34,11 @@
 //! - timecode heard from outside, to the sync thread that chases it, and every sync source's
 //!   report back ([`timecode`]);
 //! - a stop signal for the whole process ([`shutdown`]).
+//!
+//! Two rings carry what the audio thread made or did to the threads that keep it: its output
+//! to a WAV ([`record_tap`], `--record`) and what it applied, on which frame, to the show's
+//! journal ([`journal_tap`]), beside which every other thread's notes for it travel
+//! ([`journal_notes`]: inputs and from whom, files, happenings; bounded, drop and count); wait-free on the audio side, whole or dropped and counted.
 
 pub mod analysis;
 pub mod commands;
@@ -42,6 +47,8 @@ pub mod cue_board;
 pub mod events;
 pub mod external_clock;
 pub mod health;
+pub mod journal_notes;
+pub mod journal_tap;
 pub mod launch;
 pub mod live_sink;
 pub mod patch;
@@ -70,6 +77,8 @@ pub use events::{
 };
 pub use external_clock::ExternalClock;
 pub use health::{FrameReport, Health, LatencyReport, Levels, OutputReport};
+pub use journal_notes::{JournalNotes, JournalNotesCell, Note, journal_notes};
+pub use journal_tap::{Applied, JournalDrain, JournalTap, journal_channel};
 pub use live_sink::LiveSink;
 pub use patch::{MasterSettings, Patch};
 pub use priority::Priority;

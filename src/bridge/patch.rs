@@ -4,7 +4,7 @@
 //! from files. Every type here is `Copy`, so sending a whole patch never allocates.
 
 /// The oscillator shape.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Waveform {
     #[default]
     Saw,
@@ -34,7 +34,7 @@ impl Waveform {
 }
 
 /// One oscillator of a patch.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OscSpec {
     pub waveform: Waveform,
     /// Mix level, 0..1.
@@ -64,7 +64,7 @@ impl Default for OscSpec {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum FilterMode {
     #[default]
     Lowpass,
@@ -85,7 +85,7 @@ impl FilterMode {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FilterSpec {
     pub mode: FilterMode,
     pub cutoff_hz: f32,
@@ -113,7 +113,7 @@ impl Default for FilterSpec {
 }
 
 /// Attack, decay and release times and the sustain level of an envelope.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EnvSpec {
     pub attack_s: f32,
     pub decay_s: f32,
@@ -133,7 +133,7 @@ impl Default for EnvSpec {
 }
 
 /// Everything a voice needs to know about its sound.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Patch {
     /// Maximum simultaneous voices for this patch (1..=MAX_VOICES).
     pub voices: u8,
@@ -187,7 +187,7 @@ pub const MAX_UNISON: usize = 7;
 pub const DEFAULT_LIMITER_CEILING_DB: f32 = -1.0;
 
 /// Master-bus settings a show or the command line may choose.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MasterSettings {
     /// The safety limiter's true-peak ceiling, dBFS.
     pub limiter_ceiling_db: f32,

@@ -9,6 +9,7 @@ pub mod compile;
 pub mod cues;
 pub mod diag;
 pub mod isf_inputs;
+pub mod journal;
 pub mod kiosk;
 pub mod live;
 pub mod live_look;

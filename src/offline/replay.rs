@@ -1,0 +1,216 @@
+//! The engine's output made again from a show's journal: a new engine with the settings the
+//! show's started with, given each entry on the output frame the live engine applied it
+//! (an event, a pause, a seek, a rate), as fast as the machine allows. The engine's output does
+//! not depend on how it is cut into blocks, so this is the live output, bit for bit: what
+//! `somnia play --record` wrote.
+
+use crate::audio::Engine;
+use crate::bridge::journal_tap::{Applied, Entry};
+use crate::bridge::{Event, event_queue};
+use crate::show::journal::Start;
+
+/// The most events the engine applied on one frame that a replay can give it (a seek's chase
+/// is a few dozen).
+const EVENTS_AT_ONCE: usize = 1 << 14;
+/// Frames per block between entries.
+const BLOCK_FRAMES: u64 = 256;
+
+/// Why a journal's sound cannot be made again.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    #[error("more than {EVENTS_AT_ONCE} events on frame {frame}: the journal is damaged")]
+    TooManyAtOnce { frame: u64 },
+    #[error("writing the sound: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Makes output frames `latency..frames` of the show `start` describes with `entries` (the
+/// limiter's lookahead at the start left out, as the live recording leaves it out), handing
+/// each block (interleaved stereo) to `sink`; `progress` hears the frames done.
+pub fn replay_blocks<'a>(
+    start: &Start,
+    entries: impl IntoIterator<Item = &'a Entry>,
+    frames: u64,
+    mut sink: impl FnMut(&[f32]) -> std::io::Result<()>,
+    mut progress: impl FnMut(u64),
+) -> Result<(), ReplayError> {
+    let (mut tx, rx) = event_queue(EVENTS_AT_ONCE);
+    let mut engine = Engine::new(start.sample_rate_hz, start.patch, rx);
+    engine.apply_master(&start.master);
+    let mut skip = engine.latency_samples();
+    let mut entries = entries.into_iter().peekable();
+    let mut buf = vec![0.0f32; 2 * BLOCK_FRAMES as usize];
+    let mut paused = false;
+    let mut done = 0u64;
+    while done < frames {
+        // What the live engine did before rendering this frame, in the order it did it.
+        while let Some(e) = entries.next_if(|e| e.frame <= done) {
+            match e.what {
+                Applied::Event(kind) => {
+                    let at_sample = engine.show_position_samples();
+                    if tx.push(Event { at_sample, kind }).is_err() {
+                        return Err(ReplayError::TooManyAtOnce { frame: e.frame });
+                    }
+                }
+                Applied::Pause(p) => paused = p,
+                Applied::Seek(sample) => engine.seek(sample),
+                Applied::Rate(rate) => engine.set_show_rate(rate),
+            }
+        }
+        let until = entries.peek().map_or(frames, |e| e.frame.min(frames));
+        let n = (until - done).min(BLOCK_FRAMES) as usize;
+        let block = &mut buf[..2 * n];
+        engine.process(block, paused);
+        let left_out = skip.min(n);
+        skip -= left_out;
+        if left_out < n {
+            sink(&block[2 * left_out..])?;
+        }
+        done += n as u64;
+        progress(done);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bridge::journal_tap::journal_channel;
+    use crate::bridge::{AudioParam, Curve, EventKind, MasterSettings, Patch};
+
+    fn start() -> Start {
+        Start {
+            somnia: env!("CARGO_PKG_VERSION").into(),
+            command: "play".into(),
+            title: "t".into(),
+            started_utc: String::new(),
+            sample_rate_hz: 48_000,
+            patch: Patch::default(),
+            master: MasterSettings::default(),
+            latency_frames: 0,
+            flash_guard: true,
+            width: 1,
+            height: 1,
+        }
+    }
+
+    /// A live engine as a device drives it: blocks of an odd size, a scheduled note, live
+    /// notes and a ramp arriving mid-show, a pause, a seek and a change of the show's rate.
+    /// Returns its output (less the lookahead) and what its journal tap heard.
+    fn live_show() -> (Vec<f32>, Vec<Entry>, u64) {
+        let (mut tx, rx) = event_queue(64);
+        let (mut live_tx, live_rx) = event_queue(64);
+        let mut engine = Engine::new(48_000, Patch::default(), rx);
+        engine.apply_master(&MasterSettings::default());
+        engine.attach_live_queue(live_rx);
+        let (tap, mut drain) = journal_channel(1 << 12);
+        engine.attach_journal(tap);
+        let skip = engine.latency_samples();
+        tx.push(Event {
+            at_sample: 1000,
+            kind: EventKind::NoteOn {
+                note: 57,
+                velocity: 0.9,
+            },
+        })
+        .unwrap();
+        let mut out = Vec::new();
+        let mut block = vec![0.0f32; 2 * 173];
+        for b in 0..400u64 {
+            match b {
+                40 => live_tx
+                    .push(Event {
+                        at_sample: 0,
+                        kind: EventKind::NoteOn {
+                            note: 64,
+                            velocity: 0.7,
+                        },
+                    })
+                    .unwrap(),
+                60 => live_tx
+                    .push(Event {
+                        at_sample: engine.show_position_samples() + 77,
+                        kind: EventKind::SetParam {
+                            param: AudioParam::CutoffHz,
+                            value: 600.0,
+                            ramp_samples: 9000,
+                            curve: Curve::Linear,
+                        },
+                    })
+                    .unwrap(),
+                150 => engine.set_show_rate(1.013),
+                200 => engine.seek(5 * 48_000 + 11),
+                210 => live_tx
+                    .push(Event {
+                        at_sample: 0,
+                        kind: EventKind::NoteOn {
+                            note: 69,
+                            velocity: 1.0,
+                        },
+                    })
+                    .unwrap(),
+                _ => {}
+            }
+            let paused = (260..300).contains(&b);
+            engine.process(&mut block, paused);
+            out.extend_from_slice(&block);
+        }
+        let mut entries = Vec::new();
+        drain.drain(|e| entries.push(e));
+        let frames = drain.frames();
+        (out.split_off(2 * skip), entries, frames)
+    }
+
+    #[test]
+    fn a_replayed_journal_gives_the_live_engines_output_bit_for_bit() {
+        let (live, entries, frames) = live_show();
+        assert_eq!(frames, 400 * 173);
+        // Every kind of entry was heard: events, the rate, the seek and the pause both ways.
+        let kinds = |f: fn(&Applied) -> bool| entries.iter().filter(|e| f(&e.what)).count();
+        assert_eq!(kinds(|a| matches!(a, Applied::Event(_))), 4);
+        assert_eq!(kinds(|a| matches!(a, Applied::Rate(_))), 1);
+        assert_eq!(kinds(|a| matches!(a, Applied::Seek(_))), 1);
+        assert_eq!(kinds(|a| matches!(a, Applied::Pause(_))), 2);
+        let mut again = Vec::new();
+        replay_blocks(
+            &start(),
+            &entries,
+            frames,
+            |b| {
+                again.extend_from_slice(b);
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
+        assert_eq!(again.len(), live.len());
+        let rms = (live.iter().map(|s| s * s).sum::<f32>() / live.len() as f32).sqrt();
+        assert!(rms > 0.01, "the show was silent: {rms}");
+        let first_difference = live
+            .iter()
+            .zip(&again)
+            .position(|(a, b)| a.to_bits() != b.to_bits());
+        assert_eq!(first_difference, None);
+    }
+
+    #[test]
+    fn a_journal_cut_short_replays_up_to_its_last_frame() {
+        let (live, entries, _) = live_show();
+        let cut = 123 * 173;
+        let mut again = Vec::new();
+        let kept = entries.iter().filter(|e| e.frame <= cut);
+        replay_blocks(
+            &start(),
+            kept,
+            cut,
+            |b| {
+                again.extend_from_slice(b);
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
+        assert!(again[..] == live[..again.len()]);
+    }
+}
