@@ -46,6 +46,7 @@ fn run(frames: usize) -> Vec<f64> {
                     cues: Default::default(),
                     crowd: Default::default(),
                     timecode: somnia::bridge::TimecodeSender::unheard(),
+                    journal: somnia::bridge::JournalNotes::off(),
                 },
                 learn: None,
             },

@@ -67,6 +67,33 @@ impl OscArgs {
     }
 }
 
+/// The show's journal (`somnia play`, `somnia kiosk`).
+#[derive(clap::Args, Debug)]
+struct JournalArgs {
+    /// Keep the show's journal in this file instead of the project's journals/ folder: every
+    /// live input with the moment the engine applied it, and the files the show used, so
+    /// `somnia render --journal FILE` can make the show again exactly.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_journal")]
+    journal: Option<PathBuf>,
+    /// Keep no journal of this show.
+    #[arg(long)]
+    no_journal: bool,
+    /// The most the journals folder may hold, in MB: the oldest journals are removed first,
+    /// and one journal stops (with a warning; the show goes on) when it alone reaches it.
+    #[arg(long, value_name = "MB", default_value_t = somnia::commands::journal_keep::DEFAULT_KEEP_MB)]
+    journals_keep_mb: u64,
+}
+
+impl JournalArgs {
+    fn choice(&self) -> somnia::commands::journal_keep::JournalChoice {
+        somnia::commands::journal_keep::JournalChoice {
+            path: self.journal.clone(),
+            off: self.no_journal,
+            keep_mb: self.journals_keep_mb,
+        }
+    }
+}
+
 /// The web server's switches (`somnia play`): `/health` now.
 #[derive(clap::Args, Debug)]
 struct WebArgs {
@@ -343,6 +370,8 @@ enum Command {
         #[arg(long)]
         record: Option<PathBuf>,
         #[command(flatten)]
+        journal: JournalArgs,
+        #[command(flatten)]
         osc: OscArgs,
         #[command(flatten)]
         midi: MidiArgs,
@@ -354,9 +383,20 @@ enum Command {
         safety: Safety,
     },
     /// Render a performance offline: DIR/NAME.wav, DIR/frames/*.png and, with ffmpeg, DIR/NAME.mp4.
+    /// With --journal, a live show made again from its journal.
     Render {
-        #[arg(required_unless_present = "preset")]
+        #[arg(required_unless_present_any = ["preset", "journal"])]
         performance: Option<PathBuf>,
+        /// Make a live show again from its journal alone (journals/*.somnia-journal, kept by
+        /// `somnia play`): the sound is the engine's live output, bit for bit.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["performance", "preset"])]
+        journal: Option<PathBuf>,
+        /// With --journal: start at this second of the show (as it was heard, pauses included).
+        #[arg(long, value_parser = parse_seconds, requires = "journal")]
+        from: Option<f64>,
+        /// With --journal: end at this second of the show.
+        #[arg(long, value_parser = parse_seconds, requires = "journal")]
+        to: Option<f64>,
         /// Render one preset of the current folder's project instead of a performance: its
         /// picture, and its sound playing the composer's default phrase.
         #[arg(long, conflicts_with = "performance")]
@@ -431,10 +471,21 @@ enum Command {
         #[command(flatten)]
         link: LinkArgs,
         #[command(flatten)]
+        journal: JournalArgs,
+        #[command(flatten)]
         safety: Safety,
     },
     /// Validate presets, performances and shaders; errors as file:line:col. Exit 1 on any error.
     Check { files: Vec<PathBuf> },
+    /// Print a show's journal as a readable timeline: each live input and from whom, the
+    /// files and their saved changes, what happened to the show.
+    Journal {
+        /// The journal, e.g. journals/20261203-201500-first-light.somnia-journal.
+        file: PathBuf,
+        /// Every entry the engine applied too (notes, parameters, patches).
+        #[arg(long)]
+        engine: bool,
+    },
     /// Soundcheck an audio input: prints its level, bands, onsets and tempo as the visuals see them.
     Meter {
         /// Input device (a part of its name); the default input if not given.
@@ -576,6 +627,7 @@ fn main() {
             rehearsal,
             input,
             record,
+            journal,
             osc,
             midi,
             web,
@@ -594,6 +646,7 @@ fn main() {
                 audio_device,
                 input,
                 record,
+                journal: journal.choice(),
                 buffer_frames: buffer,
                 limiter: safety.limiter(),
                 window: WindowOptions {
@@ -611,6 +664,24 @@ fn main() {
             }),
         },
         Command::Render {
+            journal: Some(journal),
+            from,
+            to,
+            out,
+            no_mp4,
+            no_frames,
+            loudness,
+            ..
+        } => commands::render_journal::run(&commands::render_journal::JournalRender {
+            journal,
+            out,
+            from_s: from,
+            to_s: to,
+            loudness_lufs: loudness,
+            wants_picture: !(no_mp4 && no_frames),
+        }),
+        Command::Journal { file, engine } => commands::journal::run(&file, engine),
+        Command::Render {
             performance,
             preset,
             out,
@@ -622,6 +693,7 @@ fn main() {
             loudness,
             outputs,
             safety,
+            ..
         } => match commands::output_map(outputs.as_deref()) {
             Err(code) => code,
             Ok(outputs) => commands::render::run(&commands::render::RenderArgs {
@@ -657,10 +729,12 @@ fn main() {
             midi,
             web,
             link,
+            journal,
             safety,
         } => match commands::output_map(outputs.as_deref()) {
             Err(code) => code,
             Ok(outputs) => commands::kiosk::run(&commands::kiosk::KioskArgs {
+                journal: journal.choice(),
                 file,
                 print_unit,
                 state_dir,

@@ -203,6 +203,10 @@ fn steer_attempt() -> ((Vec<f32>, u32), Environment) {
     let mut parec = start_recording(&rec);
     let recording = Instant::now();
     let map_arg = map.display().to_string();
+    let (engine_rec, journal) = (
+        dir.path().join("engine.wav"),
+        dir.path().join("midi.somnia-journal"),
+    );
     let play = LivePlay::start(
         dir.path(),
         &[
@@ -214,6 +218,10 @@ fn steer_attempt() -> ((Vec<f32>, u32), Environment) {
             "peer",
             "--midi-map",
             &map_arg,
+            "--record",
+            engine_rec.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
         ],
         &fixture("performances/osc.toml"),
     );
@@ -299,6 +307,32 @@ fn steer_attempt() -> ((Vec<f32>, u32), Environment) {
     assert!(log.contains("somnia: GO cue 2"), "{log}");
     // Program 1 is the project's first preset by name.
     assert!(log.contains("somnia: preset `bars`"), "{log}");
+    // Everything MIDI did (notes, the bend, the learned fader, GO, the clock's tempo, the
+    // program change) is in the show's journal, which makes the engine's output again.
+    let timeline = somnia().arg("journal").arg(&journal).output().unwrap();
+    let timeline = String::from_utf8_lossy(&timeline.stdout);
+    assert!(timeline.contains("MIDI peer:out"), "{timeline}");
+    let again = dir.path().join("again");
+    let o = somnia()
+        .args(["render", "--no-frames", "--no-mp4", "--journal"])
+        .arg(&journal)
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let (played, made) = (
+        read_wav(&engine_rec).samples,
+        read_wav(&again.join("midi.wav")).samples,
+    );
+    assert_eq!(played.len(), made.len());
+    assert!(
+        played
+            .iter()
+            .zip(&made)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "the journal's render differs from what the engine played\n{timeline}"
+    );
 
     let wav = read_wav(&rec);
     let mono = wav.mono();

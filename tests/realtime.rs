@@ -55,6 +55,11 @@ fn storm_on(path: SimdPath) {
     engine.set_simd_path(path).unwrap();
     let (mut live_tx, live_rx) = event_queue(8192);
     engine.attach_live_queue(live_rx);
+    // The show's journal hears everything applied; its ring is left to fill for a while, so
+    // the full ring's drop is under the guard too.
+    let (tap, mut journal) = somnia::bridge::journal_channel(4096);
+    engine.attach_journal(tap);
+    let mut journaled = 0u64;
     let mut buf = vec![0.0f32; 2 * 256];
     let mut sample = 0u64;
     let waveforms = [
@@ -111,7 +116,20 @@ fn storm_on(path: SimdPath) {
             engine.process(&mut buf, block % 97 < 4)
         });
         sample = engine.show_position_samples();
+        if !(100..200).contains(&block) {
+            journal.drain(|_| journaled += 1);
+        }
     }
+    assert!(journaled > 10_000, "{journaled} entries journaled");
+    assert!(
+        journal
+            .counters
+            .dropped
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0,
+        "the journal's ring was filled past its capacity"
+    );
+    assert_eq!(journal.frames(), 400 * 256);
     assert!(engine.active_voices() <= MAX_VOICES);
     assert!(
         engine.take_dropped_live_events() > 0,

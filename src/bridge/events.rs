@@ -228,3 +228,34 @@ pub fn glitch_sound(g: f64) -> [(AudioParam, f32); 2] {
         (AudioParam::Stutter, stutter as f32),
     ]
 }
+
+/// How an event reads in a show's journal (`somnia journal --engine`).
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            EventKind::NoteOn { note, velocity } => write!(f, "note on {note} at {velocity:.2}"),
+            EventKind::NoteOff { note } => write!(f, "note off {note}"),
+            EventKind::SetParam {
+                param,
+                value,
+                ramp_samples,
+                ..
+            } if ramp_samples > 0 => {
+                write!(f, "{} to {value} over {ramp_samples} samples", param.name())
+            }
+            EventKind::SetParam { param, value, .. } => write!(f, "{} to {value}", param.name()),
+            EventKind::SetPatch(p) => write!(
+                f,
+                "patch ({:?}/{:?}, cutoff {} Hz, {} voices)",
+                p.osc[0].waveform, p.osc[1].waveform, p.filter.cutoff_hz, p.voices
+            ),
+            EventKind::Sustain { down } => {
+                write!(f, "sustain {}", if down { "down" } else { "up" })
+            }
+            EventKind::AllNotesOff => write!(f, "all notes off"),
+            EventKind::FadeOut { over_samples } => {
+                write!(f, "fade out over {over_samples} samples")
+            }
+        }
+    }
+}

@@ -7,8 +7,8 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
 use super::{
-    CrowdGauge, CueBoard, Event, LookCommand, ShowCommand, StampedLook, TimecodeReading,
-    TimecodeSender, Transport,
+    CrowdGauge, CueBoard, Event, JournalNotes, LookCommand, ShowCommand, StampedLook,
+    TimecodeReading, TimecodeSender, Transport,
 };
 
 #[derive(Clone)]
@@ -27,6 +27,9 @@ pub struct LiveSink {
     pub crowd: Arc<CrowdGauge>,
     /// Timecode heard (MTC, LTC), for the sync thread when it chases.
     pub timecode: TimecodeSender,
+    /// The show's journal: each input and where it came from ([`JournalNotes::off`] when
+    /// none is kept).
+    pub journal: JournalNotes,
 }
 
 impl LiveSink {

@@ -47,6 +47,8 @@ pub struct KioskArgs {
     pub window: WindowOptions,
     /// Ableton Link (`--link`): the only sync a kiosk takes.
     pub sync: Option<crate::control::sync::SyncSettings>,
+    /// The kiosk's journal (`--journal`, `--no-journal`).
+    pub journal: super::journal_keep::JournalChoice,
 }
 
 /// How long the closed look's timeline runs: opening ends it long before.
@@ -70,7 +72,11 @@ fn state_dir(args: &KioskArgs) -> Option<PathBuf> {
 
 /// Compiles what the kiosk shows, with every shader checked (naga) before the render thread
 /// sees it: a look that cannot draw is refused here, where it can be passed over.
-fn item_loader(project: Project, limiter: super::LimiterArgs) -> ItemLoader {
+fn item_loader(
+    project: Project,
+    limiter: super::LimiterArgs,
+    journal: Arc<crate::bridge::JournalNotesCell>,
+) -> ItemLoader {
     Box::new(move |look: &Look| {
         let mut t = match look {
             Look::Item(Item::Performance { name, hold_s }) => {
@@ -78,6 +84,7 @@ fn item_loader(project: Project, limiter: super::LimiterArgs) -> ItemLoader {
                     .performance_path(name)
                     .map_err(|e| vec![Diagnostic::file(&project.root, e)])?;
                 let mut t = crate::show::compile::load_timeline_with(&path, &GoPlan::Planned)?;
+                super::journal_keep::keep_files(&journal.get(), &project.root, [path.as_path()]);
                 // An excerpt: the kiosk moves on at its hold, the fade taking what sounds.
                 if let Some(h) = hold_s {
                     t.duration_s = t.duration_s.min(*h);
@@ -102,6 +109,12 @@ fn item_loader(project: Project, limiter: super::LimiterArgs) -> ItemLoader {
             return Err(broken);
         }
         limiter.apply_quietly(&mut t.master);
+        let files = super::journal_keep::timeline_files(&t);
+        super::journal_keep::keep_files(
+            &journal.get(),
+            &project.root,
+            files.iter().map(|p| p.as_path()),
+        );
         Ok(t)
     })
 }
@@ -239,8 +252,11 @@ pub fn run(args: &KioskArgs) -> i32 {
     };
     // The item playing, for sync (Link follows its tempo map).
     let cues = Arc::new(CueBoard::default());
+    // The journal's notes, for the item loader: the journal starts with the engine, after the
+    // first item is loaded (its files are sent then).
+    let journal_cell = Arc::new(crate::bridge::JournalNotesCell::default());
     let mut show = KioskShow::start(KioskSetup {
-        load: item_loader(project.clone(), args.limiter),
+        load: item_loader(project.clone(), args.limiter, journal_cell.clone()),
         files_of: {
             let project = project.clone();
             Box::new(move |look| files_of(&project, look))
@@ -262,6 +278,46 @@ pub fn run(args: &KioskArgs) -> i32 {
     show.prime(&mut tx);
     let mut engine = Engine::new(rate, timeline.initial_patch, rx);
     engine.apply_master(&timeline.master);
+    let (width, height) = args.window.size.unwrap_or((0, 0));
+    let journal_start = crate::show::journal::Start {
+        somnia: env!("CARGO_PKG_VERSION").to_string(),
+        command: "kiosk".into(),
+        title: title.clone(),
+        started_utc: jiff::Timestamp::now().to_string(),
+        sample_rate_hz: rate,
+        patch: timeline.initial_patch,
+        master: timeline.master,
+        latency_frames: engine.latency_samples() as u32,
+        flash_guard: args.window.flash_guard,
+        width,
+        height,
+    };
+    let journal = match super::journal_keep::start(
+        &args.journal,
+        &project.root,
+        &journal_start,
+        &mut engine,
+        super::journal_keep::device_watch(transport.clone(), health.clone()),
+        WHO,
+    ) {
+        Ok(j) => j,
+        Err(e) => {
+            tracing::error!("{WHO}: {e}");
+            return super::EXIT_OUTPUT_FAILED;
+        }
+    };
+    let journal_notes = journal
+        .as_ref()
+        .map_or_else(crate::bridge::JournalNotes::off, |j| j.notes.clone());
+    if let Some(j) = &journal {
+        journal_cell.set(j.notes.clone());
+        let files = super::journal_keep::timeline_files(&timeline);
+        j.files(
+            [args.file.as_path()]
+                .into_iter()
+                .chain(files.iter().map(|p| p.as_path())),
+        );
+    }
     let (live_tx, live_rx) = event_queue(4096);
     engine.attach_live_queue(live_rx);
     let live_tx = Arc::new(Mutex::new(live_tx));
@@ -313,6 +369,7 @@ pub fn run(args: &KioskArgs) -> i32 {
         cues,
         crowd: Default::default(),
         timecode: crate::bridge::TimecodeSender::unheard(),
+        journal: journal_notes,
     };
     let console = args.web.map(|_| {
         let token = args
@@ -379,6 +436,9 @@ pub fn run(args: &KioskArgs) -> i32 {
     controllers.stop();
     let _ = control.join();
     drop(output);
+    if let Some(j) = journal {
+        j.finish(rate, WHO);
+    }
     report_counters(&transport, WHO);
     window_result(
         result,

@@ -3,12 +3,15 @@
 
 pub mod check;
 pub mod import;
+pub mod journal;
+pub mod journal_keep;
 pub mod kiosk;
 pub mod list;
 pub mod logs;
 pub mod meter;
 pub mod play;
 pub mod render;
+pub mod render_journal;
 
 /// Exit code for bad input files or arguments.
 pub const EXIT_BAD_INPUT: i32 = 1;

@@ -37,6 +37,8 @@ pub struct PlayArgs {
     pub input: Option<String>,
     /// Also write the engine's own output to this WAV file (`--record`).
     pub record: Option<std::path::PathBuf>,
+    /// The show's journal (`--journal`, `--no-journal`).
+    pub journal: super::journal_keep::JournalChoice,
     pub buffer_frames: Option<u32>,
     pub limiter: super::LimiterArgs,
     pub window: WindowOptions,
@@ -197,6 +199,46 @@ pub fn run(args: &PlayArgs) -> i32 {
     let mut engine = Engine::new(rate, timeline.initial_patch, rx);
     engine.apply_master(&timeline.master);
     tracing::info!("somnia: voices on the {} path", engine.simd_path().name());
+    let (width, height) = args.window.size.unwrap_or((0, 0));
+    let journal_start = crate::show::journal::Start {
+        somnia: env!("CARGO_PKG_VERSION").to_string(),
+        command: "play".into(),
+        title: timeline.title.clone(),
+        started_utc: jiff::Timestamp::now().to_string(),
+        sample_rate_hz: rate,
+        patch: timeline.initial_patch,
+        master: timeline.master,
+        latency_frames: engine.latency_samples() as u32,
+        flash_guard: args.window.flash_guard,
+        width,
+        height,
+    };
+    let health = Arc::new(crate::bridge::Health::default());
+    let journal = match super::journal_keep::start(
+        &args.journal,
+        &project.root,
+        &journal_start,
+        &mut engine,
+        super::journal_keep::device_watch(transport.clone(), health.clone()),
+        "somnia play",
+    ) {
+        Ok(j) => j,
+        Err(e) => {
+            tracing::error!("somnia play: {e}");
+            return super::EXIT_OUTPUT_FAILED;
+        }
+    };
+    let journal_notes = journal
+        .as_ref()
+        .map_or_else(crate::bridge::JournalNotes::off, |j| j.notes.clone());
+    let performance_file = match &args.source {
+        super::Source::Performance(p) => Some(p.clone()),
+        super::Source::Preset { .. } => None,
+    };
+    if let Some(j) = &journal {
+        let files = super::journal_keep::timeline_files(&timeline);
+        j.files(performance_file.iter().chain(&files).map(|p| p.as_path()));
+    }
     // Live input (OSC and MIDI) has a queue of its own into the engine.
     let (live_tx, live_rx) = event_queue(4096);
     engine.attach_live_queue(live_rx);
@@ -276,9 +318,17 @@ pub fn run(args: &PlayArgs) -> i32 {
     let cue_board = Arc::new(CueBoard::default());
     let show = {
         let (source, limiter) = (args.source.clone(), args.limiter);
+        let (notes, root) = (journal_notes.clone(), project.root.clone());
         let load: Loader = Box::new(move |plan| {
             let (mut t, _) = source.load_with(plan)?;
             limiter.apply_quietly(&mut t.master);
+            // A saved edit's new version goes into the journal (each version once).
+            let files = super::journal_keep::timeline_files(&t);
+            super::journal_keep::keep_files(
+                &notes,
+                &root,
+                performance_file.iter().chain(&files).map(|p| p.as_path()),
+            );
             Ok(t)
         });
         let mut show = LiveShow::new(
@@ -314,8 +364,8 @@ pub fn run(args: &PlayArgs) -> i32 {
         cues: cue_board,
         crowd: Default::default(),
         timecode: crate::bridge::TimecodeSender::unheard(),
+        journal: journal_notes,
     };
-    let health = Arc::new(crate::bridge::Health::default());
     health.set_playing(&timeline.title);
     let console = args
         .web
@@ -369,6 +419,9 @@ pub fn run(args: &PlayArgs) -> i32 {
     drop(output);
     // After the sound: the last blocks are in the ring, and the file is finished.
     drop(recorder);
+    if let Some(j) = journal {
+        j.finish(rate, "somnia play");
+    }
     report_counters(&transport, "somnia play");
     window_result(result, "somnia play", &headless_hint(args))
 }

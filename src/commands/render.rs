@@ -27,7 +27,7 @@ pub struct RenderArgs {
     pub outputs: Option<crate::show::outputs::OutputMap>,
 }
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+pub(super) fn bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
         ProgressStyle::with_template(

@@ -90,8 +90,28 @@ pub struct Steering {
 }
 
 impl Steering {
-    /// Carries out `intent`, received at `received` (an external clock's tick is timed by it).
-    /// Never blocks: a full queue drops and counts.
+    /// Carries out `intent` from `from` (an OSC sender, a MIDI port, the console, the keyboard),
+    /// received at `received` (an external clock's tick is timed by it), and tells the show's
+    /// journal who asked for what. Never blocks: a full queue drops and counts.
+    pub fn carry_out_from(
+        &self,
+        from: impl std::fmt::Display,
+        intent: Intent,
+        received: Instant,
+    ) -> Carried {
+        // An external clock's ticks and timecode's frames come tens of times a second: what
+        // they change (a tempo, a locate) is in the engine's own entries.
+        if !matches!(
+            intent,
+            Intent::Clock { .. } | Intent::ClockStopped | Intent::Timecode { .. }
+        ) {
+            self.sink.journal.input(from, &intent);
+        }
+        self.carry_out(intent, received)
+    }
+
+    /// [`Steering::carry_out_from`] for what is not a performer's input (a sync source's
+    /// locate): carried out, not journaled as an input (the engine's journal has its effect).
     pub fn carry_out(&self, intent: Intent, received: Instant) -> Carried {
         let sink = &self.sink;
         let mut late = 0;

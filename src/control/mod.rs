@@ -4,6 +4,7 @@
 //! MTC out, timecode chased in). [`intent::Steering::carry_out`] is the one place an intent is carried out.
 
 pub mod intent;
+mod intent_words;
 pub mod keys;
 pub mod midi;
 pub mod osc;

@@ -642,7 +642,9 @@ fn carry_out(
 ) {
     match action {
         Action::Steer(intent) => {
-            let carried = sink.steering.carry_out(intent, Instant::now());
+            let carried =
+                sink.steering
+                    .carry_out_from(format_args!("OSC {from}"), intent, Instant::now());
             stats.dropped.fetch_add(carried.dropped, Ordering::Relaxed);
             stats.late.fetch_add(carried.late, Ordering::Relaxed);
         }
@@ -779,6 +781,7 @@ mod tests {
                     cues: Arc::new(crate::bridge::CueBoard::default()),
                     crowd: Default::default(),
                     timecode: crate::bridge::TimecodeSender::unheard(),
+                    journal: crate::bridge::JournalNotes::off(),
                 },
                 learn: None,
             },

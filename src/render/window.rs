@@ -974,7 +974,8 @@ impl App {
         let learn = matches!(intent, Intent::Learn(_));
         match &self.link {
             Some(link) if !learn || link.steering.learn.is_some() => {
-                link.steering.carry_out(intent, Instant::now());
+                link.steering
+                    .carry_out_from("keyboard", intent, Instant::now());
             }
             _ if learn => {
                 tracing::warn!("somnia: MIDI learn needs MIDI input (it is off: --no-midi)")

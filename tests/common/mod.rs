@@ -308,6 +308,21 @@ pub struct LivePlay {
     log: PathBuf,
 }
 
+/// A show started by a test keeps its journal (as every show does) in the test's own folder
+/// rather than the project's `journals/`, unless the test chose: `--journal FILE` there.
+fn journal_in(dir: &Path, args: &[&str]) -> Vec<String> {
+    if args
+        .iter()
+        .any(|a| *a == "--journal" || *a == "--no-journal")
+    {
+        return Vec::new();
+    }
+    static SHOWS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SHOWS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("show-{}-{n}.somnia-journal", std::process::id()));
+    vec!["--journal".into(), path.to_string_lossy().into_owned()]
+}
+
 impl LivePlay {
     /// Starts `somnia play ARGS PERFORMANCE`, logging into `dir`.
     pub fn start(dir: &Path, args: &[&str], performance: &Path) -> Self {
@@ -326,6 +341,7 @@ impl LivePlay {
             .envs(env.iter().copied())
             .arg("play")
             .args(args)
+            .args(journal_in(dir, args))
             .arg(performance)
             .stderr(std::process::Stdio::from(
                 std::fs::File::create(&log).unwrap(),
@@ -358,6 +374,7 @@ impl LivePlay {
         let child = command
             .arg("kiosk")
             .args(args)
+            .args(journal_in(dir, args))
             .stderr(std::process::Stdio::from(
                 std::fs::File::create(&log).unwrap(),
             ))

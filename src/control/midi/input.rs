@@ -345,7 +345,7 @@ fn run(
                 router.route(&msg, at.duration_since(epoch).as_secs_f64(), &mut routed);
                 for r in routed.drain(..) {
                     clock_log.note(&r);
-                    carry_out(r, at, steering, &stats, (&map_path, who));
+                    carry_out(r, at, steering, &stats, (&map_path, who, &port.name));
                 }
             }
         }
@@ -389,11 +389,11 @@ fn carry_out(
     at: Instant,
     steering: &Steering,
     stats: &MidiStats,
-    (map_path, who): (&std::path::Path, &str),
+    (map_path, who, port): (&std::path::Path, &str, &str),
 ) {
     match routed {
         Routed::Steer(intent) => {
-            let carried = steering.carry_out(intent, at);
+            let carried = steering.carry_out_from(format_args!("MIDI {port}"), intent, at);
             stats.dropped.fetch_add(carried.dropped, Ordering::Relaxed);
         }
         Routed::Learned(learned) => match save_learned(map_path, &learned) {

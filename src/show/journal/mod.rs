@@ -32,6 +32,9 @@ pub fn clock_label(frame: u64, sample_rate_hz: u32) -> String {
 mod tests {
     #[test]
     fn an_hour_and_a_bit_reads_as_hours_minutes_seconds_and_milliseconds() {
-        assert_eq!(super::clock_label(48_000 * 3723 + 24_000, 48_000), "1:02:03.500");
+        assert_eq!(
+            super::clock_label(48_000 * 3723 + 24_000, 48_000),
+            "1:02:03.500"
+        );
     }
 }

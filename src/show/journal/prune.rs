@@ -12,15 +12,16 @@ pub fn prune(dir: &Path, keep_bytes: u64, current: Option<&Path>) -> Vec<PathBuf
     };
     let mut journals: Vec<(std::time::SystemTime, u64, PathBuf)> = read
         .flatten()
-        .filter(|e| {
-            e.path()
-                .extension()
-                .is_some_and(|x| x == super::EXTENSION)
-        })
+        .filter(|e| e.path().extension().is_some_and(|x| x == super::EXTENSION))
         .filter_map(|e| {
             let m = e.metadata().ok()?;
-            m.is_file()
-                .then(|| (m.modified().unwrap_or(std::time::UNIX_EPOCH), m.len(), e.path()))
+            m.is_file().then(|| {
+                (
+                    m.modified().unwrap_or(std::time::UNIX_EPOCH),
+                    m.len(),
+                    e.path(),
+                )
+            })
         })
         .collect();
     journals.sort();

@@ -49,7 +49,11 @@ pub enum Record {
     /// A file the show used, by content: written when first used and again whenever it
     /// changes (a saved edit), so the show can be rebuilt as it was even after the files move
     /// on. `path` is relative to the project's folder.
-    File { frame: u64, path: String, bytes: Vec<u8> },
+    File {
+        frame: u64,
+        path: String,
+        bytes: Vec<u8>,
+    },
     /// Something the engine applied, on its output frame.
     Engine(Entry),
     /// A live input as it arrived, with where it came from (for reading the show back:
@@ -177,9 +181,7 @@ impl Journal {
 
     /// Whether the show ended cleanly (else it was cut off: a crash, a kill, a power loss).
     pub fn ended(&self) -> bool {
-        self.records
-            .iter()
-            .any(|r| matches!(r, Record::End { .. }))
+        self.records.iter().any(|r| matches!(r, Record::End { .. }))
     }
 
     /// Engine entries lost for a full ring (the re-render may differ after the first).
@@ -198,8 +200,8 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bridge::journal_tap::Applied;
     use crate::bridge::EventKind;
+    use crate::bridge::journal_tap::Applied;
 
     fn start() -> Start {
         Start {

@@ -38,6 +38,10 @@ pub struct JournalSummary {
     pub stopped: Option<String>,
 }
 
+/// Asked once a second what has happened to the show since (a device lost, the GPU rebuilt):
+/// each line goes into the journal as said.
+pub type Watch = Box<dyn FnMut() -> Vec<String> + Send>;
+
 /// The running writer; [`JournalWriter::finish`] ends the journal once the sound has stopped.
 pub struct JournalWriter {
     stop: Arc<AtomicBool>,
@@ -115,6 +119,7 @@ impl JournalWriter {
         mut drain: JournalDrain,
         notes: NoteReceiver,
         max_bytes: u64,
+        mut watch: Option<Watch>,
     ) -> std::io::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
@@ -162,6 +167,9 @@ impl JournalWriter {
                         };
                     }
                     if synced.elapsed() >= SYNC_EVERY {
+                        for what in watch.as_mut().map(|w| w()).unwrap_or_default() {
+                            state.write(&Record::Said { frame, what });
+                        }
                         state.write(&Record::Clock { frame, dropped });
                         state.sync();
                         synced = Instant::now();
@@ -225,7 +233,7 @@ mod tests {
         let path = dir.path().join("j/show.somnia-journal");
         let (mut tap, drain) = journal_channel(16);
         let (notes, rx) = journal_notes(drain.counters.clone(), 16);
-        let w = JournalWriter::start(&path, &start(), drain, rx, 1 << 20).unwrap();
+        let w = JournalWriter::start(&path, &start(), drain, rx, 1 << 20, None).unwrap();
         tap.push(Entry {
             frame: 10,
             what: Applied::Event(EventKind::AllNotesOff),
@@ -258,7 +266,7 @@ mod tests {
         // A journal is never overwritten.
         let (_, drain) = journal_channel(1);
         let (_, rx) = journal_notes(drain.counters.clone(), 1);
-        assert!(JournalWriter::start(&path, &start(), drain, rx, 1 << 20).is_err());
+        assert!(JournalWriter::start(&path, &start(), drain, rx, 1 << 20, None).is_err());
     }
 
     #[test]
@@ -267,7 +275,7 @@ mod tests {
         let path = dir.path().join("capped.somnia-journal");
         let (mut tap, drain) = journal_channel(4096);
         let (_notes, rx) = journal_notes(drain.counters.clone(), 1);
-        let w = JournalWriter::start(&path, &start(), drain, rx, 1024).unwrap();
+        let w = JournalWriter::start(&path, &start(), drain, rx, 1024, None).unwrap();
         for frame in 0..2000 {
             tap.push(Entry {
                 frame,

@@ -53,7 +53,8 @@ impl AudienceState {
     pub fn carry_out(&self, looks: Vec<LookCommand>) {
         let now = Instant::now();
         for look in looks {
-            self.steering.carry_out(Intent::Look(look), now);
+            self.steering
+                .carry_out_from("audience", Intent::Look(look), now);
         }
     }
 

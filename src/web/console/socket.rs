@@ -144,7 +144,9 @@ async fn console(mut ws: WebSocket, state: ConsoleState) {
                 match carried {
                     Some(intents) => {
                         for intent in intents {
-                            state.steering.carry_out(intent, Instant::now());
+                            state
+                                .steering
+                                .carry_out_from("console", intent, Instant::now());
                         }
                         // Answered at once: the console sees its own change without waiting.
                         push.reset_immediately();

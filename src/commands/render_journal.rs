@@ -1,0 +1,161 @@
+//! `somnia render --journal FILE`: a live show made again from its journal alone, no project
+//! files needed. The sound is the engine's live output, bit for bit (what `play --record`
+//! wrote), from the journal's engine entries; `--from`/`--to` cut a stretch of it out (the
+//! engine still runs from the start, as the show did, and only the stretch is written).
+
+use std::path::{Path, PathBuf};
+
+use super::{EXIT_BAD_INPUT, EXIT_OUTPUT_FAILED};
+use crate::offline::replay::replay_blocks;
+use crate::show::journal::Journal;
+
+/// What `render --journal` was asked.
+#[derive(Debug, Clone)]
+pub struct JournalRender {
+    pub journal: PathBuf,
+    pub out: PathBuf,
+    /// Seconds of the show (as it was heard, pauses included) to start and end at.
+    pub from_s: Option<f64>,
+    pub to_s: Option<f64>,
+    pub loudness_lufs: Option<f64>,
+    /// Whether frames or an MP4 were asked for (the picture is not yet made from a journal).
+    pub wants_picture: bool,
+}
+
+pub fn run(args: &JournalRender) -> i32 {
+    const WHO: &str = "somnia render";
+    let journal = match Journal::read(&args.journal) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("{WHO}: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let Some(start) = journal.start() else {
+        return EXIT_BAD_INPUT;
+    };
+    if start.somnia != env!("CARGO_PKG_VERSION") {
+        eprintln!(
+            "{WHO}: warning: the show ran Somnia {}, this is {}: the sound may differ",
+            start.somnia,
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    if !journal.ended() {
+        eprintln!(
+            "{WHO}: {} was cut off (the show did not end cleanly{}): rendering the {:.1} s it holds",
+            args.journal.display(),
+            if journal.torn_bytes > 0 {
+                format!("; {} bytes of a last record left aside", journal.torn_bytes)
+            } else {
+                String::new()
+            },
+            journal.frames() as f64 / f64::from(start.sample_rate_hz)
+        );
+    }
+    if journal.dropped() > 0 {
+        eprintln!(
+            "{WHO}: warning: the show's engine lost {} of its journal entries (its ring was \
+             full): the sound may differ from the first of them",
+            journal.dropped()
+        );
+    }
+    if args.wants_picture {
+        eprintln!(
+            "{WHO}: the picture is not yet made from a journal; writing the sound only \
+             (--no-frames --no-mp4 says so quietly)"
+        );
+    }
+    let rate = start.sample_rate_hz;
+    let latency = u64::from(start.latency_frames);
+    let heard_frames = journal.frames().saturating_sub(latency);
+    let at = |s: Option<f64>, or: u64| {
+        s.map_or(or, |s| {
+            crate::clock::seconds_to_samples(s.max(0.0), rate).min(heard_frames)
+        })
+    };
+    let (from, to) = (at(args.from_s, 0), at(args.to_s, heard_frames));
+    if from >= to {
+        eprintln!(
+            "{WHO}: nothing to render: --from {:.3} s is not before --to {:.3} s (the show holds {:.3} s)",
+            from as f64 / f64::from(rate),
+            to as f64 / f64::from(rate),
+            heard_frames as f64 / f64::from(rate)
+        );
+        return EXIT_BAD_INPUT;
+    }
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        eprintln!("{WHO}: cannot make {}: {e}", args.out.display());
+        return EXIT_OUTPUT_FAILED;
+    }
+    let stem = args
+        .journal
+        .file_stem()
+        .map_or_else(|| "journal".into(), |s| s.to_string_lossy().into_owned());
+    let wav_path = args.out.join(format!("{stem}.wav"));
+    match write_wav(&journal, &wav_path, from, to) {
+        Ok(()) => {}
+        Err(e) => {
+            eprintln!("{WHO}: cannot write {}: {e}", wav_path.display());
+            return EXIT_OUTPUT_FAILED;
+        }
+    }
+    if let Some(target) = args.loudness_lufs {
+        let ceiling_dbtp = if start.master.limiter_enabled {
+            f64::from(start.master.limiter_ceiling_db)
+        } else {
+            -1.0
+        };
+        match crate::offline::loudness::normalise_wav(&wav_path, target, ceiling_dbtp) {
+            Ok(n) => eprintln!(
+                "{WHO}: loudness {:.1} LUFS as played; {:+.2} dB makes it {:.1} LUFS",
+                n.measured_lufs, n.gain_db, n.result_lufs
+            ),
+            Err(e) => eprintln!("{WHO}: warning: {e}; left as it is"),
+        }
+    }
+    println!(
+        "{WHO}: {} ({:.2} s of `{}` from its journal)",
+        wav_path.display(),
+        (to - from) as f64 / f64::from(rate),
+        start.title
+    );
+    0
+}
+
+/// Writes heard frames `from..to` of the journal's show to a WAV at `path`, in the offline
+/// render's format (and `play --record`'s).
+fn write_wav(journal: &Journal, path: &Path, from: u64, to: u64) -> Result<(), String> {
+    let Some(start) = journal.start() else {
+        return Err("no start record".into());
+    };
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: start.sample_rate_hz,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).map_err(|e| e.to_string())?;
+    let latency = u64::from(start.latency_frames);
+    // Heard frame n is engine frame n + the lookahead, which the replay leaves out.
+    let mut heard = 0u64;
+    let pb = super::render::bar(to, "audio");
+    replay_blocks(
+        start,
+        journal.entries(),
+        to + latency,
+        |block| {
+            let frames = (block.len() / 2) as u64;
+            let skip = from.saturating_sub(heard).min(frames) as usize;
+            for s in &block[2 * skip..] {
+                writer.write_sample(*s).map_err(std::io::Error::other)?;
+            }
+            heard += frames;
+            Ok(())
+        },
+        |done| pb.set_position(done.saturating_sub(latency)),
+    )
+    .map_err(|e| e.to_string())?;
+    pb.finish();
+    writer.finalize().map_err(|e| e.to_string())
+}
