@@ -18,6 +18,9 @@
 #   audience_load: 50, 100 and 200 simulated phones at 30 messages a second on a four-dreamer
 #                 show: joins a second, join time, message-to-frame latency (p50, p99) and
 #                 server CPU per 100 phones, under Xvfb and the null sink
+#   journal:      the show's journal at 1,000 live inputs a second against the same show without
+#                 one (CPU share of one core), its size per hour, and the sound made again from
+#                 a journal against the plain offline render (× real time)
 #   sync_error:   a JACK peer sends MTC that the show (the jack build) chases, and records the
 #                 MIDI clock and MTC the show sends back: tick and quarter-frame jitter (mean,
 #                 p99, ms), the chase's offset from the source (mean, p99, frames), and the
@@ -38,7 +41,7 @@ while [ $# -gt 0 ]; do
     *) benches+=("$1"); shift ;;
   esac
 done
-[ ${#benches[@]} -eq 0 ] && benches=(synth_voices render_speed render_frame isf_frame outputs_frame osc_latency kiosk_soak play_memory audience_load sync_error)
+[ ${#benches[@]} -eq 0 ] && benches=(synth_voices render_speed render_frame isf_frame outputs_frame osc_latency kiosk_soak play_memory audience_load sync_error journal)
 
 bash scripts/install-system-deps.sh
 bash scripts/ensure-rust.sh

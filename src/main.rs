@@ -406,9 +406,9 @@ enum Command {
         /// Length to render (default: the performance's duration; 30 s for a preset).
         #[arg(long, value_parser = parse_seconds)]
         seconds: Option<f64>,
-        /// Frame size, WIDTHxHEIGHT.
-        #[arg(long, value_parser = parse_size, default_value = "1280x720")]
-        size: (u32, u32),
+        /// Frame size, WIDTHxHEIGHT (default 1280x720; with --journal, the live window's).
+        #[arg(long, value_parser = parse_size)]
+        size: Option<(u32, u32)>,
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=240))]
         fps: u32,
         /// Do not make the MP4 even if ffmpeg is installed.
@@ -470,6 +470,9 @@ enum Command {
         web: WebArgs,
         #[command(flatten)]
         link: LinkArgs,
+        /// Also write the engine's own output (before the sound card) to this WAV file.
+        #[arg(long)]
+        record: Option<PathBuf>,
         #[command(flatten)]
         journal: JournalArgs,
         #[command(flatten)]
@@ -668,6 +671,8 @@ fn main() {
             from,
             to,
             out,
+            size,
+            fps,
             no_mp4,
             no_frames,
             loudness,
@@ -678,7 +683,10 @@ fn main() {
             from_s: from,
             to_s: to,
             loudness_lufs: loudness,
-            wants_picture: !(no_mp4 && no_frames),
+            size,
+            fps,
+            no_frames,
+            no_mp4,
         }),
         Command::Journal { file, engine } => commands::journal::run(&file, engine),
         Command::Render {
@@ -703,8 +711,8 @@ fn main() {
                 seconds,
                 video: VideoSettings {
                     flash_guard: safety.flash_guard(),
-                    width: size.0,
-                    height: size.1,
+                    width: size.unwrap_or((1280, 720)).0,
+                    height: size.unwrap_or((1280, 720)).1,
                     fps,
                 },
                 no_mp4,
@@ -729,12 +737,14 @@ fn main() {
             midi,
             web,
             link,
+            record,
             journal,
             safety,
         } => match commands::output_map(outputs.as_deref()) {
             Err(code) => code,
             Ok(outputs) => commands::kiosk::run(&commands::kiosk::KioskArgs {
                 journal: journal.choice(),
+                record,
                 file,
                 print_unit,
                 state_dir,

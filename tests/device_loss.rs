@@ -27,6 +27,10 @@ fn sound_resumes_after_the_audio_server_is_killed_and_restarted() {
         std::env::var("SOMNIA_PULSE_PID").expect("test-env.sh exports SOMNIA_PULSE_PID");
     let _turn = live_turn();
     let dir = tempfile::tempdir().unwrap();
+    let (engine_rec, journal) = (
+        dir.path().join("engine.wav"),
+        dir.path().join("lost.somnia-journal"),
+    );
     let mut play = LivePlay::start(
         dir.path(),
         // LTC out on the same server: its own stream is kept as the show's sound is.
@@ -37,6 +41,10 @@ fn sound_resumes_after_the_audio_server_is_killed_and_restarted() {
             "--no-midi",
             "--ltc-out",
             "default",
+            "--record",
+            engine_rec.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
         ],
         &fixture("performances/flood.toml"),
     );
@@ -113,4 +121,34 @@ fn sound_resumes_after_the_audio_server_is_killed_and_restarted() {
     let a3 = level_near(&spec, n, 48_000, note_hz(57));
     let absent = level_near(&spec, n, 48_000, note_hz(63));
     assert!(a3 > 20.0 * absent, "A3 {a3} vs Eb4 (not played) {absent}");
+
+    // The engine ran on through the loss (on its stand-in clock): the journal says so, and
+    // makes the engine's sound again, the stretch without a device included.
+    let timeline = somnia().arg("journal").arg(&journal).output().unwrap();
+    let timeline = String::from_utf8_lossy(&timeline.stdout);
+    assert!(
+        timeline.contains("show      the sound device was lost (1 in all)"),
+        "{timeline}"
+    );
+    let again = dir.path().join("again");
+    let o = somnia()
+        .args(["render", "--no-frames", "--no-mp4", "--journal"])
+        .arg(&journal)
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let (played, made) = (
+        read_wav(&engine_rec).samples,
+        read_wav(&again.join("lost.wav")).samples,
+    );
+    assert_eq!(played.len(), made.len());
+    assert!(
+        played
+            .iter()
+            .zip(&made)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "the journal does not make the sound again through the loss\n{timeline}"
+    );
 }

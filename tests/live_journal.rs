@@ -1,9 +1,10 @@
 //! The show's journal through the real binary, under Xvfb and the PulseAudio null sink: a live
 //! show steered from python-osc, the keyboard (xdotool) and a preset saved mid-show is made
-//! again from its journal alone by `somnia render --journal`, bit for bit against what the
-//! engine played (`--record`); a show killed outright renders up to the cut; a show keeps its
-//! journal in the project's `journals/` by default, the folder pruned to its cap, and
-//! `--no-journal` keeps none.
+//! again from its journal alone by `somnia render --journal`: its sound bit for bit against
+//! what the engine played (`--record`), its frames against the window photographed while the
+//! show stood paused; a show killed outright renders up to the cut; a show keeps its journal
+//! in the project's `journals/` by default, the folder pruned to its cap, and `--no-journal`
+//! keeps none.
 
 mod common;
 
@@ -24,6 +25,7 @@ part = [
     (2.11, "/somnia/note", [71, 0.6, 0.9]),
     (5.57, "/somnia/param/reverb_mix", [0.6, 0.0]),
     (5.61, "/somnia/note", [59, 0.9, 1.2]),
+    (6.23, "/somnia/layer/r", [0.2]),
     (7.43, "/somnia/transport/seek", [2.0]),
     (8.97, "/somnia/transport/pause", []),
     (10.41, "/somnia/transport/play", []),
@@ -31,6 +33,8 @@ part = [
     (14.23, "/somnia/note", [69, 0.8, 0.5]),
     (15.02, "/somnia/param/cutoff_hz", [300.0, 2.0]),
     (16.5, "/somnia/note", [57, 0.9, 1.5]),
+    (16.93, "/somnia/transport/pause", []),
+    (18.37, "/somnia/transport/play", []),
 ]
 print("ready", flush=True)
 sys.stdin.readline()
@@ -64,6 +68,33 @@ fn render_journal(journal: &std::path::Path, out: &std::path::Path, args: &[&str
     assert!(o.status.success(), "{o:?}");
     let stem = journal.file_stem().unwrap().to_str().unwrap();
     read_wav(&out.join(format!("{stem}.wav")))
+}
+
+/// `H:MM:SS.mmm` as seconds.
+fn clock_s(label: &str) -> Option<f64> {
+    let mut parts = label.split(':');
+    let h: f64 = parts.next()?.parse().ok()?;
+    let m: f64 = parts.next()?.parse().ok()?;
+    let s: f64 = parts.next()?.parse().ok()?;
+    Some(h * 3600.0 + m * 60.0 + s)
+}
+
+/// Two pictures' mean absolute difference (per channel, of 255) and the share of pixels (%)
+/// that differ by more than 24/255 in a channel: the golden frames' measures.
+fn difference(a: &Image, b: &Image) -> (f64, f64) {
+    let n = a.rgb.len() / 3;
+    let (mut sum, mut far) = (0.0f64, 0usize);
+    for (p, q) in a.rgb.chunks(3).zip(b.rgb.chunks(3)) {
+        let worst = (0..3).map(|c| p[c].abs_diff(q[c])).max().unwrap_or(0);
+        sum += (0..3).map(|c| f64::from(p[c].abs_diff(q[c]))).sum::<f64>();
+        if worst > 24 {
+            far += 1;
+        }
+    }
+    (
+        sum / (3 * n.max(1)) as f64,
+        100.0 * far as f64 / n.max(1) as f64,
+    )
 }
 
 fn first_difference(a: &[f32], b: &[f32]) -> Option<usize> {
@@ -120,16 +151,22 @@ fn a_live_show_steered_by_osc_the_keyboard_and_a_saved_preset_renders_again_from
         // GO from the keyboard at an odd moment, past the manual cue's planned 3 s.
         at(4.37);
         press("space");
-        // The preset saved with a new sound: a saw through a darker filter.
+        // The window while the show stands paused (the layer's red taken down over OSC).
+        at(9.7);
+        window_shot(&dir.path().join("paused-1.png"));
+        // The preset saved with a new sound, a saw through a darker filter, and more green.
         at(12.61);
         let preset = project.path().join("presets/warm.toml");
         let text = std::fs::read_to_string(&preset).unwrap();
         std::fs::write(
             &preset,
             text.replace("waveform = \"triangle\"", "waveform = \"saw\"")
-                .replace("cutoff_hz = 6000", "cutoff_hz = 1800"),
+                .replace("cutoff_hz = 6000", "cutoff_hz = 1800")
+                .replace("g = { default = 0.3 }", "g = { default = 0.8 }"),
         )
         .unwrap();
+        at(17.6);
+        window_shot(&dir.path().join("paused-2.png"));
         let said = part.wait();
         let log = play.finish(Duration::from_secs(40));
         (log, said)
@@ -192,6 +229,93 @@ fn a_live_show_steered_by_osc_the_keyboard_and_a_saved_preset_renders_again_from
     assert_eq!(differs, None, "{log}\n{timeline}");
     assert!(!late || differs.is_none());
     assert!(rms(&live.samples) > 1e-4, "the show was silent");
+
+    // The picture drawn again, at the window's size, where the show stood paused: as the
+    // window showed it, within the golden frames' tolerance.
+    let pauses: Vec<(f64, f64)> = {
+        let at = |word: &str| -> Vec<f64> {
+            timeline
+                .lines()
+                .filter(|l| l.ends_with(&format!("engine    {word}")))
+                .filter_map(|l| clock_s(l.split_whitespace().next()?))
+                .collect()
+        };
+        at("paused").into_iter().zip(at("playing")).collect()
+    };
+    assert_eq!(pauses.len(), 2, "{timeline}");
+    let mut looked = Vec::new();
+    for (k, (paused_s, playing_s)) in pauses.iter().enumerate() {
+        let mid = (paused_s + playing_s) / 2.0;
+        let out = dir.path().join(format!("frames-{k}"));
+        let o = somnia()
+            .args(["render", "--no-mp4", "--fps", "10", "--journal"])
+            .arg(&journal)
+            .arg("--out")
+            .arg(&out)
+            .args([
+                "--from",
+                &format!("{mid:.3}"),
+                "--to",
+                &format!("{:.3}", mid + 0.1),
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        let drawn = read_png(&out.join("frames/000000.png"));
+        let shot = read_png(&dir.path().join(format!("paused-{}.png", k + 1)));
+        assert_eq!((drawn.width, drawn.height), (shot.width, shot.height));
+        let (mean, far) = difference(&drawn, &shot);
+        looked.push(format!(
+            "paused at {paused_s:.2} s: mean difference {mean:.2}/255, {far:.2} % of pixels past 24/255 (colour {:?} drawn, {:?} shown)",
+            drawn.mean_rgb().map(|c| c.round()),
+            shot.mean_rgb().map(|c| c.round())
+        ));
+        assert!(mean <= 2.0 && far <= 1.0, "{looked:?}\n{timeline}");
+    }
+    report(
+        "measured",
+        &format!(
+            "journal: frames drawn again against the window: {}",
+            looked.join("; ")
+        ),
+    );
+    // The second pause shows the saved preset's green and the live red.
+    let second = read_png(&dir.path().join("paused-2.png")).mean_rgb();
+    let first = read_png(&dir.path().join("paused-1.png")).mean_rgb();
+    assert!(second[1] > first[1] * 2.0, "{first:?} then {second:?}");
+
+    // At any size and rate: a second of it at 1920x1080 and 60 fps, the same picture as at
+    // the window's size (its colour, where the saved preset showed).
+    let (paused_s, _) = pauses[1];
+    let from = format!("{:.3}", paused_s + 0.3);
+    let big = dir.path().join("big");
+    let o = somnia()
+        .args([
+            "render",
+            "--no-mp4",
+            "--fps",
+            "60",
+            "--size",
+            "1920x1080",
+            "--journal",
+        ])
+        .arg(&journal)
+        .arg("--out")
+        .arg(&big)
+        .args(["--from", &from, "--to", &format!("{:.3}", paused_s + 1.3)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let frames = std::fs::read_dir(big.join("frames")).unwrap().count();
+    assert_eq!(frames, 60);
+    let hd = read_png(&big.join("frames/000000.png"));
+    assert_eq!((hd.width, hd.height), (1920, 1080));
+    let small = read_png(&dir.path().join("paused-2.png")).mean_rgb();
+    let hd_rgb = hd.mean_rgb();
+    assert!(
+        (0..3).all(|c| (hd_rgb[c] - small[c]).abs() < 4.0),
+        "{hd_rgb:?} at 1080p against {small:?} in the window"
+    );
 
     // A stretch of it: the same samples, cut out.
     let part = render_journal(

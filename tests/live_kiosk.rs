@@ -439,6 +439,7 @@ fn a_fullscreen_kiosk_fills_the_screen_keeps_it_awake_serves_health_on_loopback_
     let osc_port = free_port();
     let osc = osc_port.to_string();
     let state = root.join("state");
+    let (engine_rec, journal) = (root.join("engine.wav"), root.join("day.somnia-journal"));
     // As an installation runs it: fullscreen, the web server where it is by default.
     let kiosk = LivePlay::kiosk_with_env(
         root,
@@ -450,6 +451,10 @@ fn a_fullscreen_kiosk_fills_the_screen_keeps_it_awake_serves_health_on_loopback_
             &osc,
             "--no-midi",
             "--no-vsync",
+            "--record",
+            engine_rec.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
         ],
         &[("SOMNIA_DEBUG_LOSE_GPU_AT_S", "6"), ("SOMNIA_WEB_BIND", "")],
     );
@@ -516,6 +521,37 @@ fn a_fullscreen_kiosk_fills_the_screen_keeps_it_awake_serves_health_on_loopback_
         screensaver_timeout_s(),
         before_s,
         "the screensaver is as it was after"
+    );
+    // The kiosk's journal says what happened, and its sound, made again from it, is what the
+    // engine played, through the GPU's rebuild.
+    let timeline = somnia().arg("journal").arg(&journal).output().unwrap();
+    let timeline = String::from_utf8_lossy(&timeline.stdout);
+    assert!(
+        timeline.contains("show      the GPU device was lost and rebuilt (1 in all)"),
+        "{timeline}"
+    );
+    assert!(timeline.contains("somnia kiosk"), "{timeline}");
+    let again = root.join("again");
+    let o = somnia()
+        .args(["render", "--no-frames", "--no-mp4", "--journal"])
+        .arg(&journal)
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let (played, made) = (
+        read_wav(&engine_rec).samples,
+        read_wav(&again.join("day.wav")).samples,
+    );
+    assert!(played.len() > 2 * 48_000 * 6, "{}", played.len());
+    assert_eq!(played.len(), made.len());
+    assert!(
+        played
+            .iter()
+            .zip(&made)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "the kiosk's journal does not make its sound again\n{timeline}"
     );
 }
 

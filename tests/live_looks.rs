@@ -166,12 +166,13 @@ fn a_window_closed_by_another_program_ends_the_show_with_one_line() {
     );
     assert!(status.unwrap().success(), "{log}");
     // One line says it, and nothing follows (the log does not keep growing) but the show's
-    // closing counts, said once each where the machine gave cause (a sound card that ran dry,
-    // events late), as every show ends.
+    // closing lines, said once each as every show ends: where its journal is, and the counts
+    // where the machine gave cause (a sound card that ran dry, events late).
     let closing = [
         "the sound card ran dry",
         "after their sample",
         "live event(s) were dropped",
+        "s of the show in",
     ];
     let after: Vec<&str> = log
         .lines()

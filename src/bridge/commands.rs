@@ -40,7 +40,7 @@ pub enum ShowCommand {
 }
 
 /// A live change to the composer's macros; `None` leaves one as it is.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LiveMacros {
     pub key: Option<String>,
     pub mode: Option<String>,
@@ -50,7 +50,7 @@ pub struct LiveMacros {
 }
 
 /// A live change to the picture. Dreamers are numbered from 0 here (1 on the wire).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum LookCommand {
     /// A parameter of the preset showing (by name; ignored by presets without it).
     LayerParam {
@@ -84,7 +84,7 @@ pub enum LookCommand {
 
 /// A live change to an output's mapping (its calibration), for the output named (every
 /// output when `None`). Only values travel: never a path or a file.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OutputAdjust {
     pub output: Option<String>,
     pub change: OutputChange,
@@ -98,7 +98,7 @@ pub const EDGE_NAMES: [&str; 4] = ["left", "right", "top", "bottom"];
 
 /// Which edge of an output (`left`, `right`, `top`, `bottom`: 0 to 3) or corner (top-left,
 /// top-right, bottom-right, bottom-left: 0 to 3).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum OutputChange {
     /// Show the calibration test card, or the show again.

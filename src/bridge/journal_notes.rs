@@ -20,6 +20,16 @@ pub enum Note {
     Input { from: String, what: String },
     /// Something that happened to the show.
     Said(String),
+    /// A change to the picture as the render thread applied it, at the show time of the frame
+    /// it first showed on.
+    Look {
+        show_s: f64,
+        look: super::LookCommand,
+    },
+    /// What the live show's timeline was compiled with when it was handed to the picture (the
+    /// GOs so far and the controllers' changes), in the journal's own encoding: the show side
+    /// writes and reads it.
+    Plan(Vec<u8>),
 }
 
 /// A note and the engine's output frame when it was sent.
@@ -34,6 +44,8 @@ struct Line {
     tx: SyncSender<Stamped>,
     counters: Arc<JournalCounters>,
     dropped: AtomicU64,
+    /// The project's folder: files are journaled by their path inside it.
+    root: std::path::PathBuf,
 }
 
 /// Every thread's way to the journal; cheap to clone. [`JournalNotes::off`] when there is none.
@@ -45,10 +57,12 @@ pub struct JournalNotes {
 /// The journal writer's end.
 pub type NoteReceiver = Receiver<Stamped>;
 
-/// A channel of `capacity` notes, stamped from `counters` (the engine's tap's).
+/// A channel of `capacity` notes, stamped from `counters` (the engine's tap's), for a show of
+/// the project at `root`.
 pub fn journal_notes(
     counters: Arc<JournalCounters>,
     capacity: usize,
+    root: std::path::PathBuf,
 ) -> (JournalNotes, NoteReceiver) {
     let (tx, rx) = sync_channel(capacity.max(1));
     (
@@ -57,6 +71,7 @@ pub fn journal_notes(
                 tx,
                 counters,
                 dropped: AtomicU64::new(0),
+                root,
             })),
         },
         rx,
@@ -93,6 +108,20 @@ impl JournalNotes {
                 what: what.to_string(),
             });
         }
+    }
+
+    /// The file at `path` as it is now (read here: only when a show loads or a file is saved),
+    /// by its path inside the project where it lies there.
+    pub fn file(&self, path: &std::path::Path) {
+        let Some(line) = &self.line else { return };
+        let Ok(bytes) = std::fs::read(path) else {
+            return;
+        };
+        let shown = path.strip_prefix(&line.root).unwrap_or(path);
+        self.send(Note::File {
+            path: shown.to_string_lossy().into_owned(),
+            bytes,
+        });
     }
 
     /// Something that happened to the show.
@@ -134,7 +163,7 @@ mod tests {
     #[test]
     fn notes_are_stamped_with_the_engines_frame_and_a_full_channel_drops_and_counts() {
         let counters = Arc::new(JournalCounters::default());
-        let (notes, rx) = journal_notes(counters.clone(), 1);
+        let (notes, rx) = journal_notes(counters.clone(), 1, "/show".into());
         counters.frames.store(4800, Ordering::Release);
         notes.input("OSC 127.0.0.1:9000", "/somnia/note 60");
         notes.said("the sound card came back");

@@ -55,6 +55,16 @@ pub fn timeline(journal: &Journal, engine: bool) -> Vec<String> {
     for record in &journal.records {
         match record {
             Record::Start(_) | Record::Clock { .. } => {}
+            // What the picture was drawn from: its inputs are above, as they arrived.
+            Record::Look { frame, look, .. } if engine => {
+                lines.push(format!("{}  picture   {look:?}", at(*frame)))
+            }
+            Record::Plan { frame, live } if engine => lines.push(format!(
+                "{}  picture   the show compiled with {} GO(s)",
+                at(*frame),
+                live.gos.len()
+            )),
+            Record::Look { .. } | Record::Plan { .. } => {}
             Record::File { frame, path, bytes } => lines.push(format!(
                 "{}  file      {path} ({} bytes)",
                 at(*frame),

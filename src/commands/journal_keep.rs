@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::audio::Engine;
-use crate::bridge::{JournalNotes, Note, journal_channel, journal_notes};
+use crate::bridge::{JournalNotes, journal_channel, journal_notes};
 use crate::show::journal::{EXTENSION, JournalSummary, JournalWriter, Start, prune::prune};
 
 /// What the command line asked of the journal.
@@ -50,6 +50,34 @@ pub struct KeptJournal {
 pub struct JournalRefused {
     pub path: String,
     pub why: std::io::Error,
+}
+
+/// The journal's start for a show of `command` (`play`, `kiosk`) called `title`: its engine's
+/// settings as made from `timeline`, its window, and its performance (relative to the
+/// project's folder) when the picture can be drawn again from it.
+pub fn show_start(
+    command: &str,
+    title: &str,
+    timeline: &crate::show::Timeline,
+    engine: &Engine,
+    window: &crate::render::window::WindowOptions,
+    performance: Option<String>,
+) -> Start {
+    let (width, height) = window.size.unwrap_or((0, 0));
+    Start {
+        somnia: env!("CARGO_PKG_VERSION").to_string(),
+        command: command.into(),
+        title: title.into(),
+        started_utc: jiff::Timestamp::now().to_string(),
+        sample_rate_hz: engine.sample_rate_hz(),
+        patch: timeline.initial_patch,
+        master: timeline.master,
+        latency_frames: engine.latency_samples() as u32,
+        flash_guard: window.flash_guard,
+        width,
+        height,
+        performance,
+    }
 }
 
 /// The journal a show of `title` in the project at `root` keeps by default.
@@ -100,7 +128,7 @@ pub fn start(
         }
     }
     let (tap, drain) = journal_channel(RING_ENTRIES);
-    let (notes, notes_rx) = journal_notes(drain.counters.clone(), NOTES);
+    let (notes, notes_rx) = journal_notes(drain.counters.clone(), NOTES, root.to_path_buf());
     match JournalWriter::start(&path, start, drain, notes_rx, keep_bytes, Some(watch)) {
         Ok(writer) => {
             engine.attach_journal(tap);
@@ -129,7 +157,7 @@ pub fn start(
 impl KeptJournal {
     /// Puts the files at `paths` in the journal as they are now (each version once).
     pub fn files<'a>(&self, paths: impl IntoIterator<Item = &'a Path>) {
-        keep_files(&self.notes, &self.root, paths);
+        keep_files(&self.notes, paths);
     }
 
     /// Ends the journal once the sound has stopped, and says what it holds.
@@ -153,25 +181,10 @@ impl KeptJournal {
     }
 }
 
-/// Sends each file at `paths` (read now) to the journal, its path relative to `root` where it
-/// lies inside it.
-pub fn keep_files<'a>(
-    notes: &JournalNotes,
-    root: &Path,
-    paths: impl IntoIterator<Item = &'a Path>,
-) {
-    if !notes.is_on() {
-        return;
-    }
+/// Sends each file at `paths` (read now) to the journal, by its path inside the project.
+pub fn keep_files<'a>(notes: &JournalNotes, paths: impl IntoIterator<Item = &'a Path>) {
     for path in paths {
-        let Ok(bytes) = std::fs::read(path) else {
-            continue;
-        };
-        let shown = path.strip_prefix(root).unwrap_or(path);
-        notes.send(Note::File {
-            path: shown.to_string_lossy().into_owned(),
-            bytes,
-        });
+        notes.file(path);
     }
 }
 

@@ -49,6 +49,8 @@ pub struct KioskArgs {
     pub sync: Option<crate::control::sync::SyncSettings>,
     /// The kiosk's journal (`--journal`, `--no-journal`).
     pub journal: super::journal_keep::JournalChoice,
+    /// Also write the engine's own output to this WAV file (`--record`).
+    pub record: Option<PathBuf>,
 }
 
 /// How long the closed look's timeline runs: opening ends it long before.
@@ -84,7 +86,7 @@ fn item_loader(
                     .performance_path(name)
                     .map_err(|e| vec![Diagnostic::file(&project.root, e)])?;
                 let mut t = crate::show::compile::load_timeline_with(&path, &GoPlan::Planned)?;
-                super::journal_keep::keep_files(&journal.get(), &project.root, [path.as_path()]);
+                super::journal_keep::keep_files(&journal.get(), [path.as_path()]);
                 // An excerpt: the kiosk moves on at its hold, the fade taking what sounds.
                 if let Some(h) = hold_s {
                     t.duration_s = t.duration_s.min(*h);
@@ -110,11 +112,7 @@ fn item_loader(
         }
         limiter.apply_quietly(&mut t.master);
         let files = super::journal_keep::timeline_files(&t);
-        super::journal_keep::keep_files(
-            &journal.get(),
-            &project.root,
-            files.iter().map(|p| p.as_path()),
-        );
+        super::journal_keep::keep_files(&journal.get(), files.iter().map(|p| p.as_path()));
         Ok(t)
     })
 }
@@ -278,20 +276,8 @@ pub fn run(args: &KioskArgs) -> i32 {
     show.prime(&mut tx);
     let mut engine = Engine::new(rate, timeline.initial_patch, rx);
     engine.apply_master(&timeline.master);
-    let (width, height) = args.window.size.unwrap_or((0, 0));
-    let journal_start = crate::show::journal::Start {
-        somnia: env!("CARGO_PKG_VERSION").to_string(),
-        command: "kiosk".into(),
-        title: title.clone(),
-        started_utc: jiff::Timestamp::now().to_string(),
-        sample_rate_hz: rate,
-        patch: timeline.initial_patch,
-        master: timeline.master,
-        latency_frames: engine.latency_samples() as u32,
-        flash_guard: args.window.flash_guard,
-        width,
-        height,
-    };
+    let journal_start =
+        super::journal_keep::show_start("kiosk", &title, &timeline, &engine, &args.window, None);
     let journal = match super::journal_keep::start(
         &args.journal,
         &project.root,
@@ -322,6 +308,15 @@ pub fn run(args: &KioskArgs) -> i32 {
     engine.attach_live_queue(live_rx);
     let live_tx = Arc::new(Mutex::new(live_tx));
     let (analysis_writer, analysis_reader) = analysis_channel();
+    let (recorder, record_tap) = match super::recording::start(
+        args.record.as_deref(),
+        rate,
+        engine.latency_samples(),
+        WHO,
+    ) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let output = match AudioOutput::start(
         prepared,
         DeviceChoice {
@@ -332,7 +327,7 @@ pub fn run(args: &KioskArgs) -> i32 {
         engine,
         transport.clone(),
         analysis_writer,
-        None,
+        record_tap,
     ) {
         Ok(o) => o,
         Err(e) => {
@@ -436,6 +431,8 @@ pub fn run(args: &KioskArgs) -> i32 {
     controllers.stop();
     let _ = control.join();
     drop(output);
+    // After the sound: the recording holds its last blocks, the journal its last frames.
+    drop(recorder);
     if let Some(j) = journal {
         j.finish(rate, WHO);
     }

@@ -5,11 +5,13 @@ pub mod check;
 pub mod import;
 pub mod journal;
 pub mod journal_keep;
+pub mod journal_picture;
 pub mod kiosk;
 pub mod list;
 pub mod logs;
 pub mod meter;
 pub mod play;
+pub mod recording;
 pub mod render;
 pub mod render_journal;
 

@@ -199,20 +199,22 @@ pub fn run(args: &PlayArgs) -> i32 {
     let mut engine = Engine::new(rate, timeline.initial_patch, rx);
     engine.apply_master(&timeline.master);
     tracing::info!("somnia: voices on the {} path", engine.simd_path().name());
-    let (width, height) = args.window.size.unwrap_or((0, 0));
-    let journal_start = crate::show::journal::Start {
-        somnia: env!("CARGO_PKG_VERSION").to_string(),
-        command: "play".into(),
-        title: timeline.title.clone(),
-        started_utc: jiff::Timestamp::now().to_string(),
-        sample_rate_hz: rate,
-        patch: timeline.initial_patch,
-        master: timeline.master,
-        latency_frames: engine.latency_samples() as u32,
-        flash_guard: args.window.flash_guard,
-        width,
-        height,
-    };
+    let journal_start = super::journal_keep::show_start(
+        "play",
+        &timeline.title,
+        &timeline,
+        &engine,
+        &args.window,
+        match &args.source {
+            super::Source::Performance(p) => Some(
+                p.strip_prefix(&project.root)
+                    .unwrap_or(p)
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
+            super::Source::Preset { .. } => None,
+        },
+    );
     let health = Arc::new(crate::bridge::Health::default());
     let journal = match super::journal_keep::start(
         &args.journal,
@@ -244,33 +246,14 @@ pub fn run(args: &PlayArgs) -> i32 {
     engine.attach_live_queue(live_rx);
     let live_tx = Arc::new(Mutex::new(live_tx));
     let (analysis_writer, mut analysis_reader) = analysis_channel();
-    let recording = match args.record.as_deref().map(|path| {
-        crate::audio::recorder::Recorder::start(path, rate, engine.latency_samples(), |r| {
-            let lost = if r.dropped_frames > 0 {
-                format!(
-                    "; {} frame(s) were lost, the disk falling behind",
-                    r.dropped_frames
-                )
-            } else {
-                String::new()
-            };
-            tracing::info!(
-                "somnia play: recorded {:.1} s of the engine's output to {}{lost}",
-                r.frames as f64 / f64::from(crate::SAMPLE_RATE_HZ),
-                r.path.display()
-            );
-        })
-    }) {
-        None => None,
-        Some(Ok(started)) => Some(started),
-        Some(Err(e)) => {
-            tracing::error!("somnia play: {e}");
-            return super::EXIT_OUTPUT_FAILED;
-        }
-    };
-    let (recorder, record_tap) = match recording {
-        Some((r, tap)) => (Some(r), Some(tap)),
-        None => (None, None),
+    let (recorder, record_tap) = match super::recording::start(
+        args.record.as_deref(),
+        rate,
+        engine.latency_samples(),
+        "somnia play",
+    ) {
+        Ok(r) => r,
+        Err(code) => return code,
     };
     let output = match AudioOutput::start(
         prepared,
@@ -318,7 +301,7 @@ pub fn run(args: &PlayArgs) -> i32 {
     let cue_board = Arc::new(CueBoard::default());
     let show = {
         let (source, limiter) = (args.source.clone(), args.limiter);
-        let (notes, root) = (journal_notes.clone(), project.root.clone());
+        let notes = journal_notes.clone();
         let load: Loader = Box::new(move |plan| {
             let (mut t, _) = source.load_with(plan)?;
             limiter.apply_quietly(&mut t.master);
@@ -326,7 +309,6 @@ pub fn run(args: &PlayArgs) -> i32 {
             let files = super::journal_keep::timeline_files(&t);
             super::journal_keep::keep_files(
                 &notes,
-                &root,
                 performance_file.iter().chain(&files).map(|p| p.as_path()),
             );
             Ok(t)
@@ -340,6 +322,7 @@ pub fn run(args: &PlayArgs) -> i32 {
             cue_board.clone(),
         );
         show.adopt(scheduler);
+        show.keep_journal(journal_notes.clone());
         show
     };
     let control = {

@@ -214,11 +214,11 @@ fn say_first_frame(at: Option<std::time::Instant>) {
 }
 
 /// What `--no-frames` says when there is no ffmpeg to take the pictures.
-const NOWHERE_FOR_FRAMES: &str = "somnia render: with --no-frames the pictures go only into the MP4, and there is no ffmpeg to make it (install ffmpeg, or render without --no-frames)";
+pub(super) const NOWHERE_FOR_FRAMES: &str = "somnia render: with --no-frames the pictures go only into the MP4, and there is no ffmpeg to make it (install ffmpeg, or render without --no-frames)";
 
 /// Hands one frame to ffmpeg, if it still runs; one that stopped early is said once and let go
 /// (the render goes on: the WAV, and the PNG frames when `frames`, are still written).
-fn feed(ffmpeg: &mut Option<Child>, rgba: &[u8], frames: bool) {
+pub(super) fn feed(ffmpeg: &mut Option<Child>, rgba: &[u8], frames: bool) {
     if let Some(stdin) = ffmpeg.as_mut().and_then(|c| c.stdin.as_mut()) {
         if stdin.write_all(rgba).is_err() {
             eprintln!(
@@ -236,7 +236,7 @@ fn feed(ffmpeg: &mut Option<Child>, rgba: &[u8], frames: bool) {
 
 /// Closes ffmpeg's input and waits for it; the MP4 it wrote beside `mp4` is renamed into place
 /// when it is complete, else removed (and said). True when the MP4 is there.
-fn finish_mp4(mut child: Child, partial: &Path, mp4: &Path) -> bool {
+pub(super) fn finish_mp4(mut child: Child, partial: &Path, mp4: &Path) -> bool {
     drop(child.stdin.take());
     let encoded = matches!(child.wait(), Ok(s) if s.success());
     if encoded && std::fs::rename(partial, mp4).is_ok() {
@@ -363,7 +363,7 @@ fn render_outputs(
 }
 
 /// Removes an older render's files, saying which one could not be (then false).
-fn remove_old(paths: &[&Path]) -> bool {
+pub(super) fn remove_old(paths: &[&Path]) -> bool {
     for stale in paths {
         if let Err(e) = remove_if_there(stale) {
             eprintln!(
@@ -387,7 +387,7 @@ fn remove_if_there(path: &Path) -> std::io::Result<()> {
 /// Clears an earlier render's PNG frames from `frames` (they would otherwise lie beside ours,
 /// or beside an MP4 they are not of); the folder is left for our frames, or removed when
 /// `no_frames` and nothing else is in it.
-fn prepare_frames_dir(frames: &Path, no_frames: bool) -> std::io::Result<()> {
+pub(super) fn prepare_frames_dir(frames: &Path, no_frames: bool) -> std::io::Result<()> {
     std::fs::create_dir_all(frames)?;
     for e in std::fs::read_dir(frames)?.flatten() {
         let p = e.path();
@@ -405,7 +405,7 @@ fn prepare_frames_dir(frames: &Path, no_frames: bool) -> std::io::Result<()> {
 /// Starts ffmpeg reading raw RGBA frames from stdin and the WAV from disk, if ffmpeg exists.
 /// H.264 in 4:2:0 needs even sizes: an odd one is padded by a black line or column (the PNG
 /// frames keep the size asked for).
-fn start_ffmpeg(video: VideoSettings, wav: &Path, mp4: &Path) -> Option<Child> {
+pub(super) fn start_ffmpeg(video: VideoSettings, wav: &Path, mp4: &Path) -> Option<Child> {
     let size = format!("{}x{}", video.width, video.height);
     let fps = video.fps.to_string();
     let even = |n: u32| n + n % 2;

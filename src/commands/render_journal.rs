@@ -1,12 +1,15 @@
 //! `somnia render --journal FILE`: a live show made again from its journal alone, no project
 //! files needed. The sound is the engine's live output, bit for bit (what `play --record`
-//! wrote), from the journal's engine entries; `--from`/`--to` cut a stretch of it out (the
-//! engine still runs from the start, as the show did, and only the stretch is written).
+//! wrote), from the journal's engine entries; the picture is drawn again at any size and rate
+//! (`journal_picture.rs`); `--from`/`--to` cut a stretch out (the engine still runs from the
+//! start, as the show did, and only the stretch is written).
 
 use std::path::{Path, PathBuf};
 
+use super::journal_picture::{FramesWanted, draw_frames, frame_count};
 use super::{EXIT_BAD_INPUT, EXIT_OUTPUT_FAILED};
 use crate::offline::replay::replay_blocks;
+use crate::render::offscreen::write_png;
 use crate::show::journal::Journal;
 
 /// What `render --journal` was asked.
@@ -18,8 +21,11 @@ pub struct JournalRender {
     pub from_s: Option<f64>,
     pub to_s: Option<f64>,
     pub loudness_lufs: Option<f64>,
-    /// Whether frames or an MP4 were asked for (the picture is not yet made from a journal).
-    pub wants_picture: bool,
+    /// The frames' size (default: the live window's) and rate.
+    pub size: Option<(u32, u32)>,
+    pub fps: u32,
+    pub no_frames: bool,
+    pub no_mp4: bool,
 }
 
 pub fn run(args: &JournalRender) -> i32 {
@@ -60,10 +66,13 @@ pub fn run(args: &JournalRender) -> i32 {
             journal.dropped()
         );
     }
-    if args.wants_picture {
+    let picture = !(args.no_frames && args.no_mp4);
+    let performance = super::journal_picture::drawable(start);
+    if picture && performance.is_none() {
         eprintln!(
-            "{WHO}: the picture is not yet made from a journal; writing the sound only \
-             (--no-frames --no-mp4 says so quietly)"
+            "{WHO}: the picture is made again only for a performance played with `somnia play` \
+             (this journal is of `somnia {}`); writing the sound only",
+            start.command
         );
     }
     let rate = start.sample_rate_hz;
@@ -93,13 +102,13 @@ pub fn run(args: &JournalRender) -> i32 {
         .file_stem()
         .map_or_else(|| "journal".into(), |s| s.to_string_lossy().into_owned());
     let wav_path = args.out.join(format!("{stem}.wav"));
-    match write_wav(&journal, &wav_path, from, to) {
-        Ok(()) => {}
+    let replayed = match write_wav(&journal, &wav_path, from, to) {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("{WHO}: cannot write {}: {e}", wav_path.display());
             return EXIT_OUTPUT_FAILED;
         }
-    }
+    };
     if let Some(target) = args.loudness_lufs {
         let ceiling_dbtp = if start.master.limiter_enabled {
             f64::from(start.master.limiter_ceiling_db)
@@ -114,18 +123,131 @@ pub fn run(args: &JournalRender) -> i32 {
             Err(e) => eprintln!("{WHO}: warning: {e}; left as it is"),
         }
     }
+    let mut made = vec![wav_path.display().to_string()];
+    let mut status = 0;
+    if let (true, Some(performance)) = (picture, performance) {
+        let (width, height) = args
+            .size
+            .or((start.width > 0 && start.height > 0).then_some((start.width, start.height)))
+            .unwrap_or((1280, 720));
+        let wanted = FramesWanted {
+            width,
+            height,
+            fps: args.fps.max(1),
+            from,
+            to,
+        };
+        match draw(
+            args,
+            &journal,
+            &replayed,
+            performance,
+            wanted,
+            &wav_path,
+            &stem,
+        ) {
+            Ok(mut m) => made.append(&mut m),
+            Err(code) => status = code,
+        }
+    }
     println!(
-        "{WHO}: {} ({:.2} s of `{}` from its journal)",
-        wav_path.display(),
+        "{WHO}: wrote {} ({:.2} s of `{}` from its journal)",
+        made.join(", "),
         (to - from) as f64 / f64::from(rate),
         start.title
     );
-    0
+    status
+}
+
+/// The frames (DIR/frames/*.png unless --no-frames) and the MP4 (with ffmpeg, unless
+/// --no-mp4); what was made, or the exit status.
+fn draw(
+    args: &JournalRender,
+    journal: &Journal,
+    replayed: &crate::offline::replay::Replayed,
+    performance: &str,
+    wanted: FramesWanted,
+    wav_path: &Path,
+    stem: &str,
+) -> Result<Vec<String>, i32> {
+    use super::render::{
+        NOWHERE_FOR_FRAMES, feed, finish_mp4, prepare_frames_dir, remove_old, start_ffmpeg,
+    };
+    const WHO: &str = "somnia render";
+    let frames_dir = args.out.join("frames");
+    if let Err(e) = prepare_frames_dir(&frames_dir, args.no_frames) {
+        eprintln!("{WHO}: cannot prepare {}: {e}", frames_dir.display());
+        return Err(EXIT_BAD_INPUT);
+    }
+    let (mp4, partial) = (
+        args.out.join(format!("{stem}.mp4")),
+        args.out.join(format!("{stem}.partial.mp4")),
+    );
+    if !remove_old(&[&mp4, &partial]) {
+        return Err(EXIT_BAD_INPUT);
+    }
+    let video = crate::render::capture::VideoSettings {
+        flash_guard: journal.start().is_none_or(|s| s.flash_guard),
+        width: wanted.width,
+        height: wanted.height,
+        fps: wanted.fps,
+    };
+    let mut ffmpeg = if args.no_mp4 {
+        None
+    } else {
+        start_ffmpeg(video, wav_path, &partial)
+    };
+    if args.no_frames && ffmpeg.is_none() {
+        eprintln!("{NOWHERE_FOR_FRAMES}");
+        return Err(super::EXIT_MISSING);
+    }
+    let rate = journal
+        .start()
+        .map_or(48_000.0, |s| f64::from(s.sample_rate_hz));
+    let pb = super::render::bar(frame_count(&wanted, rate), "frames");
+    let drawn = draw_frames(journal, replayed, performance, wanted, |i, rgba| {
+        if !args.no_frames {
+            write_png(
+                &frames_dir.join(format!("{i:06}.png")),
+                wanted.width,
+                wanted.height,
+                rgba,
+            )
+            .map_err(|e| format!("cannot write frames into {}: {e}", frames_dir.display()))?;
+        }
+        feed(&mut ffmpeg, rgba, !args.no_frames);
+        pb.set_position(i + 1);
+        Ok(())
+    });
+    pb.finish();
+    let n = match drawn {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("{WHO}: {e}");
+            return Err(EXIT_BAD_INPUT);
+        }
+    };
+    let mut made = Vec::new();
+    if !args.no_frames {
+        made.push(format!("{} ({n} frames)", frames_dir.display()));
+    }
+    if let Some(child) = ffmpeg {
+        if !finish_mp4(child, &partial, &mp4) {
+            return Err(EXIT_OUTPUT_FAILED);
+        }
+        made.push(mp4.display().to_string());
+    }
+    Ok(made)
 }
 
 /// Writes heard frames `from..to` of the journal's show to a WAV at `path`, in the offline
 /// render's format (and `play --record`'s).
-fn write_wav(journal: &Journal, path: &Path, from: u64, to: u64) -> Result<(), String> {
+fn write_wav(
+    journal: &Journal,
+    path: &Path,
+    from: u64,
+    to: u64,
+) -> Result<crate::offline::replay::Replayed, String> {
     let Some(start) = journal.start() else {
         return Err("no start record".into());
     };
@@ -140,7 +262,7 @@ fn write_wav(journal: &Journal, path: &Path, from: u64, to: u64) -> Result<(), S
     // Heard frame n is engine frame n + the lookahead, which the replay leaves out.
     let mut heard = 0u64;
     let pb = super::render::bar(to, "audio");
-    replay_blocks(
+    let replayed = replay_blocks(
         start,
         journal.entries(),
         to + latency,
@@ -157,5 +279,6 @@ fn write_wav(journal: &Journal, path: &Path, from: u64, to: u64) -> Result<(), S
     )
     .map_err(|e| e.to_string())?;
     pb.finish();
-    writer.finalize().map_err(|e| e.to_string())
+    writer.finalize().map_err(|e| e.to_string())?;
+    Ok(replayed)
 }

@@ -6,7 +6,7 @@
 
 use crate::audio::Engine;
 use crate::bridge::journal_tap::{Applied, Entry};
-use crate::bridge::{Event, event_queue};
+use crate::bridge::{AnalysisTrack, Event, event_queue};
 use crate::show::journal::Start;
 
 /// The most events the engine applied on one frame that a replay can give it (a seek's chase
@@ -25,6 +25,32 @@ pub enum ReplayError {
     Io(#[from] std::io::Error),
 }
 
+/// What a replay learnt besides the sound: where the show's clock stood at every output frame,
+/// and the sound's analysis, which the picture is drawn from.
+#[derive(Debug, Default)]
+pub struct Replayed {
+    /// Each stretch rendered: its first output frame and the show's clock there, its end and
+    /// the show's clock there (samples). A pause stands still; a seek starts a new stretch.
+    pub clock: Vec<(u64, u64, u64, u64)>,
+    /// The analysis every [`BLOCK_FRAMES`] output frames, from output frame 0.
+    pub track: AnalysisTrack,
+}
+
+impl Replayed {
+    /// The show's clock (samples) at output frame `frame`.
+    pub fn show_sample_at(&self, frame: u64) -> u64 {
+        let i = self.clock.partition_point(|c| c.0 <= frame);
+        let Some(&(f0, s0, f1, s1)) = i.checked_sub(1).and_then(|i| self.clock.get(i)) else {
+            return 0;
+        };
+        if f1 <= f0 || frame >= f1 {
+            return s1;
+        }
+        let t = (frame - f0) as f64 / (f1 - f0) as f64;
+        s0 + ((s1 as f64 - s0 as f64) * t).round() as u64
+    }
+}
+
 /// Makes output frames `latency..frames` of the show `start` describes with `entries` (the
 /// limiter's lookahead at the start left out, as the live recording leaves it out), handing
 /// each block (interleaved stereo) to `sink`; `progress` hears the frames done.
@@ -34,7 +60,16 @@ pub fn replay_blocks<'a>(
     frames: u64,
     mut sink: impl FnMut(&[f32]) -> std::io::Result<()>,
     mut progress: impl FnMut(u64),
-) -> Result<(), ReplayError> {
+) -> Result<Replayed, ReplayError> {
+    let mut replayed = Replayed {
+        clock: Vec::new(),
+        track: AnalysisTrack {
+            sample_rate_hz: start.sample_rate_hz,
+            block_frames: BLOCK_FRAMES as usize,
+            blocks: Vec::new(),
+            shapes: Vec::new(),
+        },
+    };
     let (mut tx, rx) = event_queue(EVENTS_AT_ONCE);
     let mut engine = Engine::new(start.sample_rate_hz, start.patch, rx);
     engine.apply_master(&start.master);
@@ -59,9 +94,29 @@ pub fn replay_blocks<'a>(
             }
         }
         let until = entries.peek().map_or(frames, |e| e.frame.min(frames));
-        let n = (until - done).min(BLOCK_FRAMES) as usize;
+        // Stretches end on whole blocks too, where the analysis is taken.
+        let n = (until - done).min(BLOCK_FRAMES - done % BLOCK_FRAMES) as usize;
         let block = &mut buf[..2 * n];
+        let clock_from = engine.show_position_samples();
         engine.process(block, paused);
+        let end = done + n as u64;
+        let clock_to = engine.show_position_samples();
+        match replayed.clock.last_mut() {
+            // One stretch for as long as the clock runs on at one rate.
+            Some(last)
+                if last.2 == done && last.3 == clock_from && !paused && {
+                    let (f, s) = (last.2 - last.0, last.3 - last.1);
+                    s * n as u64 == (clock_to - clock_from) * f
+                } =>
+            {
+                last.2 = end;
+                last.3 = clock_to;
+            }
+            _ => replayed.clock.push((done, clock_from, end, clock_to)),
+        }
+        if end % BLOCK_FRAMES == 0 {
+            replayed.track.push(engine.analysis());
+        }
         let left_out = skip.min(n);
         skip -= left_out;
         if left_out < n {
@@ -70,7 +125,7 @@ pub fn replay_blocks<'a>(
         done += n as u64;
         progress(done);
     }
-    Ok(())
+    Ok(replayed)
 }
 
 #[cfg(test)]
@@ -92,6 +147,7 @@ mod tests {
             flash_guard: true,
             width: 1,
             height: 1,
+            performance: None,
         }
     }
 

@@ -113,6 +113,42 @@ impl FrameRenderer {
         }
     }
 
+    /// Takes `timeline` from here on (a live show's next timeline: a GO, a saved file): the
+    /// layers of presets it already has are kept. Its shaders' problems, if any.
+    pub fn adopt(&mut self, timeline: &Timeline) -> Vec<Diagnostic> {
+        let mut broken = self.renderer.rebuild(&self.gpu, &timeline.presets);
+        broken.extend(
+            self.renderer
+                .set_fade_styles(&self.gpu, &timeline.fade_styles),
+        );
+        broken
+    }
+
+    /// A live show's frame drawn again (from its journal): `timeline` at show time `show_s`,
+    /// with what was steered live over it and the sound's analysis then, as RGBA8.
+    pub fn frame_replayed(
+        &mut self,
+        timeline: &Timeline,
+        live: &crate::show::live_look::LiveLook,
+        analysis: crate::bridge::Analysis,
+        show_s: f64,
+    ) -> Result<Vec<u8>, RenderError> {
+        let span_s = Timeline::frame_time(show_s, f64::from(self.frame_interval_s));
+        let (visual, captions) = ShownCaption::live_visual(timeline, live, span_s);
+        let inputs = FrameInputs {
+            time_s: show_s,
+            dt_s: self.frame_interval_s,
+            musical: timeline.musical_at(show_s),
+            analysis,
+            visual,
+            captions,
+            crowd: Default::default(),
+            join_code: None,
+            date: crate::render::isf_layer::date_at(show_s),
+        };
+        self.target.render(&self.gpu, &mut self.renderer, &inputs)
+    }
+
     /// The frame at `time_s`, as RGBA8.
     pub fn frame_at(
         &mut self,

@@ -59,6 +59,27 @@ pub struct ShownCaption {
 }
 
 impl ShownCaption {
+    /// What `timeline` shows at `span_s` with what was steered live over it (`live`): the
+    /// visual state and the captions, the file's and the live ones. The live window and a
+    /// journal's re-render draw the same from these.
+    pub fn live_visual(
+        timeline: &Timeline,
+        live: &crate::show::live_look::LiveLook,
+        span_s: f64,
+    ) -> (crate::show::timeline::VisualState, Vec<Self>) {
+        let mut visual = timeline.visual_state_at(span_s);
+        live.overlay(&mut visual, span_s, timeline);
+        let mut captions = Self::at(timeline, span_s);
+        captions.extend(live.captions_at(span_s).map(|(c, alpha)| Self {
+            text: c.text.clone(),
+            place: c.place,
+            size: c.size,
+            alpha,
+            age_s: span_s - c.start_s,
+        }));
+        (visual, captions)
+    }
+
     /// The captions `timeline` shows at `time_s` (with those of a kiosk's item fading out).
     pub fn at(timeline: &Timeline, time_s: f64) -> Vec<Self> {
         let mut shown = Self::own(timeline, time_s, 1.0);

@@ -395,6 +395,10 @@ impl App {
                         Some("vs") => path.with_extension("fs"),
                         _ => path,
                     };
+                    // The version about to be drawn, for the journal (each version once).
+                    if let Some(link) = &self.link {
+                        link.steering.sink.journal.file(&path);
+                    }
                     for result in
                         live.renderer
                             .reload_shader(&live.gpu, &path, &self.timeline.presets)
@@ -771,23 +775,18 @@ impl App {
                     }
                     continue;
                 }
+                // The journal has it as applied: on this frame's show time.
+                let journal = &link.steering.sink.journal;
+                if journal.is_on() {
+                    journal.send(crate::bridge::Note::Look {
+                        show_s: span_s,
+                        look: stamped.look.clone(),
+                    });
+                }
                 self.live_look.apply(stamped.look, &self.timeline, span_s);
             }
         }
-        let mut visual = self.timeline.visual_state_at(span_s);
-        self.live_look.overlay(&mut visual, span_s, &self.timeline);
-        let mut captions = ShownCaption::at(&self.timeline, span_s);
-        captions.extend(
-            self.live_look
-                .captions_at(span_s)
-                .map(|(c, alpha)| ShownCaption {
-                    text: c.text.clone(),
-                    place: c.place,
-                    size: c.size,
-                    alpha,
-                    age_s: span_s - c.start_s,
-                }),
-        );
+        let (visual, captions) = ShownCaption::live_visual(&self.timeline, &self.live_look, span_s);
         let analysis = self.analysis.latest();
         if let Some(link) = &self.link {
             link.health.set_levels(crate::bridge::Levels {

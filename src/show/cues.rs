@@ -44,7 +44,7 @@ pub enum GoPlan {
 
 /// What happened live that the show is compiled with: the GOs, and changes made from a
 /// controller (OSC, MIDI) that the file does not have.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LiveInput {
     /// Each manual cue GOne (by its [`CueTiming::key`]) and the show time it was GOne at.
     pub gos: BTreeMap<String, f64>,

@@ -49,6 +49,8 @@ pub struct LiveShow {
     /// How long compiling the show takes, smoothed: a GO is placed far enough ahead for its
     /// events to be queued before their sample even on a busy machine.
     compile_s: f64,
+    /// The show's journal: each timeline handed to the picture, by what it was compiled with.
+    journal: crate::bridge::JournalNotes,
 }
 
 impl LiveShow {
@@ -75,9 +77,16 @@ impl LiveShow {
             board,
             stopped: false,
             compile_s: GO_LEAD_S / 2.0,
+            journal: crate::bridge::JournalNotes::off(),
         };
         show.publish();
         show
+    }
+
+    /// Tells `journal` what each timeline handed to the picture was compiled with, so the
+    /// picture can be drawn again from the journal.
+    pub fn keep_journal(&mut self, journal: crate::bridge::JournalNotes) {
+        self.journal = journal;
     }
 
     /// How far ahead of the clock a GO or a live change lands.
@@ -495,6 +504,11 @@ impl LiveShow {
         };
         self.timeline = timeline.clone();
         self.updates.post_show(timeline);
+        if self.journal.is_on() {
+            if let Ok(plan) = postcard::to_stdvec(&self.live) {
+                self.journal.send(crate::bridge::Note::Plan(plan));
+            }
+        }
     }
 }
 

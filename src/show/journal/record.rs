@@ -39,6 +39,9 @@ pub struct Start {
     /// The window's size when the show began.
     pub width: u32,
     pub height: u32,
+    /// The performance played, relative to the project's folder (`None`: a preset's preview,
+    /// or a kiosk's playlist).
+    pub performance: Option<String>,
 }
 
 /// One record.
@@ -66,6 +69,19 @@ pub enum Record {
     /// Something that happened to the show (a device lost and back, the GPU rebuilt, a file
     /// that did not load).
     Said { frame: u64, what: String },
+    /// A change to the picture as the render thread applied it, at the show time of the
+    /// frame it first showed on.
+    Look {
+        frame: u64,
+        show_s: f64,
+        look: crate::bridge::LookCommand,
+    },
+    /// The live show handed the picture a timeline compiled with `live` (GOs so far, presets
+    /// and macros changed live) from the files as they stood.
+    Plan {
+        frame: u64,
+        live: crate::show::cues::LiveInput,
+    },
     /// How far the show had got (written every second): a journal cut off after it renders up
     /// to here. `dropped` counts the engine's entries lost for a full ring so far.
     Clock { frame: u64, dropped: u64 },
@@ -216,6 +232,7 @@ mod tests {
             flash_guard: true,
             width: 1280,
             height: 720,
+            performance: None,
         }
     }
 

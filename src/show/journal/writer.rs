@@ -105,6 +105,15 @@ impl State {
             }
             Note::Input { from, what } => Record::Input { frame, from, what },
             Note::Said(what) => Record::Said { frame, what },
+            Note::Look { show_s, look } => Record::Look {
+                frame,
+                show_s,
+                look,
+            },
+            Note::Plan(bytes) => match postcard::from_bytes(&bytes) {
+                Ok(live) => Record::Plan { frame, live },
+                Err(_) => return,
+            },
         };
         self.write(&record);
     }
@@ -155,6 +164,12 @@ impl JournalWriter {
                     }
                     let dropped = drain.counters.dropped.load(Ordering::Relaxed);
                     let frame = drain.frames();
+                    let due = synced.elapsed() >= SYNC_EVERY;
+                    if last || due {
+                        for what in watch.as_mut().map(|w| w()).unwrap_or_default() {
+                            state.write(&Record::Said { frame, what });
+                        }
+                    }
                     if last {
                         state.write(&Record::End { frame, dropped });
                         state.sync();
@@ -166,10 +181,7 @@ impl JournalWriter {
                             stopped: state.stopped.take(),
                         };
                     }
-                    if synced.elapsed() >= SYNC_EVERY {
-                        for what in watch.as_mut().map(|w| w()).unwrap_or_default() {
-                            state.write(&Record::Said { frame, what });
-                        }
+                    if due {
                         state.write(&Record::Clock { frame, dropped });
                         state.sync();
                         synced = Instant::now();
@@ -224,6 +236,7 @@ mod tests {
             flash_guard: true,
             width: 320,
             height: 180,
+            performance: None,
         }
     }
 
@@ -232,7 +245,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j/show.somnia-journal");
         let (mut tap, drain) = journal_channel(16);
-        let (notes, rx) = journal_notes(drain.counters.clone(), 16);
+        let (notes, rx) = journal_notes(drain.counters.clone(), 16, "/".into());
         let w = JournalWriter::start(&path, &start(), drain, rx, 1 << 20, None).unwrap();
         tap.push(Entry {
             frame: 10,
@@ -265,7 +278,7 @@ mod tests {
         )));
         // A journal is never overwritten.
         let (_, drain) = journal_channel(1);
-        let (_, rx) = journal_notes(drain.counters.clone(), 1);
+        let (_, rx) = journal_notes(drain.counters.clone(), 1, "/".into());
         assert!(JournalWriter::start(&path, &start(), drain, rx, 1 << 20, None).is_err());
     }
 
@@ -274,7 +287,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("capped.somnia-journal");
         let (mut tap, drain) = journal_channel(4096);
-        let (_notes, rx) = journal_notes(drain.counters.clone(), 1);
+        let (_notes, rx) = journal_notes(drain.counters.clone(), 1, "/".into());
         let w = JournalWriter::start(&path, &start(), drain, rx, 1024, None).unwrap();
         for frame in 0..2000 {
             tap.push(Entry {
