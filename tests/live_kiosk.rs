@@ -691,7 +691,8 @@ fn the_sound_crossfades_between_items_with_no_gap_both_notes_heard_in_the_fade()
     let rec = root.join("rec.wav");
     let mut parec = start_recording(&rec);
     let rec_start = Instant::now();
-    let kiosk = start(root, &[]);
+    let journal = root.join("fade.somnia-journal");
+    let kiosk = start(root, &["--journal", journal.to_str().unwrap()]);
     kiosk.wait_until_up();
     expect_log(&kiosk, "now high (item 2)", Duration::from_secs(15));
     let changed_s = rec_start.elapsed().as_secs_f64();
@@ -749,6 +750,62 @@ fn the_sound_crossfades_between_items_with_no_gap_both_notes_heard_in_the_fade()
         &format!(
             "sound crossfade: both notes heard together {overlap_s:.2} s of a 1 s fade; quietest 50 ms {:.1} dB under the steady level",
             steady_db - quietest_db
+        ),
+    );
+
+    // The kiosk's picture drawn again from its journal alone (the project gone): the red
+    // item, a crossfade through both, then the blue item, never black.
+    let copied = tempfile::tempdir().unwrap();
+    let kept = copied.path().join("fade.somnia-journal");
+    std::fs::copy(&journal, &kept).unwrap();
+    drop(dir);
+    let o = somnia()
+        .args([
+            "render",
+            "--no-mp4",
+            "--fps",
+            "10",
+            "--size",
+            "64x36",
+            "--journal",
+        ])
+        .arg(&kept)
+        .arg("--out")
+        .arg(copied.path().join("again"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let frames = copied.path().join("again/frames");
+    let mut n = std::fs::read_dir(&frames).unwrap().count();
+    n = n.min(200);
+    let colours: Vec<[f64; 3]> = (0..n)
+        .map(|i| read_png(&frames.join(format!("{i:06}.png"))).mean_rgb())
+        .collect();
+    // Each item alone: its colour with hardly any of the other's.
+    let red = |c: &[f64; 3]| c[0] > 150.0 && c[2] < 30.0;
+    let blue = |c: &[f64; 3]| c[2] > 150.0 && c[0] < 30.0;
+    let first_blue = colours.iter().position(blue);
+    let last_red = colours.iter().rposition(red);
+    assert!(
+        colours.iter().all(|c| c.iter().sum::<f64>() > 30.0),
+        "a black frame: {colours:?}"
+    );
+    assert!(red(&colours[2]), "{colours:?}");
+    assert!(blue(&colours[n - 2]), "{colours:?}");
+    let (Some(last_red), Some(first_blue)) = (last_red, first_blue) else {
+        panic!("{colours:?}")
+    };
+    // Between them, the fade: frames of both, for most of its second (its S-curve's ends are
+    // within a few percent of either item).
+    let fade_frames = first_blue.saturating_sub(last_red + 1);
+    assert!(
+        (5..=12).contains(&fade_frames),
+        "{fade_frames} frames of fade: {colours:?}"
+    );
+    report(
+        "kiosk",
+        &format!(
+            "picture from the journal: red to frame {last_red}, {fade_frames} frames of crossfade at 10 fps, blue from frame {first_blue}"
         ),
     );
 }

@@ -59,11 +59,9 @@ pub fn timeline(journal: &Journal, engine: bool) -> Vec<String> {
             Record::Look { frame, look, .. } if engine => {
                 lines.push(format!("{}  picture   {look:?}", at(*frame)))
             }
-            Record::Plan { frame, live } if engine => lines.push(format!(
-                "{}  picture   the show compiled with {} GO(s)",
-                at(*frame),
-                live.gos.len()
-            )),
+            Record::Plan { frame, plan } if engine => {
+                lines.push(format!("{}  picture   {plan:?}", at(*frame)))
+            }
             Record::Look { .. } | Record::Plan { .. } => {}
             Record::File { frame, path, bytes } => lines.push(format!(
                 "{}  file      {path} ({} bytes)",

@@ -12,7 +12,8 @@ use crate::offline::replay::Replayed;
 use crate::render::capture::FrameRenderer;
 use crate::show::Timeline;
 use crate::show::cues::{GoPlan, LiveInput};
-use crate::show::journal::{Journal, Record, Start};
+use crate::show::journal::{Journal, Plan, Record, Start};
+use crate::show::kiosk::runner::{Look, placed_look};
 use crate::show::live_look::LiveLook;
 
 /// What the frames are asked to be.
@@ -44,11 +45,18 @@ fn inside(root: &Path, path: &str) -> Option<PathBuf> {
         .then(|| root.join(p))
 }
 
+/// What the show was: a performance (by its path in the project) or a kiosk.
+#[derive(Debug, Clone, Copy)]
+pub enum Drawn<'a> {
+    Performance(&'a str),
+    Kiosk,
+}
+
 /// Draws the frames, handing each (RGBA8, by its number) to `sink`; returns how many.
 pub fn draw_frames(
     journal: &Journal,
     replayed: &Replayed,
-    performance: &str,
+    drawn: Drawn<'_>,
     wanted: FramesWanted,
     mut sink: impl FnMut(u64, &[u8]) -> Result<(), String>,
 ) -> Result<u64, String> {
@@ -61,17 +69,22 @@ pub fn draw_frames(
         jiff::Timestamp::now().as_nanosecond()
     )));
     std::fs::create_dir_all(&scratch.0).map_err(|e| e.to_string())?;
-    let perf_path = inside(&scratch.0, performance)
-        .ok_or_else(|| format!("the journal names its performance oddly: {performance}"))?;
+    let perf_path = match drawn {
+        Drawn::Performance(p) => Some(
+            inside(&scratch.0, p)
+                .ok_or_else(|| format!("the journal names its performance oddly: {p}"))?,
+        ),
+        Drawn::Kiosk => None,
+    };
 
     // What happened, by output frame, in the journal's order.
     let mut files: Vec<(u64, &str, &[u8])> = Vec::new();
-    let mut plans: Vec<(u64, &LiveInput)> = Vec::new();
+    let mut plans: Vec<(u64, &Plan)> = Vec::new();
     let mut looks: Vec<(u64, f64, &LookCommand)> = Vec::new();
     for r in &journal.records {
         match r {
             Record::File { frame, path, bytes } => files.push((*frame, path, bytes)),
-            Record::Plan { frame, live } => plans.push((*frame, live)),
+            Record::Plan { frame, plan } => plans.push((*frame, plan)),
             Record::Look {
                 frame,
                 show_s,
@@ -81,7 +94,14 @@ pub fn draw_frames(
         }
     }
     let (mut next_file, mut next_plan, mut next_look) = (0, 0, 0);
-    let mut live_input = LiveInput::default();
+    // A live show starts with no GOs; a kiosk with its first look (said as the journal began).
+    let mut plan = match drawn {
+        Drawn::Performance(_) => Plan::Live(LiveInput::default()),
+        Drawn::Kiosk => plans
+            .first()
+            .map(|p| p.1.clone())
+            .ok_or("the kiosk's journal names no look")?,
+    };
     let mut changed_shaders: Vec<PathBuf> = Vec::new();
     let write_files_to = |frame: u64, next: &mut usize, changed: &mut Vec<PathBuf>| {
         while let Some(&(_, path, bytes)) = files.get(*next).filter(|f| f.0 <= frame) {
@@ -97,15 +117,51 @@ pub fn draw_frames(
             }
         }
     };
-    let load = |live: &LiveInput| -> Result<Timeline, String> {
-        crate::show::compile::load_timeline_with(&perf_path, &GoPlan::Live(live.clone())).map_err(
-            |d| {
-                d.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            },
-        )
+    let kiosk_load = super::kiosk::item_loader(
+        crate::show::project::Project::new(&scratch.0),
+        super::LimiterArgs::default(),
+        Default::default(),
+    );
+    let said = |d: Vec<crate::show::Diagnostic>| {
+        d.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let load = |plan: &Plan| -> Result<Timeline, String> {
+        match (plan, &perf_path) {
+            (Plan::Live(live), Some(perf)) => {
+                crate::show::compile::load_timeline_with(perf, &GoPlan::Live(live.clone()))
+                    .map_err(said)
+            }
+            (
+                Plan::Kiosk {
+                    look,
+                    origin_s,
+                    before,
+                    fade_s,
+                },
+                None,
+            ) => {
+                let look = Look::from_journal(look).ok_or("a look this version lacks")?;
+                let before = match before {
+                    Some((b, o)) => Some((
+                        Look::from_journal(b).ok_or("a look this version lacks")?,
+                        *o,
+                    )),
+                    None => None,
+                };
+                placed_look(
+                    &kiosk_load,
+                    &look,
+                    *origin_s,
+                    before.as_ref().map(|(l, o)| (l, *o)),
+                    *fade_s,
+                )
+                .map_err(said)
+            }
+            _ => Err("the journal's plans are not of its show".into()),
+        }
     };
 
     let rate = f64::from(start.sample_rate_hz);
@@ -113,10 +169,10 @@ pub fn draw_frames(
     let first = wanted.from + latency;
     write_files_to(first, &mut next_file, &mut changed_shaders);
     while plans.get(next_plan).is_some_and(|p| p.0 <= first) {
-        live_input = plans[next_plan].1.clone();
+        plan = plans[next_plan].1.clone();
         next_plan += 1;
     }
-    let mut timeline = load(&live_input)?;
+    let mut timeline = load(&plan)?;
     let mut fr =
         FrameRenderer::new(&timeline, wanted.width, wanted.height).map_err(|e| e.to_string())?;
     fr.set_frame_interval(1.0 / wanted.fps.max(1) as f32);
@@ -132,12 +188,12 @@ pub fn draw_frames(
         // (its plan), a saved shader at once (the render thread rebuilds it itself).
         let mut replan = false;
         while plans.get(next_plan).is_some_and(|p| p.0 <= frame) {
-            live_input = plans[next_plan].1.clone();
+            plan = plans[next_plan].1.clone();
             next_plan += 1;
             replan = true;
         }
         if replan {
-            match load(&live_input) {
+            match load(&plan) {
                 Ok(t) => {
                     timeline = t;
                     for e in fr.adopt(&timeline) {
@@ -180,7 +236,11 @@ pub fn frame_count(wanted: &FramesWanted, rate_hz: f64) -> u64 {
 }
 
 /// Whether the journal's show can have its picture drawn again: a performance played with
-/// `somnia play` (a kiosk's playlist and a preset's preview are not yet).
-pub fn drawable(start: &Start) -> Option<&str> {
-    start.performance.as_deref()
+/// `somnia play`, or a kiosk (a preset's preview is not yet).
+pub fn drawable(start: &Start) -> Option<Drawn<'_>> {
+    match (start.command.as_str(), start.performance.as_deref()) {
+        ("kiosk", _) => Some(Drawn::Kiosk),
+        (_, Some(p)) => Some(Drawn::Performance(p)),
+        _ => None,
+    }
 }

@@ -74,7 +74,7 @@ fn state_dir(args: &KioskArgs) -> Option<PathBuf> {
 
 /// Compiles what the kiosk shows, with every shader checked (naga) before the render thread
 /// sees it: a look that cannot draw is refused here, where it can be passed over.
-fn item_loader(
+pub(super) fn item_loader(
     project: Project,
     limiter: super::LimiterArgs,
     journal: Arc<crate::bridge::JournalNotesCell>,
@@ -295,6 +295,7 @@ pub fn run(args: &KioskArgs) -> i32 {
     let journal_notes = journal
         .as_ref()
         .map_or_else(crate::bridge::JournalNotes::off, |j| j.notes.clone());
+    show.keep_journal(journal_notes.clone());
     if let Some(j) = &journal {
         journal_cell.set(j.notes.clone());
         let files = super::journal_keep::timeline_files(&timeline);

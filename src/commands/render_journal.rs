@@ -70,8 +70,8 @@ pub fn run(args: &JournalRender) -> i32 {
     let performance = super::journal_picture::drawable(start);
     if picture && performance.is_none() {
         eprintln!(
-            "{WHO}: the picture is made again only for a performance played with `somnia play` \
-             (this journal is of `somnia {}`); writing the sound only",
+            "{WHO}: the picture is made again for a performance or a kiosk, not yet for a \
+             preset's preview (`somnia {} --preset`); writing the sound only",
             start.command
         );
     }
@@ -165,7 +165,7 @@ fn draw(
     args: &JournalRender,
     journal: &Journal,
     replayed: &crate::offline::replay::Replayed,
-    performance: &str,
+    drawn: super::journal_picture::Drawn<'_>,
     wanted: FramesWanted,
     wav_path: &Path,
     stem: &str,
@@ -205,7 +205,7 @@ fn draw(
         .start()
         .map_or(48_000.0, |s| f64::from(s.sample_rate_hz));
     let pb = super::render::bar(frame_count(&wanted, rate), "frames");
-    let drawn = draw_frames(journal, replayed, performance, wanted, |i, rgba| {
+    let drawn = draw_frames(journal, replayed, drawn, wanted, |i, rgba| {
         if !args.no_frames {
             write_png(
                 &frames_dir.join(format!("{i:06}.png")),

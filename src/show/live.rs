@@ -505,7 +505,8 @@ impl LiveShow {
         self.timeline = timeline.clone();
         self.updates.post_show(timeline);
         if self.journal.is_on() {
-            if let Ok(plan) = postcard::to_stdvec(&self.live) {
+            let plan = crate::show::journal::Plan::Live(self.live.clone());
+            if let Ok(plan) = postcard::to_stdvec(&plan) {
                 self.journal.send(crate::bridge::Note::Plan(plan));
             }
         }

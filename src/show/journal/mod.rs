@@ -10,7 +10,7 @@ pub mod prune;
 pub mod record;
 pub mod writer;
 
-pub use record::{Journal, ReadError, Record, Start};
+pub use record::{Journal, KioskLook, Plan, ReadError, Record, Start};
 pub use writer::{JournalSummary, JournalWriter};
 
 /// A journal file's extension.

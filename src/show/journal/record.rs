@@ -44,6 +44,39 @@ pub struct Start {
     pub performance: Option<String>,
 }
 
+/// What a timeline handed to the picture was made from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Plan {
+    /// A performance played live, compiled with the GOs and live changes (presets, macros)
+    /// so far.
+    Live(crate::show::cues::LiveInput),
+    /// A kiosk's look placed on the show clock at `origin_s`, crossfading over `fade_s` from
+    /// the look before it (placed at its own origin) if there was one.
+    Kiosk {
+        look: KioskLook,
+        origin_s: f64,
+        before: Option<(KioskLook, f64)>,
+        fade_s: f64,
+    },
+}
+
+/// One of a kiosk's looks, by name (`show::kiosk::Look`, as the journal keeps it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum KioskLook {
+    Performance {
+        name: String,
+        hold_s: Option<f64>,
+    },
+    Preset {
+        name: String,
+        hold_s: f64,
+    },
+    /// A preset shown still and silent (the closed look).
+    Still(String),
+    /// A built-in look (`black`, `rest`).
+    BuiltIn(String),
+}
+
 /// One record.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Record {
@@ -76,12 +109,8 @@ pub enum Record {
         show_s: f64,
         look: crate::bridge::LookCommand,
     },
-    /// The live show handed the picture a timeline compiled with `live` (GOs so far, presets
-    /// and macros changed live) from the files as they stood.
-    Plan {
-        frame: u64,
-        live: crate::show::cues::LiveInput,
-    },
+    /// The show handed the picture a timeline made by `plan` from the files as they stood.
+    Plan { frame: u64, plan: Plan },
     /// How far the show had got (written every second): a journal cut off after it renders up
     /// to here. `dropped` counts the engine's entries lost for a full ring so far.
     Clock { frame: u64, dropped: u64 },

@@ -111,7 +111,7 @@ impl State {
                 look,
             },
             Note::Plan(bytes) => match postcard::from_bytes(&bytes) {
-                Ok(live) => Record::Plan { frame, live },
+                Ok(plan) => Record::Plan { frame, plan },
                 Err(_) => return,
             },
         };

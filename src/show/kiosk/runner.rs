@@ -52,6 +52,70 @@ pub enum Look {
     BuiltIn(&'static str),
 }
 
+impl Look {
+    /// This look as the show's journal keeps it.
+    pub fn journaled(&self) -> crate::show::journal::KioskLook {
+        use crate::show::journal::KioskLook;
+        match self {
+            Look::Item(Item::Performance { name, hold_s }) => KioskLook::Performance {
+                name: name.clone(),
+                hold_s: *hold_s,
+            },
+            Look::Item(Item::Preset { name, hold_s }) => KioskLook::Preset {
+                name: name.clone(),
+                hold_s: *hold_s,
+            },
+            Look::Still(name) => KioskLook::Still(name.clone()),
+            Look::BuiltIn(name) => KioskLook::BuiltIn((*name).to_string()),
+        }
+    }
+
+    /// The look a journal names (`None`: a built-in look this version does not have).
+    pub fn from_journal(look: &crate::show::journal::KioskLook) -> Option<Self> {
+        use crate::show::journal::KioskLook;
+        use crate::show::preset::{BLACK_LOOK, REST_LOOK};
+        Some(match look {
+            KioskLook::Performance { name, hold_s } => Look::Item(Item::Performance {
+                name: name.clone(),
+                hold_s: *hold_s,
+            }),
+            KioskLook::Preset { name, hold_s } => Look::Item(Item::Preset {
+                name: name.clone(),
+                hold_s: *hold_s,
+            }),
+            KioskLook::Still(name) => Look::Still(name.clone()),
+            KioskLook::BuiltIn(name) => {
+                Look::BuiltIn([BLACK_LOOK, REST_LOOK].into_iter().find(|b| b == name)?)
+            }
+        })
+    }
+}
+
+/// A kiosk look's timeline made again as the kiosk made it for the picture: `look` placed at
+/// `origin_s`, crossfading over `fade_s` from `before` (a look and its origin) if given.
+pub fn placed_look(
+    load: &ItemLoader,
+    look: &Look,
+    origin_s: f64,
+    before: Option<(&Look, f64)>,
+    fade_s: f64,
+) -> Result<Timeline, Vec<Diagnostic>> {
+    let mut t = load(look)?;
+    t.origin_s = origin_s;
+    if let Some((out_look, out_origin_s)) = before {
+        let mut out = load(out_look)?;
+        out.origin_s = out_origin_s;
+        let out = Arc::new(out);
+        t.before = Some(Before {
+            preset_base: t.presets.len(),
+            fade_s,
+            timeline: out.clone(),
+        });
+        t.presets.extend(out.presets.iter().cloned());
+    }
+    Ok(t)
+}
+
 /// Which of the kiosk's looks is playing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
@@ -164,6 +228,8 @@ pub struct KioskShow {
     last_tick: Option<Instant>,
     /// A skip asked for (GO, next cue): cut at this show time.
     skip_at_s: Option<f64>,
+    /// The show's journal: each look handed to the picture, by what made it.
+    journal: crate::bridge::JournalNotes,
 }
 
 impl KioskShow {
@@ -210,6 +276,7 @@ impl KioskShow {
             starts: saved.as_ref().map_or(0, |p| p.starts) + 1,
             last_tick: None,
             skip_at_s: None,
+            journal: crate::bridge::JournalNotes::off(),
             s,
         };
         // A restart carries on with the item that was playing, where it was.
@@ -342,6 +409,7 @@ impl KioskShow {
             let alone = t.alone();
             self.current.timeline = alone.clone();
             self.s.updates.post_show(alone);
+            self.note_plan(self.current.slot, self.current.timeline.origin_s, None);
         }
     }
 
@@ -374,6 +442,8 @@ impl KioskShow {
         let t = Arc::new(t);
         // The render thread gets it now, and builds what it needs while the old look plays on.
         self.s.updates.post_show(t.clone());
+        let before = (fade_s > 0.0).then(|| (self.current.slot, self.current.timeline.origin_s));
+        self.note_plan(slot, cut_s, before);
         self.next = Some(Playing {
             slot,
             timeline: t,
@@ -451,6 +521,35 @@ impl KioskShow {
                 }
             },
             Slot::Rest => Look::BuiltIn(crate::show::preset::REST_LOOK),
+        }
+    }
+
+    /// Tells `journal` what each look handed to the picture is, from the one showing now.
+    pub fn keep_journal(&mut self, journal: crate::bridge::JournalNotes) {
+        self.journal = journal;
+        self.note_plan(self.current.slot, self.current.timeline.origin_s, None);
+    }
+
+    /// The journal's plan for `slot`'s look at `origin_s`, crossfading from `before`.
+    fn note_plan(&self, slot: Slot, origin_s: f64, before: Option<(Slot, f64)>) {
+        if !self.journal.is_on() {
+            return;
+        }
+        // The looks' own files first (each version is kept once): the first look was loaded
+        // before the journal began.
+        for s in std::iter::once(slot).chain(before.map(|b| b.0)) {
+            for file in (self.s.files_of)(&self.look(s)) {
+                self.journal.file(&file);
+            }
+        }
+        let plan = crate::show::journal::Plan::Kiosk {
+            look: self.look(slot).journaled(),
+            origin_s,
+            before: before.map(|(s, o)| (self.look(s).journaled(), o)),
+            fade_s: self.s.kiosk.fade_s,
+        };
+        if let Ok(bytes) = postcard::to_stdvec(&plan) {
+            self.journal.send(crate::bridge::Note::Plan(bytes));
         }
     }
 
