@@ -19,8 +19,7 @@ use std::time::Instant;
 use somnia::audio::Engine;
 use somnia::bridge::journal_tap::Entry;
 use somnia::bridge::{
-    AudioParam, Curve, Event, EventKind, MasterSettings, Patch, event_queue, journal_channel,
-    journal_notes,
+    AudioParam, Curve, Event, EventKind, Patch, event_queue, journal_channel, journal_notes,
 };
 use somnia::offline::render_blocks;
 use somnia::offline::replay::replay_blocks;
@@ -42,18 +41,10 @@ fn cpu_s() -> f64 {
 
 fn start(title: &str) -> Start {
     Start {
-        somnia: env!("CARGO_PKG_VERSION").into(),
         command: "bench".into(),
         title: title.into(),
-        started_utc: String::new(),
-        sample_rate_hz: RATE,
-        patch: Patch::default(),
-        master: MasterSettings::default(),
         latency_frames: 67,
-        flash_guard: true,
-        width: 1280,
-        height: 720,
-        performance: None,
+        ..Start::default()
     }
 }
 

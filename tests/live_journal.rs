@@ -53,23 +53,6 @@ fn go_project() -> (tempfile::TempDir, std::path::PathBuf) {
     (project, perf)
 }
 
-/// `somnia render --journal JOURNAL --out OUT --no-frames --no-mp4 ARGS`: the WAV it wrote.
-fn render_journal(journal: &std::path::Path, out: &std::path::Path, args: &[&str]) -> Wav {
-    let o = somnia()
-        .arg("render")
-        .arg("--journal")
-        .arg(journal)
-        .arg("--out")
-        .arg(out)
-        .args(["--no-frames", "--no-mp4"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{o:?}");
-    let stem = journal.file_stem().unwrap().to_str().unwrap();
-    read_wav(&out.join(format!("{stem}.wav")))
-}
-
 /// `H:MM:SS.mmm` as seconds.
 fn clock_s(label: &str) -> Option<f64> {
     let mut parts = label.split(':');
@@ -95,13 +78,6 @@ fn difference(a: &Image, b: &Image) -> (f64, f64) {
         sum / (3 * n.max(1)) as f64,
         100.0 * far as f64 / n.max(1) as f64,
     )
-}
-
-fn first_difference(a: &[f32], b: &[f32]) -> Option<usize> {
-    a.iter()
-        .zip(b)
-        .position(|(x, y)| x.to_bits() != y.to_bits())
-        .map(|i| i / 2)
 }
 
 #[test]
@@ -354,6 +330,7 @@ fn a_show_killed_outright_renders_from_its_journal_everything_up_to_the_cut() {
     let port = free_port();
     {
         let _turn = live_turn();
+        let blanking_s = screensaver_timeout_s();
         let mut part = Script::start(PART, &[port.to_string()]);
         part.until("ready");
         let mut play = LivePlay::start(
@@ -378,6 +355,23 @@ fn a_show_killed_outright_renders_from_its_journal_everything_up_to_the_cut() {
         play.child.kill().unwrap();
         let _ = play.child.wait();
         drop(part);
+        // Killed, it could not put the display's blanking back: the next show does, as a
+        // restarted installation would.
+        let next = somnia()
+            .args([
+                "play",
+                "--size",
+                "160x90",
+                "--no-osc",
+                "--no-midi",
+                "--no-web",
+            ])
+            .args(["--no-journal", "--seconds", "0.5"])
+            .arg(fixture("performances/go.toml"))
+            .output()
+            .unwrap();
+        assert!(next.status.success(), "{next:?}");
+        assert_eq!(screensaver_timeout_s(), blanking_s);
     }
     let live = torn_wav_samples(&rec);
     let o = somnia()

@@ -65,7 +65,6 @@ pub fn show_start(
 ) -> Start {
     let (width, height) = window.size.unwrap_or((0, 0));
     Start {
-        somnia: env!("CARGO_PKG_VERSION").to_string(),
         command: command.into(),
         title: title.into(),
         started_utc: jiff::Timestamp::now().to_string(),
@@ -77,6 +76,7 @@ pub fn show_start(
         width,
         height,
         performance,
+        ..Start::default()
     }
 }
 
@@ -100,8 +100,8 @@ pub fn default_path(root: &Path, title: &str) -> PathBuf {
 }
 
 /// Starts the journal `choice` asks for, its tap on `engine`. `None` when it is off, or when
-/// the default one cannot be made (said as a warning: the show goes on); an error only for a
-/// `--journal FILE` that cannot be made.
+/// the default one cannot be made (said as a warning: the show goes on); a `--journal FILE`
+/// that cannot be made is said and refused with exit status 3.
 pub fn start(
     choice: &JournalChoice,
     root: &Path,
@@ -109,7 +109,7 @@ pub fn start(
     engine: &mut Engine,
     watch: crate::show::journal::writer::Watch,
     who: &str,
-) -> Result<Option<KeptJournal>, JournalRefused> {
+) -> Result<Option<KeptJournal>, i32> {
     if choice.off {
         return Ok(None);
     }
@@ -139,10 +139,14 @@ pub fn start(
                 root: root.to_path_buf(),
             }))
         }
-        Err(why) if choice.path.is_some() => Err(JournalRefused {
-            path: path.display().to_string(),
-            why,
-        }),
+        Err(why) if choice.path.is_some() => {
+            let refused = JournalRefused {
+                path: path.display().to_string(),
+                why,
+            };
+            tracing::error!("{who}: {refused}");
+            Err(super::EXIT_OUTPUT_FAILED)
+        }
         Err(why) => {
             tracing::warn!(
                 "{who}: cannot keep a journal at {}: {why}; the show goes on without one \
@@ -155,6 +159,13 @@ pub fn start(
 }
 
 impl KeptJournal {
+    /// Every thread's way to `journal`, or to nowhere without one.
+    pub fn notes_of(journal: &Option<Self>) -> JournalNotes {
+        journal
+            .as_ref()
+            .map_or_else(JournalNotes::off, |j| j.notes.clone())
+    }
+
     /// Puts the files at `paths` in the journal as they are now (each version once).
     pub fn files<'a>(&self, paths: impl IntoIterator<Item = &'a Path>) {
         keep_files(&self.notes, paths);

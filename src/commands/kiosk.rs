@@ -287,14 +287,9 @@ pub fn run(args: &KioskArgs) -> i32 {
         WHO,
     ) {
         Ok(j) => j,
-        Err(e) => {
-            tracing::error!("{WHO}: {e}");
-            return super::EXIT_OUTPUT_FAILED;
-        }
+        Err(code) => return code,
     };
-    let journal_notes = journal
-        .as_ref()
-        .map_or_else(crate::bridge::JournalNotes::off, |j| j.notes.clone());
+    let journal_notes = super::journal_keep::KeptJournal::notes_of(&journal);
     show.keep_journal(journal_notes.clone());
     if let Some(j) = &journal {
         journal_cell.set(j.notes.clone());

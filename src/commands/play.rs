@@ -225,14 +225,9 @@ pub fn run(args: &PlayArgs) -> i32 {
         "somnia play",
     ) {
         Ok(j) => j,
-        Err(e) => {
-            tracing::error!("somnia play: {e}");
-            return super::EXIT_OUTPUT_FAILED;
-        }
+        Err(code) => return code,
     };
-    let journal_notes = journal
-        .as_ref()
-        .map_or_else(crate::bridge::JournalNotes::off, |j| j.notes.clone());
+    let journal_notes = super::journal_keep::KeptJournal::notes_of(&journal);
     let performance_file = match &args.source {
         super::Source::Performance(p) => Some(p.clone()),
         super::Source::Preset { .. } => None,

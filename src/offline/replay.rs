@@ -135,20 +135,7 @@ mod tests {
     use crate::bridge::{AudioParam, Curve, EventKind, MasterSettings, Patch};
 
     fn start() -> Start {
-        Start {
-            somnia: env!("CARGO_PKG_VERSION").into(),
-            command: "play".into(),
-            title: "t".into(),
-            started_utc: String::new(),
-            sample_rate_hz: 48_000,
-            patch: Patch::default(),
-            master: MasterSettings::default(),
-            latency_frames: 0,
-            flash_guard: true,
-            width: 1,
-            height: 1,
-            performance: None,
-        }
+        Start::default()
     }
 
     /// A live engine as a device drives it: blocks of an odd size, a scheduled note, live

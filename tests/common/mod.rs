@@ -1176,3 +1176,28 @@ pub fn retry_on_host_stall(test: impl Fn()) {
         }
     }
 }
+
+/// `somnia render --journal JOURNAL --out OUT --no-frames --no-mp4 ARGS`: the WAV it wrote.
+pub fn render_journal(journal: &Path, out: &Path, args: &[&str]) -> Wav {
+    let o = somnia()
+        .arg("render")
+        .arg("--journal")
+        .arg(journal)
+        .arg("--out")
+        .arg(out)
+        .args(["--no-frames", "--no-mp4"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let stem = journal.file_stem().unwrap().to_str().unwrap();
+    read_wav(&out.join(format!("{stem}.wav")))
+}
+
+/// The first frame at which two interleaved stereo recordings differ, bit for bit.
+pub fn first_difference(a: &[f32], b: &[f32]) -> Option<usize> {
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x.to_bits() != y.to_bits())
+        .map(|i| i / 2)
+}

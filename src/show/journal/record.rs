@@ -60,6 +60,27 @@ pub enum Plan {
     },
 }
 
+impl Default for Start {
+    /// A show of this Somnia at 48 kHz with the engine's defaults, its lookahead none, no
+    /// window: what a caller fills in.
+    fn default() -> Self {
+        Self {
+            somnia: env!("CARGO_PKG_VERSION").into(),
+            command: String::new(),
+            title: String::new(),
+            started_utc: String::new(),
+            sample_rate_hz: crate::SAMPLE_RATE_HZ,
+            patch: Patch::default(),
+            master: MasterSettings::default(),
+            latency_frames: 0,
+            flash_guard: true,
+            width: 0,
+            height: 0,
+            performance: None,
+        }
+    }
+}
+
 /// One of a kiosk's looks, by name (`show::kiosk::Look`, as the journal keeps it).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum KioskLook {
@@ -250,18 +271,10 @@ mod tests {
 
     fn start() -> Start {
         Start {
-            somnia: "0.1.0".into(),
             command: "play".into(),
             title: "t".into(),
-            started_utc: "2026-12-03T10:00:00Z".into(),
-            sample_rate_hz: 48_000,
-            patch: Patch::default(),
-            master: MasterSettings::default(),
             latency_frames: 67,
-            flash_guard: true,
-            width: 1280,
-            height: 720,
-            performance: None,
+            ..Start::default()
         }
     }
 

@@ -220,23 +220,15 @@ mod tests {
     use super::*;
     use crate::bridge::journal_notes::journal_notes;
     use crate::bridge::journal_tap::{Applied, Entry};
-    use crate::bridge::{EventKind, MasterSettings, Patch, journal_channel};
+    use crate::bridge::{EventKind, journal_channel};
     use crate::show::journal::record::Journal;
 
     fn start() -> Start {
         Start {
-            somnia: "0.1.0".into(),
             command: "play".into(),
             title: "t".into(),
-            started_utc: "2026-12-03T10:00:00Z".into(),
-            sample_rate_hz: 48_000,
-            patch: Patch::default(),
-            master: MasterSettings::default(),
             latency_frames: 67,
-            flash_guard: true,
-            width: 320,
-            height: 180,
-            performance: None,
+            ..Start::default()
         }
     }
 
