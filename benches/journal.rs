@@ -176,6 +176,7 @@ fn main() {
             journal.start().unwrap(),
             &entries,
             journal.frames(),
+            None,
             |_| Ok(()),
             |_| {},
         )

@@ -312,6 +312,8 @@ fn steer_attempt() -> ((Vec<f32>, u32), Environment) {
     let timeline = somnia().arg("journal").arg(&journal).output().unwrap();
     let timeline = String::from_utf8_lossy(&timeline.stdout);
     assert!(timeline.contains("MIDI peer:out"), "{timeline}");
+    // The MIDI map the show ran with is in it too.
+    assert!(timeline.contains("map.toml ("), "{timeline}");
     let made = render_journal(&journal, &dir.path().join("again"), &[]).samples;
     let played = read_wav(&engine_rec).samples;
     assert_eq!(played.len(), made.len());

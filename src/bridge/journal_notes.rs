@@ -46,6 +46,10 @@ struct Line {
     dropped: AtomicU64,
     /// The project's folder: files are journaled by their path inside it.
     root: std::path::PathBuf,
+    /// Each file's (modified, length) as last sent: an unchanged file is not read again (a
+    /// live show recompiles on every GO). Only the control and render threads take it.
+    sent:
+        Mutex<std::collections::HashMap<std::path::PathBuf, (Option<std::time::SystemTime>, u64)>>,
 }
 
 /// Every thread's way to the journal; cheap to clone. [`JournalNotes::off`] when there is none.
@@ -72,6 +76,7 @@ pub fn journal_notes(
                 counters,
                 dropped: AtomicU64::new(0),
                 root,
+                sent: Mutex::default(),
             })),
         },
         rx,
@@ -114,6 +119,15 @@ impl JournalNotes {
     /// by its path inside the project where it lies there.
     pub fn file(&self, path: &std::path::Path) {
         let Some(line) = &self.line else { return };
+        let stamp = std::fs::metadata(path)
+            .ok()
+            .map(|m| (m.modified().ok(), m.len()));
+        if let (Some(stamp), Ok(mut sent)) = (stamp, line.sent.lock()) {
+            if sent.get(path) == Some(&stamp) {
+                return;
+            }
+            sent.insert(path.to_path_buf(), stamp);
+        }
         let Ok(bytes) = std::fs::read(path) else {
             return;
         };

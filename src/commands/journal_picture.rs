@@ -221,7 +221,7 @@ pub fn draw_frames(
         // The show's clock as this moment was heard: the engine's, less its lookahead.
         let show_samples = replayed.show_sample_at(frame).saturating_sub(latency);
         let show_s = show_samples as f64 / rate;
-        let analysis = replayed.track.at(frame as f64 / rate);
+        let analysis = replayed.analysis_at(frame);
         let rgba = fr
             .frame_replayed(&timeline, &live_look, analysis, show_s)
             .map_err(|e| e.to_string())?;

@@ -234,7 +234,18 @@ pub fn run(args: &PlayArgs) -> i32 {
     };
     if let Some(j) = &journal {
         let files = super::journal_keep::timeline_files(&timeline);
-        j.files(performance_file.iter().chain(&files).map(|p| p.as_path()));
+        // The maps the show runs with: how MIDI steered it, how its projectors were fed.
+        let maps = [
+            midi_map.as_ref().map(|m| m.1.as_path()),
+            args.window.outputs.as_ref().map(|o| o.path.as_path()),
+        ];
+        j.files(
+            performance_file
+                .iter()
+                .chain(&files)
+                .map(|p| p.as_path())
+                .chain(maps.into_iter().flatten()),
+        );
     }
     // Live input (OSC and MIDI) has a queue of its own into the engine.
     let (live_tx, live_rx) = event_queue(4096);

@@ -102,7 +102,9 @@ pub fn run(args: &JournalRender) -> i32 {
         .file_stem()
         .map_or_else(|| "journal".into(), |s| s.to_string_lossy().into_owned());
     let wav_path = args.out.join(format!("{stem}.wav"));
-    let replayed = match write_wav(&journal, &wav_path, from, to) {
+    // The sound's analysis is kept for the frames only, and only from where they start.
+    let analysis_from = (picture && performance.is_some()).then_some(from + latency);
+    let replayed = match write_wav(&journal, &wav_path, from, to, analysis_from) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{WHO}: cannot write {}: {e}", wav_path.display());
@@ -126,9 +128,15 @@ pub fn run(args: &JournalRender) -> i32 {
     let mut made = vec![wav_path.display().to_string()];
     let mut status = 0;
     if let (true, Some(performance)) = (picture, performance) {
+        // The live window's size, where the journal's is one a render can make (as
+        // `--size` checks it).
+        let live = (start.width, start.height);
         let (width, height) = args
             .size
-            .or((start.width > 0 && start.height > 0).then_some((start.width, start.height)))
+            .or([live.0, live.1]
+                .iter()
+                .all(|n| (16..=8192).contains(n))
+                .then_some(live))
             .unwrap_or((1280, 720));
         let wanted = FramesWanted {
             width,
@@ -247,6 +255,7 @@ fn write_wav(
     path: &Path,
     from: u64,
     to: u64,
+    analysis_from: Option<u64>,
 ) -> Result<crate::offline::replay::Replayed, String> {
     let Some(start) = journal.start() else {
         return Err("no start record".into());
@@ -266,6 +275,7 @@ fn write_wav(
         start,
         journal.entries(),
         to + latency,
+        analysis_from,
         |block| {
             let frames = (block.len() / 2) as u64;
             let skip = from.saturating_sub(heard).min(frames) as usize;

@@ -32,8 +32,10 @@ pub struct Replayed {
     /// Each stretch rendered: its first output frame and the show's clock there, its end and
     /// the show's clock there (samples). A pause stands still; a seek starts a new stretch.
     pub clock: Vec<(u64, u64, u64, u64)>,
-    /// The analysis every [`BLOCK_FRAMES`] output frames, from output frame 0.
+    /// The analysis every [`BLOCK_FRAMES`] output frames, from block `track_from_block` on
+    /// (only what the picture asked for is kept: an hour of it is half a gigabyte).
     pub track: AnalysisTrack,
+    pub track_from_block: u64,
 }
 
 impl Replayed {
@@ -49,19 +51,33 @@ impl Replayed {
         let t = (frame - f0) as f64 / (f1 - f0) as f64;
         s0 + ((s1 as f64 - s0 as f64) * t).round() as u64
     }
+
+    /// The sound's analysis as of output frame `frame` (the default before what was kept).
+    pub fn analysis_at(&self, frame: u64) -> crate::bridge::Analysis {
+        let from = self.track_from_block * BLOCK_FRAMES;
+        if frame < from {
+            return crate::bridge::Analysis::default();
+        }
+        self.track
+            .at((frame - from) as f64 / f64::from(self.track.sample_rate_hz.max(1)))
+    }
 }
 
 /// Makes output frames `latency..frames` of the show `start` describes with `entries` (the
 /// limiter's lookahead at the start left out, as the live recording leaves it out), handing
-/// each block (interleaved stereo) to `sink`; `progress` hears the frames done.
+/// each block (interleaved stereo) to `sink`; `progress` hears the frames done. The analysis
+/// is kept from output frame `analysis_from` on (`None`: not at all).
 pub fn replay_blocks<'a>(
     start: &Start,
     entries: impl IntoIterator<Item = &'a Entry>,
     frames: u64,
+    analysis_from: Option<u64>,
     mut sink: impl FnMut(&[f32]) -> std::io::Result<()>,
     mut progress: impl FnMut(u64),
 ) -> Result<Replayed, ReplayError> {
+    let track_from_block = analysis_from.map_or(u64::MAX, |f| f / BLOCK_FRAMES);
     let mut replayed = Replayed {
+        track_from_block,
         clock: Vec::new(),
         track: AnalysisTrack {
             sample_rate_hz: start.sample_rate_hz,
@@ -89,7 +105,10 @@ pub fn replay_blocks<'a>(
                     }
                 }
                 Applied::Pause(p) => paused = p,
-                Applied::Seek(sample) => engine.seek(sample),
+                // A damaged journal's locate is held to what a show can reach.
+                Applied::Seek(sample) => {
+                    engine.seek(sample.min(crate::show::journal::record::MAX_FRAMES))
+                }
                 Applied::Rate(rate) => engine.set_show_rate(rate),
             }
         }
@@ -102,9 +121,9 @@ pub fn replay_blocks<'a>(
         let end = done + n as u64;
         let clock_to = engine.show_position_samples();
         match replayed.clock.last_mut() {
-            // One stretch for as long as the clock runs on at one rate.
+            // One stretch for as long as the clock runs on at one rate (or stands).
             Some(last)
-                if last.2 == done && last.3 == clock_from && !paused && {
+                if last.2 == done && last.3 == clock_from && {
                     let (f, s) = (last.2 - last.0, last.3 - last.1);
                     s * n as u64 == (clock_to - clock_from) * f
                 } =>
@@ -114,7 +133,7 @@ pub fn replay_blocks<'a>(
             }
             _ => replayed.clock.push((done, clock_from, end, clock_to)),
         }
-        if end % BLOCK_FRAMES == 0 {
+        if end % BLOCK_FRAMES == 0 && end / BLOCK_FRAMES > track_from_block {
             replayed.track.push(engine.analysis());
         }
         let left_out = skip.min(n);
@@ -220,6 +239,7 @@ mod tests {
             &start(),
             &entries,
             frames,
+            None,
             |b| {
                 again.extend_from_slice(b);
                 Ok(())
@@ -247,6 +267,7 @@ mod tests {
             &start(),
             kept,
             cut,
+            None,
             |b| {
                 again.extend_from_slice(b);
                 Ok(())

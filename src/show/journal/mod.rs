@@ -18,7 +18,7 @@ pub const EXTENSION: &str = "somnia-journal";
 
 /// Frames of the engine's output in a human's clock: `H:MM:SS.mmm`.
 pub fn clock_label(frame: u64, sample_rate_hz: u32) -> String {
-    let ms = frame * 1000 / u64::from(sample_rate_hz.max(1));
+    let ms = (u128::from(frame) * 1000 / u128::from(sample_rate_hz.max(1))) as u64;
     format!(
         "{}:{:02}:{:02}.{:03}",
         ms / 3_600_000,
@@ -36,5 +36,7 @@ mod tests {
             super::clock_label(48_000 * 3723 + 24_000, 48_000),
             "1:02:03.500"
         );
+        // A damaged journal's frame reads as a time, however large.
+        assert!(super::clock_label(u64::MAX, 48_000).ends_with(".325"));
     }
 }

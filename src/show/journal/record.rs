@@ -169,7 +169,14 @@ pub enum ReadError {
     NotAJournal { path: String },
     #[error("{path}: the journal has no start record (cut off before the show began)")]
     NoStart { path: String },
+    #[error("{path}: the journal is damaged: {why}")]
+    Damaged { path: String, why: String },
 }
+
+/// The sample rates a journal may name (a sound card's, at most).
+const SAMPLE_RATES_HZ: std::ops::RangeInclusive<u32> = 8_000..=384_000;
+/// The most output frames a journal may cover: years of a kiosk at 48 kHz.
+pub const MAX_FRAMES: u64 = 1 << 42;
 
 impl Journal {
     /// Reads the journal at `path`, up to its last whole record.
@@ -182,8 +189,24 @@ impl Journal {
         let journal = Self::parse(&bytes).ok_or(ReadError::NotAJournal {
             path: shown.clone(),
         })?;
-        if journal.start().is_none() {
+        let Some(start) = journal.start() else {
             return Err(ReadError::NoStart { path: shown });
+        };
+        let damaged = |why: String| ReadError::Damaged {
+            path: shown.clone(),
+            why,
+        };
+        if !SAMPLE_RATES_HZ.contains(&start.sample_rate_hz) {
+            return Err(damaged(format!(
+                "it says the show ran at {} Hz",
+                start.sample_rate_hz
+            )));
+        }
+        if journal.frames() > MAX_FRAMES {
+            return Err(damaged(format!(
+                "it says the show ran for {} frames",
+                journal.frames()
+            )));
         }
         Ok(journal)
     }
@@ -342,6 +365,24 @@ mod tests {
         let j = Journal::parse(&bytes).unwrap();
         assert_eq!(j.records.len(), 2);
         assert!(j.torn_bytes > 0);
+    }
+
+    #[test]
+    fn a_journal_naming_an_impossible_rate_or_length_is_refused_as_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.somnia-journal");
+        for (rate, frame) in [(0, 10), (10_000_000, 10), (48_000, u64::MAX - 1)] {
+            let mut out = MAGIC.to_vec();
+            let start = Start {
+                sample_rate_hz: rate,
+                ..start()
+            };
+            write_record(&mut out, &Record::Start(start)).unwrap();
+            write_record(&mut out, &Record::Clock { frame, dropped: 0 }).unwrap();
+            std::fs::write(&path, out).unwrap();
+            let e = Journal::read(&path).unwrap_err();
+            assert!(matches!(e, ReadError::Damaged { .. }), "{e}");
+        }
     }
 
     #[test]

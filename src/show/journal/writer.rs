@@ -54,20 +54,48 @@ struct State {
     bytes: u64,
     max_bytes: u64,
     stopped: Option<String>,
+    /// Past its cap: the output frame of the first record left out. Nothing more is written
+    /// but the end, which says the journal covers the show up to there.
+    capped_at: Option<u64>,
     /// The last version of each file written, by a hash of its bytes.
     files: HashMap<String, u64>,
 }
 
+/// The output frame a record is stamped with, if any.
+fn frame_of(record: &Record) -> Option<u64> {
+    match record {
+        Record::Engine(e) => Some(e.frame),
+        Record::File { frame, .. }
+        | Record::Input { frame, .. }
+        | Record::Said { frame, .. }
+        | Record::Look { frame, .. }
+        | Record::Plan { frame, .. }
+        | Record::Clock { frame, .. }
+        | Record::End { frame, .. } => Some(*frame),
+        Record::Start(_) => None,
+    }
+}
+
 impl State {
     fn write(&mut self, record: &Record) {
-        let Some(out) = self.out.as_mut() else { return };
-        if self.bytes >= self.max_bytes && !matches!(record, Record::End { .. }) {
-            self.stop(format!(
-                "it reached its cap of {} MB (--journal-max-mb)",
-                self.max_bytes >> 20
-            ));
+        let end = matches!(record, Record::End { .. });
+        if self.capped_at.is_some() && !end {
             return;
         }
+        if self.bytes >= self.max_bytes && !end {
+            let why = format!(
+                "it reached its cap of {} MB (--journals-keep-mb)",
+                self.max_bytes >> 20
+            );
+            tracing::warn!(
+                "somnia: the journal {} stopped: {why}; the show goes on without it",
+                self.path.display()
+            );
+            self.capped_at = Some(frame_of(record).unwrap_or(0));
+            self.stopped = Some(why);
+            return;
+        }
+        let Some(out) = self.out.as_mut() else { return };
         match write_record(out, record) {
             Ok(n) => self.bytes += n as u64,
             Err(e) => self.stop(e.to_string()),
@@ -148,6 +176,7 @@ impl JournalWriter {
             bytes,
             max_bytes,
             stopped: None,
+            capped_at: None,
             files: HashMap::new(),
         };
         let stop = Arc::new(AtomicBool::new(false));
@@ -158,12 +187,15 @@ impl JournalWriter {
                 let mut synced = Instant::now();
                 loop {
                     let last = stopping.load(Ordering::Acquire);
+                    // The frames output so far, read before the ring: every entry before them
+                    // is in it by now, so a clock written after the ring covers no entry
+                    // still to come.
+                    let frame = drain.frames();
                     drain.drain(|e| state.write(&Record::Engine(e)));
                     while let Ok(n) = notes.try_recv() {
                         state.note(n);
                     }
                     let dropped = drain.counters.dropped.load(Ordering::Relaxed);
-                    let frame = drain.frames();
                     let due = synced.elapsed() >= SYNC_EVERY;
                     if last || due {
                         for what in watch.as_mut().map(|w| w()).unwrap_or_default() {
@@ -171,6 +203,7 @@ impl JournalWriter {
                         }
                     }
                     if last {
+                        let frame = state.capped_at.map_or(frame, |c| c.min(frame));
                         state.write(&Record::End { frame, dropped });
                         state.sync();
                         return JournalSummary {
@@ -287,10 +320,15 @@ mod tests {
                 what: Applied::Pause(frame % 2 == 0),
             });
         }
+        tap.frames_done(2000);
         let summary = w.finish().unwrap();
         assert!(summary.stopped.unwrap().contains("cap"));
         let j = Journal::read(&path).unwrap();
         assert!(j.entries().count() > 10);
+        // It ends cleanly where it stopped: its end covers only the entries it holds.
+        assert!(j.ended());
+        let last_entry = j.entries().last().unwrap().frame;
+        assert_eq!(j.frames(), last_entry + 1);
         assert!(std::fs::metadata(&path).unwrap().len() < 1200);
     }
 }
