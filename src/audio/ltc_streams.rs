@@ -82,6 +82,9 @@ impl LtcInput {
 /// hears them again from the show's time; nothing else in the show waits on it.
 pub struct LtcOutput {
     pub name: String,
+    /// Times the device ran dry or its sound server hiccuped: each is a gap in the words a
+    /// receiver hears (said when the output ends, as the show's own underruns are).
+    dry: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     keeper: Option<std::thread::JoinHandle<()>>,
 }
@@ -92,6 +95,13 @@ impl Drop for LtcOutput {
         if let Some(k) = self.keeper.take() {
             k.thread().unpark();
             let _ = k.join();
+        }
+        let dry = self.dry.load(Ordering::Relaxed);
+        if dry > 0 {
+            tracing::warn!(
+                "somnia: LTC out on {} ran dry {dry} time(s): a receiver heard a gap in the timecode each time",
+                self.name
+            );
         }
     }
 }
@@ -155,13 +165,15 @@ impl LtcOutput {
         transport: Arc<Transport>,
     ) -> Result<Self, AudioError> {
         let stop = Arc::new(AtomicBool::new(false));
+        let dry = Arc::new(AtomicU64::new(0));
         let (opened_tx, opened_rx) = std::sync::mpsc::sync_channel(1);
         let want = want.to_string();
         let keeper_stop = stop.clone();
+        let keeper_dry = dry.clone();
         let keeper = std::thread::Builder::new()
             .name("somnia-ltc-out".into())
             .spawn(move || {
-                let open = || open_output(&want, settings, transport.clone());
+                let open = || open_output(&want, settings, transport.clone(), keeper_dry.clone());
                 let (mut stream, name, mut live) = match open() {
                     Ok((stream, name, live)) => {
                         let _ = opened_tx.send(Ok(name.clone()));
@@ -212,6 +224,7 @@ impl LtcOutput {
         match opened_rx.recv() {
             Ok(Ok(name)) => Ok(Self {
                 name,
+                dry,
                 stop,
                 keeper: Some(keeper),
             }),
@@ -235,6 +248,7 @@ fn open_output(
     want: &str,
     settings: LtcOutSettings,
     transport: Arc<Transport>,
+    dry: Arc<AtomicU64>,
 ) -> Result<(cpal::Stream, String, Arc<Liveness>), AudioError> {
     quiet_alsa(|| {
         let host = cpal::default_host();
@@ -260,8 +274,16 @@ fn open_output(
         let config = supported.config();
         // Made now: the keeper counts its silence from here until the first callback.
         let live = Liveness::new();
-        let stream = build_output(&device, &name, config, settings, transport, live.clone())
-            .map_err(|e| err(e.to_string()))?;
+        let stream = build_output(
+            &device,
+            &name,
+            config,
+            settings,
+            transport,
+            live.clone(),
+            dry,
+        )
+        .map_err(|e| err(e.to_string()))?;
         stream.play().map_err(|e| err(e.to_string()))?;
         Ok((stream, name, live))
     })
@@ -284,6 +306,7 @@ fn build_output(
     settings: LtcOutSettings,
     transport: Arc<Transport>,
     live: Arc<Liveness>,
+    dry: Arc<AtomicU64>,
 ) -> Result<cpal::Stream, cpal::Error> {
     let channels = usize::from(config.channels).max(1);
     let sample_rate = config.sample_rate;
@@ -337,8 +360,11 @@ fn build_output(
         // plugin's passing I/O error after the server ran dry, is a gap the words ride out
         // (the keeper reopens the stream if it really stopped); anything else is a failure.
         match e.kind() {
-            cpal::ErrorKind::Xrun => {}
+            cpal::ErrorKind::Xrun => {
+                dry.fetch_add(1, Ordering::Relaxed);
+            }
             cpal::ErrorKind::BackendError | cpal::ErrorKind::DeviceChanged => {
+                dry.fetch_add(1, Ordering::Relaxed);
                 let now = Instant::now();
                 if last_hiccup.is_none_or(|t| now.duration_since(t) >= HICCUP_LOG_EVERY) {
                     last_hiccup = Some(now);
