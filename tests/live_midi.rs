@@ -6,7 +6,9 @@
 //! - a second MIDI client (midir in this test process) is plugged in while the show plays and
 //!   picked up; it plays a note, bends one, fires GO from a note, teaches a fader to `gain_db`
 //!   by MIDI learn (armed over OSC by liblo's `oscsend`) and turns the sound down and up with
-//!   it, runs a MIDI clock and sends a program change; unplugged, it is let go.
+//!   it, runs a MIDI clock and sends a program change; unplugged, it is let go;
+//! - MIDI input is started and let go again and again while a peer floods it, as a show ends
+//!   while timecode flows: each time it hears the peer, and the process never crashes.
 #![cfg(feature = "jack")]
 
 mod common;
@@ -396,4 +398,122 @@ fn a_midi_note_is_heard_at_once_while_an_osc_notes_release_waits_for_its_time() 
     };
     assert!(c4_level(2.5) > 20.0, "C4 sounds until its end");
     assert!(c4_level(3.4) < 2.0, "C4 is let go at 3 s");
+}
+
+/// A MIDI client in this process sending a controller change every 0.2 ms until told to stop:
+/// JACK's process thread delivers some every period, so an input is always let go while its
+/// callback is busy.
+struct Flood {
+    flooding: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Flood {
+    fn start(name: &str) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let flooding = std::sync::Arc::new(AtomicBool::new(true));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = {
+            let (flooding, name) = (flooding.clone(), name.to_string());
+            std::thread::spawn(move || {
+                use midir::os::unix::VirtualOutput;
+                let out = midir::MidiOutput::new(&name).expect("a JACK client");
+                let mut conn = out.create_virtual("out").expect("a virtual MIDI output");
+                ready_tx.send(()).unwrap();
+                let mut v = 0u8;
+                while flooding.load(Ordering::Relaxed) {
+                    let _ = conn.send(&[0xB0, 1, v & 0x7F]);
+                    v = v.wrapping_add(1);
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            })
+        };
+        ready_rx.recv().unwrap();
+        Self { flooding, thread }
+    }
+
+    /// Stops and closes the client: its port is gone from JACK when this returns.
+    fn stop(self) {
+        self.flooding
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap();
+    }
+}
+
+#[test]
+fn midi_input_let_go_a_hundred_times_while_a_peer_floods_it_hears_it_each_time_and_never_crashes() {
+    use somnia::bridge::{LiveSink, Transport, event_queue};
+    use somnia::control::intent::Steering;
+    use somnia::control::midi::input::{MidiInputs, MidiSettings, PortChoice};
+    use somnia::control::midi::route::Router;
+    use std::sync::atomic::Ordering;
+    use std::sync::{Arc, Mutex, mpsc};
+
+    if !require_jack() {
+        return;
+    }
+    let (live_tx, _live_rx) = event_queue(4096);
+    let (cmd_tx, _cmd_rx) = mpsc::sync_channel(16);
+    let steering = Steering {
+        sink: LiveSink {
+            live: Arc::new(Mutex::new(live_tx)),
+            commands: cmd_tx,
+            looks: mpsc::sync_channel(16).0,
+            transport: Arc::new(Transport::new(48_000)),
+            cues: Default::default(),
+            crowd: Default::default(),
+            timecode: somnia::bridge::TimecodeSender::unheard(),
+            journal: somnia::bridge::JournalNotes::off(),
+        },
+        learn: None,
+    };
+    let map_dir = tempfile::tempdir().unwrap();
+    // Every other time the peer is one that leaves just before the input is let go, as a
+    // timecode source that ends a moment before the show does.
+    let staying = format!("flood{}", std::process::id());
+    let leaving = format!("leaving{}", std::process::id());
+    let stays = Flood::start(&staying);
+    const TIMES: usize = 100;
+    let mut heard = Vec::new();
+    for time in 0..TIMES {
+        let leaves = (time % 2 == 1).then(|| Flood::start(&leaving));
+        let input = MidiInputs::start(
+            MidiSettings {
+                ports: PortChoice::Named(
+                    if leaves.is_some() { &leaving } else { &staying }.clone(),
+                ),
+                who: "test",
+                map_path: map_dir.path().join("midi-map.toml"),
+                router: Router::new(Default::default(), Default::default(), Vec::new()),
+            },
+            steering.clone(),
+        )
+        .expect("MIDI input");
+        let since = Instant::now();
+        while input.stats.messages.load(Ordering::Relaxed) < 10
+            && since.elapsed() < Duration::from_secs(5)
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        heard.push(input.stats.messages.load(Ordering::Relaxed));
+        if let Some(peer) = leaves {
+            peer.stop();
+            std::thread::sleep(Duration::from_millis((time % 7) as u64));
+        }
+        // Let go with messages on their way (or its source just gone).
+        drop(input);
+    }
+    stays.stop();
+    let deaf = heard.iter().filter(|&&n| n < 10).count();
+    assert_eq!(
+        deaf, 0,
+        "{deaf} of {TIMES} inputs heard under 10 messages: {heard:?}"
+    );
+    report(
+        "measured",
+        &format!(
+            "MIDI input let go {TIMES} times while a peer sent 5000 messages a second (half of them just after the peer left): no crash, each heard at least 10 (at most {})",
+            heard.iter().max().unwrap()
+        ),
+    );
 }

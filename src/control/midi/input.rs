@@ -1,6 +1,9 @@
-//! Our small wrapper over midir: MIDI input from every port (or the ones named), with hot-plug.
+//! Our small wrapper over the MIDI system: MIDI input from every port (or the ones named), with
+//! hot-plug. ALSA's sequencer through midir; in the `jack` build, JACK through our own client
+//! ([`super::jack_in`], on the `jack` crate: midir's JACK backend frees a port its callback may
+//! still be reading).
 //!
-//! - midir has no event for a device coming or going, so a thread lists the ports twice a
+//! - Neither has an event for a device coming or going, so a thread lists the ports twice a
 //!   second, connects new ones and lets go of those that vanished. A machine without MIDI (no
 //!   ALSA sequencer, no JACK server) is told once and looked at again on each pass: the show
 //!   plays on, and a controller plugged in later is picked up.
@@ -34,18 +37,101 @@ const CLIENT_NAME: &str = "somnia";
 
 /// Names of the MIDI input ports, or why they cannot be listed.
 pub fn input_port_names() -> Result<Vec<String>, MidiError> {
-    let input = midi_system_present().and_then(|()| {
-        midir::MidiInput::new(CLIENT_NAME).map_err(|e| MidiError::NoMidiSystem(e.to_string()))
-    })?;
-    Ok(input
-        .ports()
-        .iter()
-        .map(|p| {
-            input
-                .port_name(p)
-                .unwrap_or_else(|_| "(unnamed port)".into())
-        })
+    Ok(Lister::open()?
+        .sources()
+        .into_iter()
+        .map(|s| s.name)
         .collect())
+}
+
+/// A MIDI source seen in the port list.
+struct Source {
+    id: String,
+    name: String,
+    #[cfg(not(feature = "jack"))]
+    port: midir::MidiInputPort,
+}
+
+/// Lists the MIDI system's sources.
+struct Lister {
+    #[cfg(not(feature = "jack"))]
+    inner: midir::MidiInput,
+    #[cfg(feature = "jack")]
+    inner: super::jack_in::JackLister,
+}
+
+impl Lister {
+    fn open() -> Result<Self, MidiError> {
+        midi_system_present()?;
+        #[cfg(not(feature = "jack"))]
+        let inner = midir::MidiInput::new(CLIENT_NAME)
+            .map_err(|e| MidiError::NoMidiSystem(e.to_string()))?;
+        #[cfg(feature = "jack")]
+        let inner = super::jack_in::JackLister::new(CLIENT_NAME)?;
+        Ok(Self { inner })
+    }
+
+    fn sources(&self) -> Vec<Source> {
+        #[cfg(not(feature = "jack"))]
+        {
+            self.inner
+                .ports()
+                .into_iter()
+                .map(|port| Source {
+                    id: port.id(),
+                    name: self.inner.port_name(&port).unwrap_or_else(|_| port.id()),
+                    port,
+                })
+                .collect()
+        }
+        #[cfg(feature = "jack")]
+        {
+            self.inner
+                .sources()
+                .into_iter()
+                .map(|name| Source {
+                    id: name.clone(),
+                    name,
+                })
+                .collect()
+        }
+    }
+}
+
+/// A source's connection: listening stops when it is dropped.
+#[cfg(not(feature = "jack"))]
+type Connection = midir::MidiInputConnection<()>;
+#[cfg(feature = "jack")]
+type Connection = super::jack_in::JackInput;
+
+/// Connects `source`; each message goes into `ring` (see [`on_midi_bytes`]).
+fn connect_source(
+    source: &Source,
+    ring: rtrb::Producer<(MidiMsg, Instant)>,
+    wake: Thread,
+    stats: Arc<MidiStats>,
+) -> Result<Connection, MidiError> {
+    #[cfg(not(feature = "jack"))]
+    {
+        let mut ring = ring;
+        let mut input =
+            midir::MidiInput::new(CLIENT_NAME).map_err(|e| MidiError::Port(e.to_string()))?;
+        // Clock, song position and MMC (system exclusive) are wanted; active sensing is
+        // parsed to nothing.
+        input.ignore(midir::Ignore::None);
+        input
+            .connect(
+                &source.port,
+                "in",
+                move |_stamp_us, bytes, _| on_midi_bytes(bytes, &mut ring, &wake, &stats.dropped),
+                (),
+            )
+            .map_err(|e| MidiError::Port(e.to_string()))
+    }
+    #[cfg(feature = "jack")]
+    {
+        super::jack_in::JackInput::connect(CLIENT_NAME, &source.id, ring, wake, stats)
+    }
 }
 
 /// Which input ports to listen to.
@@ -171,14 +257,14 @@ pub fn on_midi_bytes(
 struct OpenPort {
     id: String,
     name: String,
-    _connection: midir::MidiInputConnection<()>,
+    _connection: Connection,
     rx: rtrb::Consumer<(MidiMsg, Instant)>,
 }
 
 /// The ports we listen to, kept in step with what is plugged in.
 struct Ports {
     choice: PortChoice,
-    lister: Option<midir::MidiInput>,
+    lister: Option<Lister>,
     open: Vec<OpenPort>,
     /// Ports that would not open, so each failure is told once.
     failed: Vec<String>,
@@ -204,11 +290,7 @@ fn midi_system_present() -> Result<(), MidiError> {
 impl Ports {
     fn rescan(&mut self) {
         if self.lister.is_none() {
-            let opened = midi_system_present().and_then(|()| {
-                midir::MidiInput::new(CLIENT_NAME)
-                    .map_err(|e| MidiError::NoMidiSystem(e.to_string()))
-            });
-            match opened {
+            match Lister::open() {
                 Ok(l) => {
                     if self.told_unavailable {
                         tracing::info!("{}: MIDI is available now", self.who);
@@ -229,67 +311,41 @@ impl Ports {
             }
         }
         let Some(lister) = &self.lister else { return };
-        let present: Vec<(midir::MidiInputPort, String, String)> = lister
-            .ports()
-            .into_iter()
-            .map(|p| {
-                let name = lister.port_name(&p).unwrap_or_else(|_| p.id());
-                (p.clone(), p.id(), name)
-            })
-            .collect();
+        let present = lister.sources();
         self.open.retain(|o| {
-            let here = present.iter().any(|(_, id, _)| *id == o.id);
+            let here = present.iter().any(|s| s.id == o.id);
             if !here {
                 tracing::warn!("{}: MIDI `{}` is gone", self.who, o.name);
             }
             here
         });
-        self.failed
-            .retain(|id| present.iter().any(|(_, p, _)| p == id));
-        for (port, id, name) in present {
-            if !self.choice.wants(&name)
-                || self.open.iter().any(|o| o.id == id)
-                || self.failed.contains(&id)
+        self.failed.retain(|id| present.iter().any(|s| s.id == *id));
+        for source in present {
+            if !self.choice.wants(&source.name)
+                || self.open.iter().any(|o| o.id == source.id)
+                || self.failed.contains(&source.id)
             {
                 continue;
             }
-            match self.connect(&port, &id, &name) {
+            match self.connect(&source) {
                 Ok(open) => {
-                    tracing::info!("{}: MIDI in from `{name}`", self.who);
+                    tracing::info!("{}: MIDI in from `{}`", self.who, source.name);
                     self.open.push(open);
                 }
                 Err(e) => {
-                    tracing::warn!("{}: cannot listen to MIDI `{name}`: {e}", self.who);
-                    self.failed.push(id);
+                    tracing::warn!("{}: cannot listen to MIDI `{}`: {e}", self.who, source.name);
+                    self.failed.push(source.id);
                 }
             }
         }
     }
 
-    fn connect(
-        &self,
-        port: &midir::MidiInputPort,
-        id: &str,
-        name: &str,
-    ) -> Result<OpenPort, MidiError> {
-        let mut input =
-            midir::MidiInput::new(CLIENT_NAME).map_err(|e| MidiError::Port(e.to_string()))?;
-        // Clock, song position and MMC (system exclusive) are wanted; active sensing is
-        // parsed to nothing.
-        input.ignore(midir::Ignore::None);
-        let (mut tx, rx) = rtrb::RingBuffer::<(MidiMsg, Instant)>::new(RING_CAPACITY);
-        let (wake, stats) = (self.wake.clone(), self.stats.clone());
-        let connection = input
-            .connect(
-                port,
-                "in",
-                move |_stamp_us, bytes, _| on_midi_bytes(bytes, &mut tx, &wake, &stats.dropped),
-                (),
-            )
-            .map_err(|e| MidiError::Port(e.to_string()))?;
+    fn connect(&self, source: &Source) -> Result<OpenPort, MidiError> {
+        let (tx, rx) = rtrb::RingBuffer::<(MidiMsg, Instant)>::new(RING_CAPACITY);
+        let connection = connect_source(source, tx, self.wake.clone(), self.stats.clone())?;
         Ok(OpenPort {
-            id: id.to_string(),
-            name: name.to_string(),
+            id: source.id.clone(),
+            name: source.name.clone(),
             _connection: connection,
             rx,
         })
