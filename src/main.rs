@@ -592,6 +592,9 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 
 fn main() {
     somnia::bridge::launch::mark_launch();
+    // Before any thread: a crash names its thread and frames.
+    commands::crash_note::install();
+    commands::crash_note::crash_if_asked();
     // Mesa's device-select Vulkan layer only reorders GPUs (wgpu picks its own adapter), and on
     // a headless machine it prints Wayland connection errors. Off unless the user set it.
     if std::env::var_os("NODEVICE_SELECT").is_none() {

@@ -367,3 +367,40 @@ fn ltc_on_both_of_the_sounds_own_channels_is_refused_in_one_line_as_bad_input() 
     );
     assert_eq!(code, Some(1), "channels count from 1: {err}");
 }
+
+#[test]
+fn a_crash_says_its_signal_and_thread_and_gives_frames_addr2line_names() {
+    let o = somnia()
+        .arg("--version")
+        .env("SOMNIA_DEBUG_CRASH", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    // The signal takes its course: the process ends by it (a kiosk's systemd restarts it).
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(o.status.signal(), Some(11), "{:?}: {err}", o.status);
+    assert!(
+        err.contains("somnia: crashed with SIGSEGV on thread `somnia-debug`"),
+        "{err}"
+    );
+    // Each of our binary's frames as `somnia(+0xOFFSET)`: addr2line names the handler's
+    // caller chain, down to the thread's own code.
+    let bin = env!("CARGO_BIN_EXE_somnia");
+    let offsets: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("somnia(+0x"))
+        .filter_map(|l| l.split("(+").nth(1)?.split(')').next())
+        .collect();
+    assert!(offsets.len() >= 3, "{err}");
+    let named = Command::new("addr2line")
+        .args(["-fCie", bin])
+        .args(&offsets)
+        .output()
+        .expect("addr2line (binutils)");
+    let names = String::from_utf8_lossy(&named.stdout);
+    assert!(names.contains("crash_note::on_fatal"), "{names}");
+    assert!(
+        names.contains("crash_note::crash_if_asked"),
+        "the crashing thread's code: {names}"
+    );
+}

@@ -2,6 +2,7 @@
 //! its own messages; none of them panics on bad input.
 
 pub mod check;
+pub mod crash_note;
 pub mod import;
 pub mod journal;
 pub mod journal_keep;
