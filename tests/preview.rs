@@ -1,6 +1,8 @@
 //! A VJ's preview of one preset: `play --preset NAME --seconds S` plays its picture and its
 //! sound (the composer's phrase on the preset's own patch) for S seconds and quits; `render
-//! --preset` writes the same sound, with onsets for an audio-reactive look to follow.
+//! --preset` writes the same sound, with onsets for an audio-reactive look to follow; a
+//! previewed preset's journal makes its sound and its picture again, as the offline render of
+//! the same preset draws it.
 
 mod common;
 
@@ -82,5 +84,107 @@ fn play_previews_a_preset_with_its_sound_for_the_seconds_asked_then_quits() {
         (3.3..5.0).contains(&(last - first)),
         "the preview sounded for {:.2} s\n{log}",
         last - first
+    );
+}
+
+/// The mean difference of two pictures of one size (0-255), and the share of pixels (%) that
+/// differ by more than 24 in a channel.
+fn difference(a: &Image, b: &Image) -> (f64, f64) {
+    let n = a.rgb.len() / 3;
+    let (mut sum, mut far) = (0.0f64, 0usize);
+    for (p, q) in a.rgb.chunks(3).zip(b.rgb.chunks(3)) {
+        sum += (0..3).map(|c| f64::from(p[c].abs_diff(q[c]))).sum::<f64>();
+        if (0..3).any(|c| p[c].abs_diff(q[c]) > 24) {
+            far += 1;
+        }
+    }
+    (
+        sum / (3 * n.max(1)) as f64,
+        100.0 * far as f64 / n.max(1) as f64,
+    )
+}
+
+#[test]
+fn a_previewed_presets_journal_makes_its_sound_bit_for_bit_and_its_picture_as_the_offline_render() {
+    if !live_env() {
+        return;
+    }
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("preview.somnia-journal");
+    let recorded = dir.path().join("recorded.wav");
+    let o = somnia()
+        .current_dir(repo())
+        .args(["play", "--preset", "tapestry", "--seconds", "3"])
+        .args(["--size", "160x90", "--no-osc", "--no-midi", "--no-web"])
+        .arg("--journal")
+        .arg(&journal)
+        .arg("--record")
+        .arg(&recorded)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{log}");
+    // Made again away from the project: from the journal alone.
+    let again = dir.path().join("again");
+    let o = somnia()
+        .current_dir(dir.path())
+        .args(["render", "--no-mp4", "--fps", "10", "--journal"])
+        .arg(&journal)
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{said}");
+    let live = read_wav(&recorded);
+    let made = read_wav(&again.join("preview.wav"));
+    assert!(made.samples.len() > 2 * 48_000, "{said}");
+    let shared = made.samples.len().min(live.samples.len());
+    assert!(
+        live.samples[..shared] == made.samples[..shared],
+        "the sound made again differs from what the engine played\n{log}"
+    );
+    // The preset drawn offline, at the same size and rate.
+    let offline = dir.path().join("offline");
+    let o = somnia()
+        .current_dir(repo())
+        .args([
+            "render",
+            "--preset",
+            "tapestry",
+            "--seconds",
+            "3",
+            "--no-mp4",
+        ])
+        .args(["--size", "160x90", "--fps", "10", "--out"])
+        .arg(&offline)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut compared = Vec::new();
+    for i in [5, 15, 25] {
+        let name = format!("frames/{i:06}.png");
+        let (drawn, reference) = (read_png(&again.join(&name)), read_png(&offline.join(&name)));
+        assert_eq!((drawn.width, drawn.height), (160, 90), "{said}");
+        let (mean, far) = difference(&drawn, &reference);
+        compared.push(format!(
+            "{:.1} s: {mean:.2}/255, {far:.2} %",
+            i as f64 / 10.0
+        ));
+        assert!(mean <= 2.0 && far <= 1.0, "{compared:?}\n{said}");
+    }
+    // The look moves, so matching frames by time means something.
+    let (first, last) = (
+        read_png(&again.join("frames/000005.png")),
+        read_png(&again.join("frames/000025.png")),
+    );
+    assert!(difference(&first, &last).0 > 2.0, "the preview stood still");
+    report(
+        "measured",
+        &format!(
+            "a preview's journal drawn again against the offline render: {}",
+            compared.join("; ")
+        ),
     );
 }

@@ -12,7 +12,7 @@ use crate::offline::replay::Replayed;
 use crate::render::capture::FrameRenderer;
 use crate::show::Timeline;
 use crate::show::cues::{GoPlan, LiveInput};
-use crate::show::journal::{Journal, Plan, Record, Start};
+use crate::show::journal::{Journal, Plan, Record};
 use crate::show::kiosk::runner::{Look, placed_look};
 use crate::show::live_look::LiveLook;
 
@@ -45,10 +45,12 @@ fn inside(root: &Path, path: &str) -> Option<PathBuf> {
         .then(|| root.join(p))
 }
 
-/// What the show was: a performance (by its path in the project) or a kiosk.
+/// What the show was: a performance (by its path in the project), a preset's preview, or a
+/// kiosk.
 #[derive(Debug, Clone, Copy)]
 pub enum Drawn<'a> {
     Performance(&'a str),
+    Preset { name: &'a str, seconds: f64 },
     Kiosk,
 }
 
@@ -74,7 +76,7 @@ pub fn draw_frames(
             inside(&scratch.0, p)
                 .ok_or_else(|| format!("the journal names its performance oddly: {p}"))?,
         ),
-        Drawn::Kiosk => None,
+        Drawn::Preset { .. } | Drawn::Kiosk => None,
     };
 
     // What happened, by output frame, in the journal's order.
@@ -97,6 +99,10 @@ pub fn draw_frames(
     // A live show starts with no GOs; a kiosk with its first look (said as the journal began).
     let mut plan = match drawn {
         Drawn::Performance(_) => Plan::Live(LiveInput::default()),
+        Drawn::Preset { name, seconds } => Plan::Preset {
+            name: name.to_string(),
+            seconds,
+        },
         Drawn::Kiosk => plans
             .first()
             .map(|p| p.1.clone())
@@ -129,6 +135,16 @@ pub fn draw_frames(
             .join("\n")
     };
     let load = |plan: &Plan| -> Result<Timeline, String> {
+        // A preview is compiled again from the files as they stand (as live: its show's
+        // recompiles say no more than that).
+        if let Drawn::Preset { name, seconds } = drawn {
+            return crate::show::compile::preset_preview(
+                &crate::show::project::Project::new(&scratch.0),
+                name,
+                seconds,
+            )
+            .map_err(said);
+        }
         match (plan, &perf_path) {
             (Plan::Live(live), Some(perf)) => {
                 crate::show::compile::load_timeline_with(perf, &GoPlan::Live(live.clone()))
@@ -235,12 +251,23 @@ pub fn frame_count(wanted: &FramesWanted, rate_hz: f64) -> u64 {
     ((wanted.to - wanted.from) as f64 / rate_hz * f64::from(wanted.fps)).ceil() as u64
 }
 
-/// Whether the journal's show can have its picture drawn again: a performance played with
-/// `somnia play`, or a kiosk (a preset's preview is not yet).
-pub fn drawable(start: &Start) -> Option<Drawn<'_>> {
+/// What the journal's show was, for its picture to be drawn again: a kiosk, a performance
+/// played with `somnia play`, or a preset's preview (named by its first plan). `None` for a
+/// journal that says none of these.
+pub fn drawable(journal: &Journal) -> Option<Drawn<'_>> {
+    let start = journal.start()?;
     match (start.command.as_str(), start.performance.as_deref()) {
         ("kiosk", _) => Some(Drawn::Kiosk),
         (_, Some(p)) => Some(Drawn::Performance(p)),
-        _ => None,
+        _ => journal.records.iter().find_map(|r| match r {
+            Record::Plan {
+                plan: Plan::Preset { name, seconds },
+                ..
+            } => Some(Drawn::Preset {
+                name,
+                seconds: *seconds,
+            }),
+            _ => None,
+        }),
     }
 }

@@ -246,6 +246,16 @@ pub fn run(args: &PlayArgs) -> i32 {
                 .map(|p| p.as_path())
                 .chain(maps.into_iter().flatten()),
         );
+        // A preview says which preset, for how long: its picture is drawn again from that.
+        if let super::Source::Preset { name, seconds } = &args.source {
+            let plan = crate::show::journal::Plan::Preset {
+                name: name.clone(),
+                seconds: seconds.unwrap_or(super::Source::PRESET_SECONDS),
+            };
+            if let Ok(bytes) = postcard::to_stdvec(&plan) {
+                j.notes.send(crate::bridge::Note::Plan(bytes));
+            }
+        }
     }
     // Live input (OSC and MIDI) has a queue of its own into the engine.
     let (live_tx, live_rx) = event_queue(4096);

@@ -67,12 +67,11 @@ pub fn run(args: &JournalRender) -> i32 {
         );
     }
     let picture = !(args.no_frames && args.no_mp4);
-    let performance = super::journal_picture::drawable(start);
+    let performance = super::journal_picture::drawable(&journal);
     if picture && performance.is_none() {
         eprintln!(
-            "{WHO}: the picture is made again for a performance or a kiosk, not yet for a \
-             preset's preview (`somnia {} --preset`); writing the sound only",
-            start.command
+            "{WHO}: the journal does not say what its show played (a performance, a preset or \
+             a kiosk); writing the sound only"
         );
     }
     let rate = start.sample_rate_hz;

@@ -58,6 +58,10 @@ pub enum Plan {
         before: Option<(KioskLook, f64)>,
         fade_s: f64,
     },
+    /// A preset's preview (`play --preset NAME`), `seconds` long: said once as the show begins;
+    /// each timeline after it is the preview compiled again from the files as they stood.
+    /// (Added last: a journal's older records keep their numbers.)
+    Preset { name: String, seconds: f64 },
 }
 
 impl Default for Start {
