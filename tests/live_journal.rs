@@ -354,7 +354,8 @@ fn a_show_killed_outright_renders_from_its_journal_everything_up_to_the_cut() {
         std::thread::sleep(Duration::from_millis(6300));
         play.child.kill().unwrap();
         let _ = play.child.wait();
-        drop(part);
+        // The rest of its part has no show to play to.
+        part.kill();
         // Killed, it could not put the display's blanking back: the next show does, as a
         // restarted installation would.
         let next = somnia()

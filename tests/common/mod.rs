@@ -1017,6 +1017,12 @@ impl Script {
             .clone()
     }
 
+    /// Ends it where it stands (the show it played to is gone).
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Lets it go on once more and waits for it to end.
     pub fn finish(mut self) {
         self.go_on();
