@@ -190,9 +190,18 @@ fn the_crowds_energy_reaches_the_shaders_and_its_agreement_brings_the_tiles_toge
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
+    let journal = dir.path().join("crowd.somnia-journal");
     let play = LivePlay::start(
         dir.path(),
-        &["--size", "320x180", "--no-osc", "--web-bind", &bind],
+        &[
+            "--size",
+            "320x180",
+            "--no-osc",
+            "--web-bind",
+            &bind,
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
         &fixture("performances/mosaic-crowd.toml"),
     );
     play.wait_until_up();
@@ -253,5 +262,48 @@ fn the_crowds_energy_reaches_the_shaders_and_its_agreement_brings_the_tiles_toge
     assert!(
         red_apart > half * 9 / 10 && blue_apart < half * 11 / 10,
         "of three minds, the tiles came apart again, the red one showing: red {red_apart}, blue {blue_apart}"
+    );
+
+    // Drawn again from the journal (the crowd's figures as the shaders had them): the tiles
+    // merge in blue, then come apart, as on the screen.
+    let again = dir.path().join("again");
+    let o = somnia()
+        .args(["render", "--no-mp4", "--fps", "5", "--journal"])
+        .arg(&journal)
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut frames: Vec<_> = std::fs::read_dir(again.join("frames"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    frames.sort();
+    let merged = frames
+        .iter()
+        .position(|f| pixels_near(f, blue) > 2 * half * 9 / 10 && pixels_near(f, red) < 500);
+    let parted = merged.and_then(|m| {
+        frames[m..]
+            .iter()
+            .position(|f| reddish(f) > half * 9 / 10 && pixels_near(f, blue) < half * 11 / 10)
+            .map(|k| m + k)
+    });
+    let story: Vec<(usize, usize)> = frames
+        .iter()
+        .map(|f| (pixels_near(f, red), pixels_near(f, blue)))
+        .collect();
+    assert!(
+        merged.is_some() && parted.is_some(),
+        "the journal's frames (red, blue pixels at 5 fps): {story:?}"
+    );
+    report(
+        "measured",
+        &format!(
+            "the crowd drawn again from the journal: merged in frame {} and apart again in frame {} of {} (5 fps)",
+            merged.unwrap(),
+            parted.unwrap(),
+            frames.len()
+        ),
     );
 }

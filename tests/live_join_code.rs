@@ -32,9 +32,18 @@ fn a_cue_shows_the_join_code_and_a_qr_reader_decodes_it_to_the_audience_pages_ad
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
+    let journal = dir.path().join("join.somnia-journal");
     let play = LivePlay::start(
         dir.path(),
-        &["--size", "640x360", "--no-osc", "--web-bind", &bind],
+        &[
+            "--size",
+            "640x360",
+            "--no-osc",
+            "--web-bind",
+            &bind,
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
         &fixture("performances/join.toml"),
     );
     play.wait_until_up();
@@ -69,6 +78,28 @@ fn a_cue_shows_the_join_code_and_a_qr_reader_decodes_it_to_the_audience_pages_ad
     );
     assert_eq!(qr_codes(&hidden), Vec::<String>::new(), "hidden at 4 s");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+
+    // Drawn again from the journal: the code reads as the same address at 2 s, and is gone
+    // at 4.5 s.
+    let drawn_at = |s: f64| {
+        let out = dir.path().join(format!("again-{s}"));
+        let o = somnia()
+            .args(["render", "--no-mp4", "--fps", "2", "--journal"])
+            .arg(&journal)
+            .arg("--out")
+            .arg(&out)
+            .args(["--from", &s.to_string(), "--to", &(s + 0.5).to_string()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        qr_codes(&out.join("frames/000000.png"))
+    };
+    assert_eq!(drawn_at(2.0), vec![url], "the code drawn from the journal");
+    assert_eq!(
+        drawn_at(4.5),
+        Vec::<String>::new(),
+        "hidden in the journal's frames"
+    );
 }
 
 #[test]

@@ -62,7 +62,23 @@ pub fn timeline(journal: &Journal, engine: bool) -> Vec<String> {
             Record::Plan { frame, plan } if engine => {
                 lines.push(format!("{}  picture   {plan:?}", at(*frame)))
             }
-            Record::Look { .. } | Record::Plan { .. } => {}
+            Record::Crowd { frame, crowd, .. } if engine => lines.push(format!(
+                "{}  picture   the crowd: {} phone(s), energy {:.2}, agreement {:.2}",
+                at(*frame),
+                crowd.size,
+                crowd.energy,
+                crowd.agreement
+            )),
+            Record::Look { .. } | Record::Plan { .. } | Record::Crowd { .. } => {}
+            Record::Join { frame, url, always } => lines.push(format!(
+                "{}  show      the audience joins at {url}{}",
+                at(*frame),
+                if *always {
+                    " (its code always shown)"
+                } else {
+                    ""
+                }
+            )),
             Record::File { frame, path, bytes } => lines.push(format!(
                 "{}  file      {path} ({} bytes)",
                 at(*frame),

@@ -3,11 +3,12 @@
 //! the journal's files, as they stood, and what the live show compiled it with: its GOs and
 //! live changes), at the show's clock then (from the replayed engine: pauses stand, seeks
 //! jump, Link's rate runs), with what was steered live over it (the render thread's own
-//! changes, each from the show time it was applied at), and the sound's analysis then.
+//! changes, each from the show time it was applied at), the sound's analysis, the audience's
+//! crowd figures then, and the join code where the show showed one.
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::bridge::LookCommand;
+use crate::bridge::{Crowd, LookCommand};
 use crate::offline::replay::Replayed;
 use crate::render::capture::FrameRenderer;
 use crate::show::Timeline;
@@ -83,6 +84,8 @@ pub fn draw_frames(
     let mut files: Vec<(u64, &str, &[u8])> = Vec::new();
     let mut plans: Vec<(u64, &Plan)> = Vec::new();
     let mut looks: Vec<(u64, f64, &LookCommand)> = Vec::new();
+    let mut crowds: Vec<(u64, Crowd)> = Vec::new();
+    let mut join: Option<(std::sync::Arc<str>, bool)> = None;
     for r in &journal.records {
         match r {
             Record::File { frame, path, bytes } => files.push((*frame, path, bytes)),
@@ -92,10 +95,15 @@ pub fn draw_frames(
                 show_s,
                 look,
             } => looks.push((*frame, *show_s, look)),
+            Record::Crowd { frame, crowd, .. } => crowds.push((*frame, *crowd)),
+            Record::Join { url, always, .. } => {
+                join.get_or_insert_with(|| (url.as_str().into(), *always));
+            }
             _ => {}
         }
     }
-    let (mut next_file, mut next_plan, mut next_look) = (0, 0, 0);
+    let (mut next_file, mut next_plan, mut next_look, mut next_crowd) = (0, 0, 0, 0);
+    let mut crowd = Crowd::default();
     // A live show starts with no GOs; a kiosk with its first look (said as the journal began).
     let mut plan = match drawn {
         Drawn::Performance(_) => Plan::Live(LiveInput::default()),
@@ -234,12 +242,23 @@ pub fn draw_frames(
             live_look.apply(look.clone(), &timeline, show_s);
             next_look += 1;
         }
+        while let Some(&(_, c)) = crowds.get(next_crowd).filter(|c| c.0 <= frame) {
+            crowd = c;
+            next_crowd += 1;
+        }
         // The show's clock as this moment was heard: the engine's, less its lookahead.
         let show_samples = replayed.show_sample_at(frame).saturating_sub(latency);
         let show_s = show_samples as f64 / rate;
         let analysis = replayed.analysis_at(frame);
         let rgba = fr
-            .frame_replayed(&timeline, &live_look, analysis, show_s)
+            .frame_replayed(
+                &timeline,
+                &live_look,
+                analysis,
+                crowd,
+                join.as_ref().map(|(url, always)| (url, *always)),
+                show_s,
+            )
             .map_err(|e| e.to_string())?;
         sink(i, &rgba)?;
     }

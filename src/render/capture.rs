@@ -125,16 +125,24 @@ impl FrameRenderer {
     }
 
     /// A live show's frame drawn again (from its journal): `timeline` at show time `show_s`,
-    /// with what was steered live over it and the sound's analysis then, as RGBA8.
+    /// with what was steered live over it, the sound's analysis and the audience's crowd then,
+    /// and the join code where the show had one (`url`, and whether always shown), as RGBA8.
     pub fn frame_replayed(
         &mut self,
         timeline: &Timeline,
         live: &crate::show::live_look::LiveLook,
         analysis: crate::bridge::Analysis,
+        crowd: crate::bridge::Crowd,
+        join: Option<(&std::sync::Arc<str>, bool)>,
         show_s: f64,
     ) -> Result<Vec<u8>, RenderError> {
         let span_s = Timeline::frame_time(show_s, f64::from(self.frame_interval_s));
         let (visual, captions) = ShownCaption::live_visual(timeline, live, span_s);
+        // As the window has it: shown always, or as the cues fade it.
+        let join_code = join.map(|(url, always)| super::renderer::JoinCodeShown {
+            url: url.clone(),
+            opacity: if always { 1.0 } else { visual.join_code },
+        });
         let inputs = FrameInputs {
             time_s: show_s,
             dt_s: self.frame_interval_s,
@@ -142,8 +150,8 @@ impl FrameRenderer {
             analysis,
             visual,
             captions,
-            crowd: Default::default(),
-            join_code: None,
+            crowd,
+            join_code,
             date: crate::render::isf_layer::date_at(show_s),
         };
         self.target.render(&self.gpu, &mut self.renderer, &inputs)

@@ -179,6 +179,8 @@ struct App {
     lose_gpu_at_s: Option<f64>,
     /// The display's refresh rate, as last asked (for counting dropped frames).
     refresh_hz: f64,
+    /// The crowd figures the journal last had (each change goes to it).
+    journaled_crowd: crate::bridge::Crowd,
 }
 
 /// The shortest wait between two rebuilds of the GPU side, and the longest between failed tries.
@@ -218,6 +220,16 @@ pub fn run(
 ) -> Result<(), WindowError> {
     let event_loop = EventLoop::new().map_err(|e| WindowError::NoDisplay(e.to_string()))?;
     event_loop.set_control_flow(ControlFlow::Poll);
+    // The join code the picture shows is drawn again from the journal too.
+    if let Some((link, join)) = link.as_ref().and_then(|l| Some((l, l.join.as_ref()?))) {
+        let journal = &link.steering.sink.journal;
+        if journal.is_on() {
+            journal.send(crate::bridge::Note::Join {
+                url: join.url.to_string(),
+                always: join.always,
+            });
+        }
+    }
     let lock = options.lock.clone();
     let mut app = App {
         timeline,
@@ -247,6 +259,7 @@ pub fn run(
             .ok()
             .and_then(|s| s.parse().ok()),
         refresh_hz: 60.0,
+        journaled_crowd: Default::default(),
     };
     event_loop
         .run_app(&mut app)
@@ -796,6 +809,22 @@ impl App {
             });
             link.health.set_showing(visual.preset, &visual.params);
         }
+        let crowd = self
+            .link
+            .as_ref()
+            .map(|l| l.steering.sink.crowd.get())
+            .unwrap_or_default();
+        if let Some(link) = &self.link {
+            // The journal has each change, from this frame's show time.
+            let journal = &link.steering.sink.journal;
+            if crowd != self.journaled_crowd && journal.is_on() {
+                self.journaled_crowd = crowd;
+                journal.send(crate::bridge::Note::Crowd {
+                    show_s: span_s,
+                    crowd,
+                });
+            }
+        }
         let join_code = self
             .link
             .as_ref()
@@ -816,11 +845,7 @@ impl App {
             analysis,
             visual,
             captions,
-            crowd: self
-                .link
-                .as_ref()
-                .map(|l| l.steering.sink.crowd.get())
-                .unwrap_or_default(),
+            crowd,
             join_code,
             date: crate::render::isf_layer::date_now(),
         };

@@ -71,7 +71,9 @@ fn frame_of(record: &Record) -> Option<u64> {
         | Record::Look { frame, .. }
         | Record::Plan { frame, .. }
         | Record::Clock { frame, .. }
-        | Record::End { frame, .. } => Some(*frame),
+        | Record::End { frame, .. }
+        | Record::Crowd { frame, .. }
+        | Record::Join { frame, .. } => Some(*frame),
         Record::Start(_) => None,
     }
 }
@@ -142,6 +144,12 @@ impl State {
                 Ok(plan) => Record::Plan { frame, plan },
                 Err(_) => return,
             },
+            Note::Crowd { show_s, crowd } => Record::Crowd {
+                frame,
+                show_s,
+                crowd,
+            },
+            Note::Join { url, always } => Record::Join { frame, url, always },
         };
         self.write(&record);
     }
