@@ -62,24 +62,6 @@ fn clock_s(label: &str) -> Option<f64> {
     Some(h * 3600.0 + m * 60.0 + s)
 }
 
-/// Two pictures' mean absolute difference (per channel, of 255) and the share of pixels (%)
-/// that differ by more than 24/255 in a channel: the golden frames' measures.
-fn difference(a: &Image, b: &Image) -> (f64, f64) {
-    let n = a.rgb.len() / 3;
-    let (mut sum, mut far) = (0.0f64, 0usize);
-    for (p, q) in a.rgb.chunks(3).zip(b.rgb.chunks(3)) {
-        let worst = (0..3).map(|c| p[c].abs_diff(q[c])).max().unwrap_or(0);
-        sum += (0..3).map(|c| f64::from(p[c].abs_diff(q[c]))).sum::<f64>();
-        if worst > 24 {
-            far += 1;
-        }
-    }
-    (
-        sum / (3 * n.max(1)) as f64,
-        100.0 * far as f64 / n.max(1) as f64,
-    )
-}
-
 #[test]
 fn a_live_show_steered_by_osc_the_keyboard_and_a_saved_preset_renders_again_from_its_journal_bit_for_bit()
  {
@@ -240,7 +222,7 @@ fn a_live_show_steered_by_osc_the_keyboard_and_a_saved_preset_renders_again_from
         let drawn = read_png(&out.join("frames/000000.png"));
         let shot = read_png(&dir.path().join(format!("paused-{}.png", k + 1)));
         assert_eq!((drawn.width, drawn.height), (shot.width, shot.height));
-        let (mean, far) = difference(&drawn, &shot);
+        let (mean, far) = picture_difference(&drawn, &shot);
         looked.push(format!(
             "paused at {paused_s:.2} s: mean difference {mean:.2}/255, {far:.2} % of pixels past 24/255 (colour {:?} drawn, {:?} shown)",
             drawn.mean_rgb().map(|c| c.round()),

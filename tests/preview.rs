@@ -87,23 +87,6 @@ fn play_previews_a_preset_with_its_sound_for_the_seconds_asked_then_quits() {
     );
 }
 
-/// The mean difference of two pictures of one size (0-255), and the share of pixels (%) that
-/// differ by more than 24 in a channel.
-fn difference(a: &Image, b: &Image) -> (f64, f64) {
-    let n = a.rgb.len() / 3;
-    let (mut sum, mut far) = (0.0f64, 0usize);
-    for (p, q) in a.rgb.chunks(3).zip(b.rgb.chunks(3)) {
-        sum += (0..3).map(|c| f64::from(p[c].abs_diff(q[c]))).sum::<f64>();
-        if (0..3).any(|c| p[c].abs_diff(q[c]) > 24) {
-            far += 1;
-        }
-    }
-    (
-        sum / (3 * n.max(1)) as f64,
-        100.0 * far as f64 / n.max(1) as f64,
-    )
-}
-
 #[test]
 fn a_previewed_presets_journal_makes_its_sound_bit_for_bit_and_its_picture_as_the_offline_render() {
     if !live_env() {
@@ -167,7 +150,7 @@ fn a_previewed_presets_journal_makes_its_sound_bit_for_bit_and_its_picture_as_th
         let name = format!("frames/{i:06}.png");
         let (drawn, reference) = (read_png(&again.join(&name)), read_png(&offline.join(&name)));
         assert_eq!((drawn.width, drawn.height), (160, 90), "{said}");
-        let (mean, far) = difference(&drawn, &reference);
+        let (mean, far) = picture_difference(&drawn, &reference);
         compared.push(format!(
             "{:.1} s: {mean:.2}/255, {far:.2} %",
             i as f64 / 10.0
@@ -179,7 +162,10 @@ fn a_previewed_presets_journal_makes_its_sound_bit_for_bit_and_its_picture_as_th
         read_png(&again.join("frames/000005.png")),
         read_png(&again.join("frames/000025.png")),
     );
-    assert!(difference(&first, &last).0 > 2.0, "the preview stood still");
+    assert!(
+        picture_difference(&first, &last).0 > 2.0,
+        "the preview stood still"
+    );
     report(
         "measured",
         &format!(

@@ -820,6 +820,24 @@ pub fn watchdog_pings(msgs: &[String]) -> usize {
 }
 
 /// Pixels of the screenshot at `shot` within 40 of `rgb` in every channel.
+/// How far apart two pictures of one size are: the mean difference of their channels (of
+/// 255), and the share (%) of pixels where a channel differs by more than 24 (the golden
+/// frames' tolerance).
+pub fn picture_difference(a: &Image, b: &Image) -> (f64, f64) {
+    let n = a.rgb.len() / 3;
+    let (mut sum, mut far) = (0.0f64, 0usize);
+    for (p, q) in a.rgb.chunks(3).zip(b.rgb.chunks(3)) {
+        sum += (0..3).map(|c| f64::from(p[c].abs_diff(q[c]))).sum::<f64>();
+        if (0..3).any(|c| p[c].abs_diff(q[c]) > 24) {
+            far += 1;
+        }
+    }
+    (
+        sum / (3 * n.max(1)) as f64,
+        100.0 * far as f64 / n.max(1) as f64,
+    )
+}
+
 pub fn pixels_near(shot: &Path, rgb: [u8; 3]) -> usize {
     let img = read_png(shot);
     img.rgb
