@@ -30,9 +30,9 @@ pub enum Note {
     /// GOs so far and the controllers' changes), in the journal's own encoding: the show side
     /// writes and reads it.
     Plan(Vec<u8>),
-    /// The audience's crowd as the render thread gave it to the shaders, from the show time of
-    /// the frame it first showed on (each change; figures only, nothing of who).
-    Crowd { show_s: f64, crowd: super::Crowd },
+    /// The audience's crowd as the render thread gave it to the shaders (each change; figures
+    /// only, nothing of who).
+    Crowd(super::Crowd),
     /// Where the audience joins, as the join code on the picture holds it; `always`: shown
     /// over everything (a kiosk's `join_code = true`), else when a cue shows it.
     Join { url: String, always: bool },

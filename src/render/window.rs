@@ -815,14 +815,11 @@ impl App {
             .map(|l| l.steering.sink.crowd.get())
             .unwrap_or_default();
         if let Some(link) = &self.link {
-            // The journal has each change, from this frame's show time.
+            // The journal has each change.
             let journal = &link.steering.sink.journal;
             if crowd != self.journaled_crowd && journal.is_on() {
                 self.journaled_crowd = crowd;
-                journal.send(crate::bridge::Note::Crowd {
-                    show_s: span_s,
-                    crowd,
-                });
+                journal.send(crate::bridge::Note::Crowd(crowd));
             }
         }
         let join_code = self

@@ -144,11 +144,7 @@ impl State {
                 Ok(plan) => Record::Plan { frame, plan },
                 Err(_) => return,
             },
-            Note::Crowd { show_s, crowd } => Record::Crowd {
-                frame,
-                show_s,
-                crowd,
-            },
+            Note::Crowd(crowd) => Record::Crowd { frame, crowd },
             Note::Join { url, always } => Record::Join { frame, url, always },
         };
         self.write(&record);
