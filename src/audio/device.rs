@@ -37,6 +37,9 @@ pub struct PreparedOutput {
     config: cpal::StreamConfig,
     format: cpal::SampleFormat,
     pub name: String,
+    /// Whether the stream is cpal's JACK client, whose `playback` instant is JACK's own
+    /// estimate of when a block is heard (see [`heard_lead_s`]).
+    jack_timestamps: bool,
 }
 
 impl PreparedOutput {
@@ -329,6 +332,7 @@ fn prepare_output_inner(
         config,
         format: supported.sample_format(),
         name,
+        jack_timestamps: false,
     })
 }
 
@@ -364,6 +368,7 @@ fn prepare_jack_output(buffer_frames: Option<u32>) -> Result<PreparedOutput, Aud
         config,
         format: supported.sample_format(),
         name,
+        jack_timestamps: true,
     })
 }
 
@@ -527,6 +532,33 @@ impl Pacer {
     }
 }
 
+/// JACK's clock now (its microseconds, cpal's JACK timestamps' time base: CLOCK_MONOTONIC_RAW
+/// under jackd, CLOCK_MONOTONIC under PipeWire's JACK). Called only from cpal's JACK process
+/// callback, where a client exists (libjack's clock needs one); one clock read, no locks.
+#[cfg(feature = "jack")]
+fn jack_now() -> Option<Duration> {
+    // SAFETY: a plain clock read; a JACK client is open in this process (we are in its
+    // process callback).
+    Some(Duration::from_micros(unsafe { jack_sys::jack_get_time() }))
+}
+
+#[cfg(not(feature = "jack"))]
+fn jack_now() -> Option<Duration> {
+    None
+}
+
+/// Seconds from now until the block the host timestamped `playback` is heard, given the
+/// host's clock `host_now`. JACK's `playback` is its own estimate of when the cycle began
+/// (its delay-locked loop, which smooths out when each cycle happened to wake) plus the ports'
+/// latency. Timing blocks by this thread's wake-up instead put each wake-up's lateness into the
+/// heard clock, and after the server woke late the heard beat stood milliseconds off what JACK
+/// (and every other JACK client) said for as long as its loop took to settle. Negative when it
+/// was due already; `None` when the two are more than a second apart (not the same clock).
+fn heard_lead_s(playback: cpal::StreamInstant, host_now: Duration) -> Option<f64> {
+    let lead_s = playback.as_nanos() as f64 * 1e-9 - host_now.as_secs_f64();
+    (lead_s.abs() < 1.0).then_some(lead_s)
+}
+
 /// A gap in the sound longer than this, seen in the device's own timestamps, counts as an
 /// underrun. Longer than a timestamp's jitter (a few ms through the ALSA PulseAudio plugin),
 /// shorter than anything a listener would miss.
@@ -647,6 +679,7 @@ where
     let mut pacer = Pacer::default();
     let mut gaps = GapWatch::default();
     let rate_hz = f64::from(prepared.config.sample_rate);
+    let jack_timestamps = prepared.jack_timestamps;
     let callback = move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
         if !asked_priority {
             // Once per stream, on its own thread: one system call, reported through an atomic.
@@ -683,17 +716,28 @@ where
         // The block just rendered starts sounding after the device's output latency; publish
         // that moment so the picture shows what is heard, not what is being computed.
         let ts = info.timestamp();
-        let latency = ts
-            .playback
-            .saturating_duration_since(ts.callback)
-            .min(Duration::from_millis(500))
-            + core.latency();
+        let heard_at = match jack_timestamps
+            .then(jack_now)
+            .flatten()
+            .and_then(|host_now| heard_lead_s(ts.playback, host_now))
+        {
+            Some(lead_s) if lead_s >= 0.0 => now + Duration::from_secs_f64(lead_s.min(0.5)),
+            Some(lead_s) => now
+                .checked_sub(Duration::from_secs_f64(-lead_s))
+                .unwrap_or(now),
+            None => {
+                now + ts
+                    .playback
+                    .saturating_duration_since(ts.callback)
+                    .min(Duration::from_millis(500))
+            }
+        } + core.latency();
         let end = core.engine.position_samples();
-        if gaps.gap_before(start, end, now + latency, rate_hz) {
+        if gaps.gap_before(start, end, heard_at, rate_hz) {
             transport.count_underrun();
         }
-        transport.publish_position(show_start, (data.len() / channels) as u32, now + latency);
-        transport.note_heard(now + latency);
+        transport.publish_position(show_start, (data.len() / channels) as u32, heard_at);
+        transport.note_heard(heard_at);
         transport.mark_callback(now);
     };
     let err_name = prepared.name.clone();
@@ -817,6 +861,15 @@ mod tests {
     #[test]
     fn an_unplugged_device_is_given_up_at_once() {
         assert!(is_fatal(&cpal::ErrorKind::DeviceNotAvailable.into(), 0.0));
+    }
+
+    #[test]
+    fn a_hosts_playback_time_is_its_lead_from_the_hosts_now_and_another_clocks_is_refused() {
+        let now = Duration::from_secs(1000);
+        let lead = |us| heard_lead_s(cpal::StreamInstant::from_micros(us), now);
+        assert!((lead(1_000_005_333).unwrap() - 0.005_333).abs() < 1e-9);
+        assert!((lead(999_998_000).unwrap() + 0.002).abs() < 1e-9);
+        assert_eq!(lead(5_000_000), None);
     }
 
     #[test]

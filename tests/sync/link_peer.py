@@ -16,6 +16,9 @@ it fell from the session's nearest beat (ms), that beat's place in the bar (quan
 whether it was the high tick, and how long after the JACK server's last xrun it came; plus what
 the show and the session said along the way.
 
+With --one-phase it makes only the first recording. With --recovery S a tick counts as clear of
+an xrun S seconds after it (default 2).
+
 With --tempo-only it only sets the session's tempo to 132 and waits for the show to lock to it.
 With --start-stop (the show run with --link-start-stop) it instead stops and starts the
 session and then pauses and resumes the show over OSC, and says how long each took to reach the
@@ -135,8 +138,8 @@ rate = client.samplerate
 
 
 # A tick this soon after an xrun is not clear of it (the sound slipped a period; the show is
-# still coming back onto the beat).
-XRUN_RECOVERY_S = 2.0
+# still coming back onto the beat). `--recovery S` sets it.
+XRUN_RECOVERY_S = float(sys.argv[sys.argv.index("--recovery") + 1]) if "--recovery" in sys.argv else 2.0
 
 
 def record():
@@ -288,6 +291,14 @@ said = {"playback_latency_frames": playback, "source": source}
 said["locked_after_s"] = wait_locked(120.0)
 time.sleep(1.0)
 phases = [record()]
+if "--one-phase" in sys.argv:
+    # Only the first recording, at 120 bpm (the dropout test stalls the show meanwhile).
+    said["peers"] = session.numPeers()
+    said["xruns"] = len(xruns)
+    said["phases"] = phases
+    client.deactivate()
+    print(json.dumps(said))
+    sys.exit(0)
 
 s = session.captureSessionState()
 s.setTempo(132.0, session.clock().micros())

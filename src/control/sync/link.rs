@@ -39,6 +39,9 @@ const EASE_S: f64 = 0.5;
 const MAX_TRIM: f64 = 0.02;
 /// After a locate is heard the heard clock needs a moment before the phase is judged again.
 const SETTLE_S: f64 = 0.3;
+/// After the sound card ran dry, the phase is judged again this long later (by then the heard
+/// clock has taken the slip: it does at the next block), as on starting.
+const SLIP_SETTLE_S: f64 = 0.05;
 /// Within this the show counts as locked to the session's phase (a third of the 3 ms Link's
 /// test plan allows a peer).
 const LOCKED_S: f64 = 0.001;
@@ -65,6 +68,9 @@ pub struct ShowAt {
     pub seek_lead_s: f64,
     /// Whether the show can locate (a kiosk's items cannot; they only ease).
     pub can_locate: bool,
+    /// Times the show's sound card has run dry so far: each time, what is heard slipped
+    /// behind the show's clock by as much as the card skipped.
+    pub underruns: u64,
 }
 
 /// What the show should do.
@@ -87,8 +93,11 @@ pub struct LinkFollower {
     state: SyncState,
     tempo_bpm: f64,
     peers: u64,
-    /// The show has started or resumed sounding and its phase has not been judged since.
+    /// The show has started or resumed sounding, or its sound slipped, and its phase has not
+    /// been judged since.
     starting: bool,
+    /// The show's underruns when last looked at.
+    underruns: Option<u64>,
 }
 
 impl Default for LinkFollower {
@@ -101,6 +110,7 @@ impl Default for LinkFollower {
             tempo_bpm: 0.0,
             peers: 0,
             starting: true,
+            underruns: None,
         }
     }
 }
@@ -145,6 +155,19 @@ impl LinkFollower {
             self.phase_error_s = None;
             self.starting = true;
             return LinkMove::Rate(base);
+        }
+        if self
+            .underruns
+            .replace(show.underruns)
+            .is_some_and(|seen| seen != show.underruns)
+        {
+            // The sound slipped (tens of milliseconds for a stall): easing that out at 2 %
+            // kept the heard beat off the session's for seconds. Judged again as on starting,
+            // once the heard clock has the slip, so anything past a few ms is located at once
+            // (the way Live is back on the beat after a dropout).
+            self.starting = true;
+            let until = now + Duration::from_secs_f64(SLIP_SETTLE_S);
+            self.settle_until = Some(self.settle_until.map_or(until, |t| t.max(until)));
         }
         if self.settle_until.is_some_and(|t| now < t) {
             return LinkMove::Rate(base);
@@ -332,6 +355,7 @@ mod tests {
             sounding: true,
             seek_lead_s: 0.0,
             can_locate: true,
+            underruns: 0,
         }
     }
 
@@ -446,6 +470,35 @@ mod tests {
         f.follow(later, &session(120.0, 8.04), &paused, &tempo, 4.0);
         assert!(matches!(
             behind(&mut f, later + Duration::from_secs(1)),
+            LinkMove::Locate { .. }
+        ));
+    }
+
+    #[test]
+    fn after_the_sound_card_runs_dry_a_20_ms_slip_is_located_once_the_heard_clock_has_it() {
+        let mut f = LinkFollower::default();
+        let tempo = Tempo::constant(120.0, 4);
+        let now = Instant::now();
+        // In phase and playing: nothing to do.
+        assert_eq!(
+            f.follow(now, &session(120.0, 8.0), &show(4.0), &tempo, 4.0),
+            LinkMove::Rate(1.0)
+        );
+        // The card ran dry: what is heard is 20 ms (0.04 beats) behind. Left alone until the
+        // heard clock has the slip...
+        let dry = ShowAt {
+            underruns: 1,
+            ..show(4.0)
+        };
+        let at = now + Duration::from_secs(1);
+        assert_eq!(
+            f.follow(at, &session(120.0, 8.04), &dry, &tempo, 4.0),
+            LinkMove::Rate(1.0)
+        );
+        // ...then located at once, where easing would take a second or more.
+        let settled = at + Duration::from_millis(60);
+        assert!(matches!(
+            f.follow(settled, &session(120.0, 8.04), &dry, &tempo, 4.0),
             LinkMove::Locate { .. }
         ));
     }

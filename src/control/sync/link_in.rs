@@ -141,6 +141,7 @@ impl LinkIn {
             sounding: clock.playing,
             seek_lead_s: seek_lead_s(transport, now),
             can_locate: self.can_locate,
+            underruns: transport.underruns(),
         };
         match self.follower.follow(now, &session, &show, tempo, quantum) {
             LinkMove::Rate(rate) => transport.set_show_rate(rate),
