@@ -716,15 +716,17 @@ where
         // The block just rendered starts sounding after the device's output latency; publish
         // that moment so the picture shows what is heard, not what is being computed.
         let ts = info.timestamp();
-        let heard_at = match jack_timestamps
-            .then(jack_now)
-            .flatten()
-            .and_then(|host_now| heard_lead_s(ts.playback, host_now))
-        {
-            Some(lead_s) if lead_s >= 0.0 => now + Duration::from_secs_f64(lead_s.min(0.5)),
-            Some(lead_s) => now
+        // JACK's clock and ours read together (rendering took time since `now`).
+        let host_clock = jack_timestamps
+            .then(|| jack_now().map(|host_now| (Instant::now(), host_now)))
+            .flatten();
+        let heard_at = match host_clock.and_then(|(at, host_now)| {
+            heard_lead_s(ts.playback, host_now).map(|lead_s| (at, lead_s))
+        }) {
+            Some((at, lead_s)) if lead_s >= 0.0 => at + Duration::from_secs_f64(lead_s.min(0.5)),
+            Some((at, lead_s)) => at
                 .checked_sub(Duration::from_secs_f64(-lead_s))
-                .unwrap_or(now),
+                .unwrap_or(at),
             None => {
                 now + ts
                     .playback
