@@ -72,7 +72,7 @@ fn with_stalling_peer(
     let Some(stalls) = stalls else {
         return peer(play, web, &osc, &peer_all, || ());
     };
-    let pid = play.child.id() as libc::pid_t;
+    let pid = play.child.id();
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stalling = {
         let done = done.clone();
@@ -81,11 +81,8 @@ fn with_stalling_peer(
             sleep(stalls.first_s);
             let mut n = 0;
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                // SAFETY: signals to the show's own process, which outlives this thread (it
-                // is stopped only after this thread is joined); always continued.
-                unsafe { libc::kill(pid, libc::SIGSTOP) };
-                std::thread::sleep(std::time::Duration::from_millis(stalls.stall_ms));
-                unsafe { libc::kill(pid, libc::SIGCONT) };
+                // The show outlives this thread: it is stopped only after this is joined.
+                stall_process(pid, std::time::Duration::from_millis(stalls.stall_ms));
                 n += 1;
                 sleep(stalls.every_s);
             }

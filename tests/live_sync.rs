@@ -453,6 +453,102 @@ fn mtc_chase_run() {
     assert!(stood.abs() < 1e-9, "the show stood still: {stood}");
 }
 
+#[test]
+fn after_a_stall_runs_the_sound_card_dry_the_mtc_chase_locates_back_within_half_a_frame() {
+    if !require_jack() {
+        return;
+    }
+    retry_on_host_stall(mtc_stall_run);
+}
+
+/// One run of [`after_a_stall_runs_the_sound_card_dry_the_mtc_chase_locates_back_within_half_a_frame`].
+fn mtc_stall_run() {
+    let _turn = live_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let web = free_port();
+    // The show's sound through a JACK client of its own: a stall there slips the sound (the
+    // PulseAudio server keeps its stream on the wall clock, dropping what comes late).
+    let play = LivePlay::start(
+        dir.path(),
+        &[
+            "--size",
+            "160x90",
+            "--no-osc",
+            "--web-bind",
+            &format!("127.0.0.1:{web}"),
+            "--audio-device",
+            "jack:",
+            "--chase",
+            "mtc",
+            "--timecode-offset",
+            "01:00:00:00",
+        ],
+        &fixture("performances/osc.toml"),
+    );
+    play.wait_until_up();
+    // 25 fps from 01:00:20:00 for 8 s, /health read meanwhile on the peer's own JACK clock;
+    // the show stalled for 60 ms (a frame and a half: within the chase's two frames'
+    // tolerance) about 3 s in.
+    let peer = Command::new(python_osc())
+        .arg(mtc_peer())
+        .args(["mtc_source", "3620", "8", "--poll"])
+        .arg(format!("http://127.0.0.1:{web}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(3500));
+    stall_process(play.child.id(), Duration::from_millis(60));
+    let out = peer.wait_with_output().unwrap();
+    let log = play.stop();
+    let said = String::from_utf8_lossy(&out.stdout);
+    let peer: serde_json::Value = serde_json::from_str(said.trim()).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {said}\n{}\n{log}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let samples: Vec<serde_json::Value> = peer["polls"].as_array().cloned().unwrap_or_default();
+    let f = |s: &serde_json::Value, k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+    let story: Vec<String> = samples
+        .iter()
+        .map(|s| {
+            format!(
+                "{:.2}:{}:{:.3}",
+                f(s, "t"),
+                s["state"].as_str().unwrap_or(""),
+                f(s, "show_s") - 20.0 - f(s, "t")
+            )
+        })
+        .collect();
+    // The show's clock less the label's, on average, locked before the stall and after it.
+    let ahead = |from: f64, to: f64| {
+        let a: Vec<f64> = samples
+            .iter()
+            .filter(|s| (from..to).contains(&f(s, "t")) && s["state"] == "locked")
+            .map(|s| f(s, "show_s") - (20.0 + f(s, "t")))
+            .collect();
+        assert!(a.len() >= 5, "{from}-{to} s: {a:?}\n{story:?}");
+        a.iter().sum::<f64>() / a.len() as f64
+    };
+    let (before, after) = (ahead(1.5, 2.8), ahead(4.5, 7.8));
+    assert!(log.contains("the sound card ran dry"), "{log}");
+    let frames = (after - before) * 25.0;
+    assert!(
+        frames.abs() < 0.5,
+        "after the stall the show stood {frames:+.2} frames from where it had been: {story:?}\n{log}"
+    );
+    report(
+        "measured",
+        &format!(
+            "MTC chase through a 60 ms stall: the show's clock {:+.1} ms from the label before \
+             it, {:+.1} ms after ({frames:+.2} frames)",
+            before * 1e3,
+            after * 1e3
+        ),
+    );
+}
+
 /// The X window of process `pid`.
 fn window_of(pid: u32) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);

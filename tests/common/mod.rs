@@ -1230,3 +1230,14 @@ pub fn first_difference(a: &[f32], b: &[f32]) -> Option<usize> {
         .position(|(x, y)| x.to_bits() != y.to_bits())
         .map(|i| i / 2)
 }
+
+/// Stops process `pid` whole (SIGSTOP) for `stall`, then lets it go on (SIGCONT): every thread
+/// of it stands, as when a busy machine stalls it; its sound card runs dry meanwhile.
+pub fn stall_process(pid: u32, stall: std::time::Duration) {
+    let pid = pid as libc::pid_t;
+    // SAFETY: plain signals to a process this test started and has not yet waited for; it is
+    // always continued.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    std::thread::sleep(stall);
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+}

@@ -19,6 +19,14 @@ pub const RELOCATE_FRAMES: f64 = 2.0;
 const QUIET_FRAMES: f64 = 2.0;
 /// After a locate the show's clock needs a moment to settle before it is judged again.
 const SETTLE_S: f64 = 0.3;
+/// After the sound card ran dry, drift past this many frames is located at once: the sound
+/// already broke, so a locate costs nothing heard, where within [`RELOCATE_FRAMES`] the
+/// slip (a stall's tens of milliseconds) would otherwise stand until the source drifted.
+/// Well past the readings' jitter (a few ms).
+const SLIP_RELOCATE_FRAMES: f64 = 0.5;
+/// The heard clock takes a slip at the next block; readings from this long after it are
+/// judged against it.
+const SLIP_SETTLE_S: f64 = 0.05;
 
 /// How to chase.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -53,6 +61,8 @@ pub struct Chaser {
     located_at: Option<Instant>,
     /// The last measured difference, show less source, in frames.
     offset_frames: Option<f64>,
+    /// When the show's sound last slipped (its card ran dry), until a reading is judged after.
+    slipped_at: Option<Instant>,
 }
 
 impl Chaser {
@@ -64,7 +74,15 @@ impl Chaser {
             last_heard: None,
             located_at: None,
             offset_frames: None,
+            slipped_at: None,
         }
+    }
+
+    /// The show's sound card ran dry at `at`: what is heard slipped behind the show's clock by
+    /// as much as the card skipped. The next reading judged after the heard clock has the slip
+    /// locates past [`SLIP_RELOCATE_FRAMES`].
+    pub fn sound_slipped(&mut self, at: Instant) {
+        self.slipped_at = Some(at);
     }
 
     pub fn state(&self) -> SyncState {
@@ -112,9 +130,19 @@ impl Chaser {
         if settling {
             return None;
         }
+        let relocate_frames = match self.slipped_at {
+            Some(t) if r.received.saturating_duration_since(t).as_secs_f64() < SLIP_SETTLE_S => {
+                return None;
+            }
+            Some(_) => {
+                self.slipped_at = None;
+                SLIP_RELOCATE_FRAMES
+            }
+            None => RELOCATE_FRAMES,
+        };
         self.offset_frames = Some(error_frames);
         let lost_touch = !matches!(was, SyncState::Locked | SyncState::Freewheeling);
-        if !playing || lost_touch || error_frames.abs() > RELOCATE_FRAMES {
+        if !playing || lost_touch || error_frames.abs() > relocate_frames {
             self.located_at = Some(r.received);
             // Measured again once the show has moved there.
             self.offset_frames = None;
@@ -195,6 +223,30 @@ mod tests {
             c.heard(&reading(25.0 * 3612.0, t2), 12.12, true),
             Some(ChaseAction::Locate { .. })
         ));
+    }
+
+    #[test]
+    fn after_the_sound_card_runs_dry_a_one_frame_slip_is_located_once_the_heard_clock_has_it() {
+        let mut c = chaser();
+        let t0 = Instant::now();
+        c.heard(&reading(25.0 * 3610.0, t0), 0.0, false);
+        // Locked and in step, then a 40 ms stall: what is heard is a frame behind. Within the
+        // two frames' tolerance, so without the slip it stands.
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(c.heard(&reading(25.0 * 3611.0, t1), 10.96, true), None);
+        c.sound_slipped(t1);
+        // Not judged until the heard clock has the slip...
+        let t2 = t1 + Duration::from_millis(10);
+        assert_eq!(c.heard(&reading(25.0 * 3611.01, t2), 10.97, true), None);
+        // ...then located, once.
+        let t3 = t1 + Duration::from_millis(60);
+        assert!(matches!(
+            c.heard(&reading(25.0 * 3611.06, t3), 11.02, true),
+            Some(ChaseAction::Locate { .. })
+        ));
+        let t4 = t3 + Duration::from_secs(1);
+        // Past the locate's settling, the two frames' tolerance again.
+        assert_eq!(c.heard(&reading(25.0 * 3612.06, t4), 12.02, true), None);
     }
 
     #[test]

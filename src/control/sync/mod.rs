@@ -296,8 +296,17 @@ fn run(
     let mut source = None;
     let mut heard = Vec::with_capacity(64);
     let mut tempo = crate::clock::Tempo::default();
+    let mut underruns = transport.underruns();
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
+        // The sound card ran dry: what is heard slipped (Link's follower sees it for itself).
+        let now_underruns = transport.underruns();
+        if now_underruns != underruns {
+            underruns = now_underruns;
+            if let Some(c) = chaser.as_mut() {
+                c.sound_slipped(now);
+            }
+        }
         // Timecode heard: MTC through the MIDI thread, LTC decoded here.
         heard.clear();
         heard.extend(readings.try_iter());
