@@ -320,6 +320,38 @@ fn mtc_peer() -> String {
     repo().join("tests/sync/mtc_peer.py").display().to_string()
 }
 
+/// `somnia play` of `osc.toml` chasing MTC from 01:00:00:00, its web server on `web`, with
+/// `args` besides; once it is up.
+fn mtc_chasing_show(dir: &std::path::Path, web: u16, args: &[&str]) -> LivePlay {
+    let web_bind = format!("127.0.0.1:{web}");
+    let mut all = vec![
+        "--size",
+        "160x90",
+        "--no-osc",
+        "--web-bind",
+        &web_bind,
+        "--chase",
+        "mtc",
+        "--timecode-offset",
+        "01:00:00:00",
+    ];
+    all.extend_from_slice(args);
+    let play = LivePlay::start(dir, &all, &fixture("performances/osc.toml"));
+    play.wait_until_up();
+    play
+}
+
+/// What `mtc_peer.py` printed, or a panic with all it and the show (`log`) said.
+fn peer_said(out: &std::process::Output, log: &str) -> serde_json::Value {
+    let said = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(said.trim()).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {said}\n{}\n{log}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
 #[test]
 fn mtc_from_a_jack_client_is_chased_through_a_short_dropout_and_stops_after_a_long_one() {
     if !require_jack() {
@@ -333,22 +365,7 @@ fn mtc_chase_run() {
     let _turn = live_turn();
     let dir = tempfile::tempdir().unwrap();
     let web = free_port();
-    let play = LivePlay::start(
-        dir.path(),
-        &[
-            "--size",
-            "160x90",
-            "--no-osc",
-            "--web-bind",
-            &format!("127.0.0.1:{web}"),
-            "--chase",
-            "mtc",
-            "--timecode-offset",
-            "01:00:00:00",
-        ],
-        &fixture("performances/osc.toml"),
-    );
-    play.wait_until_up();
+    let play = mtc_chasing_show(dir.path(), web, &[]);
     // 25 fps from 01:00:20:00; out for five frames at 3 s and for good at 5 s; /health read
     // meanwhile, on the peer's own JACK clock.
     let out = Command::new(python_osc())
@@ -359,13 +376,7 @@ fn mtc_chase_run() {
         .output()
         .unwrap();
     let log = play.stop();
-    let said = String::from_utf8_lossy(&out.stdout);
-    let peer: serde_json::Value = serde_json::from_str(said.trim()).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {said}\n{}\n{log}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let peer = peer_said(&out, &log);
     let samples: Vec<serde_json::Value> = peer["polls"].as_array().cloned().unwrap_or_default();
     let f = |s: &serde_json::Value, k: &str| s[k].as_f64().unwrap_or(f64::NAN);
     let state = |s: &serde_json::Value| s["state"].as_str().unwrap_or("").to_string();
@@ -468,24 +479,7 @@ fn mtc_stall_run() {
     let web = free_port();
     // The show's sound through a JACK client of its own: a stall there slips the sound (the
     // PulseAudio server keeps its stream on the wall clock, dropping what comes late).
-    let play = LivePlay::start(
-        dir.path(),
-        &[
-            "--size",
-            "160x90",
-            "--no-osc",
-            "--web-bind",
-            &format!("127.0.0.1:{web}"),
-            "--audio-device",
-            "jack:",
-            "--chase",
-            "mtc",
-            "--timecode-offset",
-            "01:00:00:00",
-        ],
-        &fixture("performances/osc.toml"),
-    );
-    play.wait_until_up();
+    let play = mtc_chasing_show(dir.path(), web, &["--audio-device", "jack:"]);
     // 25 fps from 01:00:20:00 for 8 s, /health read meanwhile on the peer's own JACK clock;
     // the show stalled for 60 ms (a frame and a half: within the chase's two frames'
     // tolerance) about 3 s in.
@@ -501,13 +495,7 @@ fn mtc_stall_run() {
     stall_process(play.child.id(), Duration::from_millis(60));
     let out = peer.wait_with_output().unwrap();
     let log = play.stop();
-    let said = String::from_utf8_lossy(&out.stdout);
-    let peer: serde_json::Value = serde_json::from_str(said.trim()).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {said}\n{}\n{log}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let peer = peer_said(&out, &log);
     let samples: Vec<serde_json::Value> = peer["polls"].as_array().cloned().unwrap_or_default();
     let f = |s: &serde_json::Value, k: &str| s[k].as_f64().unwrap_or(f64::NAN);
     let story: Vec<String> = samples
