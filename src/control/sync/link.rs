@@ -40,8 +40,13 @@ const MAX_TRIM: f64 = 0.02;
 /// After a locate is heard the heard clock needs a moment before the phase is judged again.
 const SETTLE_S: f64 = 0.3;
 /// After the sound card ran dry, the phase is judged again this long later (by then the heard
-/// clock has taken the slip: it does at the next block), as on starting.
+/// clock has taken the slip: it does at the next block).
 const SLIP_SETTLE_S: f64 = 0.05;
+/// After the sound card ran dry, a phase error past this is closed by locating. Past
+/// [`START_LOCATE_S`]: after a JACK xrun the server's own clock estimate starts afresh and
+/// wanders by milliseconds for a while, and a locate on that lands as far off; a period's
+/// slip (about 5 ms) is eased out within a second, a stall's tens of milliseconds located.
+const SLIP_LOCATE_S: f64 = 0.010;
 /// Within this the show counts as locked to the session's phase (a third of the 3 ms Link's
 /// test plan allows a peer).
 const LOCKED_S: f64 = 0.001;
@@ -93,9 +98,10 @@ pub struct LinkFollower {
     state: SyncState,
     tempo_bpm: f64,
     peers: u64,
-    /// The show has started or resumed sounding, or its sound slipped, and its phase has not
-    /// been judged since.
+    /// The show has started or resumed sounding and its phase has not been judged since.
     starting: bool,
+    /// The show's sound slipped (its card ran dry) and its phase has not been judged since.
+    slipped: bool,
     /// The show's underruns when last looked at.
     underruns: Option<u64>,
 }
@@ -110,6 +116,7 @@ impl Default for LinkFollower {
             tempo_bpm: 0.0,
             peers: 0,
             starting: true,
+            slipped: false,
             underruns: None,
         }
     }
@@ -162,10 +169,10 @@ impl LinkFollower {
             .is_some_and(|seen| seen != show.underruns)
         {
             // The sound slipped (tens of milliseconds for a stall): easing that out at 2 %
-            // kept the heard beat off the session's for seconds. Judged again as on starting,
-            // once the heard clock has the slip, so anything past a few ms is located at once
-            // (the way Live is back on the beat after a dropout).
-            self.starting = true;
+            // kept the heard beat off the session's for seconds. Judged again once the heard
+            // clock has the slip, and located past `SLIP_LOCATE_S` (the way Live is back on
+            // the beat after a dropout).
+            self.slipped = true;
             let until = now + Duration::from_secs_f64(SLIP_SETTLE_S);
             self.settle_until = Some(self.settle_until.map_or(until, |t| t.max(until)));
         }
@@ -182,8 +189,12 @@ impl LinkFollower {
         let error_beats = wrap(session.beat - show_beat, quantum);
         let error_s = error_beats * 60.0 / session.tempo_bpm.max(1e-3);
         self.phase_error_s = Some(error_s);
-        let relocate_s = if std::mem::take(&mut self.starting) {
+        let starting = std::mem::take(&mut self.starting);
+        let slipped = std::mem::take(&mut self.slipped);
+        let relocate_s = if starting {
             START_LOCATE_S
+        } else if slipped {
+            SLIP_LOCATE_S
         } else {
             RELOCATE_S
         };
@@ -501,6 +512,22 @@ mod tests {
             f.follow(settled, &session(120.0, 8.04), &dry, &tempo, 4.0),
             LinkMove::Locate { .. }
         ));
+        // A period's slip (6 ms, 0.012 beats) is eased, as is any error the next time.
+        let mut f = LinkFollower::default();
+        f.follow(now, &session(120.0, 8.0), &show(4.0), &tempo, 4.0);
+        let later = now + Duration::from_secs(1);
+        f.follow(later, &session(120.0, 8.012), &dry, &tempo, 4.0);
+        let m = f.follow(
+            later + Duration::from_millis(60),
+            &session(120.0, 8.012),
+            &dry,
+            &tempo,
+            4.0,
+        );
+        assert!(
+            matches!(m, LinkMove::Rate(r) if r > 1.0 && r < 1.02),
+            "{m:?}"
+        );
     }
 
     #[test]
